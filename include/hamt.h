@@ -1,0 +1,305 @@
+/*
+ * hamt.h - persistent hash maps that many threads read without locks.
+ *
+ * libhamt provides an immutable hash map built as a 32-way hash array mapped
+ * trie (CHAMP encoding) with path copying and structural sharing.  Every
+ * update returns a new map and leaves every older version intact; memory is
+ * reclaimed by the Boehm garbage collector once no thread can reach a
+ * version.  A publication cell (struct hamt_cell) lets one writer publish
+ * new versions while any number of readers take snapshots with one atomic
+ * load.
+ *
+ * Conventions used by every function below:
+ *   - A function that returns a pointer returns NULL on failure and sets
+ *     errno; a function that returns int returns -1 on failure and sets
+ *     errno.  Successful calls leave errno alone.
+ *   - errno values: ENOMEM (allocation failed), EINVAL (bad argument),
+ *     EAGAIN (compare-and-publish lost a race), EBUSY (seed already in use),
+ *     ETIMEDOUT (a wait timed out).
+ *   - A failed call publishes nothing and leaves every existing map valid.
+ *   - Maps are immutable: every map parameter is `const struct hamt *`.
+ *     Any number of threads may read any map at the same time.
+ *   - Keys and values are stored by pointer (the word itself), never freed
+ *     by the library.  String and byte-string keys are copied on insertion.
+ *
+ * See hamt(3) for the overview and the thread model.
+ */
+#ifndef HAMT_H
+#define HAMT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) && defined(HAMT_BUILDING)
+#define HAMT_API __attribute__((visibility("default")))
+#else
+#define HAMT_API
+#endif
+
+#define HAMT_VERSION_MAJOR 0
+#define HAMT_VERSION_MINOR 1
+#define HAMT_VERSION_PATCH 0
+
+/* An immutable map.  Opaque; every version is a distinct pointer. */
+struct hamt;
+/* A shared, mutable publication cell holding the current map. */
+struct hamt_cell;
+
+/* The built-in key kinds, and the tag for caller-defined key types. */
+enum hamt_key {
+    HAMT_KEY_STRING = 1, /* NUL-terminated string; copied on insertion */
+    HAMT_KEY_BYTES = 2,  /* const struct hamt_bytes *; copied on insertion */
+    HAMT_KEY_U64 = 3,    /* the key word itself is the integer */
+    HAMT_KEY_PTR = 4,    /* pointer identity; the pointer is not followed */
+    HAMT_KEY_CUSTOM = 5  /* hash and equality callbacks */
+};
+
+/*
+ * A byte-string key: pass a pointer to one of these as the key.  On
+ * insertion the library stores a private copy (header and bytes in one
+ * pointer-free block); keys handed back by iteration point to that copy.
+ */
+struct hamt_bytes {
+    size_t len;
+    const void *data;
+};
+
+/* Key word for a 64-bit integer key (HAMT_KEY_U64); needs 64-bit pointers. */
+#define HAMT_U64(k) ((const void *)(uintptr_t)(uint64_t)(k))
+/* The integer held by a HAMT_KEY_U64 key word. */
+#define HAMT_AS_U64(p) ((uint64_t)(uintptr_t)(p))
+
+/*
+ * Callbacks of a custom key type.  Both must be pure and infallible: the same
+ * key must always give the same hash, and equal keys equal hashes.  They may
+ * be called from any thread that reads a map, at the same time.
+ */
+typedef uint64_t (*hamt_hash_fn)(const void *key, void *ctx);
+typedef bool (*hamt_equal_fn)(const void *a, const void *b, void *ctx);
+
+/* Compares two values for hamt_equal(); NULL there means identity. */
+typedef bool (*hamt_valeq_fn)(const void *a, const void *b, void *ctx);
+
+/* Called once per entry by hamt_foreach(); a non-zero return stops it. */
+typedef int (*hamt_foreach_fn)(const void *key, void *val, void *ctx);
+
+/*
+ * A custom key type, given once to hamt_new_custom() and copied there.
+ * `size` must be sizeof(struct hamt_keytype), so fields can be added later.
+ */
+struct hamt_keytype {
+    size_t size;
+    hamt_hash_fn hash;
+    hamt_equal_fn equal;
+    void *ctx;
+};
+
+/*
+ * An iterator that lives on the caller's stack and never allocates.  All
+ * fields are private.  The trie depth is bounded (13 bitmap levels and one
+ * collision level), so a fixed-size stack suffices.
+ */
+#define HAMT_ITER_DEPTH 15
+struct hamt_iter {
+    const void *priv_map;
+    const void *priv_node[HAMT_ITER_DEPTH];
+    uint32_t priv_pos[HAMT_ITER_DEPTH];
+    int priv_depth;
+};
+
+/* ---- library set-up (hamt_init(3)) ---- */
+
+/*
+ * hamt_init - initialise the collector and the hash seed.
+ * Safe to call more than once and from several threads; the first call
+ * should come from the main thread (the collector's rule).  Every other
+ * entry point calls it as needed.  Returns 0, or -1 with errno.
+ */
+HAMT_API int hamt_init(void);
+
+/*
+ * hamt_set_seed - fix the 16-byte key of the built-in hashes.
+ * Only before the first map of a built-in key type exists (EBUSY after).
+ * The environment variable HAMT_SEED (32 hex digits) does the same at init.
+ * Returns 0, or -1 with errno EINVAL (NULL seed) or EBUSY.
+ */
+HAMT_API int hamt_set_seed(const uint8_t seed[16]);
+
+/* ---- maps (hamt_new(3)) ---- */
+
+/*
+ * hamt_new - the empty map of a built-in key kind (one shared object per
+ * kind).  Returns NULL with errno EINVAL for an unknown kind (or
+ * HAMT_KEY_CUSTOM), ENOMEM if the library could not initialise.
+ */
+HAMT_API const struct hamt *hamt_new(enum hamt_key kind);
+
+/*
+ * hamt_new_custom - the empty map of a custom key type.  The same
+ * (hash, equal, ctx) triple always yields the same empty map.  `kt` is
+ * copied; `ctx` is stored and passed to the callbacks.  Returns NULL with
+ * errno EINVAL (NULL kt, wrong size, NULL callback) or ENOMEM.
+ */
+HAMT_API const struct hamt *hamt_new_custom(const struct hamt_keytype *kt);
+
+/*
+ * hamt_empty - the empty map of the key type of `m` (EINVAL if m is NULL).
+ */
+HAMT_API const struct hamt *hamt_empty(const struct hamt *m);
+
+/* hamt_size - number of entries, O(1); 0 with errno EINVAL for NULL. */
+HAMT_API size_t hamt_size(const struct hamt *m);
+
+/* hamt_key_kind - the key kind of `m`, or 0 with errno EINVAL for NULL. */
+HAMT_API enum hamt_key hamt_key_kind(const struct hamt *m);
+
+/* ---- lookup (hamt_get(3)) ---- */
+
+/*
+ * hamt_get - look up `key`.  Returns true and stores the value in *val
+ * (when val is not NULL) if present; false if absent.  Never allocates,
+ * never locks.  A NULL map, or a NULL key of a string or bytes map, returns
+ * false and sets errno to EINVAL; an absent key leaves errno alone.
+ */
+HAMT_API bool hamt_get(const struct hamt *m, const void *key, void **val);
+
+/* hamt_contains - hamt_get() without the value. */
+HAMT_API bool hamt_contains(const struct hamt *m, const void *key);
+
+/* ---- updates (hamt_set(3)) ---- */
+
+/*
+ * hamt_set - the map `m` with `key` bound to `val`.  Returns `m` itself
+ * (allocating nothing) when key is already bound to exactly `val`.
+ * NULL with errno EINVAL (NULL map or invalid key) or ENOMEM.
+ */
+HAMT_API const struct hamt *hamt_set(const struct hamt *m, const void *key,
+                                     void *val);
+
+/*
+ * hamt_del - the map `m` without `key`.  Returns `m` itself (allocating
+ * nothing) when key is absent.  NULL with errno EINVAL or ENOMEM.
+ */
+HAMT_API const struct hamt *hamt_del(const struct hamt *m, const void *key);
+
+/* ---- iteration (hamt_iter(3)) ---- */
+
+/* hamt_iter_init - start iterating `m` (a NULL map iterates nothing). */
+HAMT_API void hamt_iter_init(struct hamt_iter *it, const struct hamt *m);
+
+/*
+ * hamt_iter_next - the next entry: true with *key and *val set (either may
+ * be NULL), false when done.  Order is the trie's, stable for one map.
+ */
+HAMT_API bool hamt_iter_next(struct hamt_iter *it, const void **key,
+                             void **val);
+
+/*
+ * hamt_foreach - call fn(key, val, ctx) for every entry until fn returns
+ * non-zero; returns that value, 0 after all entries, or -1 with errno
+ * EINVAL (NULL map or fn).
+ */
+HAMT_API int hamt_foreach(const struct hamt *m, hamt_foreach_fn fn, void *ctx);
+
+/* ---- comparison (hamt_equal(3)) ---- */
+
+/*
+ * hamt_equal - 1 if `a` and `b` hold the same keys with equal values
+ * (veq(va, vb, ctx), or identity when veq is NULL), 0 if not, -1 with
+ * errno EINVAL for NULL maps or maps of different key types.  Shared
+ * subtrees are not descended.
+ */
+HAMT_API int hamt_equal(const struct hamt *a, const struct hamt *b,
+                        hamt_valeq_fn veq, void *ctx);
+
+/* ---- threads and the collector (hamt_thread(3)) ---- */
+
+/*
+ * hamt_thread_register - make the calling thread known to the collector, so
+ * that the maps its stack and registers reference stay alive.  Idempotent;
+ * the thread is unregistered automatically when it exits.  Threads that
+ * take snapshots through a cell are registered by the cell itself.
+ * Returns 0, or -1 with errno.
+ */
+HAMT_API int hamt_thread_register(void);
+
+/*
+ * hamt_thread_unregister - forget the calling thread (a no-op if it was not
+ * registered by this library).  After it, maps referenced only from this
+ * thread may be reclaimed.  Returns 0, or -1 with errno.
+ */
+HAMT_API int hamt_thread_unregister(void);
+
+/* ---- publication cells (hamt_cell(3)) ---- */
+
+/*
+ * A function of the current map used by hamt_cell_update(): return the new
+ * map, `cur` itself to publish nothing, or NULL (errno set) to fail.
+ */
+typedef const struct hamt *(*hamt_update_fn)(const struct hamt *cur,
+                                              void *ctx);
+
+/*
+ * hamt_cell_new - a cell whose current map is `m` (version 0).  The cell is
+ * collector-allocated: keep its pointer where the collector looks (a
+ * registered thread's stack, a global, a collector-allocated object).
+ * NULL with errno EINVAL (NULL map) or ENOMEM.
+ */
+HAMT_API struct hamt_cell *hamt_cell_new(const struct hamt *m);
+
+/*
+ * hamt_cell_load - take a snapshot: the current map, and its version in
+ * *version when that is not NULL.  One acquire load; wait-free; never
+ * allocates or writes shared memory (after the thread's first call, which
+ * registers it with the collector).  NULL with errno EINVAL for a NULL cell.
+ */
+HAMT_API const struct hamt *hamt_cell_load(const struct hamt_cell *c,
+                                           uint64_t *version);
+
+/* hamt_cell_version - the version of the current map (0 for a NULL cell). */
+HAMT_API uint64_t hamt_cell_version(const struct hamt_cell *c);
+
+/*
+ * hamt_cell_store - publish `m` (single writer).  The version increases by
+ * one.  Returns the new version, or 0 with errno EINVAL or ENOMEM.
+ */
+HAMT_API uint64_t hamt_cell_store(struct hamt_cell *c, const struct hamt *m);
+
+/*
+ * hamt_cell_cas - publish `m` only if the current map is still `expected`.
+ * Returns the new version, or 0 with errno EAGAIN (someone published first;
+ * nothing changed), EINVAL or ENOMEM.
+ */
+HAMT_API uint64_t hamt_cell_cas(struct hamt_cell *c,
+                                const struct hamt *expected,
+                                const struct hamt *m);
+
+/*
+ * hamt_cell_update - load, apply fn(cur, ctx), and compare-and-publish,
+ * retrying until it succeeds.  fn may run several times.  Returns the map
+ * now current (fn's result, or cur if fn returned it), or NULL with errno
+ * from fn, EINVAL or ENOMEM.
+ */
+HAMT_API const struct hamt *hamt_cell_update(struct hamt_cell *c,
+                                             hamt_update_fn fn, void *ctx);
+
+/*
+ * hamt_cell_wait - block until the cell's version exceeds `seen`, or until
+ * `timeout` (relative; NULL waits forever) passes.  Returns 0, or -1 with
+ * errno ETIMEDOUT, EINTR or EINVAL.  Publishing costs the writer no system
+ * call while nobody waits.
+ */
+HAMT_API int hamt_cell_wait(struct hamt_cell *c, uint64_t seen,
+                            const struct timespec *timeout);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HAMT_H */

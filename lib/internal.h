@@ -1,0 +1,182 @@
+/*
+ * internal.h - private declarations shared by the modules of lib/.
+ *
+ * Nothing here is installed.  Non-static internals carry the hamt__ prefix;
+ * the white-box tests link the convenience library and may call them.
+ *
+ * Data layout of a map version (one collector object):
+ *
+ *   struct hamt                     root node (struct node), same block
+ *   +----------+----------+ +----------+----------+--------------------+
+ *   | kt       | size     | | datamap  | nodemap  | slots[] ...        |
+ *   +----------+----------+ +----------+----------+--------------------+
+ *
+ * The root node lives in the same block as the map header, so a lookup
+ * does not pay an extra pointer hop and an update allocates one object
+ * fewer.  The root node of a map is never shared with another map (only its
+ * children are), which is what makes the layout safe.
+ */
+#ifndef HAMT_INTERNAL_H
+#define HAMT_INTERNAL_H
+
+#include "config.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hamt.h"
+
+#if defined(__GNUC__)
+#define HAMT_LIKELY(x) __builtin_expect(!!(x), 1)
+#define HAMT_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define HAMT_UNREACHABLE() __builtin_unreachable()
+#else
+#define HAMT_LIKELY(x) (x)
+#define HAMT_UNLIKELY(x) (x)
+#define HAMT_UNREACHABLE() ((void)0)
+#endif
+
+#ifdef HAMT_TARGET_CLONES
+#define HAMT_POPCNT_CLONES __attribute__((target_clones("popcnt", "default")))
+#else
+#define HAMT_POPCNT_CLONES
+#endif
+
+/* ---- key types (hash.c, map.c) ---- */
+
+/*
+ * The resolved key type shared by every map derived from one empty map.
+ * Collector-allocated (or static for the built-in kinds); never changed
+ * after it is published.
+ */
+struct hamt__kt {
+    enum hamt_key kind;
+    hamt_hash_fn hash;     /* custom kinds only */
+    hamt_equal_fn equal;   /* custom kinds only */
+    void *ctx;             /* custom kinds only */
+    const struct hamt *empty;
+    struct hamt__kt *next; /* registry of custom key types (map.c) */
+};
+
+/* ---- nodes (node.c, node.h) ---- */
+
+/* Bits of hash consumed per level, and the resulting limits. */
+#define HAMT_BITS 5
+#define HAMT_FANOUT 32
+#define HAMT_MASK 31u
+/* Bitmap levels: shifts 0, 5, ..., 60; the last uses the top 4 bits. */
+#define HAMT_LEVELS 13
+/* A child at this depth (shift 65) is a collision node. */
+#define HAMT_COLLISION_DEPTH HAMT_LEVELS
+
+/*
+ * A bitmap node.  For each 5-bit hash fragment f, bit f of datamap says an
+ * entry is stored inline, bit f of nodemap says a child node is; never both.
+ * slots[] holds 2 words (key, value) per entry in fragment order, then one
+ * word per child in fragment order.
+ */
+struct node {
+    uint32_t datamap;
+    uint32_t nodemap;
+    void *slots[];
+};
+
+/*
+ * A collision node: every key in it has the same full 64-bit hash.  It only
+ * ever appears at depth HAMT_COLLISION_DEPTH, so no tag is needed to tell it
+ * from a bitmap node, and it always holds at least two entries.
+ */
+struct cnode {
+    uint32_t count;
+    uint32_t unused;
+    void *slots[]; /* key, value pairs */
+};
+
+/* A map version: header followed by its root node in the same block. */
+struct hamt {
+    const struct hamt__kt *kt;
+    size_t size;
+};
+
+static inline struct node *
+hamt__root(const struct hamt *m)
+{
+    return (struct node *)(uintptr_t)(m + 1);
+}
+
+/* ---- allocation and the collector (gc.c) ---- */
+
+int hamt__gc_init(void);
+/* Scanned, zeroed memory; NULL with errno = ENOMEM. */
+void *hamt__alloc(size_t n);
+/* Pointer-free memory (never holds node, key or value pointers); not zeroed. */
+void *hamt__alloc_atomic(size_t n);
+/*
+ * Give back an object that was never visible to another thread (a no-op
+ * without the collector).
+ */
+void hamt__free(void *p);
+
+/*
+ * Fault injection for tests: the n-th allocation from now fails (n >= 1),
+ * and every later one too when `persistent`.  n = 0 turns it off.  Not
+ * thread-safe; tests only.
+ */
+void hamt__fail_after(unsigned long n, bool persistent);
+/* Allocations performed since the process started (all threads, racy). */
+unsigned long hamt__alloc_count(void);
+
+/* Registers the calling thread with the collector if needed (thread.c). */
+int hamt__thread_ensure(void);
+
+/* ---- hashing (hash.c) ---- */
+
+int hamt__hash_init(void);
+/* Marks the seed as used; hamt_set_seed() fails with EBUSY afterwards. */
+void hamt__seed_use(void);
+uint64_t hamt__hash_u64(uint64_t k);
+uint64_t hamt__hash_bytes(const void *p, size_t n);
+
+/* ---- maps (map.c) ---- */
+
+const struct hamt *hamt__new_builtin(enum hamt_key kind);
+const struct hamt *hamt__new_custom(const struct hamt_keytype *kt);
+bool hamt__get(const struct hamt *m, const void *key, void **val);
+const struct hamt *hamt__set(const struct hamt *m, const void *key, void *val);
+const struct hamt *hamt__del(const struct hamt *m, const void *key);
+int hamt__equal(const struct hamt *a, const struct hamt *b, hamt_valeq_fn veq,
+                void *ctx);
+/* Hash of a stored or probe key under kt. */
+uint64_t hamt__key_hash(const struct hamt__kt *kt, const void *key);
+bool hamt__key_eq(const struct hamt__kt *kt, const void *stored,
+                  const void *probe);
+/* Whether `key` is acceptable for kt (non-NULL for strings and bytes). */
+bool hamt__key_valid(const struct hamt__kt *kt, const void *key);
+
+/* ---- iteration (iter.c) ---- */
+
+void hamt__iter_init(struct hamt_iter *it, const struct hamt *m);
+bool hamt__iter_next(struct hamt_iter *it, const void **key, void **val);
+
+/* ---- debugging (debug.c) ---- */
+
+/*
+ * A printable shape of the trie, e.g. "R{k1,k2,N{k3,k4}}": R is the root,
+ * N a bitmap node, C a collision node, and each entry prints as the
+ * decimal u64 key (u64 maps), the string (string maps) or "e" (others).
+ * Returns a collector-allocated string, or NULL with errno = ENOMEM.
+ */
+char *hamt__debug_shape(const struct hamt *m);
+/*
+ * Checks every structural invariant (bitmaps disjoint, entries where their
+ * hash says, canonical shape, collision nodes only at the bottom with >= 2
+ * entries, size matches).  Returns 0, or a positive code naming the first
+ * violation.
+ */
+int hamt__validate(const struct hamt *m);
+/* Nodes visited by structural operations (equality, diff), for tests. */
+extern _Thread_local unsigned long hamt__nodes_visited;
+
+#endif /* HAMT_INTERNAL_H */
