@@ -125,7 +125,7 @@ void hamt__free(void *p);
  * thread-safe; tests only.
  */
 void hamt__fail_after(unsigned long n, bool persistent);
-/* Allocations performed since the process started (all threads, racy). */
+/* Allocations performed by the calling thread since it started. */
 unsigned long hamt__alloc_count(void);
 
 /* Registers the calling thread with the collector if needed (thread.c). */
@@ -165,10 +165,12 @@ bool hamt__iter_next(struct hamt_iter *it, const void **key, void **val);
 /*
  * A printable shape of the trie, e.g. "R{k1,k2,N{k3,k4}}": R is the root,
  * N a bitmap node, C a collision node, and each entry prints as the
- * decimal u64 key (u64 maps), the string (string maps) or "e" (others).
- * Returns a collector-allocated string, or NULL with errno = ENOMEM.
+ * decimal u64 key (u64 maps), the string (string maps) or "e" (others),
+ * unless `label` (may be NULL) gives it.
+ * Returns a malloc()ed string to free(), or NULL with errno = ENOMEM.
  */
-char *hamt__debug_shape(const struct hamt *m);
+char *hamt__debug_shape(const struct hamt *m,
+                        const char *(*label)(const void *key));
 /*
  * Checks every structural invariant (bitmaps disjoint, entries where their
  * hash says, canonical shape, collision nodes only at the bottom with >= 2

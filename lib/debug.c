@@ -1,0 +1,177 @@
+/*
+ * debug.c - dump and validate tries (used by the tests and by HAMT_DEBUG
+ * builds).
+ *
+ * Dump format (hamt__debug_shape): the root prints as R{...}, a bitmap node
+ * as N{...}, a collision node as C{...}; inside the braces come the node's
+ * entries in slot order, then its children, separated by commas.  An entry
+ * prints as its label: the caller's label function if given, else the
+ * decimal integer (u64 maps), the string (string maps), or "e".  The tests
+ * of node.c and map.c compare these strings to assert exact shapes.
+ *
+ * hamt__validate() checks the invariants N1-N4 of node.c and the size of
+ * the map, recomputing every key's hash.  It returns 0 or a code:
+ *   1 datamap and nodemap overlap        2 an entry is under the wrong bit
+ *   3 a non-root node holds fewer than two keys (not canonical)
+ *   4 a collision node has fewer than two entries or differing hashes
+ *   5 duplicate keys in a collision node   6 size mismatch
+ */
+#define _GNU_SOURCE
+#include "node.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+_Thread_local unsigned long hamt__nodes_visited;
+
+struct dump {
+    FILE *f;
+    const struct hamt__kt *kt;
+    const char *(*label)(const void *key);
+};
+
+static void
+debug_label(struct dump *d, const void *key)
+{
+    if (d->label != NULL) {
+        fputs(d->label(key), d->f);
+    } else if (d->kt->kind == HAMT_KEY_U64) {
+        fprintf(d->f, "%" PRIu64, (uint64_t)(uintptr_t)key);
+    } else if (d->kt->kind == HAMT_KEY_STRING) {
+        fputs(key, d->f);
+    } else {
+        fputc('e', d->f);
+    }
+}
+
+static void
+debug_dump(struct dump *d, const void *p, unsigned shift, char tag)
+{
+    bool first = true;
+
+    fputc(tag, d->f);
+    fputc('{', d->f);
+    if (nd_is_collision_shift(shift)) {
+        const struct cnode *c = p;
+        for (uint32_t i = 0; i < c->count; i++) {
+            if (!first) {
+                fputc(',', d->f);
+            }
+            first = false;
+            debug_label(d, c->slots[2 * i]);
+        }
+    } else {
+        const struct node *n = p;
+        unsigned ne = nd_nentries(n), nc = nd_nchildren(n);
+        for (unsigned i = 0; i < ne; i++) {
+            if (!first) {
+                fputc(',', d->f);
+            }
+            first = false;
+            debug_label(d, nd_key(n, i));
+        }
+        for (unsigned j = 0; j < nc; j++) {
+            if (!first) {
+                fputc(',', d->f);
+            }
+            first = false;
+            unsigned cs = shift + HAMT_BITS;
+            debug_dump(d, n->slots[2 * ne + j], cs,
+                       nd_is_collision_shift(cs) ? 'C' : 'N');
+        }
+    }
+    fputc('}', d->f);
+}
+
+char *
+hamt__debug_shape(const struct hamt *m, const char *(*label)(const void *))
+{
+    char *buf = NULL;
+    size_t len = 0;
+    struct dump d = {.kt = m->kt, .label = label};
+
+    d.f = open_memstream(&buf, &len);
+    if (d.f == NULL) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    debug_dump(&d, hamt__root(m), 0, 'R');
+    if (fclose(d.f) != 0) {
+        free(buf);
+        errno = ENOMEM;
+        return NULL;
+    }
+    return buf;
+}
+
+/* Validates the subtree at `p`; adds its key count to *count. */
+static int
+debug_validate(const struct hamt__kt *kt, const void *p, unsigned shift,
+               uint64_t prefix, bool is_root, size_t *count)
+{
+    /* Bits of the hash fixed by the path down to this node. */
+    uint64_t pmask = shift >= 64 ? UINT64_MAX : ((UINT64_C(1) << shift) - 1);
+
+    if (nd_is_collision_shift(shift)) {
+        const struct cnode *c = p;
+        if (c->count < 2) {
+            return 4;
+        }
+        for (uint32_t i = 0; i < c->count; i++) {
+            if (hamt__key_hash(kt, c->slots[2 * i]) != prefix) {
+                return 4;
+            }
+            for (uint32_t j = 0; j < i; j++) {
+                if (hamt__key_eq(kt, c->slots[2 * j], c->slots[2 * i])) {
+                    return 5;
+                }
+            }
+        }
+        *count += c->count;
+        return 0;
+    }
+    const struct node *n = p;
+    if (n->datamap & n->nodemap) {
+        return 1;
+    }
+    size_t before = *count;
+    unsigned i = 0;
+    for (uint32_t f = 0; f < HAMT_FANOUT; f++) {
+        uint32_t bit = UINT32_C(1) << f;
+        uint64_t fp = prefix | ((uint64_t)f << shift);
+        if (n->datamap & bit) {
+            uint64_t h = hamt__key_hash(kt, nd_key(n, i));
+            if ((h & (pmask | ((uint64_t)HAMT_MASK << shift))) != fp) {
+                return 2;
+            }
+            i++;
+            (*count)++;
+        } else if (n->nodemap & bit) {
+            if (shift == 60 && f >= 16) {
+                return 2; /* no hash has these bits */
+            }
+            int rc = debug_validate(kt, nd_child(n, bit), shift + HAMT_BITS,
+                                    fp, false, count);
+            if (rc != 0) {
+                return rc;
+            }
+        }
+    }
+    if (!is_root && *count - before < 2) {
+        return 3;
+    }
+    return 0;
+}
+
+int
+hamt__validate(const struct hamt *m)
+{
+    size_t count = 0;
+    int rc = debug_validate(m->kt, hamt__root(m), 0, 0, true, &count);
+
+    if (rc == 0 && count != m->size) {
+        rc = 6;
+    }
+    return rc;
+}

@@ -1,0 +1,179 @@
+/*
+ * hamt.c - the public entry points of the map: argument checks, errno, and
+ * dispatch to map.c and iter.c.  No algorithms live here.
+ *
+ * Error convention (hamt(3)): a pointer result is NULL and an int result -1
+ * on failure, with errno set to EINVAL for bad arguments or ENOMEM for a
+ * failed allocation; successful calls leave errno alone.  Lookups cannot
+ * fail: they return false for an absent key and touch errno only for an
+ * invalid argument.
+ *
+ * Thread safety: every function here only reads its input maps, which are
+ * immutable, so any of them may run on any thread at any time.  The first
+ * call initialises the collector (hamt_init()), which should happen on the
+ * main thread.
+ */
+#include "internal.h"
+
+#include <pthread.h>
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static int init_errno;
+
+static void
+hamt_init_once(void)
+{
+    if (hamt__gc_init() != 0 || hamt__hash_init() != 0) {
+        init_errno = errno;
+    }
+}
+
+int
+hamt_init(void)
+{
+    (void)pthread_once(&init_once, hamt_init_once);
+    if (init_errno != 0) {
+        errno = init_errno;
+        return -1;
+    }
+    return 0;
+}
+
+const struct hamt *
+hamt_new(enum hamt_key kind)
+{
+    if (hamt_init() != 0) {
+        return NULL;
+    }
+    return hamt__new_builtin(kind);
+}
+
+const struct hamt *
+hamt_new_custom(const struct hamt_keytype *kt)
+{
+    if (kt == NULL || kt->size != sizeof(struct hamt_keytype) ||
+        kt->hash == NULL || kt->equal == NULL) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (hamt_init() != 0) {
+        return NULL;
+    }
+    return hamt__new_custom(kt);
+}
+
+const struct hamt *
+hamt_empty(const struct hamt *m)
+{
+    if (m == NULL) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return m->kt->empty;
+}
+
+size_t
+hamt_size(const struct hamt *m)
+{
+    if (m == NULL) {
+        errno = EINVAL;
+        return 0;
+    }
+    return m->size;
+}
+
+enum hamt_key
+hamt_key_kind(const struct hamt *m)
+{
+    if (m == NULL) {
+        errno = EINVAL;
+        return (enum hamt_key)0;
+    }
+    return m->kt->kind;
+}
+
+bool
+hamt_get(const struct hamt *m, const void *key, void **val)
+{
+    if (HAMT_UNLIKELY(m == NULL || !hamt__key_valid(m->kt, key))) {
+        errno = EINVAL;
+        return false;
+    }
+    return hamt__get(m, key, val);
+}
+
+bool
+hamt_contains(const struct hamt *m, const void *key)
+{
+    return hamt_get(m, key, NULL);
+}
+
+const struct hamt *
+hamt_set(const struct hamt *m, const void *key, void *val)
+{
+    if (m == NULL || !hamt__key_valid(m->kt, key)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return hamt__set(m, key, val);
+}
+
+const struct hamt *
+hamt_del(const struct hamt *m, const void *key)
+{
+    if (m == NULL || !hamt__key_valid(m->kt, key)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return hamt__del(m, key);
+}
+
+void
+hamt_iter_init(struct hamt_iter *it, const struct hamt *m)
+{
+    if (it == NULL) {
+        return; /* documented no-op */
+    }
+    hamt__iter_init(it, m);
+}
+
+bool
+hamt_iter_next(struct hamt_iter *it, const void **key, void **val)
+{
+    if (it == NULL) {
+        return false;
+    }
+    return hamt__iter_next(it, key, val);
+}
+
+int
+hamt_foreach(const struct hamt *m, hamt_foreach_fn fn, void *ctx)
+{
+    struct hamt_iter it;
+    const void *k;
+    void *v;
+
+    if (m == NULL || fn == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    hamt__iter_init(&it, m);
+    while (hamt__iter_next(&it, &k, &v)) {
+        int rc = fn(k, v, ctx);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+int
+hamt_equal(const struct hamt *a, const struct hamt *b, hamt_valeq_fn veq,
+           void *ctx)
+{
+    if (a == NULL || b == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    return hamt__equal(a, b, veq, ctx);
+}

@@ -1,0 +1,77 @@
+/*
+ * iter.c - iteration without allocation.
+ *
+ * The trie has at most HAMT_LEVELS bitmap levels and one collision level,
+ * so an explicit stack of HAMT_ITER_DEPTH (node, position) pairs fits in the
+ * caller's struct hamt_iter: no allocation, no recursion.  No locking is
+ * needed either: every node reachable from a map is immutable (N5 in
+ * node.c), so an iterator sees exactly the map it was started on, whatever
+ * other threads publish meanwhile.  The iterator holds the map pointer
+ * (priv_map) as well as the node pointers, so a registered thread that
+ * keeps the iterator on its stack keeps the whole version alive.
+ *
+ * Stack frame d describes the node at depth d: priv_pos[d] counts first the
+ * node's entries, then its children.  Depth HAMT_COLLISION_DEPTH frames are
+ * collision nodes.  Order: entries of a node before its children, children
+ * in fragment order - stable for a given map.
+ */
+#include "node.h"
+
+_Static_assert(HAMT_ITER_DEPTH > HAMT_COLLISION_DEPTH,
+               "the iterator stack must reach the collision level");
+
+void
+hamt__iter_init(struct hamt_iter *it, const struct hamt *m)
+{
+    it->priv_map = m;
+    if (m == NULL) {
+        it->priv_depth = -1;
+        return;
+    }
+    it->priv_node[0] = hamt__root(m);
+    it->priv_pos[0] = 0;
+    it->priv_depth = 0;
+}
+
+bool
+hamt__iter_next(struct hamt_iter *it, const void **key, void **val)
+{
+    while (it->priv_depth >= 0) {
+        int d = it->priv_depth;
+        uint32_t p = it->priv_pos[d];
+        void *const *slots;
+
+        if (d == HAMT_COLLISION_DEPTH) {
+            const struct cnode *c = it->priv_node[d];
+            if (p >= c->count) {
+                it->priv_depth--;
+                continue;
+            }
+            slots = c->slots;
+        } else {
+            const struct node *n = it->priv_node[d];
+            unsigned ne = nd_nentries(n), nc = nd_nchildren(n);
+            if (p >= ne) {
+                if (p >= ne + nc) {
+                    it->priv_depth--;
+                    continue;
+                }
+                it->priv_pos[d] = p + 1;
+                it->priv_node[d + 1] = n->slots[2 * ne + (p - ne)];
+                it->priv_pos[d + 1] = 0;
+                it->priv_depth = d + 1;
+                continue;
+            }
+            slots = n->slots;
+        }
+        it->priv_pos[d] = p + 1;
+        if (key != NULL) {
+            *key = slots[2 * p];
+        }
+        if (val != NULL) {
+            *val = slots[2 * p + 1];
+        }
+        return true;
+    }
+    return false;
+}

@@ -1,0 +1,627 @@
+/*
+ * map.c - persistent map operations by path copying: get, set, del, equal,
+ * and the key types they run on.
+ *
+ * Which nodes get copied.  An update walks from the root to the node that
+ * holds (or will hold) the key, and copies exactly the nodes on that path,
+ * each with one slot changed; every other subtree is shared, by pointer,
+ * with the input map.  The root node is copied into a new map block (header
+ * + root, see internal.h), so an update allocates depth + 1 objects at most
+ * (plus the pair subtree when two keys first meet, plus a key copy for
+ * string and byte-string keys).  Nothing reachable from the input map is
+ * written (invariant N5 in node.c); a failed allocation leaves garbage that
+ * nothing points to, which the collector reclaims.
+ *
+ * The identity rule.  An update that changes nothing returns its input
+ * pointer and allocates nothing: set with a key already bound to the very
+ * same value word, del of an absent key.  Callers and the cell rely on it to
+ * skip publication, and equality relies on it to short-circuit.  Removing
+ * the last key returns the key type's one shared empty map.
+ *
+ * Canonical shape after del: a subtree left with one key is pulled up into
+ * its parent (DEL_SINGLE below), so shapes never depend on history.
+ *
+ * Function families:
+ *   map_kt_*      key types: built-in table, custom registry
+ *   map_key_*     hashing, equality and copying of keys by kind
+ *   map_get_*     lookup, specialised per kind (no allocation, no lock)
+ *   map_set_*     insertion / replacement
+ *   map_del_*     removal
+ *   map_eq_*      structural equality
+ *   hamt__*       the entry points used by hamt.c
+ *
+ * References: Bagwell, "Ideal Hash Trees" (2001); Steindorfer and Vinju,
+ * "Optimizing Hash-Array Mapped Tries for Fast and Lean Immutable JVM
+ * Collections" (CHAMP, OOPSLA 2015); CPython's Python/hamt.c.
+ */
+#include "node.h"
+
+#include <pthread.h>
+#include <string.h>
+
+/* ---- key types ---- */
+
+/* The shared empty map of each built-in kind: a header and an empty root. */
+struct map_empty {
+    struct hamt h;
+    struct node root;
+};
+
+static struct hamt__kt builtin_kts[];
+
+#define MAP_EMPTY_INIT(i)                                                      \
+    {                                                                          \
+        .h = {.kt = &builtin_kts[i], .size = 0},                               \
+        .root = {.datamap = 0, .nodemap = 0},                                  \
+    }
+
+static struct map_empty builtin_empty[4] = {
+    MAP_EMPTY_INIT(0), MAP_EMPTY_INIT(1), MAP_EMPTY_INIT(2), MAP_EMPTY_INIT(3)};
+
+static struct hamt__kt builtin_kts[] = {
+    {.kind = HAMT_KEY_STRING, .empty = &builtin_empty[0].h},
+    {.kind = HAMT_KEY_BYTES, .empty = &builtin_empty[1].h},
+    {.kind = HAMT_KEY_U64, .empty = &builtin_empty[2].h},
+    {.kind = HAMT_KEY_PTR, .empty = &builtin_empty[3].h},
+};
+
+/*
+ * Registry of custom key types, so that the same (hash, equal, ctx) always
+ * gives the same empty map.  A global, hence scanned by the collector; the
+ * list is only appended to, under the mutex (creation is not a hot path).
+ */
+static pthread_mutex_t kt_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct hamt__kt *kt_registry;
+
+const struct hamt *
+hamt__new_builtin(enum hamt_key kind)
+{
+    if (kind < HAMT_KEY_STRING || kind > HAMT_KEY_PTR) {
+        errno = EINVAL;
+        return NULL;
+    }
+    hamt__seed_use();
+    return builtin_kts[kind - HAMT_KEY_STRING].empty;
+}
+
+const struct hamt *
+hamt__new_custom(const struct hamt_keytype *ukt)
+{
+    struct hamt__kt *kt;
+    struct hamt *m;
+    const struct hamt *result = NULL;
+
+    pthread_mutex_lock(&kt_lock);
+    for (kt = kt_registry; kt != NULL; kt = kt->next) {
+        if (kt->hash == ukt->hash && kt->equal == ukt->equal &&
+            kt->ctx == ukt->ctx) {
+            result = kt->empty;
+            goto out;
+        }
+    }
+    kt = hamt__alloc(sizeof *kt);
+    m = hamt__alloc(sizeof(struct hamt) + nd_bytes(0, 0));
+    if (kt == NULL || m == NULL) {
+        goto out; /* errno = ENOMEM from hamt__alloc */
+    }
+    kt->kind = HAMT_KEY_CUSTOM;
+    kt->hash = ukt->hash;
+    kt->equal = ukt->equal;
+    kt->ctx = ukt->ctx;
+    m->kt = kt;
+    m->size = 0;
+    kt->empty = m;
+    kt->next = kt_registry;
+    kt_registry = kt;
+    result = m;
+out:
+    pthread_mutex_unlock(&kt_lock);
+    return result;
+}
+
+/* ---- keys ---- */
+
+/* The bytes-key copy: header and data in one pointer-free block. */
+static inline uint64_t
+map_key_hash_bytes(const struct hamt_bytes *b)
+{
+    return hamt__hash_bytes(b->data, b->len);
+}
+
+uint64_t
+hamt__key_hash(const struct hamt__kt *kt, const void *key)
+{
+    switch (kt->kind) {
+    case HAMT_KEY_STRING:
+        return hamt__hash_bytes(key, strlen(key));
+    case HAMT_KEY_BYTES:
+        return map_key_hash_bytes(key);
+    case HAMT_KEY_U64:
+    case HAMT_KEY_PTR:
+        return hamt__hash_u64((uint64_t)(uintptr_t)key);
+    case HAMT_KEY_CUSTOM:
+        return kt->hash(key, kt->ctx);
+    }
+    HAMT_UNREACHABLE();
+    return 0;
+}
+
+bool
+hamt__key_eq(const struct hamt__kt *kt, const void *stored, const void *probe)
+{
+    switch (kt->kind) {
+    case HAMT_KEY_STRING:
+        return stored == probe || strcmp(stored, probe) == 0;
+    case HAMT_KEY_BYTES: {
+        const struct hamt_bytes *a = stored, *b = probe;
+        return a->len == b->len &&
+               (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
+    }
+    case HAMT_KEY_U64:
+    case HAMT_KEY_PTR:
+        return stored == probe;
+    case HAMT_KEY_CUSTOM:
+        return kt->equal(stored, probe, kt->ctx);
+    }
+    HAMT_UNREACHABLE();
+    return false;
+}
+
+bool
+hamt__key_valid(const struct hamt__kt *kt, const void *key)
+{
+    if (kt->kind == HAMT_KEY_STRING) {
+        return key != NULL;
+    }
+    if (kt->kind == HAMT_KEY_BYTES) {
+        const struct hamt_bytes *b = key;
+        return b != NULL && (b->len == 0 || b->data != NULL);
+    }
+    return true;
+}
+
+/*
+ * The word to store for a new key: a private copy for strings and byte
+ * strings (pointer-free block), the key word itself otherwise.  False with
+ * errno = ENOMEM.
+ */
+static bool
+map_key_store(const struct hamt__kt *kt, const void *key, const void **out)
+{
+    if (kt->kind == HAMT_KEY_STRING) {
+        size_t n = strlen(key) + 1;
+        char *s = hamt__alloc_atomic(n);
+        if (s == NULL) {
+            return false;
+        }
+        memcpy(s, key, n);
+        *out = s;
+    } else if (kt->kind == HAMT_KEY_BYTES) {
+        const struct hamt_bytes *b = key;
+        struct hamt_bytes *c = hamt__alloc_atomic(sizeof *c + b->len);
+        if (c == NULL) {
+            return false;
+        }
+        /*
+         * c->data points into the same pointer-free block; the block is
+         * kept alive by the pointer to its start that the node holds.
+         */
+        c->len = b->len;
+        c->data = c + 1;
+        if (b->len != 0) {
+            memcpy(c + 1, b->data, b->len);
+        }
+        *out = c;
+    } else {
+        *out = key;
+    }
+    return true;
+}
+
+/* ---- lookup ---- */
+
+/*
+ * Lookup specialised by kind: `kind` is a constant at each call site, so the
+ * hash and equality inline.  Reads only immutable nodes: no lock, no
+ * allocation, no write.
+ */
+static inline __attribute__((always_inline)) bool
+map_get_kind(const struct hamt *m, const void *key, void **val,
+             enum hamt_key kind)
+{
+    const struct hamt__kt *kt = m->kt;
+    const struct node *n = hamt__root(m);
+    uint64_t h;
+    unsigned shift = 0;
+
+    switch (kind) {
+    case HAMT_KEY_U64:
+    case HAMT_KEY_PTR:
+        h = hamt__hash_u64((uint64_t)(uintptr_t)key);
+        break;
+    default:
+        h = hamt__key_hash(kt, key);
+        break;
+    }
+    for (;;) {
+        uint32_t bit = nd_bit(h, shift);
+        if (n->datamap & bit) {
+            unsigned i = nd_entry_index(n, bit);
+            const void *k = nd_key(n, i);
+            bool eq = (kind == HAMT_KEY_U64 || kind == HAMT_KEY_PTR)
+                          ? k == key
+                          : hamt__key_eq(kt, k, key);
+            if (!eq) {
+                return false;
+            }
+            if (val != NULL) {
+                *val = nd_val(n, i);
+            }
+            return true;
+        }
+        if (!(n->nodemap & bit)) {
+            return false;
+        }
+        n = nd_child(n, bit);
+        shift += HAMT_BITS;
+        if (HAMT_UNLIKELY(nd_is_collision_shift(shift))) {
+            const struct cnode *c = (const struct cnode *)n;
+            for (uint32_t i = 0; i < c->count; i++) {
+                if (hamt__key_eq(kt, c->slots[2 * i], key)) {
+                    if (val != NULL) {
+                        *val = c->slots[2 * i + 1];
+                    }
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+}
+
+HAMT_POPCNT_CLONES bool
+hamt__get(const struct hamt *m, const void *key, void **val)
+{
+    switch (m->kt->kind) {
+    case HAMT_KEY_U64:
+        return map_get_kind(m, key, val, HAMT_KEY_U64);
+    case HAMT_KEY_PTR:
+        return map_get_kind(m, key, val, HAMT_KEY_PTR);
+    default:
+        return map_get_kind(m, key, val, HAMT_KEY_CUSTOM);
+    }
+}
+
+/* ---- set ---- */
+
+struct set_ctx {
+    const struct hamt__kt *kt;
+    const void *key; /* the caller's key */
+    void *val;
+    uint64_t h;
+    bool added; /* out: a new key was inserted */
+};
+
+/* The collision node `c` with the key set; c itself if unchanged. */
+static void *
+map_set_cnode(struct set_ctx *sc, const struct cnode *c)
+{
+    const void *stored;
+
+    for (uint32_t i = 0; i < c->count; i++) {
+        if (hamt__key_eq(sc->kt, c->slots[2 * i], sc->key)) {
+            if (c->slots[2 * i + 1] == sc->val) {
+                return (void *)(uintptr_t)c;
+            }
+            return hamt__cn_set_value(c, i, sc->val);
+        }
+    }
+    if (!map_key_store(sc->kt, sc->key, &stored)) {
+        return NULL;
+    }
+    sc->added = true;
+    return hamt__cn_append(c, stored, sc->val);
+}
+
+/*
+ * The node `n` (at `shift`) with the key set: a new node `pre` bytes into its
+ * block, n itself if nothing changed, or NULL with errno = ENOMEM.
+ */
+static struct node *
+map_set_node(struct set_ctx *sc, const struct node *n, size_t pre,
+             unsigned shift)
+{
+    uint32_t bit = nd_bit(sc->h, shift);
+
+    if (n->datamap & bit) {
+        unsigned i = nd_entry_index(n, bit);
+        const void *k = nd_key(n, i);
+        if (hamt__key_eq(sc->kt, k, sc->key)) {
+            if (nd_val(n, i) == sc->val) {
+                return (struct node *)(uintptr_t)n;
+            }
+            return hamt__nd_set_value(pre, n, bit, sc->val);
+        }
+        /* Two keys meet: the old entry moves down into a pair subtree. */
+        const void *stored;
+        if (!map_key_store(sc->kt, sc->key, &stored)) {
+            return NULL;
+        }
+        void *child = hamt__nd_pair(shift + HAMT_BITS, k, nd_val(n, i),
+                                    hamt__key_hash(sc->kt, k), stored,
+                                    sc->val, sc->h);
+        if (child == NULL) {
+            return NULL;
+        }
+        sc->added = true;
+        return hamt__nd_entry_to_child(pre, n, bit, child);
+    }
+    if (n->nodemap & bit) {
+        void *child = nd_child(n, bit);
+        void *nc;
+        unsigned cshift = shift + HAMT_BITS;
+        if (nd_is_collision_shift(cshift)) {
+            nc = map_set_cnode(sc, child);
+        } else {
+            nc = map_set_node(sc, child, 0, cshift);
+        }
+        if (nc == child) {
+            return (struct node *)(uintptr_t)n;
+        }
+        if (nc == NULL) {
+            return NULL;
+        }
+        return hamt__nd_set_child(pre, n, bit, nc);
+    }
+    const void *stored;
+    if (!map_key_store(sc->kt, sc->key, &stored)) {
+        return NULL;
+    }
+    sc->added = true;
+    return hamt__nd_insert_entry(pre, n, bit, stored, sc->val);
+}
+
+/* Fills in the header of a map whose root node `root` was just built. */
+static const struct hamt *
+map_finish(struct node *root, const struct hamt__kt *kt, size_t size)
+{
+    struct hamt *m = (struct hamt *)((char *)root - sizeof(struct hamt));
+
+    m->kt = kt;
+    m->size = size;
+    return m;
+}
+
+HAMT_POPCNT_CLONES const struct hamt *
+hamt__set(const struct hamt *m, const void *key, void *val)
+{
+    struct set_ctx sc = {
+        .kt = m->kt,
+        .key = key,
+        .val = val,
+        .h = hamt__key_hash(m->kt, key),
+        .added = false,
+    };
+    const struct node *root = hamt__root(m);
+    struct node *nr = map_set_node(&sc, root, sizeof(struct hamt), 0);
+
+    if (nr == root) {
+        return m;
+    }
+    if (nr == NULL) {
+        return NULL;
+    }
+    return map_finish(nr, m->kt, m->size + (sc.added ? 1 : 0));
+}
+
+/* ---- del ---- */
+
+/* Outcomes of removing a key from a subtree. */
+enum del_result {
+    DEL_NOTFOUND, /* the key is absent; nothing allocated */
+    DEL_NEWNODE,  /* dc->node is the subtree without the key */
+    DEL_SINGLE,   /* one key is left (dc->k, dc->v): pull it up */
+    DEL_NOMEM     /* allocation failed; errno = ENOMEM */
+};
+
+struct del_ctx {
+    const struct hamt__kt *kt;
+    const void *key;
+    uint64_t h;
+    void *node;     /* out, DEL_NEWNODE */
+    const void *k;  /* out, DEL_SINGLE */
+    void *v;        /* out, DEL_SINGLE */
+};
+
+static enum del_result
+map_del_cnode(struct del_ctx *dc, const struct cnode *c)
+{
+    for (uint32_t i = 0; i < c->count; i++) {
+        if (!hamt__key_eq(dc->kt, c->slots[2 * i], dc->key)) {
+            continue;
+        }
+        if (c->count == 2) {
+            /* N4: a collision node never holds one entry. */
+            dc->k = c->slots[2 * (1 - i)];
+            dc->v = c->slots[2 * (1 - i) + 1];
+            return DEL_SINGLE;
+        }
+        dc->node = hamt__cn_remove(c, i);
+        return dc->node != NULL ? DEL_NEWNODE : DEL_NOMEM;
+    }
+    return DEL_NOTFOUND;
+}
+
+/*
+ * Removes the key from node `n` at `shift`.  The root (`pre` != 0) never
+ * reports DEL_SINGLE: it may hold any number of entries.
+ */
+static enum del_result
+map_del_node(struct del_ctx *dc, const struct node *n, size_t pre,
+             unsigned shift)
+{
+    uint32_t bit = nd_bit(dc->h, shift);
+    bool is_root = pre != 0;
+
+    if (n->datamap & bit) {
+        unsigned i = nd_entry_index(n, bit);
+        if (!hamt__key_eq(dc->kt, nd_key(n, i), dc->key)) {
+            return DEL_NOTFOUND;
+        }
+        if (!is_root && n->nodemap == 0 && nd_nentries(n) == 2) {
+            /* N3: the other entry is the subtree's only key. */
+            dc->k = nd_key(n, 1 - i);
+            dc->v = nd_val(n, 1 - i);
+            return DEL_SINGLE;
+        }
+        dc->node = hamt__nd_remove_entry(pre, n, bit);
+        return dc->node != NULL ? DEL_NEWNODE : DEL_NOMEM;
+    }
+    if (!(n->nodemap & bit)) {
+        return DEL_NOTFOUND;
+    }
+
+    void *child = nd_child(n, bit);
+    unsigned cshift = shift + HAMT_BITS;
+    enum del_result r = nd_is_collision_shift(cshift)
+                            ? map_del_cnode(dc, child)
+                            : map_del_node(dc, child, 0, cshift);
+    switch (r) {
+    case DEL_NOTFOUND:
+    case DEL_NOMEM:
+        return r;
+    case DEL_NEWNODE:
+        dc->node = hamt__nd_set_child(pre, n, bit, dc->node);
+        return dc->node != NULL ? DEL_NEWNODE : DEL_NOMEM;
+    case DEL_SINGLE:
+        if (!is_root && n->datamap == 0 && nd_nchildren(n) == 1) {
+            /* This node would hold just that key: pull it up further. */
+            return DEL_SINGLE;
+        }
+        dc->node = hamt__nd_child_to_entry(pre, n, bit, dc->k, dc->v);
+        return dc->node != NULL ? DEL_NEWNODE : DEL_NOMEM;
+    }
+    HAMT_UNREACHABLE();
+    return DEL_NOMEM;
+}
+
+HAMT_POPCNT_CLONES const struct hamt *
+hamt__del(const struct hamt *m, const void *key)
+{
+    struct del_ctx dc = {
+        .kt = m->kt,
+        .key = key,
+        .h = hamt__key_hash(m->kt, key),
+    };
+
+    switch (map_del_node(&dc, hamt__root(m), sizeof(struct hamt), 0)) {
+    case DEL_NOTFOUND:
+        return m;
+    case DEL_NOMEM:
+        return NULL;
+    case DEL_NEWNODE:
+        if (m->size == 1) {
+            return m->kt->empty; /* the shared empty map of the key type */
+        }
+        return map_finish(dc.node, m->kt, m->size - 1);
+    case DEL_SINGLE:
+        break; /* The root never reports it (see map_del_node). */
+    }
+    HAMT_UNREACHABLE();
+    return NULL;
+}
+
+/* ---- equality ---- */
+
+struct eq_ctx {
+    const struct hamt__kt *kt;
+    hamt_valeq_fn veq;
+    void *ctx;
+};
+
+static bool
+map_eq_val(const struct eq_ctx *ec, const void *a, const void *b)
+{
+    return a == b || (ec->veq != NULL && ec->veq(a, b, ec->ctx));
+}
+
+static bool
+map_eq_cnode(const struct eq_ctx *ec, const struct cnode *a,
+             const struct cnode *b)
+{
+    hamt__nodes_visited++;
+    if (a == b) {
+        return true;
+    }
+    if (a->count != b->count) {
+        return false;
+    }
+    /* Unordered, distinct keys (N4): every key of a must be in b. */
+    for (uint32_t i = 0; i < a->count; i++) {
+        uint32_t j;
+        for (j = 0; j < b->count; j++) {
+            if (hamt__key_eq(ec->kt, b->slots[2 * j], a->slots[2 * i])) {
+                break;
+            }
+        }
+        if (j == b->count ||
+            !map_eq_val(ec, a->slots[2 * i + 1], b->slots[2 * j + 1])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
+ * Canonical shape (N3) means equal key sets have equal bitmaps at every
+ * node, so the walk compares node by node and skips shared subtrees.
+ */
+static bool
+map_eq_node(const struct eq_ctx *ec, const struct node *a,
+            const struct node *b, unsigned shift)
+{
+    hamt__nodes_visited++;
+    if (a == b) {
+        return true;
+    }
+    if (a->datamap != b->datamap || a->nodemap != b->nodemap) {
+        return false;
+    }
+    unsigned ne = nd_nentries(a), nc = nd_nchildren(a);
+    for (unsigned i = 0; i < ne; i++) {
+        if (!hamt__key_eq(ec->kt, nd_key(a, i), nd_key(b, i)) ||
+            !map_eq_val(ec, nd_val(a, i), nd_val(b, i))) {
+            return false;
+        }
+    }
+    unsigned cshift = shift + HAMT_BITS;
+    for (unsigned j = 0; j < nc; j++) {
+        const void *ca = a->slots[2 * ne + j], *cb = b->slots[2 * ne + j];
+        bool eq = nd_is_collision_shift(cshift)
+                      ? map_eq_cnode(ec, ca, cb)
+                      : map_eq_node(ec, ca, cb, cshift);
+        if (!eq) {
+            return false;
+        }
+    }
+    return true;
+}
+
+int
+hamt__equal(const struct hamt *a, const struct hamt *b, hamt_valeq_fn veq,
+            void *ctx)
+{
+    struct eq_ctx ec = {.kt = a->kt, .veq = veq, .ctx = ctx};
+
+    if (a->kt != b->kt) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (a == b) {
+        return 1;
+    }
+    if (a->size != b->size) {
+        return 0;
+    }
+    return map_eq_node(&ec, hamt__root(a), hamt__root(b), 0) ? 1 : 0;
+}

@@ -1,0 +1,290 @@
+/*
+ * node.c - the CHAMP node encoding: bitmap nodes, collision nodes, and the
+ * copy-with-one-change constructors that path copying is built from.
+ *
+ * Layout of a bitmap node (struct node):
+ *
+ *   +----------+----------+------+------+-----+------+------+-----+
+ *   | datamap  | nodemap  | k0   | v0   | ... | kE-1 | vE-1 | c0 .. cC-1
+ *   +----------+----------+------+------+-----+------+------+-----+
+ *     32 bits    32 bits    E = popcount(datamap) entries, then
+ *                           C = popcount(nodemap) child pointers
+ *
+ * Bit f of datamap: the key whose fragment at this level is f is stored
+ * inline; bit f of nodemap: a child node holds the keys with fragment f.
+ * Entries and children are each in fragment order, so the position of
+ * fragment f is popcount(map & ((1 << f) - 1)) - one popcount instruction
+ * (lookups are compiled with target_clones so that it is one; see
+ * configure.ac).  Entries first, children after: a lookup that ends at an
+ * inline entry reads only the front of the node.
+ *
+ * A collision node (struct cnode) holds keys whose full 64-bit hashes are
+ * equal; it sits only at depth HAMT_COLLISION_DEPTH (13), below the last
+ * bitmap level, so the depth says which kind a child is and no tag is
+ * needed.  Its entries are unordered; lookups scan them.
+ *
+ * Sizes.  A node of E entries and C children takes 8 + 16E + 8C bytes.  The
+ * collector adds one byte to each request and rounds up to 16-byte
+ * granules, so a node costs at most 15 bytes of slack.
+ *
+ * Invariants (checked by hamt__validate() in debug.c):
+ *   N1  datamap & nodemap == 0.
+ *   N2  every entry and every key below a child has, at this level, the
+ *       fragment its bit says.
+ *   N3  canonical shape: the trie holding a set of keys is unique.  For a
+ *       fragment with exactly one key below it, the key is inline; with two
+ *       or more, a child holds them.  So every non-root bitmap node holds at
+ *       least two keys in its subtree, and after a remove a child left with
+ *       one key is pulled up into its parent as an inline entry (map.c,
+ *       DEL_SINGLE).  Two maps with the same keys have the same shape
+ *       whatever the order of the updates, which lets equality compare
+ *       node by node.
+ *   N4  a collision node holds two or more entries, with distinct keys.
+ *   N5  nodes reachable from a published map are never written again.
+ *       Every function here returns a fresh node; none writes its input.
+ *
+ * Function families: hamt__nd_* build bitmap nodes, hamt__cn_* collision
+ * nodes.  All return NULL with errno = ENOMEM when allocation fails, having
+ * changed nothing.
+ */
+#include "node.h"
+
+#include <string.h>
+
+struct node *
+hamt__nd_alloc(size_t pre, unsigned ne, unsigned nc)
+{
+    char *block = hamt__alloc(pre + nd_bytes(ne, nc));
+
+    if (block == NULL) {
+        return NULL;
+    }
+    return (struct node *)(block + pre);
+}
+
+struct node *
+hamt__nd_copy(size_t pre, const struct node *n)
+{
+    unsigned ne = nd_nentries(n), nc = nd_nchildren(n);
+    struct node *c = hamt__nd_alloc(pre, ne, nc);
+
+    if (c != NULL) {
+        memcpy(c, n, nd_bytes(ne, nc));
+    }
+    return c;
+}
+
+struct node *
+hamt__nd_set_value(size_t pre, const struct node *n, uint32_t bit, void *val)
+{
+    struct node *c = hamt__nd_copy(pre, n);
+
+    if (c != NULL) {
+        c->slots[2 * nd_entry_index(n, bit) + 1] = val;
+    }
+    return c;
+}
+
+struct node *
+hamt__nd_insert_entry(size_t pre, const struct node *n, uint32_t bit,
+                      const void *key, void *val)
+{
+    unsigned ne = nd_nentries(n), nc = nd_nchildren(n);
+    unsigned i = nd_entry_index(n, bit);
+    struct node *c = hamt__nd_alloc(pre, ne + 1, nc);
+
+    if (c == NULL) {
+        return NULL;
+    }
+    c->datamap = n->datamap | bit;
+    c->nodemap = n->nodemap;
+    memcpy(c->slots, n->slots, 2 * i * sizeof(void *));
+    c->slots[2 * i] = (void *)(uintptr_t)key;
+    c->slots[2 * i + 1] = val;
+    memcpy(c->slots + 2 * i + 2, n->slots + 2 * i,
+           (2 * (ne - i) + nc) * sizeof(void *));
+    return c;
+}
+
+struct node *
+hamt__nd_remove_entry(size_t pre, const struct node *n, uint32_t bit)
+{
+    unsigned ne = nd_nentries(n), nc = nd_nchildren(n);
+    unsigned i = nd_entry_index(n, bit);
+    struct node *c = hamt__nd_alloc(pre, ne - 1, nc);
+
+    if (c == NULL) {
+        return NULL;
+    }
+    c->datamap = n->datamap & ~bit;
+    c->nodemap = n->nodemap;
+    memcpy(c->slots, n->slots, 2 * i * sizeof(void *));
+    memcpy(c->slots + 2 * i, n->slots + 2 * i + 2,
+           (2 * (ne - i - 1) + nc) * sizeof(void *));
+    return c;
+}
+
+struct node *
+hamt__nd_entry_to_child(size_t pre, const struct node *n, uint32_t bit,
+                        void *child)
+{
+    unsigned ne = nd_nentries(n), nc = nd_nchildren(n);
+    unsigned i = nd_entry_index(n, bit);
+    unsigned j = nd_popcount(n->nodemap & (bit - 1));
+    struct node *c = hamt__nd_alloc(pre, ne - 1, nc + 1);
+    void **dst;
+
+    if (c == NULL) {
+        return NULL;
+    }
+    c->datamap = n->datamap & ~bit;
+    c->nodemap = n->nodemap | bit;
+    dst = c->slots;
+    /* Entries before and after the one that moves down. */
+    memcpy(dst, n->slots, 2 * i * sizeof(void *));
+    memcpy(dst + 2 * i, n->slots + 2 * i + 2, 2 * (ne - i - 1) * sizeof(void *));
+    dst += 2 * (ne - 1);
+    /* Children, with the new one at its fragment position j. */
+    memcpy(dst, n->slots + 2 * ne, j * sizeof(void *));
+    dst[j] = child;
+    memcpy(dst + j + 1, n->slots + 2 * ne + j, (nc - j) * sizeof(void *));
+    return c;
+}
+
+struct node *
+hamt__nd_child_to_entry(size_t pre, const struct node *n, uint32_t bit,
+                        const void *key, void *val)
+{
+    unsigned ne = nd_nentries(n), nc = nd_nchildren(n);
+    unsigned i = nd_popcount(n->datamap & (bit - 1));
+    unsigned j = nd_popcount(n->nodemap & (bit - 1));
+    struct node *c = hamt__nd_alloc(pre, ne + 1, nc - 1);
+    void **dst;
+
+    if (c == NULL) {
+        return NULL;
+    }
+    c->datamap = n->datamap | bit;
+    c->nodemap = n->nodemap & ~bit;
+    dst = c->slots;
+    memcpy(dst, n->slots, 2 * i * sizeof(void *));
+    dst[2 * i] = (void *)(uintptr_t)key;
+    dst[2 * i + 1] = val;
+    memcpy(dst + 2 * i + 2, n->slots + 2 * i, 2 * (ne - i) * sizeof(void *));
+    dst += 2 * (ne + 1);
+    memcpy(dst, n->slots + 2 * ne, j * sizeof(void *));
+    memcpy(dst + j, n->slots + 2 * ne + j + 1, (nc - j - 1) * sizeof(void *));
+    return c;
+}
+
+struct node *
+hamt__nd_set_child(size_t pre, const struct node *n, uint32_t bit, void *child)
+{
+    struct node *c = hamt__nd_copy(pre, n);
+
+    if (c != NULL) {
+        c->slots[nd_child_slot(n, bit)] = child;
+    }
+    return c;
+}
+
+void *
+hamt__nd_pair(unsigned shift, const void *k1, void *v1, uint64_t h1,
+              const void *k2, void *v2, uint64_t h2)
+{
+    struct node *n;
+
+    if (nd_is_collision_shift(shift)) {
+        struct cnode *c = hamt__cn_alloc(2);
+        if (c == NULL) {
+            return NULL;
+        }
+        c->slots[0] = (void *)(uintptr_t)k1;
+        c->slots[1] = v1;
+        c->slots[2] = (void *)(uintptr_t)k2;
+        c->slots[3] = v2;
+        return c;
+    }
+    uint32_t f1 = nd_frag(h1, shift), f2 = nd_frag(h2, shift);
+    if (f1 == f2) {
+        void *child = hamt__nd_pair(shift + HAMT_BITS, k1, v1, h1, k2, v2, h2);
+        if (child == NULL) {
+            return NULL;
+        }
+        n = hamt__nd_alloc(0, 0, 1);
+        if (n == NULL) {
+            return NULL; /* `child` becomes garbage; nothing saw it. */
+        }
+        n->nodemap = UINT32_C(1) << f1;
+        n->slots[0] = child;
+        return n;
+    }
+    n = hamt__nd_alloc(0, 2, 0);
+    if (n == NULL) {
+        return NULL;
+    }
+    n->datamap = (UINT32_C(1) << f1) | (UINT32_C(1) << f2);
+    if (f1 > f2) {
+        const void *tk = k1;
+        void *tv = v1;
+        k1 = k2;
+        v1 = v2;
+        k2 = tk;
+        v2 = tv;
+    }
+    n->slots[0] = (void *)(uintptr_t)k1;
+    n->slots[1] = v1;
+    n->slots[2] = (void *)(uintptr_t)k2;
+    n->slots[3] = v2;
+    return n;
+}
+
+struct cnode *
+hamt__cn_alloc(uint32_t count)
+{
+    struct cnode *c =
+        hamt__alloc(sizeof(struct cnode) + 2 * (size_t)count * sizeof(void *));
+
+    if (c != NULL) {
+        c->count = count;
+    }
+    return c;
+}
+
+struct cnode *
+hamt__cn_set_value(const struct cnode *c, uint32_t i, void *val)
+{
+    struct cnode *d = hamt__cn_alloc(c->count);
+
+    if (d != NULL) {
+        memcpy(d->slots, c->slots, 2 * (size_t)c->count * sizeof(void *));
+        d->slots[2 * i + 1] = val;
+    }
+    return d;
+}
+
+struct cnode *
+hamt__cn_append(const struct cnode *c, const void *key, void *val)
+{
+    struct cnode *d = hamt__cn_alloc(c->count + 1);
+
+    if (d != NULL) {
+        memcpy(d->slots, c->slots, 2 * (size_t)c->count * sizeof(void *));
+        d->slots[2 * c->count] = (void *)(uintptr_t)key;
+        d->slots[2 * c->count + 1] = val;
+    }
+    return d;
+}
+
+struct cnode *
+hamt__cn_remove(const struct cnode *c, uint32_t i)
+{
+    struct cnode *d = hamt__cn_alloc(c->count - 1);
+
+    if (d != NULL) {
+        memcpy(d->slots, c->slots, 2 * (size_t)i * sizeof(void *));
+        memcpy(d->slots + 2 * i, c->slots + 2 * i + 2,
+               2 * (size_t)(c->count - i - 1) * sizeof(void *));
+    }
+    return d;
+}

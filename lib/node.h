@@ -1,0 +1,123 @@
+/*
+ * node.h - inline accessors of the CHAMP node encoding (see node.c for the
+ * layout and the canonical-shape invariants).
+ */
+#ifndef HAMT_NODE_H
+#define HAMT_NODE_H
+
+#include "internal.h"
+
+/* The 5-bit fragment of hash h used at `shift` (0, 5, ..., 60). */
+static inline uint32_t
+nd_frag(uint64_t h, unsigned shift)
+{
+    return (uint32_t)(h >> shift) & HAMT_MASK;
+}
+
+static inline uint32_t
+nd_bit(uint64_t h, unsigned shift)
+{
+    return UINT32_C(1) << nd_frag(h, shift);
+}
+
+static inline unsigned
+nd_popcount(uint32_t x)
+{
+    return (unsigned)__builtin_popcount(x);
+}
+
+/* Number of inline entries and of children. */
+static inline unsigned
+nd_nentries(const struct node *n)
+{
+    return nd_popcount(n->datamap);
+}
+
+static inline unsigned
+nd_nchildren(const struct node *n)
+{
+    return nd_popcount(n->nodemap);
+}
+
+/* Index of the entry for `bit` among the entries (bit must be in datamap). */
+static inline unsigned
+nd_entry_index(const struct node *n, uint32_t bit)
+{
+    return nd_popcount(n->datamap & (bit - 1));
+}
+
+/* Slot index of the child for `bit` (bit must be in nodemap). */
+static inline unsigned
+nd_child_slot(const struct node *n, uint32_t bit)
+{
+    return 2 * nd_nentries(n) + nd_popcount(n->nodemap & (bit - 1));
+}
+
+static inline const void *
+nd_key(const struct node *n, unsigned i)
+{
+    return n->slots[2 * i];
+}
+
+static inline void *
+nd_val(const struct node *n, unsigned i)
+{
+    return n->slots[2 * i + 1];
+}
+
+static inline void *
+nd_child(const struct node *n, uint32_t bit)
+{
+    return n->slots[nd_child_slot(n, bit)];
+}
+
+/* Bytes of a bitmap node with ne entries and nc children. */
+static inline size_t
+nd_bytes(unsigned ne, unsigned nc)
+{
+    return sizeof(struct node) + (2 * (size_t)ne + nc) * sizeof(void *);
+}
+
+/*
+ * Constructors.  Each returns a new node (never modifying its input), or
+ * NULL with errno = ENOMEM.  `pre` bytes are reserved in front of the node
+ * in the same block (sizeof(struct hamt) for a root node, 0 otherwise); the
+ * returned pointer is the node, `pre` bytes into the block.
+ */
+struct node *hamt__nd_alloc(size_t pre, unsigned ne, unsigned nc);
+struct node *hamt__nd_copy(size_t pre, const struct node *n);
+struct node *hamt__nd_set_value(size_t pre, const struct node *n, uint32_t bit,
+                                void *val);
+struct node *hamt__nd_insert_entry(size_t pre, const struct node *n,
+                                   uint32_t bit, const void *key, void *val);
+struct node *hamt__nd_remove_entry(size_t pre, const struct node *n,
+                                   uint32_t bit);
+struct node *hamt__nd_entry_to_child(size_t pre, const struct node *n,
+                                     uint32_t bit, void *child);
+struct node *hamt__nd_child_to_entry(size_t pre, const struct node *n,
+                                     uint32_t bit, const void *key, void *val);
+struct node *hamt__nd_set_child(size_t pre, const struct node *n, uint32_t bit,
+                                void *child);
+/*
+ * A subtree holding two entries with different keys, starting at `shift`
+ * (a collision node when shift has passed the last level).  Returns the
+ * subtree root (a struct node, or a struct cnode at the collision depth).
+ */
+void *hamt__nd_pair(unsigned shift, const void *k1, void *v1, uint64_t h1,
+                    const void *k2, void *v2, uint64_t h2);
+
+/* Collision nodes. */
+struct cnode *hamt__cn_alloc(uint32_t count);
+struct cnode *hamt__cn_set_value(const struct cnode *c, uint32_t i, void *val);
+struct cnode *hamt__cn_append(const struct cnode *c, const void *key,
+                              void *val);
+struct cnode *hamt__cn_remove(const struct cnode *c, uint32_t i);
+
+/* True for the shift of a child that is a collision node. */
+static inline bool
+nd_is_collision_shift(unsigned shift)
+{
+    return shift >= HAMT_BITS * HAMT_LEVELS;
+}
+
+#endif /* HAMT_NODE_H */

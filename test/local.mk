@@ -1,0 +1,63 @@
+## test/local.mk - Criterion unit tests, one program per module.
+## Each program is run through test/run-criterion.sh, which keeps the
+## Criterion "Synthesis" line in the .log; test/summary.sh adds those lines
+## up into one "N passed, N failed" line (make check-summary).
+
+UT_CF = -I$(top_srcdir)/test/support $(AM_CFLAGS) $(CRITERION_CFLAGS) $(SODIUM_CFLAGS) -Wno-missing-prototypes
+UT_LIBS = test/support/libtestsupport.la lib/libhamt_core.la $(CRITERION_LIBS) $(GC_LIBS) $(SODIUM_LIBS) -lpthread
+UT_LF = -no-install $(AM_LDFLAGS)
+
+noinst_LTLIBRARIES += test/support/libtestsupport.la
+test_support_libtestsupport_la_SOURCES = test/support/testkeys.c test/support/refmap.c \
+	test/support/testkeys.h test/support/refmap.h
+test_support_libtestsupport_la_CFLAGS = $(AM_CFLAGS) -Wno-missing-prototypes
+
+HAMT_UNIT_TESTS = test/node test/map test/hash test/iter test/api test/oom test/random
+check_PROGRAMS += $(HAMT_UNIT_TESTS)
+TESTS += $(HAMT_UNIT_TESTS)
+
+test_node_SOURCES = test/node.c
+test_node_CFLAGS = $(UT_CF)
+test_node_LDADD = $(UT_LIBS)
+test_node_LDFLAGS = $(UT_LF)
+test_map_SOURCES = test/map.c
+test_map_CFLAGS = $(UT_CF)
+test_map_LDADD = $(UT_LIBS)
+test_map_LDFLAGS = $(UT_LF)
+test_hash_SOURCES = test/hash.c
+test_hash_CFLAGS = $(UT_CF)
+test_hash_LDADD = $(UT_LIBS)
+test_hash_LDFLAGS = $(UT_LF)
+test_iter_SOURCES = test/iter.c
+test_iter_CFLAGS = $(UT_CF)
+test_iter_LDADD = $(UT_LIBS)
+test_iter_LDFLAGS = $(UT_LF)
+test_api_SOURCES = test/api.c
+test_api_CFLAGS = $(UT_CF)
+test_api_LDADD = $(UT_LIBS)
+test_api_LDFLAGS = $(UT_LF)
+test_oom_SOURCES = test/oom.c
+test_oom_CFLAGS = $(UT_CF)
+test_oom_LDADD = $(UT_LIBS)
+test_oom_LDFLAGS = $(UT_LF)
+test_random_SOURCES = test/random.c
+test_random_CFLAGS = $(UT_CF)
+test_random_LDADD = $(UT_LIBS)
+test_random_LDFLAGS = $(UT_LF)
+
+## The public header must compile as C++.
+check_PROGRAMS += test/cxx_header
+TESTS += test/cxx_header
+test_cxx_header_SOURCES = test/cxx_header.cc
+test_cxx_header_CXXFLAGS = -Wall -Wextra -Werror
+test_cxx_header_LDADD = lib/libhamt.la
+test_cxx_header_LDFLAGS = -no-install
+
+LOG_COMPILER = $(SHELL) $(top_srcdir)/test/run-test.sh
+EXTRA_DIST += test/run-test.sh test/summary.sh
+
+## One line for CI: test cases counted from the Criterion synthesis lines
+## and the plain "N passed, N failed" lines of the other test programs.
+check-summary:
+	@$(SHELL) $(top_srcdir)/test/summary.sh $(TESTS:=.log)
+.PHONY: check-summary

@@ -1,0 +1,324 @@
+/*
+ * test/map.c - persistent operations: get, set, del, size, the identity
+ * rule, old versions unchanged, every key kind.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <string.h>
+
+#include "internal.h"
+#include "testkeys.h"
+
+#define V(x) ((void *)(uintptr_t)(x))
+
+Test(map, empty_map_is_one_shared_object_per_kind)
+{
+    const struct hamt *a = hamt_new(HAMT_KEY_U64);
+    const struct hamt *b = hamt_new(HAMT_KEY_U64);
+    const struct hamt *s = hamt_new(HAMT_KEY_STRING);
+
+    cr_assert_not_null(a);
+    cr_assert_eq(a, b);
+    cr_assert_neq(a, s);
+    cr_assert_eq(hamt_size(a), 0);
+    cr_assert_eq(hamt_empty(a), a);
+    cr_assert_eq(tk_empty(), tk_empty());
+    cr_assert_eq(hamt_key_kind(s), HAMT_KEY_STRING);
+}
+
+Test(map, set_then_get_returns_value_and_old_version_is_unchanged)
+{
+    const struct hamt *m0 = hamt_new(HAMT_KEY_U64);
+    const struct hamt *m1 = hamt_set(m0, HAMT_U64(1), V(10));
+    const struct hamt *m2 = hamt_set(m1, HAMT_U64(2), V(20));
+    const struct hamt *m3 = hamt_set(m2, HAMT_U64(1), V(11));
+    void *v;
+
+    cr_assert(m1 && m2 && m3);
+    cr_assert_eq(hamt_size(m0), 0);
+    cr_assert_eq(hamt_size(m1), 1);
+    cr_assert_eq(hamt_size(m2), 2);
+    cr_assert_eq(hamt_size(m3), 2);
+    cr_assert(!hamt_get(m0, HAMT_U64(1), &v));
+    cr_assert(hamt_get(m1, HAMT_U64(1), &v));
+    cr_assert_eq(v, V(10));
+    cr_assert(!hamt_get(m1, HAMT_U64(2), &v));
+    cr_assert(hamt_get(m2, HAMT_U64(1), &v));
+    cr_assert_eq(v, V(10));
+    cr_assert(hamt_get(m3, HAMT_U64(1), &v));
+    cr_assert_eq(v, V(11));
+    cr_assert(hamt_get(m3, HAMT_U64(2), &v));
+    cr_assert_eq(v, V(20));
+}
+
+Test(map, null_value_is_a_value_not_absence)
+{
+    const struct hamt *m = hamt_set(hamt_new(HAMT_KEY_U64), HAMT_U64(5), NULL);
+    void *v = V(1);
+
+    cr_assert_eq(hamt_size(m), 1);
+    cr_assert(hamt_get(m, HAMT_U64(5), &v));
+    cr_assert_null(v);
+    cr_assert(!hamt_get(m, HAMT_U64(6), &v));
+}
+
+Test(map, key_zero_is_a_valid_u64_key)
+{
+    const struct hamt *m = hamt_set(hamt_new(HAMT_KEY_U64), HAMT_U64(0), V(3));
+    void *v;
+
+    cr_assert(hamt_get(m, HAMT_U64(0), &v));
+    cr_assert_eq(v, V(3));
+    cr_assert_eq(hamt_del(m, HAMT_U64(0)), hamt_new(HAMT_KEY_U64));
+}
+
+Test(map, noop_set_returns_same_pointer_and_allocates_nothing)
+{
+    const struct hamt *m = hamt_new(HAMT_KEY_U64);
+
+    for (uint64_t i = 0; i < 1000; i++) {
+        m = hamt_set(m, HAMT_U64(i), V(i));
+    }
+    unsigned long before = hamt__alloc_count();
+    for (uint64_t i = 0; i < 1000; i++) {
+        cr_assert_eq(hamt_set(m, HAMT_U64(i), V(i)), m);
+    }
+    cr_assert_eq(hamt__alloc_count(), before);
+}
+
+Test(map, del_of_absent_key_returns_same_pointer_and_allocates_nothing)
+{
+    const struct hamt *m = hamt_new(HAMT_KEY_U64);
+
+    for (uint64_t i = 0; i < 1000; i++) {
+        m = hamt_set(m, HAMT_U64(i), V(i));
+    }
+    unsigned long before = hamt__alloc_count();
+    for (uint64_t i = 1000; i < 3000; i++) {
+        cr_assert_eq(hamt_del(m, HAMT_U64(i)), m);
+    }
+    cr_assert_eq(hamt__alloc_count(), before);
+    cr_assert_eq(hamt_del(hamt_new(HAMT_KEY_U64), HAMT_U64(1)),
+                 hamt_new(HAMT_KEY_U64));
+}
+
+Test(map, removing_every_key_returns_the_shared_empty_map)
+{
+    const struct hamt *e = hamt_new(HAMT_KEY_U64), *m = e;
+
+    for (uint64_t i = 0; i < 500; i++) {
+        m = hamt_set(m, HAMT_U64(i * 7919), V(i));
+    }
+    for (uint64_t i = 0; i < 500; i++) {
+        m = hamt_del(m, HAMT_U64(i * 7919));
+        cr_assert_not_null(m);
+        cr_assert_eq(hamt__validate(m), 0);
+    }
+    cr_assert_eq(m, e);
+}
+
+Test(map, every_old_version_stays_unchanged)
+{
+    enum { N = 2000 };
+    static const struct hamt *ver[2 * N + 1];
+    const struct hamt *m = hamt_new(HAMT_KEY_U64);
+
+    ver[0] = m;
+    for (uint64_t i = 0; i < N; i++) {
+        m = hamt_set(m, HAMT_U64(i), V(i + 1));
+        ver[i + 1] = m;
+    }
+    for (uint64_t i = 0; i < N; i++) {
+        m = hamt_del(m, HAMT_U64(i));
+        ver[N + 1 + i] = m;
+    }
+    /* Version j < = N holds keys 0..j-1; version N+1+i lacks keys 0..i. */
+    for (uint64_t j = 0; j <= N; j += 97) {
+        cr_assert_eq(hamt_size(ver[j]), j);
+        cr_assert_eq(hamt__validate(ver[j]), 0);
+        for (uint64_t k = 0; k < N; k++) {
+            void *v;
+            bool f = hamt_get(ver[j], HAMT_U64(k), &v);
+            cr_assert_eq(f, k < j);
+            if (f) {
+                cr_assert_eq(v, V(k + 1));
+            }
+        }
+    }
+    for (uint64_t i = 0; i < N; i += 101) {
+        const struct hamt *x = ver[N + 1 + i];
+        cr_assert_eq(hamt_size(x), N - 1 - i);
+        cr_assert_eq(hamt__validate(x), 0);
+        for (uint64_t k = 0; k < N; k++) {
+            cr_assert_eq(hamt_contains(x, HAMT_U64(k)), k > i);
+        }
+    }
+}
+
+Test(map, string_keys_are_copied_on_insert)
+{
+    char buf[32];
+    const struct hamt *m = hamt_new(HAMT_KEY_STRING);
+    void *v;
+
+    strcpy(buf, "alpha");
+    m = hamt_set(m, buf, V(1));
+    strcpy(buf, "beta");
+    m = hamt_set(m, buf, V(2));
+    strcpy(buf, "zzzzz"); /* the caller's buffer changes; the map must not */
+    cr_assert_eq(hamt_size(m), 2);
+    cr_assert(hamt_get(m, "alpha", &v));
+    cr_assert_eq(v, V(1));
+    cr_assert(hamt_get(m, "beta", &v));
+    cr_assert_eq(v, V(2));
+    cr_assert(!hamt_get(m, "zzzzz", &v));
+    cr_assert(!hamt_get(m, "", &v));
+    m = hamt_set(m, "", V(3));
+    cr_assert(hamt_get(m, "", &v));
+    cr_assert_eq(v, V(3));
+    cr_assert_eq(hamt_size(hamt_del(m, "alpha")), 2);
+}
+
+Test(map, byte_string_keys_compare_by_length_and_content)
+{
+    const struct hamt *m = hamt_new(HAMT_KEY_BYTES);
+    char data[8] = {'a', 0, 'b', 0, 'c', 0, 'd', 0};
+    struct hamt_bytes k1 = {.len = 3, .data = data};
+    struct hamt_bytes k2 = {.len = 4, .data = data};
+    struct hamt_bytes k0 = {.len = 0, .data = NULL};
+    void *v;
+
+    m = hamt_set(m, &k1, V(1));
+    m = hamt_set(m, &k2, V(2));
+    m = hamt_set(m, &k0, V(0));
+    data[0] = 'x'; /* stored copies are private */
+    data[0] = 'a';
+    cr_assert_eq(hamt_size(m), 3);
+    cr_assert(hamt_get(m, &k1, &v));
+    cr_assert_eq(v, V(1));
+    cr_assert(hamt_get(m, &k2, &v));
+    cr_assert_eq(v, V(2));
+    cr_assert(hamt_get(m, &k0, &v));
+    cr_assert_eq(v, V(0));
+    struct hamt_iter it;
+    const void *key;
+    size_t n = 0;
+    hamt_iter_init(&it, m);
+    while (hamt_iter_next(&it, &key, &v)) {
+        const struct hamt_bytes *b = key;
+        cr_assert_neq(b, &k1);
+        cr_assert_neq(b, &k2);
+        cr_assert_eq(b->len, (size_t)(uintptr_t)v == 0 ? 0 : 2 + (uintptr_t)v);
+        n++;
+    }
+    cr_assert_eq(n, 3);
+}
+
+Test(map, pointer_keys_use_identity)
+{
+    int a = 1, b = 1;
+    const struct hamt *m = hamt_new(HAMT_KEY_PTR);
+
+    m = hamt_set(m, &a, V(1));
+    m = hamt_set(m, &b, V(2));
+    m = hamt_set(m, NULL, V(3));
+    void *v;
+    cr_assert_eq(hamt_size(m), 3);
+    cr_assert(hamt_get(m, &a, &v));
+    cr_assert_eq(v, V(1));
+    cr_assert(hamt_get(m, &b, &v));
+    cr_assert_eq(v, V(2));
+    cr_assert(hamt_get(m, NULL, &v));
+    cr_assert_eq(v, V(3));
+}
+
+Test(map, custom_keys_with_all_hashes_equal_work_at_every_size)
+{
+    const struct hamt *m = tk_empty();
+    enum { N = 300 };
+    const struct tk *k[N];
+
+    for (unsigned i = 0; i < N; i++) {
+        k[i] = tk_key(i, 0x2a);
+        m = hamt_set(m, k[i], V(i));
+        cr_assert_eq(hamt_size(m), i + 1);
+        cr_assert_eq(hamt__validate(m), 0);
+    }
+    for (unsigned i = 0; i < N; i++) {
+        void *v;
+        cr_assert(hamt_get(m, k[i], &v));
+        cr_assert_eq(v, V(i));
+    }
+    for (unsigned i = 0; i < N; i++) {
+        m = hamt_del(m, k[i]);
+        cr_assert_eq(hamt_size(m), N - 1 - i);
+        cr_assert_eq(hamt__validate(m), 0);
+        cr_assert(!hamt_contains(m, k[i]));
+        if (i + 1 < N) {
+            cr_assert(hamt_contains(m, k[i + 1]));
+        }
+    }
+    cr_assert_eq(m, tk_empty());
+}
+
+static bool
+veq_mod10(const void *a, const void *b, void *ctx)
+{
+    (void)ctx;
+    return (uintptr_t)a % 10 == (uintptr_t)b % 10;
+}
+
+Test(map, equality_is_order_independent_and_uses_value_callback)
+{
+    const struct hamt *a = hamt_new(HAMT_KEY_U64), *b = a;
+
+    for (uint64_t i = 0; i < 3000; i++) {
+        a = hamt_set(a, HAMT_U64(i), V(i));
+        b = hamt_set(b, HAMT_U64(2999 - i), V(2999 - i));
+    }
+    cr_assert_neq(a, b);
+    cr_assert_eq(hamt_equal(a, b, NULL, NULL), 1);
+    const struct hamt *c = hamt_set(b, HAMT_U64(5), V(15));
+    cr_assert_eq(hamt_equal(a, c, NULL, NULL), 0);
+    cr_assert_eq(hamt_equal(a, c, veq_mod10, NULL), 1);
+    const struct hamt *d = hamt_del(a, HAMT_U64(7));
+    cr_assert_eq(hamt_equal(a, d, NULL, NULL), 0);
+    const struct hamt *e = hamt_set(hamt_del(d, HAMT_U64(8)), HAMT_U64(7), V(7));
+    cr_assert_eq(hamt_equal(a, e, NULL, NULL), 0); /* same size, other keys */
+    errno = 0;
+    cr_assert_eq(hamt_equal(a, hamt_new(HAMT_KEY_STRING), NULL, NULL), -1);
+    cr_assert_eq(errno, EINVAL);
+}
+
+Test(map, equality_skips_shared_subtrees)
+{
+    const struct hamt *a = hamt_new(HAMT_KEY_U64);
+
+    for (uint64_t i = 0; i < 100000; i++) {
+        a = hamt_set(a, HAMT_U64(i), V(i));
+    }
+    const struct hamt *b = hamt_set(a, HAMT_U64(5), V(6));
+    b = hamt_set(b, HAMT_U64(5), V(5)); /* equal contents, new path */
+    cr_assert_neq(a, b);
+    hamt__nodes_visited = 0;
+    cr_assert_eq(hamt_equal(a, b, NULL, NULL), 1);
+    /* One path (<= 14 nodes) differs; everything else is shared. */
+    cr_assert_leq(hamt__nodes_visited, 14 * 32,
+                  "visited %lu nodes", hamt__nodes_visited);
+}
+
+Test(map, collisions_equality_ignores_entry_order)
+{
+    const struct hamt *a = tk_empty(), *b = tk_empty();
+    const struct tk *k[5];
+
+    for (unsigned i = 0; i < 5; i++) {
+        k[i] = tk_key(i, 0x77);
+    }
+    for (unsigned i = 0; i < 5; i++) {
+        a = hamt_set(a, k[i], V(i));
+        b = hamt_set(b, k[4 - i], V(4 - i));
+    }
+    cr_assert_eq(hamt_equal(a, b, NULL, NULL), 1);
+    cr_assert_eq(hamt_equal(a, hamt_set(b, k[2], V(9)), NULL, NULL), 0);
+}

@@ -1,0 +1,83 @@
+/* refmap.c - see refmap.h. */
+#include "refmap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct refmap *
+ref_new(size_t cap)
+{
+    struct refmap *r = calloc(1, sizeof *r);
+
+    if (r == NULL) {
+        abort();
+    }
+    r->cap = cap;
+    r->present = calloc(cap, sizeof *r->present);
+    r->val = calloc(cap, sizeof *r->val);
+    if (r->present == NULL || r->val == NULL) {
+        abort();
+    }
+    return r;
+}
+
+struct refmap *
+ref_clone(const struct refmap *r)
+{
+    struct refmap *c = ref_new(r->cap);
+
+    c->size = r->size;
+    memcpy(c->present, r->present, r->cap * sizeof *r->present);
+    memcpy(c->val, r->val, r->cap * sizeof *r->val);
+    return c;
+}
+
+void
+ref_free(struct refmap *r)
+{
+    free(r->present);
+    free(r->val);
+    free(r);
+}
+
+void
+ref_set(struct refmap *r, uint64_t k, void *v)
+{
+    if (!r->present[k]) {
+        r->present[k] = true;
+        r->size++;
+    }
+    r->val[k] = v;
+}
+
+void
+ref_del(struct refmap *r, uint64_t k)
+{
+    if (r->present[k]) {
+        r->present[k] = false;
+        r->val[k] = NULL;
+        r->size--;
+    }
+}
+
+bool
+ref_get(const struct refmap *r, uint64_t k, void **v)
+{
+    if (!r->present[k]) {
+        return false;
+    }
+    if (v != NULL) {
+        *v = r->val[k];
+    }
+    return true;
+}
+
+uint64_t
+ref_rand(uint64_t *state)
+{
+    uint64_t z = (*state += UINT64_C(0x9e3779b97f4a7c15));
+
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return z ^ (z >> 31);
+}
