@@ -1,0 +1,99 @@
+/*
+ * test/api.c - every public map function with NULL or otherwise invalid
+ * arguments: EINVAL or a documented no-op, never a crash.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+
+#include "internal.h"
+
+static uint64_t
+h0(const void *k, void *c)
+{
+    (void)k;
+    (void)c;
+    return 0;
+}
+
+static bool
+e0(const void *a, const void *b, void *c)
+{
+    (void)c;
+    return a == b;
+}
+
+#define EXPECT_EINVAL(expr, bad)                                               \
+    do {                                                                       \
+        errno = 0;                                                             \
+        cr_assert((expr) == (bad), #expr);                                     \
+        cr_assert_eq(errno, EINVAL, #expr ": errno %d", errno);                \
+    } while (0)
+
+Test(api, null_map_arguments_set_einval)
+{
+    void *v = (void *)1;
+
+    EXPECT_EINVAL(hamt_set(NULL, HAMT_U64(1), NULL), NULL);
+    EXPECT_EINVAL(hamt_del(NULL, HAMT_U64(1)), NULL);
+    EXPECT_EINVAL(hamt_get(NULL, HAMT_U64(1), &v), false);
+    cr_assert_eq(v, (void *)1, "value untouched");
+    EXPECT_EINVAL(hamt_contains(NULL, HAMT_U64(1)), false);
+    EXPECT_EINVAL(hamt_size(NULL), 0);
+    EXPECT_EINVAL(hamt_empty(NULL), NULL);
+    EXPECT_EINVAL(hamt_key_kind(NULL), 0);
+    EXPECT_EINVAL(hamt_equal(NULL, hamt_new(HAMT_KEY_U64), NULL, NULL), -1);
+    EXPECT_EINVAL(hamt_equal(hamt_new(HAMT_KEY_U64), NULL, NULL, NULL), -1);
+}
+
+Test(api, bad_key_kinds_and_key_types_set_einval)
+{
+    EXPECT_EINVAL(hamt_new((enum hamt_key)0), NULL);
+    EXPECT_EINVAL(hamt_new(HAMT_KEY_CUSTOM), NULL);
+    EXPECT_EINVAL(hamt_new((enum hamt_key)99), NULL);
+    EXPECT_EINVAL(hamt_new_custom(NULL), NULL);
+    struct hamt_keytype kt = {.size = sizeof kt, .hash = h0, .equal = e0};
+    kt.size = 8;
+    EXPECT_EINVAL(hamt_new_custom(&kt), NULL);
+    kt.size = sizeof kt;
+    kt.hash = NULL;
+    EXPECT_EINVAL(hamt_new_custom(&kt), NULL);
+    kt.hash = h0;
+    kt.equal = NULL;
+    EXPECT_EINVAL(hamt_new_custom(&kt), NULL);
+    kt.equal = e0;
+    cr_assert_not_null(hamt_new_custom(&kt));
+}
+
+Test(api, null_string_and_bytes_keys_set_einval)
+{
+    const struct hamt *s = hamt_new(HAMT_KEY_STRING);
+    const struct hamt *b = hamt_new(HAMT_KEY_BYTES);
+    struct hamt_bytes bad = {.len = 3, .data = NULL};
+
+    EXPECT_EINVAL(hamt_set(s, NULL, NULL), NULL);
+    EXPECT_EINVAL(hamt_del(s, NULL), NULL);
+    EXPECT_EINVAL(hamt_get(s, NULL, NULL), false);
+    EXPECT_EINVAL(hamt_set(b, NULL, NULL), NULL);
+    EXPECT_EINVAL(hamt_set(b, &bad, NULL), NULL);
+    EXPECT_EINVAL(hamt_get(b, &bad, NULL), false);
+    EXPECT_EINVAL(hamt_del(b, &bad), NULL);
+}
+
+Test(api, absent_key_leaves_errno_alone)
+{
+    const struct hamt *m = hamt_set(hamt_new(HAMT_KEY_U64), HAMT_U64(1), NULL);
+
+    errno = 1234;
+    cr_assert(!hamt_get(m, HAMT_U64(2), NULL));
+    cr_assert(hamt_get(m, HAMT_U64(1), NULL));
+    cr_assert_eq(hamt_set(m, HAMT_U64(1), NULL), m);
+    cr_assert_not_null(hamt_set(m, HAMT_U64(3), NULL));
+    cr_assert_eq(errno, 1234);
+}
+
+Test(api, init_is_idempotent)
+{
+    cr_assert_eq(hamt_init(), 0);
+    cr_assert_eq(hamt_init(), 0);
+    cr_assert_eq(hamt_init(), 0);
+}

@@ -1,0 +1,169 @@
+/*
+ * test/node.c - exact trie shapes, forced with test keys whose hashes the
+ * test chooses: inline entries, pair subtrees, maximum depth, collision
+ * nodes, and the canonical shape after removes.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+#include "refmap.h"
+#include "testkeys.h"
+
+/* "N{" repeated n times, then body, then "}" n times. */
+static const char *
+nest(unsigned n, const char *body)
+{
+    static char buf[512];
+    size_t o = 0;
+
+    for (unsigned i = 0; i < n; i++) {
+        o += (size_t)snprintf(buf + o, sizeof buf - o, "N{");
+    }
+    o += (size_t)snprintf(buf + o, sizeof buf - o, "%s", body);
+    for (unsigned i = 0; i < n; i++) {
+        o += (size_t)snprintf(buf + o, sizeof buf - o, "}");
+    }
+    return buf;
+}
+
+Test(node, different_fragments_are_inline_entries_in_fragment_order)
+{
+    const struct hamt *m = tk_map(3, (uint64_t[]){3, 1, 2});
+
+    cr_assert_str_eq(tk_shape(m), "R{k1,k2,k0}");
+    cr_assert_eq(hamt__validate(m), 0);
+}
+
+Test(node, equal_first_fragment_makes_a_child_node)
+{
+    /* 1 and 33 share fragment 1 at level 0 and differ at level 1. */
+    const struct hamt *m = tk_map(3, (uint64_t[]){1, 33, 2});
+
+    cr_assert_str_eq(tk_shape(m), "R{k2,N{k0,k1}}");
+    cr_assert_eq(hamt__validate(m), 0);
+}
+
+Test(node, equal_hashes_make_a_collision_node_below_the_last_level)
+{
+    /* Both hash to 0x2a: 12 single-child levels (shifts 5..60), then C. */
+    const struct hamt *m = tk_map(2, (uint64_t[]){0x2a, 0x2a});
+    char want[512];
+
+    snprintf(want, sizeof want, "R{%s}", nest(12, "C{k0,k1}"));
+    cr_assert_str_eq(tk_shape(m), want);
+    cr_assert_eq(hamt__validate(m), 0);
+}
+
+Test(node, keys_differing_only_in_the_top_bit_reach_the_last_level)
+{
+    /* Fragments agree up to shift 55; at shift 60 they are 0 and 8. */
+    const struct hamt *m =
+        tk_map(2, (uint64_t[]){0, UINT64_C(1) << 63});
+    char want[512];
+
+    snprintf(want, sizeof want, "R{%s}", nest(12, "k0,k1"));
+    cr_assert_str_eq(tk_shape(m), want);
+    cr_assert_eq(hamt__validate(m), 0);
+    void *v;
+    cr_assert(hamt_get(m, tk_key(1, UINT64_C(1) << 63), &v));
+}
+
+Test(node, collision_node_grows_and_shrinks_then_pulls_up)
+{
+    const struct tk *k[4] = {tk_key(0, 7), tk_key(1, 7), tk_key(2, 7),
+                             tk_key(3, 7)};
+    const struct hamt *m = tk_empty();
+    char want[512];
+
+    for (unsigned i = 0; i < 4; i++) {
+        m = hamt_set(m, k[i], NULL);
+    }
+    snprintf(want, sizeof want, "R{%s}", nest(12, "C{k0,k1,k2,k3}"));
+    cr_assert_str_eq(tk_shape(m), want);
+    m = hamt_del(m, k[1]);
+    m = hamt_del(m, k[3]);
+    snprintf(want, sizeof want, "R{%s}", nest(12, "C{k0,k2}"));
+    cr_assert_str_eq(tk_shape(m), want);
+    /* One key left: it is pulled up through every level into the root. */
+    m = hamt_del(m, k[0]);
+    cr_assert_str_eq(tk_shape(m), "R{k2}");
+    cr_assert_eq(hamt__validate(m), 0);
+}
+
+Test(node, remove_pulls_a_single_key_up_into_its_parent)
+{
+    /* k0,k1 share fragment 1 (child node); k2 is alone at fragment 2. */
+    const struct hamt *m = tk_map(3, (uint64_t[]){1, 33, 2});
+    const struct hamt *d = hamt_del(m, tk_key(1, 33));
+
+    cr_assert_str_eq(tk_shape(d), "R{k0,k2}");
+    cr_assert_eq(hamt__validate(d), 0);
+    cr_assert_str_eq(tk_shape(m), "R{k2,N{k0,k1}}"); /* old one unchanged */
+}
+
+Test(node, remove_beside_a_child_keeps_the_child)
+{
+    /* Level 1: k0 at fragment 0 inline, k1/k2 share fragment 1 below. */
+    uint64_t h[3] = {1 | (0 << 5), 1 | (1 << 5), 1 | (1 << 5) | (1 << 10)};
+    const struct hamt *m = tk_map(3, h);
+
+    cr_assert_str_eq(tk_shape(m), "R{N{k0,N{k1,k2}}}");
+    const struct hamt *d = hamt_del(m, tk_key(0, h[0]));
+    /* The level-1 node keeps two keys below it: still a node. */
+    cr_assert_str_eq(tk_shape(d), "R{N{N{k1,k2}}}");
+    cr_assert_eq(hamt__validate(d), 0);
+    const struct hamt *e = hamt_del(d, tk_key(2, h[2]));
+    cr_assert_str_eq(tk_shape(e), "R{k1}");
+}
+
+Test(node, shape_does_not_depend_on_update_order)
+{
+    enum { N = 400 };
+    uint64_t seed = 12345, h[N];
+    const struct tk *k[N];
+    unsigned perm[N];
+
+    for (unsigned i = 0; i < N; i++) {
+        /* Few distinct hash bits: deep paths and collisions are common. */
+        h[i] = ref_rand(&seed) & UINT64_C(0x80000000000003ff);
+        k[i] = tk_key(i, h[i]);
+        perm[i] = i;
+    }
+    const struct hamt *a = tk_empty();
+    for (unsigned i = 0; i < N; i++) {
+        a = hamt_set(a, k[i], NULL);
+    }
+    for (unsigned i = N - 1; i > 0; i--) {
+        unsigned j = (unsigned)(ref_rand(&seed) % (i + 1));
+        unsigned t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+    /* b: insert in another order, plus extra keys removed again. */
+    const struct hamt *b = tk_empty();
+    for (unsigned i = 0; i < N; i++) {
+        b = hamt_set(b, tk_key(1000 + i, h[perm[i]] ^ 0x400), NULL);
+        b = hamt_set(b, k[perm[i]], NULL);
+    }
+    for (unsigned i = 0; i < N; i++) {
+        b = hamt_del(b, tk_key(1000 + i, h[perm[i]] ^ 0x400));
+    }
+    cr_assert_eq(hamt__validate(a), 0);
+    cr_assert_eq(hamt__validate(b), 0);
+    char *sa = hamt__debug_shape(a, NULL), *sb = hamt__debug_shape(b, NULL);
+    cr_assert_str_eq(sa, sb);
+    free(sa);
+    free(sb);
+    cr_assert_eq(hamt_equal(a, b, NULL, NULL), 1);
+}
+
+Test(node, u64_map_shape_prints_keys)
+{
+    const struct hamt *m = hamt_set(hamt_new(HAMT_KEY_U64), HAMT_U64(42), NULL);
+    char *s = hamt__debug_shape(m, NULL);
+
+    cr_assert_str_eq(s, "R{42}");
+    free(s);
+}

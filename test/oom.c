@@ -1,0 +1,163 @@
+/*
+ * test/oom.c - fail the 1st, 2nd, ... N-th allocation of each allocating
+ * operation until it succeeds, once with a transient failure and once with
+ * a persistent one.  After each failure: NULL, errno == ENOMEM, the input
+ * map unchanged and valid, and the same operation succeeds afterwards.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+#include "testkeys.h"
+
+#define V(x) ((void *)(uintptr_t)(x))
+
+typedef const struct hamt *(*op_fn)(const struct hamt *m, const void *arg);
+
+/* Contents fingerprint: size, validity and an order-independent checksum. */
+static uint64_t
+fingerprint(const struct hamt *m)
+{
+    struct hamt_iter it;
+    const void *k;
+    void *v;
+    uint64_t sum = hamt_size(m);
+
+    cr_assert_eq(hamt__validate(m), 0);
+    hamt_iter_init(&it, m);
+    while (hamt_iter_next(&it, &k, &v)) {
+        uint64_t x = (uint64_t)(uintptr_t)k * 0x9e3779b97f4a7c15u ^
+                     (uint64_t)(uintptr_t)v;
+        sum += x ^ (x >> 29);
+    }
+    return sum;
+}
+
+/* Returns the number of failure points tried. */
+static unsigned
+fail_each(const struct hamt *m, op_fn op, const void *arg, bool persistent)
+{
+    uint64_t fp = fingerprint(m);
+    unsigned n;
+
+    for (n = 1;; n++) {
+        hamt__fail_after(n, persistent);
+        errno = 0;
+        const struct hamt *r = op(m, arg);
+        hamt__fail_after(0, false);
+        cr_assert_eq(fingerprint(m), fp, "input changed at failure %u", n);
+        if (r != NULL) {
+            cr_assert_eq(errno, 0, "errno set on success");
+            cr_assert_eq(hamt__validate(r), 0);
+            break;
+        }
+        cr_assert_eq(errno, ENOMEM, "failure %u: errno %d", n, errno);
+        cr_assert_lt(n, 64, "operation never succeeds");
+    }
+    return n;
+}
+
+static const struct hamt *
+op_set(const struct hamt *m, const void *arg)
+{
+    return hamt_set(m, arg, V(99));
+}
+
+static const struct hamt *
+op_del(const struct hamt *m, const void *arg)
+{
+    return hamt_del(m, arg);
+}
+
+static const struct hamt *
+big_u64(unsigned n)
+{
+    const struct hamt *m = hamt_new(HAMT_KEY_U64);
+    for (uint64_t i = 0; i < n; i++) {
+        m = hamt_set(m, HAMT_U64(i), V(i));
+    }
+    return m;
+}
+
+Test(oom, set_and_del_fail_cleanly_at_every_allocation)
+{
+    const struct hamt *m = big_u64(5000);
+    unsigned total = 0;
+
+    for (int p = 0; p < 2; p++) {
+        for (uint64_t k = 0; k < 10000; k += 997) {
+            total += fail_each(m, op_set, HAMT_U64(k), p);
+            total += fail_each(m, op_del, HAMT_U64(k), p);
+        }
+    }
+    cr_assert_gt(total, 40);
+}
+
+Test(oom, string_key_copy_failure_is_clean)
+{
+    const struct hamt *m = hamt_new(HAMT_KEY_STRING);
+    char key[32];
+
+    for (unsigned i = 0; i < 300; i++) {
+        snprintf(key, sizeof key, "s%u", i);
+        m = hamt_set(m, key, V(i));
+    }
+    for (int p = 0; p < 2; p++) {
+        /* Key copy, then nodes: at least two failure points each. */
+        cr_assert_geq(fail_each(m, op_set, "new-key", p), 2);
+        fail_each(m, op_set, "s7", p);
+        fail_each(m, op_del, "s9", p);
+    }
+}
+
+Test(oom, collision_and_deep_paths_fail_cleanly)
+{
+    const struct hamt *m = tk_empty();
+    const struct tk *c[6];
+
+    for (unsigned i = 0; i < 6; i++) {
+        c[i] = tk_key(i, 0x55);
+        m = hamt_set(m, c[i], V(i));
+    }
+    const struct tk *deep = tk_key(100, 0x55 ^ (UINT64_C(1) << 63));
+    for (int p = 0; p < 2; p++) {
+        /* A new key that splits the path at the last level: 13 nodes. */
+        cr_assert_geq(fail_each(m, op_set, deep, p), 13);
+        fail_each(m, op_set, tk_key(101, 0x55), p);
+        fail_each(m, op_set, c[2], p);
+        fail_each(m, op_del, c[3], p);
+    }
+    /* Delete down to one colliding key: pull-up through all levels. */
+    const struct hamt *two = tk_empty();
+    two = hamt_set(hamt_set(two, c[0], NULL), c[1], NULL);
+    fail_each(two, op_del, c[0], false);
+    fail_each(two, op_del, c[0], true);
+}
+
+Test(oom, custom_key_type_creation_fails_cleanly)
+{
+    static int ctx_token;
+
+    /* The test key type's callbacks with a new ctx: a new registry entry. */
+    const struct hamt *base = tk_empty();
+    cr_assert_not_null(base);
+    struct hamt_keytype k2;
+    memset(&k2, 0, sizeof k2);
+    k2.size = sizeof k2;
+    k2.hash = ((const struct hamt__kt *)base->kt)->hash;
+    k2.equal = ((const struct hamt__kt *)base->kt)->equal;
+    k2.ctx = &ctx_token;
+    hamt__fail_after(1, false);
+    errno = 0;
+    cr_assert_null(hamt_new_custom(&k2));
+    cr_assert_eq(errno, ENOMEM);
+    hamt__fail_after(2, false);
+    cr_assert_null(hamt_new_custom(&k2));
+    hamt__fail_after(0, false);
+    const struct hamt *e = hamt_new_custom(&k2);
+    cr_assert_not_null(e);
+    cr_assert_eq(hamt_new_custom(&k2), e);
+    cr_assert_neq(e, base);
+}
