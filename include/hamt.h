@@ -15,7 +15,8 @@
  *     errno.  Successful calls leave errno alone.
  *   - errno values: ENOMEM (allocation failed), EINVAL (bad argument),
  *     EAGAIN (compare-and-publish lost a race), EBUSY (seed already in use),
- *     ETIMEDOUT (a wait timed out).
+ *     ETIMEDOUT (a wait timed out), ENOTSUP (hamt_init(): the library was
+ *     built for a popcnt instruction this CPU lacks).
  *   - A failed call publishes nothing and leaves every existing map valid.
  *   - Maps are immutable: every map parameter is `const struct hamt *`.
  *     Any number of threads may read any map at the same time.
@@ -119,7 +120,9 @@ struct hamt_iter {
  * hamt_init - initialise the collector and the hash seed.
  * Safe to call more than once and from several threads; the first call
  * should come from the main thread (the collector's rule).  Every other
- * entry point calls it as needed.  Returns 0, or -1 with errno.
+ * entry point calls it as needed.  Returns 0, or -1 with errno EINVAL
+ * (malformed HAMT_SEED), ENOTSUP (built with -mpopcnt, CPU without popcnt)
+ * or ENOMEM.
  */
 HAMT_API int hamt_init(void);
 

@@ -38,11 +38,6 @@
 #define HAMT_UNREACHABLE() ((void)0)
 #endif
 
-#ifdef HAMT_TARGET_CLONES
-#define HAMT_POPCNT_CLONES __attribute__((target_clones("popcnt", "default")))
-#else
-#define HAMT_POPCNT_CLONES
-#endif
 
 /* ---- key types (hash.c, map.c) ---- */
 

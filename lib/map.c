@@ -279,7 +279,7 @@ map_get_kind(const struct hamt *m, const void *key, void **val,
     }
 }
 
-HAMT_POPCNT_CLONES bool
+bool
 hamt__get(const struct hamt *m, const void *key, void **val)
 {
     switch (m->kt->kind) {
@@ -392,7 +392,7 @@ map_finish(struct node *root, const struct hamt__kt *kt, size_t size)
     return m;
 }
 
-HAMT_POPCNT_CLONES const struct hamt *
+const struct hamt *
 hamt__set(const struct hamt *m, const void *key, void *val)
 {
     struct set_ctx sc = {
@@ -505,7 +505,7 @@ map_del_node(struct del_ctx *dc, const struct node *n, size_t pre,
     return DEL_NOMEM;
 }
 
-HAMT_POPCNT_CLONES const struct hamt *
+const struct hamt *
 hamt__del(const struct hamt *m, const void *key)
 {
     struct del_ctx dc = {

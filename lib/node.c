@@ -14,8 +14,8 @@
  * inline; bit f of nodemap: a child node holds the keys with fragment f.
  * Entries and children are each in fragment order, so the position of
  * fragment f is popcount(map & ((1 << f) - 1)) - one popcount instruction
- * (lookups are compiled with target_clones so that it is one; see
- * configure.ac).  Entries first, children after: a lookup that ends at an
+ * (the library is compiled with -mpopcnt where the CPU has it, so that it
+ * is one; see configure.ac).  Entries first, children after: a lookup that ends at an
  * inline entry reads only the front of the node.
  *
  * A collision node (struct cnode) holds keys whose full 64-bit hashes are
