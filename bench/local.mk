@@ -1,0 +1,50 @@
+## bench/local.mk - the bench suite (issue 3): hamt-bench, one driver and
+## one adapter per competitor.  `make bench` runs the quick mode (under 3
+## minutes: headline rows, every competitor) and draws the pictures;
+## `make bench-full` runs every workload.  Both write CSV, gnuplot data and
+## PNGs to bench/out/.  `make check` runs only the smoke test (answers, no
+## timing).  Competitors whose library configure did not find are left out
+## of the build and reported by every run as "skipped: <name> not found".
+
+noinst_PROGRAMS += bench/hamt-bench
+bench_hamt_bench_SOURCES = bench/bench.h bench/main.c bench/util.c \
+	bench/adapt_hamt.c bench/adapt_cow.c
+bench_hamt_bench_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(URCU_CFLAGS)
+bench_hamt_bench_LDADD = lib/libhamt_core.la $(GC_LIBS) $(SODIUM_LIBS) \
+	-lpthread -lm
+if HAVE_GLIB
+bench_hamt_bench_SOURCES += bench/adapt_glib.c bench/adapt_owner.c
+bench_hamt_bench_LDADD += $(GLIB_LIBS)
+endif
+if HAVE_URCU
+bench_hamt_bench_SOURCES += bench/adapt_urcu.c
+bench_hamt_bench_LDADD += $(URCU_LIBS)
+endif
+if HAVE_CK
+bench_hamt_bench_SOURCES += bench/adapt_ck.c
+bench_hamt_bench_LDADD += -lck
+endif
+
+TESTS += bench/smoke.sh
+EXTRA_DIST += bench/smoke.sh
+
+BENCH_OUT = bench/out
+BENCH_ARGS =
+bench_plot = if test -n "$(GNUPLOT)"; then \
+	  (cd $(BENCH_OUT) && $(GNUPLOT) plots.gp) && \
+	  echo "pictures: $(BENCH_OUT)/ns_per_op.png read_throughput.png breakpoint.png gc_pauses.png"; \
+	else echo "skipped: gnuplot not found (no pictures)"; fi
+
+bench: bench/hamt-bench$(EXEEXT)
+	@$(MKDIR_P) $(BENCH_OUT)
+	./bench/hamt-bench --quick --out $(BENCH_OUT) $(BENCH_ARGS)
+	@$(bench_plot)
+
+bench-full: bench/hamt-bench$(EXEEXT)
+	@$(MKDIR_P) $(BENCH_OUT)
+	./bench/hamt-bench --full --out $(BENCH_OUT) $(BENCH_ARGS)
+	@$(bench_plot)
+
+.PHONY: bench bench-full
+CLEANFILES += $(BENCH_OUT)/*.csv $(BENCH_OUT)/*.dat $(BENCH_OUT)/*.png \
+	$(BENCH_OUT)/plots.gp

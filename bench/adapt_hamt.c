@@ -1,0 +1,244 @@
+/*
+ * adapt_hamt.c - libhamt behind the bench's table of function pointers.
+ *
+ * Single-thread operations use the persistent API directly: every insert
+ * or remove derives a new map with hamt_set()/hamt_del() and drops the old
+ * one (the collector reclaims it).  For concurrent runs the current map is
+ * published in a hamt_cell: a reader takes one snapshot with
+ * hamt_cell_load() per batch of lookups; the single writer derives the next
+ * map with hamt_set() and publishes it with hamt_cell_store(); several
+ * writers use hamt_cell_update() (compare-and-publish, retried).
+ *
+ * The adapter's state is GC_MALLOC_UNCOLLECTABLE: it holds the only
+ * references to the current map and the cell, so it must be memory the
+ * collector scans (malloc memory is not scanned).
+ */
+#include "bench.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hamt.h>
+
+struct hamt_state {
+    const struct hamt *m;    /* the writer's current map */
+    struct hamt_cell *cell;  /* published map for concurrent runs */
+    enum bkind kind;
+};
+
+static void
+hamt_die(const char *what)
+{
+    fprintf(stderr, "hamt-bench: libhamt %s failed: %s\n", what,
+            strerror(errno));
+    exit(2);
+}
+
+static void *
+hamt_create(enum bkind kind, size_t hint)
+{
+    (void)hint;
+    struct hamt_state *s = GC_MALLOC_UNCOLLECTABLE(sizeof *s);
+    if (s == NULL) {
+        hamt_die("state allocation");
+    }
+    s->kind = kind;
+    s->m = hamt_new(kind == BK_U64 ? HAMT_KEY_U64 : HAMT_KEY_STRING);
+    if (s->m == NULL) {
+        hamt_die("hamt_new");
+    }
+    s->cell = NULL;
+    return s;
+}
+
+static void
+hamt_destroy(void *m)
+{
+    struct hamt_state *s = m;
+    s->m = NULL;
+    s->cell = NULL;
+    GC_FREE(s);
+}
+
+static void *
+hamt_thread_enter(void *m)
+{
+    if (hamt_thread_register() != 0) {
+        hamt_die("hamt_thread_register");
+    }
+    return m;
+}
+
+static void
+hamt_thread_exit(void *m, void *t)
+{
+    (void)m;
+    (void)t;
+}
+
+static void
+hamt_share(void *m)
+{
+    struct hamt_state *s = m;
+    if (s->cell == NULL) {
+        s->cell = hamt_cell_new(s->m);
+        if (s->cell == NULL) {
+            hamt_die("hamt_cell_new");
+        }
+    } else if (hamt_cell_store(s->cell, s->m) == 0) {
+        hamt_die("hamt_cell_store");
+    }
+}
+
+static inline const void *
+hkey(bkey k)
+{
+    return (const void *)(uintptr_t)k;
+}
+
+static bool
+hamt_insert(void *m, void *t, bkey k, uint64_t v)
+{
+    (void)t;
+    struct hamt_state *s = m;
+    size_t before = hamt_size(s->m);
+    const struct hamt *n = hamt_set(s->m, hkey(k), (void *)(uintptr_t)v);
+    if (n == NULL) {
+        hamt_die("hamt_set");
+    }
+    s->m = n;
+    return hamt_size(n) != before;
+}
+
+static bool
+hamt_lookup(void *m, void *t, bkey k, uint64_t *v)
+{
+    (void)t;
+    struct hamt_state *s = m;
+    void *val;
+    if (!hamt_get(s->m, hkey(k), &val)) {
+        return false;
+    }
+    *v = (uint64_t)(uintptr_t)val;
+    return true;
+}
+
+static bool
+hamt_remove(void *m, void *t, bkey k)
+{
+    (void)t;
+    struct hamt_state *s = m;
+    const struct hamt *n = hamt_del(s->m, hkey(k));
+    if (n == NULL) {
+        hamt_die("hamt_del");
+    }
+    bool removed = n != s->m;
+    s->m = n;
+    return removed;
+}
+
+static size_t
+hamt_iterate(void *m, void *t, uint64_t *sum)
+{
+    (void)t;
+    struct hamt_state *s = m;
+    struct hamt_iter it;
+    const void *k;
+    void *v;
+    size_t n = 0;
+    uint64_t acc = 0;
+    hamt_iter_init(&it, s->m);
+    while (hamt_iter_next(&it, &k, &v)) {
+        acc += (uint64_t)(uintptr_t)v;
+        n++;
+    }
+    *sum += acc;
+    return n;
+}
+
+static size_t
+hamt_read_batch(void *m, void *t, const bkey *keys, size_t n, uint64_t *sum)
+{
+    (void)t;
+    struct hamt_state *s = m;
+    /* One snapshot for the whole batch. */
+    const struct hamt *snap = hamt_cell_load(s->cell, NULL);
+    size_t hits = 0;
+    uint64_t acc = 0;
+    for (size_t i = 0; i < n; i++) {
+        void *val;
+        if (hamt_get(snap, hkey(keys[i]), &val)) {
+            hits++;
+            acc += (uint64_t)(uintptr_t)val;
+        }
+    }
+    *sum += acc;
+    return hits;
+}
+
+static void
+hamt_update(void *m, void *t, bkey k, uint64_t v)
+{
+    (void)t;
+    struct hamt_state *s = m;
+    const struct hamt *n = hamt_set(s->m, hkey(k), (void *)(uintptr_t)v);
+    if (n == NULL) {
+        hamt_die("hamt_set");
+    }
+    if (hamt_cell_store(s->cell, n) == 0) {
+        hamt_die("hamt_cell_store");
+    }
+    s->m = n;
+}
+
+struct hamt_upd {
+    bkey k;
+    uint64_t v;
+};
+
+static const struct hamt *
+hamt_upd_fn(const struct hamt *cur, void *ctx)
+{
+    const struct hamt_upd *u = ctx;
+    return hamt_set(cur, hkey(u->k), (void *)(uintptr_t)u->v);
+}
+
+static void
+hamt_update_mw(void *m, void *t, bkey k, uint64_t v)
+{
+    (void)t;
+    struct hamt_state *s = m;
+    struct hamt_upd u = { k, v };
+    if (hamt_cell_update(s->cell, hamt_upd_fn, &u) == NULL) {
+        hamt_die("hamt_cell_update");
+    }
+}
+
+static void
+hamt_quiesce(void *m, void *t)
+{
+    (void)m;
+    (void)t;
+}
+
+const struct bench_adapter bench_hamt = {
+    .name = "libhamt",
+    .desc = "libhamt persistent map; hamt_cell snapshot per batch",
+    .flags = BA_CONCURRENT | BA_READ_MT | BA_GC,
+    .create = hamt_create,
+    .destroy = hamt_destroy,
+    .thread_enter = hamt_thread_enter,
+    .thread_exit = hamt_thread_exit,
+    .share = hamt_share,
+    .insert = hamt_insert,
+    .lookup = hamt_lookup,
+    .remove = hamt_remove,
+    .iterate = hamt_iterate,
+    .read_batch = hamt_read_batch,
+    .update = hamt_update,
+    .update_mw = hamt_update_mw,
+    .bulk = NULL,
+    .quiesce = hamt_quiesce,
+};
