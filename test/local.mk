@@ -58,10 +58,15 @@ test_cxx_header_LDADD = lib/libhamt.la
 test_cxx_header_LDFLAGS = -no-install
 
 LOG_COMPILER = $(SHELL) $(top_srcdir)/test/run-test.sh
-EXTRA_DIST += test/run-test.sh test/summary.sh
+EXTRA_DIST += test/run-test.sh test/summary.sh test/run-all
 
 ## One line for CI: test cases counted from the Criterion synthesis lines
 ## and the plain "N passed, N failed" lines of the other test programs.
 check-summary:
-	@$(SHELL) $(top_srcdir)/test/summary.sh $(TESTS:=.log)
+	@$(SHELL) $(top_srcdir)/test/summary.sh $(TEST_LOGS)
 .PHONY: check-summary
+
+## For test/run-all: the .log files of this build's TESTS, one per line.
+print-test-logs:
+	@for l in $(TEST_LOGS); do echo "$$l"; done
+.PHONY: print-test-logs
