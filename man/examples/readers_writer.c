@@ -67,7 +67,7 @@ reader(void *arg)
             return NULL;
         }
         /* Sleep until the writer publishes a version after v. */
-        if (hamt_cell_wait(cell, v, NULL) != 0 && errno != EINTR) {
+        if (hamt_cell_wait(cell, v, NULL) != 0) {
             die("hamt_cell_wait");
         }
     }
