@@ -1,0 +1,75 @@
+/*
+ * atomic.h - the only file of libhamt that includes <stdatomic.h>.
+ *
+ * Every cross-thread access in the library goes through the wrappers
+ * below, and each wrapper names its memory order in its own name, so a
+ * reader of the calling code sees the order without looking here.  The
+ * call site still carries an ORDER: comment saying why that order is
+ * enough and which operation it pairs with (STYLE.md section 5).
+ *
+ * The orders used, and what each is for:
+ *
+ *   acquire  (hamt__load_acq)   A reader's load of a published pointer.
+ *            Everything written before the matching release (the
+ *            record, the map, every node reachable from it) is visible
+ *            after it.  Compiles to a plain load on x86-64 and to LDAR
+ *            on AArch64: the read path pays nothing extra.
+ *
+ *   release  (hamt__store_rel)  The single writer's publication when
+ *            nobody can be waiting for it.  Pairs with acquire above.
+ *
+ *   seq_cst  (hamt__store_sc, hamt__load_sc, hamt__cas_sc,
+ *            hamt__add_sc)      The store/load "Dekker" pattern between a
+ *            writer (publish, then look at the waiter count) and a waiter
+ *            (count itself, then look at the version).  Release/acquire
+ *            alone lets both sides read the old value of the other's
+ *            word, which would lose a wake-up; only a single total order
+ *            over the four accesses rules that out.  cell.c explains the
+ *            interleaving where it is used.
+ *
+ *   relaxed  (hamt__load_rlx, hamt__add_rlx)  Counters that publish no
+ *            other memory (statistics, the futex word's own increments
+ *            are ordered by the seq_cst accesses around them).
+ *
+ * Objects are declared with HAMT_ATOMIC(type), which is C11 _Atomic; a
+ * plain access to such an object would be seq_cst and is never written on
+ * purpose: every access names its order.
+ */
+#ifndef HAMT_ATOMIC_H
+#define HAMT_ATOMIC_H
+
+#include <stdatomic.h>
+
+#define HAMT_ATOMIC(T) _Atomic(T)
+
+/* Initialise an atomic object that no other thread can see yet. */
+#define hamt__atomic_init(p, v) atomic_init((p), (v))
+
+#define hamt__load_acq(p) atomic_load_explicit((p), memory_order_acquire)
+#define hamt__load_sc(p) atomic_load_explicit((p), memory_order_seq_cst)
+#define hamt__load_rlx(p) atomic_load_explicit((p), memory_order_relaxed)
+
+#define hamt__store_rel(p, v) \
+    atomic_store_explicit((p), (v), memory_order_release)
+#define hamt__store_sc(p, v) \
+    atomic_store_explicit((p), (v), memory_order_seq_cst)
+
+/*
+ * Strong compare-and-swap: seq_cst on success (a release publication that
+ * also takes part in the waiter handshake), acquire on failure (the caller
+ * reads the record that won).  Returns true on success; on failure *expp
+ * holds the current value.
+ */
+#define hamt__cas_sc(p, expp, v)                                    \
+    atomic_compare_exchange_strong_explicit((p), (expp), (v),       \
+                                            memory_order_seq_cst,   \
+                                            memory_order_acquire)
+
+#define hamt__add_sc(p, v) \
+    atomic_fetch_add_explicit((p), (v), memory_order_seq_cst)
+#define hamt__sub_sc(p, v) \
+    atomic_fetch_sub_explicit((p), (v), memory_order_seq_cst)
+#define hamt__add_rlx(p, v) \
+    atomic_fetch_add_explicit((p), (v), memory_order_relaxed)
+
+#endif /* HAMT_ATOMIC_H */

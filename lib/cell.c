@@ -1,0 +1,459 @@
+/*
+ * cell.c - the publication cell: one shared, mutable word that holds the
+ * current version of a map.  This is the only place in libhamt where
+ * threads synchronise.
+ *
+ * Layout:
+ *
+ *   struct hamt_cell (collector object)      struct cell_rec (one per
+ *   +---------------------------+              publication, immutable)
+ *   | rec  (atomic pointer) ----+----------->  +-----------+------------+
+ *   | seq  (u32, futex word)    |              | version   | map -------+--> struct hamt
+ *   | waiters (u32)             |              +-----------+------------+
+ *   +---------------------------+
+ *
+ * Every publication allocates a fresh record {version, map} and swings
+ * `rec` to it.  A reader therefore gets a map and its version from ONE
+ * acquire load; the two can never be torn apart, and the read path writes
+ * nothing shared.  Records are never modified after publication.  Old
+ * records and old maps are reclaimed by the collector once no registered
+ * thread references them; that is also why compare-and-swap on `rec` has no
+ * ABA problem: a record cannot be freed and reused while a thread that
+ * loaded it still holds the pointer.
+ *
+ * Guarantees (also listed in hamt_cell(3)):
+ *
+ *   P1  A snapshot shows everything written before its map was published:
+ *       the acquire load of `rec` pairs with the release (or stronger)
+ *       publication, and the record, the map and every node reachable from
+ *       it were fully written before that.
+ *   P2  Taking a snapshot (hamt_cell_load) is one acquire load: wait-free,
+ *       no lock, no allocation, no write to shared memory, never blocks the
+ *       writer and is never blocked by it.  (The first call on a thread
+ *       registers the thread with the collector; see thread.c.)
+ *   P3  A snapshot never changes and stays valid for as long as a thread
+ *       the collector knows holds it, however many versions are published
+ *       meanwhile.
+ *   P4  The map and version of one snapshot belong together: the version is
+ *       the number of publications that preceded this map.
+ *   P5  Versions start at 0 and increase by exactly one per successful
+ *       publication; a reader sees them in increasing order.
+ *   P6  hamt_cell_store() is for one writer at a time (by contract: callers
+ *       serialise stores).  hamt_cell_cas() and hamt_cell_update() are safe
+ *       from any number of threads at once: exactly one of several racing
+ *       publications from the same version succeeds; the others fail with
+ *       EAGAIN (cas) or retry (update).  Publishing is lock-free.
+ *   P7  hamt_cell_wait() returns once a version newer than the caller's is
+ *       published, or on timeout.  While nobody waits, publishing makes no
+ *       system call and writes no word other than `rec`.
+ *
+ * The waiting protocol (P7).  The futex word `seq` is bumped, and waiters
+ * woken, only when `waiters` is non-zero.  Writer and waiter each write
+ * one word and then read the other's:
+ *
+ *     writer                               waiter
+ *     W1 rec := new           (seq_cst)    R1 waiters += 1       (seq_cst)
+ *     W2 n := waiters         (seq_cst)    R2 s := seq           (seq_cst)
+ *     W3 if n: seq += 1; futex_wake        R3 v := rec->version  (seq_cst)
+ *                                          R4 if v <= seen: futex_wait(seq, s)
+ *
+ * If release/acquire were used, W2 could read 0 and R3 the old record at
+ * the same time (each side's load may be satisfied before the other's
+ * store is visible): the writer would skip the wake-up and the waiter would
+ * sleep through the publication.  With all four accesses seq_cst there is
+ * one total order S over them.  If R3 reads the old record, R3 precedes W1
+ * in S; R1 precedes R3, so R1 precedes W2 and W2 sees the waiter; the
+ * writer then bumps `seq` after R2 read it, so the kernel's compare in
+ * futex_wait fails (the waiter re-checks) or the waiter is already queued
+ * and futex_wake wakes it.  The cost on x86-64: the publication is an XCHG
+ * instead of a MOV, and the waiter-count load is a plain MOV.
+ *
+ * Function families: hamt_cell_new; readers hamt_cell_load,
+ * hamt_cell_version, hamt_cell_wait; writers hamt_cell_store, hamt_cell_cas,
+ * hamt_cell_update.
+ *
+ * References: userspace-rcu (rcu_assign_pointer/rcu_dereference and their
+ * numbered guarantees), Concurrency Kit (ck_pr orders), Drepper "Futexes
+ * Are Tricky" (the waiter count and the re-check after the compare).
+ */
+#include "internal.h"
+
+#include <limits.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "atomic.h"
+
+/* One publication: never written after the store that makes it visible. */
+struct cell_rec {
+    uint64_t version;
+    const struct hamt *map;
+};
+
+struct hamt_cell {
+    HAMT_ATOMIC(struct cell_rec *) rec;
+    HAMT_ATOMIC(uint32_t) seq;     /* futex word, bumped for waiters only */
+    HAMT_ATOMIC(uint32_t) waiters; /* threads inside hamt_cell_wait() */
+};
+
+/*
+ * A fresh, unpublished record.  NULL with errno = ENOMEM.  Plain writes:
+ * no other thread can see it before the publication.
+ */
+static struct cell_rec *
+cell_rec_new(uint64_t version, const struct hamt *m)
+{
+    struct cell_rec *r = hamt__alloc(sizeof *r);
+
+    if (HAMT_UNLIKELY(r == NULL)) {
+        return NULL;
+    }
+    r->version = version;
+    r->map = m;
+    return r;
+}
+
+/*
+ * The reader's load.  ORDER: acquire; pairs with the seq_cst (hence
+ * release) publication in cell_publish() or cell_cas_rec().  The record
+ * and every node reachable from its map were written before that store,
+ * so they are visible after this load (P1).
+ */
+static inline struct cell_rec *
+cell_rec_load(const struct hamt_cell *c)
+{
+    return hamt__load_acq(&c->rec);
+}
+
+static long
+cell_futex(HAMT_ATOMIC(uint32_t) *word, int op, uint32_t val,
+           const struct timespec *abs)
+{
+    return syscall(SYS_futex, (uint32_t *)word, op | FUTEX_PRIVATE_FLAG, val,
+                   abs, NULL, FUTEX_BITSET_MATCH_ANY);
+}
+
+/*
+ * The writer's half of the waiting protocol (W2, W3 in the top comment);
+ * called right after a successful seq_cst publication.
+ */
+static void
+cell_wake(struct hamt_cell *c)
+{
+    /*
+     * ORDER: seq_cst; W2.  Must not be satisfied before the publication
+     * W1 (seq_cst) is visible: with acquire, the load could be performed
+     * before W1 and miss a waiter that R3 shows the old record (the Dekker
+     * race in the top comment).  Pairs with R1 in hamt_cell_wait().
+     */
+    if (HAMT_LIKELY(hamt__load_sc(&c->waiters) == 0)) {
+        return;
+    }
+    /*
+     * ORDER: seq_cst; W3.  Changes the futex word after R2 read it, so a
+     * waiter's futex_wait either sees the new value and returns, or was
+     * queued before this and is woken below.  The kernel's futex hash-bucket
+     * lock orders the wake with the compare.
+     */
+    hamt__add_sc(&c->seq, 1);
+    cell_futex(&c->seq, FUTEX_WAKE, INT_MAX, NULL);
+}
+
+struct hamt_cell *
+hamt_cell_new(const struct hamt *m)
+{
+    struct hamt_cell *c;
+    struct cell_rec *r;
+
+    if (m == NULL) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (hamt__thread_ensure() != 0) {
+        return NULL;
+    }
+    c = hamt__alloc(sizeof *c);
+    if (c == NULL) {
+        return NULL;
+    }
+    r = cell_rec_new(0, m);
+    if (r == NULL) {
+        hamt__free(c);
+        return NULL;
+    }
+    /*
+     * Not visible to any other thread yet: the caller publishes `c` by its
+     * own means (thread creation, a mutex, an atomic store), which orders
+     * these initialisations before any use elsewhere.
+     */
+    hamt__atomic_init(&c->rec, r);
+    hamt__atomic_init(&c->seq, 0);
+    hamt__atomic_init(&c->waiters, 0);
+    return c;
+}
+
+const struct hamt *
+hamt_cell_load(const struct hamt_cell *c, uint64_t *version)
+{
+    const struct cell_rec *r;
+
+    if (HAMT_UNLIKELY(c == NULL)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (HAMT_UNLIKELY(hamt__thread_ensure() != 0)) {
+        return NULL;
+    }
+    r = cell_rec_load(c); /* ORDER: acquire; see cell_rec_load(). */
+    if (version != NULL) {
+        *version = r->version;
+    }
+    return r->map;
+}
+
+uint64_t
+hamt_cell_version(const struct hamt_cell *c)
+{
+    if (c == NULL) {
+        errno = EINVAL;
+        return 0;
+    }
+    if (hamt__thread_ensure() != 0) {
+        return 0;
+    }
+    return cell_rec_load(c)->version; /* ORDER: acquire; cell_rec_load(). */
+}
+
+uint64_t
+hamt_cell_store(struct hamt_cell *c, const struct hamt *m)
+{
+    struct cell_rec *cur;
+    struct cell_rec *next;
+
+    if (c == NULL || m == NULL) {
+        errno = EINVAL;
+        return 0;
+    }
+    if (hamt__thread_ensure() != 0) {
+        return 0;
+    }
+    /*
+     * ORDER: acquire (cell_rec_load).  Only the version is needed; with one
+     * writer at a time it is the writer's own record, but the previous
+     * publication may have come from another thread (the writer role can
+     * be handed over), and acquire makes its record's fields visible.
+     */
+    cur = cell_rec_load(c);
+    next = cell_rec_new(cur->version + 1, m);
+    if (next == NULL) {
+        return 0;
+    }
+    /*
+     * ORDER: seq_cst; W1 of the waiting protocol.  Release is what P1 needs
+     * (pairs with the acquire in cell_rec_load(): the record, the map and
+     * its nodes were written before this store).  seq_cst is needed on top
+     * so that the waiter-count load in cell_wake() cannot be satisfied
+     * before this store is visible (pairs with R1/R3 in hamt_cell_wait()).
+     */
+    hamt__store_sc(&c->rec, next);
+    cell_wake(c);
+    return next->version;
+}
+
+/*
+ * Compare-and-publish on the record pointer.  `*cur` is the record the
+ * caller started from; `next` an unpublished record whose version the
+ * caller has set to (*cur)->version + 1.  On failure *cur is updated to the
+ * record now current.  Returns true if `next` was published.
+ */
+static bool
+cell_cas_rec(struct hamt_cell *c, struct cell_rec **cur,
+             struct cell_rec *next)
+{
+    /*
+     * ORDER: seq_cst on success: release for P1 (pairs with the acquire in
+     * cell_rec_load(); next and its map were written before) and W1 of the
+     * waiting protocol (pairs with R1/R3 in hamt_cell_wait()).  Acquire on
+     * failure: the caller reads the winner's record fields, which were
+     * written before the winner's publication.  No ABA: a record the
+     * caller holds cannot be reclaimed and reused (registered thread), so
+     * pointer equality means no publication happened in between.
+     */
+    if (hamt__cas_sc(&c->rec, cur, next)) {
+        cell_wake(c);
+        return true;
+    }
+    return false;
+}
+
+uint64_t
+hamt_cell_cas(struct hamt_cell *c, const struct hamt *expected,
+              const struct hamt *m)
+{
+    struct cell_rec *cur;
+    struct cell_rec *next = NULL;
+
+    if (c == NULL || expected == NULL || m == NULL) {
+        errno = EINVAL;
+        return 0;
+    }
+    if (hamt__thread_ensure() != 0) {
+        return 0;
+    }
+    cur = cell_rec_load(c); /* ORDER: acquire; see cell_rec_load(). */
+    /*
+     * Loop invariant: cur is a record that was current at some point since
+     * the call started.  The loop only repeats when another thread
+     * published the same map `expected` again in between (the current map
+     * is still `expected`, so the caller's condition holds): a conflict on
+     * the record alone is not a conflict on the map.
+     */
+    while (cur->map == expected) {
+        if (next == NULL) {
+            next = cell_rec_new(0, m);
+            if (next == NULL) {
+                return 0;
+            }
+        }
+        next->version = cur->version + 1; /* Unpublished: plain write. */
+        if (cell_cas_rec(c, &cur, next)) {
+            return next->version;
+        }
+    }
+    if (next != NULL) {
+        hamt__free(next); /* Never visible to another thread. */
+    }
+    errno = EAGAIN;
+    return 0;
+}
+
+const struct hamt *
+hamt_cell_update(struct hamt_cell *c, hamt_update_fn fn, void *ctx)
+{
+    struct cell_rec *cur;
+    struct cell_rec *next = NULL;
+    const struct hamt *m;
+
+    if (c == NULL || fn == NULL) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (hamt__thread_ensure() != 0) {
+        return NULL;
+    }
+    cur = cell_rec_load(c); /* ORDER: acquire; see cell_rec_load(). */
+    for (;;) {
+        m = fn(cur->map, ctx);
+        if (m == NULL || m == cur->map) {
+            /* Failure (errno from fn), or nothing to publish. */
+            break;
+        }
+        if (next == NULL) {
+            next = cell_rec_new(0, m);
+            if (next == NULL) {
+                return NULL;
+            }
+        }
+        /* Unpublished: plain writes; the record is reused on retry. */
+        next->version = cur->version + 1;
+        next->map = m;
+        if (cell_cas_rec(c, &cur, next)) {
+            return m;
+        }
+        /* Lost the race: cur is now the winner's record; apply fn again. */
+    }
+    if (next != NULL) {
+        hamt__free(next); /* Never visible to another thread. */
+    }
+    return m;
+}
+
+/* The absolute CLOCK_MONOTONIC deadline `rel` from now. */
+static void
+cell_deadline(const struct timespec *rel, struct timespec *abs)
+{
+    clock_gettime(CLOCK_MONOTONIC, abs);
+    abs->tv_sec += rel->tv_sec;
+    abs->tv_nsec += rel->tv_nsec;
+    if (abs->tv_nsec >= 1000000000L) {
+        abs->tv_nsec -= 1000000000L;
+        abs->tv_sec++;
+    }
+}
+
+int
+hamt_cell_wait(struct hamt_cell *c, uint64_t seen,
+               const struct timespec *timeout)
+{
+    struct timespec deadline;
+    uint32_t s;
+    int saved_errno = errno;
+    int rc = 0;
+
+    if (c == NULL
+        || (timeout != NULL
+            && (timeout->tv_sec < 0 || timeout->tv_nsec < 0
+                || timeout->tv_nsec >= 1000000000L))) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (hamt__thread_ensure() != 0) {
+        return -1;
+    }
+    /* Fast path, no shared write. ORDER: acquire; see cell_rec_load(). */
+    if (cell_rec_load(c)->version > seen) {
+        return 0;
+    }
+    if (timeout != NULL) {
+        cell_deadline(timeout, &deadline);
+    }
+    /*
+     * ORDER: seq_cst; R1.  Must precede R3 in the single total order, so
+     * that a writer whose W2 comes after it sees the waiter; pairs with W2
+     * in cell_wake() (the Dekker pattern in the top comment).
+     */
+    hamt__add_sc(&c->waiters, 1);
+    for (;;) {
+        /*
+         * ORDER: seq_cst; R2.  Read before R3: if the record read by R3 is
+         * old, the bump W3 of the publication that makes it new comes after
+         * this load, so the futex compare below sees the change.  Pairs
+         * with W3 in cell_wake().
+         */
+        s = hamt__load_sc(&c->seq);
+        /*
+         * ORDER: seq_cst; R3.  Must not be satisfied before R1 is visible
+         * (acquire would allow that on weak hardware, and would let R3 and
+         * W2 both read old values).  Also an acquire for P1 on the record.
+         */
+        if (hamt__load_sc(&c->rec)->version > seen) {
+            break;
+        }
+        if (cell_futex(&c->seq, FUTEX_WAIT_BITSET, s,
+                       timeout != NULL ? &deadline : NULL)
+                != 0
+            && errno == ETIMEDOUT) {
+            /* One last look: a publication may have raced the deadline. */
+            /* ORDER: seq_cst; as R3 above. */
+            if (hamt__load_sc(&c->rec)->version <= seen) {
+                rc = -1;
+            }
+            break;
+        }
+        /*
+         * Woken, the word changed (EAGAIN), or a signal interrupted the
+         * wait (EINTR; the collector stops threads with signals): re-check.
+         */
+    }
+    /*
+     * ORDER: seq_cst.  Only a count: a writer that still sees this waiter
+     * does one needless wake-up, and one that no longer sees it has nobody
+     * to wake.  seq_cst only for uniformity with R1 (free on x86-64).
+     */
+    hamt__sub_sc(&c->waiters, 1);
+    /* A successful call leaves errno as it found it (the futex sets it). */
+    errno = rc != 0 ? ETIMEDOUT : saved_errno;
+    return rc;
+}

@@ -1,0 +1,495 @@
+/*
+ * test/cell.c - the publication cell, one function at a time: results,
+ * versions, errno on every error path, the no-op and failure rules, and
+ * waiting.  The concurrent stress and the collector tests are in
+ * test/thread.c and test/stress/cell_stress.c.
+ */
+#include "internal.h"
+
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+
+static const struct hamt *
+u64_map(uint64_t n)
+{
+    const struct hamt *m = hamt_new(HAMT_KEY_U64);
+
+    for (uint64_t k = 0; k < n; k++) {
+        m = hamt_set(m, HAMT_U64(k), (void *)(uintptr_t)(k + 1));
+        cr_assert_not_null(m);
+    }
+    return m;
+}
+
+static uint64_t
+word_of(const struct hamt *m, uint64_t key)
+{
+    void *val = NULL;
+
+    cr_assert(hamt_get(m, HAMT_U64(key), &val));
+    return (uint64_t)(uintptr_t)val;
+}
+
+/* ---- creation and loading ---- */
+
+Test(cell, new_rejects_null_map)
+{
+    errno = 0;
+    cr_assert_null(hamt_cell_new(NULL));
+    cr_assert_eq(errno, EINVAL);
+}
+
+Test(cell, new_cell_holds_its_map_at_version_zero)
+{
+    const struct hamt *m = u64_map(3);
+    struct hamt_cell *c = hamt_cell_new(m);
+    uint64_t v = 99;
+
+    cr_assert_not_null(c);
+    cr_assert_eq(hamt_cell_load(c, &v), m);
+    cr_assert_eq(v, 0);
+    cr_assert_eq(hamt_cell_version(c), 0);
+}
+
+Test(cell, load_accepts_null_version_pointer)
+{
+    const struct hamt *m = u64_map(1);
+    struct hamt_cell *c = hamt_cell_new(m);
+
+    cr_assert_eq(hamt_cell_load(c, NULL), m);
+}
+
+Test(cell, load_of_null_cell_is_einval)
+{
+    uint64_t v = 7;
+
+    errno = 0;
+    cr_assert_null(hamt_cell_load(NULL, &v));
+    cr_assert_eq(errno, EINVAL);
+    cr_assert_eq(v, 7, "a failed load must not write *version");
+}
+
+Test(cell, version_of_null_cell_is_zero_and_einval)
+{
+    errno = 0;
+    cr_assert_eq(hamt_cell_version(NULL), 0);
+    cr_assert_eq(errno, EINVAL);
+}
+
+Test(cell, successful_calls_leave_errno_alone)
+{
+    const struct hamt *m = u64_map(2);
+    struct hamt_cell *c = hamt_cell_new(m);
+    const struct timespec zero = { 0, 0 };
+
+    errno = 12345;
+    cr_assert_eq(hamt_cell_load(c, NULL), m);
+    cr_assert_eq(hamt_cell_store(c, m), 1);
+    cr_assert_eq(hamt_cell_cas(c, m, m), 2);
+    cr_assert_eq(hamt_cell_version(c), 2);
+    cr_assert_eq(hamt_cell_wait(c, 1, &zero), 0);
+    cr_assert_eq(errno, 12345);
+}
+
+/* ---- store ---- */
+
+Test(cell, store_publishes_and_counts_versions)
+{
+    const struct hamt *m0 = u64_map(2);
+    const struct hamt *m1 = hamt_set(m0, HAMT_U64(9), NULL);
+    const struct hamt *m2 = hamt_del(m1, HAMT_U64(0));
+    struct hamt_cell *c = hamt_cell_new(m0);
+    uint64_t v;
+
+    cr_assert_eq(hamt_cell_store(c, m1), 1);
+    cr_assert_eq(hamt_cell_load(c, &v), m1);
+    cr_assert_eq(v, 1);
+    cr_assert_eq(hamt_cell_store(c, m2), 2);
+    cr_assert_eq(hamt_cell_load(c, &v), m2);
+    cr_assert_eq(v, 2);
+    /* Older snapshots are untouched by later publications. */
+    cr_assert_eq(hamt_size(m0), 2);
+    cr_assert_eq(hamt_size(m1), 3);
+    cr_assert_eq(word_of(m1, 0), 1);
+}
+
+Test(cell, store_of_current_map_still_publishes)
+{
+    const struct hamt *m = u64_map(1);
+    struct hamt_cell *c = hamt_cell_new(m);
+
+    cr_assert_eq(hamt_cell_store(c, m), 1);
+    cr_assert_eq(hamt_cell_store(c, m), 2);
+    cr_assert_eq(hamt_cell_load(c, NULL), m);
+}
+
+Test(cell, store_rejects_null_arguments)
+{
+    const struct hamt *m = u64_map(1);
+    struct hamt_cell *c = hamt_cell_new(m);
+
+    errno = 0;
+    cr_assert_eq(hamt_cell_store(NULL, m), 0);
+    cr_assert_eq(errno, EINVAL);
+    errno = 0;
+    cr_assert_eq(hamt_cell_store(c, NULL), 0);
+    cr_assert_eq(errno, EINVAL);
+    cr_assert_eq(hamt_cell_load(c, NULL), m);
+    cr_assert_eq(hamt_cell_version(c), 0);
+}
+
+Test(cell, store_out_of_memory_publishes_nothing)
+{
+    const struct hamt *m0 = u64_map(1);
+    const struct hamt *m1 = u64_map(2);
+    struct hamt_cell *c = hamt_cell_new(m0);
+
+    hamt__fail_after(1, false);
+    errno = 0;
+    cr_assert_eq(hamt_cell_store(c, m1), 0);
+    cr_assert_eq(errno, ENOMEM);
+    hamt__fail_after(0, false);
+    cr_assert_eq(hamt_cell_load(c, NULL), m0);
+    cr_assert_eq(hamt_cell_version(c), 0);
+    cr_assert_eq(hamt_cell_store(c, m1), 1, "the cell works after ENOMEM");
+}
+
+Test(cell, new_out_of_memory_is_enomem)
+{
+    const struct hamt *m = u64_map(1);
+
+    for (unsigned long n = 1; n <= 2; n++) {
+        hamt__fail_after(n, false);
+        errno = 0;
+        cr_assert_null(hamt_cell_new(m), "allocation %lu fails", n);
+        cr_assert_eq(errno, ENOMEM);
+    }
+    hamt__fail_after(0, false);
+    cr_assert_not_null(hamt_cell_new(m));
+}
+
+/* ---- compare-and-publish ---- */
+
+Test(cell, cas_publishes_when_expected_is_current)
+{
+    const struct hamt *m0 = u64_map(1);
+    const struct hamt *m1 = u64_map(2);
+    struct hamt_cell *c = hamt_cell_new(m0);
+    uint64_t v;
+
+    cr_assert_eq(hamt_cell_cas(c, m0, m1), 1);
+    cr_assert_eq(hamt_cell_load(c, &v), m1);
+    cr_assert_eq(v, 1);
+}
+
+Test(cell, cas_conflict_is_eagain_and_publishes_nothing)
+{
+    const struct hamt *m0 = u64_map(1);
+    const struct hamt *m1 = u64_map(2);
+    const struct hamt *m2 = u64_map(3);
+    struct hamt_cell *c = hamt_cell_new(m0);
+
+    cr_assert_eq(hamt_cell_store(c, m1), 1); /* Another writer won. */
+    errno = 0;
+    cr_assert_eq(hamt_cell_cas(c, m0, m2), 0);
+    cr_assert_eq(errno, EAGAIN);
+    cr_assert_eq(hamt_cell_load(c, NULL), m1);
+    cr_assert_eq(hamt_cell_version(c), 1);
+}
+
+Test(cell, cas_compares_maps_not_publications)
+{
+    const struct hamt *m0 = u64_map(1);
+    const struct hamt *m1 = u64_map(2);
+    struct hamt_cell *c = hamt_cell_new(m0);
+
+    /* m0 was published again in between: the current map is still m0. */
+    cr_assert_eq(hamt_cell_store(c, m0), 1);
+    cr_assert_eq(hamt_cell_cas(c, m0, m1), 2);
+    cr_assert_eq(hamt_cell_load(c, NULL), m1);
+}
+
+Test(cell, cas_rejects_null_arguments)
+{
+    const struct hamt *m = u64_map(1);
+    struct hamt_cell *c = hamt_cell_new(m);
+
+    errno = 0;
+    cr_assert_eq(hamt_cell_cas(NULL, m, m), 0);
+    cr_assert_eq(errno, EINVAL);
+    errno = 0;
+    cr_assert_eq(hamt_cell_cas(c, NULL, m), 0);
+    cr_assert_eq(errno, EINVAL);
+    errno = 0;
+    cr_assert_eq(hamt_cell_cas(c, m, NULL), 0);
+    cr_assert_eq(errno, EINVAL);
+    cr_assert_eq(hamt_cell_version(c), 0);
+}
+
+Test(cell, cas_out_of_memory_publishes_nothing)
+{
+    const struct hamt *m0 = u64_map(1);
+    const struct hamt *m1 = u64_map(2);
+    struct hamt_cell *c = hamt_cell_new(m0);
+
+    hamt__fail_after(1, false);
+    errno = 0;
+    cr_assert_eq(hamt_cell_cas(c, m0, m1), 0);
+    cr_assert_eq(errno, ENOMEM);
+    hamt__fail_after(0, false);
+    cr_assert_eq(hamt_cell_load(c, NULL), m0);
+    cr_assert_eq(hamt_cell_version(c), 0);
+}
+
+/* ---- update ---- */
+
+static const struct hamt *
+inc_key0(const struct hamt *cur, void *ctx)
+{
+    unsigned *calls = ctx;
+
+    if (calls != NULL) {
+        (*calls)++;
+    }
+    return hamt_set(cur, HAMT_U64(0),
+                    (void *)(uintptr_t)(word_of(cur, 0) + 1));
+}
+
+Test(cell, update_publishes_the_function_result)
+{
+    const struct hamt *m0 = u64_map(1);
+    struct hamt_cell *c = hamt_cell_new(m0);
+    const struct hamt *m;
+    unsigned calls = 0;
+
+    m = hamt_cell_update(c, inc_key0, &calls);
+    cr_assert_not_null(m);
+    cr_assert_eq(calls, 1);
+    cr_assert_eq(hamt_cell_load(c, NULL), m);
+    cr_assert_eq(hamt_cell_version(c), 1);
+    cr_assert_eq(word_of(m, 0), 2);
+    cr_assert_eq(word_of(m0, 0), 1, "the old version is unchanged");
+}
+
+static const struct hamt *
+same_map(const struct hamt *cur, void *ctx)
+{
+    (void)ctx;
+    return cur;
+}
+
+Test(cell, update_returning_current_map_publishes_nothing)
+{
+    const struct hamt *m0 = u64_map(1);
+    struct hamt_cell *c = hamt_cell_new(m0);
+    unsigned long before = hamt__alloc_count();
+
+    cr_assert_eq(hamt_cell_update(c, same_map, NULL), m0);
+    cr_assert_eq(hamt_cell_version(c), 0);
+    cr_assert_eq(hamt__alloc_count(), before, "a no-op allocates nothing");
+}
+
+static const struct hamt *
+failing_fn(const struct hamt *cur, void *ctx)
+{
+    (void)cur;
+    (void)ctx;
+    errno = ERANGE;
+    return NULL;
+}
+
+Test(cell, update_failure_passes_errno_on_and_publishes_nothing)
+{
+    const struct hamt *m0 = u64_map(1);
+    struct hamt_cell *c = hamt_cell_new(m0);
+
+    errno = 0;
+    cr_assert_null(hamt_cell_update(c, failing_fn, NULL));
+    cr_assert_eq(errno, ERANGE);
+    cr_assert_eq(hamt_cell_load(c, NULL), m0);
+    cr_assert_eq(hamt_cell_version(c), 0);
+}
+
+Test(cell, update_rejects_null_arguments)
+{
+    struct hamt_cell *c = hamt_cell_new(u64_map(1));
+
+    errno = 0;
+    cr_assert_null(hamt_cell_update(NULL, inc_key0, NULL));
+    cr_assert_eq(errno, EINVAL);
+    errno = 0;
+    cr_assert_null(hamt_cell_update(c, NULL, NULL));
+    cr_assert_eq(errno, EINVAL);
+}
+
+Test(cell, update_out_of_memory_publishes_nothing)
+{
+    const struct hamt *m0 = u64_map(1);
+    struct hamt_cell *c = hamt_cell_new(m0);
+
+    hamt__fail_after(1, true);
+    errno = 0;
+    cr_assert_null(hamt_cell_update(c, inc_key0, NULL));
+    cr_assert_eq(errno, ENOMEM);
+    hamt__fail_after(0, false);
+    cr_assert_eq(hamt_cell_load(c, NULL), m0);
+    cr_assert_eq(hamt_cell_version(c), 0);
+}
+
+struct racing {
+    struct hamt_cell *c;
+    unsigned calls;
+};
+
+/* On its first call, lets another "writer" publish before it returns. */
+static const struct hamt *
+inc_key0_raced(const struct hamt *cur, void *ctx)
+{
+    struct racing *r = ctx;
+
+    if (r->calls++ == 0) {
+        cr_assert_neq(hamt_cell_store(r->c, inc_key0(cur, NULL)), 0);
+    }
+    return inc_key0(cur, NULL);
+}
+
+Test(cell, update_retries_when_another_writer_wins)
+{
+    const struct hamt *m0 = u64_map(1);
+    struct racing r = { hamt_cell_new(m0), 0 };
+    const struct hamt *m;
+
+    m = hamt_cell_update(r.c, inc_key0_raced, &r);
+    cr_assert_not_null(m);
+    cr_assert_eq(r.calls, 2, "fn runs again on the winner's map");
+    cr_assert_eq(word_of(m, 0), 3, "both increments are kept");
+    cr_assert_eq(hamt_cell_version(r.c), 2);
+    cr_assert_eq(hamt_cell_load(r.c, NULL), m);
+}
+
+#define UPD_THREADS 4
+#define UPD_EACH 2000
+
+static void *
+updater(void *arg)
+{
+    struct hamt_cell *c = arg;
+
+    for (int i = 0; i < UPD_EACH; i++) {
+        if (hamt_cell_update(c, inc_key0, NULL) == NULL) {
+            return (void *)1;
+        }
+    }
+    return NULL;
+}
+
+Test(cell, update_from_several_threads_loses_nothing, .timeout = 120)
+{
+    struct hamt_cell *c = hamt_cell_new(hamt_set(hamt_new(HAMT_KEY_U64),
+                                                 HAMT_U64(0), (void *)0));
+    pthread_t t[UPD_THREADS];
+    void *ret;
+
+    for (int i = 0; i < UPD_THREADS; i++) {
+        cr_assert_eq(pthread_create(&t[i], NULL, updater, c), 0);
+    }
+    for (int i = 0; i < UPD_THREADS; i++) {
+        pthread_join(t[i], &ret);
+        cr_assert_null(ret);
+    }
+    cr_assert_eq(word_of(hamt_cell_load(c, NULL), 0), UPD_THREADS * UPD_EACH);
+    cr_assert_eq(hamt_cell_version(c), UPD_THREADS * UPD_EACH);
+}
+
+/* ---- waiting ---- */
+
+Test(cell, wait_returns_at_once_when_a_newer_version_exists)
+{
+    struct hamt_cell *c = hamt_cell_new(u64_map(1));
+
+    cr_assert_eq(hamt_cell_store(c, u64_map(2)), 1);
+    cr_assert_eq(hamt_cell_wait(c, 0, NULL), 0, "NULL timeout, no block");
+}
+
+Test(cell, wait_times_out_with_etimedout, .timeout = 60)
+{
+    struct hamt_cell *c = hamt_cell_new(u64_map(1));
+    const struct timespec t = { 0, 20 * 1000 * 1000 };
+    const struct timespec zero = { 0, 0 };
+
+    errno = 0;
+    cr_assert_eq(hamt_cell_wait(c, 0, &t), -1);
+    cr_assert_eq(errno, ETIMEDOUT);
+    errno = 0;
+    cr_assert_eq(hamt_cell_wait(c, 0, &zero), -1, "zero timeout polls");
+    cr_assert_eq(errno, ETIMEDOUT);
+    cr_assert_eq(hamt_cell_store(c, u64_map(1)), 1);
+    cr_assert_eq(hamt_cell_wait(c, 1, &zero), -1, "seen == current waits");
+    cr_assert_eq(hamt_cell_wait(c, 0, &zero), 0);
+}
+
+Test(cell, wait_rejects_null_cell_and_bad_timeouts)
+{
+    struct hamt_cell *c = hamt_cell_new(u64_map(1));
+    const struct timespec bad[] = { { -1, 0 }, { 0, -1 }, { 0, 1000000000L } };
+
+    errno = 0;
+    cr_assert_eq(hamt_cell_wait(NULL, 0, NULL), -1);
+    cr_assert_eq(errno, EINVAL);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        errno = 0;
+        cr_assert_eq(hamt_cell_wait(c, 0, &bad[i]), -1);
+        cr_assert_eq(errno, EINVAL);
+    }
+}
+
+struct waiter {
+    struct hamt_cell *c;
+    atomic_int *started;
+    int rc;
+    uint64_t version;
+};
+
+static void *
+waiter_main(void *arg)
+{
+    struct waiter *w = arg;
+
+    atomic_fetch_add(w->started, 1);
+    w->rc = hamt_cell_wait(w->c, 0, NULL); /* Forever: the guard is .timeout. */
+    w->version = hamt_cell_version(w->c);
+    return NULL;
+}
+
+#define NWAITERS 4
+
+Test(cell, wait_returns_once_a_writer_publishes, .timeout = 60)
+{
+    struct hamt_cell *c = hamt_cell_new(u64_map(1));
+    atomic_int started = 0;
+    struct waiter w[NWAITERS];
+    pthread_t t[NWAITERS];
+    const struct timespec nap = { 0, 50 * 1000 * 1000 };
+
+    for (int i = 0; i < NWAITERS; i++) {
+        w[i] = (struct waiter){ c, &started, -2, 0 };
+        cr_assert_eq(pthread_create(&t[i], NULL, waiter_main, &w[i]), 0);
+    }
+    while (atomic_load(&started) < NWAITERS) {
+        nanosleep(&nap, NULL);
+    }
+    /*
+     * Not a timing assertion: the nap only makes it likely that the waiters
+     * are asleep in the kernel, which is the path worth testing.  If they
+     * are not yet, they find the new version on their first look.
+     */
+    nanosleep(&nap, NULL);
+    cr_assert_eq(hamt_cell_store(c, u64_map(2)), 1);
+    for (int i = 0; i < NWAITERS; i++) {
+        pthread_join(t[i], NULL);
+        cr_assert_eq(w[i].rc, 0);
+        cr_assert_eq(w[i].version, 1);
+    }
+}

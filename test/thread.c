@@ -1,0 +1,422 @@
+/*
+ * test/thread.c - the thread model: registration with the collector, and
+ * proof that snapshots stay valid under collection only for registered
+ * threads.
+ *
+ * Threads here are created with the plain pthread_create
+ * (GC_NO_THREAD_REDIRECTS), as an application that knows nothing of the
+ * collector would: whatever registration they get comes from the library.
+ *
+ * The pair registered_reader_keeps_snapshot_alive /
+ * unregistered_reader_sees_reclaimed_snapshot runs one deterministic
+ * hand-shake twice, differing only in whether the reader stays registered:
+ *
+ *   reader                              main
+ *   load snapshot S from the cell
+ *   copy S's payload pointers to
+ *     an array on its own stack
+ *   [unregister]          -- ready -->
+ *                                       publish an unrelated map (no node or
+ *                                         payload shared with S), collect
+ *                                         twice, then allocate and scribble
+ *                                         on many payload-sized objects
+ *                         <--- go ----
+ *   count payloads of S that no
+ *     longer hold what they held
+ *
+ * Nothing else references S, so the only thing that can keep it alive is
+ * the reader's stack.  Registered, every payload must be intact.
+ * Unregistered, the collector does not scan that stack, and freed payloads
+ * are reused by the scribbling; a stale copy of a pointer somewhere on the
+ * main stack could save a few of them, so the test asserts that at least
+ * one of many was damaged in at least one of several rounds.  The reader
+ * only reads payload words (no trie walk), so reclaimed memory cannot crash
+ * it.
+ */
+#include "internal.h"
+
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+
+#ifndef HAMT_NO_GC
+#define GC_THREADS
+#define GC_NO_THREAD_REDIRECTS
+#include <gc/gc.h>
+#endif
+
+/* ---- payloads: values that can tell whether they were reclaimed ---- */
+
+#define MAGIC 0x5ca1ab1e0ddba11ull
+
+struct payload {
+    uint64_t magic;
+    const struct payload *self;
+    uint64_t key;
+    uint64_t ver;
+};
+
+static uint64_t
+payload_magic(uint64_t key, uint64_t ver)
+{
+    return MAGIC ^ key ^ (ver * 0x9e3779b97f4a7c15ull);
+}
+
+static struct payload *
+payload_new(uint64_t key, uint64_t ver)
+{
+    struct payload *p = hamt__alloc(sizeof *p);
+
+    cr_assert_not_null(p);
+    p->magic = payload_magic(key, ver);
+    p->self = p;
+    p->key = key;
+    p->ver = ver;
+    return p;
+}
+
+static bool
+payload_ok(const void *val, uint64_t key, uint64_t ver)
+{
+    const struct payload *p = val;
+
+    return p != NULL && p->self == p && p->key == key && p->ver == ver
+           && p->magic == payload_magic(key, ver);
+}
+
+static void
+spawn(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+    cr_assert_eq(pthread_create(t, NULL, fn, arg), 0);
+}
+
+/* ---- registration ---- */
+
+#ifndef HAMT_NO_GC
+
+Test(thread, register_is_idempotent_on_the_main_thread)
+{
+    cr_assert_eq(hamt_init(), 0);
+    cr_assert_eq(hamt_thread_register(), 0);
+    cr_assert_eq(hamt_thread_register(), 0);
+    cr_assert(GC_thread_is_registered());
+}
+
+Test(thread, unregister_leaves_foreign_registrations_alone)
+{
+    /* The main thread belongs to the collector, not to the library. */
+    cr_assert_eq(hamt_thread_register(), 0);
+    cr_assert_eq(hamt_thread_unregister(), 0);
+    cr_assert(GC_thread_is_registered());
+}
+
+struct reg_probe {
+    struct hamt_cell *c;
+    int before, after_load, after_unregister, after_register, again;
+};
+
+static void *
+reg_probe_main(void *arg)
+{
+    struct reg_probe *p = arg;
+
+    p->before = GC_thread_is_registered();
+    (void)hamt_cell_load(p->c, NULL);
+    p->after_load = GC_thread_is_registered();
+    (void)hamt_thread_unregister();
+    p->after_unregister = GC_thread_is_registered();
+    (void)hamt_thread_register();
+    p->after_register = GC_thread_is_registered();
+    p->again = hamt_thread_register();
+    return NULL; /* Exits registered: the key destructor unregisters it. */
+}
+
+Test(thread, first_cell_call_registers_a_plain_thread)
+{
+    struct reg_probe p = { .c = hamt_cell_new(hamt_new(HAMT_KEY_U64)) };
+    pthread_t t;
+
+    spawn(&t, reg_probe_main, &p);
+    pthread_join(t, NULL);
+    cr_assert_eq(p.before, 0, "a plain thread starts unknown");
+    cr_assert_neq(p.after_load, 0, "hamt_cell_load registers it");
+    cr_assert_eq(p.after_unregister, 0);
+    cr_assert_neq(p.after_register, 0, "it can register again");
+    cr_assert_eq(p.again, 0);
+}
+
+static void *
+load_and_exit(void *arg)
+{
+    const struct hamt *m = hamt_cell_load(arg, NULL);
+
+    /* Allocate on this thread too, then exit without unregistering. */
+    return (void *)hamt_set(m, HAMT_U64(1), NULL);
+}
+
+Test(thread, registered_threads_exit_without_harm, .timeout = 120)
+{
+    struct hamt_cell *c = hamt_cell_new(hamt_new(HAMT_KEY_U64));
+    pthread_t t;
+    void *ret;
+
+    /*
+     * The collector aborts the process if a registered thread exits
+     * without unregistering, or misbehaves at the next collection if a
+     * thread it believes alive is gone; both would crash this test.
+     */
+    for (int i = 0; i < 64; i++) {
+        spawn(&t, load_and_exit, c);
+        pthread_join(t, &ret);
+        cr_assert_not_null(ret);
+        if (i % 16 == 15) {
+            GC_gcollect();
+        }
+    }
+}
+
+#else /* HAMT_NO_GC */
+
+Test(thread, register_and_unregister_succeed_without_collector)
+{
+    cr_assert_eq(hamt_thread_register(), 0);
+    cr_assert_eq(hamt_thread_unregister(), 0);
+}
+
+#endif /* HAMT_NO_GC */
+
+/* ---- stress: invariant under continuous publication and collection ---- */
+
+/*
+ * Keys 0..NKEYS-1 plus the meta key NKEYS.  Version v rebinds key v % NKEYS
+ * and the meta key to payloads of version v.  See test/stress/cell_stress.c
+ * for the derivation; a snapshot (map, version) from one load must match.
+ */
+#define NKEYS 512u
+#define NREADERS 3
+#define NPUBS 20000u
+#define GC_EVERY 250u
+
+static uint64_t
+expected_ver(uint64_t k, uint64_t v)
+{
+    uint64_t d = (v % NKEYS + NKEYS - k) % NKEYS;
+
+    return d > v ? 0 : v - d;
+}
+
+static bool
+snapshot_ok(const struct hamt *m, uint64_t v)
+{
+    void *val;
+
+    if (m == NULL || hamt_size(m) != NKEYS + 1) {
+        return false;
+    }
+    if (!hamt_get(m, HAMT_U64(NKEYS), &val) || !payload_ok(val, NKEYS, v)) {
+        return false;
+    }
+    for (uint64_t k = 0; k < NKEYS; k++) {
+        if (!hamt_get(m, HAMT_U64(k), &val)
+            || !payload_ok(val, k, expected_ver(k, v))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+struct stress {
+    struct hamt_cell *c;
+    atomic_bool done;
+    atomic_ulong bad;
+    atomic_ulong backwards;
+    atomic_ulong checks;
+};
+
+static void *
+stress_reader(void *arg)
+{
+    struct stress *s = arg;
+    const struct hamt *m;
+    uint64_t v, last = 0;
+
+    while (!atomic_load(&s->done)) {
+        m = hamt_cell_load(s->c, &v);
+        if (v < last) {
+            atomic_fetch_add(&s->backwards, 1);
+        }
+        last = v;
+        if (!snapshot_ok(m, v)) {
+            atomic_fetch_add(&s->bad, 1);
+        }
+        atomic_fetch_add(&s->checks, 1);
+    }
+    return NULL;
+}
+
+Test(thread, readers_see_valid_snapshots_while_writer_publishes_and_collects,
+     .timeout = 300)
+{
+    struct stress s = { 0 };
+    pthread_t t[NREADERS];
+    const struct hamt *m = hamt_new(HAMT_KEY_U64);
+
+    for (uint64_t k = 0; k <= NKEYS; k++) {
+        m = hamt_set(m, HAMT_U64(k), payload_new(k, 0));
+        cr_assert_not_null(m);
+    }
+    s.c = hamt_cell_new(m);
+    for (int i = 0; i < NREADERS; i++) {
+        spawn(&t[i], stress_reader, &s);
+    }
+    for (uint64_t v = 1; v <= NPUBS; v++) {
+        m = hamt_set(m, HAMT_U64(v % NKEYS), payload_new(v % NKEYS, v));
+        m = hamt_set(m, HAMT_U64(NKEYS), payload_new(NKEYS, v));
+        cr_assert_not_null(m);
+        cr_assert_eq(hamt_cell_store(s.c, m), v);
+#ifndef HAMT_NO_GC
+        if (v % GC_EVERY == 0) {
+            GC_gcollect();
+        }
+#endif
+    }
+    atomic_store(&s.done, true);
+    for (int i = 0; i < NREADERS; i++) {
+        pthread_join(t[i], NULL);
+    }
+    cr_assert_eq(atomic_load(&s.bad), 0, "%lu of %lu snapshots were damaged",
+                 atomic_load(&s.bad), atomic_load(&s.checks));
+    cr_assert_eq(atomic_load(&s.backwards), 0);
+    cr_assert_gt(atomic_load(&s.checks), 0);
+}
+
+/* ---- the hand-shake pair (see the top comment) ---- */
+
+#ifndef HAMT_NO_GC
+
+#define HS_KEYS 2000u
+#define HS_ROUNDS 5
+#define HS_SCRIBBLE 200000u
+
+struct handshake {
+    struct hamt_cell *c;
+    bool stay_registered;
+    atomic_int ready;
+    atomic_int go;
+    unsigned damaged;
+    unsigned intact_before;
+};
+
+static void *
+hs_reader(void *arg)
+{
+    struct handshake *h = arg;
+    const struct payload *held[HS_KEYS]; /* On this thread's stack only. */
+    const struct timespec nap = { 0, 1000 * 1000 };
+    const struct hamt *m;
+    void *val;
+
+    m = hamt_cell_load(h->c, NULL);
+    for (uint64_t k = 0; k < HS_KEYS; k++) {
+        held[k] = hamt_get(m, HAMT_U64(k), &val) ? val : NULL;
+        h->intact_before += payload_ok(held[k], k, 0);
+    }
+    if (!h->stay_registered) {
+        (void)hamt_thread_unregister();
+    }
+    atomic_store(&h->ready, 1);
+    while (!atomic_load(&h->go)) {
+        nanosleep(&nap, NULL);
+    }
+    for (uint64_t k = 0; k < HS_KEYS; k++) {
+        h->damaged += !payload_ok(held[k], k, 0);
+    }
+    /* Keep `held` and `m` live up to here. */
+    __asm__ volatile("" : : "r"(held), "r"(m) : "memory");
+    return NULL;
+}
+
+/* Builds the cell in its own frame, so main's stack keeps no map pointer. */
+static __attribute__((noinline)) struct hamt_cell *
+hs_cell(uint64_t ver)
+{
+    const struct hamt *m = hamt_new(HAMT_KEY_U64);
+
+    for (uint64_t k = 0; k < HS_KEYS; k++) {
+        m = hamt_set(m, HAMT_U64(k), payload_new(k, ver));
+    }
+    return hamt_cell_new(m);
+}
+
+static __attribute__((noinline)) void
+hs_replace(struct hamt_cell *c)
+{
+    struct hamt_cell *fresh = hs_cell(1);
+
+    hamt_cell_store(c, hamt_cell_load(fresh, NULL));
+}
+
+/* Fills freed payload-sized slots with garbage; keeps them reachable. */
+static __attribute__((noinline)) void **
+hs_scribble(void)
+{
+    void **keep = GC_MALLOC(HS_SCRIBBLE * sizeof *keep);
+
+    cr_assert_not_null(keep);
+    for (unsigned i = 0; i < HS_SCRIBBLE; i++) {
+        keep[i] = GC_MALLOC(sizeof(struct payload));
+        cr_assert_not_null(keep[i]);
+        memset(keep[i], 0xa5, sizeof(struct payload));
+    }
+    return keep;
+}
+
+/* One round; returns the number of the reader's payloads found damaged. */
+static unsigned
+hs_round(bool stay_registered)
+{
+    struct handshake h = { .stay_registered = stay_registered };
+    const struct timespec nap = { 0, 1000 * 1000 };
+    pthread_t t;
+    void **volatile keep;
+
+    h.c = hs_cell(0);
+    spawn(&t, hs_reader, &h);
+    while (!atomic_load(&h.ready)) {
+        nanosleep(&nap, NULL);
+    }
+    hs_replace(h.c);
+    GC_gcollect();
+    GC_gcollect();
+    keep = hs_scribble();
+    atomic_store(&h.go, 1);
+    pthread_join(t, NULL);
+    cr_assert_eq(h.intact_before, HS_KEYS, "the snapshot was whole at first");
+    (void)keep;
+    return h.damaged;
+}
+
+Test(thread, registered_reader_keeps_snapshot_alive, .timeout = 300)
+{
+    cr_assert_eq(hamt_init(), 0);
+    for (int r = 0; r < HS_ROUNDS; r++) {
+        cr_assert_eq(hs_round(true), 0, "round %d: a registered reader's "
+                     "snapshot was reclaimed", r);
+    }
+}
+
+Test(thread, unregistered_reader_sees_reclaimed_snapshot, .timeout = 300)
+{
+    unsigned damaged = 0;
+
+    cr_assert_eq(hamt_init(), 0);
+    for (int r = 0; r < HS_ROUNDS && damaged == 0; r++) {
+        damaged += hs_round(false);
+    }
+    cr_assert_gt(damaged, 0, "expected to detect: an unregistered reader's "
+                 "snapshot survived %d rounds of collection", HS_ROUNDS);
+}
+
+#endif /* HAMT_NO_GC */
