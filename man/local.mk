@@ -24,7 +24,9 @@ dist_man3_MANS = \
 	man/hamt_get.3 \
 	man/hamt_set.3 \
 	man/hamt_iter.3 \
-	man/hamt_equal.3
+	man/hamt_equal.3 \
+	man/hamt_cell.3 \
+	man/hamt_thread.3
 
 EXTRA_DIST += man/names.sh man/check-lint.sh man/check-symbols.sh \
 	man/check-examples.sh
@@ -105,6 +107,16 @@ check_PROGRAMS += man/examples/hamt_equal
 man_examples_hamt_equal_CPPFLAGS = $(man_examples_cppflags)
 man_examples_hamt_equal_LDADD = $(man_examples_ldadd)
 man_examples_hamt_equal_LDFLAGS = $(man_examples_ldflags)
+
+check_PROGRAMS += man/examples/hamt_cell
+man_examples_hamt_cell_CPPFLAGS = $(man_examples_cppflags)
+man_examples_hamt_cell_LDADD = $(man_examples_ldadd)
+man_examples_hamt_cell_LDFLAGS = $(man_examples_ldflags)
+
+check_PROGRAMS += man/examples/hamt_thread
+man_examples_hamt_thread_CPPFLAGS = $(man_examples_cppflags)
+man_examples_hamt_thread_LDADD = $(man_examples_ldadd)
+man_examples_hamt_thread_LDFLAGS = $(man_examples_ldflags)
 
 ## ---- the checks ----
 
