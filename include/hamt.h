@@ -228,14 +228,17 @@ HAMT_API int hamt_equal(const struct hamt *a, const struct hamt *b,
  * that the maps its stack and registers reference stay alive.  Idempotent;
  * the thread is unregistered automatically when it exits.  Threads that
  * take snapshots through a cell are registered by the cell itself.
- * Returns 0, or -1 with errno.
+ * Returns 0, or -1 with errno ENOMEM (the collector could not record it).
+ * Thread safety: acts on the calling thread only; any thread, any time.
  */
 HAMT_API int hamt_thread_register(void);
 
 /*
  * hamt_thread_unregister - forget the calling thread (a no-op if it was not
  * registered by this library).  After it, maps referenced only from this
- * thread may be reclaimed.  Returns 0, or -1 with errno.
+ * thread may be reclaimed, so it must not touch maps until it registers
+ * again.  Returns 0 (it does not fail).
+ * Thread safety: acts on the calling thread only; any thread, any time.
  */
 HAMT_API int hamt_thread_unregister(void);
 
@@ -253,6 +256,7 @@ typedef const struct hamt *(*hamt_update_fn)(const struct hamt *cur,
  * collector-allocated: keep its pointer where the collector looks (a
  * registered thread's stack, a global, a collector-allocated object).
  * NULL with errno EINVAL (NULL map) or ENOMEM.
+ * Thread safety: any thread; share the cell through synchronisation.
  */
 HAMT_API struct hamt_cell *hamt_cell_new(const struct hamt *m);
 
@@ -260,24 +264,34 @@ HAMT_API struct hamt_cell *hamt_cell_new(const struct hamt *m);
  * hamt_cell_load - take a snapshot: the current map, and its version in
  * *version when that is not NULL.  One acquire load; wait-free; never
  * allocates or writes shared memory (after the thread's first call, which
- * registers it with the collector).  NULL with errno EINVAL for a NULL cell.
+ * registers it with the collector).  NULL with errno EINVAL for a NULL cell
+ * or ENOMEM if the thread could not be registered.
+ * Thread safety: any thread, any time, concurrently with anything.
  */
 HAMT_API const struct hamt *hamt_cell_load(const struct hamt_cell *c,
                                            uint64_t *version);
 
-/* hamt_cell_version - the version of the current map (0 for a NULL cell). */
+/*
+ * hamt_cell_version - the version of the current map (0 with errno EINVAL
+ * for a NULL cell).  Thread safety: any thread, any time.
+ */
 HAMT_API uint64_t hamt_cell_version(const struct hamt_cell *c);
 
 /*
  * hamt_cell_store - publish `m` (single writer).  The version increases by
- * one.  Returns the new version, or 0 with errno EINVAL or ENOMEM.
+ * one, even when `m` is the current map (which wakes waiters).  Returns the
+ * new version, or 0 with errno EINVAL or ENOMEM (nothing published).
+ * Thread safety: one writer at a time; must not run concurrently with
+ * another publication to the same cell.
  */
 HAMT_API uint64_t hamt_cell_store(struct hamt_cell *c, const struct hamt *m);
 
 /*
  * hamt_cell_cas - publish `m` only if the current map is still `expected`.
- * Returns the new version, or 0 with errno EAGAIN (someone published first;
- * nothing changed), EINVAL or ENOMEM.
+ * Maps are compared, not publications: if `expected` was republished in
+ * between, it still succeeds.  Returns the new version, or 0 with errno
+ * EAGAIN (the current map is another one; nothing changed), EINVAL or ENOMEM.
+ * Thread safety: any number of threads at once (lock-free).
  */
 HAMT_API uint64_t hamt_cell_cas(struct hamt_cell *c,
                                 const struct hamt *expected,
@@ -286,17 +300,21 @@ HAMT_API uint64_t hamt_cell_cas(struct hamt_cell *c,
 /*
  * hamt_cell_update - load, apply fn(cur, ctx), and compare-and-publish,
  * retrying until it succeeds.  fn may run several times.  Returns the map
- * now current (fn's result, or cur if fn returned it), or NULL with errno
- * from fn, EINVAL or ENOMEM.
+ * now current (fn's result, or cur if fn returned it: nothing published,
+ * nothing allocated), or NULL with errno from fn, EINVAL or ENOMEM.
+ * Thread safety: any number of threads at once; fn must have no effects
+ * beyond its result.
  */
 HAMT_API const struct hamt *hamt_cell_update(struct hamt_cell *c,
                                              hamt_update_fn fn, void *ctx);
 
 /*
  * hamt_cell_wait - block until the cell's version exceeds `seen`, or until
- * `timeout` (relative; NULL waits forever) passes.  Returns 0, or -1 with
- * errno ETIMEDOUT, EINTR or EINVAL.  Publishing costs the writer no system
- * call while nobody waits.
+ * `timeout` (relative, CLOCK_MONOTONIC; NULL waits forever) passes;
+ * signals do not end the wait.  Returns 0, or -1 with errno ETIMEDOUT or
+ * EINVAL (NULL cell, malformed timeout).  Publishing costs the writer no
+ * system call while nobody waits.
+ * Thread safety: any thread, any time.
  */
 HAMT_API int hamt_cell_wait(struct hamt_cell *c, uint64_t seen,
                             const struct timespec *timeout);
