@@ -112,10 +112,18 @@ static struct {
     unsigned bp_per_decade;
     double bp_min_s;
     size_t min_lookups; /* lookups per single-thread measurement */
+    size_t remove_sample; /* removes timed per run (0: all N) */
     size_t rt_cap;      /* ops per phase for round-trip adapters */
     size_t copy_cap;    /* updates per phase for copy-everything adapters */
     const char *only;
+    const char *sections; /* NULL: all */
 } cfg;
+
+static bool
+section_on(const char *name)
+{
+    return cfg.sections == NULL || strstr(cfg.sections, name) != NULL;
+}
 
 static unsigned long errors; /* wrong answers seen anywhere */
 
@@ -355,7 +363,8 @@ cap_updates(const struct bench_adapter *a, size_t n)
 static size_t
 cap_lookups(const struct bench_adapter *a, size_t n)
 {
-    size_t c = n > cfg.min_lookups ? n : cfg.min_lookups;
+    (void)n;
+    size_t c = cfg.min_lookups;
     if ((a->flags & BA_ROUNDTRIP) && cfg.rt_cap < c) {
         c = cfg.rt_cap;
     }
@@ -490,7 +499,10 @@ single_run(const struct bench_adapter *a, enum bkind kind, size_t n,
     rec_add(W, a->name, kind, n, 0, 0, 0, "iterate", run,
             (double)(t1 - t0) / (double)(passes * n));
 
-    /* remove, shuffled: `cu` keys timed. */
+    /* remove, shuffled: `cu` keys timed (a sample of remove_sample). */
+    if (cfg.remove_sample && cu > cfg.remove_sample) {
+        cu = cfg.remove_sample;
+    }
     size_t removed = 0;
     t0 = bench_now_ns();
     for (size_t j = 0; j < cu; j++) {
@@ -524,6 +536,11 @@ single_report(enum bkind kind, size_t n)
     printf("\n== single thread, %s keys, N = %zu: ns/op, median of %u "
            "(x ghash: median per-round ratio)\n",
            kind_name(kind), n, cfg.runs);
+    printf("   insert all N one by one; %zu shuffled lookups (hit and miss) "
+           "per run; remove %s, shuffled\n",
+           cfg.min_lookups,
+           cfg.remove_sample && cfg.remove_sample < n ? "a sample of keys"
+                                                     : "every key");
     print_skipped(stdout, "   ");
     printf("%-14s %9s %9s %9s %9s %9s %11s  %s\n", "map", "insert",
            "lkp-hit", "lkp-miss", "remove", "iterate", "bytes/entry",
@@ -911,7 +928,7 @@ concurrent_report(enum bkind kind, size_t n)
                 continue;
             }
 #define M(metric) rec_median("rw", a->name, kind, n, R, 1, 0, metric)
-            printf("%-14s %12.3f %12.3f %10.3f %8.0f %8.0f %9.0f %10.1f",
+            printf("%-14s %12.3f %12.3f %10.3g %8.0f %8.0f %9.0f %10.1f",
                    a->name, M("reader_ops_s") / 1e6,
                    M("per_reader_ops_s") / 1e6, M("writer_ops_s") / 1e6,
                    M("lat_p50_ns"), M("lat_p99_ns"), M("lat_p999_ns"),
@@ -1022,6 +1039,23 @@ breakpoint_all(void)
     void *hm = h->create(BK_U64, cfg.bp_max);
     void *ht = h->thread_enter(hm);
     size_t have = 0;
+    /* Warm-up (untimed): the allocator's free lists and the first
+     * collections. */
+    {
+        void *cm = c->create(BK_U64, bp_ns[0]);
+        void *ct = c->thread_enter(cm);
+        build(h, hm, ht, BK_U64, 0, bp_ns[0]);
+        have = bp_ns[0];
+        h->share(hm);
+        build(c, cm, ct, BK_U64, 0, bp_ns[0]);
+        double save = cfg.bp_min_s;
+        cfg.bp_min_s = 0.05;
+        time_updates(h, hm, ht, bp_ns[0], &rng);
+        time_updates(c, cm, ct, bp_ns[0], &rng);
+        cfg.bp_min_s = save;
+        c->thread_exit(cm, ct);
+        c->destroy(cm);
+    }
     for (unsigned i = 0; i < bp_nn; i++) {
         size_t n = bp_ns[i];
         build(h, hm, ht, BK_U64, have, n);
@@ -1490,12 +1524,22 @@ write_plots(void)
             "set terminal pngcairo size 1280,960 noenhanced font ',10'\n"
             "set key autotitle columnhead\n"
             "set grid\n"
+            "set linetype 1 lc rgb '#d62728' lw 3 pt 7\n"
+            "set linetype 2 lc rgb '#1f77b4' lw 2 pt 5\n"
+            "set linetype 3 lc rgb '#17becf' lw 2 pt 4\n"
+            "set linetype 4 lc rgb '#9467bd' lw 2 pt 6\n"
+            "set linetype 5 lc rgb '#8c564b' lw 2 pt 8\n"
+            "set linetype 6 lc rgb '#7f7f7f' lw 2 pt 10\n"
+            "set linetype 7 lc rgb '#ff7f0e' lw 2 pt 12\n"
+            "set linetype 8 lc rgb '#2ca02c' lw 2 pt 14\n"
+            "set linetype 9 lc rgb '#000000' lw 2 pt 2\n"
+            "set linetype 10 lc rgb '#bcbd22' lw 2 pt 3\n"
             "stamp = '%s'\n",
             meta_line, meta_line);
     fprintf(f,
             "set output 'ns_per_op.png'\n"
             "set multiplot layout 2,2 title 'ns/op vs N, u64 keys, one "
-            "thread (median of %u)\\n'.stamp\n"
+            "thread (median of %u)'.\"\\n\".stamp\n"
             "set logscale xy\n"
             "set xlabel 'N entries'\n"
             "set ylabel 'ns/op'\n"
@@ -1518,7 +1562,7 @@ write_plots(void)
     fprintf(f,
             "set output 'read_throughput.png'\n"
             "set title 'reader lookups/s under one writer, N = %zu u64 keys "
-            "(median of %u)\\n'.stamp\n"
+            "(median of %u)'.\"\\n\".stamp\n"
             "set style data histograms\n"
             "set style histogram clustered gap 1\n"
             "set style fill solid 0.8 border -1\n"
@@ -1533,7 +1577,7 @@ write_plots(void)
     fprintf(f,
             "set output 'breakpoint.png'\n"
             "set title 'ns per update (replace one value, publish): "
-            "copy-on-write vs path copying\\n'.stamp\n"
+            "copy-on-write vs path copying'.\"\\n\".stamp\n"
             "set logscale xy\n"
             "set xlabel 'N entries'\n"
             "set ylabel 'ns/update'\n"
@@ -1553,7 +1597,7 @@ write_plots(void)
     fprintf(f,
             "set output 'gc_pauses.png'\n"
             "set title 'libhamt stop-the-world pauses, N = %zu, 1 writer + "
-            "readers (%zu pauses)\\n'.stamp\n"
+            "readers (%zu pauses)'.\"\\n\".stamp\n"
             "set style fill solid 0.8 border -1\n"
             "set xlabel 'pause (ms)'\n"
             "set ylabel 'collections'\n"
@@ -1717,6 +1761,7 @@ usage(void)
         "  --phase S        seconds per concurrent phase\n"
         "  --n N,...        single-thread sizes\n"
         "  --only a,b       only these competitors (names as in --list)\n"
+        "  --sections LIST  any of single,concurrent,breakpoint,balance\n"
         "  --list           list competitors and exit\n");
 }
 
@@ -1749,18 +1794,19 @@ mode_quick(void)
     cfg.nkinds = 1;
     cfg.readers[0] = 1;
     cfg.nreaders = 1;
-    cfg.phase_s = 0.5;
-    cfg.ro_phase_s = 0.3;
+    cfg.phase_s = 0.4;
+    cfg.ro_phase_s = 0.25;
     cfg.conc_n = 1000000;
     cfg.sweep = false;
     cfg.sweep_threads = 2;
     cfg.sweep_s = 0.3;
     cfg.bp_max = 1000000;
     cfg.bp_per_decade = 2;
-    cfg.bp_min_s = 0.01;
+    cfg.bp_min_s = 0.02;
     cfg.min_lookups = 200000;
-    cfg.rt_cap = 20000;
-    cfg.copy_cap = 8;
+    cfg.remove_sample = 200000;
+    cfg.rt_cap = 5000;
+    cfg.copy_cap = 4;
 }
 
 static void
@@ -1779,6 +1825,7 @@ mode_full(void)
     cfg.bp_per_decade = 4;
     cfg.bp_min_s = 0.05;
     cfg.min_lookups = 1000000;
+    cfg.remove_sample = 0;
     cfg.rt_cap = 200000;
     cfg.copy_cap = 32;
 }
@@ -1835,6 +1882,9 @@ main(int argc, char **argv)
         } else if (strcmp(a, "--n") == 0 && v) {
             cfg.nns = parse_list(v, cfg.ns, 8);
             i++;
+        } else if (strcmp(a, "--sections") == 0 && v) {
+            cfg.sections = v;
+            i++;
         } else if (strcmp(a, "--only") == 0 && v) {
             cfg.only = v;
             i++;
@@ -1870,10 +1920,33 @@ main(int argc, char **argv)
     print_skipped(stdout, "");
     fflush(stdout);
 
-    single_all();
-    concurrent_all();
-    breakpoint_all();
-    balance_all();
+    /*
+     * Order matters for a collector-backed process: the breakpoint runs on
+     * a fresh heap (its small-N updates would otherwise pay for sweeping
+     * other workloads' garbage), then the concurrent runs (libhamt first,
+     * so its pauses reflect its own heap), then the single-thread rounds.
+     */
+    uint64_t ts = bench_now_ns();
+    if (section_on("breakpoint")) {
+        breakpoint_all();
+        printf("   (breakpoint took %.1f s)\n",
+               (double)(bench_now_ns() - ts) / 1e9);
+    }
+    ts = bench_now_ns();
+    if (section_on("concurrent")) {
+        concurrent_all();
+        printf("   (concurrent workloads took %.1f s)\n",
+               (double)(bench_now_ns() - ts) / 1e9);
+    }
+    ts = bench_now_ns();
+    if (section_on("single")) {
+        single_all();
+        printf("   (single-thread workloads took %.1f s)\n",
+               (double)(bench_now_ns() - ts) / 1e9);
+    }
+    if (section_on("balance")) {
+        balance_all();
+    }
     headline();
     write_csv();
     write_plots();
