@@ -81,6 +81,8 @@ struct bench_adapter {
                  size_t n);
     /* Releases deferred garbage (call_rcu, epochs) before memory accounting. */
     void (*quiesce)(void *m, void *t);
+    /* Optional: exact bytes of every object the map holds (may be NULL). */
+    size_t (*exact_bytes)(void *m);
 };
 
 /* ---- adapters (one file each; NULL-terminated list in main.c) ---- */

@@ -47,6 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -335,14 +336,27 @@ static double *hist_pauses;
 static size_t hist_npauses;
 
 static void
-hist_add(const double *p, size_t n)
+hist_add(size_t n_entries, unsigned readers, unsigned run, const double *p,
+         size_t n)
 {
-    hist_pauses = realloc(hist_pauses, (hist_npauses + n + 1) * sizeof *p);
-    if (hist_pauses == NULL) {
-        abort();
+    for (size_t i = 0; i < n; i++) {
+        rec_add("gcpause", "libhamt", BK_U64, n_entries, readers, 1, 0,
+                "pause_ms", run, p[i]);
     }
-    memcpy(hist_pauses + hist_npauses, p, n * sizeof *p);
-    hist_npauses += n;
+}
+
+/* Gathers the recorded pauses (the section may have run in a child). */
+static void
+hist_collect(void)
+{
+    free(hist_pauses);
+    hist_pauses = bench_xmalloc((nrecs + 1) * sizeof *hist_pauses);
+    hist_npauses = 0;
+    for (size_t i = 0; i < nrecs; i++) {
+        if (strcmp(recs[i].workload, "gcpause") == 0) {
+            hist_pauses[hist_npauses++] = recs[i].v;
+        }
+    }
 }
 
 /* ---- single thread ---- */
@@ -409,8 +423,6 @@ single_run(const struct bench_adapter *a, enum bkind kind, size_t n,
 {
     const char *W = "single";
     char buf[BENCH_STRLEN + 1];
-    bool measure_mem = run == 0;
-    size_t mem0 = measure_mem ? mem_now(a) : 0;
     if (a->flags & BA_GC) {
         bench_gc_reset();
     }
@@ -432,15 +444,6 @@ single_run(const struct bench_adapter *a, enum bkind kind, size_t n,
     }
     rec_add(W, a->name, kind, n, 0, 0, 0, "insert", run,
             (double)(t1 - t0) / (double)cu);
-
-    if (measure_mem) {
-        if (a->quiesce) {
-            a->quiesce(m, t);
-        }
-        size_t mem1 = mem_now(a);
-        rec_add(W, a->name, kind, n, 0, 0, 0, "bytes_per_entry", run,
-                ((double)mem1 - (double)mem0) / (double)n);
-    }
 
     /* lookup hit, shuffled. */
     size_t L = cap_lookups(a, n), bad = 0;
@@ -524,6 +527,52 @@ single_run(const struct bench_adapter *a, enum bkind kind, size_t n,
         rec_add(W, a->name, kind, n, 0, 0, 0, "gc_collections", run,
                 (double)st.collections);
         rec_add(W, a->name, kind, n, 0, 0, 0, "gc_max_ms", run, st.max_ms);
+        rec_add(W, a->name, kind, n, 0, 0, 0, "gc_total_ms", run,
+                st.total_ms);
+    }
+}
+
+/*
+ * Memory: one build per map, size and key kind, first thing in the process
+ * (a fresh collector heap, fresh malloc arenas), after which the map's
+ * deferred frees are flushed and the accounting read.
+ */
+static void
+memory_all(void)
+{
+    for (unsigned k = 0; k < cfg.nkinds; k++) {
+        enum bkind kind = cfg.kinds[k];
+        for (unsigned ni = 0; ni < cfg.nns; ni++) {
+            size_t n = cfg.ns[ni];
+            keys_prepare(kind, 2 * n);
+            for (unsigned i = 0; adapters[i]; i++) {
+                const struct bench_adapter *a = adapters[i];
+                if (!selected(a)) {
+                    continue;
+                }
+                size_t mem0 = mem_now(a);
+                void *m = a->create(kind, n);
+                void *t = a->thread_enter(m);
+                build(a, m, t, kind, 0, n);
+                if (a->quiesce) {
+                    a->quiesce(m, t);
+                }
+                size_t mem1 = mem_now(a);
+                rec_add("memory", a->name, kind, n, 0, 0, 0,
+                        "bytes_per_entry", 0,
+                        ((double)mem1 - (double)mem0) / (double)n);
+                if (a->exact_bytes) {
+                    rec_add("memory", a->name, kind, n, 0, 0, 0,
+                            "exact_bytes_per_entry", 0,
+                            (double)a->exact_bytes(m) / (double)n);
+                }
+                a->thread_exit(m, t);
+                a->destroy(m);
+                if (a->flags & BA_GC) {
+                    GC_gcollect();
+                }
+            }
+        }
     }
 }
 
@@ -544,7 +593,7 @@ single_report(enum bkind kind, size_t n)
     print_skipped(stdout, "   ");
     printf("%-14s %9s %9s %9s %9s %9s %11s  %s\n", "map", "insert",
            "lkp-hit", "lkp-miss", "remove", "iterate", "bytes/entry",
-           "GC max ms");
+           "GC n/total ms/max ms (per run)");
     for (unsigned i = 0; adapters[i]; i++) {
         const struct bench_adapter *a = adapters[i];
         if (!selected(a)) {
@@ -556,10 +605,14 @@ single_report(enum bkind kind, size_t n)
                    rec_median("single", a->name, kind, n, 0, 0, 0, st_ops[o]));
         }
         printf(" %11.1f",
-               rec_median("single", a->name, kind, n, 0, 0, 0,
+               rec_median("memory", a->name, kind, n, 0, 0, 0,
                           "bytes_per_entry"));
         if (a->flags & BA_GC) {
-            printf("  %.2f",
+            printf("  %.0f/%.0f/%.1f",
+                   rec_median("single", a->name, kind, n, 0, 0, 0,
+                              "gc_collections"),
+                   rec_median("single", a->name, kind, n, 0, 0, 0,
+                              "gc_total_ms"),
                    rec_max("single", a->name, kind, n, 0, 0, 0, "gc_max_ms"));
         }
         if (a->flags & (BA_COPY_ALL | BA_ROUNDTRIP)) {
@@ -578,15 +631,21 @@ single_report(enum bkind kind, size_t n)
                    ratio_per_round("libhamt", "ghash", kind, n, st_ops[o]));
         }
         printf(" %10.2fx\n",
-               rec_median("single", "libhamt", kind, n, 0, 0, 0,
+               rec_median("memory", "libhamt", kind, n, 0, 0, 0,
                           "bytes_per_entry") /
-                   rec_median("single", "ghash", kind, n, 0, 0, 0,
+                   rec_median("memory", "ghash", kind, n, 0, 0, 0,
                               "bytes_per_entry"));
     }
-    printf("   memory: libhamt and cow-map count the collector heap in use "
-           "after GC_gcollect (heap minus free, whole blocks); the others "
-           "count live malloc chunks with their headers (mallinfo2 "
-           "uordblks+hblkhd delta)%s.\n",
+    printf("   memory (built first in a fresh process): libhamt and cow-map "
+           "count the collector heap in use after GC_gcollect (heap minus "
+           "free, whole blocks: %.1f B/entry for libhamt; its nodes%s alone, "
+           "by GC_size, take %.1f); the others count live malloc chunks with "
+           "their headers (mallinfo2 uordblks+hblkhd delta)%s.\n",
+           rec_median("memory", "libhamt", kind, n, 0, 0, 0,
+                      "bytes_per_entry"),
+           kind == BK_STR ? " and key copies" : "",
+           rec_median("memory", "libhamt", kind, n, 0, 0, 0,
+                      "exact_bytes_per_entry"),
            kind == BK_STR ? "; string keys: libhamt's own copies are "
                             "counted, the driver's key store is not"
                           : "");
@@ -873,7 +932,7 @@ concurrent_one(const struct bench_adapter *a, enum bkind kind, size_t n)
                 run_phase(a, m, kind, n, R, 1, 0, cfg.phase_s, &res, &p);
                 conc_record("rw", a, kind, n, R, 1, 0, r, &res);
                 if (p && strcmp(a->name, "libhamt") == 0) {
-                    hist_add(p, res.gc.npauses);
+                    hist_add(n, R, r, p, res.gc.npauses);
                 }
                 free(p);
             }
@@ -1076,11 +1135,37 @@ breakpoint_all(void)
     h->thread_exit(hm, ht);
     h->destroy(hm);
     GC_gcollect();
+}
 
-    printf("\n== copy-on-write vs path copying: ns per update (replace a "
+/* Sizes measured (from the records) and the breakpoint; prints if asked. */
+static void
+breakpoint_summary(bool print)
+{
+    bp_nn = 0;
+    for (size_t i = 0; i < nrecs && bp_nn < 64; i++) {
+        if (strcmp(recs[i].workload, "breakpoint") != 0) {
+            continue;
+        }
+        bool seen = false;
+        for (unsigned j = 0; j < bp_nn; j++) {
+            seen |= bp_ns[j] == recs[i].n;
+        }
+        if (!seen) {
+            bp_ns[bp_nn++] = recs[i].n;
+        }
+    }
+    if (bp_nn == 0) {
+        return;
+    }
+    FILE *out = print ? stdout : fopen("/dev/null", "w");
+    if (out == NULL) {
+        return;
+    }
+    fprintf(out, "\n== copy-on-write vs path copying: ns per update (replace a "
            "value and publish), median of %u\n",
            cfg.runs);
-    printf("%10s %14s %14s %10s\n", "N", "cow-map", "libhamt", "cow/hamt");
+    fprintf(out, "%10s %14s %14s %10s\n", "N", "cow-map", "libhamt",
+            "cow/hamt");
     bp_found = 0;
     for (unsigned i = 0; i < bp_nn; i++) {
         size_t n = bp_ns[i];
@@ -1088,7 +1173,7 @@ breakpoint_all(void)
                                "update_ns");
         double cv = rec_median("breakpoint", "cow-map", BK_U64, n, 0, 1, 0,
                                "update_ns");
-        printf("%10zu %14.1f %14.1f %10.2f\n", n, cv, hv, cv / hv);
+        fprintf(out, "%10zu %14.1f %14.1f %10.2f\n", n, cv, hv, cv / hv);
         if (hv < cv) {
             if (bp_found == 0) {
                 bp_found = n;
@@ -1098,14 +1183,19 @@ breakpoint_all(void)
         }
     }
     if (bp_found) {
-        printf("   path copying wins from N = %zu on (every larger N "
-               "measured)\n",
-               bp_found);
+        fprintf(out, "   path copying wins from N = %zu on (every larger N "
+                     "measured)\n",
+                bp_found);
     } else {
-        printf("   path copying does not win for good within N <= %zu\n",
-               cfg.bp_max);
+        fprintf(out, "   path copying does not win for good within N <= "
+                     "%zu\n",
+                cfg.bp_max);
     }
-    fflush(stdout);
+    if (print) {
+        fflush(stdout);
+    } else {
+        fclose(out);
+    }
 }
 
 /* ---- load balance ---- */
@@ -1226,9 +1316,12 @@ headline(void)
                    ratio_per_round("libhamt", "ghash", BK_U64, n, ops[i]),
                    goal[i], false, lim[i], "ns");
     }
-    target_add("bytes per entry vs ghash", SM("libhamt", "bytes_per_entry"),
-               SM("ghash", "bytes_per_entry"), false, 0, "<= 1.0", false, 1.0,
-               "B");
+    target_add("bytes per entry vs ghash",
+               rec_median("memory", "libhamt", BK_U64, n, 0, 0, 0,
+                          "bytes_per_entry"),
+               rec_median("memory", "ghash", BK_U64, n, 0, 0, 0,
+                          "bytes_per_entry"),
+               false, 0, "<= 1.0", false, 1.0, "B");
 #undef SM
     size_t cn = cfg.conc_n;
 #define RW(map, metric) rec_median("rw", map, BK_U64, cn, 1, 1, 0, metric)
@@ -1611,6 +1704,102 @@ write_plots(void)
     fclose(f);
 }
 
+/* ---- sections in child processes ---- */
+
+/*
+ * Each section runs in a fresh child process (this program re-executed
+ * with --sections S --child FILE): a collector heap left large and full of
+ * garbage by one workload would otherwise tax the allocations of the next
+ * (measured: libhamt inserts at N = 10k took 7x longer right after the
+ * concurrent runs).  Within a section every competitor still runs in the
+ * same process, so every ratio is taken within one process.  The child
+ * prints its own tables and hands its records back through FILE.
+ */
+static const char *child_file;
+static size_t nrecs_preloaded; /* records the parent handed to this child */
+
+static void
+rec_save(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (f == NULL) {
+        fprintf(stderr, "hamt-bench: cannot write %s\n", path);
+        exit(2);
+    }
+    for (size_t i = nrecs_preloaded; i < nrecs; i++) {
+        const struct rec *r = &recs[i];
+        fprintf(f, "%s\t%s\t%d\t%zu\t%u\t%u\t%u\t%s\t%u\t%.17g\n",
+                r->workload, r->map, (int)r->kind, r->n, r->readers,
+                r->writers, r->read_pct, r->metric, r->run, r->v);
+    }
+    fprintf(f, "errors\t%lu\n", errors);
+    fclose(f);
+}
+
+static bool
+rec_load(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        return false;
+    }
+    char line[512], wl[64], map[64], metric[64];
+    while (fgets(line, sizeof line, f)) {
+        int kind;
+        size_t n;
+        unsigned rd, wr, pct, run;
+        double v;
+        unsigned long e;
+        if (sscanf(line, "errors\t%lu", &e) == 1) {
+            errors += e;
+            continue;
+        }
+        if (sscanf(line, "%63[^\t]\t%63[^\t]\t%d\t%zu\t%u\t%u\t%u\t%63[^\t]"
+                         "\t%u\t%lg",
+                   wl, map, &kind, &n, &rd, &wr, &pct, metric, &run,
+                   &v) == 10) {
+            rec_add(strdup(wl), strdup(map), (enum bkind)kind, n, rd, wr, pct,
+                    strdup(metric), run, v);
+        }
+    }
+    fclose(f);
+    return true;
+}
+
+static void
+run_child(char **argv, int argc, const char *section)
+{
+    char file[4096];
+    snprintf(file, sizeof file, "%s/.hamt-bench-%s.tsv", cfg.outdir,
+             section);
+    char **av = bench_xcalloc((size_t)argc + 5, sizeof *av);
+    for (int i = 0; i < argc; i++) {
+        av[i] = argv[i];
+    }
+    av[argc] = "--sections";
+    av[argc + 1] = (char *)section;
+    av[argc + 2] = "--child";
+    av[argc + 3] = file;
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execv("/proc/self/exe", av);
+        _exit(127);
+    }
+    int st = 0;
+    if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) ||
+        WEXITSTATUS(st) > 1) {
+        bench_error("section %s: child process failed (status %d)", section,
+                    st);
+    }
+    if (!rec_load(file)) {
+        bench_error("section %s: no results", section);
+    }
+    unlink(file);
+    free(av);
+}
+
 /* ---- smoke test (make check) ---- */
 
 static unsigned smoke_pass, smoke_fail;
@@ -1761,7 +1950,8 @@ usage(void)
         "  --phase S        seconds per concurrent phase\n"
         "  --n N,...        single-thread sizes\n"
         "  --only a,b       only these competitors (names as in --list)\n"
-        "  --sections LIST  any of single,concurrent,breakpoint,balance\n"
+        "  --sections LIST  any of memory,breakpoint,concurrent,single,"
+        "balance\n"
         "  --list           list competitors and exit\n");
 }
 
@@ -1882,6 +2072,9 @@ main(int argc, char **argv)
         } else if (strcmp(a, "--n") == 0 && v) {
             cfg.nns = parse_list(v, cfg.ns, 8);
             i++;
+        } else if (strcmp(a, "--child") == 0 && v) {
+            child_file = v;
+            i++;
         } else if (strcmp(a, "--sections") == 0 && v) {
             cfg.sections = v;
             i++;
@@ -1908,6 +2101,29 @@ main(int argc, char **argv)
     }
 
     meta_prepare();
+    if (child_file != NULL) {
+        const char *pre = getenv("HAMT_BENCH_PRELOAD");
+        if (pre != NULL && rec_load(pre)) {
+            errors = 0; /* the parent counts its own */
+            nrecs_preloaded = nrecs;
+        }
+        if (section_on("memory")) {
+            memory_all();
+        }
+        if (section_on("breakpoint")) {
+            breakpoint_all();
+            breakpoint_summary(true);
+        }
+        if (section_on("concurrent")) {
+            concurrent_all();
+        }
+        if (section_on("single")) {
+            single_all();
+        }
+        rec_save(child_file);
+        return errors ? 1 : 0;
+    }
+
     uint64_t t0 = bench_now_ns();
     printf("hamt-bench: %s\n", meta_line);
     printf("competitors:");
@@ -1918,35 +2134,40 @@ main(int argc, char **argv)
     }
     printf("\n");
     print_skipped(stdout, "");
-    fflush(stdout);
 
     /*
-     * Order matters for a collector-backed process: the breakpoint runs on
-     * a fresh heap (its small-N updates would otherwise pay for sweeping
-     * other workloads' garbage), then the concurrent runs (libhamt first,
-     * so its pauses reflect its own heap), then the single-thread rounds.
+     * One child process per section (see run_child).  Memory comes first
+     * and the single-thread tables last, since they print the memory
+     * figures.
      */
-    uint64_t ts = bench_now_ns();
-    if (section_on("breakpoint")) {
-        breakpoint_all();
-        printf("   (breakpoint took %.1f s)\n",
-               (double)(bench_now_ns() - ts) / 1e9);
-    }
-    ts = bench_now_ns();
-    if (section_on("concurrent")) {
-        concurrent_all();
-        printf("   (concurrent workloads took %.1f s)\n",
-               (double)(bench_now_ns() - ts) / 1e9);
-    }
-    ts = bench_now_ns();
-    if (section_on("single")) {
-        single_all();
-        printf("   (single-thread workloads took %.1f s)\n",
+    static const char *const sections[] = { "memory", "breakpoint",
+                                            "concurrent", "single", NULL };
+    for (unsigned i = 0; sections[i]; i++) {
+        if (!section_on(sections[i])) {
+            continue;
+        }
+        uint64_t ts = bench_now_ns();
+        if (strcmp(sections[i], "single") == 0) {
+            /* The child prints the tables, memory included: pass it on. */
+            char file[4096];
+            snprintf(file, sizeof file, "%s/.hamt-bench-memory-in.tsv",
+                     cfg.outdir);
+            rec_save(file);
+            setenv("HAMT_BENCH_PRELOAD", file, 1);
+        }
+        run_child(argv, argc, sections[i]);
+        if (getenv("HAMT_BENCH_PRELOAD") != NULL) {
+            unlink(getenv("HAMT_BENCH_PRELOAD"));
+            unsetenv("HAMT_BENCH_PRELOAD");
+        }
+        printf("   (%s: %.1f s)\n", sections[i],
                (double)(bench_now_ns() - ts) / 1e9);
     }
     if (section_on("balance")) {
         balance_all();
     }
+    breakpoint_summary(false);
+    hist_collect();
     headline();
     write_csv();
     write_plots();
