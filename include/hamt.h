@@ -139,7 +139,8 @@ HAMT_API int hamt_set_seed(const uint8_t seed[16]);
 /*
  * hamt_new - the empty map of a built-in key kind (one shared object per
  * kind).  Returns NULL with errno EINVAL for an unknown kind (or
- * HAMT_KEY_CUSTOM), ENOMEM if the library could not initialise.
+ * HAMT_KEY_CUSTOM), or the errno of a failed hamt_init() (EINVAL for a
+ * malformed HAMT_SEED, ENOTSUP, ENOMEM).
  */
 HAMT_API const struct hamt *hamt_new(enum hamt_key kind);
 
