@@ -102,6 +102,33 @@ hamt_get(const struct hamt *m, const void *key, void **val)
     return hamt__get(m, key, val);
 }
 
+size_t
+hamt_get_many(const struct hamt *m, size_t n, const void *const keys[],
+              void *vals[], bool found[])
+{
+    if (n == 0) {
+        return 0;
+    }
+    if (found == NULL) {
+        errno = EINVAL;
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        found[i] = false;
+    }
+    if (m == NULL || keys == NULL) {
+        errno = EINVAL;
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!hamt__key_valid(m->kt, keys[i])) {
+            errno = EINVAL;
+            return 0;
+        }
+    }
+    return hamt__get_many(m, n, keys, vals, found);
+}
+
 bool
 hamt_contains(const struct hamt *m, const void *key)
 {

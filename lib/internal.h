@@ -139,6 +139,8 @@ uint64_t hamt__hash_bytes(const void *p, size_t n);
 const struct hamt *hamt__new_builtin(enum hamt_key kind);
 const struct hamt *hamt__new_custom(const struct hamt_keytype *kt);
 bool hamt__get(const struct hamt *m, const void *key, void **val);
+size_t hamt__get_many(const struct hamt *m, size_t n, const void *const *keys,
+                      void **vals, bool *found);
 const struct hamt *hamt__set(const struct hamt *m, const void *key, void *val);
 const struct hamt *hamt__del(const struct hamt *m, const void *key);
 int hamt__equal(const struct hamt *a, const struct hamt *b, hamt_valeq_fn veq,

@@ -322,3 +322,75 @@ Test(map, collisions_equality_ignores_entry_order)
     cr_assert_eq(hamt_equal(a, b, NULL, NULL), 1);
     cr_assert_eq(hamt_equal(a, hamt_set(b, k[2], V(9)), NULL, NULL), 0);
 }
+
+Test(map, get_many_matches_get_for_hits_misses_and_collisions)
+{
+    enum { N = 5000, Q = 777 };
+    const struct hamt *m = hamt_new(HAMT_KEY_U64);
+    static const void *keys[Q];
+    static void *vals[Q];
+    static bool found[Q];
+
+    for (uint64_t i = 0; i < N; i++) {
+        m = hamt_set(m, HAMT_U64(i * 2), V(i + 1));
+    }
+    for (unsigned i = 0; i < Q; i++) {
+        keys[i] = HAMT_U64((i * 7919) % (2 * N + 50));
+        vals[i] = V(0xdead);
+    }
+    size_t hits = hamt_get_many(m, Q, keys, vals, found), want = 0;
+    for (unsigned i = 0; i < Q; i++) {
+        void *v = V(0xdead);
+        bool f = hamt_get(m, keys[i], &v);
+        cr_assert_eq(found[i], f, "key %u", i);
+        cr_assert_eq(vals[i], v, "key %u", i);
+        want += f;
+    }
+    cr_assert_eq(hits, want);
+    cr_assert_gt(hits, 0);
+    cr_assert_lt(hits, Q);
+
+    /* Collision nodes and strings go through the generic path. */
+    const struct hamt *c = tk_empty();
+    const struct tk *tks[6];
+    for (unsigned i = 0; i < 6; i++) {
+        tks[i] = tk_key(i, i < 4 ? 0x3 : 0x23);
+        if (i != 2) {
+            c = hamt_set(c, tks[i], V(i + 1));
+        }
+    }
+    const void *ck[6] = {tks[0], tks[1], tks[2], tks[3], tks[4], tks[5]};
+    void *cv[6] = {0};
+    bool cf[6];
+    cr_assert_eq(hamt_get_many(c, 6, ck, cv, cf), 5);
+    for (unsigned i = 0; i < 6; i++) {
+        cr_assert_eq(cf[i], i != 2);
+        cr_assert_eq(cv[i], i != 2 ? V(i + 1) : NULL);
+    }
+    const struct hamt *s = hamt_set(hamt_new(HAMT_KEY_STRING), "a", V(1));
+    const void *sk[2] = {"a", "b"};
+    bool sf[2];
+    cr_assert_eq(hamt_get_many(s, 2, sk, NULL, sf), 1);
+    cr_assert(sf[0] && !sf[1]);
+}
+
+Test(map, get_many_rejects_bad_arguments)
+{
+    const struct hamt *s = hamt_new(HAMT_KEY_STRING);
+    const void *keys[2] = {"a", NULL};
+    bool found[2] = {true, true};
+
+    errno = 0;
+    cr_assert_eq(hamt_get_many(s, 2, keys, NULL, found), 0);
+    cr_assert_eq(errno, EINVAL);
+    cr_assert(!found[0] && !found[1]);
+    errno = 0;
+    cr_assert_eq(hamt_get_many(NULL, 1, keys, NULL, found), 0);
+    cr_assert_eq(errno, EINVAL);
+    errno = 0;
+    cr_assert_eq(hamt_get_many(s, 1, keys, NULL, NULL), 0);
+    cr_assert_eq(errno, EINVAL);
+    errno = 0;
+    cr_assert_eq(hamt_get_many(s, 0, NULL, NULL, NULL), 0);
+    cr_assert_eq(errno, 0);
+}
