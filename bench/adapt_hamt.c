@@ -165,15 +165,24 @@ hamt_read_batch(void *m, void *t, const bkey *keys, size_t n, uint64_t *sum)
 {
     (void)t;
     struct hamt_state *s = m;
-    /* One snapshot for the whole batch. */
+    /* One snapshot for the whole batch, looked up with hamt_get_many. */
     const struct hamt *snap = hamt_cell_load(s->cell, NULL);
     size_t hits = 0;
     uint64_t acc = 0;
-    for (size_t i = 0; i < n; i++) {
-        void *val;
-        if (hamt_get(snap, hkey(keys[i]), &val)) {
-            hits++;
-            acc += (uint64_t)(uintptr_t)val;
+    enum { CHUNK = 64 };
+    const void *hk[CHUNK];
+    void *vals[CHUNK];
+    bool found[CHUNK];
+    for (size_t i = 0; i < n; i += CHUNK) {
+        size_t c = n - i < CHUNK ? n - i : CHUNK;
+        for (size_t j = 0; j < c; j++) {
+            hk[j] = hkey(keys[i + j]);
+        }
+        hits += hamt_get_many(snap, c, hk, vals, found);
+        for (size_t j = 0; j < c; j++) {
+            if (found[j]) {
+                acc += (uint64_t)(uintptr_t)vals[j];
+            }
         }
     }
     *sum += acc;
