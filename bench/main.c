@@ -886,7 +886,9 @@ run_phase(const struct bench_adapter *a, void *m, enum bkind kind, size_t n,
         double *all = bench_xmalloc(nlat * sizeof *all);
         size_t k = 0;
         for (unsigned i = 0; i < nt; i++) {
-            memcpy(all + k, w[i].lat, w[i].nlat * sizeof *all);
+            if (w[i].nlat != 0) { /* w[i].lat may be NULL otherwise */
+                memcpy(all + k, w[i].lat, w[i].nlat * sizeof *all);
+            }
             k += w[i].nlat;
         }
         res->p50 = bench_percentile(all, nlat, 50);

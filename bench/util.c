@@ -259,7 +259,9 @@ bench_gc_read(struct bench_gc_stats *st, double **pauses)
     GC_alloc_lock();
     size_t n = gc_npauses;
     double *p = bench_xmalloc((n ? n : 1) * sizeof *p);
-    memcpy(p, gc_pauses, n * sizeof *p);
+    if (n != 0) { /* gc_pauses may be NULL before the first pause */
+        memcpy(p, gc_pauses, n * sizeof *p);
+    }
     st->collections = gc_collections;
     GC_alloc_unlock();
     st->npauses = n;

@@ -53,9 +53,9 @@ test_random_LDFLAGS = $(UT_LF)
 check_PROGRAMS += test/cxx_header
 TESTS += test/cxx_header
 test_cxx_header_SOURCES = test/cxx_header.cc
-test_cxx_header_CXXFLAGS = -Wall -Wextra -Werror
+test_cxx_header_CXXFLAGS = -Wall -Wextra -Werror $(SAN_CFLAGS)
 test_cxx_header_LDADD = lib/libhamt.la
-test_cxx_header_LDFLAGS = -no-install
+test_cxx_header_LDFLAGS = -no-install $(AM_LDFLAGS)
 
 LOG_COMPILER = $(SHELL) $(top_srcdir)/test/run-test.sh
 EXTRA_DIST += test/run-test.sh test/summary.sh test/run-all
