@@ -16,7 +16,12 @@ for log in "$@"; do
     fi
     counts=$(awk '
         /Synthesis: Tested:/ {
-            gsub(/[|:]/, " "); p = $5; f = $7 + $9; found = 1 }
+            gsub(/[|:]/, " "); p = 0; f = 0
+            for (i = 1; i < NF; i++) {
+                if ($i == "Passing") p = $(i + 1)
+                if ($i == "Failing" || $i == "Crashing") f += $(i + 1)
+            }
+            found = 1 }
         /^([A-Za-z_-]+: *)?[0-9]+ passed, [0-9]+ failed/ {
             sub(/^[A-Za-z_-]+: */, ""); p = $1; f = $3; found = 1 }
         END { if (found) print p, f; else print "none" }' "$log")
