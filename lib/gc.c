@@ -115,8 +115,9 @@ hamt__gc_init(void)
     return 0;
 }
 
-void *
-hamt__alloc(size_t n)
+/* One allocation, scanned (GC_MALLOC, zeroed) or pointer-free. */
+static void *
+gc_alloc(size_t n, bool atomic)
 {
     void *p;
 
@@ -126,9 +127,9 @@ hamt__alloc(size_t n)
         return NULL;
     }
 #ifdef HAMT_NO_GC
-    p = calloc(1, n);
+    p = atomic ? malloc(n ? n : 1) : calloc(1, n);
 #else
-    p = GC_MALLOC(n);
+    p = atomic ? GC_MALLOC_ATOMIC(n) : GC_MALLOC(n);
 #endif
     if (HAMT_UNLIKELY(p == NULL)) {
         errno = ENOMEM;
@@ -137,24 +138,15 @@ hamt__alloc(size_t n)
 }
 
 void *
+hamt__alloc(size_t n)
+{
+    return gc_alloc(n, false);
+}
+
+void *
 hamt__alloc_atomic(size_t n)
 {
-    void *p;
-
-    alloc_count++;
-    if (HAMT_UNLIKELY(gc_fail_now())) {
-        errno = ENOMEM;
-        return NULL;
-    }
-#ifdef HAMT_NO_GC
-    p = malloc(n ? n : 1);
-#else
-    p = GC_MALLOC_ATOMIC(n);
-#endif
-    if (HAMT_UNLIKELY(p == NULL)) {
-        errno = ENOMEM;
-    }
-    return p;
+    return gc_alloc(n, true);
 }
 
 void
