@@ -52,6 +52,18 @@ hamt__iter_next(struct hamt_iter *it, const void **key, void **val)
             const struct node *n = it->priv_node[d];
             unsigned ne = nd_nentries(n), nc = nd_nchildren(n);
             if (p >= ne) {
+                if (p == ne) {
+                    /*
+                     * About to descend into the children: prefetch them
+                     * all, so their cache misses overlap instead of
+                     * coming one per child.
+                     */
+                    for (unsigned j = 0; j < nc; j++) {
+                        const char *c = n->slots[2 * ne + j];
+                        __builtin_prefetch(c);
+                        __builtin_prefetch(c + 64);
+                    }
+                }
                 if (p >= ne + nc) {
                     it->priv_depth--;
                     continue;
