@@ -334,6 +334,118 @@ HAMT_API const struct hamt *hamt_cell_update(struct hamt_cell *c,
 HAMT_API int hamt_cell_wait(struct hamt_cell *c, uint64_t seen,
                             const struct timespec *timeout);
 
+/* ---- update with a function, diff, merge (hamt_ops(3)) ---- */
+
+/* What a hamt_update_value_fn decides for the key. */
+enum hamt_update_action {
+    HAMT_KEEP = 0,    /* leave the map as it is */
+    HAMT_REPLACE = 1, /* bind the key to *new_val (inserting it if absent) */
+    HAMT_REMOVE = 2   /* remove the key (nothing to do if absent) */
+};
+
+/*
+ * The function of hamt_update_key(): `old` is the current value (NULL when
+ * absent), `present` whether the key is bound; on HAMT_REPLACE it stores
+ * the new value in *new_val.  Called exactly once per hamt_update_key()
+ * call.
+ */
+typedef enum hamt_update_action (*hamt_update_value_fn)(void *old,
+                                                         bool present,
+                                                         void **new_val,
+                                                         void *ctx);
+
+/*
+ * hamt_update_key - the map `m` with the binding of `key` decided by
+ * fn(old, present, &new_val, ctx).  HAMT_KEEP returns `m` itself and
+ * allocates nothing; so do HAMT_REPLACE with the value already bound and
+ * HAMT_REMOVE of an absent key.  `key` is stored as by hamt_set() (strings
+ * and byte strings copied).  Returns the new map or `m`, or NULL with errno
+ * EINVAL (NULL map or fn, invalid key, fn returned an unknown action) or
+ * ENOMEM; `m` stays valid either way.
+ * Thread safety: any thread, concurrently with anything; fn runs in the
+ * calling thread.
+ */
+HAMT_API const struct hamt *hamt_update_key(const struct hamt *m,
+                                            const void *key,
+                                            hamt_update_value_fn fn,
+                                            void *ctx);
+
+/* The kind of difference reported by hamt_diff(). */
+enum hamt_diff_kind {
+    HAMT_DIFF_ADDED = 1,   /* in b only: old_val is NULL */
+    HAMT_DIFF_REMOVED = 2, /* in a only: new_val is NULL */
+    HAMT_DIFF_CHANGED = 3  /* in both, values differ */
+};
+
+/* Called once per differing key by hamt_diff(); non-zero stops it. */
+typedef int (*hamt_diff_fn)(const void *key, void *old_val, void *new_val,
+                            enum hamt_diff_kind kind, void *ctx);
+
+/*
+ * hamt_diff - call fn once per key added (in b only), removed (in a only)
+ * or changed (values not the same word and, when veq is not NULL,
+ * veq(old, new, ctx) false) between `a` and `b`, in trie order.  Subtrees
+ * the two maps share are skipped, so the work grows with the number of
+ * differences, not with the size of the maps.  The key passed is b's for
+ * added and changed keys, a's for removed ones.  Returns 0 after all
+ * differences, fn's non-zero value if it stopped the walk, or -1 with
+ * errno EINVAL (NULL map or fn, different key types).  Never allocates.
+ * Thread safety: any thread, concurrently with anything; fn and veq run
+ * in the calling thread.
+ */
+HAMT_API int hamt_diff(const struct hamt *a, const struct hamt *b,
+                       hamt_valeq_fn veq, hamt_diff_fn fn, void *ctx);
+
+/* What a hamt_conflict_fn decides for a key present in both maps. */
+enum hamt_conflict {
+    HAMT_KEEP_LEFT = 0,  /* a's value */
+    HAMT_KEEP_RIGHT = 1, /* b's value */
+    HAMT_COMBINE = 2,    /* the value stored in *out */
+    HAMT_DROP = 3        /* leave the key out of the result */
+};
+
+/* Decides a key bound in both maps (va from a, vb from b). */
+typedef enum hamt_conflict (*hamt_conflict_fn)(const void *key, void *va,
+                                               void *vb, void **out,
+                                               void *ctx);
+
+/*
+ * hamt_merge - the union of `a` and `b`.  A key bound in one map only keeps
+ * its binding; a key bound in both is decided by fn(key, va, vb, &out, ctx)
+ * (NULL fn: keep a's value).  The result shares every subtree of the larger
+ * input that it takes unchanged, and is `a` or `b` itself when it equals
+ * one of them binding for binding (e.g. merging a map with a subset of
+ * itself).  Returns the result, or NULL with errno EINVAL (NULL map,
+ * different key types, fn returned an unknown action) or ENOMEM; the
+ * inputs stay valid.
+ * Thread safety: any thread, concurrently with anything; fn runs in the
+ * calling thread.
+ */
+HAMT_API const struct hamt *hamt_merge(const struct hamt *a,
+                                       const struct hamt *b,
+                                       hamt_conflict_fn fn, void *ctx);
+
+/*
+ * hamt_intersect - the keys bound in both `a` and `b`, each decided by
+ * fn(key, va, vb, &out, ctx) as in hamt_merge() (NULL fn: a's value).
+ * Returns the result (`a` or `b` itself when it equals one of them), or
+ * NULL with errno EINVAL or ENOMEM; the inputs stay valid.
+ * Thread safety: as hamt_merge().
+ */
+HAMT_API const struct hamt *hamt_intersect(const struct hamt *a,
+                                           const struct hamt *b,
+                                           hamt_conflict_fn fn, void *ctx);
+
+/*
+ * hamt_difference - the bindings of `a` whose keys are not bound in `b`.
+ * Returns the result (`a` itself when no key of b is in a; the shared empty
+ * map when every key is), or NULL with errno EINVAL (NULL map, different
+ * key types) or ENOMEM; the inputs stay valid.
+ * Thread safety: any thread, concurrently with anything.
+ */
+HAMT_API const struct hamt *hamt_difference(const struct hamt *a,
+                                            const struct hamt *b);
+
 #ifdef __cplusplus
 }
 #endif

@@ -12,7 +12,7 @@ test_support_libtestsupport_la_SOURCES = test/support/testkeys.c test/support/re
 	test/support/testkeys.h test/support/refmap.h
 test_support_libtestsupport_la_CFLAGS = $(AM_CFLAGS) -Wno-missing-prototypes
 
-HAMT_UNIT_TESTS = test/node test/map test/hash test/iter test/api test/oom test/random
+HAMT_UNIT_TESTS = test/node test/map test/hash test/iter test/api test/oom test/random test/ops
 ## Criterion cannot run under ThreadSanitizer (TOOLCHAIN.md): the TSan build
 ## runs only the plain-C stress programs.
 if !HAMT_TSAN
@@ -48,6 +48,10 @@ test_random_SOURCES = test/random.c
 test_random_CFLAGS = $(UT_CF)
 test_random_LDADD = $(UT_LIBS)
 test_random_LDFLAGS = $(UT_LF)
+test_ops_SOURCES = test/ops.c
+test_ops_CFLAGS = $(UT_CF)
+test_ops_LDADD = $(UT_LIBS)
+test_ops_LDFLAGS = $(UT_LF)
 
 ## The public header must compile as C++.
 check_PROGRAMS += test/cxx_header

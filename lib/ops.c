@@ -1,0 +1,525 @@
+/*
+ * ops.c - whole-map operations: update with a function, structural diff,
+ * and the set algebra (merge, intersect, difference).
+ *
+ * Purpose.  These operations are built on the persistent core (map.c) and
+ * the node encoding (node.h); nothing uses them back.  The public entry
+ * points live here too (argument checks, then the algorithm), because the
+ * module is self-contained.
+ *
+ * Layout walked (see node.c and internal.h):
+ *
+ *   map block:   [kt | size][datamap | nodemap | k0 v0 .. kE-1 vE-1 | c0 ..]
+ *   child at shift 5..60: struct node, same layout without the header
+ *   child at shift 65:    struct cnode [count | unused | k0 v0 ..]
+ *
+ * Invariants relied on:
+ *   - N3 (canonical shape): a fragment with one key holds it inline, so at
+ *     the same bit two versions may hold an entry in one and a child in the
+ *     other only when the subtree sizes differ; diff handles that case by
+ *     comparing the inline entry against every key of the subtree.
+ *   - N5 (immutability): a node reachable from a map is never written, so
+ *     two versions that hold the same node pointer hold the same keys and
+ *     values below it, and diff skips it without looking inside.
+ *   - The identity rule of map.c: hamt__set() with the binding already
+ *     present and hamt__del() of an absent key return their input pointer
+ *     and allocate nothing.  update, merge, intersect and difference get
+ *     "return the input when nothing changed" from it for free.
+ *
+ * Function families:
+ *   ops_walk_*    visit every entry of a subtree (counts nodes visited)
+ *   ops_diff_*    structural diff, skipping shared subtrees
+ *   ops_fold_*    set algebra by folding the smaller map into the other
+ *   hamt_*        the public entry points
+ *
+ * Complexity.  update: two root-to-leaf walks (lookup, then set or del).
+ * diff: O(d * depth) nodes for d differences plus the size of the subtrees
+ * whose shape changed (entry against child), and never a shared subtree.
+ * merge / intersect / difference: O(min(|a|, |b|) * log32 max(|a|, |b|))
+ * lookups and path copies; each result shares every untouched subtree of
+ * the map it was folded into.  Not yet a simultaneous structural walk, so
+ * two large maps with a few differences still cost the smaller's size.
+ *
+ * Errors: a failed allocation leaves partial results unreachable (the
+ * collector reclaims them) and the inputs untouched.
+ */
+#include "node.h"
+
+/* ---- walking a subtree ---- */
+
+typedef int (*ops_entry_fn)(const void *key, void *val, void *ctx);
+
+/*
+ * Calls fn for every entry of the subtree `p` rooted at `shift` (a cnode at
+ * the collision shift); stops at and returns fn's first non-zero value.
+ */
+static int
+ops_walk_sub(const void *p, unsigned shift, ops_entry_fn fn, void *ctx)
+{
+    int rc;
+
+    hamt__nodes_visited++;
+    if (nd_is_collision_shift(shift)) {
+        const struct cnode *c = p;
+        for (uint32_t i = 0; i < c->count; i++) {
+            rc = fn(c->slots[2 * i], c->slots[2 * i + 1], ctx);
+            if (rc != 0) {
+                return rc;
+            }
+        }
+        return 0;
+    }
+    const struct node *n = p;
+    unsigned ne = nd_nentries(n), nc = nd_nchildren(n);
+    for (unsigned i = 0; i < ne; i++) {
+        rc = fn(nd_key(n, i), nd_val(n, i), ctx);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    for (unsigned j = 0; j < nc; j++) {
+        rc = ops_walk_sub(n->slots[2 * ne + j], shift + HAMT_BITS, fn, ctx);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* ---- update ---- */
+
+const struct hamt *
+hamt_update_key(const struct hamt *m, const void *key,
+                hamt_update_value_fn fn, void *ctx)
+{
+    void *old = NULL, *nv = NULL;
+    bool present;
+
+    if (m == NULL || fn == NULL || !hamt__key_valid(m->kt, key)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    present = hamt__get(m, key, &old);
+    if (!present) {
+        old = NULL;
+    }
+    switch (fn(old, present, &nv, ctx)) {
+    case HAMT_KEEP:
+        return m;
+    case HAMT_REPLACE:
+        /* The identity rule: the same value returns m, allocating nothing. */
+        return hamt__set(m, key, nv);
+    case HAMT_REMOVE:
+        return present ? hamt__del(m, key) : m;
+    }
+    errno = EINVAL;
+    return NULL;
+}
+
+/* ---- diff ---- */
+
+struct diff_ctx {
+    const struct hamt__kt *kt;
+    hamt_valeq_fn veq;
+    hamt_diff_fn fn;
+    void *ctx;
+    /* The inline entry compared against a subtree (ops_diff_entry_sub). */
+    const void *ek;
+    void *ev;
+    bool found;
+};
+
+static bool
+ops_diff_same(const struct diff_ctx *dc, void *a, void *b)
+{
+    return a == b || (dc->veq != NULL && dc->veq(a, b, dc->ctx));
+}
+
+/* Reports a key present in both maps, if its values differ. */
+static int
+ops_diff_pair(struct diff_ctx *dc, const void *kb, void *va, void *vb)
+{
+    if (ops_diff_same(dc, va, vb)) {
+        return 0;
+    }
+    return dc->fn(kb, va, vb, HAMT_DIFF_CHANGED, dc->ctx);
+}
+
+static int
+ops_diff_added(const void *key, void *val, void *ctx)
+{
+    struct diff_ctx *dc = ctx;
+
+    return dc->fn(key, NULL, val, HAMT_DIFF_ADDED, dc->ctx);
+}
+
+static int
+ops_diff_removed(const void *key, void *val, void *ctx)
+{
+    struct diff_ctx *dc = ctx;
+
+    return dc->fn(key, val, NULL, HAMT_DIFF_REMOVED, dc->ctx);
+}
+
+/* Entry (dc->ek, dc->ev) of a against one key of b's subtree. */
+static int
+ops_diff_entry_in_b(const void *kb, void *vb, void *ctx)
+{
+    struct diff_ctx *dc = ctx;
+
+    if (!dc->found && hamt__key_eq(dc->kt, kb, dc->ek)) {
+        dc->found = true;
+        return ops_diff_pair(dc, kb, dc->ev, vb);
+    }
+    return dc->fn(kb, NULL, vb, HAMT_DIFF_ADDED, dc->ctx);
+}
+
+/* One key of a's subtree against entry (dc->ek, dc->ev) of b. */
+static int
+ops_diff_entry_in_a(const void *ka, void *va, void *ctx)
+{
+    struct diff_ctx *dc = ctx;
+
+    if (!dc->found && hamt__key_eq(dc->kt, ka, dc->ek)) {
+        dc->found = true;
+        return ops_diff_pair(dc, dc->ek, va, dc->ev);
+    }
+    return dc->fn(ka, va, NULL, HAMT_DIFF_REMOVED, dc->ctx);
+}
+
+/* Two collision nodes (same full hash, unordered distinct keys, N4). */
+static int
+ops_diff_cnode(struct diff_ctx *dc, const struct cnode *a,
+               const struct cnode *b)
+{
+    int rc;
+
+    hamt__nodes_visited++;
+    if (a == b) {
+        return 0;
+    }
+    for (uint32_t i = 0; i < a->count; i++) {
+        uint32_t j;
+        for (j = 0; j < b->count; j++) {
+            if (hamt__key_eq(dc->kt, b->slots[2 * j], a->slots[2 * i])) {
+                break;
+            }
+        }
+        rc = j == b->count
+                 ? dc->fn(a->slots[2 * i], a->slots[2 * i + 1], NULL,
+                          HAMT_DIFF_REMOVED, dc->ctx)
+                 : ops_diff_pair(dc, b->slots[2 * j], a->slots[2 * i + 1],
+                                 b->slots[2 * j + 1]);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    for (uint32_t j = 0; j < b->count; j++) {
+        uint32_t i;
+        for (i = 0; i < a->count; i++) {
+            if (hamt__key_eq(dc->kt, a->slots[2 * i], b->slots[2 * j])) {
+                break;
+            }
+        }
+        if (i == a->count) {
+            rc = dc->fn(b->slots[2 * j], NULL, b->slots[2 * j + 1],
+                        HAMT_DIFF_ADDED, dc->ctx);
+            if (rc != 0) {
+                return rc;
+            }
+        }
+    }
+    return 0;
+}
+
+/*
+ * Diffs node `a` against node `b`, both at `shift` and covering the same
+ * hash prefix.  Shared subtrees (same pointer) are skipped.
+ */
+static int
+ops_diff_node(struct diff_ctx *dc, const struct node *a, const struct node *b,
+              unsigned shift)
+{
+    unsigned cshift = shift + HAMT_BITS;
+    uint32_t all = a->datamap | a->nodemap | b->datamap | b->nodemap;
+    int rc = 0;
+
+    hamt__nodes_visited++;
+    if (a == b) {
+        return 0;
+    }
+    while (all != 0 && rc == 0) {
+        uint32_t bit = all & -all;
+        all &= all - 1;
+        if (a->datamap & bit) {
+            unsigned i = nd_entry_index(a, bit);
+            const void *ka = nd_key(a, i);
+            void *va = nd_val(a, i);
+            if (b->datamap & bit) {
+                unsigned j = nd_entry_index(b, bit);
+                const void *kb = nd_key(b, j);
+                void *vb = nd_val(b, j);
+                if (hamt__key_eq(dc->kt, kb, ka)) {
+                    rc = ops_diff_pair(dc, kb, va, vb);
+                } else {
+                    rc = dc->fn(ka, va, NULL, HAMT_DIFF_REMOVED, dc->ctx);
+                    if (rc == 0) {
+                        rc = dc->fn(kb, NULL, vb, HAMT_DIFF_ADDED, dc->ctx);
+                    }
+                }
+            } else if (b->nodemap & bit) {
+                dc->ek = ka;
+                dc->ev = va;
+                dc->found = false;
+                rc = ops_walk_sub(nd_child(b, bit), cshift,
+                                  ops_diff_entry_in_b, dc);
+                if (rc == 0 && !dc->found) {
+                    rc = dc->fn(ka, va, NULL, HAMT_DIFF_REMOVED, dc->ctx);
+                }
+            } else {
+                rc = dc->fn(ka, va, NULL, HAMT_DIFF_REMOVED, dc->ctx);
+            }
+        } else if (a->nodemap & bit) {
+            const void *ca = nd_child(a, bit);
+            if (b->nodemap & bit) {
+                const void *cb = nd_child(b, bit);
+                if (ca == cb) {
+                    continue; /* N5: a shared subtree has no difference. */
+                }
+                rc = nd_is_collision_shift(cshift)
+                         ? ops_diff_cnode(dc, ca, cb)
+                         : ops_diff_node(dc, ca, cb, cshift);
+            } else if (b->datamap & bit) {
+                unsigned j = nd_entry_index(b, bit);
+                dc->ek = nd_key(b, j);
+                dc->ev = nd_val(b, j);
+                dc->found = false;
+                rc = ops_walk_sub(ca, cshift, ops_diff_entry_in_a, dc);
+                if (rc == 0 && !dc->found) {
+                    rc = dc->fn(nd_key(b, j), NULL, nd_val(b, j),
+                                HAMT_DIFF_ADDED, dc->ctx);
+                }
+            } else {
+                rc = ops_walk_sub(ca, cshift, ops_diff_removed, dc);
+            }
+        } else if (b->datamap & bit) {
+            unsigned j = nd_entry_index(b, bit);
+            rc = dc->fn(nd_key(b, j), NULL, nd_val(b, j), HAMT_DIFF_ADDED,
+                        dc->ctx);
+        } else {
+            /* The bit is in `all`, so b holds a child here. */
+            rc = ops_walk_sub(nd_child(b, bit), cshift, ops_diff_added, dc);
+        }
+    }
+    return rc;
+}
+
+int
+hamt_diff(const struct hamt *a, const struct hamt *b, hamt_valeq_fn veq,
+          hamt_diff_fn fn, void *ctx)
+{
+    struct diff_ctx dc = {.veq = veq, .fn = fn, .ctx = ctx};
+
+    if (a == NULL || b == NULL || fn == NULL || a->kt != b->kt) {
+        errno = EINVAL;
+        return -1;
+    }
+    dc.kt = a->kt;
+    if (a == b) {
+        hamt__nodes_visited++;
+        return 0;
+    }
+    return ops_diff_node(&dc, hamt__root(a), hamt__root(b), 0);
+}
+
+/* ---- merge, intersect, difference ---- */
+
+/* The result of a conflict decision: the value to bind, or drop. */
+static int
+ops_fold_decide(hamt_conflict_fn fn, void *ctx, const void *key, void *va,
+                void *vb, void **out, bool *drop)
+{
+    void *combined = NULL;
+
+    *drop = false;
+    if (fn == NULL) {
+        *out = va;
+        return 0;
+    }
+    switch (fn(key, va, vb, &combined, ctx)) {
+    case HAMT_KEEP_LEFT:
+        *out = va;
+        return 0;
+    case HAMT_KEEP_RIGHT:
+        *out = vb;
+        return 0;
+    case HAMT_COMBINE:
+        *out = combined;
+        return 0;
+    case HAMT_DROP:
+        *drop = true;
+        return 0;
+    }
+    errno = EINVAL;
+    return -1;
+}
+
+/*
+ * Returns r, or the input equal to it binding for binding (by value
+ * identity), so that a result equal to an input is that input.
+ */
+static const struct hamt *
+ops_fold_identity(const struct hamt *r, const struct hamt *a,
+                  const struct hamt *b)
+{
+    if (r == NULL || r == a || r == b) {
+        return r;
+    }
+    if (hamt__equal(r, a, NULL, NULL) == 1) {
+        return a;
+    }
+    if (hamt__equal(r, b, NULL, NULL) == 1) {
+        return b;
+    }
+    return r;
+}
+
+/*
+ * Merge by folding the smaller input into the larger one: r starts as the
+ * larger map and gets one hamt__set()/hamt__del() per key of the smaller
+ * that changes it.  Unchanged bindings cost no allocation (identity rule),
+ * so r stays the larger input when nothing changes, and every subtree of
+ * it that no key of the smaller reaches is shared.
+ */
+static const struct hamt *
+ops_fold_merge(const struct hamt *a, const struct hamt *b,
+               hamt_conflict_fn fn, void *ctx)
+{
+    bool a_small = a->size < b->size;
+    const struct hamt *small = a_small ? a : b, *big = a_small ? b : a;
+    const struct hamt *r = big;
+    struct hamt_iter it;
+    const void *k;
+    void *vs;
+
+    hamt__iter_init(&it, small);
+    while (hamt__iter_next(&it, &k, &vs)) {
+        void *vbig, *out;
+        bool drop;
+        if (!hamt__get(big, k, &vbig)) {
+            r = hamt__set(r, k, vs);
+        } else {
+            void *va = a_small ? vs : vbig, *vb = a_small ? vbig : vs;
+            if (ops_fold_decide(fn, ctx, k, va, vb, &out, &drop) != 0) {
+                return NULL;
+            }
+            r = drop ? hamt__del(r, k) : hamt__set(r, k, out);
+        }
+        if (r == NULL) {
+            return NULL; /* errno = ENOMEM; partial work is garbage */
+        }
+    }
+    return ops_fold_identity(r, a, b);
+}
+
+/*
+ * Intersect by walking the smaller input s and editing it: a key of s that
+ * the other map lacks is removed, a shared key gets the decided value.
+ */
+static const struct hamt *
+ops_fold_intersect(const struct hamt *a, const struct hamt *b,
+                   hamt_conflict_fn fn, void *ctx)
+{
+    bool a_small = a->size <= b->size;
+    const struct hamt *small = a_small ? a : b, *big = a_small ? b : a;
+    const struct hamt *r = small;
+    struct hamt_iter it;
+    const void *k;
+    void *vs;
+
+    hamt__iter_init(&it, small);
+    while (hamt__iter_next(&it, &k, &vs)) {
+        void *vbig, *out;
+        bool drop;
+        if (!hamt__get(big, k, &vbig)) {
+            r = hamt__del(r, k);
+        } else {
+            void *va = a_small ? vs : vbig, *vb = a_small ? vbig : vs;
+            if (ops_fold_decide(fn, ctx, k, va, vb, &out, &drop) != 0) {
+                return NULL;
+            }
+            r = drop ? hamt__del(r, k) : hamt__set(r, k, out);
+        }
+        if (r == NULL) {
+            return NULL; /* errno = ENOMEM; partial work is garbage */
+        }
+    }
+    return ops_fold_identity(r, a, b);
+}
+
+static bool
+ops_args_ok(const struct hamt *a, const struct hamt *b)
+{
+    if (a == NULL || b == NULL || a->kt != b->kt) {
+        errno = EINVAL;
+        return false;
+    }
+    return true;
+}
+
+const struct hamt *
+hamt_merge(const struct hamt *a, const struct hamt *b, hamt_conflict_fn fn,
+           void *ctx)
+{
+    if (!ops_args_ok(a, b)) {
+        return NULL;
+    }
+    return ops_fold_merge(a, b, fn, ctx);
+}
+
+const struct hamt *
+hamt_intersect(const struct hamt *a, const struct hamt *b,
+               hamt_conflict_fn fn, void *ctx)
+{
+    if (!ops_args_ok(a, b)) {
+        return NULL;
+    }
+    return ops_fold_intersect(a, b, fn, ctx);
+}
+
+const struct hamt *
+hamt_difference(const struct hamt *a, const struct hamt *b)
+{
+    const struct hamt *r;
+    struct hamt_iter it;
+    const void *k;
+
+    if (!ops_args_ok(a, b)) {
+        return NULL;
+    }
+    if (a == b) {
+        return a->kt->empty;
+    }
+    r = a;
+    if (b->size <= a->size) {
+        /* Remove each key of b from a; absent keys cost nothing. */
+        hamt__iter_init(&it, b);
+        while (hamt__iter_next(&it, &k, NULL)) {
+            r = hamt__del(r, k);
+            if (r == NULL) {
+                return NULL;
+            }
+        }
+        return r;
+    }
+    hamt__iter_init(&it, a);
+    while (hamt__iter_next(&it, &k, NULL)) {
+        if (hamt__get(b, k, NULL)) {
+            r = hamt__del(r, k);
+            if (r == NULL) {
+                return NULL;
+            }
+        }
+    }
+    return r;
+}

@@ -1,0 +1,618 @@
+/*
+ * test/ops.c - whole-map operations: hamt_update_key, hamt_diff, hamt_merge,
+ * hamt_intersect, hamt_difference.  Randomized runs against the reference
+ * map (seed printed), on integer keys and on test keys whose hashes share
+ * few bits (deep paths, full collisions, entry-against-subtree shapes).
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+#include "refmap.h"
+#include "testkeys.h"
+
+#define V(x) ((void *)(uintptr_t)(x))
+#define CAP 600
+
+/* A key space: integer keys, or test keys with colliding hashes. */
+struct space {
+    const struct hamt *empty;
+    const void *key[CAP];
+    bool tk;
+};
+
+static uint64_t
+space_id(const struct space *s, const void *k)
+{
+    return s->tk ? ((const struct tk *)k)->id : HAMT_AS_U64(k);
+}
+
+static void
+space_init(struct space *s, bool tk, uint64_t *seed)
+{
+    s->tk = tk;
+    s->empty = tk ? tk_empty() : hamt_new(HAMT_KEY_U64);
+    for (uint64_t i = 0; i < CAP; i++) {
+        /* Few distinct hash bits: collision nodes and deep paths. */
+        s->key[i] = tk ? (const void *)tk_key(
+                             i, ref_rand(seed) & UINT64_C(0x800000000000003f))
+                       : HAMT_U64(i);
+    }
+}
+
+/* m holds exactly r's bindings, and is canonical. */
+static void
+check_same(const struct space *s, const struct hamt *m, const struct refmap *r)
+{
+    cr_assert_not_null(m);
+    cr_assert_eq(hamt__validate(m), 0);
+    cr_assert_eq(hamt_size(m), r->size);
+    for (uint64_t i = 0; i < CAP; i++) {
+        void *v = NULL, *rv = NULL;
+        bool f = hamt_get(m, s->key[i], &v);
+        cr_assert_eq(f, ref_get(r, i, &rv), "key %llu", (unsigned long long)i);
+        if (f) {
+            cr_assert_eq(v, rv, "key %llu", (unsigned long long)i);
+        }
+    }
+}
+
+/* Applies n random sets and dels (values 1..4, often equal) to m and r. */
+static const struct hamt *
+mutate(const struct space *s, const struct hamt *m, struct refmap *r,
+       unsigned n, unsigned range, uint64_t *seed)
+{
+    for (unsigned j = 0; j < n; j++) {
+        uint64_t x = ref_rand(seed);
+        uint64_t k = (x >> 8) % range;
+        if (x % 4 == 0) {
+            m = hamt_del(m, s->key[k]);
+            ref_del(r, k);
+        } else {
+            m = hamt_set(m, s->key[k], V(x % 4 + 1));
+            ref_set(r, k, V(x % 4 + 1));
+        }
+        cr_assert_not_null(m);
+    }
+    return m;
+}
+
+static uint64_t
+start_seed(const char *what)
+{
+    uint64_t seed = (uint64_t)time(NULL);
+    const char *e = getenv("HAMT_TEST_SEED");
+
+    if (e != NULL) {
+        seed = strtoull(e, NULL, 0);
+    }
+    printf("ops %s: seed %llu (HAMT_TEST_SEED to repeat)\n", what,
+           (unsigned long long)seed);
+    fflush(stdout);
+    return seed;
+}
+
+/* ---- update ---- */
+
+struct upd {
+    enum hamt_update_action act;
+    void *val;
+    void *seen_old;
+    bool seen_present;
+    int calls;
+};
+
+static enum hamt_update_action
+upd_fn(void *old, bool present, void **new_val, void *ctx)
+{
+    struct upd *u = ctx;
+
+    u->seen_old = old;
+    u->seen_present = present;
+    u->calls++;
+    *new_val = u->val;
+    return u->act;
+}
+
+Test(ops, update_keep_returns_same_pointer_and_allocates_nothing)
+{
+    const struct hamt *m = hamt_new(HAMT_KEY_U64);
+
+    for (uint64_t i = 0; i < 1000; i++) {
+        m = hamt_set(m, HAMT_U64(i), V(i + 1));
+    }
+    unsigned long before = hamt__alloc_count();
+    struct upd u = {.act = HAMT_KEEP};
+    cr_assert_eq(hamt_update_key(m, HAMT_U64(7), upd_fn, &u), m);
+    cr_assert(u.seen_present);
+    cr_assert_eq(u.seen_old, V(8));
+    cr_assert_eq(hamt_update_key(m, HAMT_U64(5000), upd_fn, &u), m);
+    cr_assert(!u.seen_present);
+    cr_assert_null(u.seen_old);
+    u = (struct upd){.act = HAMT_REPLACE, .val = V(8)};
+    cr_assert_eq(hamt_update_key(m, HAMT_U64(7), upd_fn, &u), m);
+    u = (struct upd){.act = HAMT_REMOVE};
+    cr_assert_eq(hamt_update_key(m, HAMT_U64(5000), upd_fn, &u), m);
+    cr_assert_eq(u.calls, 1);
+    cr_assert_eq(hamt__alloc_count(), before);
+}
+
+Test(ops, update_replaces_inserts_and_removes)
+{
+    const struct hamt *m0 =
+        hamt_set(hamt_new(HAMT_KEY_U64), HAMT_U64(1), V(10));
+    struct upd u = {.act = HAMT_REPLACE, .val = V(11)};
+    const struct hamt *m1 = hamt_update_key(m0, HAMT_U64(1), upd_fn, &u);
+    void *v;
+
+    cr_assert(hamt_get(m1, HAMT_U64(1), &v));
+    cr_assert_eq(v, V(11));
+    cr_assert(hamt_get(m0, HAMT_U64(1), &v));
+    cr_assert_eq(v, V(10));
+    u.val = V(20);
+    const struct hamt *m2 = hamt_update_key(m1, HAMT_U64(2), upd_fn, &u);
+    cr_assert_eq(hamt_size(m2), 2);
+    u.act = HAMT_REMOVE;
+    const struct hamt *m3 = hamt_update_key(m2, HAMT_U64(1), upd_fn, &u);
+    cr_assert_eq(hamt_size(m3), 1);
+    cr_assert(!hamt_contains(m3, HAMT_U64(1)));
+    cr_assert_eq(hamt_update_key(m3, HAMT_U64(2), upd_fn, &u),
+                 hamt_new(HAMT_KEY_U64));
+}
+
+Test(ops, update_rejects_bad_arguments)
+{
+    struct upd u = {.act = (enum hamt_update_action)42};
+    const struct hamt *m = hamt_new(HAMT_KEY_STRING);
+
+    errno = 0;
+    cr_assert_null(hamt_update_key(NULL, "a", upd_fn, &u));
+    cr_assert_eq(errno, EINVAL);
+    errno = 0;
+    cr_assert_null(hamt_update_key(m, "a", NULL, &u));
+    cr_assert_eq(errno, EINVAL);
+    errno = 0;
+    cr_assert_null(hamt_update_key(m, NULL, upd_fn, &u));
+    cr_assert_eq(errno, EINVAL);
+    errno = 0;
+    cr_assert_null(hamt_update_key(m, "a", upd_fn, &u));
+    cr_assert_eq(errno, EINVAL);
+}
+
+Test(ops, update_randomized_against_reference)
+{
+    uint64_t seed = start_seed("update");
+    for (int tk = 0; tk < 2; tk++) {
+        static struct space s;
+        space_init(&s, tk, &seed);
+        struct refmap *r = ref_new(CAP);
+        const struct hamt *m = s.empty;
+        for (int j = 0; j < 4000; j++) {
+            uint64_t x = ref_rand(&seed), k = (x >> 8) % 200;
+            struct upd u = {.act = (enum hamt_update_action)(x % 3),
+                            .val = V((x >> 4) % 3 + 1)};
+            void *rv = NULL;
+            bool rp = ref_get(r, k, &rv);
+            const struct hamt *n = hamt_update_key(m, s.key[k], upd_fn, &u);
+            cr_assert_not_null(n);
+            cr_assert_eq(u.seen_present, rp);
+            cr_assert_eq(u.seen_old, rp ? rv : NULL);
+            bool same = u.act == HAMT_KEEP ||
+                        (u.act == HAMT_REMOVE && !rp) ||
+                        (u.act == HAMT_REPLACE && rp && rv == u.val);
+            cr_assert_eq(n == m, same);
+            if (u.act == HAMT_REPLACE) {
+                ref_set(r, k, u.val);
+            } else if (u.act == HAMT_REMOVE) {
+                ref_del(r, k);
+            }
+            m = n;
+            if (j % 500 == 0) {
+                check_same(&s, m, r);
+            }
+        }
+        check_same(&s, m, r);
+        ref_free(r);
+    }
+}
+
+/* ---- diff ---- */
+
+struct seen {
+    const struct space *s;
+    int count[CAP];
+    enum hamt_diff_kind kind[CAP];
+    void *oldv[CAP], *newv[CAP];
+    int total;
+};
+
+static int
+diff_collect(const void *key, void *old_val, void *new_val,
+             enum hamt_diff_kind kind, void *ctx)
+{
+    struct seen *sn = ctx;
+    uint64_t id = space_id(sn->s, key);
+
+    sn->count[id]++;
+    sn->kind[id] = kind;
+    sn->oldv[id] = old_val;
+    sn->newv[id] = new_val;
+    sn->total++;
+    return 0;
+}
+
+/* The diff of a and b reports exactly the differences of ra and rb. */
+static void
+check_diff(const struct space *s, const struct hamt *a, const struct refmap *ra,
+           const struct hamt *b, const struct refmap *rb)
+{
+    static struct seen sn;
+
+    memset(&sn, 0, sizeof sn);
+    sn.s = s;
+    cr_assert_eq(hamt_diff(a, b, NULL, diff_collect, &sn), 0);
+    for (uint64_t i = 0; i < CAP; i++) {
+        void *va = NULL, *vb = NULL;
+        bool pa = ref_get(ra, i, &va), pb = ref_get(rb, i, &vb);
+        if (pa && pb && va == vb) {
+            cr_assert_eq(sn.count[i], 0, "key %llu", (unsigned long long)i);
+            continue;
+        }
+        if (!pa && !pb) {
+            cr_assert_eq(sn.count[i], 0);
+            continue;
+        }
+        cr_assert_eq(sn.count[i], 1, "key %llu reported %d times",
+                     (unsigned long long)i, sn.count[i]);
+        enum hamt_diff_kind want = !pa   ? HAMT_DIFF_ADDED
+                                   : !pb ? HAMT_DIFF_REMOVED
+                                         : HAMT_DIFF_CHANGED;
+        cr_assert_eq(sn.kind[i], want, "key %llu", (unsigned long long)i);
+        cr_assert_eq(sn.oldv[i], pa ? va : NULL);
+        cr_assert_eq(sn.newv[i], pb ? vb : NULL);
+    }
+}
+
+Test(ops, diff_randomized_against_reference)
+{
+    uint64_t seed = start_seed("diff");
+    for (int tk = 0; tk < 2; tk++) {
+        static struct space s;
+        space_init(&s, tk, &seed);
+        for (int round = 0; round < 40; round++) {
+            unsigned range = round % 2 ? CAP : 40;
+            struct refmap *ra = ref_new(CAP);
+            const struct hamt *a = mutate(&s, s.empty, ra, 300, range, &seed);
+            /* b derived from a (shares subtrees), or built apart. */
+            struct refmap *rb = round % 3 ? ref_clone(ra) : ref_new(CAP);
+            const struct hamt *b = round % 3 ? a : s.empty;
+            b = mutate(&s, b, rb, (unsigned)(ref_rand(&seed) % 60), range,
+                       &seed);
+            check_same(&s, a, ra);
+            check_same(&s, b, rb);
+            check_diff(&s, a, ra, b, rb);
+            check_diff(&s, b, rb, a, ra);
+            check_diff(&s, a, ra, a, ra);
+            ref_free(ra);
+            ref_free(rb);
+        }
+    }
+}
+
+Test(ops, diff_compares_an_entry_against_a_subtree_and_collisions)
+{
+    /* k0 inline at the root in a; in b the same fragment holds a subtree. */
+    const struct tk *k0 = tk_key(0, 1), *k1 = tk_key(1, 1 | 32),
+                    *k2 = tk_key(2, 1), *k3 = tk_key(3, 1);
+    const struct hamt *a = hamt_set(tk_empty(), k0, V(1));
+    const struct hamt *b = hamt_set(hamt_set(a, k1, V(2)), k0, V(3));
+    static struct seen sn;
+    struct space s = {.tk = true};
+
+    sn.s = &s;
+    cr_assert_eq(hamt_diff(a, b, NULL, diff_collect, &sn), 0);
+    cr_assert_eq(sn.total, 2);
+    cr_assert_eq(sn.kind[0], HAMT_DIFF_CHANGED);
+    cr_assert_eq(sn.kind[1], HAMT_DIFF_ADDED);
+    memset(&sn, 0, sizeof sn);
+    sn.s = &s;
+    cr_assert_eq(hamt_diff(b, a, NULL, diff_collect, &sn), 0);
+    cr_assert_eq(sn.total, 2);
+    cr_assert_eq(sn.kind[0], HAMT_DIFF_CHANGED);
+    cr_assert_eq(sn.kind[1], HAMT_DIFF_REMOVED);
+    /* Full collisions: k0, k2, k3 share one hash. */
+    const struct hamt *c = hamt_set(hamt_set(a, k2, V(5)), k3, V(6));
+    const struct hamt *d = hamt_set(hamt_del(c, k2), k3, V(7));
+    memset(&sn, 0, sizeof sn);
+    sn.s = &s;
+    cr_assert_eq(hamt_diff(c, d, NULL, diff_collect, &sn), 0);
+    cr_assert_eq(sn.total, 2);
+    cr_assert_eq(sn.kind[2], HAMT_DIFF_REMOVED);
+    cr_assert_eq(sn.kind[3], HAMT_DIFF_CHANGED);
+    cr_assert_eq(sn.newv[3], V(7));
+}
+
+static bool
+val_eq_mod2(const void *a, const void *b, void *ctx)
+{
+    (void)ctx;
+    return (uintptr_t)a % 2 == (uintptr_t)b % 2;
+}
+
+static int
+diff_stop(const void *key, void *old_val, void *new_val,
+          enum hamt_diff_kind kind, void *ctx)
+{
+    (void)key;
+    (void)old_val;
+    (void)new_val;
+    (void)kind;
+    return ++*(int *)ctx == 3 ? 7 : 0;
+}
+
+Test(ops, diff_uses_veq_stops_early_and_rejects_bad_arguments)
+{
+    const struct hamt *a = hamt_new(HAMT_KEY_U64), *b;
+    int calls = 0;
+
+    for (uint64_t i = 0; i < 100; i++) {
+        a = hamt_set(a, HAMT_U64(i), V(1));
+    }
+    b = hamt_set(a, HAMT_U64(5), V(3));
+    cr_assert_eq(hamt_diff(a, b, val_eq_mod2, diff_stop, &calls), 0);
+    cr_assert_eq(calls, 0);
+    b = hamt_set(hamt_set(b, HAMT_U64(6), V(2)), HAMT_U64(7), V(2));
+    b = hamt_set(hamt_set(b, HAMT_U64(8), V(2)), HAMT_U64(9), V(2));
+    cr_assert_eq(hamt_diff(a, b, val_eq_mod2, diff_stop, &calls), 7);
+    cr_assert_eq(calls, 3);
+    errno = 0;
+    cr_assert_eq(hamt_diff(a, hamt_new(HAMT_KEY_STRING), NULL, diff_stop,
+                           &calls), -1);
+    cr_assert_eq(errno, EINVAL);
+    errno = 0;
+    cr_assert_eq(hamt_diff(a, NULL, NULL, diff_stop, &calls), -1);
+    cr_assert_eq(errno, EINVAL);
+    errno = 0;
+    cr_assert_eq(hamt_diff(a, b, NULL, NULL, NULL), -1);
+    cr_assert_eq(errno, EINVAL);
+}
+
+static int
+diff_count(const void *key, void *old_val, void *new_val,
+           enum hamt_diff_kind kind, void *ctx)
+{
+    (void)key;
+    (void)old_val;
+    (void)new_val;
+    (void)kind;
+    ++*(int *)ctx;
+    return 0;
+}
+
+Test(ops, diff_of_1m_key_versions_visits_only_the_changed_paths,
+     .timeout = 120)
+{
+    enum { N = 1000000 };
+    const struct hamt *a = hamt_new(HAMT_KEY_U64), *b;
+    int calls = 0;
+
+    for (uint64_t i = 0; i < N; i++) {
+        a = hamt_set(a, HAMT_U64(i), V(i));
+        cr_assert_not_null(a);
+    }
+    b = a;
+    for (uint64_t i = 0; i < 4; i++) {
+        b = hamt_set(b, HAMT_U64(i * 99991), V(1)); /* changed */
+    }
+    for (uint64_t i = 0; i < 3; i++) {
+        b = hamt_set(b, HAMT_U64(N + i * 7), V(1)); /* added */
+        b = hamt_del(b, HAMT_U64(i * 77777 + 5));   /* removed */
+    }
+    hamt__nodes_visited = 0;
+    cr_assert_eq(hamt_diff(a, b, NULL, diff_count, &calls), 0);
+    cr_assert_eq(calls, 10);
+    printf("ops diff: 2 x %d keys, 10 differences, %lu nodes visited\n", N,
+           hamt__nodes_visited);
+    cr_assert_leq(hamt__nodes_visited, 300);
+}
+
+/* ---- merge, intersect, difference ---- */
+
+static enum hamt_conflict policy_of_key;
+
+static enum hamt_conflict
+conflict_fn(const void *key, void *va, void *vb, void **out, void *ctx)
+{
+    (void)key;
+    (void)ctx;
+    *out = V((uintptr_t)va * 10 + (uintptr_t)vb);
+    return policy_of_key;
+}
+
+/* The expected value of a key in both maps under the current policy. */
+static bool
+expect_conflict(bool null_fn, void *va, void *vb, void **out)
+{
+    if (null_fn) {
+        *out = va;
+        return true;
+    }
+    switch (policy_of_key) {
+    case HAMT_KEEP_LEFT:
+        *out = va;
+        return true;
+    case HAMT_KEEP_RIGHT:
+        *out = vb;
+        return true;
+    case HAMT_COMBINE:
+        *out = V((uintptr_t)va * 10 + (uintptr_t)vb);
+        return true;
+    case HAMT_DROP:
+        return false;
+    }
+    return false;
+}
+
+Test(ops, merge_intersect_difference_randomized_against_reference)
+{
+    uint64_t seed = start_seed("merge");
+    for (int tk = 0; tk < 2; tk++) {
+        static struct space s;
+        space_init(&s, tk, &seed);
+        for (int round = 0; round < 60; round++) {
+            unsigned range = round % 2 ? CAP : 50;
+            bool null_fn = round % 5 == 4;
+            policy_of_key = (enum hamt_conflict)(round % 4);
+            struct refmap *ra = ref_new(CAP);
+            const struct hamt *a = mutate(
+                &s, s.empty, ra, (unsigned)(ref_rand(&seed) % 400), range,
+                &seed);
+            struct refmap *rb = round % 3 ? ref_clone(ra) : ref_new(CAP);
+            const struct hamt *b = round % 3 ? a : s.empty;
+            b = mutate(&s, b, rb, (unsigned)(ref_rand(&seed) % 400), range,
+                       &seed);
+            hamt_conflict_fn fn = null_fn ? NULL : conflict_fn;
+            struct refmap *ru = ref_new(CAP), *ri = ref_new(CAP),
+                          *rd = ref_new(CAP);
+            for (uint64_t i = 0; i < CAP; i++) {
+                void *va, *vb, *out;
+                bool pa = ref_get(ra, i, &va), pb = ref_get(rb, i, &vb);
+                if (pa && pb) {
+                    if (expect_conflict(null_fn, va, vb, &out)) {
+                        ref_set(ru, i, out);
+                        ref_set(ri, i, out);
+                    }
+                } else if (pa) {
+                    ref_set(ru, i, va);
+                    ref_set(rd, i, va);
+                } else if (pb) {
+                    ref_set(ru, i, vb);
+                }
+            }
+            const struct hamt *u = hamt_merge(a, b, fn, NULL);
+            const struct hamt *in = hamt_intersect(a, b, fn, NULL);
+            const struct hamt *d = hamt_difference(a, b);
+            check_same(&s, u, ru);
+            check_same(&s, in, ri);
+            check_same(&s, d, rd);
+            /* The inputs are untouched. */
+            check_same(&s, a, ra);
+            check_same(&s, b, rb);
+            /* A result equal to an input is that input. */
+            cr_assert_eq(u == a || u == b,
+                         hamt_equal(u, a, NULL, NULL) == 1 ||
+                             hamt_equal(u, b, NULL, NULL) == 1);
+            cr_assert_eq(in == a || in == b,
+                         hamt_equal(in, a, NULL, NULL) == 1 ||
+                             hamt_equal(in, b, NULL, NULL) == 1);
+            cr_assert_eq(d == a, hamt_equal(d, a, NULL, NULL) == 1);
+            ref_free(ra);
+            ref_free(rb);
+            ref_free(ru);
+            ref_free(ri);
+            ref_free(rd);
+        }
+    }
+}
+
+Test(ops, set_algebra_returns_inputs_and_shares_subtrees)
+{
+    const struct hamt *e = hamt_new(HAMT_KEY_U64), *a = e, *small = e;
+
+    for (uint64_t i = 0; i < 20000; i++) {
+        a = hamt_set(a, HAMT_U64(i), V(i + 1));
+    }
+    for (uint64_t i = 0; i < 50; i++) {
+        small = hamt_set(small, HAMT_U64(i * 13), V(i * 13 + 1));
+    }
+    cr_assert_eq(hamt_merge(a, e, NULL, NULL), a);
+    cr_assert_eq(hamt_merge(e, a, NULL, NULL), a);
+    cr_assert_eq(hamt_merge(a, a, NULL, NULL), a);
+    cr_assert_eq(hamt_merge(a, small, NULL, NULL), a);
+    cr_assert_eq(hamt_merge(small, a, NULL, NULL), a);
+    cr_assert_eq(hamt_intersect(a, a, NULL, NULL), a);
+    cr_assert_eq(hamt_intersect(a, small, NULL, NULL), small);
+    cr_assert_eq(hamt_intersect(small, a, NULL, NULL), small);
+    cr_assert_eq(hamt_intersect(a, e, NULL, NULL), e);
+    cr_assert_eq(hamt_difference(a, e), a);
+    cr_assert_eq(hamt_difference(a, a), e);
+    cr_assert_eq(hamt_difference(small, a), e);
+
+    /* Ten new keys merged into a: the result shares all but ~10 paths. */
+    const struct hamt *ten = e;
+    for (uint64_t i = 0; i < 10; i++) {
+        ten = hamt_set(ten, HAMT_U64(100000 + i), V(1));
+    }
+    const struct hamt *u = hamt_merge(ten, a, NULL, NULL);
+    int calls = 0;
+    hamt__nodes_visited = 0;
+    cr_assert_eq(hamt_diff(a, u, NULL, diff_count, &calls), 0);
+    cr_assert_eq(calls, 10);
+    cr_assert_leq(hamt__nodes_visited, 100);
+    cr_assert_eq(hamt__validate(u), 0);
+    /* Removing them again: equal to a, and shares all but those paths. */
+    const struct hamt *d = hamt_difference(u, ten);
+    cr_assert_eq(hamt_equal(d, a, NULL, NULL), 1);
+    calls = 0;
+    hamt__nodes_visited = 0;
+    cr_assert_eq(hamt_diff(a, d, NULL, diff_count, &calls), 0);
+    cr_assert_eq(calls, 0);
+    cr_assert_leq(hamt__nodes_visited, 100, "visited %lu",
+                  hamt__nodes_visited);
+}
+
+Test(ops, set_algebra_rejects_different_key_types)
+{
+    const struct hamt *a = hamt_set(hamt_new(HAMT_KEY_U64), HAMT_U64(1), V(1));
+    const struct hamt *b = tk_empty();
+
+    errno = 0;
+    cr_assert_null(hamt_merge(a, b, NULL, NULL));
+    cr_assert_eq(errno, EINVAL);
+    errno = 0;
+    cr_assert_null(hamt_intersect(b, a, NULL, NULL));
+    cr_assert_eq(errno, EINVAL);
+    errno = 0;
+    cr_assert_null(hamt_difference(a, hamt_new(HAMT_KEY_STRING)));
+    cr_assert_eq(errno, EINVAL);
+    errno = 0;
+    cr_assert_null(hamt_merge(NULL, a, NULL, NULL));
+    cr_assert_eq(errno, EINVAL);
+}
+
+Test(ops, set_algebra_out_of_memory_leaves_inputs_intact)
+{
+    const struct hamt *a = hamt_new(HAMT_KEY_U64), *b = a;
+
+    for (uint64_t i = 0; i < 300; i++) {
+        a = hamt_set(a, HAMT_U64(i), V(1));
+        b = hamt_set(b, HAMT_U64(i * 3), V(2));
+    }
+    policy_of_key = HAMT_COMBINE;
+    for (int persistent = 0; persistent < 2; persistent++) {
+        for (int op = 0; op < 3; op++) {
+            unsigned n;
+            const struct hamt *r = NULL;
+            for (n = 1; n < 10000; n++) {
+                hamt__fail_after(n, persistent);
+                errno = 0;
+                r = op == 0   ? hamt_merge(a, b, conflict_fn, NULL)
+                    : op == 1 ? hamt_intersect(a, b, conflict_fn, NULL)
+                              : hamt_difference(a, b);
+                hamt__fail_after(0, false);
+                cr_assert_eq(hamt__validate(a), 0);
+                cr_assert_eq(hamt__validate(b), 0);
+                cr_assert_eq(hamt_size(a), 300);
+                cr_assert_eq(hamt_size(b), 300);
+                if (r != NULL) {
+                    break;
+                }
+                cr_assert_eq(errno, ENOMEM);
+            }
+            cr_assert_not_null(r);
+            cr_assert_eq(hamt__validate(r), 0);
+        }
+    }
+}
