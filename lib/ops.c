@@ -29,6 +29,7 @@
  * Function families:
  *   ops_walk_*    visit every entry of a subtree (counts nodes visited)
  *   ops_diff_*    structural diff, skipping shared subtrees
+ *   ops_fast_*    merge / intersect of close versions through a diff walk
  *   ops_fold_*    set algebra by folding the smaller map into the other
  *   hamt_*        the public entry points
  *
@@ -37,8 +38,12 @@
  * whose shape changed (entry against child), and never a shared subtree.
  * merge / intersect / difference: O(min(|a|, |b|) * log32 max(|a|, |b|))
  * lookups and path copies; each result shares every untouched subtree of
- * the map it was folded into.  Not yet a simultaneous structural walk, so
- * two large maps with a few differences still cost the smaller's size.
+ * the map it was folded into.  Merge and intersect with a NULL conflict
+ * function first try a diff walk (ops_fast): for two versions that share
+ * most subtrees they cost O(d * depth) for d differences; the walk gives
+ * up and falls back to folding once it has visited min(|a|, |b|) nodes.
+ * Difference, and the other conflict functions (which must see every
+ * common key, shared or not), always fold.
  *
  * Errors: a failed allocation leaves partial results unreachable (the
  * collector reclaims them) and the inputs untouched.
@@ -123,11 +128,19 @@ struct diff_ctx {
     hamt_valeq_fn veq;
     hamt_diff_fn fn;
     void *ctx;
-    /* The inline entry compared against a subtree (ops_diff_entry_sub). */
+    /* The inline entry compared against a subtree (ops_diff_entry_in_*). */
     const void *ek;
     void *ev;
     bool found;
+    /*
+     * When not 0, the walk gives up with OPS_OVER_BUDGET once
+     * hamt__nodes_visited passes it (the set algebra's fast path).
+     */
+    unsigned long limit;
 };
+
+/* A diff walk that exceeded dc->limit; hamt_diff() never sets a limit. */
+#define OPS_OVER_BUDGET (-2)
 
 static bool
 ops_diff_same(const struct diff_ctx *dc, void *a, void *b)
@@ -245,6 +258,9 @@ ops_diff_node(struct diff_ctx *dc, const struct node *a, const struct node *b,
     int rc = 0;
 
     hamt__nodes_visited++;
+    if (dc->limit != 0 && hamt__nodes_visited > dc->limit) {
+        return OPS_OVER_BUDGET;
+    }
     if (a == b) {
         return 0;
     }
@@ -385,6 +401,62 @@ ops_fold_identity(const struct hamt *r, const struct hamt *a,
 }
 
 /*
+ * The fast path of merge and intersect with a NULL conflict function (keep
+ * a's value): the result is `a` plus the keys only in b (merge), or `a`
+ * minus the keys only in a (intersect), so only the differences matter.
+ * A diff walk finds them, skipping every subtree a and b share, and each
+ * one is applied to r (which starts as a) by path copying.  When a and b
+ * share little, the walk would cost more than folding, so it gives up
+ * after visiting as many nodes as the smaller map has keys.
+ */
+struct fast_ctx {
+    const struct hamt *r;
+    bool merge;
+    unsigned long limit;
+};
+
+static int
+ops_fast_apply(const void *key, void *old_val, void *new_val,
+               enum hamt_diff_kind kind, void *ctx)
+{
+    struct fast_ctx *fc = ctx;
+
+    (void)old_val;
+    if (hamt__nodes_visited > fc->limit) {
+        return OPS_OVER_BUDGET;
+    }
+    if (fc->merge && kind == HAMT_DIFF_ADDED) {
+        fc->r = hamt__set(fc->r, key, new_val);
+    } else if (!fc->merge && kind == HAMT_DIFF_REMOVED) {
+        fc->r = hamt__del(fc->r, key);
+    }
+    return fc->r == NULL ? 1 : 0; /* 1: errno = ENOMEM */
+}
+
+/*
+ * Returns 1 with *out set (the result, or NULL with errno = ENOMEM), or 0
+ * when the maps share too little for the fast path.
+ */
+static int
+ops_fast(const struct hamt *a, const struct hamt *b, bool merge,
+         const struct hamt **out)
+{
+    size_t budget = a->size < b->size ? a->size : b->size;
+    struct fast_ctx fc = {.r = a, .merge = merge};
+    struct diff_ctx dc = {.kt = a->kt, .fn = ops_fast_apply, .ctx = &fc};
+    int rc;
+
+    fc.limit = hamt__nodes_visited + budget + 16;
+    dc.limit = fc.limit;
+    rc = ops_diff_node(&dc, hamt__root(a), hamt__root(b), 0);
+    if (rc == OPS_OVER_BUDGET) {
+        return 0;
+    }
+    *out = rc == 0 ? fc.r : NULL;
+    return 1;
+}
+
+/*
  * Merge by folding the smaller input into the larger one: r starts as the
  * larger map and gets one hamt__set()/hamt__del() per key of the smaller
  * that changes it.  Unchanged bindings cost no allocation (identity rule),
@@ -471,8 +543,13 @@ const struct hamt *
 hamt_merge(const struct hamt *a, const struct hamt *b, hamt_conflict_fn fn,
            void *ctx)
 {
+    const struct hamt *r;
+
     if (!ops_args_ok(a, b)) {
         return NULL;
+    }
+    if (fn == NULL && ops_fast(a, b, true, &r)) {
+        return ops_fold_identity(r, a, b);
     }
     return ops_fold_merge(a, b, fn, ctx);
 }
@@ -481,8 +558,13 @@ const struct hamt *
 hamt_intersect(const struct hamt *a, const struct hamt *b,
                hamt_conflict_fn fn, void *ctx)
 {
+    const struct hamt *r;
+
     if (!ops_args_ok(a, b)) {
         return NULL;
+    }
+    if (fn == NULL && ops_fast(a, b, false, &r)) {
+        return ops_fold_identity(r, a, b);
     }
     return ops_fold_intersect(a, b, fn, ctx);
 }

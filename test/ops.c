@@ -590,22 +590,31 @@ Test(ops, set_algebra_out_of_memory_leaves_inputs_intact)
         a = hamt_set(a, HAMT_U64(i), V(1));
         b = hamt_set(b, HAMT_U64(i * 3), V(2));
     }
+    const struct hamt *a2 = a;
+    for (uint64_t i = 0; i < 20; i++) {
+        a2 = hamt_set(hamt_del(a2, HAMT_U64(i * 7)), HAMT_U64(1000 + i), V(3));
+    }
     policy_of_key = HAMT_COMBINE;
     for (int persistent = 0; persistent < 2; persistent++) {
-        for (int op = 0; op < 3; op++) {
+        for (int op = 0; op < 5; op++) {
             unsigned n;
             const struct hamt *r = NULL;
             for (n = 1; n < 10000; n++) {
                 hamt__fail_after(n, persistent);
                 errno = 0;
+                /* Ops 3 and 4 take the fast path (NULL fn, shared maps). */
                 r = op == 0   ? hamt_merge(a, b, conflict_fn, NULL)
                     : op == 1 ? hamt_intersect(a, b, conflict_fn, NULL)
-                              : hamt_difference(a, b);
+                    : op == 2 ? hamt_difference(a, b)
+                    : op == 3 ? hamt_merge(a, a2, NULL, NULL)
+                              : hamt_intersect(a2, a, NULL, NULL);
                 hamt__fail_after(0, false);
                 cr_assert_eq(hamt__validate(a), 0);
                 cr_assert_eq(hamt__validate(b), 0);
                 cr_assert_eq(hamt_size(a), 300);
                 cr_assert_eq(hamt_size(b), 300);
+                cr_assert_eq(hamt__validate(a2), 0);
+                cr_assert_eq(hamt_size(a2), 300);
                 if (r != NULL) {
                     break;
                 }
@@ -614,5 +623,45 @@ Test(ops, set_algebra_out_of_memory_leaves_inputs_intact)
             cr_assert_not_null(r);
             cr_assert_eq(hamt__validate(r), 0);
         }
+    }
+}
+
+Test(ops, merge_and_intersect_of_close_versions_cost_only_the_differences,
+     .timeout = 120)
+{
+    enum { N = 200000 };
+    const struct hamt *a = hamt_new(HAMT_KEY_U64), *b;
+
+    for (uint64_t i = 0; i < N; i++) {
+        a = hamt_set(a, HAMT_U64(i), V(i + 1));
+    }
+    b = a;
+    for (uint64_t i = 0; i < 5; i++) {
+        b = hamt_set(b, HAMT_U64(N + i), V(1));  /* only in b */
+        b = hamt_del(b, HAMT_U64(i * 30011));    /* only in a */
+        b = hamt_set(b, HAMT_U64(i * 30011 + 1), V(2)); /* changed */
+    }
+    unsigned long before = hamt__alloc_count();
+    hamt__nodes_visited = 0;
+    const struct hamt *u = hamt_merge(a, b, NULL, NULL);
+    const struct hamt *in = hamt_intersect(a, b, NULL, NULL);
+    unsigned long allocs = hamt__alloc_count() - before;
+    printf("ops merge+intersect: 2 x %d keys, 15 differences, %lu nodes "
+           "visited, %lu allocations\n",
+           N, hamt__nodes_visited, allocs);
+    cr_assert_leq(allocs, 200);
+    cr_assert_leq(hamt__nodes_visited, 600);
+    cr_assert_eq(hamt__validate(u), 0);
+    cr_assert_eq(hamt__validate(in), 0);
+    cr_assert_eq(hamt_size(u), N + 5);
+    cr_assert_eq(hamt_size(in), N - 5);
+    for (uint64_t i = 0; i < 5; i++) {
+        void *v;
+        cr_assert(hamt_get(u, HAMT_U64(N + i), &v));
+        cr_assert(hamt_get(u, HAMT_U64(i * 30011), &v));
+        cr_assert(hamt_get(u, HAMT_U64(i * 30011 + 1), &v));
+        cr_assert_eq(v, V(i * 30011 + 2));
+        cr_assert(!hamt_contains(in, HAMT_U64(N + i)));
+        cr_assert(!hamt_contains(in, HAMT_U64(i * 30011)));
     }
 }
