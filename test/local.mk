@@ -74,3 +74,4 @@ check-summary:
 print-test-logs:
 	@for l in $(TEST_LOGS); do echo "$$l"; done
 .PHONY: print-test-logs
+include test/fuzz/fuzz.mk
