@@ -12,7 +12,8 @@ test_support_libtestsupport_la_SOURCES = test/support/testkeys.c test/support/re
 	test/support/testkeys.h test/support/refmap.h
 test_support_libtestsupport_la_CFLAGS = $(AM_CFLAGS) -Wno-missing-prototypes
 
-HAMT_UNIT_TESTS = test/node test/map test/hash test/iter test/api test/oom test/random test/ops
+HAMT_UNIT_TESTS = test/node test/map test/hash test/iter test/api test/oom test/random test/ops \
+	test/hostile
 ## Criterion cannot run under ThreadSanitizer (TOOLCHAIN.md): the TSan build
 ## runs only the plain-C stress programs.
 if !HAMT_TSAN
@@ -52,6 +53,10 @@ test_ops_SOURCES = test/ops.c
 test_ops_CFLAGS = $(UT_CF)
 test_ops_LDADD = $(UT_LIBS)
 test_ops_LDFLAGS = $(UT_LF)
+test_hostile_SOURCES = test/hostile.c
+test_hostile_CFLAGS = $(UT_CF)
+test_hostile_LDADD = $(UT_LIBS)
+test_hostile_LDFLAGS = $(UT_LF)
 
 ## The public header must compile as C++.
 check_PROGRAMS += test/cxx_header
