@@ -440,9 +440,10 @@ HAMT_API const struct hamt *hamt_intersect(const struct hamt *a,
 
 /*
  * hamt_difference - the bindings of `a` whose keys are not bound in `b`.
- * Returns the result (`a` itself when no key of b is in a; the shared empty
- * map when every key is), or NULL with errno EINVAL (NULL map, different
- * key types) or ENOMEM; the inputs stay valid.
+ * Cost as hamt_merge() with a NULL fn.  Returns the result (`a` itself when
+ * no key of b is in a; the shared empty map when every key is), or NULL
+ * with errno EINVAL (NULL map, different key types) or ENOMEM; the inputs
+ * stay valid.
  * Thread safety: any thread, concurrently with anything.
  */
 HAMT_API const struct hamt *hamt_difference(const struct hamt *a,

@@ -29,7 +29,7 @@
  * Function families:
  *   ops_walk_*    visit every entry of a subtree (counts nodes visited)
  *   ops_diff_*    structural diff, skipping shared subtrees
- *   ops_fast_*    merge / intersect of close versions through a diff walk
+ *   ops_fast_*    the set algebra of close versions through a diff walk
  *   ops_fold_*    set algebra by folding the smaller map into the other
  *   hamt_*        the public entry points
  *
@@ -39,11 +39,11 @@
  * merge / intersect / difference: O(min(|a|, |b|) * log32 max(|a|, |b|))
  * lookups and path copies; each result shares every untouched subtree of
  * the map it was folded into.  Merge and intersect with a NULL conflict
- * function first try a diff walk (ops_fast): for two versions that share
- * most subtrees they cost O(d * depth) for d differences; the walk gives
- * up and falls back to folding once it has visited min(|a|, |b|) nodes.
- * Difference, and the other conflict functions (which must see every
- * common key, shared or not), always fold.
+ * function, and difference, first try a diff walk (ops_fast): for two
+ * versions that share most subtrees they cost O(d * depth) for d
+ * differences; the walk gives up and falls back to folding once it has
+ * done about min(|a|, |b|) steps.  Merge and intersect with a conflict
+ * function (which must see every common key, shared or not) always fold.
  *
  * Errors: a failed allocation leaves partial results unreachable (the
  * collector reclaims them) and the inputs untouched.
@@ -402,17 +402,22 @@ ops_fold_identity(const struct hamt *r, const struct hamt *a,
 
 /*
  * The fast path of merge and intersect with a NULL conflict function (keep
- * a's value): the result is `a` plus the keys only in b (merge), or `a`
- * minus the keys only in a (intersect), so only the differences matter.
- * A diff walk finds them, skipping every subtree a and b share, and each
- * one is applied to r (which starts as a) by path copying.  When a and b
- * share little, the walk would cost more than folding, so it gives up
- * after visiting as many nodes as the smaller map has keys.
+ * a's value), and of difference: the result is `a` plus the keys only in b
+ * (merge), `a` minus the keys only in a (intersect), or just the keys only
+ * in a (difference), so only the differences matter.  A diff walk finds
+ * them, skipping every subtree a and b share, and each one is applied by
+ * path copying to r, which starts as a (merge, intersect) or as the empty
+ * map (difference).  When a and b share little, the walk would cost more
+ * than folding, so it gives up once the nodes visited plus the differences
+ * applied exceed the size of the smaller map.
  */
+enum fast_op { FAST_MERGE, FAST_INTERSECT, FAST_DIFFERENCE };
+
 struct fast_ctx {
     const struct hamt *r;
-    bool merge;
-    unsigned long limit;
+    enum fast_op op;
+    unsigned long limit; /* on hamt__nodes_visited + applied */
+    unsigned long applied;
 };
 
 static int
@@ -421,14 +426,15 @@ ops_fast_apply(const void *key, void *old_val, void *new_val,
 {
     struct fast_ctx *fc = ctx;
 
-    (void)old_val;
-    if (hamt__nodes_visited > fc->limit) {
+    if (hamt__nodes_visited + ++fc->applied > fc->limit) {
         return OPS_OVER_BUDGET;
     }
-    if (fc->merge && kind == HAMT_DIFF_ADDED) {
+    if (fc->op == FAST_MERGE && kind == HAMT_DIFF_ADDED) {
         fc->r = hamt__set(fc->r, key, new_val);
-    } else if (!fc->merge && kind == HAMT_DIFF_REMOVED) {
+    } else if (fc->op == FAST_INTERSECT && kind == HAMT_DIFF_REMOVED) {
         fc->r = hamt__del(fc->r, key);
+    } else if (fc->op == FAST_DIFFERENCE && kind == HAMT_DIFF_REMOVED) {
+        fc->r = hamt__set(fc->r, key, old_val);
     }
     return fc->r == NULL ? 1 : 0; /* 1: errno = ENOMEM */
 }
@@ -438,11 +444,12 @@ ops_fast_apply(const void *key, void *old_val, void *new_val,
  * when the maps share too little for the fast path.
  */
 static int
-ops_fast(const struct hamt *a, const struct hamt *b, bool merge,
+ops_fast(const struct hamt *a, const struct hamt *b, enum fast_op op,
          const struct hamt **out)
 {
     size_t budget = a->size < b->size ? a->size : b->size;
-    struct fast_ctx fc = {.r = a, .merge = merge};
+    struct fast_ctx fc = {.r = op == FAST_DIFFERENCE ? a->kt->empty : a,
+                          .op = op};
     struct diff_ctx dc = {.kt = a->kt, .fn = ops_fast_apply, .ctx = &fc};
     int rc;
 
@@ -548,7 +555,7 @@ hamt_merge(const struct hamt *a, const struct hamt *b, hamt_conflict_fn fn,
     if (!ops_args_ok(a, b)) {
         return NULL;
     }
-    if (fn == NULL && ops_fast(a, b, true, &r)) {
+    if (fn == NULL && ops_fast(a, b, FAST_MERGE, &r)) {
         return ops_fold_identity(r, a, b);
     }
     return ops_fold_merge(a, b, fn, ctx);
@@ -563,7 +570,7 @@ hamt_intersect(const struct hamt *a, const struct hamt *b,
     if (!ops_args_ok(a, b)) {
         return NULL;
     }
-    if (fn == NULL && ops_fast(a, b, false, &r)) {
+    if (fn == NULL && ops_fast(a, b, FAST_INTERSECT, &r)) {
         return ops_fold_identity(r, a, b);
     }
     return ops_fold_intersect(a, b, fn, ctx);
@@ -581,6 +588,9 @@ hamt_difference(const struct hamt *a, const struct hamt *b)
     }
     if (a == b) {
         return a->kt->empty;
+    }
+    if (ops_fast(a, b, FAST_DIFFERENCE, &r)) {
+        return ops_fold_identity(r, a, b);
     }
     r = a;
     if (b->size <= a->size) {

@@ -596,18 +596,19 @@ Test(ops, set_algebra_out_of_memory_leaves_inputs_intact)
     }
     policy_of_key = HAMT_COMBINE;
     for (int persistent = 0; persistent < 2; persistent++) {
-        for (int op = 0; op < 5; op++) {
+        for (int op = 0; op < 6; op++) {
             unsigned n;
             const struct hamt *r = NULL;
             for (n = 1; n < 10000; n++) {
                 hamt__fail_after(n, persistent);
                 errno = 0;
-                /* Ops 3 and 4 take the fast path (NULL fn, shared maps). */
+                /* Ops 3 to 5 take the fast path (shared maps). */
                 r = op == 0   ? hamt_merge(a, b, conflict_fn, NULL)
                     : op == 1 ? hamt_intersect(a, b, conflict_fn, NULL)
                     : op == 2 ? hamt_difference(a, b)
                     : op == 3 ? hamt_merge(a, a2, NULL, NULL)
-                              : hamt_intersect(a2, a, NULL, NULL);
+                    : op == 4 ? hamt_intersect(a2, a, NULL, NULL)
+                              : hamt_difference(a2, a);
                 hamt__fail_after(0, false);
                 cr_assert_eq(hamt__validate(a), 0);
                 cr_assert_eq(hamt__validate(b), 0);
@@ -626,7 +627,7 @@ Test(ops, set_algebra_out_of_memory_leaves_inputs_intact)
     }
 }
 
-Test(ops, merge_and_intersect_of_close_versions_cost_only_the_differences,
+Test(ops, set_algebra_of_close_versions_costs_only_the_differences,
      .timeout = 120)
 {
     enum { N = 200000 };
@@ -645,12 +646,16 @@ Test(ops, merge_and_intersect_of_close_versions_cost_only_the_differences,
     hamt__nodes_visited = 0;
     const struct hamt *u = hamt_merge(a, b, NULL, NULL);
     const struct hamt *in = hamt_intersect(a, b, NULL, NULL);
+    const struct hamt *d = hamt_difference(a, b);
     unsigned long allocs = hamt__alloc_count() - before;
-    printf("ops merge+intersect: 2 x %d keys, 15 differences, %lu nodes "
+    printf("ops merge+intersect+difference: 2 x %d keys, 15 differences, "
+           "%lu nodes "
            "visited, %lu allocations\n",
            N, hamt__nodes_visited, allocs);
-    cr_assert_leq(allocs, 200);
-    cr_assert_leq(hamt__nodes_visited, 600);
+    cr_assert_leq(allocs, 300);
+    cr_assert_leq(hamt__nodes_visited, 900);
+    cr_assert_eq(hamt__validate(d), 0);
+    cr_assert_eq(hamt_size(d), 5);
     cr_assert_eq(hamt__validate(u), 0);
     cr_assert_eq(hamt__validate(in), 0);
     cr_assert_eq(hamt_size(u), N + 5);
@@ -663,5 +668,7 @@ Test(ops, merge_and_intersect_of_close_versions_cost_only_the_differences,
         cr_assert_eq(v, V(i * 30011 + 2));
         cr_assert(!hamt_contains(in, HAMT_U64(N + i)));
         cr_assert(!hamt_contains(in, HAMT_U64(i * 30011)));
+        cr_assert(hamt_get(d, HAMT_U64(i * 30011), &v));
+        cr_assert_eq(v, V(i * 30011 + 1));
     }
 }
