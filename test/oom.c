@@ -161,3 +161,35 @@ Test(oom, custom_key_type_creation_fails_cleanly)
     cr_assert_eq(hamt_new_custom(&k2), e);
     cr_assert_neq(e, base);
 }
+
+/* Replaces the value by old + 1, or removes the key when ctx says so. */
+static enum hamt_update_action
+bump_or_remove(void *old, bool present, void **new_val, void *ctx)
+{
+    if (*(const bool *)ctx) {
+        return HAMT_REMOVE;
+    }
+    *new_val = V((uintptr_t)old + (present ? 1 : 1000));
+    return HAMT_REPLACE;
+}
+
+static bool oom_remove;
+
+static const struct hamt *
+op_update(const struct hamt *m, const void *arg)
+{
+    return hamt_update_key(m, arg, bump_or_remove, &oom_remove);
+}
+
+Test(oom, update_key_fails_cleanly_at_every_allocation)
+{
+    const struct hamt *m = big_u64(3000);
+
+    for (int p = 0; p < 2; p++) {
+        oom_remove = false;
+        fail_each(m, op_update, HAMT_U64(17), p);   /* replace */
+        fail_each(m, op_update, HAMT_U64(9999), p); /* insert */
+        oom_remove = true;
+        fail_each(m, op_update, HAMT_U64(23), p);   /* remove */
+    }
+}
