@@ -464,19 +464,22 @@ ops_fast(const struct hamt *a, const struct hamt *b, enum fast_op op,
 }
 
 /*
- * Merge by folding the smaller input into the larger one: r starts as the
- * larger map and gets one hamt__set()/hamt__del() per key of the smaller
- * that changes it.  Unchanged bindings cost no allocation (identity rule),
- * so r stays the larger input when nothing changes, and every subtree of
- * it that no key of the smaller reaches is shared.
+ * Merge or intersect by folding the smaller input over the other.
+ *
+ * Merge: r starts as the larger map and gets one hamt__set()/hamt__del()
+ * per key of the smaller that changes it.  Intersect: r starts as the
+ * smaller map; a key of it that the other map lacks is removed.  In both, a
+ * shared key gets the decided value.  Unchanged bindings cost no allocation
+ * (identity rule), so r stays an input when nothing changes, and every
+ * subtree of r that no key of the smaller map reaches is shared.
  */
 static const struct hamt *
-ops_fold_merge(const struct hamt *a, const struct hamt *b,
-               hamt_conflict_fn fn, void *ctx)
+ops_fold(const struct hamt *a, const struct hamt *b, hamt_conflict_fn fn,
+         void *ctx, bool intersect)
 {
-    bool a_small = a->size < b->size;
+    bool a_small = intersect ? a->size <= b->size : a->size < b->size;
     const struct hamt *small = a_small ? a : b, *big = a_small ? b : a;
-    const struct hamt *r = big;
+    const struct hamt *r = intersect ? small : big;
     struct hamt_iter it;
     const void *k;
     void *vs;
@@ -486,42 +489,7 @@ ops_fold_merge(const struct hamt *a, const struct hamt *b,
         void *vbig, *out;
         bool drop;
         if (!hamt__get(big, k, &vbig)) {
-            r = hamt__set(r, k, vs);
-        } else {
-            void *va = a_small ? vs : vbig, *vb = a_small ? vbig : vs;
-            if (ops_fold_decide(fn, ctx, k, va, vb, &out, &drop) != 0) {
-                return NULL;
-            }
-            r = drop ? hamt__del(r, k) : hamt__set(r, k, out);
-        }
-        if (r == NULL) {
-            return NULL; /* errno = ENOMEM; partial work is garbage */
-        }
-    }
-    return ops_fold_identity(r, a, b);
-}
-
-/*
- * Intersect by walking the smaller input s and editing it: a key of s that
- * the other map lacks is removed, a shared key gets the decided value.
- */
-static const struct hamt *
-ops_fold_intersect(const struct hamt *a, const struct hamt *b,
-                   hamt_conflict_fn fn, void *ctx)
-{
-    bool a_small = a->size <= b->size;
-    const struct hamt *small = a_small ? a : b, *big = a_small ? b : a;
-    const struct hamt *r = small;
-    struct hamt_iter it;
-    const void *k;
-    void *vs;
-
-    hamt__iter_init(&it, small);
-    while (hamt__iter_next(&it, &k, &vs)) {
-        void *vbig, *out;
-        bool drop;
-        if (!hamt__get(big, k, &vbig)) {
-            r = hamt__del(r, k);
+            r = intersect ? hamt__del(r, k) : hamt__set(r, k, vs);
         } else {
             void *va = a_small ? vs : vbig, *vb = a_small ? vbig : vs;
             if (ops_fold_decide(fn, ctx, k, va, vb, &out, &drop) != 0) {
@@ -558,7 +526,7 @@ hamt_merge(const struct hamt *a, const struct hamt *b, hamt_conflict_fn fn,
     if (fn == NULL && ops_fast(a, b, FAST_MERGE, &r)) {
         return ops_fold_identity(r, a, b);
     }
-    return ops_fold_merge(a, b, fn, ctx);
+    return ops_fold(a, b, fn, ctx, false);
 }
 
 const struct hamt *
@@ -573,7 +541,7 @@ hamt_intersect(const struct hamt *a, const struct hamt *b,
     if (fn == NULL && ops_fast(a, b, FAST_INTERSECT, &r)) {
         return ops_fold_identity(r, a, b);
     }
-    return ops_fold_intersect(a, b, fn, ctx);
+    return ops_fold(a, b, fn, ctx, true);
 }
 
 const struct hamt *
