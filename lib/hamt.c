@@ -113,19 +113,19 @@ hamt_get_many(const struct hamt *m, size_t n, const void *const keys[],
         errno = EINVAL;
         return 0;
     }
-    for (size_t i = 0; i < n; i++) {
-        found[i] = false;
+    bool ok = m != NULL && keys != NULL;
+    for (size_t i = 0; ok && i < n; i++) {
+        ok = hamt__key_valid(m->kt, keys[i]);
     }
-    if (m == NULL || keys == NULL) {
+    if (!ok) {
+        /* Documented: found[] all false on EINVAL. */
+        for (size_t i = 0; i < n; i++) {
+            found[i] = false;
+        }
         errno = EINVAL;
         return 0;
     }
-    for (size_t i = 0; i < n; i++) {
-        if (!hamt__key_valid(m->kt, keys[i])) {
-            errno = EINVAL;
-            return 0;
-        }
-    }
+    /* hamt__get_many() sets every found[i] itself. */
     return hamt__get_many(m, n, keys, vals, found);
 }
 
