@@ -449,6 +449,75 @@ HAMT_API const struct hamt *hamt_intersect(const struct hamt *a,
 HAMT_API const struct hamt *hamt_difference(const struct hamt *a,
                                             const struct hamt *b);
 
+/* ---- batch editor (hamt_batch(3)) ---- */
+
+/*
+ * A batch ("transient"): many updates to one map, each writing in place the
+ * nodes the batch created instead of copying its path again, then one
+ * ordinary map out of it.  The source map and every other version are never
+ * changed.  A batch belongs to one thread at a time (its calls are not
+ * synchronised); keep the batch pointer where the collector sees it, as
+ * with maps.  After hamt_batch_finish() or hamt_batch_discard() every call
+ * on the batch fails with EINVAL and changes nothing.
+ */
+struct hamt_batch;
+
+/*
+ * hamt_batch_begin - a batch whose first version is `m`, in O(1).  NULL
+ * with errno EINVAL (NULL m), ENOMEM, or EOVERFLOW (2^56 batches begun).
+ */
+HAMT_API struct hamt_batch *hamt_batch_begin(const struct hamt *m);
+
+/*
+ * hamt_batch_set - bind `key` to `val` in the batch (key stored as by
+ * hamt_set()).  Returns 1 when the key was added, 0 when it was bound
+ * already, -1 with errno EINVAL (NULL, finished or discarded batch, invalid
+ * key) or ENOMEM (the batch is unchanged).
+ */
+HAMT_API int hamt_batch_set(struct hamt_batch *b, const void *key, void *val);
+
+/*
+ * hamt_batch_del - remove `key` from the batch.  Returns 1 when it was
+ * removed, 0 when absent, -1 with errno as hamt_batch_set().
+ */
+HAMT_API int hamt_batch_del(struct hamt_batch *b, const void *key);
+
+/*
+ * hamt_batch_update_key - hamt_update_key() inside a batch: fn decides
+ * keep, replace or remove for `key`.  Returns 0, or -1 with errno EINVAL
+ * (as hamt_batch_set(), NULL fn, or an fn result outside
+ * hamt_update_action) or ENOMEM (the batch is unchanged).
+ */
+HAMT_API int hamt_batch_update_key(struct hamt_batch *b, const void *key,
+                                   hamt_update_value_fn fn, void *ctx);
+
+/*
+ * hamt_batch_get - hamt_get() on the batch's current version.  False with
+ * errno EINVAL for a NULL, finished or discarded batch or an invalid key.
+ */
+HAMT_API bool hamt_batch_get(const struct hamt_batch *b, const void *key,
+                             void **val);
+
+/*
+ * hamt_batch_size - entries in the batch's current version; 0 with errno
+ * EINVAL for a NULL, finished or discarded batch.
+ */
+HAMT_API size_t hamt_batch_size(const struct hamt_batch *b);
+
+/*
+ * hamt_batch_finish - end the batch and return its version as an ordinary
+ * map, in O(1): the source itself if nothing changed, the shared empty map
+ * if no key is left.  The batch's nodes are immutable from then on.  NULL
+ * with errno EINVAL for a NULL, finished or discarded batch.
+ */
+HAMT_API const struct hamt *hamt_batch_finish(struct hamt_batch *b);
+
+/*
+ * hamt_batch_discard - end the batch without a map; its changes are
+ * dropped.  A NULL, finished or discarded batch is left alone.
+ */
+HAMT_API void hamt_batch_discard(struct hamt_batch *b);
+
 #ifdef __cplusplus
 }
 #endif

@@ -143,6 +143,18 @@ size_t hamt__get_many(const struct hamt *m, size_t n, const void *const *keys,
                       void **vals, bool *found);
 const struct hamt *hamt__set(const struct hamt *m, const void *key, void *val);
 const struct hamt *hamt__del(const struct hamt *m, const void *key);
+/*
+ * Batch edits (batch.c): set or remove `key` in the batch-owned version *pm,
+ * writing in place the nodes whose owner tail is `owner` (non-zero) and
+ * replacing *pm when its root block had to be rebuilt.  Return 1 when the
+ * key was added (set) or removed (del), 0 when not, -1 with errno = ENOMEM
+ * having changed nothing.
+ */
+int hamt__edit_set(struct hamt **pm, uint64_t owner, const void *key,
+                   void *val);
+int hamt__edit_del(struct hamt **pm, uint64_t owner, const void *key);
+/* The current version of a live batch (NULL once ended), for tests. */
+const struct hamt *hamt__batch_peek(const struct hamt_batch *b);
 int hamt__equal(const struct hamt *a, const struct hamt *b, hamt_valeq_fn veq,
                 void *ctx);
 /* Hash of a stored or probe key under kt. */

@@ -46,6 +46,7 @@
 struct map_empty {
     struct hamt h;
     struct node root;
+    void *tail; /* room for the root's owner tail (always 0) */
 };
 
 static struct hamt__kt builtin_kts[];
@@ -101,7 +102,7 @@ hamt__new_custom(const struct hamt_keytype *ukt)
         }
     }
     kt = hamt__alloc(sizeof *kt);
-    m = hamt__alloc(sizeof(struct hamt) + nd_bytes(0, 0));
+    m = hamt__alloc(sizeof(struct hamt) + nd_bytes(0, 0) + HAMT_OWNER_BYTES);
     if (kt == NULL || m == NULL) {
         goto out; /* errno = ENOMEM from hamt__alloc */
     }
@@ -389,6 +390,104 @@ hamt__get_many(const struct hamt *m, size_t n, const void *const *keys,
     return hits;
 }
 
+/* ---- edits: persistent updates and batches ---- */
+
+/*
+ * One update, persistent or inside a batch.  A persistent update has
+ * owner 0 and copies every node on the path.  A batch update carries the
+ * batch's id: a node whose owner tail (node.h) holds that id was created by
+ * this batch and never seen by anyone else, so it is written in place, and
+ * a node of the batch that an update replaces is retired - given back to
+ * the collector once the whole update has succeeded.
+ *
+ * Failure atomicity.  The nodes a batch owns are closed upwards: a node is
+ * owned only if its parent is (a batch creates a node only while copying or
+ * owning the whole path above it).  So once an update writes a node in
+ * place, every node above it is owned too and needs at most an in-place
+ * pointer store, which cannot fail: each update does all of its
+ * allocations before its first write.  Retired nodes are freed only after
+ * success, so a failed update leaves the batch exactly as it was.
+ */
+struct edit {
+    uint64_t owner;    /* 0 for a persistent update */
+    unsigned nretired; /* blocks to free on success */
+    void *retired[HAMT_LEVELS + 2];
+};
+
+/* Whether the tail of `tail` says the editing batch owns the node. */
+static inline bool
+map_owns(const struct edit *ed, const unsigned char *tail)
+{
+    return ed->owner != 0 && nd_tail_get(tail) == ed->owner;
+}
+
+/* Marks a node just built for this edit as owned by the batch. */
+static inline struct node *
+map_mine(const struct edit *ed, struct node *n)
+{
+    if (ed->owner != 0 && n != NULL) {
+        nd_tail_set(nd_tail(n), ed->owner);
+    }
+    return n;
+}
+
+static inline struct cnode *
+map_mine_cn(const struct edit *ed, struct cnode *c)
+{
+    if (ed->owner != 0 && c != NULL) {
+        nd_tail_set(cn_tail(c), ed->owner);
+    }
+    return c;
+}
+
+/* Marks every node of a fresh pair subtree (hamt__nd_pair) as owned. */
+static void *
+map_mine_pair(const struct edit *ed, void *sub, unsigned shift)
+{
+    struct node *n = sub;
+
+    if (ed->owner == 0 || sub == NULL) {
+        return sub;
+    }
+    for (;;) {
+        if (nd_is_collision_shift(shift)) {
+            map_mine_cn(ed, (struct cnode *)n);
+            return sub;
+        }
+        map_mine(ed, n);
+        if (n->nodemap == 0) {
+            return sub; /* two entries: the bottom of the pair */
+        }
+        n = n->slots[0]; /* the single child of a chain node */
+        shift += HAMT_BITS;
+    }
+}
+
+/*
+ * Notes that `n` (its block starting `pre` bytes earlier) is replaced:
+ * freed after the update succeeds if the batch owns it.
+ */
+static inline void
+map_retire(struct edit *ed, const void *n, const unsigned char *tail,
+           size_t pre)
+{
+    if (map_owns(ed, tail)) {
+        ed->retired[ed->nretired++] = (char *)(uintptr_t)n - pre;
+    }
+}
+
+/* The update succeeded: free what it replaced. */
+static void
+map_commit(struct edit *ed)
+{
+#ifndef HAMT_BATCH_KEEP_REPLACED
+    for (unsigned i = 0; i < ed->nretired; i++) {
+        hamt__free(ed->retired[i]);
+    }
+#endif
+    ed->nretired = 0;
+}
+
 /* ---- set ---- */
 
 struct set_ctx {
@@ -397,47 +496,63 @@ struct set_ctx {
     void *val;
     uint64_t h;
     bool added; /* out: a new key was inserted */
+    struct edit ed;
 };
 
 /* The collision node `c` with the key set; c itself if unchanged. */
 static void *
-map_set_cnode(struct set_ctx *sc, const struct cnode *c)
+map_set_cnode(struct set_ctx *sc, struct cnode *c)
 {
     const void *stored;
+    struct cnode *d;
 
     for (uint32_t i = 0; i < c->count; i++) {
         if (hamt__key_eq(sc->kt, c->slots[2 * i], sc->key)) {
             if (c->slots[2 * i + 1] == sc->val) {
-                return (void *)(uintptr_t)c;
+                return c;
             }
-            return hamt__cn_set_value(c, i, sc->val);
+            if (map_owns(&sc->ed, cn_tail(c))) {
+                c->slots[2 * i + 1] = sc->val;
+                return c;
+            }
+            return map_mine_cn(&sc->ed, hamt__cn_set_value(c, i, sc->val));
         }
     }
     if (!map_key_store(sc->kt, sc->key, &stored)) {
         return NULL;
     }
-    sc->added = true;
-    return hamt__cn_append(c, stored, sc->val);
+    d = map_mine_cn(&sc->ed, hamt__cn_append(c, stored, sc->val));
+    if (d != NULL) {
+        sc->added = true;
+        map_retire(&sc->ed, c, cn_tail(c), 0);
+    }
+    return d;
 }
 
 /*
  * The node `n` (at `shift`) with the key set: a new node `pre` bytes into its
- * block, n itself if nothing changed, or NULL with errno = ENOMEM.
+ * block, n itself if nothing changed or n was changed in place (batches
+ * only), or NULL with errno = ENOMEM.
  */
 static struct node *
-map_set_node(struct set_ctx *sc, const struct node *n, size_t pre,
-             unsigned shift)
+map_set_node(struct set_ctx *sc, struct node *n, size_t pre, unsigned shift)
 {
     uint32_t bit = nd_bit(sc->h, shift);
+    struct edit *ed = &sc->ed;
+    struct node *r;
 
     if (n->datamap & bit) {
         unsigned i = nd_entry_index(n, bit);
         const void *k = nd_key(n, i);
         if (hamt__key_eq(sc->kt, k, sc->key)) {
             if (nd_val(n, i) == sc->val) {
-                return (struct node *)(uintptr_t)n;
+                return n;
             }
-            return hamt__nd_set_value(pre, n, bit, sc->val);
+            if (map_owns(ed, nd_tail(n))) {
+                n->slots[2 * i + 1] = sc->val;
+                return n;
+            }
+            return map_mine(ed, hamt__nd_set_value(pre, n, bit, sc->val));
         }
         /* Two keys meet: the old entry moves down into a pair subtree. */
         const void *stored;
@@ -447,14 +562,13 @@ map_set_node(struct set_ctx *sc, const struct node *n, size_t pre,
         void *child = hamt__nd_pair(shift + HAMT_BITS, k, nd_val(n, i),
                                     hamt__key_hash(sc->kt, k), stored,
                                     sc->val, sc->h);
-        if (child == NULL) {
+        if (map_mine_pair(ed, child, shift + HAMT_BITS) == NULL) {
             return NULL;
         }
-        sc->added = true;
-        return hamt__nd_entry_to_child(pre, n, bit, child);
-    }
-    if (n->nodemap & bit) {
-        void *child = nd_child(n, bit);
+        r = map_mine(ed, hamt__nd_entry_to_child(pre, n, bit, child));
+    } else if (n->nodemap & bit) {
+        unsigned slot = nd_child_slot(n, bit);
+        void *child = n->slots[slot];
         void *nc;
         unsigned cshift = shift + HAMT_BITS;
         if (nd_is_collision_shift(cshift)) {
@@ -463,23 +577,32 @@ map_set_node(struct set_ctx *sc, const struct node *n, size_t pre,
             nc = map_set_node(sc, child, 0, cshift);
         }
         if (nc == child) {
-            return (struct node *)(uintptr_t)n;
+            return n;
         }
         if (nc == NULL) {
             return NULL;
         }
-        return hamt__nd_set_child(pre, n, bit, nc);
+        if (map_owns(ed, nd_tail(n))) {
+            n->slots[slot] = nc; /* the new child, built by this batch */
+            return n;
+        }
+        return map_mine(ed, hamt__nd_set_child(pre, n, bit, nc));
+    } else {
+        const void *stored;
+        if (!map_key_store(sc->kt, sc->key, &stored)) {
+            return NULL;
+        }
+        r = map_mine(ed, hamt__nd_insert_entry(pre, n, bit, stored, sc->val));
     }
-    const void *stored;
-    if (!map_key_store(sc->kt, sc->key, &stored)) {
-        return NULL;
+    if (r != NULL) {
+        sc->added = true;
+        map_retire(ed, n, nd_tail(n), pre);
     }
-    sc->added = true;
-    return hamt__nd_insert_entry(pre, n, bit, stored, sc->val);
+    return r;
 }
 
 /* Fills in the header of a map whose root node `root` was just built. */
-static const struct hamt *
+static struct hamt *
 map_finish(struct node *root, const struct hamt__kt *kt, size_t size)
 {
     struct hamt *m = (struct hamt *)((char *)root - sizeof(struct hamt));
@@ -498,8 +621,10 @@ hamt__set(const struct hamt *m, const void *key, void *val)
         .val = val,
         .h = hamt__key_hash(m->kt, key),
         .added = false,
+        .ed = {.owner = 0},
     };
-    const struct node *root = hamt__root(m);
+    /* Owner 0: nothing is written in place, the input stays as it was. */
+    struct node *root = hamt__root(m);
     struct node *nr = map_set_node(&sc, root, sizeof(struct hamt), 0);
 
     if (nr == root) {
@@ -509,6 +634,36 @@ hamt__set(const struct hamt *m, const void *key, void *val)
         return NULL;
     }
     return map_finish(nr, m->kt, m->size + (sc.added ? 1 : 0));
+}
+
+int
+hamt__edit_set(struct hamt **pm, uint64_t owner, const void *key, void *val)
+{
+    struct hamt *m = *pm;
+    struct set_ctx sc = {
+        .kt = m->kt,
+        .key = key,
+        .val = val,
+        .h = hamt__key_hash(m->kt, key),
+        .added = false,
+        .ed = {.owner = owner},
+    };
+    struct node *root = hamt__root(m);
+    struct node *nr = map_set_node(&sc, root, sizeof(struct hamt), 0);
+
+    if (nr == NULL) {
+        return -1;
+    }
+    if (nr == root) {
+        /* Unchanged, or changed in place: then the root block is owned. */
+        if (sc.added) {
+            m->size++;
+        }
+    } else {
+        *pm = map_finish(nr, m->kt, m->size + (sc.added ? 1 : 0));
+    }
+    map_commit(&sc.ed);
+    return sc.added ? 1 : 0;
 }
 
 /* ---- del ---- */
@@ -525,25 +680,27 @@ struct del_ctx {
     const struct hamt__kt *kt;
     const void *key;
     uint64_t h;
-    void *node;     /* out, DEL_NEWNODE */
+    void *node;     /* out, DEL_NEWNODE (the input node if changed in place) */
     const void *k;  /* out, DEL_SINGLE */
     void *v;        /* out, DEL_SINGLE */
+    struct edit ed;
 };
 
 static enum del_result
-map_del_cnode(struct del_ctx *dc, const struct cnode *c)
+map_del_cnode(struct del_ctx *dc, struct cnode *c)
 {
     for (uint32_t i = 0; i < c->count; i++) {
         if (!hamt__key_eq(dc->kt, c->slots[2 * i], dc->key)) {
             continue;
         }
+        map_retire(&dc->ed, c, cn_tail(c), 0);
         if (c->count == 2) {
             /* N4: a collision node never holds one entry. */
             dc->k = c->slots[2 * (1 - i)];
             dc->v = c->slots[2 * (1 - i) + 1];
             return DEL_SINGLE;
         }
-        dc->node = hamt__cn_remove(c, i);
+        dc->node = map_mine_cn(&dc->ed, hamt__cn_remove(c, i));
         return dc->node != NULL ? DEL_NEWNODE : DEL_NOMEM;
     }
     return DEL_NOTFOUND;
@@ -551,34 +708,38 @@ map_del_cnode(struct del_ctx *dc, const struct cnode *c)
 
 /*
  * Removes the key from node `n` at `shift`.  The root (`pre` != 0) never
- * reports DEL_SINGLE: it may hold any number of entries.
+ * reports DEL_SINGLE: it may hold any number of entries.  A node reporting
+ * DEL_SINGLE or replaced by a new node is retired (freed on success if the
+ * batch owns it); failures leave everything as it was (see struct edit).
  */
 static enum del_result
-map_del_node(struct del_ctx *dc, const struct node *n, size_t pre,
-             unsigned shift)
+map_del_node(struct del_ctx *dc, struct node *n, size_t pre, unsigned shift)
 {
     uint32_t bit = nd_bit(dc->h, shift);
     bool is_root = pre != 0;
+    struct edit *ed = &dc->ed;
 
     if (n->datamap & bit) {
         unsigned i = nd_entry_index(n, bit);
         if (!hamt__key_eq(dc->kt, nd_key(n, i), dc->key)) {
             return DEL_NOTFOUND;
         }
+        map_retire(ed, n, nd_tail(n), pre);
         if (!is_root && n->nodemap == 0 && nd_nentries(n) == 2) {
             /* N3: the other entry is the subtree's only key. */
             dc->k = nd_key(n, 1 - i);
             dc->v = nd_val(n, 1 - i);
             return DEL_SINGLE;
         }
-        dc->node = hamt__nd_remove_entry(pre, n, bit);
+        dc->node = map_mine(ed, hamt__nd_remove_entry(pre, n, bit));
         return dc->node != NULL ? DEL_NEWNODE : DEL_NOMEM;
     }
     if (!(n->nodemap & bit)) {
         return DEL_NOTFOUND;
     }
 
-    void *child = nd_child(n, bit);
+    unsigned slot = nd_child_slot(n, bit);
+    void *child = n->slots[slot];
     unsigned cshift = shift + HAMT_BITS;
     enum del_result r = nd_is_collision_shift(cshift)
                             ? map_del_cnode(dc, child)
@@ -588,15 +749,28 @@ map_del_node(struct del_ctx *dc, const struct node *n, size_t pre,
     case DEL_NOMEM:
         return r;
     case DEL_NEWNODE:
-        dc->node = hamt__nd_set_child(pre, n, bit, dc->node);
+        if (dc->node == child) {
+            dc->node = n; /* the child changed in place */
+        } else if (map_owns(ed, nd_tail(n))) {
+            n->slots[slot] = dc->node;
+            dc->node = n;
+        } else {
+            dc->node = map_mine(ed, hamt__nd_set_child(pre, n, bit, dc->node));
+        }
         return dc->node != NULL ? DEL_NEWNODE : DEL_NOMEM;
     case DEL_SINGLE:
         if (!is_root && n->datamap == 0 && nd_nchildren(n) == 1) {
             /* This node would hold just that key: pull it up further. */
+            map_retire(ed, n, nd_tail(n), pre);
             return DEL_SINGLE;
         }
-        dc->node = hamt__nd_child_to_entry(pre, n, bit, dc->k, dc->v);
-        return dc->node != NULL ? DEL_NEWNODE : DEL_NOMEM;
+        dc->node =
+            map_mine(ed, hamt__nd_child_to_entry(pre, n, bit, dc->k, dc->v));
+        if (dc->node == NULL) {
+            return DEL_NOMEM;
+        }
+        map_retire(ed, n, nd_tail(n), pre);
+        return DEL_NEWNODE;
     }
     HAMT_UNREACHABLE();
     return DEL_NOMEM;
@@ -609,6 +783,7 @@ hamt__del(const struct hamt *m, const void *key)
         .kt = m->kt,
         .key = key,
         .h = hamt__key_hash(m->kt, key),
+        .ed = {.owner = 0},
     };
 
     switch (map_del_node(&dc, hamt__root(m), sizeof(struct hamt), 0)) {
@@ -626,6 +801,39 @@ hamt__del(const struct hamt *m, const void *key)
     }
     HAMT_UNREACHABLE();
     return NULL;
+}
+
+int
+hamt__edit_del(struct hamt **pm, uint64_t owner, const void *key)
+{
+    struct hamt *m = *pm;
+    struct del_ctx dc = {
+        .kt = m->kt,
+        .key = key,
+        .h = hamt__key_hash(m->kt, key),
+        .ed = {.owner = owner},
+    };
+
+    switch (map_del_node(&dc, hamt__root(m), sizeof(struct hamt), 0)) {
+    case DEL_NOTFOUND:
+        return 0;
+    case DEL_NOMEM:
+        return -1;
+    case DEL_NEWNODE:
+        if (dc.node == hamt__root(m)) {
+            m->size--; /* changed in place: the root block is owned */
+        } else {
+            /* An empty root stays: hamt_batch_finish returns the shared
+             * empty map for it. */
+            *pm = map_finish(dc.node, m->kt, m->size - 1);
+        }
+        map_commit(&dc.ed);
+        return 1;
+    case DEL_SINGLE:
+        break;
+    }
+    HAMT_UNREACHABLE();
+    return -1;
 }
 
 /* ---- equality ---- */

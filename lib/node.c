@@ -23,9 +23,13 @@
  * bitmap level, so the depth says which kind a child is and no tag is
  * needed.  Its entries are unordered; lookups scan them.
  *
- * Sizes.  A node of E entries and C children takes 8 + 16E + 8C bytes.  The
- * collector adds one byte to each request and rounds up to 16-byte
- * granules, so a node costs at most 15 bytes of slack.
+ * Sizes.  A node of E entries and C children takes 8 + 16E + 8C bytes, a
+ * collision node of K entries 8 + 16K, and each is followed by the 7-byte
+ * owner tail (node.h) that says which batch, if any, may still write it.
+ * The collector adds one byte to each request and rounds up to 16-byte
+ * granules: 8 + 16k + 7 + 1 is exactly 16(k + 1), and 16k + 7 + 1 fits in
+ * 16(k + 1) too, so the tail takes bytes that would be slack anyway and a
+ * node costs what it would without it (at most 15 bytes over its slots).
  *
  * Invariants (checked by hamt__validate() in debug.c):
  *   N1  datamap & nodemap == 0.
@@ -41,7 +45,9 @@
  *       node by node.
  *   N4  a collision node holds two or more entries, with distinct keys.
  *   N5  nodes reachable from a published map are never written again.
- *       Every function here returns a fresh node; none writes its input.
+ *       Every function here returns a fresh node (owner tail 0); none
+ *       writes its input.  Only a live batch writes nodes in place, and
+ *       only those whose tail carries its own id (batch.c).
  *
  * Function families: hamt__nd_* build bitmap nodes, hamt__cn_* collision
  * nodes.  All return NULL with errno = ENOMEM when allocation fails, having
@@ -54,7 +60,7 @@
 struct node *
 hamt__nd_alloc(size_t pre, unsigned ne, unsigned nc)
 {
-    char *block = hamt__alloc(pre + nd_bytes(ne, nc));
+    char *block = hamt__alloc(pre + nd_bytes(ne, nc) + HAMT_OWNER_BYTES);
 
     if (block == NULL) {
         return NULL;
@@ -243,7 +249,8 @@ struct cnode *
 hamt__cn_alloc(uint32_t count)
 {
     struct cnode *c =
-        hamt__alloc(sizeof(struct cnode) + 2 * (size_t)count * sizeof(void *));
+        hamt__alloc(sizeof(struct cnode) + 2 * (size_t)count * sizeof(void *) +
+                    HAMT_OWNER_BYTES);
 
     if (c != NULL) {
         c->count = count;

@@ -79,6 +79,54 @@ nd_bytes(unsigned ne, unsigned nc)
 }
 
 /*
+ * The owner tail.  Every node is allocated HAMT_OWNER_BYTES longer than its
+ * slots: the 56-bit id of the batch (batch.c) that created it, or 0 for a
+ * node built by a persistent update.  A node's size is 8 + 16E + 8C bytes
+ * and the collector adds one byte and rounds up to 16, so 7 bytes fit in
+ * the slack of every size: the tail costs no memory (see node.c).  Only a
+ * live batch whose id matches may write the node; ids are never reused.
+ * The tail is read and written byte by byte, so its value does not depend
+ * on the machine's byte order.
+ */
+#define HAMT_OWNER_BYTES 7
+#define HAMT_OWNER_MAX ((UINT64_C(1) << (8 * HAMT_OWNER_BYTES)) - 1)
+
+static inline uint64_t
+nd_tail_get(const unsigned char *t)
+{
+    uint64_t id = 0;
+
+    for (unsigned i = 0; i < HAMT_OWNER_BYTES; i++) {
+        id |= (uint64_t)t[i] << (8 * i);
+    }
+    return id;
+}
+
+static inline void
+nd_tail_set(unsigned char *t, uint64_t id)
+{
+    for (unsigned i = 0; i < HAMT_OWNER_BYTES; i++) {
+        t[i] = (unsigned char)(id >> (8 * i));
+    }
+}
+
+/* The owner tail of a bitmap node, just past its last slot. */
+static inline unsigned char *
+nd_tail(const struct node *n)
+{
+    return (unsigned char *)(uintptr_t)n + nd_bytes(nd_nentries(n),
+                                                    nd_nchildren(n));
+}
+
+/* The owner tail of a collision node. */
+static inline unsigned char *
+cn_tail(const struct cnode *c)
+{
+    return (unsigned char *)(uintptr_t)c + sizeof(struct cnode) +
+           2 * (size_t)c->count * sizeof(void *);
+}
+
+/*
  * Constructors.  Each returns a new node (never modifying its input), or
  * NULL with errno = ENOMEM.  `pre` bytes are reserved in front of the node
  * in the same block (sizeof(struct hamt) for a root node, 0 otherwise); the

@@ -1,0 +1,200 @@
+/*
+ * batch.c - the batch editor (a "transient"): many updates to one map that
+ * write in place the nodes the batch itself created, instead of copying
+ * the path again for every update.
+ *
+ * Ownership.  Each batch takes an owner id from a process-wide 56-bit
+ * counter; ids are never reused.  Every node the batch creates records the
+ * id in its owner tail (node.h), and map.c's edit functions write a node in
+ * place only when its tail holds the id of the batch doing the edit.  A
+ * node built by a persistent update has tail 0, a node of another batch
+ * another id: both are copied, never written.  When the batch finishes, its
+ * id dies with it (no live batch will ever hold it again), so from then on
+ * its nodes are as immutable as any other.  The id lives in the node, not
+ * in a table, so the collector needs no help: a finished batch's nodes are
+ * reclaimed like any other once no map reaches them.  The batch object
+ * itself is the small collector-allocated owner token of the design: it
+ * holds the id and the current version, and after finish it holds id 0,
+ * which every operation refuses with EINVAL.
+ *
+ * Versions.  Until its first change, a batch's current version is the
+ * source map itself (nothing is owned: the first edit copies the path).
+ * From then on it is a map block the batch owns; finish hands that block
+ * out as an ordinary map, in O(1).  The source and every other version are
+ * never written: only nodes carrying the batch's id are, and those are
+ * reachable from nothing but the batch.
+ *
+ * Freeing.  A node the batch created and then replaced (a node that grew
+ * or shrank) was never visible to anyone else, so map.c gives it back to
+ * the collector at once (GC_FREE through hamt__free) instead of leaving it
+ * for the next collection; define HAMT_BATCH_KEEP_REPLACED to compare.
+ *
+ * Thread safety: a batch belongs to one thread at a time (its operations
+ * are not synchronised); every map, the source included, stays readable by
+ * any thread while the batch runs.  Publish the finished map as any other
+ * (hamt_cell_store), which orders the batch's in-place writes before it.
+ */
+#include "internal.h"
+
+#include <stdatomic.h>
+
+#include "node.h"
+
+struct hamt_batch {
+    struct hamt *m;         /* current version: the source until changed */
+    const struct hamt *src; /* the map the batch began from */
+    uint64_t owner;         /* its id; 0 once finished or discarded */
+};
+
+/*
+ * The next owner id.  memory_order_relaxed: ids only need to be distinct,
+ * which the atomic read-modify-write gives; no other memory is published
+ * through the counter (the id reaches nodes through the batch object, which
+ * one thread uses at a time).
+ */
+static _Atomic uint64_t batch_next_owner = 1;
+
+/* The batch if it is live, else NULL with errno = EINVAL. */
+static struct hamt_batch *
+batch_live(const struct hamt_batch *b)
+{
+    if (b == NULL || b->owner == 0) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return (struct hamt_batch *)(uintptr_t)b;
+}
+
+struct hamt_batch *
+hamt_batch_begin(const struct hamt *m)
+{
+    struct hamt_batch *b;
+    uint64_t id;
+
+    if (m == NULL) {
+        errno = EINVAL;
+        return NULL;
+    }
+    id = atomic_fetch_add_explicit(&batch_next_owner, 1, memory_order_relaxed);
+    if (id > HAMT_OWNER_MAX) {
+        /* 2^56 batches: an id would repeat, which would be unsafe. */
+        atomic_store_explicit(&batch_next_owner, HAMT_OWNER_MAX + 1,
+                              memory_order_relaxed);
+        errno = EOVERFLOW;
+        return NULL;
+    }
+    b = hamt__alloc(sizeof *b);
+    if (b == NULL) {
+        return NULL;
+    }
+    b->m = (struct hamt *)(uintptr_t)m; /* never written while not owned */
+    b->src = m;
+    b->owner = id;
+    return b;
+}
+
+int
+hamt_batch_set(struct hamt_batch *b, const void *key, void *val)
+{
+    if (batch_live(b) == NULL || !hamt__key_valid(b->m->kt, key)) {
+        errno = EINVAL;
+        return -1;
+    }
+    return hamt__edit_set(&b->m, b->owner, key, val);
+}
+
+int
+hamt_batch_del(struct hamt_batch *b, const void *key)
+{
+    if (batch_live(b) == NULL || !hamt__key_valid(b->m->kt, key)) {
+        errno = EINVAL;
+        return -1;
+    }
+    return hamt__edit_del(&b->m, b->owner, key);
+}
+
+int
+hamt_batch_update_key(struct hamt_batch *b, const void *key,
+                      hamt_update_value_fn fn, void *ctx)
+{
+    void *old = NULL, *nv = NULL;
+    bool present;
+
+    if (batch_live(b) == NULL || fn == NULL ||
+        !hamt__key_valid(b->m->kt, key)) {
+        errno = EINVAL;
+        return -1;
+    }
+    present = hamt__get(b->m, key, &old);
+    if (!present) {
+        old = NULL;
+    }
+    switch (fn(old, present, &nv, ctx)) {
+    case HAMT_KEEP:
+        return 0;
+    case HAMT_REPLACE:
+        return hamt__edit_set(&b->m, b->owner, key, nv) < 0 ? -1 : 0;
+    case HAMT_REMOVE:
+        if (!present) {
+            return 0;
+        }
+        return hamt__edit_del(&b->m, b->owner, key) < 0 ? -1 : 0;
+    }
+    errno = EINVAL; /* fn returned no hamt_update_action */
+    return -1;
+}
+
+bool
+hamt_batch_get(const struct hamt_batch *b, const void *key, void **val)
+{
+    if (batch_live(b) == NULL || !hamt__key_valid(b->m->kt, key)) {
+        errno = EINVAL;
+        return false;
+    }
+    return hamt__get(b->m, key, val);
+}
+
+size_t
+hamt_batch_size(const struct hamt_batch *b)
+{
+    if (batch_live(b) == NULL) {
+        return 0;
+    }
+    return b->m->size;
+}
+
+const struct hamt *
+hamt_batch_finish(struct hamt_batch *b)
+{
+    const struct hamt *m;
+
+    if (batch_live(b) == NULL) {
+        return NULL;
+    }
+    m = b->m;
+    /* The id dies here: no live batch holds it, so its nodes are frozen. */
+    b->owner = 0;
+    b->m = NULL;
+    b->src = NULL;
+    if (m->size == 0) {
+        return m->kt->empty; /* the shared empty map, as hamt_del gives */
+    }
+    return m;
+}
+
+void
+hamt_batch_discard(struct hamt_batch *b)
+{
+    if (b == NULL || b->owner == 0) {
+        return;
+    }
+    b->owner = 0;
+    b->m = NULL; /* the batch's nodes become garbage */
+    b->src = NULL;
+}
+
+const struct hamt *
+hamt__batch_peek(const struct hamt_batch *b)
+{
+    return b != NULL ? b->m : NULL;
+}

@@ -1,0 +1,546 @@
+/*
+ * test/batch.c - the batch editor: randomized runs against the reference
+ * map (seed printed) on integer keys and on test keys whose hashes share
+ * few bits; batches interleaved with persistent updates of the same
+ * source; in-place writes (counted allocations); use after finish; update
+ * functions; every allocation failing in turn.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+#include "refmap.h"
+#include "testkeys.h"
+
+#define V(x) ((void *)(uintptr_t)(x))
+#define CAP 700
+
+/* A key space: integer keys, or test keys with colliding hashes. */
+struct space {
+    const struct hamt *empty;
+    const void *key[CAP];
+};
+
+static void
+space_init(struct space *s, bool tk, uint64_t *seed)
+{
+    s->empty = tk ? tk_empty() : hamt_new(HAMT_KEY_U64);
+    for (uint64_t i = 0; i < CAP; i++) {
+        /* Few distinct hash bits: collision nodes and deep paths. */
+        s->key[i] = tk ? (const void *)tk_key(
+                             i, ref_rand(seed) & UINT64_C(0x800000000000003f))
+                       : HAMT_U64(i * 7919);
+    }
+}
+
+/* m holds exactly r's bindings over the key space, and is canonical. */
+static void
+check_map(const struct space *s, const struct hamt *m, const struct refmap *r)
+{
+    cr_assert_not_null(m);
+    cr_assert_eq(hamt__validate(m), 0);
+    cr_assert_eq(hamt_size(m), r->size);
+    for (uint64_t i = 0; i < CAP; i++) {
+        void *v = NULL, *rv = NULL;
+        bool f = hamt_get(m, s->key[i], &v);
+        cr_assert_eq(f, ref_get(r, i, &rv), "key %llu", (unsigned long long)i);
+        if (f) {
+            cr_assert_eq(v, rv, "key %llu", (unsigned long long)i);
+        }
+    }
+}
+
+/* The batch holds exactly r's bindings (through the public calls). */
+static void
+check_batch(const struct space *s, const struct hamt_batch *b,
+            const struct refmap *r)
+{
+    cr_assert_eq(hamt_batch_size(b), r->size);
+    cr_assert_eq(hamt__validate(hamt__batch_peek(b)), 0);
+    for (uint64_t i = 0; i < CAP; i++) {
+        void *v = NULL, *rv = NULL;
+        bool f = hamt_batch_get(b, s->key[i], &v);
+        cr_assert_eq(f, ref_get(r, i, &rv), "key %llu", (unsigned long long)i);
+        if (f) {
+            cr_assert_eq(v, rv, "key %llu", (unsigned long long)i);
+        }
+    }
+}
+
+static uint64_t
+start_seed(const char *what)
+{
+    uint64_t seed = (uint64_t)time(NULL);
+    const char *e = getenv("HAMT_TEST_SEED");
+
+    if (e != NULL) {
+        seed = strtoull(e, NULL, 0);
+    }
+    printf("batch %s: seed %llu (HAMT_TEST_SEED to repeat)\n", what,
+           (unsigned long long)seed);
+    fflush(stdout);
+    return seed;
+}
+
+struct upd {
+    enum hamt_update_action act;
+    void *val;
+    void *seen_old;
+    bool seen_present;
+    int calls;
+};
+
+static enum hamt_update_action
+upd_fn(void *old, bool present, void **new_val, void *ctx)
+{
+    struct upd *u = ctx;
+
+    u->seen_old = old;
+    u->seen_present = present;
+    u->calls++;
+    *new_val = u->val;
+    return u->act;
+}
+
+/* One random batch operation on b, mirrored in r. */
+static void
+batch_step(const struct space *s, struct hamt_batch *b, struct refmap *r,
+           unsigned range, uint64_t *seed)
+{
+    uint64_t x = ref_rand(seed);
+    uint64_t k = (x >> 8) % range;
+    void *old = NULL;
+    bool present = ref_get(r, k, &old);
+    int rc;
+
+    switch (x % 8) {
+    case 0:
+    case 1:
+        rc = hamt_batch_del(b, s->key[k]);
+        cr_assert_eq(rc, present ? 1 : 0);
+        ref_del(r, k);
+        break;
+    case 2: {
+        struct upd u = {.act = (enum hamt_update_action)((x >> 4) % 3),
+                        .val = V(x % 5 + 1)};
+        cr_assert_eq(hamt_batch_update_key(b, s->key[k], upd_fn, &u), 0);
+        cr_assert_eq(u.calls, 1);
+        cr_assert_eq(u.seen_present, present);
+        cr_assert_eq(u.seen_old, present ? old : NULL);
+        if (u.act == HAMT_REPLACE) {
+            ref_set(r, k, u.val);
+        } else if (u.act == HAMT_REMOVE) {
+            ref_del(r, k);
+        }
+        break;
+    }
+    default:
+        rc = hamt_batch_set(b, s->key[k], V(x % 5 + 1));
+        cr_assert_eq(rc, present ? 0 : 1);
+        ref_set(r, k, V(x % 5 + 1));
+        break;
+    }
+}
+
+static void
+random_run(bool tk)
+{
+    uint64_t seed = start_seed(tk ? "random (colliding keys)" : "random");
+    struct space s;
+    space_init(&s, tk, &seed);
+
+    for (unsigned round = 0; round < 40; round++) {
+        /* A source of random size, then one batch of random length. */
+        struct refmap *rs = ref_new(CAP);
+        const struct hamt *src = s.empty;
+        unsigned range = 8 + (unsigned)(ref_rand(&seed) % (CAP - 8));
+        unsigned nsrc = (unsigned)(ref_rand(&seed) % (2 * range));
+        for (unsigned j = 0; j < nsrc; j++) {
+            uint64_t k = ref_rand(&seed) % range;
+            src = hamt_set(src, s.key[k], V(k + 100));
+            ref_set(rs, k, V(k + 100));
+        }
+        struct refmap *rb = ref_clone(rs);
+        struct hamt_batch *b = hamt_batch_begin(src);
+        cr_assert_not_null(b);
+        unsigned nops = (unsigned)(ref_rand(&seed) % (3 * range));
+        for (unsigned j = 0; j < nops; j++) {
+            batch_step(&s, b, rb, range, &seed);
+            if (j % 97 == 0) {
+                check_batch(&s, b, rb);
+            }
+        }
+        check_batch(&s, b, rb);
+        const struct hamt *out = hamt_batch_finish(b);
+        check_map(&s, out, rb);
+        check_map(&s, src, rs); /* the source never changes */
+        if (rb->size == 0) {
+            cr_assert_eq(out, s.empty, "an empty result is the shared one");
+        }
+        ref_free(rs);
+        ref_free(rb);
+    }
+}
+
+Test(batch, random_against_reference)
+{
+    random_run(false);
+}
+
+Test(batch, random_against_reference_colliding_keys)
+{
+    random_run(true);
+}
+
+/*
+ * Batches interleaved with persistent updates of the same source, a second
+ * batch on the same source, and a batch begun from a finished batch's map
+ * (nodes carrying a dead id): every version keeps its own contents.
+ */
+static void
+interleave_run(bool tk)
+{
+    uint64_t seed = start_seed(tk ? "interleave (colliding keys)"
+                                  : "interleave");
+    struct space s;
+    space_init(&s, tk, &seed);
+    struct refmap *rs = ref_new(CAP);
+    const struct hamt *src = s.empty;
+
+    for (uint64_t k = 0; k < CAP; k += 2) {
+        src = hamt_set(src, s.key[k], V(k + 1));
+        ref_set(rs, k, V(k + 1));
+    }
+    struct refmap *r1 = ref_clone(rs), *r2 = ref_clone(rs), *rp = ref_clone(rs);
+    struct hamt_batch *b1 = hamt_batch_begin(src);
+    struct hamt_batch *b2 = hamt_batch_begin(src);
+    const struct hamt *p = src;
+    cr_assert_not_null(b1);
+    cr_assert_not_null(b2);
+    for (unsigned j = 0; j < 3000; j++) {
+        batch_step(&s, b1, r1, CAP, &seed);
+        batch_step(&s, b2, r2, CAP, &seed);
+        uint64_t x = ref_rand(&seed), k = x % CAP;
+        if (x & 256) {
+            p = hamt_set(p, s.key[k], V(x % 3 + 7));
+            ref_set(rp, k, V(x % 3 + 7));
+        } else {
+            p = hamt_del(p, s.key[k]);
+            ref_del(rp, k);
+        }
+        cr_assert_not_null(p);
+    }
+    check_batch(&s, b1, r1);
+    check_batch(&s, b2, r2);
+    const struct hamt *m1 = hamt_batch_finish(b1);
+    check_map(&s, m1, r1);
+    check_map(&s, p, rp);
+    check_map(&s, src, rs);
+
+    /* A batch from m1: m1's nodes carry b1's dead id and must be copied. */
+    struct refmap *r3 = ref_clone(r1);
+    struct hamt_batch *b3 = hamt_batch_begin(m1);
+    cr_assert_not_null(b3);
+    for (unsigned j = 0; j < 3000; j++) {
+        batch_step(&s, b3, r3, CAP, &seed);
+    }
+    const struct hamt *m3 = hamt_batch_finish(b3);
+    check_map(&s, m3, r3);
+    check_map(&s, m1, r1);
+    /* Persistent updates of a batch-built map leave it alone too. */
+    const struct hamt *q = hamt_set(m1, s.key[1], V(4242));
+    cr_assert_not_null(q);
+    check_map(&s, m1, r1);
+    check_batch(&s, b2, r2);
+    check_map(&s, hamt_batch_finish(b2), r2);
+    ref_free(rs);
+    ref_free(r1);
+    ref_free(r2);
+    ref_free(r3);
+    ref_free(rp);
+}
+
+Test(batch, interleaved_with_persistent_updates)
+{
+    interleave_run(false);
+}
+
+Test(batch, interleaved_with_persistent_updates_colliding_keys)
+{
+    interleave_run(true);
+}
+
+/* Writes in place: a rebinding on an owned path allocates nothing. */
+Test(batch, owned_nodes_are_written_in_place)
+{
+    const struct hamt *m = hamt_new(HAMT_KEY_U64);
+    for (uint64_t k = 0; k < 5000; k++) {
+        m = hamt_set(m, HAMT_U64(k), V(k + 1));
+    }
+    struct hamt_batch *b = hamt_batch_begin(m);
+    cr_assert_not_null(b);
+    /* First write copies the path; the second finds it owned. */
+    cr_assert_eq(hamt_batch_set(b, HAMT_U64(42), V(1)), 0);
+    unsigned long a0 = hamt__alloc_count();
+    cr_assert_eq(hamt_batch_set(b, HAMT_U64(42), V(2)), 0);
+    cr_assert_eq(hamt_batch_set(b, HAMT_U64(42), V(3)), 0);
+    cr_assert_eq(hamt__alloc_count() - a0, 0, "in-place rebinding allocated");
+    const struct hamt *out = hamt_batch_finish(b);
+    void *v = NULL;
+    cr_assert(hamt_get(out, HAMT_U64(42), &v));
+    cr_assert_eq(v, V(3));
+    cr_assert(hamt_get(m, HAMT_U64(42), &v));
+    cr_assert_eq(v, V(43), "the source changed");
+}
+
+/* A bulk load through a batch allocates far less than persistent sets. */
+Test(batch, bulk_load_allocates_less_than_persistent_sets)
+{
+    const struct hamt *e = hamt_new(HAMT_KEY_U64), *m = e;
+    unsigned long a0 = hamt__alloc_count();
+    for (uint64_t k = 0; k < 20000; k++) {
+        m = hamt_set(m, HAMT_U64(k), V(k + 1));
+    }
+    unsigned long persistent = hamt__alloc_count() - a0;
+    struct hamt_batch *b = hamt_batch_begin(e);
+    a0 = hamt__alloc_count();
+    for (uint64_t k = 0; k < 20000; k++) {
+        cr_assert_eq(hamt_batch_set(b, HAMT_U64(k), V(k + 1)), 1);
+    }
+    const struct hamt *bm = hamt_batch_finish(b);
+    unsigned long batched = hamt__alloc_count() - a0;
+    cr_assert_eq(hamt_equal(m, bm, NULL, NULL), 1);
+    cr_assert_eq(hamt__validate(bm), 0);
+    /* Persistent: the whole path per set; batch: about one node per set. */
+    cr_assert_lt(2 * batched, persistent, "batch %lu vs persistent %lu",
+                 batched, persistent);
+    cr_assert_leq(batched, 20000 + 20000 / 2, "batch allocated %lu", batched);
+}
+
+Test(batch, unchanged_batch_returns_the_source)
+{
+    const struct hamt *m = hamt_set(hamt_new(HAMT_KEY_U64), HAMT_U64(1), V(1));
+    struct hamt_batch *b = hamt_batch_begin(m);
+    unsigned long a0 = hamt__alloc_count();
+    cr_assert_eq(hamt_batch_set(b, HAMT_U64(1), V(1)), 0); /* same value */
+    cr_assert_eq(hamt_batch_del(b, HAMT_U64(2)), 0);       /* absent */
+    struct upd u = {.act = HAMT_KEEP};
+    cr_assert_eq(hamt_batch_update_key(b, HAMT_U64(1), upd_fn, &u), 0);
+    u.act = HAMT_REMOVE;
+    cr_assert_eq(hamt_batch_update_key(b, HAMT_U64(3), upd_fn, &u), 0);
+    cr_assert_eq(hamt__alloc_count() - a0, 0);
+    cr_assert_eq(hamt_batch_finish(b), m);
+}
+
+Test(batch, emptied_batch_returns_the_shared_empty_map)
+{
+    const struct hamt *e = hamt_new(HAMT_KEY_U64), *m = e;
+    for (uint64_t k = 0; k < 100; k++) {
+        m = hamt_set(m, HAMT_U64(k), V(k + 1));
+    }
+    struct hamt_batch *b = hamt_batch_begin(m);
+    for (uint64_t k = 0; k < 100; k++) {
+        cr_assert_eq(hamt_batch_del(b, HAMT_U64(k)), 1);
+    }
+    cr_assert_eq(hamt_batch_size(b), 0);
+    cr_assert_eq(hamt_batch_finish(b), e);
+    cr_assert_eq(hamt_size(m), 100);
+}
+
+Test(batch, update_functions_keep_replace_remove)
+{
+    const struct hamt *m = hamt_set(hamt_new(HAMT_KEY_U64), HAMT_U64(1), V(10));
+    struct hamt_batch *b = hamt_batch_begin(m);
+    void *v = NULL;
+    struct upd u = {.act = HAMT_REPLACE, .val = V(11)};
+
+    cr_assert_eq(hamt_batch_update_key(b, HAMT_U64(1), upd_fn, &u), 0);
+    cr_assert_eq(u.seen_old, V(10));
+    cr_assert(u.seen_present);
+    cr_assert(hamt_batch_get(b, HAMT_U64(1), &v));
+    cr_assert_eq(v, V(11));
+    u = (struct upd){.act = HAMT_REPLACE, .val = V(20)};
+    cr_assert_eq(hamt_batch_update_key(b, HAMT_U64(2), upd_fn, &u), 0);
+    cr_assert_null(u.seen_old);
+    cr_assert_not(u.seen_present);
+    cr_assert_eq(hamt_batch_size(b), 2);
+    u = (struct upd){.act = HAMT_REMOVE};
+    cr_assert_eq(hamt_batch_update_key(b, HAMT_U64(1), upd_fn, &u), 0);
+    cr_assert_not(hamt_batch_get(b, HAMT_U64(1), NULL));
+    u = (struct upd){.act = HAMT_KEEP};
+    cr_assert_eq(hamt_batch_update_key(b, HAMT_U64(2), upd_fn, &u), 0);
+    cr_assert_eq(u.seen_old, V(20));
+    /* An action outside the enum: EINVAL, nothing changes. */
+    u = (struct upd){.act = (enum hamt_update_action)7, .val = V(99)};
+    errno = 0;
+    cr_assert_eq(hamt_batch_update_key(b, HAMT_U64(2), upd_fn, &u), -1);
+    cr_assert_eq(errno, EINVAL);
+    const struct hamt *out = hamt_batch_finish(b);
+    cr_assert_eq(hamt_size(out), 1);
+    cr_assert(hamt_get(out, HAMT_U64(2), &v));
+    cr_assert_eq(v, V(20));
+    cr_assert(hamt_get(m, HAMT_U64(1), &v));
+    cr_assert_eq(v, V(10));
+}
+
+static enum hamt_update_action
+never_called(void *old, bool present, void **nv, void *ctx)
+{
+    (void)old;
+    (void)present;
+    (void)nv;
+    *(int *)ctx += 1;
+    return HAMT_REPLACE;
+}
+
+/* After finish or discard: EINVAL from everything, nothing changes. */
+Test(batch, use_after_finish_fails_with_einval)
+{
+    const struct hamt *m = hamt_set(hamt_new(HAMT_KEY_U64), HAMT_U64(1), V(1));
+    struct hamt_batch *b = hamt_batch_begin(m);
+    cr_assert_eq(hamt_batch_set(b, HAMT_U64(2), V(2)), 1);
+    const struct hamt *out = hamt_batch_finish(b);
+    cr_assert_eq(hamt_size(out), 2);
+
+    struct hamt_batch *d = hamt_batch_begin(m);
+    cr_assert_eq(hamt_batch_set(d, HAMT_U64(3), V(3)), 1);
+    hamt_batch_discard(d);
+    hamt_batch_discard(d); /* twice: a no-op */
+
+    struct hamt_batch *ended[] = {b, d, NULL};
+    for (unsigned i = 0; i < 3; i++) {
+        struct hamt_batch *x = ended[i];
+        int calls = 0;
+        errno = 0;
+        cr_assert_eq(hamt_batch_set(x, HAMT_U64(9), V(9)), -1);
+        cr_assert_eq(errno, EINVAL);
+        errno = 0;
+        cr_assert_eq(hamt_batch_del(x, HAMT_U64(1)), -1);
+        cr_assert_eq(errno, EINVAL);
+        errno = 0;
+        cr_assert_eq(hamt_batch_update_key(x, HAMT_U64(1), never_called,
+                                           &calls), -1);
+        cr_assert_eq(errno, EINVAL);
+        cr_assert_eq(calls, 0);
+        errno = 0;
+        cr_assert_not(hamt_batch_get(x, HAMT_U64(1), NULL));
+        cr_assert_eq(errno, EINVAL);
+        errno = 0;
+        cr_assert_eq(hamt_batch_size(x), 0);
+        cr_assert_eq(errno, EINVAL);
+        errno = 0;
+        cr_assert_null(hamt_batch_finish(x));
+        cr_assert_eq(errno, EINVAL);
+        hamt_batch_discard(x);
+    }
+    cr_assert_eq(hamt_size(out), 2);
+    cr_assert_eq(hamt__validate(out), 0);
+    cr_assert_eq(hamt_size(m), 1);
+}
+
+Test(batch, bad_arguments_fail_with_einval)
+{
+    const struct hamt *s = hamt_new(HAMT_KEY_STRING);
+    errno = 0;
+    cr_assert_null(hamt_batch_begin(NULL));
+    cr_assert_eq(errno, EINVAL);
+    struct hamt_batch *b = hamt_batch_begin(s);
+    cr_assert_not_null(b);
+    errno = 0;
+    cr_assert_eq(hamt_batch_set(b, NULL, V(1)), -1);
+    cr_assert_eq(errno, EINVAL);
+    errno = 0;
+    cr_assert_eq(hamt_batch_del(b, NULL), -1);
+    cr_assert_eq(errno, EINVAL);
+    errno = 0;
+    cr_assert_not(hamt_batch_get(b, NULL, NULL));
+    cr_assert_eq(errno, EINVAL);
+    errno = 0;
+    cr_assert_eq(hamt_batch_update_key(b, "k", NULL, NULL), -1);
+    cr_assert_eq(errno, EINVAL);
+    /* The batch still works and owns its string keys. */
+    char buf[8] = "key";
+    cr_assert_eq(hamt_batch_set(b, buf, V(5)), 1);
+    buf[0] = 'X';
+    cr_assert(hamt_batch_get(b, "key", NULL));
+    cr_assert_not(hamt_batch_get(b, buf, NULL));
+    const struct hamt *out = hamt_batch_finish(b);
+    cr_assert(hamt_get(out, "key", NULL));
+    cr_assert_eq(hamt_size(s), 0);
+}
+
+/*
+ * Every allocation of a batch update failing in turn, on paths the batch
+ * owns and on paths it does not yet: -1 with ENOMEM, the batch exactly as
+ * before, and the same update succeeding afterwards.
+ */
+static void
+oom_run(bool tk)
+{
+    uint64_t seed = start_seed(tk ? "oom (colliding keys)" : "oom");
+    struct space s;
+    space_init(&s, tk, &seed);
+    struct refmap *r = ref_new(CAP);
+    const struct hamt *src = s.empty;
+    for (uint64_t k = 0; k < CAP; k += 3) {
+        src = hamt_set(src, s.key[k], V(k + 1));
+        ref_set(r, k, V(k + 1));
+    }
+    struct hamt_batch *b = hamt_batch_begin(src);
+    unsigned failures = 0;
+    for (unsigned j = 0; j < 300; j++) {
+        uint64_t x = ref_rand(&seed), k = (x >> 8) % CAP;
+        bool del = x % 3 == 0;
+        for (unsigned n = 1;; n++) {
+            bool persistent = (x >> 4) & 1;
+            hamt__fail_after(n, persistent);
+            errno = 0;
+            int rc = del ? hamt_batch_del(b, s.key[k])
+                         : hamt_batch_set(b, s.key[k], V(x % 9 + 1));
+            hamt__fail_after(0, false);
+            if (rc >= 0) {
+                break;
+            }
+            failures++;
+            cr_assert_eq(errno, ENOMEM, "failure %u: errno %d", n, errno);
+            cr_assert_lt(n, 64, "never succeeds");
+            if (j % 10 == 0) {
+                check_batch(&s, b, r); /* unchanged by the failure */
+            }
+        }
+        if (del) {
+            ref_del(r, k);
+        } else {
+            ref_set(r, k, V(x % 9 + 1));
+        }
+    }
+    check_batch(&s, b, r);
+    check_map(&s, hamt_batch_finish(b), r);
+    cr_assert_gt(failures, 100, "too few failure points tried: %u", failures);
+    ref_free(r);
+}
+
+Test(batch, every_allocation_failing_leaves_the_batch_unchanged)
+{
+    oom_run(false);
+}
+
+Test(batch, every_allocation_failing_colliding_keys)
+{
+    oom_run(true);
+}
+
+/* Begin itself failing. */
+Test(batch, begin_out_of_memory)
+{
+    const struct hamt *m = hamt_new(HAMT_KEY_U64);
+    hamt__fail_after(1, false);
+    errno = 0;
+    struct hamt_batch *b = hamt_batch_begin(m);
+    hamt__fail_after(0, false);
+    cr_assert_null(b);
+    cr_assert_eq(errno, ENOMEM);
+    cr_assert_not_null(hamt_batch_begin(m));
+}
