@@ -103,6 +103,19 @@ extern const struct bench_adapter bench_urcu;
 extern const struct bench_adapter bench_ck;
 #endif
 
+/* ---- results (main.c) ---- */
+
+/* One figure of run `run` (u64 keys); the strings are copied. */
+void bench_rec(const char *workload, const char *map, size_t n,
+               const char *metric, unsigned run, double v);
+/* A wrong answer: printed, counted, and the run's exit status fails. */
+void bench_fail(const char *fmt, ...);
+
+/* ---- batch editor and whole-map operations (edits.c) ---- */
+
+/* One run of the "edits" section at n keys; ghash may be NULL (skipped). */
+void bench_edits_run(size_t n, unsigned run, const struct bench_adapter *ghash);
+
 /* ---- helpers (util.c) ---- */
 
 /* The competitors' own hash (not libhamt's): murmur3's 64-bit finalizer. */

@@ -47,6 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -130,6 +131,19 @@ static unsigned long errors; /* wrong answers seen anywhere */
 
 static void
 bench_error(const char *fmt, ...)
+{
+    va_list ap;
+    if (errors++ < 20) {
+        fprintf(stderr, "ERROR: ");
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+    }
+}
+
+void
+bench_fail(const char *fmt, ...)
 {
     va_list ap;
     if (errors++ < 20) {
@@ -258,6 +272,15 @@ rec_add(const char *workload, const char *map, enum bkind kind, size_t n,
     }
     recs[nrecs++] = (struct rec){ workload, map,    kind,   n, readers,
                                   writers,  pct,    metric, run, v };
+}
+
+void
+bench_rec(const char *workload, const char *map, size_t n, const char *metric,
+          unsigned run, double v)
+{
+    /* Copies: callers build metric names in buffers of their own. */
+    rec_add(strdup(workload), strdup(map), BK_U64, n, 0, 0, 0, strdup(metric),
+            run, v);
 }
 
 static bool
@@ -678,6 +701,73 @@ single_report(enum bkind kind, size_t n)
                             "counted, the driver's key store is not"
                           : "");
     fflush(stdout);
+}
+
+/* ---- batch editor and whole-map operations (edits.c) ---- */
+
+static size_t
+edits_n(void)
+{
+    size_t n = 0;
+    for (unsigned i = 0; i < cfg.nns; i++) {
+        n = cfg.ns[i] > n ? cfg.ns[i] : n;
+    }
+    return n;
+}
+
+static void
+edits_all(void)
+{
+    if (!selected(&bench_hamt)) {
+        return;
+    }
+    for (unsigned run = 0; run < cfg.runs; run++) {
+        bench_edits_run(edits_n(), run, adapter_named("ghash"));
+    }
+}
+
+#define EM(map, metric) rec_median("edits", map, BK_U64, n, 0, 0, 0, metric)
+
+static void
+edits_report(void)
+{
+    size_t n = edits_n();
+    char a[64], b[64];
+
+    if (isnan(EM("libhamt", "batch_build"))) {
+        return;
+    }
+    printf("\n== batch editor and whole-map operations, u64 keys, N = %zu, "
+           "median of %u (ns)\n", n, cfg.runs);
+    printf("build from empty, per key: ghash insert %.1f | hamt_set %.1f | "
+           "hamt_batch_set %.1f | hamt_batch_set_many %.1f\n",
+           EM("ghash", "build"), EM("libhamt", "persistent_build"),
+           EM("libhamt", "batch_build"), EM("libhamt", "batch_build_many"));
+    printf("collections during the build: hamt_set %.0f (max pause %.1f ms) | "
+           "hamt_batch_set %.0f (%.1f ms) | hamt_batch_set_many %.0f "
+           "(%.1f ms)\n",
+           EM("libhamt", "persistent_build_gcs"),
+           EM("libhamt", "persistent_build_gc_max_ms"),
+           EM("libhamt", "batch_build_gcs"),
+           EM("libhamt", "batch_build_gc_max_ms"),
+           EM("libhamt", "batch_build_many_gcs"),
+           EM("libhamt", "batch_build_many_gc_max_ms"));
+    printf("k updates of random keys (ns per update; speedup = k sets / "
+           "batch), diff and merge (ns per changed key):\n");
+    printf("%8s %10s %10s %8s %10s %8s %10s %10s\n", "k", "k sets",
+           "batch", "speedup", "set_many", "speedup", "diff", "merge");
+    for (size_t k = 10; k <= 100000 && k <= n; k *= 10) {
+        snprintf(a, sizeof a, "sets_k%zu", k);
+        snprintf(b, sizeof b, "batch_k%zu", k);
+        double sp = EM("libhamt", a), bt = EM("libhamt", b);
+        snprintf(a, sizeof a, "batch_many_k%zu", k);
+        double bmy = EM("libhamt", a);
+        snprintf(a, sizeof a, "diff_k%zu", k);
+        snprintf(b, sizeof b, "merge_k%zu", k);
+        printf("%8zu %10.1f %10.1f %7.2fx %10.1f %7.2fx %10.1f %10.1f\n", k,
+               sp, bt, sp / bt, bmy, sp / bmy, EM("libhamt", a),
+               EM("libhamt", b));
+    }
 }
 
 static void
@@ -1292,7 +1382,7 @@ struct target {
     double limit;
     const char *unit;
 };
-static struct target tg[16];
+static struct target tg[24];
 static unsigned ntg;
 
 static void
@@ -1389,6 +1479,37 @@ headline(void)
     }
     target_add("max GC pause, 1M entries under write churn (ms)", mp, 10.0,
                true, mp / 10.0, "<= 10 ms", false, 1.0, "ms");
+    if (!isnan(EM("libhamt", "batch_build"))) {
+        size_t en = n;
+        n = edits_n();
+        target_add("build via one batch (hamt_batch_set_many) vs ghash insert",
+                   EM("libhamt", "batch_build_many"), EM("ghash", "build"),
+                   false, 0, "<= 1.5", false, 1.5, "ns");
+        target_add("build via one batch (hamt_batch_set) vs ghash insert",
+                   EM("libhamt", "batch_build"), EM("ghash", "build"), false,
+                   0, "<= 1.5", false, 1.5, "ns");
+        static const char *const kw[] = {
+            "k=1000 updates: k sets / batch_set (speedup)",
+            "k=10000 updates: k sets / batch_set (speedup)",
+            "k=100000 updates: k sets / batch_set (speedup)",
+            "k=1000 updates: k sets / batch_set_many (speedup)",
+            "k=10000 updates: k sets / batch_set_many (speedup)",
+            "k=100000 updates: k sets / batch_set_many (speedup)"
+        };
+        static const size_t kk[] = { 1000, 10000, 100000 };
+        for (unsigned i = 0; i < 6; i++) {
+            char a[32], b[32];
+            snprintf(a, sizeof a, "sets_k%zu", kk[i % 3]);
+            snprintf(b, sizeof b, i < 3 ? "batch_k%zu" : "batch_many_k%zu",
+                     kk[i % 3]);
+            double sp = EM("libhamt", a), bt = EM("libhamt", b);
+            if (!isnan(sp)) {
+                target_add(kw[i], sp, bt, true, sp / bt, ">= 3.0", true, 3.0,
+                           "ns");
+            }
+        }
+        n = en;
+    }
 
     printf("\n== headline: libhamt targets (issue 3), u64 keys, single-thread "
            "N = %zu, concurrent N = %zu\n",
@@ -1983,8 +2104,8 @@ usage(void)
         "  --phase S        seconds per concurrent phase\n"
         "  --n N,...        single-thread sizes\n"
         "  --only a,b       only these competitors (names as in --list)\n"
-        "  --sections LIST  any of memory,breakpoint,concurrent,single,"
-        "balance\n"
+        "  --sections LIST  any of memory,breakpoint,concurrent,edits,"
+        "single,balance\n"
         "  --list           list competitors and exit\n");
 }
 
@@ -2133,6 +2254,11 @@ main(int argc, char **argv)
         return 2;
     }
 
+    if (mkdir(cfg.outdir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "hamt-bench: cannot create %s: %s\n", cfg.outdir,
+                strerror(errno));
+        return 2;
+    }
     meta_prepare();
     if (child_file != NULL) {
         const char *pre = getenv("HAMT_BENCH_PRELOAD");
@@ -2152,6 +2278,9 @@ main(int argc, char **argv)
         }
         if (section_on("single")) {
             single_all();
+        }
+        if (section_on("edits")) {
+            edits_all();
         }
         rec_save(child_file);
         return errors ? 1 : 0;
@@ -2174,7 +2303,8 @@ main(int argc, char **argv)
      * figures.
      */
     static const char *const sections[] = { "memory", "breakpoint",
-                                            "concurrent", "single", NULL };
+                                            "concurrent", "edits", "single",
+                                            NULL };
     for (unsigned i = 0; sections[i]; i++) {
         if (!section_on(sections[i])) {
             continue;
@@ -2201,6 +2331,7 @@ main(int argc, char **argv)
     }
     breakpoint_summary(false);
     hist_collect();
+    edits_report();
     headline();
     write_csv();
     write_plots();

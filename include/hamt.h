@@ -477,6 +477,20 @@ HAMT_API struct hamt_batch *hamt_batch_begin(const struct hamt *m);
 HAMT_API int hamt_batch_set(struct hamt_batch *b, const void *key, void *val);
 
 /*
+ * hamt_batch_set_many - hamt_batch_set() of keys[i] to vals[i] for i < n,
+ * in order.  The keys are taken in groups whose paths are walked together
+ * first, prefetching, so that their cache misses overlap: loading a large
+ * map this way is much faster than n calls of hamt_batch_set().  Returns 0,
+ * or -1 with errno EINVAL (NULL or ended batch, NULL arrays with n > 0, an
+ * invalid key: nothing changed) or ENOMEM (the first *done pairs were
+ * applied, the rest not).  *done (when done is not NULL) receives the
+ * number of pairs applied.
+ */
+HAMT_API int hamt_batch_set_many(struct hamt_batch *b, size_t n,
+                                 const void *const keys[], void *const vals[],
+                                 size_t *done);
+
+/*
  * hamt_batch_del - remove `key` from the batch.  Returns 1 when it was
  * removed, 0 when absent, -1 with errno as hamt_batch_set().
  */

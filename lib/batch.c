@@ -104,6 +104,46 @@ hamt_batch_set(struct hamt_batch *b, const void *key, void *val)
 }
 
 int
+hamt_batch_set_many(struct hamt_batch *b, size_t n, const void *const keys[],
+                    void *const vals[], size_t *done)
+{
+    enum { GROUP = 16 };
+    bool found[GROUP];
+
+    if (done != NULL) {
+        *done = 0;
+    }
+    if (batch_live(b) == NULL || (n != 0 && (keys == NULL || vals == NULL))) {
+        errno = EINVAL;
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!hamt__key_valid(b->m->kt, keys[i])) {
+            errno = EINVAL;
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < n; i += GROUP) {
+        size_t g = n - i < GROUP ? n - i : GROUP;
+        /*
+         * Walk the group's paths first with the batched lookup, which
+         * prefetches each key's next node so that the cache misses of the
+         * group overlap; the updates then find their paths in cache.
+         */
+        hamt__get_many(b->m, g, keys + i, NULL, found);
+        for (size_t j = i; j < i + g; j++) {
+            if (hamt__edit_set(&b->m, b->owner, keys[j], vals[j]) < 0) {
+                return -1; /* errno = ENOMEM; keys[0 .. j-1] are set */
+            }
+            if (done != NULL) {
+                *done = j + 1;
+            }
+        }
+    }
+    return 0;
+}
+
+int
 hamt_batch_del(struct hamt_batch *b, const void *key)
 {
     if (batch_live(b) == NULL || !hamt__key_valid(b->m->kt, key)) {

@@ -39,6 +39,7 @@
  */
 #include "internal.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 
 #ifndef HAMT_NO_GC
@@ -149,11 +150,26 @@ hamt__alloc_atomic(size_t n)
     return gc_alloc(n, true);
 }
 
+size_t
+hamt__alloc_usable(const void *p)
+{
+#ifdef HAMT_NO_GC
+    return malloc_usable_size((void *)(uintptr_t)p);
+#else
+    /* GC_size includes the extra byte the collector adds to each request
+     * (interior pointers are recognised): leave it alone. */
+    return GC_size(p) - 1;
+#endif
+}
+
 void
 hamt__free(void *p)
 {
 #ifdef HAMT_NO_GC
-    (void)p; /* Never freed: other versions may still point at it. */
+    /* Only objects nothing else can reach come here (batch nodes replaced
+     * inside their batch, cell records never published): freeing them
+     * lets ASan catch a use after free. */
+    free(p);
 #else
     GC_FREE(p);
 #endif

@@ -109,6 +109,11 @@ void *hamt__alloc(size_t n);
 /* Pointer-free memory (never holds node, key or value pointers); not zeroed. */
 void *hamt__alloc_atomic(size_t n);
 /*
+ * Usable bytes of the block starting at p (the collector's granule-rounded
+ * size less its extra byte, or malloc_usable_size without the collector).
+ */
+size_t hamt__alloc_usable(const void *p);
+/*
  * Give back an object that was never visible to another thread (a no-op
  * without the collector).
  */

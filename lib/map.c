@@ -476,6 +476,46 @@ map_retire(struct edit *ed, const void *n, const unsigned char *tail,
     }
 }
 
+/*
+ * Spare bytes a batch leaves after a node it rebuilds, so that the next
+ * few changes of shape happen in place: a quarter of the node, for nodes of
+ * 64 bytes and more (the small nodes near the leaves rarely grow again).
+ */
+static inline size_t
+map_room(const struct node *n)
+{
+    size_t b = nd_bytes(nd_nentries(n), nd_nchildren(n));
+
+    return b >= 64 ? (b / 4 + 15) & ~(size_t)15 : 0;
+}
+
+/*
+ * n with a change of shape (node.h).  A persistent update gets a new node.
+ * A batch changes n in place when it owns n and n's block has room, and
+ * otherwise gets a new node of its own, with room to grow, retiring n.
+ */
+static struct node *
+map_change(struct edit *ed, struct node *n, size_t pre, enum nd_change op,
+           uint32_t bit, const void *key, void *val)
+{
+    struct node *r;
+
+    if (ed->owner == 0) {
+        return hamt__nd_change(pre, 0, n, op, bit, key, val);
+    }
+    if (map_owns(ed, nd_tail(n)) &&
+        hamt__nd_change_in_place(pre, n, op, bit, key, val)) {
+        nd_tail_set(nd_tail(n), ed->owner); /* the tail moved */
+        return n;
+    }
+    r = hamt__nd_change(pre, map_room(n), n, op, bit, key, val);
+    if (r != NULL) {
+        nd_tail_set(nd_tail(r), ed->owner);
+        map_retire(ed, n, nd_tail(n), pre);
+    }
+    return r;
+}
+
 /* The update succeeded: free what it replaced. */
 static void
 map_commit(struct edit *ed)
@@ -541,6 +581,12 @@ map_set_node(struct set_ctx *sc, struct node *n, size_t pre, unsigned shift)
     struct edit *ed = &sc->ed;
     struct node *r;
 
+    if (ed->owner != 0) {
+        /* The owner tail, read on the way back up, is at the node's far
+         * end, often another cache line: start loading it now. */
+        __builtin_prefetch(nd_tail(n), 1);
+    }
+
     if (n->datamap & bit) {
         unsigned i = nd_entry_index(n, bit);
         const void *k = nd_key(n, i);
@@ -565,7 +611,7 @@ map_set_node(struct set_ctx *sc, struct node *n, size_t pre, unsigned shift)
         if (map_mine_pair(ed, child, shift + HAMT_BITS) == NULL) {
             return NULL;
         }
-        r = map_mine(ed, hamt__nd_entry_to_child(pre, n, bit, child));
+        r = map_change(ed, n, pre, ND_ENTRY_TO_CHILD, bit, NULL, child);
     } else if (n->nodemap & bit) {
         unsigned slot = nd_child_slot(n, bit);
         void *child = n->slots[slot];
@@ -592,11 +638,10 @@ map_set_node(struct set_ctx *sc, struct node *n, size_t pre, unsigned shift)
         if (!map_key_store(sc->kt, sc->key, &stored)) {
             return NULL;
         }
-        r = map_mine(ed, hamt__nd_insert_entry(pre, n, bit, stored, sc->val));
+        r = map_change(ed, n, pre, ND_INSERT_ENTRY, bit, stored, sc->val);
     }
     if (r != NULL) {
         sc->added = true;
-        map_retire(ed, n, nd_tail(n), pre);
     }
     return r;
 }
@@ -724,14 +769,14 @@ map_del_node(struct del_ctx *dc, struct node *n, size_t pre, unsigned shift)
         if (!hamt__key_eq(dc->kt, nd_key(n, i), dc->key)) {
             return DEL_NOTFOUND;
         }
-        map_retire(ed, n, nd_tail(n), pre);
         if (!is_root && n->nodemap == 0 && nd_nentries(n) == 2) {
             /* N3: the other entry is the subtree's only key. */
             dc->k = nd_key(n, 1 - i);
             dc->v = nd_val(n, 1 - i);
+            map_retire(ed, n, nd_tail(n), pre);
             return DEL_SINGLE;
         }
-        dc->node = map_mine(ed, hamt__nd_remove_entry(pre, n, bit));
+        dc->node = map_change(ed, n, pre, ND_REMOVE_ENTRY, bit, NULL, NULL);
         return dc->node != NULL ? DEL_NEWNODE : DEL_NOMEM;
     }
     if (!(n->nodemap & bit)) {
@@ -764,13 +809,8 @@ map_del_node(struct del_ctx *dc, struct node *n, size_t pre, unsigned shift)
             map_retire(ed, n, nd_tail(n), pre);
             return DEL_SINGLE;
         }
-        dc->node =
-            map_mine(ed, hamt__nd_child_to_entry(pre, n, bit, dc->k, dc->v));
-        if (dc->node == NULL) {
-            return DEL_NOMEM;
-        }
-        map_retire(ed, n, nd_tail(n), pre);
-        return DEL_NEWNODE;
+        dc->node = map_change(ed, n, pre, ND_CHILD_TO_ENTRY, bit, dc->k, dc->v);
+        return dc->node != NULL ? DEL_NEWNODE : DEL_NOMEM;
     }
     HAMT_UNREACHABLE();
     return DEL_NOMEM;

@@ -91,96 +91,160 @@ hamt__nd_set_value(size_t pre, const struct node *n, uint32_t bit, void *val)
     return c;
 }
 
+/*
+ * Writes into dst the node n with one change of shape at fragment `bit`
+ * (see enum nd_change); `val` is the new child for ND_ENTRY_TO_CHILD.
+ * dst must not overlap n and must have room for the new shape.
+ */
+static void
+nd_compose(struct node *dst, const struct node *n, enum nd_change op,
+           uint32_t bit, const void *key, void *val)
+{
+    unsigned ne = nd_nentries(n), nc = nd_nchildren(n);
+    unsigned i = nd_popcount(n->datamap & (bit - 1)); /* entry position */
+    unsigned j = nd_popcount(n->nodemap & (bit - 1)); /* child position */
+    void *const *se = n->slots, *const *sc = n->slots + 2 * ne;
+    void **d = dst->slots;
+    const size_t W = sizeof(void *);
+
+    switch (op) {
+    case ND_INSERT_ENTRY:
+        memcpy(d, se, 2 * i * W);
+        d[2 * i] = (void *)(uintptr_t)key;
+        d[2 * i + 1] = val;
+        memcpy(d + 2 * i + 2, se + 2 * i, 2 * (ne - i) * W);
+        memcpy(d + 2 * (ne + 1), sc, nc * W);
+        dst->datamap = n->datamap | bit;
+        dst->nodemap = n->nodemap;
+        return;
+    case ND_REMOVE_ENTRY:
+        memcpy(d, se, 2 * i * W);
+        memcpy(d + 2 * i, se + 2 * i + 2, 2 * (ne - i - 1) * W);
+        memcpy(d + 2 * (ne - 1), sc, nc * W);
+        dst->datamap = n->datamap & ~bit;
+        dst->nodemap = n->nodemap;
+        return;
+    case ND_ENTRY_TO_CHILD:
+        /* Entries without the one that moves down, then the children
+         * with the new one at its fragment position j. */
+        memcpy(d, se, 2 * i * W);
+        memcpy(d + 2 * i, se + 2 * i + 2, 2 * (ne - i - 1) * W);
+        d += 2 * (ne - 1);
+        memcpy(d, sc, j * W);
+        d[j] = val;
+        memcpy(d + j + 1, sc + j, (nc - j) * W);
+        dst->datamap = n->datamap & ~bit;
+        dst->nodemap = n->nodemap | bit;
+        return;
+    case ND_CHILD_TO_ENTRY:
+        memcpy(d, se, 2 * i * W);
+        d[2 * i] = (void *)(uintptr_t)key;
+        d[2 * i + 1] = val;
+        memcpy(d + 2 * i + 2, se + 2 * i, 2 * (ne - i) * W);
+        d += 2 * (ne + 1);
+        memcpy(d, sc, j * W);
+        memcpy(d + j, sc + j + 1, (nc - j - 1) * W);
+        dst->datamap = n->datamap | bit;
+        dst->nodemap = n->nodemap & ~bit;
+        return;
+    }
+}
+
+/* Entries and children after the change. */
+static void
+nd_changed_counts(const struct node *n, enum nd_change op, unsigned *ne,
+                  unsigned *nc)
+{
+    *ne = nd_nentries(n);
+    *nc = nd_nchildren(n);
+    switch (op) {
+    case ND_INSERT_ENTRY:
+        ++*ne;
+        break;
+    case ND_REMOVE_ENTRY:
+        --*ne;
+        break;
+    case ND_ENTRY_TO_CHILD:
+        --*ne;
+        ++*nc;
+        break;
+    case ND_CHILD_TO_ENTRY:
+        ++*ne;
+        --*nc;
+        break;
+    }
+}
+
+struct node *
+hamt__nd_change(size_t pre, size_t room, const struct node *n,
+                enum nd_change op, uint32_t bit, const void *key, void *val)
+{
+    unsigned ne, nc;
+    struct node *c;
+
+    nd_changed_counts(n, op, &ne, &nc);
+    char *block = hamt__alloc(pre + nd_bytes(ne, nc) + HAMT_OWNER_BYTES + room);
+    if (block == NULL) {
+        return NULL;
+    }
+    c = (struct node *)(block + pre);
+    nd_compose(c, n, op, bit, key, val);
+    return c;
+}
+
+bool
+hamt__nd_change_in_place(size_t pre, struct node *n, enum nd_change op,
+                         uint32_t bit, const void *key, void *val)
+{
+    unsigned ne, nc;
+    size_t old_end = nd_bytes(nd_nentries(n), nd_nchildren(n));
+    /* Room for the largest node: 32 entries (64 words). */
+    union {
+        struct node n;
+        unsigned char b[sizeof(struct node) + 2 * HAMT_FANOUT * sizeof(void *)];
+    } tmp;
+
+    nd_changed_counts(n, op, &ne, &nc);
+    size_t new_end = nd_bytes(ne, nc);
+    if (pre + new_end + HAMT_OWNER_BYTES >
+        hamt__alloc_usable((char *)n - pre)) {
+        return false;
+    }
+    nd_compose(&tmp.n, n, op, bit, key, val);
+    memcpy(n, &tmp.n, new_end);
+    if (old_end > new_end) {
+        /* Shrunk: clear the old words, so that the collector, which scans
+         * the whole block, does not keep what they pointed to alive. */
+        memset((char *)n + new_end, 0, old_end - new_end + HAMT_OWNER_BYTES);
+    }
+    return true;
+}
+
 struct node *
 hamt__nd_insert_entry(size_t pre, const struct node *n, uint32_t bit,
                       const void *key, void *val)
 {
-    unsigned ne = nd_nentries(n), nc = nd_nchildren(n);
-    unsigned i = nd_entry_index(n, bit);
-    struct node *c = hamt__nd_alloc(pre, ne + 1, nc);
-
-    if (c == NULL) {
-        return NULL;
-    }
-    c->datamap = n->datamap | bit;
-    c->nodemap = n->nodemap;
-    memcpy(c->slots, n->slots, 2 * i * sizeof(void *));
-    c->slots[2 * i] = (void *)(uintptr_t)key;
-    c->slots[2 * i + 1] = val;
-    memcpy(c->slots + 2 * i + 2, n->slots + 2 * i,
-           (2 * (ne - i) + nc) * sizeof(void *));
-    return c;
+    return hamt__nd_change(pre, 0, n, ND_INSERT_ENTRY, bit, key, val);
 }
 
 struct node *
 hamt__nd_remove_entry(size_t pre, const struct node *n, uint32_t bit)
 {
-    unsigned ne = nd_nentries(n), nc = nd_nchildren(n);
-    unsigned i = nd_entry_index(n, bit);
-    struct node *c = hamt__nd_alloc(pre, ne - 1, nc);
-
-    if (c == NULL) {
-        return NULL;
-    }
-    c->datamap = n->datamap & ~bit;
-    c->nodemap = n->nodemap;
-    memcpy(c->slots, n->slots, 2 * i * sizeof(void *));
-    memcpy(c->slots + 2 * i, n->slots + 2 * i + 2,
-           (2 * (ne - i - 1) + nc) * sizeof(void *));
-    return c;
+    return hamt__nd_change(pre, 0, n, ND_REMOVE_ENTRY, bit, NULL, NULL);
 }
 
 struct node *
 hamt__nd_entry_to_child(size_t pre, const struct node *n, uint32_t bit,
                         void *child)
 {
-    unsigned ne = nd_nentries(n), nc = nd_nchildren(n);
-    unsigned i = nd_entry_index(n, bit);
-    unsigned j = nd_popcount(n->nodemap & (bit - 1));
-    struct node *c = hamt__nd_alloc(pre, ne - 1, nc + 1);
-    void **dst;
-
-    if (c == NULL) {
-        return NULL;
-    }
-    c->datamap = n->datamap & ~bit;
-    c->nodemap = n->nodemap | bit;
-    dst = c->slots;
-    /* Entries before and after the one that moves down. */
-    memcpy(dst, n->slots, 2 * i * sizeof(void *));
-    memcpy(dst + 2 * i, n->slots + 2 * i + 2, 2 * (ne - i - 1) * sizeof(void *));
-    dst += 2 * (ne - 1);
-    /* Children, with the new one at its fragment position j. */
-    memcpy(dst, n->slots + 2 * ne, j * sizeof(void *));
-    dst[j] = child;
-    memcpy(dst + j + 1, n->slots + 2 * ne + j, (nc - j) * sizeof(void *));
-    return c;
+    return hamt__nd_change(pre, 0, n, ND_ENTRY_TO_CHILD, bit, NULL, child);
 }
 
 struct node *
 hamt__nd_child_to_entry(size_t pre, const struct node *n, uint32_t bit,
                         const void *key, void *val)
 {
-    unsigned ne = nd_nentries(n), nc = nd_nchildren(n);
-    unsigned i = nd_popcount(n->datamap & (bit - 1));
-    unsigned j = nd_popcount(n->nodemap & (bit - 1));
-    struct node *c = hamt__nd_alloc(pre, ne + 1, nc - 1);
-    void **dst;
-
-    if (c == NULL) {
-        return NULL;
-    }
-    c->datamap = n->datamap | bit;
-    c->nodemap = n->nodemap & ~bit;
-    dst = c->slots;
-    memcpy(dst, n->slots, 2 * i * sizeof(void *));
-    dst[2 * i] = (void *)(uintptr_t)key;
-    dst[2 * i + 1] = val;
-    memcpy(dst + 2 * i + 2, n->slots + 2 * i, 2 * (ne - i) * sizeof(void *));
-    dst += 2 * (ne + 1);
-    memcpy(dst, n->slots + 2 * ne, j * sizeof(void *));
-    memcpy(dst + j, n->slots + 2 * ne + j + 1, (nc - j - 1) * sizeof(void *));
-    return c;
+    return hamt__nd_change(pre, 0, n, ND_CHILD_TO_ENTRY, bit, key, val);
 }
 
 struct node *

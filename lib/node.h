@@ -136,6 +136,29 @@ struct node *hamt__nd_alloc(size_t pre, unsigned ne, unsigned nc);
 struct node *hamt__nd_copy(size_t pre, const struct node *n);
 struct node *hamt__nd_set_value(size_t pre, const struct node *n, uint32_t bit,
                                 void *val);
+/* The changes of shape: an entry or a child appears or disappears. */
+enum nd_change {
+    ND_INSERT_ENTRY,   /* (key, val) becomes the entry for bit */
+    ND_REMOVE_ENTRY,   /* the entry for bit goes */
+    ND_ENTRY_TO_CHILD, /* the entry for bit becomes the child `val` */
+    ND_CHILD_TO_ENTRY  /* the child for bit becomes the entry (key, val) */
+};
+/*
+ * A new node: n with the change, with `room` spare bytes after its owner
+ * tail (batches leave room to grow in place; persistent updates 0).
+ */
+struct node *hamt__nd_change(size_t pre, size_t room, const struct node *n,
+                             enum nd_change op, uint32_t bit, const void *key,
+                             void *val);
+/*
+ * The same change made in n itself, when its block (starting `pre` bytes
+ * before n) has room for the new shape: true, or false having changed
+ * nothing.  Batches only, on nodes they own; the caller rewrites the owner
+ * tail (it moves with the end of the slots).  Bytes freed by a shrink are
+ * zeroed.
+ */
+bool hamt__nd_change_in_place(size_t pre, struct node *n, enum nd_change op,
+                              uint32_t bit, const void *key, void *val);
 struct node *hamt__nd_insert_entry(size_t pre, const struct node *n,
                                    uint32_t bit, const void *key, void *val);
 struct node *hamt__nd_remove_entry(size_t pre, const struct node *n,

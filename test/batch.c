@@ -490,7 +490,7 @@ oom_run(bool tk)
     }
     struct hamt_batch *b = hamt_batch_begin(src);
     unsigned failures = 0;
-    for (unsigned j = 0; j < 300; j++) {
+    for (unsigned j = 0; j < 1000; j++) {
         uint64_t x = ref_rand(&seed), k = (x >> 8) % CAP;
         bool del = x % 3 == 0;
         for (unsigned n = 1;; n++) {
@@ -506,7 +506,7 @@ oom_run(bool tk)
             failures++;
             cr_assert_eq(errno, ENOMEM, "failure %u: errno %d", n, errno);
             cr_assert_lt(n, 64, "never succeeds");
-            if (j % 10 == 0) {
+            if (j % 25 == 0) {
                 check_batch(&s, b, r); /* unchanged by the failure */
             }
         }
@@ -543,4 +543,115 @@ Test(batch, begin_out_of_memory)
     cr_assert_null(b);
     cr_assert_eq(errno, ENOMEM);
     cr_assert_not_null(hamt_batch_begin(m));
+}
+
+/* hamt_batch_set_many: the same as the loop of hamt_batch_set calls. */
+static void
+set_many_run(bool tk)
+{
+    uint64_t seed = start_seed(tk ? "set_many (colliding keys)" : "set_many");
+    struct space s;
+    space_init(&s, tk, &seed);
+    for (unsigned round = 0; round < 30; round++) {
+        struct refmap *r = ref_new(CAP);
+        const struct hamt *src = s.empty;
+        for (uint64_t k = 0; k < CAP; k += 1 + ref_rand(&seed) % 4) {
+            src = hamt_set(src, s.key[k], V(k + 1));
+            ref_set(r, k, V(k + 1));
+        }
+        struct hamt_batch *b = hamt_batch_begin(src);
+        size_t n = (size_t)(ref_rand(&seed) % (2 * CAP)), done = 12345;
+        const void **keys = calloc(n + 1, sizeof *keys);
+        void **vals = calloc(n + 1, sizeof *vals);
+        for (size_t i = 0; i < n; i++) {
+            uint64_t k = ref_rand(&seed) % CAP;
+            keys[i] = s.key[k];
+            vals[i] = V(ref_rand(&seed) % 7 + 1);
+            ref_set(r, k, vals[i]); /* later pairs win, in order */
+        }
+        cr_assert_eq(hamt_batch_set_many(b, n, keys, vals, &done), 0);
+        cr_assert_eq(done, n);
+        check_batch(&s, b, r);
+        check_map(&s, hamt_batch_finish(b), r);
+        free(keys);
+        free(vals);
+        ref_free(r);
+    }
+}
+
+Test(batch, set_many_against_reference)
+{
+    set_many_run(false);
+}
+
+Test(batch, set_many_against_reference_colliding_keys)
+{
+    set_many_run(true);
+}
+
+Test(batch, set_many_bad_arguments_change_nothing)
+{
+    const struct hamt *s = hamt_new(HAMT_KEY_STRING);
+    struct hamt_batch *b = hamt_batch_begin(s);
+    const void *keys[3] = {"a", NULL, "c"};
+    void *vals[3] = {V(1), V(2), V(3)};
+    size_t done = 99;
+
+    errno = 0;
+    cr_assert_eq(hamt_batch_set_many(b, 3, keys, vals, &done), -1);
+    cr_assert_eq(errno, EINVAL);
+    cr_assert_eq(done, 0);
+    cr_assert_eq(hamt_batch_size(b), 0, "a pair before the bad key was set");
+    errno = 0;
+    cr_assert_eq(hamt_batch_set_many(b, 1, NULL, vals, NULL), -1);
+    cr_assert_eq(errno, EINVAL);
+    errno = 0;
+    cr_assert_eq(hamt_batch_set_many(b, 1, keys, NULL, NULL), -1);
+    cr_assert_eq(errno, EINVAL);
+    cr_assert_eq(hamt_batch_set_many(b, 0, NULL, NULL, &done), 0);
+    cr_assert_eq(done, 0);
+    errno = 0;
+    cr_assert_eq(hamt_batch_set_many(NULL, 1, keys, vals, NULL), -1);
+    cr_assert_eq(errno, EINVAL);
+    cr_assert_not_null(hamt_batch_finish(b));
+    errno = 0;
+    cr_assert_eq(hamt_batch_set_many(b, 1, keys, vals, &done), -1);
+    cr_assert_eq(errno, EINVAL);
+}
+
+/* ENOMEM part way: exactly the first *done pairs are applied. */
+Test(batch, set_many_out_of_memory_applies_a_prefix)
+{
+    enum { N = 300 };
+    const void *keys[N];
+    void *vals[N];
+    for (unsigned i = 0; i < N; i++) {
+        keys[i] = HAMT_U64(i * 31);
+        vals[i] = V(i + 1);
+    }
+    for (unsigned long fail = 1; fail < 200; fail += 7) {
+        struct hamt_batch *b = hamt_batch_begin(hamt_new(HAMT_KEY_U64));
+        size_t done = 0;
+        hamt__fail_after(fail, true);
+        errno = 0;
+        int rc = hamt_batch_set_many(b, N, keys, vals, &done);
+        hamt__fail_after(0, false);
+        if (rc == 0) {
+            cr_assert_eq(done, N);
+            continue;
+        }
+        cr_assert_eq(errno, ENOMEM);
+        cr_assert_lt(done, N);
+        cr_assert_eq(hamt_batch_size(b), done);
+        for (unsigned i = 0; i < N; i++) {
+            cr_assert_eq(hamt_batch_get(b, keys[i], NULL), i < done,
+                         "key %u, done %zu", i, done);
+        }
+        /* The rest can still be applied. */
+        cr_assert_eq(hamt_batch_set_many(b, N - done, keys + done,
+                                         vals + done, NULL), 0);
+        const struct hamt *m = hamt_batch_finish(b);
+        cr_assert_eq(hamt_size(m), N);
+        cr_assert_eq(hamt__validate(m), 0);
+    }
 }

@@ -3,7 +3,8 @@
  *
  * The input is decoded into a sequence of operations (set, del, get,
  * get_many, iterate, keep a version, switch to a kept version, compare two
- * versions with hamt_equal and hamt_diff, merge) which are applied both to
+ * versions with hamt_equal and hamt_diff, merge, and batches of set, del,
+ * set_many and get finished or discarded) which are applied both to
  * libhamt and to a trivial reference (an array indexed by key number).  The
  * first mismatch aborts, and so does any kept version that changed or fails
  * hamt__validate().
@@ -15,9 +16,11 @@
  *
  * Built with clang -fsanitize=fuzzer,address,undefined and the collector
  * off (HAMT_NO_GC): test/fuzz/run-fuzz.sh compiles the library sources
- * directly, with gc.c's malloc/calloc routed to fuzz_malloc/fuzz_calloc
- * below, which record every block allocated while an input runs and free
- * them all when it ends.  That keeps memory bounded over millions of runs,
+ * directly, with gc.c's malloc/calloc/free routed to fuzz_malloc/
+ * fuzz_calloc/fuzz_free below, which record every block allocated while an
+ * input runs and free them all when it ends (fuzz_free frees at once the
+ * blocks the library gives back itself: batch nodes replaced inside their
+ * batch, so ASan sees any later use of them).  That keeps memory bounded over millions of runs,
  * and lets ASan catch any use of a map from an earlier input.  Everything
  * allocated before the first input (the empty maps, the custom key types)
  * stays for good.
@@ -59,6 +62,23 @@ track(void *p)
 
 void *fuzz_malloc(size_t n);
 void *fuzz_calloc(size_t k, size_t n);
+void fuzz_free(void *p);
+
+/* A block the library frees itself: forget it, then free it now. */
+void
+fuzz_free(void *p)
+{
+    if (p == NULL) {
+        return;
+    }
+    for (size_t i = nblocks; i-- > 0;) { /* recent blocks first */
+        if (blocks[i] == p) {
+            blocks[i] = blocks[--nblocks];
+            break;
+        }
+    }
+    free(p);
+}
 
 void *
 fuzz_malloc(size_t n)
@@ -369,7 +389,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     while (pos < size && nops < MAXOPS) {
         uint8_t op = NEXT();
         nops++;
-        switch (op % 10) {
+        switch (op % 11) {
         case 0:
         case 1: { /* set */
             unsigned i = NEXT() % NKEYS;
@@ -455,6 +475,72 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 CHECK(found[j] ? (uintptr_t)vals[j] == cur.r.val[idx[j]]
                                : vals[j] == (void *)0x55);
             }
+            break;
+        }
+        case 10: { /* a batch of edits on the current version */
+            struct version old = cur;
+            struct hamt_batch *b = hamt_batch_begin(cur.m);
+            CHECK(b != NULL);
+            unsigned nb = NEXT() % 48;
+            for (unsigned j = 0; j < nb; j++) {
+                uint8_t bop = NEXT();
+                unsigned i = NEXT() % NKEYS;
+                uintptr_t v = NEXT() % 8;
+                void *got = (void *)0x55;
+                switch (bop % 5) {
+                case 0:
+                case 1:
+                    CHECK(hamt_batch_set(b, key_of(i), (void *)v) ==
+                          !cur.r.has[i]);
+                    cur.r.size += !cur.r.has[i];
+                    cur.r.has[i] = true;
+                    cur.r.val[i] = v;
+                    break;
+                case 2:
+                    CHECK(hamt_batch_del(b, key_of(i)) == cur.r.has[i]);
+                    cur.r.size -= cur.r.has[i];
+                    cur.r.has[i] = false;
+                    break;
+                case 3:
+                    CHECK(hamt_batch_get(b, key_of(i), &got) == cur.r.has[i]);
+                    CHECK(cur.r.has[i] ? (uintptr_t)got == cur.r.val[i]
+                                       : got == (void *)0x55);
+                    break;
+                case 4: { /* set_many of up to 8 pairs, from key i on */
+                    const void *ks[8];
+                    void *vs[8];
+                    unsigned n = v + 1;
+                    size_t done = 0;
+                    for (unsigned t = 0; t < n; t++) {
+                        unsigned x = (i + t * 7) % NKEYS;
+                        ks[t] = key_of(x);
+                        vs[t] = (void *)(uintptr_t)((v + t) % 8);
+                        cur.r.size += !cur.r.has[x];
+                        cur.r.has[x] = true;
+                        cur.r.val[x] = (v + t) % 8;
+                    }
+                    CHECK(hamt_batch_set_many(b, n, ks, vs, &done) == 0);
+                    CHECK(done == n);
+                    break;
+                }
+                }
+                CHECK(hamt_batch_size(b) == cur.r.size);
+                CHECK(hamt__validate(hamt__batch_peek(b)) == 0);
+            }
+            if (NEXT() % 4 == 0) {
+                hamt_batch_discard(b);
+                cur = old;
+            } else {
+                cur.m = hamt_batch_finish(b);
+                CHECK(cur.m != NULL);
+                if (cur.r.size == 0) {
+                    CHECK(cur.m == empties[kind]);
+                }
+                check_full(cur.m, &cur.r);
+            }
+            CHECK(hamt_batch_set(b, key_of(0), NULL) == -1);
+            CHECK(hamt_batch_finish(b) == NULL);
+            check_full(old.m, &old.r); /* the source never changes */
             break;
         }
         case 9: { /* merge with a kept version (current wins) */

@@ -35,7 +35,7 @@ for f in gc hash node map iter debug hamt ops cell thread; do
     [ -f "$srcdir/lib/$f.c" ] || continue
     extra=
     # Route the collector-off allocator through the fuzzer's tracker.
-    [ $f = gc ] && extra="-Dmalloc=fuzz_malloc -Dcalloc=fuzz_calloc"
+    [ $f = gc ] && extra="-Dmalloc=fuzz_malloc -Dcalloc=fuzz_calloc -Dfree=fuzz_free"
     # shellcheck disable=SC2086
     $CLANG $cflags $extra -c "$srcdir/lib/$f.c" -o "$out/lib-$f.o" ||
         fail "cannot compile lib/$f.c"
