@@ -45,8 +45,11 @@
 /* The shared empty map of each built-in kind: a header and an empty root. */
 struct map_empty {
     struct hamt h;
-    struct node root;
-    void *tail; /* room for the root's owner tail (always 0) */
+    union {
+        struct node node;
+        /* Room for the owner tail (node.h), which stays 0. */
+        unsigned char bytes[sizeof(struct node) + HAMT_OWNER_BYTES];
+    } root;
 };
 
 static struct hamt__kt builtin_kts[];
@@ -54,7 +57,7 @@ static struct hamt__kt builtin_kts[];
 #define MAP_EMPTY_INIT(i)                                                      \
     {                                                                          \
         .h = {.kt = &builtin_kts[i], .size = 0},                               \
-        .root = {.datamap = 0, .nodemap = 0},                                  \
+        .root = {.node = {.datamap = 0, .nodemap = 0}},                        \
     }
 
 static struct map_empty builtin_empty[4] = {
