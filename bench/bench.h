@@ -46,6 +46,7 @@ enum bkind { BK_U64 = 0, BK_STR = 1 };
 #define BA_COPY_ALL 0x04   /* one update copies the whole map: cap timed ops */
 #define BA_ROUNDTRIP 0x08  /* every op is a cross-thread round trip: cap ops */
 #define BA_GC 0x10         /* allocates from the collector: GC accounting */
+#define BA_CONC_ONLY 0x20  /* a writer variant: concurrent sections only */
 
 struct bench_adapter {
     const char *name; /* short id used in the CSV files */
@@ -88,6 +89,7 @@ struct bench_adapter {
 /* ---- adapters (one file each; NULL-terminated list in main.c) ---- */
 
 extern const struct bench_adapter bench_hamt;
+extern const struct bench_adapter bench_hamt_b16;
 #ifdef HAVE_GLIB
 extern const struct bench_adapter bench_glib;
 extern const struct bench_adapter bench_glib_mutex;

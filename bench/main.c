@@ -61,6 +61,7 @@
 
 static const struct bench_adapter *const adapters[] = {
     &bench_hamt,
+    &bench_hamt_b16,
 #ifdef HAVE_GLIB
     &bench_glib,
     &bench_glib_mutex,
@@ -169,6 +170,13 @@ selected(const struct bench_adapter *a)
         }
     }
     return false;
+}
+
+/* Selected, and measured in the single-thread and memory sections too. */
+static bool
+selected_single(const struct bench_adapter *a)
+{
+    return selected(a) && !(a->flags & BA_CONC_ONLY);
 }
 
 static const struct bench_adapter *
@@ -598,7 +606,7 @@ memory_all(void)
             keys_prepare(kind, 2 * n);
             for (unsigned i = 0; adapters[i]; i++) {
                 const struct bench_adapter *a = adapters[i];
-                if (!selected(a)) {
+                if (!selected_single(a)) {
                     continue;
                 }
                 size_t mem0 = mem_now(a);
@@ -620,6 +628,24 @@ memory_all(void)
                 a->thread_exit(m, t);
                 a->destroy(m);
                 if (a->flags & BA_GC) {
+                    GC_gcollect();
+                }
+                if (strcmp(a->name, "libhamt") == 0) {
+                    /* The same map built by n persistent inserts: the heap
+                     * then also holds the free slots of the blocks that
+                     * the churn left partly used. */
+                    mem0 = mem_now(a);
+                    m = a->create(kind, n);
+                    t = a->thread_enter(m);
+                    for (size_t j = 0; j < n; j++) {
+                        a->insert(m, t, key_stored(kind, j), j + 1);
+                    }
+                    mem1 = mem_now(a);
+                    rec_add("memory", a->name, kind, n, 0, 0, 0,
+                            "bytes_per_entry_inserts", 0,
+                            ((double)mem1 - (double)mem0) / (double)n);
+                    a->thread_exit(m, t);
+                    a->destroy(m);
                     GC_gcollect();
                 }
             }
@@ -647,7 +673,7 @@ single_report(enum bkind kind, size_t n)
            "GC n/total ms/max ms (per run)");
     for (unsigned i = 0; adapters[i]; i++) {
         const struct bench_adapter *a = adapters[i];
-        if (!selected(a)) {
+        if (!selected_single(a)) {
             continue;
         }
         printf("%-14s", a->name);
@@ -689,14 +715,20 @@ single_report(enum bkind kind, size_t n)
     }
     printf("   memory (built first in a fresh process): libhamt and cow-map "
            "count the collector heap in use after GC_gcollect (heap minus "
-           "free, whole blocks: %.1f B/entry for libhamt; its nodes%s alone, "
-           "by GC_size, take %.1f); the others count live malloc chunks with "
-           "their headers (mallinfo2 uordblks+hblkhd delta)%s.\n",
+           "free, whole blocks). libhamt's map is loaded through one batch "
+           "(hamt_batch_set_many): %.1f B/entry, its nodes%s alone, by "
+           "GC_size, %.1f; built instead by %zu persistent inserts, the heap "
+           "in use is %.1f B/entry (blocks left partly used by the churn). "
+           "The others count live malloc chunks with their headers "
+           "(mallinfo2 uordblks+hblkhd delta)%s.\n",
            rec_median("memory", "libhamt", kind, n, 0, 0, 0,
                       "bytes_per_entry"),
            kind == BK_STR ? " and key copies" : "",
            rec_median("memory", "libhamt", kind, n, 0, 0, 0,
                       "exact_bytes_per_entry"),
+           n,
+           rec_median("memory", "libhamt", kind, n, 0, 0, 0,
+                      "bytes_per_entry_inserts"),
            kind == BK_STR ? "; string keys: libhamt's own copies are "
                             "counted, the driver's key store is not"
                           : "");
@@ -779,7 +811,7 @@ single_all(void)
             keys_prepare(cfg.kinds[k], 2 * n);
             for (unsigned r = 0; r < cfg.runs; r++) {
                 for (unsigned i = 0; adapters[i]; i++) {
-                    if (selected(adapters[i])) {
+                    if (selected_single(adapters[i])) {
                         single_run(adapters[i], cfg.kinds[k], n, r);
                     }
                 }
@@ -1064,7 +1096,7 @@ concurrent_one(const struct bench_adapter *a, enum bkind kind, size_t n)
             conc_record("ro", a, kind, n, 2, 0, 0, r, &res);
         }
     }
-    if (cfg.sweep && (a->flags & BA_CONCURRENT)) {
+    if (cfg.sweep && (a->flags & BA_CONCURRENT) && a->update_mw != NULL) {
         static const unsigned pcts[] = { 99, 90, 50 };
         for (unsigned p = 0; p < 3; p++) {
             for (unsigned r = 0; r < cfg.runs; r++) {
@@ -1146,7 +1178,8 @@ concurrent_report(enum bkind kind, size_t n)
         printf("%-14s %10s %10s %10s\n", "map", "99/1", "90/10", "50/50");
         for (unsigned i = 0; adapters[i]; i++) {
             const struct bench_adapter *a = adapters[i];
-            if (!selected(a) || !(a->flags & BA_CONCURRENT)) {
+            if (!selected(a) || !(a->flags & BA_CONCURRENT) ||
+                a->update_mw == NULL) {
                 continue;
             }
             printf("%-14s", a->name);
@@ -1439,7 +1472,7 @@ headline(void)
     target_add("lookup hit, 16-key batches (hamt_get_many) vs ghash",
                SM("libhamt", "lookup_hit_batch"), SM("ghash", "lookup_hit"),
                false, 0, "<= 1.0", false, 1.0, "ns");
-    target_add("bytes per entry vs ghash",
+    target_add("bytes per entry (loaded via one batch) vs ghash",
                rec_median("memory", "libhamt", BK_U64, n, 0, 0, 0,
                           "bytes_per_entry"),
                rec_median("memory", "ghash", BK_U64, n, 0, 0, 0,
@@ -1688,7 +1721,7 @@ write_plots(void)
         f = out_open(name);
         fprintf(f, "N");
         for (unsigned i = 0; adapters[i]; i++) {
-            if (selected(adapters[i])) {
+            if (selected_single(adapters[i])) {
                 fprintf(f, " %s", adapters[i]->name);
             }
         }
@@ -1696,7 +1729,7 @@ write_plots(void)
         for (unsigned ni = 0; ni < cfg.nns; ni++) {
             fprintf(f, "%zu", cfg.ns[ni]);
             for (unsigned i = 0; adapters[i]; i++) {
-                if (selected(adapters[i])) {
+                if (selected_single(adapters[i])) {
                     double v = rec_median("single", adapters[i]->name, BK_U64,
                                           cfg.ns[ni], 0, 0, 0, st_ops[o]);
                     if (isnan(v)) {
@@ -1761,7 +1794,7 @@ write_plots(void)
 
     unsigned ncol = 0;
     for (unsigned i = 0; adapters[i]; i++) {
-        ncol += selected(adapters[i]);
+        ncol += selected_single(adapters[i]);
     }
     f = out_open("plots.gp");
     fprintf(f,
