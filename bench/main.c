@@ -137,19 +137,6 @@ section_on(const char *name)
 
 static unsigned long errors; /* wrong answers seen anywhere */
 
-static void
-bench_error(const char *fmt, ...)
-{
-    va_list ap;
-    if (errors++ < 20) {
-        fprintf(stderr, "ERROR: ");
-        va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-        fputc('\n', stderr);
-    }
-}
-
 void
 bench_fail(const char *fmt, ...)
 {
@@ -477,7 +464,7 @@ single_run(const struct bench_adapter *a, enum bkind kind, size_t n,
     }
     uint64_t t1 = bench_now_ns();
     if (fresh != cu) {
-        bench_error("%s %s n=%zu: %zu of %zu inserts were new", a->name,
+        bench_fail("%s %s n=%zu: %zu of %zu inserts were new", a->name,
                     kind_name(kind), n, fresh, cu);
     }
     rec_add(W, a->name, kind, n, 0, 0, 0, "insert", run,
@@ -495,7 +482,7 @@ single_run(const struct bench_adapter *a, enum bkind kind, size_t n,
     }
     t1 = bench_now_ns();
     if (bad) {
-        bench_error("%s %s n=%zu: %zu of %zu lookup hits wrong", a->name,
+        bench_fail("%s %s n=%zu: %zu of %zu lookup hits wrong", a->name,
                     kind_name(kind), n, bad, L);
     }
     rec_add(W, a->name, kind, n, 0, 0, 0, "lookup_hit", run,
@@ -522,7 +509,7 @@ single_run(const struct bench_adapter *a, enum bkind kind, size_t n,
         }
         t1 = bench_now_ns();
         if (hits != L) {
-            bench_error("%s n=%zu: %zu of %zu batched lookup hits", a->name,
+            bench_fail("%s n=%zu: %zu of %zu batched lookup hits", a->name,
                         n, hits, L);
         }
         rec_add(W, a->name, kind, n, 0, 0, 0, "lookup_hit_batch", run,
@@ -540,7 +527,7 @@ single_run(const struct bench_adapter *a, enum bkind kind, size_t n,
     }
     t1 = bench_now_ns();
     if (bad) {
-        bench_error("%s %s n=%zu: %zu lookup misses found something",
+        bench_fail("%s %s n=%zu: %zu lookup misses found something",
                     a->name, kind_name(kind), n, bad);
     }
     rec_add(W, a->name, kind, n, 0, 0, 0, "lookup_miss", run,
@@ -562,7 +549,7 @@ single_run(const struct bench_adapter *a, enum bkind kind, size_t n,
     }
     t1 = bench_now_ns();
     if (bad) {
-        bench_error("%s %s n=%zu: iteration saw wrong entries", a->name,
+        bench_fail("%s %s n=%zu: iteration saw wrong entries", a->name,
                     kind_name(kind), n);
     }
     rec_add(W, a->name, kind, n, 0, 0, 0, "iterate", run,
@@ -579,7 +566,7 @@ single_run(const struct bench_adapter *a, enum bkind kind, size_t n,
     }
     t1 = bench_now_ns();
     if (removed != cu) {
-        bench_error("%s %s n=%zu: %zu of %zu removes found their key",
+        bench_fail("%s %s n=%zu: %zu of %zu removes found their key",
                     a->name, kind_name(kind), n, removed, cu);
     }
     rec_add(W, a->name, kind, n, 0, 0, 0, "remove", run,
@@ -1005,7 +992,7 @@ run_phase(const struct bench_adapter *a, void *m, enum bkind kind, size_t n,
         }
         res->total_ops_s += rate;
         if (w[i].hits != w[i].reads) {
-            bench_error("%s: a reader missed %llu of %llu present keys",
+            bench_fail("%s: a reader missed %llu of %llu present keys",
                         a->name, (unsigned long long)(w[i].reads - w[i].hits),
                         (unsigned long long)w[i].reads);
         }
@@ -1984,11 +1971,11 @@ run_child(char **argv, int argc, const char *section)
     int st = 0;
     if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) ||
         WEXITSTATUS(st) > 1) {
-        bench_error("section %s: child process failed (status %d)", section,
+        bench_fail("section %s: child process failed (status %d)", section,
                     st);
     }
     if (!rec_load(file)) {
-        bench_error("section %s: no results", section);
+        bench_fail("section %s: no results", section);
     }
     unlink(file);
     free(av);

@@ -660,30 +660,6 @@ map_finish(struct node *root, const struct hamt__kt *kt, size_t size)
     return m;
 }
 
-const struct hamt *
-hamt__set(const struct hamt *m, const void *key, void *val)
-{
-    struct set_ctx sc = {
-        .kt = m->kt,
-        .key = key,
-        .val = val,
-        .h = hamt__key_hash(m->kt, key),
-        .added = false,
-        .ed = {.owner = 0},
-    };
-    /* Owner 0: nothing is written in place, the input stays as it was. */
-    struct node *root = hamt__root(m);
-    struct node *nr = map_set_node(&sc, root, sizeof(struct hamt), 0);
-
-    if (nr == root) {
-        return m;
-    }
-    if (nr == NULL) {
-        return NULL;
-    }
-    return map_finish(nr, m->kt, m->size + (sc.added ? 1 : 0));
-}
-
 int
 hamt__edit_set(struct hamt **pm, uint64_t owner, const void *key, void *val)
 {
@@ -712,6 +688,15 @@ hamt__edit_set(struct hamt **pm, uint64_t owner, const void *key, void *val)
     }
     map_commit(&sc.ed);
     return sc.added ? 1 : 0;
+}
+
+const struct hamt *
+hamt__set(const struct hamt *m, const void *key, void *val)
+{
+    /* Owner 0: nothing is written in place; r is replaced on a change. */
+    struct hamt *r = (struct hamt *)(uintptr_t)m;
+
+    return hamt__edit_set(&r, 0, key, val) < 0 ? NULL : r;
 }
 
 /* ---- del ---- */

@@ -35,6 +35,19 @@ space_init(struct space *s, bool tk, uint64_t *seed)
     }
 }
 
+/* hamt_get() as ref_mismatch() calls it. */
+static bool
+get_map(const void *m, const void *key, void **val)
+{
+    return hamt_get(m, key, val);
+}
+
+static bool
+get_batch(const void *b, const void *key, void **val)
+{
+    return hamt_batch_get(b, key, val);
+}
+
 /* m holds exactly r's bindings over the key space, and is canonical. */
 static void
 check_map(const struct space *s, const struct hamt *m, const struct refmap *r)
@@ -42,14 +55,7 @@ check_map(const struct space *s, const struct hamt *m, const struct refmap *r)
     cr_assert_not_null(m);
     cr_assert_eq(hamt__validate(m), 0);
     cr_assert_eq(hamt_size(m), r->size);
-    for (uint64_t i = 0; i < CAP; i++) {
-        void *v = NULL, *rv = NULL;
-        bool f = hamt_get(m, s->key[i], &v);
-        cr_assert_eq(f, ref_get(r, i, &rv), "key %llu", (unsigned long long)i);
-        if (f) {
-            cr_assert_eq(v, rv, "key %llu", (unsigned long long)i);
-        }
-    }
+    cr_assert_eq(ref_mismatch(r, s->key, get_map, m), -1, "a key differs");
 }
 
 /* The batch holds exactly r's bindings (through the public calls). */
@@ -59,49 +65,13 @@ check_batch(const struct space *s, const struct hamt_batch *b,
 {
     cr_assert_eq(hamt_batch_size(b), r->size);
     cr_assert_eq(hamt__validate(hamt__batch_peek(b)), 0);
-    for (uint64_t i = 0; i < CAP; i++) {
-        void *v = NULL, *rv = NULL;
-        bool f = hamt_batch_get(b, s->key[i], &v);
-        cr_assert_eq(f, ref_get(r, i, &rv), "key %llu", (unsigned long long)i);
-        if (f) {
-            cr_assert_eq(v, rv, "key %llu", (unsigned long long)i);
-        }
-    }
+    cr_assert_eq(ref_mismatch(r, s->key, get_batch, b), -1, "a key differs");
 }
 
 static uint64_t
 start_seed(const char *what)
 {
-    uint64_t seed = (uint64_t)time(NULL);
-    const char *e = getenv("HAMT_TEST_SEED");
-
-    if (e != NULL) {
-        seed = strtoull(e, NULL, 0);
-    }
-    printf("batch %s: seed %llu (HAMT_TEST_SEED to repeat)\n", what,
-           (unsigned long long)seed);
-    fflush(stdout);
-    return seed;
-}
-
-struct upd {
-    enum hamt_update_action act;
-    void *val;
-    void *seen_old;
-    bool seen_present;
-    int calls;
-};
-
-static enum hamt_update_action
-upd_fn(void *old, bool present, void **new_val, void *ctx)
-{
-    struct upd *u = ctx;
-
-    u->seen_old = old;
-    u->seen_present = present;
-    u->calls++;
-    *new_val = u->val;
-    return u->act;
+    return ref_seed("batch", what);
 }
 
 /* One random batch operation on b, mirrored in r. */
@@ -123,9 +93,9 @@ batch_step(const struct space *s, struct hamt_batch *b, struct refmap *r,
         ref_del(r, k);
         break;
     case 2: {
-        struct upd u = {.act = (enum hamt_update_action)((x >> 4) % 3),
+        struct ref_upd u = {.act = (enum hamt_update_action)((x >> 4) % 3),
                         .val = V(x % 5 + 1)};
-        cr_assert_eq(hamt_batch_update_key(b, s->key[k], upd_fn, &u), 0);
+        cr_assert_eq(hamt_batch_update_key(b, s->key[k], ref_upd_fn, &u), 0);
         cr_assert_eq(u.calls, 1);
         cr_assert_eq(u.seen_present, present);
         cr_assert_eq(u.seen_old, present ? old : NULL);
@@ -326,10 +296,10 @@ Test(batch, unchanged_batch_returns_the_source)
     unsigned long a0 = hamt__alloc_count();
     cr_assert_eq(hamt_batch_set(b, HAMT_U64(1), V(1)), 0); /* same value */
     cr_assert_eq(hamt_batch_del(b, HAMT_U64(2)), 0);       /* absent */
-    struct upd u = {.act = HAMT_KEEP};
-    cr_assert_eq(hamt_batch_update_key(b, HAMT_U64(1), upd_fn, &u), 0);
+    struct ref_upd u = {.act = HAMT_KEEP};
+    cr_assert_eq(hamt_batch_update_key(b, HAMT_U64(1), ref_upd_fn, &u), 0);
     u.act = HAMT_REMOVE;
-    cr_assert_eq(hamt_batch_update_key(b, HAMT_U64(3), upd_fn, &u), 0);
+    cr_assert_eq(hamt_batch_update_key(b, HAMT_U64(3), ref_upd_fn, &u), 0);
     cr_assert_eq(hamt__alloc_count() - a0, 0);
     cr_assert_eq(hamt_batch_finish(b), m);
 }
@@ -354,28 +324,28 @@ Test(batch, update_functions_keep_replace_remove)
     const struct hamt *m = hamt_set(hamt_new(HAMT_KEY_U64), HAMT_U64(1), V(10));
     struct hamt_batch *b = hamt_batch_begin(m);
     void *v = NULL;
-    struct upd u = {.act = HAMT_REPLACE, .val = V(11)};
+    struct ref_upd u = {.act = HAMT_REPLACE, .val = V(11)};
 
-    cr_assert_eq(hamt_batch_update_key(b, HAMT_U64(1), upd_fn, &u), 0);
+    cr_assert_eq(hamt_batch_update_key(b, HAMT_U64(1), ref_upd_fn, &u), 0);
     cr_assert_eq(u.seen_old, V(10));
     cr_assert(u.seen_present);
     cr_assert(hamt_batch_get(b, HAMT_U64(1), &v));
     cr_assert_eq(v, V(11));
-    u = (struct upd){.act = HAMT_REPLACE, .val = V(20)};
-    cr_assert_eq(hamt_batch_update_key(b, HAMT_U64(2), upd_fn, &u), 0);
+    u = (struct ref_upd){.act = HAMT_REPLACE, .val = V(20)};
+    cr_assert_eq(hamt_batch_update_key(b, HAMT_U64(2), ref_upd_fn, &u), 0);
     cr_assert_null(u.seen_old);
     cr_assert_not(u.seen_present);
     cr_assert_eq(hamt_batch_size(b), 2);
-    u = (struct upd){.act = HAMT_REMOVE};
-    cr_assert_eq(hamt_batch_update_key(b, HAMT_U64(1), upd_fn, &u), 0);
+    u = (struct ref_upd){.act = HAMT_REMOVE};
+    cr_assert_eq(hamt_batch_update_key(b, HAMT_U64(1), ref_upd_fn, &u), 0);
     cr_assert_not(hamt_batch_get(b, HAMT_U64(1), NULL));
-    u = (struct upd){.act = HAMT_KEEP};
-    cr_assert_eq(hamt_batch_update_key(b, HAMT_U64(2), upd_fn, &u), 0);
+    u = (struct ref_upd){.act = HAMT_KEEP};
+    cr_assert_eq(hamt_batch_update_key(b, HAMT_U64(2), ref_upd_fn, &u), 0);
     cr_assert_eq(u.seen_old, V(20));
     /* An action outside the enum: EINVAL, nothing changes. */
-    u = (struct upd){.act = (enum hamt_update_action)7, .val = V(99)};
+    u = (struct ref_upd){.act = (enum hamt_update_action)7, .val = V(99)};
     errno = 0;
-    cr_assert_eq(hamt_batch_update_key(b, HAMT_U64(2), upd_fn, &u), -1);
+    cr_assert_eq(hamt_batch_update_key(b, HAMT_U64(2), ref_upd_fn, &u), -1);
     cr_assert_eq(errno, EINVAL);
     const struct hamt *out = hamt_batch_finish(b);
     cr_assert_eq(hamt_size(out), 1);

@@ -42,6 +42,13 @@ space_init(struct space *s, bool tk, uint64_t *seed)
     }
 }
 
+/* hamt_get() as ref_mismatch() calls it. */
+static bool
+get_map(const void *m, const void *key, void **val)
+{
+    return hamt_get(m, key, val);
+}
+
 /* m holds exactly r's bindings, and is canonical. */
 static void
 check_same(const struct space *s, const struct hamt *m, const struct refmap *r)
@@ -49,14 +56,7 @@ check_same(const struct space *s, const struct hamt *m, const struct refmap *r)
     cr_assert_not_null(m);
     cr_assert_eq(hamt__validate(m), 0);
     cr_assert_eq(hamt_size(m), r->size);
-    for (uint64_t i = 0; i < CAP; i++) {
-        void *v = NULL, *rv = NULL;
-        bool f = hamt_get(m, s->key[i], &v);
-        cr_assert_eq(f, ref_get(r, i, &rv), "key %llu", (unsigned long long)i);
-        if (f) {
-            cr_assert_eq(v, rv, "key %llu", (unsigned long long)i);
-        }
-    }
+    cr_assert_eq(ref_mismatch(r, s->key, get_map, m), -1, "a key differs");
 }
 
 /* Applies n random sets and dels (values 1..4, often equal) to m and r. */
@@ -82,39 +82,11 @@ mutate(const struct space *s, const struct hamt *m, struct refmap *r,
 static uint64_t
 start_seed(const char *what)
 {
-    uint64_t seed = (uint64_t)time(NULL);
-    const char *e = getenv("HAMT_TEST_SEED");
-
-    if (e != NULL) {
-        seed = strtoull(e, NULL, 0);
-    }
-    printf("ops %s: seed %llu (HAMT_TEST_SEED to repeat)\n", what,
-           (unsigned long long)seed);
-    fflush(stdout);
-    return seed;
+    return ref_seed("ops", what);
 }
 
 /* ---- update ---- */
 
-struct upd {
-    enum hamt_update_action act;
-    void *val;
-    void *seen_old;
-    bool seen_present;
-    int calls;
-};
-
-static enum hamt_update_action
-upd_fn(void *old, bool present, void **new_val, void *ctx)
-{
-    struct upd *u = ctx;
-
-    u->seen_old = old;
-    u->seen_present = present;
-    u->calls++;
-    *new_val = u->val;
-    return u->act;
-}
 
 Test(ops, update_keep_returns_same_pointer_and_allocates_nothing)
 {
@@ -124,17 +96,17 @@ Test(ops, update_keep_returns_same_pointer_and_allocates_nothing)
         m = hamt_set(m, HAMT_U64(i), V(i + 1));
     }
     unsigned long before = hamt__alloc_count();
-    struct upd u = {.act = HAMT_KEEP};
-    cr_assert_eq(hamt_update_key(m, HAMT_U64(7), upd_fn, &u), m);
+    struct ref_upd u = {.act = HAMT_KEEP};
+    cr_assert_eq(hamt_update_key(m, HAMT_U64(7), ref_upd_fn, &u), m);
     cr_assert(u.seen_present);
     cr_assert_eq(u.seen_old, V(8));
-    cr_assert_eq(hamt_update_key(m, HAMT_U64(5000), upd_fn, &u), m);
+    cr_assert_eq(hamt_update_key(m, HAMT_U64(5000), ref_upd_fn, &u), m);
     cr_assert(!u.seen_present);
     cr_assert_null(u.seen_old);
-    u = (struct upd){.act = HAMT_REPLACE, .val = V(8)};
-    cr_assert_eq(hamt_update_key(m, HAMT_U64(7), upd_fn, &u), m);
-    u = (struct upd){.act = HAMT_REMOVE};
-    cr_assert_eq(hamt_update_key(m, HAMT_U64(5000), upd_fn, &u), m);
+    u = (struct ref_upd){.act = HAMT_REPLACE, .val = V(8)};
+    cr_assert_eq(hamt_update_key(m, HAMT_U64(7), ref_upd_fn, &u), m);
+    u = (struct ref_upd){.act = HAMT_REMOVE};
+    cr_assert_eq(hamt_update_key(m, HAMT_U64(5000), ref_upd_fn, &u), m);
     cr_assert_eq(u.calls, 1);
     cr_assert_eq(hamt__alloc_count(), before);
 }
@@ -143,8 +115,8 @@ Test(ops, update_replaces_inserts_and_removes)
 {
     const struct hamt *m0 =
         hamt_set(hamt_new(HAMT_KEY_U64), HAMT_U64(1), V(10));
-    struct upd u = {.act = HAMT_REPLACE, .val = V(11)};
-    const struct hamt *m1 = hamt_update_key(m0, HAMT_U64(1), upd_fn, &u);
+    struct ref_upd u = {.act = HAMT_REPLACE, .val = V(11)};
+    const struct hamt *m1 = hamt_update_key(m0, HAMT_U64(1), ref_upd_fn, &u);
     void *v;
 
     cr_assert(hamt_get(m1, HAMT_U64(1), &v));
@@ -152,32 +124,32 @@ Test(ops, update_replaces_inserts_and_removes)
     cr_assert(hamt_get(m0, HAMT_U64(1), &v));
     cr_assert_eq(v, V(10));
     u.val = V(20);
-    const struct hamt *m2 = hamt_update_key(m1, HAMT_U64(2), upd_fn, &u);
+    const struct hamt *m2 = hamt_update_key(m1, HAMT_U64(2), ref_upd_fn, &u);
     cr_assert_eq(hamt_size(m2), 2);
     u.act = HAMT_REMOVE;
-    const struct hamt *m3 = hamt_update_key(m2, HAMT_U64(1), upd_fn, &u);
+    const struct hamt *m3 = hamt_update_key(m2, HAMT_U64(1), ref_upd_fn, &u);
     cr_assert_eq(hamt_size(m3), 1);
     cr_assert(!hamt_contains(m3, HAMT_U64(1)));
-    cr_assert_eq(hamt_update_key(m3, HAMT_U64(2), upd_fn, &u),
+    cr_assert_eq(hamt_update_key(m3, HAMT_U64(2), ref_upd_fn, &u),
                  hamt_new(HAMT_KEY_U64));
 }
 
 Test(ops, update_rejects_bad_arguments)
 {
-    struct upd u = {.act = (enum hamt_update_action)42};
+    struct ref_upd u = {.act = (enum hamt_update_action)42};
     const struct hamt *m = hamt_new(HAMT_KEY_STRING);
 
     errno = 0;
-    cr_assert_null(hamt_update_key(NULL, "a", upd_fn, &u));
+    cr_assert_null(hamt_update_key(NULL, "a", ref_upd_fn, &u));
     cr_assert_eq(errno, EINVAL);
     errno = 0;
     cr_assert_null(hamt_update_key(m, "a", NULL, &u));
     cr_assert_eq(errno, EINVAL);
     errno = 0;
-    cr_assert_null(hamt_update_key(m, NULL, upd_fn, &u));
+    cr_assert_null(hamt_update_key(m, NULL, ref_upd_fn, &u));
     cr_assert_eq(errno, EINVAL);
     errno = 0;
-    cr_assert_null(hamt_update_key(m, "a", upd_fn, &u));
+    cr_assert_null(hamt_update_key(m, "a", ref_upd_fn, &u));
     cr_assert_eq(errno, EINVAL);
 }
 
@@ -191,11 +163,11 @@ Test(ops, update_randomized_against_reference)
         const struct hamt *m = s.empty;
         for (int j = 0; j < 4000; j++) {
             uint64_t x = ref_rand(&seed), k = (x >> 8) % 200;
-            struct upd u = {.act = (enum hamt_update_action)(x % 3),
+            struct ref_upd u = {.act = (enum hamt_update_action)(x % 3),
                             .val = V((x >> 4) % 3 + 1)};
             void *rv = NULL;
             bool rp = ref_get(r, k, &rv);
-            const struct hamt *n = hamt_update_key(m, s.key[k], upd_fn, &u);
+            const struct hamt *n = hamt_update_key(m, s.key[k], ref_upd_fn, &u);
             cr_assert_not_null(n);
             cr_assert_eq(u.seen_present, rp);
             cr_assert_eq(u.seen_old, rp ? rv : NULL);

@@ -1,8 +1,10 @@
 /* refmap.c - see refmap.h. */
 #include "refmap.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct refmap *
 ref_new(size_t cap)
@@ -80,4 +82,46 @@ ref_rand(uint64_t *state)
     z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
     z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
     return z ^ (z >> 31);
+}
+
+uint64_t
+ref_seed(const char *suite, const char *what)
+{
+    uint64_t seed = (uint64_t)time(NULL);
+    const char *e = getenv("HAMT_TEST_SEED");
+
+    if (e != NULL) {
+        seed = strtoull(e, NULL, 0);
+    }
+    printf("%s %s: seed %llu (HAMT_TEST_SEED to repeat)\n", suite, what,
+           (unsigned long long)seed);
+    fflush(stdout);
+    return seed;
+}
+
+enum hamt_update_action
+ref_upd_fn(void *old, bool present, void **new_val, void *ctx)
+{
+    struct ref_upd *u = ctx;
+
+    u->seen_old = old;
+    u->seen_present = present;
+    u->calls++;
+    *new_val = u->val;
+    return u->act;
+}
+
+long
+ref_mismatch(const struct refmap *r, const void *const *keys,
+             bool (*get)(const void *ctx, const void *key, void **val),
+             const void *ctx)
+{
+    for (size_t i = 0; i < r->cap; i++) {
+        void *v = NULL, *rv = NULL;
+        bool f = get(ctx, keys[i], &v);
+        if (f != ref_get(r, i, &rv) || (f && v != rv)) {
+            return (long)i;
+        }
+    }
+    return -1;
 }

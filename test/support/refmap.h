@@ -27,4 +27,37 @@ bool ref_get(const struct refmap *r, uint64_t k, void **v);
 /* A small deterministic PRNG (splitmix64) for reproducible runs. */
 uint64_t ref_rand(uint64_t *state);
 
+/*
+ * Compares r with a map over keys[0 .. r->cap - 1], looked up through
+ * get(ctx, key, &val) (hamt_get, hamt_batch_get, ...).  Returns -1 when
+ * every key agrees (presence and value), else the first key number that
+ * does not.
+ */
+long ref_mismatch(const struct refmap *r, const void *const *keys,
+                  bool (*get)(const void *ctx, const void *key, void **val),
+                  const void *ctx);
+
+/*
+ * The seed of a randomized test: HAMT_TEST_SEED if set, else the time.
+ * Printed as "<suite> <what>: seed N" so that a failure can be repeated.
+ */
+uint64_t ref_seed(const char *suite, const char *what);
+
+/*
+ * An update function for hamt_update_key and hamt_batch_update_key that
+ * records what it was called with and answers `act` with `val`.
+ */
+#include <hamt.h>
+
+struct ref_upd {
+    enum hamt_update_action act;
+    void *val;
+    void *seen_old;
+    bool seen_present;
+    int calls;
+};
+
+enum hamt_update_action ref_upd_fn(void *old, bool present, void **new_val,
+                                   void *ctx);
+
 #endif
