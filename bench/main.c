@@ -624,24 +624,6 @@ memory_all(void)
                 if (a->flags & BA_GC) {
                     GC_gcollect();
                 }
-                if (strcmp(a->name, "libhamt") == 0) {
-                    /* The same map built by n persistent inserts: the heap
-                     * then also holds the free slots of the blocks that
-                     * the churn left partly used. */
-                    mem0 = mem_now(a);
-                    m = a->create(kind, n);
-                    t = a->thread_enter(m);
-                    for (size_t j = 0; j < n; j++) {
-                        a->insert(m, t, key_stored(kind, j), j + 1);
-                    }
-                    mem1 = mem_now(a);
-                    rec_add("memory", a->name, kind, n, 0, 0, 0,
-                            "bytes_per_entry_inserts", 0,
-                            ((double)mem1 - (double)mem0) / (double)n);
-                    a->thread_exit(m, t);
-                    a->destroy(m);
-                    GC_gcollect();
-                }
             }
         }
     }
@@ -709,20 +691,15 @@ single_report(enum bkind kind, size_t n)
     }
     printf("   memory (built first in a fresh process): libhamt and cow-map "
            "count the collector heap in use after GC_gcollect (heap minus "
-           "free, whole blocks). libhamt's map is loaded through one batch "
+           "free, whole blocks); libhamt's map is loaded through one batch "
            "(hamt_batch_set_many): %.1f B/entry, its nodes%s alone, by "
-           "GC_size, %.1f; built instead by %zu persistent inserts, the heap "
-           "in use is %.1f B/entry (blocks left partly used by the churn). "
-           "The others count live malloc chunks with their headers "
-           "(mallinfo2 uordblks+hblkhd delta)%s.\n",
+           "GC_size, %.1f.  The others count live malloc chunks with their "
+           "headers (mallinfo2 uordblks+hblkhd delta)%s.\n",
            rec_median("memory", "libhamt", kind, n, 0, 0, 0,
                       "bytes_per_entry"),
            kind == BK_STR ? " and key copies" : "",
            rec_median("memory", "libhamt", kind, n, 0, 0, 0,
                       "exact_bytes_per_entry"),
-           n,
-           rec_median("memory", "libhamt", kind, n, 0, 0, 0,
-                      "bytes_per_entry_inserts"),
            kind == BK_STR ? "; string keys: libhamt's own copies are "
                             "counted, the driver's key store is not"
                           : "");
