@@ -77,7 +77,12 @@ hamt_batch_begin(const struct hamt *m)
     }
     id = atomic_fetch_add_explicit(&batch_next_owner, 1, memory_order_relaxed);
     if (id > HAMT_OWNER_MAX) {
-        /* 2^56 batches: an id would repeat, which would be unsafe. */
+        /*
+         * 2^56 batches: an id would repeat, which would be unsafe.  Pin
+         * the counter past the last id so that it cannot wrap to small ids
+         * however many more calls come; relaxed, as above: nothing else is
+         * published through the counter.
+         */
         atomic_store_explicit(&batch_next_owner, HAMT_OWNER_MAX + 1,
                               memory_order_relaxed);
         errno = EOVERFLOW;
