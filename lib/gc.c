@@ -157,8 +157,11 @@ hamt__alloc_usable(const void *p)
     return malloc_usable_size((void *)(uintptr_t)p);
 #else
     /* GC_size includes the extra byte the collector adds to each request
-     * (interior pointers are recognised): leave it alone. */
-    return GC_size(p) - 1;
+     * (interior pointers are recognised): leave it alone.  0 for anything
+     * that is not a collector object (never asked for here). */
+    size_t n = GC_size(p);
+
+    return n != 0 ? n - 1 : 0;
 #endif
 }
 
