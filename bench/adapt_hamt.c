@@ -24,7 +24,7 @@
 
 #include "internal.h" /* node layout, for the exact memory walk only */
 
-struct hamt_state {
+struct lh_state {
     const struct hamt *m;    /* the writer's current map */
     struct hamt_cell *cell;  /* published map for concurrent runs */
     enum bkind kind;
@@ -34,7 +34,7 @@ struct hamt_state {
 };
 
 static void
-hamt_die(const char *what)
+lh_die(const char *what)
 {
     fprintf(stderr, "hamt-bench: libhamt %s failed: %s\n", what,
             strerror(errno));
@@ -42,17 +42,17 @@ hamt_die(const char *what)
 }
 
 static void *
-hamt_create(enum bkind kind, size_t hint)
+lh_create(enum bkind kind, size_t hint)
 {
     (void)hint;
-    struct hamt_state *s = GC_MALLOC_UNCOLLECTABLE(sizeof *s);
+    struct lh_state *s = GC_MALLOC_UNCOLLECTABLE(sizeof *s);
     if (s == NULL) {
-        hamt_die("state allocation");
+        lh_die("state allocation");
     }
     s->kind = kind;
     s->m = hamt_new(kind == BK_U64 ? HAMT_KEY_U64 : HAMT_KEY_STRING);
     if (s->m == NULL) {
-        hamt_die("hamt_new");
+        lh_die("hamt_new");
     }
     s->cell = NULL;
     s->batch = NULL;
@@ -61,41 +61,41 @@ hamt_create(enum bkind kind, size_t hint)
 }
 
 static void
-hamt_destroy(void *m)
+lh_destroy(void *m)
 {
-    struct hamt_state *s = m;
+    struct lh_state *s = m;
     s->m = NULL;
     s->cell = NULL;
     GC_FREE(s);
 }
 
 static void *
-hamt_thread_enter(void *m)
+lh_thread_enter(void *m)
 {
     if (hamt_thread_register() != 0) {
-        hamt_die("hamt_thread_register");
+        lh_die("hamt_thread_register");
     }
     return m;
 }
 
 static void
-hamt_thread_exit(void *m, void *t)
+lh_thread_exit(void *m, void *t)
 {
     (void)m;
     (void)t;
 }
 
 static void
-hamt_share(void *m)
+lh_share(void *m)
 {
-    struct hamt_state *s = m;
+    struct lh_state *s = m;
     if (s->cell == NULL) {
         s->cell = hamt_cell_new(s->m);
         if (s->cell == NULL) {
-            hamt_die("hamt_cell_new");
+            lh_die("hamt_cell_new");
         }
     } else if (hamt_cell_store(s->cell, s->m) == 0) {
-        hamt_die("hamt_cell_store");
+        lh_die("hamt_cell_store");
     }
 }
 
@@ -106,14 +106,14 @@ hkey(bkey k)
 }
 
 static bool
-hamt_insert(void *m, void *t, bkey k, uint64_t v)
+lh_insert(void *m, void *t, bkey k, uint64_t v)
 {
     (void)t;
-    struct hamt_state *s = m;
+    struct lh_state *s = m;
     size_t before = hamt_size(s->m);
     const struct hamt *n = hamt_set(s->m, hkey(k), (void *)(uintptr_t)v);
     if (n == NULL) {
-        hamt_die("hamt_set");
+        lh_die("hamt_set");
     }
     s->m = n;
     return hamt_size(n) != before;
@@ -121,36 +121,36 @@ hamt_insert(void *m, void *t, bkey k, uint64_t v)
 
 /* Untimed builds (and the memory section) load through one batch. */
 static void
-hamt_bulk(void *m, void *t, const bkey *keys, const uint64_t *vals, size_t n)
+lh_bulk(void *m, void *t, const bkey *keys, const uint64_t *vals, size_t n)
 {
     (void)t;
-    struct hamt_state *s = m;
+    struct lh_state *s = m;
     const void **k = malloc(n * sizeof *k);
     void **v = malloc(n * sizeof *v);
     struct hamt_batch *b = hamt_batch_begin(s->m);
     if (k == NULL || v == NULL || b == NULL) {
-        hamt_die("bulk set-up");
+        lh_die("bulk set-up");
     }
     for (size_t i = 0; i < n; i++) {
         k[i] = hkey(keys[i]);
         v[i] = (void *)(uintptr_t)vals[i];
     }
     if (hamt_batch_set_many(b, n, k, v, NULL) != 0) {
-        hamt_die("hamt_batch_set_many");
+        lh_die("hamt_batch_set_many");
     }
     s->m = hamt_batch_finish(b);
     if (s->m == NULL) {
-        hamt_die("hamt_batch_finish");
+        lh_die("hamt_batch_finish");
     }
     free(k);
     free(v);
 }
 
 static bool
-hamt_lookup(void *m, void *t, bkey k, uint64_t *v)
+lh_lookup(void *m, void *t, bkey k, uint64_t *v)
 {
     (void)t;
-    struct hamt_state *s = m;
+    struct lh_state *s = m;
     void *val;
     if (!hamt_get(s->m, hkey(k), &val)) {
         return false;
@@ -160,13 +160,13 @@ hamt_lookup(void *m, void *t, bkey k, uint64_t *v)
 }
 
 static bool
-hamt_remove(void *m, void *t, bkey k)
+lh_remove(void *m, void *t, bkey k)
 {
     (void)t;
-    struct hamt_state *s = m;
+    struct lh_state *s = m;
     const struct hamt *n = hamt_del(s->m, hkey(k));
     if (n == NULL) {
-        hamt_die("hamt_del");
+        lh_die("hamt_del");
     }
     bool removed = n != s->m;
     s->m = n;
@@ -174,10 +174,10 @@ hamt_remove(void *m, void *t, bkey k)
 }
 
 static size_t
-hamt_iterate(void *m, void *t, uint64_t *sum)
+lh_iterate(void *m, void *t, uint64_t *sum)
 {
     (void)t;
-    struct hamt_state *s = m;
+    struct lh_state *s = m;
     struct hamt_iter it;
     const void *k;
     void *v;
@@ -193,10 +193,10 @@ hamt_iterate(void *m, void *t, uint64_t *sum)
 }
 
 static size_t
-hamt_read_batch(void *m, void *t, const bkey *keys, size_t n, uint64_t *sum)
+lh_read_batch(void *m, void *t, const bkey *keys, size_t n, uint64_t *sum)
 {
     (void)t;
-    struct hamt_state *s = m;
+    struct lh_state *s = m;
     /* One snapshot for the whole batch, looked up with hamt_get_many. */
     const struct hamt *snap = hamt_cell_load(s->cell, NULL);
     size_t hits = 0;
@@ -222,45 +222,45 @@ hamt_read_batch(void *m, void *t, const bkey *keys, size_t n, uint64_t *sum)
 }
 
 static void
-hamt_update(void *m, void *t, bkey k, uint64_t v)
+lh_update(void *m, void *t, bkey k, uint64_t v)
 {
     (void)t;
-    struct hamt_state *s = m;
+    struct lh_state *s = m;
     const struct hamt *n = hamt_set(s->m, hkey(k), (void *)(uintptr_t)v);
     if (n == NULL) {
-        hamt_die("hamt_set");
+        lh_die("hamt_set");
     }
     if (hamt_cell_store(s->cell, n) == 0) {
-        hamt_die("hamt_cell_store");
+        lh_die("hamt_cell_store");
     }
     s->m = n;
 }
 
-struct hamt_upd {
+struct lh_upd {
     bkey k;
     uint64_t v;
 };
 
 static const struct hamt *
-hamt_upd_fn(const struct hamt *cur, void *ctx)
+lh_upd_fn(const struct hamt *cur, void *ctx)
 {
-    const struct hamt_upd *u = ctx;
+    const struct lh_upd *u = ctx;
     return hamt_set(cur, hkey(u->k), (void *)(uintptr_t)u->v);
 }
 
 static void
-hamt_update_mw(void *m, void *t, bkey k, uint64_t v)
+lh_update_mw(void *m, void *t, bkey k, uint64_t v)
 {
     (void)t;
-    struct hamt_state *s = m;
-    struct hamt_upd u = { k, v };
-    if (hamt_cell_update(s->cell, hamt_upd_fn, &u) == NULL) {
-        hamt_die("hamt_cell_update");
+    struct lh_state *s = m;
+    struct lh_upd u = { k, v };
+    if (hamt_cell_update(s->cell, lh_upd_fn, &u) == NULL) {
+        lh_die("hamt_cell_update");
     }
 }
 
 static void
-hamt_quiesce(void *m, void *t)
+lh_quiesce(void *m, void *t)
 {
     (void)m;
     (void)t;
@@ -273,7 +273,7 @@ hamt_quiesce(void *m, void *t)
  * lib/internal.h; children at shift >= 65 are collision nodes.
  */
 static size_t
-hamt_walk(const void *blk, const struct node *n, unsigned shift, bool strkeys)
+lh_walk(const void *blk, const struct node *n, unsigned shift, bool strkeys)
 {
     size_t bytes = GC_base((void *)(uintptr_t)blk) ? GC_size(blk) : 0;
     if (shift >= HAMT_BITS * HAMT_LEVELS) {
@@ -290,19 +290,19 @@ hamt_walk(const void *blk, const struct node *n, unsigned shift, bool strkeys)
     }
     for (unsigned i = 0; i < nc; i++) {
         const struct node *c = n->slots[2 * ne + i];
-        bytes += hamt_walk(c, c, shift + HAMT_BITS, strkeys);
+        bytes += lh_walk(c, c, shift + HAMT_BITS, strkeys);
     }
     return bytes;
 }
 
 static size_t
-hamt_exact_bytes(void *m)
+lh_exact_bytes(void *m)
 {
-    struct hamt_state *s = m;
+    struct lh_state *s = m;
     if (hamt_size(s->m) == 0) {
         return 0;
     }
-    return hamt_walk(s->m, hamt__root(s->m), 0, s->kind == BK_STR);
+    return lh_walk(s->m, hamt__root(s->m), 0, s->kind == BK_STR);
 }
 
 /*
@@ -314,7 +314,7 @@ hamt_exact_bytes(void *m)
 #define B16 16
 
 static void
-b16_flush(struct hamt_state *s)
+b16_flush(struct lh_state *s)
 {
     if (s->batch == NULL) {
         return;
@@ -323,10 +323,10 @@ b16_flush(struct hamt_state *s)
     s->batch = NULL;
     s->pending = 0;
     if (s->m == NULL) {
-        hamt_die("hamt_batch_finish");
+        lh_die("hamt_batch_finish");
     }
     if (s->cell != NULL && hamt_cell_store(s->cell, s->m) == 0) {
-        hamt_die("hamt_cell_store");
+        lh_die("hamt_cell_store");
     }
 }
 
@@ -334,15 +334,15 @@ static void
 b16_update(void *m, void *t, bkey k, uint64_t v)
 {
     (void)t;
-    struct hamt_state *s = m;
+    struct lh_state *s = m;
     if (s->batch == NULL) {
         s->batch = hamt_batch_begin(s->m);
         if (s->batch == NULL) {
-            hamt_die("hamt_batch_begin");
+            lh_die("hamt_batch_begin");
         }
     }
     if (hamt_batch_set(s->batch, hkey(k), (void *)(uintptr_t)v) < 0) {
-        hamt_die("hamt_batch_set");
+        lh_die("hamt_batch_set");
     }
     if (++s->pending == B16) {
         b16_flush(s);
@@ -353,42 +353,42 @@ static void
 b16_share(void *m)
 {
     b16_flush(m);
-    hamt_share(m);
+    lh_share(m);
 }
 
 static bool
 b16_insert(void *m, void *t, bkey k, uint64_t v)
 {
     b16_flush(m);
-    return hamt_insert(m, t, k, v);
+    return lh_insert(m, t, k, v);
 }
 
 static bool
 b16_lookup(void *m, void *t, bkey k, uint64_t *v)
 {
     b16_flush(m);
-    return hamt_lookup(m, t, k, v);
+    return lh_lookup(m, t, k, v);
 }
 
 static bool
 b16_remove(void *m, void *t, bkey k)
 {
     b16_flush(m);
-    return hamt_remove(m, t, k);
+    return lh_remove(m, t, k);
 }
 
 static size_t
 b16_iterate(void *m, void *t, uint64_t *sum)
 {
     b16_flush(m);
-    return hamt_iterate(m, t, sum);
+    return lh_iterate(m, t, sum);
 }
 
 static void
 b16_bulk(void *m, void *t, const bkey *keys, const uint64_t *vals, size_t n)
 {
     b16_flush(m);
-    hamt_bulk(m, t, keys, vals, n);
+    lh_bulk(m, t, keys, vals, n);
 }
 
 static void
@@ -401,28 +401,28 @@ b16_quiesce(void *m, void *t)
 static void
 b16_destroy(void *m)
 {
-    struct hamt_state *s = m;
+    struct lh_state *s = m;
     if (s->batch != NULL) {
         hamt_batch_discard(s->batch);
         s->batch = NULL;
     }
-    hamt_destroy(m);
+    lh_destroy(m);
 }
 
 const struct bench_adapter bench_hamt_b16 = {
     .name = "libhamt-b16",
     .desc = "libhamt, writer publishes a batch of 16 updates at a time",
     .flags = BA_CONCURRENT | BA_READ_MT | BA_GC | BA_CONC_ONLY,
-    .create = hamt_create,
+    .create = lh_create,
     .destroy = b16_destroy,
-    .thread_enter = hamt_thread_enter,
-    .thread_exit = hamt_thread_exit,
+    .thread_enter = lh_thread_enter,
+    .thread_exit = lh_thread_exit,
     .share = b16_share,
     .insert = b16_insert,
     .lookup = b16_lookup,
     .remove = b16_remove,
     .iterate = b16_iterate,
-    .read_batch = hamt_read_batch,
+    .read_batch = lh_read_batch,
     .update = b16_update,
     .update_mw = NULL,
     .bulk = b16_bulk,
@@ -434,19 +434,19 @@ const struct bench_adapter bench_hamt = {
     .name = "libhamt",
     .desc = "libhamt persistent map; hamt_cell snapshot per batch",
     .flags = BA_CONCURRENT | BA_READ_MT | BA_GC,
-    .create = hamt_create,
-    .destroy = hamt_destroy,
-    .thread_enter = hamt_thread_enter,
-    .thread_exit = hamt_thread_exit,
-    .share = hamt_share,
-    .insert = hamt_insert,
-    .lookup = hamt_lookup,
-    .remove = hamt_remove,
-    .iterate = hamt_iterate,
-    .read_batch = hamt_read_batch,
-    .update = hamt_update,
-    .update_mw = hamt_update_mw,
-    .bulk = hamt_bulk,
-    .quiesce = hamt_quiesce,
-    .exact_bytes = hamt_exact_bytes,
+    .create = lh_create,
+    .destroy = lh_destroy,
+    .thread_enter = lh_thread_enter,
+    .thread_exit = lh_thread_exit,
+    .share = lh_share,
+    .insert = lh_insert,
+    .lookup = lh_lookup,
+    .remove = lh_remove,
+    .iterate = lh_iterate,
+    .read_batch = lh_read_batch,
+    .update = lh_update,
+    .update_mw = lh_update_mw,
+    .bulk = lh_bulk,
+    .quiesce = lh_quiesce,
+    .exact_bytes = lh_exact_bytes,
 };
