@@ -79,6 +79,14 @@ check-summary:
 	@$(SHELL) $(top_srcdir)/test/summary.sh $(TEST_LOGS)
 .PHONY: check-summary
 
+## make check-valgrind: the man page examples under valgrind's memcheck,
+## with test/valgrind/libgc.supp hiding the collector's conservative scans
+## (TOOLCHAIN.md); test/run-all runs it after make check.
+EXTRA_DIST += test/valgrind/run-valgrind.sh test/valgrind/libgc.supp
+check-valgrind: $(check_PROGRAMS)
+	@srcdir=$(srcdir) $(SHELL) $(srcdir)/test/valgrind/run-valgrind.sh
+.PHONY: check-valgrind
+
 ## For test/run-all: the .log files of this build's TESTS, one per line.
 print-test-logs:
 	@for l in $(TEST_LOGS); do echo "$$l"; done
