@@ -42,7 +42,6 @@
 
 struct hamt_batch {
     struct hamt *m;         /* current version: the source until changed */
-    const struct hamt *src; /* the map the batch began from */
     uint64_t owner;         /* its id; 0 once finished or discarded */
 };
 
@@ -93,7 +92,6 @@ hamt_batch_begin(const struct hamt *m)
         return NULL;
     }
     b->m = (struct hamt *)(uintptr_t)m; /* never written while not owned */
-    b->src = m;
     b->owner = id;
     return b;
 }
@@ -112,8 +110,7 @@ int
 hamt_batch_set_many(struct hamt_batch *b, size_t n, const void *const keys[],
                     void *const vals[], size_t *done)
 {
-    enum { GROUP = 16 };
-    bool found[GROUP];
+    bool found[HAMT_GET_GROUP];
 
     if (done != NULL) {
         *done = 0;
@@ -128,8 +125,8 @@ hamt_batch_set_many(struct hamt_batch *b, size_t n, const void *const keys[],
             return -1;
         }
     }
-    for (size_t i = 0; i < n; i += GROUP) {
-        size_t g = n - i < GROUP ? n - i : GROUP;
+    for (size_t i = 0; i < n; i += HAMT_GET_GROUP) {
+        size_t g = n - i < HAMT_GET_GROUP ? n - i : HAMT_GET_GROUP;
         /*
          * Walk the group's paths first with the batched lookup, which
          * prefetches each key's next node so that the cache misses of the
@@ -162,31 +159,12 @@ int
 hamt_batch_update_key(struct hamt_batch *b, const void *key,
                       hamt_update_value_fn fn, void *ctx)
 {
-    void *old = NULL, *nv = NULL;
-    bool present;
-
     if (batch_live(b) == NULL || fn == NULL ||
         !hamt__key_valid(b->m->kt, key)) {
         errno = EINVAL;
         return -1;
     }
-    present = hamt__get(b->m, key, &old);
-    if (!present) {
-        old = NULL;
-    }
-    switch (fn(old, present, &nv, ctx)) {
-    case HAMT_KEEP:
-        return 0;
-    case HAMT_REPLACE:
-        return hamt__edit_set(&b->m, b->owner, key, nv) < 0 ? -1 : 0;
-    case HAMT_REMOVE:
-        if (!present) {
-            return 0;
-        }
-        return hamt__edit_del(&b->m, b->owner, key) < 0 ? -1 : 0;
-    }
-    errno = EINVAL; /* fn returned no hamt_update_action */
-    return -1;
+    return hamt__edit_update(&b->m, b->owner, key, fn, ctx);
 }
 
 bool
@@ -220,7 +198,6 @@ hamt_batch_finish(struct hamt_batch *b)
     /* The id dies here: no live batch holds it, so its nodes are frozen. */
     b->owner = 0;
     b->m = NULL;
-    b->src = NULL;
     if (m->size == 0) {
         return m->kt->empty; /* the shared empty map, as hamt_del gives */
     }
@@ -235,7 +212,6 @@ hamt_batch_discard(struct hamt_batch *b)
     }
     b->owner = 0;
     b->m = NULL; /* the batch's nodes become garbage */
-    b->src = NULL;
 }
 
 const struct hamt *

@@ -144,20 +144,31 @@ uint64_t hamt__hash_bytes(const void *p, size_t n);
 const struct hamt *hamt__new_builtin(enum hamt_key kind);
 const struct hamt *hamt__new_custom(const struct hamt_keytype *kt);
 bool hamt__get(const struct hamt *m, const void *key, void **val);
+/* Keys that hamt__get_many walks together (its prefetching group). */
+#define HAMT_GET_GROUP 16
 size_t hamt__get_many(const struct hamt *m, size_t n, const void *const *keys,
                       void **vals, bool *found);
 const struct hamt *hamt__set(const struct hamt *m, const void *key, void *val);
 const struct hamt *hamt__del(const struct hamt *m, const void *key);
 /*
- * Batch edits (batch.c): set or remove `key` in the batch-owned version *pm,
- * writing in place the nodes whose owner tail is `owner` (non-zero) and
- * replacing *pm when its root block had to be rebuilt.  Return 1 when the
- * key was added (set) or removed (del), 0 when not, -1 with errno = ENOMEM
- * having changed nothing.
+ * Edits (map.c): set or remove `key` in *pm.  With a batch's `owner` id,
+ * nodes whose owner tail holds it are written in place, and *pm is replaced
+ * when its root block had to be rebuilt.  With owner 0 (hamt__set,
+ * hamt__del) nothing is written: *pm is replaced by the new version, the
+ * shared empty map when a del empties it.  Return 1 when the key was added
+ * (set) or removed (del), 0 when not, -1 with errno = ENOMEM having changed
+ * nothing.
  */
 int hamt__edit_set(struct hamt **pm, uint64_t owner, const void *key,
                    void *val);
 int hamt__edit_del(struct hamt **pm, uint64_t owner, const void *key);
+/*
+ * hamt_update_key() on *pm, as an edit of `owner` (0: persistent, *pm is
+ * replaced on a change): 0, or -1 with errno = ENOMEM (nothing changed) or
+ * EINVAL (fn returned no hamt_update_action).  In ops.c.
+ */
+int hamt__edit_update(struct hamt **pm, uint64_t owner, const void *key,
+                      hamt_update_value_fn fn, void *ctx);
 /* The current version of a live batch (NULL once ended), for tests. */
 const struct hamt *hamt__batch_peek(const struct hamt_batch *b);
 int hamt__equal(const struct hamt *a, const struct hamt *b, hamt_valeq_fn veq,

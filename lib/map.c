@@ -305,7 +305,6 @@ hamt__get(const struct hamt *m, const void *key, void **val)
  * then processes each key one level, by which time its node is (mostly) in
  * cache.  The misses of the group overlap instead of adding up.
  */
-enum { MAP_GROUP = 16 };
 
 /* Prefetches the first lines of node `n` (header and the slots after it). */
 static inline void
@@ -320,9 +319,9 @@ map_get_group(const struct hamt *m, size_t n, const void *const *keys,
               void **vals, bool *found)
 {
     const struct hamt__kt *kt = m->kt;
-    const void *node[MAP_GROUP];
-    uint64_t h[MAP_GROUP];
-    unsigned live[MAP_GROUP];
+    const void *node[HAMT_GET_GROUP];
+    uint64_t h[HAMT_GET_GROUP];
+    unsigned live[HAMT_GET_GROUP];
     unsigned nlive = 0, shift = 0;
     size_t hits = 0;
     bool ints = kt->kind == HAMT_KEY_U64 || kt->kind == HAMT_KEY_PTR;
@@ -385,8 +384,8 @@ hamt__get_many(const struct hamt *m, size_t n, const void *const *keys,
 {
     size_t hits = 0;
 
-    for (size_t i = 0; i < n; i += MAP_GROUP) {
-        size_t g = n - i < MAP_GROUP ? n - i : MAP_GROUP;
+    for (size_t i = 0; i < n; i += HAMT_GET_GROUP) {
+        size_t g = n - i < HAMT_GET_GROUP ? n - i : HAMT_GET_GROUP;
         hits += map_get_group(m, g, keys + i, vals != NULL ? vals + i : NULL,
                               found + i);
     }
@@ -539,7 +538,7 @@ struct set_ctx {
     void *val;
     uint64_t h;
     bool added; /* out: a new key was inserted */
-    struct edit ed;
+    struct edit *ed; /* the batch edit, or a persistent one (owner 0) */
 };
 
 /* The collision node `c` with the key set; c itself if unchanged. */
@@ -554,20 +553,20 @@ map_set_cnode(struct set_ctx *sc, struct cnode *c)
             if (c->slots[2 * i + 1] == sc->val) {
                 return c;
             }
-            if (map_owns(&sc->ed, cn_tail(c))) {
+            if (map_owns(sc->ed, cn_tail(c))) {
                 c->slots[2 * i + 1] = sc->val;
                 return c;
             }
-            return map_mine_cn(&sc->ed, hamt__cn_set_value(c, i, sc->val));
+            return map_mine_cn(sc->ed, hamt__cn_set_value(c, i, sc->val));
         }
     }
     if (!map_key_store(sc->kt, sc->key, &stored)) {
         return NULL;
     }
-    d = map_mine_cn(&sc->ed, hamt__cn_append(c, stored, sc->val));
+    d = map_mine_cn(sc->ed, hamt__cn_append(c, stored, sc->val));
     if (d != NULL) {
         sc->added = true;
-        map_retire(&sc->ed, c, cn_tail(c), 0);
+        map_retire(sc->ed, c, cn_tail(c), 0);
     }
     return d;
 }
@@ -581,7 +580,7 @@ static struct node *
 map_set_node(struct set_ctx *sc, struct node *n, size_t pre, unsigned shift)
 {
     uint32_t bit = nd_bit(sc->h, shift);
-    struct edit *ed = &sc->ed;
+    struct edit *ed = sc->ed;
     struct node *r;
 
     if (ed->owner != 0) {
@@ -664,17 +663,22 @@ int
 hamt__edit_set(struct hamt **pm, uint64_t owner, const void *key, void *val)
 {
     struct hamt *m = *pm;
+    /* Not zeroed as a whole: retired[] is written before it is read. */
+    struct edit ed;
     struct set_ctx sc = {
         .kt = m->kt,
         .key = key,
         .val = val,
         .h = hamt__key_hash(m->kt, key),
         .added = false,
-        .ed = {.owner = owner},
+        .ed = &ed,
     };
     struct node *root = hamt__root(m);
-    struct node *nr = map_set_node(&sc, root, sizeof(struct hamt), 0);
+    struct node *nr;
 
+    ed.owner = owner;
+    ed.nretired = 0;
+    nr = map_set_node(&sc, root, sizeof(struct hamt), 0);
     if (nr == NULL) {
         return -1;
     }
@@ -686,7 +690,7 @@ hamt__edit_set(struct hamt **pm, uint64_t owner, const void *key, void *val)
     } else {
         *pm = map_finish(nr, m->kt, m->size + (sc.added ? 1 : 0));
     }
-    map_commit(&sc.ed);
+    map_commit(&ed);
     return sc.added ? 1 : 0;
 }
 
@@ -716,7 +720,7 @@ struct del_ctx {
     void *node;     /* out, DEL_NEWNODE (the input node if changed in place) */
     const void *k;  /* out, DEL_SINGLE */
     void *v;        /* out, DEL_SINGLE */
-    struct edit ed;
+    struct edit *ed; /* the batch edit, or a persistent one (owner 0) */
 };
 
 static enum del_result
@@ -726,14 +730,14 @@ map_del_cnode(struct del_ctx *dc, struct cnode *c)
         if (!hamt__key_eq(dc->kt, c->slots[2 * i], dc->key)) {
             continue;
         }
-        map_retire(&dc->ed, c, cn_tail(c), 0);
+        map_retire(dc->ed, c, cn_tail(c), 0);
         if (c->count == 2) {
             /* N4: a collision node never holds one entry. */
             dc->k = c->slots[2 * (1 - i)];
             dc->v = c->slots[2 * (1 - i) + 1];
             return DEL_SINGLE;
         }
-        dc->node = map_mine_cn(&dc->ed, hamt__cn_remove(c, i));
+        dc->node = map_mine_cn(dc->ed, hamt__cn_remove(c, i));
         return dc->node != NULL ? DEL_NEWNODE : DEL_NOMEM;
     }
     return DEL_NOTFOUND;
@@ -750,7 +754,7 @@ map_del_node(struct del_ctx *dc, struct node *n, size_t pre, unsigned shift)
 {
     uint32_t bit = nd_bit(dc->h, shift);
     bool is_root = pre != 0;
-    struct edit *ed = &dc->ed;
+    struct edit *ed = dc->ed;
 
     if (n->datamap & bit) {
         unsigned i = nd_entry_index(n, bit);
@@ -804,44 +808,20 @@ map_del_node(struct del_ctx *dc, struct node *n, size_t pre, unsigned shift)
     return DEL_NOMEM;
 }
 
-const struct hamt *
-hamt__del(const struct hamt *m, const void *key)
-{
-    struct del_ctx dc = {
-        .kt = m->kt,
-        .key = key,
-        .h = hamt__key_hash(m->kt, key),
-        .ed = {.owner = 0},
-    };
-
-    switch (map_del_node(&dc, hamt__root(m), sizeof(struct hamt), 0)) {
-    case DEL_NOTFOUND:
-        return m;
-    case DEL_NOMEM:
-        return NULL;
-    case DEL_NEWNODE:
-        if (m->size == 1) {
-            return m->kt->empty; /* the shared empty map of the key type */
-        }
-        return map_finish(dc.node, m->kt, m->size - 1);
-    case DEL_SINGLE:
-        break; /* The root never reports it (see map_del_node). */
-    }
-    HAMT_UNREACHABLE();
-    return NULL;
-}
-
 int
 hamt__edit_del(struct hamt **pm, uint64_t owner, const void *key)
 {
     struct hamt *m = *pm;
+    struct edit ed; /* as in hamt__edit_set */
     struct del_ctx dc = {
         .kt = m->kt,
         .key = key,
         .h = hamt__key_hash(m->kt, key),
-        .ed = {.owner = owner},
+        .ed = &ed,
     };
 
+    ed.owner = owner;
+    ed.nretired = 0;
     switch (map_del_node(&dc, hamt__root(m), sizeof(struct hamt), 0)) {
     case DEL_NOTFOUND:
         return 0;
@@ -850,18 +830,30 @@ hamt__edit_del(struct hamt **pm, uint64_t owner, const void *key)
     case DEL_NEWNODE:
         if (dc.node == hamt__root(m)) {
             m->size--; /* changed in place: the root block is owned */
+        } else if (owner == 0 && m->size == 1) {
+            /* A persistent update that empties the map gives the shared
+             * empty map of the key type.  (A batch keeps its empty root:
+             * hamt_batch_finish returns the shared one for it.) */
+            *pm = (struct hamt *)(uintptr_t)m->kt->empty;
         } else {
-            /* An empty root stays: hamt_batch_finish returns the shared
-             * empty map for it. */
             *pm = map_finish(dc.node, m->kt, m->size - 1);
         }
-        map_commit(&dc.ed);
+        map_commit(&ed);
         return 1;
     case DEL_SINGLE:
         break;
     }
     HAMT_UNREACHABLE();
     return -1;
+}
+
+const struct hamt *
+hamt__del(const struct hamt *m, const void *key)
+{
+    /* Owner 0: nothing is written in place; r is replaced on a change. */
+    struct hamt *r = (struct hamt *)(uintptr_t)m;
+
+    return hamt__edit_del(&r, 0, key) < 0 ? NULL : r;
 }
 
 /* ---- equality ---- */

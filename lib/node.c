@@ -57,15 +57,23 @@
 
 #include <string.h>
 
-struct node *
-hamt__nd_alloc(size_t pre, unsigned ne, unsigned nc)
+/* A node of ne entries and nc children with `room` spare bytes after it. */
+static struct node *
+nd_alloc_room(size_t pre, unsigned ne, unsigned nc, size_t room)
 {
-    char *block = hamt__alloc(pre + nd_bytes(ne, nc) + HAMT_OWNER_BYTES);
+    char *block =
+        hamt__alloc(pre + nd_bytes(ne, nc) + HAMT_OWNER_BYTES + room);
 
     if (block == NULL) {
         return NULL;
     }
     return (struct node *)(block + pre);
+}
+
+struct node *
+hamt__nd_alloc(size_t pre, unsigned ne, unsigned nc)
+{
+    return nd_alloc_room(pre, ne, nc, 0);
 }
 
 struct node *
@@ -183,12 +191,10 @@ hamt__nd_change(size_t pre, size_t room, const struct node *n,
     struct node *c;
 
     nd_changed_counts(n, op, &ne, &nc);
-    char *block = hamt__alloc(pre + nd_bytes(ne, nc) + HAMT_OWNER_BYTES + room);
-    if (block == NULL) {
-        return NULL;
+    c = nd_alloc_room(pre, ne, nc, room);
+    if (c != NULL) {
+        nd_compose(c, n, op, bit, key, val);
     }
-    c = (struct node *)(block + pre);
-    nd_compose(c, n, op, bit, key, val);
     return c;
 }
 
@@ -218,33 +224,6 @@ hamt__nd_change_in_place(size_t pre, struct node *n, enum nd_change op,
         memset((char *)n + new_end, 0, old_end - new_end + HAMT_OWNER_BYTES);
     }
     return true;
-}
-
-struct node *
-hamt__nd_insert_entry(size_t pre, const struct node *n, uint32_t bit,
-                      const void *key, void *val)
-{
-    return hamt__nd_change(pre, 0, n, ND_INSERT_ENTRY, bit, key, val);
-}
-
-struct node *
-hamt__nd_remove_entry(size_t pre, const struct node *n, uint32_t bit)
-{
-    return hamt__nd_change(pre, 0, n, ND_REMOVE_ENTRY, bit, NULL, NULL);
-}
-
-struct node *
-hamt__nd_entry_to_child(size_t pre, const struct node *n, uint32_t bit,
-                        void *child)
-{
-    return hamt__nd_change(pre, 0, n, ND_ENTRY_TO_CHILD, bit, NULL, child);
-}
-
-struct node *
-hamt__nd_child_to_entry(size_t pre, const struct node *n, uint32_t bit,
-                        const void *key, void *val)
-{
-    return hamt__nd_change(pre, 0, n, ND_CHILD_TO_ENTRY, bit, key, val);
 }
 
 struct node *

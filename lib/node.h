@@ -132,6 +132,7 @@ cn_tail(const struct cnode *c)
  * in the same block (sizeof(struct hamt) for a root node, 0 otherwise); the
  * returned pointer is the node, `pre` bytes into the block.
  */
+/* An uninitialised node of ne entries and nc children (tail 0). */
 struct node *hamt__nd_alloc(size_t pre, unsigned ne, unsigned nc);
 struct node *hamt__nd_copy(size_t pre, const struct node *n);
 struct node *hamt__nd_set_value(size_t pre, const struct node *n, uint32_t bit,
@@ -159,14 +160,6 @@ struct node *hamt__nd_change(size_t pre, size_t room, const struct node *n,
  */
 bool hamt__nd_change_in_place(size_t pre, struct node *n, enum nd_change op,
                               uint32_t bit, const void *key, void *val);
-struct node *hamt__nd_insert_entry(size_t pre, const struct node *n,
-                                   uint32_t bit, const void *key, void *val);
-struct node *hamt__nd_remove_entry(size_t pre, const struct node *n,
-                                   uint32_t bit);
-struct node *hamt__nd_entry_to_child(size_t pre, const struct node *n,
-                                     uint32_t bit, void *child);
-struct node *hamt__nd_child_to_entry(size_t pre, const struct node *n,
-                                     uint32_t bit, const void *key, void *val);
 struct node *hamt__nd_set_child(size_t pre, const struct node *n, uint32_t bit,
                                 void *child);
 /*

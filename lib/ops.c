@@ -93,32 +93,41 @@ ops_walk_sub(const void *p, unsigned shift, ops_entry_fn fn, void *ctx)
 
 /* ---- update ---- */
 
-const struct hamt *
-hamt_update_key(const struct hamt *m, const void *key,
-                hamt_update_value_fn fn, void *ctx)
+int
+hamt__edit_update(struct hamt **pm, uint64_t owner, const void *key,
+                  hamt_update_value_fn fn, void *ctx)
 {
     void *old = NULL, *nv = NULL;
-    bool present;
+    bool present = hamt__get(*pm, key, &old);
 
-    if (m == NULL || fn == NULL || !hamt__key_valid(m->kt, key)) {
-        errno = EINVAL;
-        return NULL;
-    }
-    present = hamt__get(m, key, &old);
     if (!present) {
         old = NULL;
     }
     switch (fn(old, present, &nv, ctx)) {
     case HAMT_KEEP:
-        return m;
+        return 0;
     case HAMT_REPLACE:
-        /* The identity rule: the same value returns m, allocating nothing. */
-        return hamt__set(m, key, nv);
+        /* The identity rule: the same value changes nothing, allocates
+         * nothing. */
+        return hamt__edit_set(pm, owner, key, nv) < 0 ? -1 : 0;
     case HAMT_REMOVE:
-        return present ? hamt__del(m, key) : m;
+        return hamt__edit_del(pm, owner, key) < 0 ? -1 : 0;
     }
-    errno = EINVAL;
-    return NULL;
+    errno = EINVAL; /* fn returned no hamt_update_action */
+    return -1;
+}
+
+const struct hamt *
+hamt_update_key(const struct hamt *m, const void *key,
+                hamt_update_value_fn fn, void *ctx)
+{
+    struct hamt *r = (struct hamt *)(uintptr_t)m; /* replaced on a change */
+
+    if (m == NULL || fn == NULL || !hamt__key_valid(m->kt, key)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return hamt__edit_update(&r, 0, key, fn, ctx) < 0 ? NULL : r;
 }
 
 /* ---- diff ---- */
