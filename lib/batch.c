@@ -64,6 +64,26 @@ batch_live(const struct hamt_batch *b)
     return (struct hamt_batch *)(uintptr_t)b;
 }
 
+uint64_t
+hamt__owner_new(void)
+{
+    uint64_t id =
+        atomic_fetch_add_explicit(&batch_next_owner, 1, memory_order_relaxed);
+
+    if (id > HAMT_OWNER_MAX) {
+        /*
+         * 2^56 ids: one would repeat, which would be unsafe.  Pin the
+         * counter past the last id so that it cannot wrap to small ids
+         * however many more calls come; relaxed, as above: nothing else is
+         * published through the counter.
+         */
+        atomic_store_explicit(&batch_next_owner, HAMT_OWNER_MAX + 1,
+                              memory_order_relaxed);
+        return 0;
+    }
+    return id;
+}
+
 struct hamt_batch *
 hamt_batch_begin(const struct hamt *m)
 {
@@ -74,16 +94,8 @@ hamt_batch_begin(const struct hamt *m)
         errno = EINVAL;
         return NULL;
     }
-    id = atomic_fetch_add_explicit(&batch_next_owner, 1, memory_order_relaxed);
-    if (id > HAMT_OWNER_MAX) {
-        /*
-         * 2^56 batches: an id would repeat, which would be unsafe.  Pin
-         * the counter past the last id so that it cannot wrap to small ids
-         * however many more calls come; relaxed, as above: nothing else is
-         * published through the counter.
-         */
-        atomic_store_explicit(&batch_next_owner, HAMT_OWNER_MAX + 1,
-                              memory_order_relaxed);
+    id = hamt__owner_new();
+    if (id == 0) {
         errno = EOVERFLOW;
         return NULL;
     }

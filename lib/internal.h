@@ -169,6 +169,11 @@ int hamt__edit_del(struct hamt **pm, uint64_t owner, const void *key);
  */
 int hamt__edit_update(struct hamt **pm, uint64_t owner, const void *key,
                       hamt_update_value_fn fn, void *ctx);
+/*
+ * A fresh owner id for edits (batch.c): never given out before, or 0 once
+ * 2^56 have been (then edit with owner 0, plain path copying).
+ */
+uint64_t hamt__owner_new(void);
 /* The current version of a live batch (NULL once ended), for tests. */
 const struct hamt *hamt__batch_peek(const struct hamt_batch *b);
 int hamt__equal(const struct hamt *a, const struct hamt *b, hamt_valeq_fn veq,

@@ -21,9 +21,9 @@
  *   - N5 (immutability): a node reachable from a map is never written, so
  *     two versions that hold the same node pointer hold the same keys and
  *     values below it, and diff skips it without looking inside.
- *   - The identity rule of map.c: hamt__set() with the binding already
- *     present and hamt__del() of an absent key return their input pointer
- *     and allocate nothing.  update, merge, intersect and difference get
+ *   - The identity rule of map.c: an edit that sets a binding already
+ *     present or removes an absent key leaves its map pointer as it was
+ *     and allocates nothing.  update, merge, intersect and difference get
  *     "return the input when nothing changed" from it for free.
  *
  * Function families:
@@ -390,6 +390,48 @@ ops_fold_decide(hamt_conflict_fn fn, void *ctx, const void *key, void *va,
 }
 
 /*
+ * The result of a set operation under construction.  Its updates are edits
+ * of one private owner id (hamt__owner_new), like a batch's: a node the
+ * operation already copied is written in place by the next update that
+ * reaches it, instead of being copied again, and a node it replaced is
+ * freed at once.  The owned nodes are reachable from `m` alone until the
+ * operation returns it, after which nobody holds the id any more.  An
+ * update that changes nothing leaves `m` as it was, so `m` stays an input
+ * when the result equals it.
+ */
+struct ops_out {
+    struct hamt *m;
+    uint64_t owner; /* 0 once ids ran out: plain path copying */
+};
+
+static void
+ops_out_init(struct ops_out *o, const struct hamt *start)
+{
+    o->m = (struct hamt *)(uintptr_t)start; /* written only once owned */
+    o->owner = hamt__owner_new();
+}
+
+/* False with errno = ENOMEM; o->m is then still a valid map. */
+static bool
+ops_out_set(struct ops_out *o, const void *key, void *val)
+{
+    return hamt__edit_set(&o->m, o->owner, key, val) >= 0;
+}
+
+static bool
+ops_out_del(struct ops_out *o, const void *key)
+{
+    return hamt__edit_del(&o->m, o->owner, key) >= 0;
+}
+
+/* The finished result (the shared empty map when no key is left). */
+static const struct hamt *
+ops_out_done(const struct ops_out *o)
+{
+    return o->m->size == 0 ? o->m->kt->empty : o->m;
+}
+
+/*
  * Returns r, or the input equal to it binding for binding (by value
  * identity), so that a result equal to an input is that input.
  */
@@ -423,7 +465,7 @@ ops_fold_identity(const struct hamt *r, const struct hamt *a,
 enum fast_op { FAST_MERGE, FAST_INTERSECT, FAST_DIFFERENCE };
 
 struct fast_ctx {
-    const struct hamt *r;
+    struct ops_out r;
     enum fast_op op;
     unsigned long limit; /* on hamt__nodes_visited + applied */
     unsigned long applied;
@@ -438,14 +480,16 @@ ops_fast_apply(const void *key, void *old_val, void *new_val,
     if (hamt__nodes_visited + ++fc->applied > fc->limit) {
         return OPS_OVER_BUDGET;
     }
+    bool ok = true;
+
     if (fc->op == FAST_MERGE && kind == HAMT_DIFF_ADDED) {
-        fc->r = hamt__set(fc->r, key, new_val);
+        ok = ops_out_set(&fc->r, key, new_val);
     } else if (fc->op == FAST_INTERSECT && kind == HAMT_DIFF_REMOVED) {
-        fc->r = hamt__del(fc->r, key);
+        ok = ops_out_del(&fc->r, key);
     } else if (fc->op == FAST_DIFFERENCE && kind == HAMT_DIFF_REMOVED) {
-        fc->r = hamt__set(fc->r, key, old_val);
+        ok = ops_out_set(&fc->r, key, old_val);
     }
-    return fc->r == NULL ? 1 : 0; /* 1: errno = ENOMEM */
+    return ok ? 0 : 1; /* 1: errno = ENOMEM */
 }
 
 /*
@@ -457,25 +501,25 @@ ops_fast(const struct hamt *a, const struct hamt *b, enum fast_op op,
          const struct hamt **out)
 {
     size_t budget = a->size < b->size ? a->size : b->size;
-    struct fast_ctx fc = {.r = op == FAST_DIFFERENCE ? a->kt->empty : a,
-                          .op = op};
+    struct fast_ctx fc = {.op = op};
     struct diff_ctx dc = {.kt = a->kt, .fn = ops_fast_apply, .ctx = &fc};
     int rc;
 
+    ops_out_init(&fc.r, op == FAST_DIFFERENCE ? a->kt->empty : a);
     fc.limit = hamt__nodes_visited + budget + 16;
     dc.limit = fc.limit;
     rc = ops_diff_node(&dc, hamt__root(a), hamt__root(b), 0);
     if (rc == OPS_OVER_BUDGET) {
         return 0;
     }
-    *out = rc == 0 ? fc.r : NULL;
+    *out = rc == 0 ? ops_out_done(&fc.r) : NULL;
     return 1;
 }
 
 /*
  * Merge or intersect by folding the smaller input over the other.
  *
- * Merge: r starts as the larger map and gets one hamt__set()/hamt__del()
+ * Merge: r starts as the larger map and gets one set or del (ops_out)
  * per key of the smaller that changes it.  Intersect: r starts as the
  * smaller map; a key of it that the other map lacks is removed.  In both, a
  * shared key gets the decided value.  Unchanged bindings cost no allocation
@@ -488,29 +532,30 @@ ops_fold(const struct hamt *a, const struct hamt *b, hamt_conflict_fn fn,
 {
     bool a_small = intersect ? a->size <= b->size : a->size < b->size;
     const struct hamt *small = a_small ? a : b, *big = a_small ? b : a;
-    const struct hamt *r = intersect ? small : big;
+    struct ops_out r;
     struct hamt_iter it;
     const void *k;
     void *vs;
 
+    ops_out_init(&r, intersect ? small : big);
     hamt__iter_init(&it, small);
     while (hamt__iter_next(&it, &k, &vs)) {
         void *vbig, *out;
-        bool drop;
+        bool drop, ok;
         if (!hamt__get(big, k, &vbig)) {
-            r = intersect ? hamt__del(r, k) : hamt__set(r, k, vs);
+            ok = intersect ? ops_out_del(&r, k) : ops_out_set(&r, k, vs);
         } else {
             void *va = a_small ? vs : vbig, *vb = a_small ? vbig : vs;
             if (ops_fold_decide(fn, ctx, k, va, vb, &out, &drop) != 0) {
                 return NULL;
             }
-            r = drop ? hamt__del(r, k) : hamt__set(r, k, out);
+            ok = drop ? ops_out_del(&r, k) : ops_out_set(&r, k, out);
         }
-        if (r == NULL) {
+        if (!ok) {
             return NULL; /* errno = ENOMEM; partial work is garbage */
         }
     }
-    return ops_fold_identity(r, a, b);
+    return ops_fold_identity(ops_out_done(&r), a, b);
 }
 
 static bool
@@ -557,6 +602,7 @@ const struct hamt *
 hamt_difference(const struct hamt *a, const struct hamt *b)
 {
     const struct hamt *r;
+    struct ops_out o;
     struct hamt_iter it;
     const void *k;
 
@@ -569,26 +615,22 @@ hamt_difference(const struct hamt *a, const struct hamt *b)
     if (ops_fast(a, b, FAST_DIFFERENCE, &r)) {
         return ops_fold_identity(r, a, b);
     }
-    r = a;
+    ops_out_init(&o, a);
     if (b->size <= a->size) {
         /* Remove each key of b from a; absent keys cost nothing. */
         hamt__iter_init(&it, b);
         while (hamt__iter_next(&it, &k, NULL)) {
-            r = hamt__del(r, k);
-            if (r == NULL) {
+            if (!ops_out_del(&o, k)) {
                 return NULL;
             }
         }
-        return r;
+        return ops_out_done(&o);
     }
     hamt__iter_init(&it, a);
     while (hamt__iter_next(&it, &k, NULL)) {
-        if (hamt__get(b, k, NULL)) {
-            r = hamt__del(r, k);
-            if (r == NULL) {
-                return NULL;
-            }
+        if (hamt__get(b, k, NULL) && !ops_out_del(&o, k)) {
+            return NULL;
         }
     }
-    return r;
+    return ops_out_done(&o);
 }
