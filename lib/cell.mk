@@ -22,7 +22,7 @@ CELL_LF = -no-install $(AM_LDFLAGS)
 ## Plain-C stress program: run in every build (collector, or TSan without it).
 check_PROGRAMS += test/stress/cell_stress test/stress/cell_bench
 TESTS += test/stress/cell_stress
-test_stress_cell_stress_SOURCES = test/stress/cell_stress.c
+test_stress_cell_stress_SOURCES = test/stress/cell_stress.c test/stress/payload.h
 test_stress_cell_stress_CFLAGS = $(CELL_CF)
 test_stress_cell_stress_LDADD = $(CELL_LIBS)
 test_stress_cell_stress_LDFLAGS = $(CELL_LF)
@@ -38,7 +38,7 @@ test_cell_SOURCES = test/cell.c
 test_cell_CFLAGS = $(CELL_CF) $(CRITERION_CFLAGS)
 test_cell_LDADD = $(CELL_LIBS) $(CRITERION_LIBS)
 test_cell_LDFLAGS = $(CELL_LF)
-test_thread_SOURCES = test/thread.c
+test_thread_SOURCES = test/thread.c test/stress/payload.h
 test_thread_CFLAGS = $(CELL_CF) $(CRITERION_CFLAGS)
 test_thread_LDADD = $(CELL_LIBS) $(CRITERION_LIBS)
 test_thread_LDFLAGS = $(CELL_LF)

@@ -34,6 +34,7 @@
  * it.
  */
 #include "internal.h"
+#include "stress/payload.h"
 
 #include <criterion/criterion.h>
 #include <pthread.h>
@@ -49,41 +50,13 @@
 
 /* ---- payloads: values that can tell whether they were reclaimed ---- */
 
-#define MAGIC 0x5ca1ab1e0ddba11ull
-
-struct payload {
-    uint64_t magic;
-    const struct payload *self;
-    uint64_t key;
-    uint64_t ver;
-};
-
-static uint64_t
-payload_magic(uint64_t key, uint64_t ver)
-{
-    return MAGIC ^ key ^ (ver * 0x9e3779b97f4a7c15ull);
-}
-
 static struct payload *
 payload_new(uint64_t key, uint64_t ver)
 {
-    struct payload *p = hamt__alloc(sizeof *p);
+    struct payload *p = payload_alloc(key, ver);
 
     cr_assert_not_null(p);
-    p->magic = payload_magic(key, ver);
-    p->self = p;
-    p->key = key;
-    p->ver = ver;
     return p;
-}
-
-static bool
-payload_ok(const void *val, uint64_t key, uint64_t ver)
-{
-    const struct payload *p = val;
-
-    return p != NULL && p->self == p && p->key == key && p->ver == ver
-           && p->magic == payload_magic(key, ver);
 }
 
 static void
@@ -191,41 +164,13 @@ Test(thread, register_and_unregister_succeed_without_collector)
 
 /*
  * Keys 0..NKEYS-1 plus the meta key NKEYS.  Version v rebinds key v % NKEYS
- * and the meta key to payloads of version v.  See test/stress/cell_stress.c
- * for the derivation; a snapshot (map, version) from one load must match.
+ * and the meta key to payloads of version v; a snapshot (map, version) from
+ * one load must satisfy the invariant of test/stress/payload.h.
  */
 #define NKEYS 512u
 #define NREADERS 3
 #define NPUBS 20000u
 #define GC_EVERY 250u
-
-static uint64_t
-expected_ver(uint64_t k, uint64_t v)
-{
-    uint64_t d = (v % NKEYS + NKEYS - k) % NKEYS;
-
-    return d > v ? 0 : v - d;
-}
-
-static bool
-snapshot_ok(const struct hamt *m, uint64_t v)
-{
-    void *val;
-
-    if (m == NULL || hamt_size(m) != NKEYS + 1) {
-        return false;
-    }
-    if (!hamt_get(m, HAMT_U64(NKEYS), &val) || !payload_ok(val, NKEYS, v)) {
-        return false;
-    }
-    for (uint64_t k = 0; k < NKEYS; k++) {
-        if (!hamt_get(m, HAMT_U64(k), &val)
-            || !payload_ok(val, k, expected_ver(k, v))) {
-            return false;
-        }
-    }
-    return true;
-}
 
 struct stress {
     struct hamt_cell *c;
@@ -248,7 +193,7 @@ stress_reader(void *arg)
             atomic_fetch_add(&s->backwards, 1);
         }
         last = v;
-        if (!snapshot_ok(m, v)) {
+        if (!payload_snapshot_ok(m, v, NKEYS)) {
             atomic_fetch_add(&s->bad, 1);
         }
         atomic_fetch_add(&s->checks, 1);

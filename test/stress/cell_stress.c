@@ -12,15 +12,9 @@
  * readers are made known to the collector by the library itself, on their
  * first hamt_cell_load().
  *
- * The invariant every published version satisfies.  The map has keys
- * 0..NKEYS-1 and a meta key NKEYS; every value is a payload object
- * {magic, self, key, ver}.  Version v (v >= 1) is the previous version with
- * key v % NKEYS rebound to a fresh payload of version v, and the meta key to
- * one of version v.  So a snapshot (map, version) taken with one load must
- * have: size NKEYS + 1; meta payload version == version; for every key k the
- * payload of the last version u <= v with u % NKEYS == k (or 0).  A torn
- * read (map of one version, version of another), a lost write, or a
- * reclaimed and reused node or payload breaks it.
+ * The invariant every published version satisfies is that of payload.h,
+ * with NKEYS keys.  A torn read (map of one version, version of another), a
+ * lost write, or a reclaimed and reused node or payload breaks it.
  *
  * Cases:
  *   store_readers_see_consistent_snapshots   phase 1: one writer (store),
@@ -46,6 +40,7 @@
  *       failed check, or the reader crashing on reused memory).
  */
 #include "internal.h"
+#include "payload.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -66,7 +61,6 @@
 #define NREADERS 3
 #define NWRITERS 2
 #define GC_EVERY 200u
-#define MAGIC 0x5ca1ab1e0ddba11ull
 
 #ifdef HAMT_NO_GC
 #define DEFAULT_PUBS 10000u /* TSan is slow and nothing is freed. */
@@ -76,12 +70,6 @@
 #define NUPDATES 5000u
 #endif
 
-struct payload {
-    uint64_t magic;
-    const struct payload *self;
-    uint64_t key;
-    uint64_t ver;
-};
 
 static struct hamt_cell *cell;
 static unsigned pubs = DEFAULT_PUBS;
@@ -111,65 +99,16 @@ static atomic_ulong wakes;
 #endif
 #endif
 
-static uint64_t
-payload_magic(uint64_t key, uint64_t ver)
-{
-    return MAGIC ^ key ^ (ver * 0x9e3779b97f4a7c15ull);
-}
-
 static struct payload *
 payload_new(uint64_t key, uint64_t ver)
 {
-    struct payload *p = hamt__alloc(sizeof *p);
+    struct payload *p = payload_alloc(key, ver);
 
     if (p == NULL) {
         perror("payload_new");
         exit(2);
     }
-    p->magic = payload_magic(key, ver);
-    p->self = p;
-    p->key = key;
-    p->ver = ver;
     return p;
-}
-
-/* The version of key k's payload in the map of version v. */
-static uint64_t
-expected_ver(uint64_t k, uint64_t v)
-{
-    uint64_t d = (v % NKEYS + NKEYS - k) % NKEYS;
-
-    return d > v ? 0 : v - d;
-}
-
-static bool
-payload_ok(const void *val, uint64_t key, uint64_t ver)
-{
-    const struct payload *p = val;
-
-    return p != NULL && p->self == p && p->key == key && p->ver == ver
-           && p->magic == payload_magic(key, ver);
-}
-
-/* Whether (m, v) satisfies the invariant described at the top. */
-static bool
-snapshot_ok(const struct hamt *m, uint64_t v)
-{
-    void *val;
-
-    if (m == NULL || hamt_size(m) != NKEYS + 1) {
-        return false;
-    }
-    if (!hamt_get(m, HAMT_U64(NKEYS), &val) || !payload_ok(val, NKEYS, v)) {
-        return false;
-    }
-    for (uint64_t k = 0; k < NKEYS; k++) {
-        if (!hamt_get(m, HAMT_U64(k), &val)
-            || !payload_ok(val, k, expected_ver(k, v))) {
-            return false;
-        }
-    }
-    return true;
 }
 
 static void *
@@ -194,14 +133,14 @@ reader_main(void *arg)
              */
             hamt_thread_unregister();
             for (int i = 0; i < 200 && !atomic_load(&phase_done); i++) {
-                if (!snapshot_ok(m, v)) {
+                if (!payload_snapshot_ok(m, v, NKEYS)) {
                     atomic_fetch_add(&fail_torn, 1);
                     break;
                 }
             }
             continue; /* The next load registers the thread again. */
         }
-        if (!snapshot_ok(m, v)) {
+        if (!payload_snapshot_ok(m, v, NKEYS)) {
             atomic_fetch_add(&fail_torn, 1);
         }
         atomic_fetch_add(&checks, 1);
