@@ -226,6 +226,26 @@ map_key_store(const struct hamt__kt *kt, const void *key, const void **out)
 /* ---- lookup ---- */
 
 /*
+ * Ask for the rest of node n while its first line is being read: the slot a
+ * descent needs is found from the bitmaps in that first line, and would
+ * otherwise be a second dependent miss (a full node of 32 slots spans five
+ * lines).  Prefetching past the end of a small node only reads memory
+ * nearby; a prefetch never faults.  Measured with bench/hamt-bench --quick
+ * --sections single at 1M u64 keys, three alternating runs of each build:
+ * lookup hit 228-393 -> 181-308 ns (3.06-3.22x ghash -> 2.42-2.49x).
+ */
+static inline void
+map_prefetch_whole(const void *n)
+{
+    const char *p = n;
+
+    __builtin_prefetch(p + 64);
+    __builtin_prefetch(p + 128);
+    __builtin_prefetch(p + 192);
+    __builtin_prefetch(p + 256);
+}
+
+/*
  * Lookup specialised by kind: `kind` is a constant at each call site, so the
  * hash and equality inline.  Reads only immutable nodes: no lock, no
  * allocation, no write.
@@ -268,6 +288,7 @@ map_get_kind(const struct hamt *m, const void *key, void **val,
             return false;
         }
         n = nd_child(n, bit);
+        map_prefetch_whole(n);
         shift += HAMT_BITS;
         if (HAMT_UNLIKELY(nd_is_collision_shift(shift))) {
             const struct cnode *c = (const struct cnode *)n;
@@ -617,6 +638,7 @@ map_set_node(struct set_ctx *sc, struct node *n, size_t pre, unsigned shift)
     } else if (n->nodemap & bit) {
         unsigned slot = nd_child_slot(n, bit);
         void *child = n->slots[slot];
+        map_prefetch_whole(child);
         void *nc;
         unsigned cshift = shift + HAMT_BITS;
         if (nd_is_collision_shift(cshift)) {
@@ -777,6 +799,8 @@ map_del_node(struct del_ctx *dc, struct node *n, size_t pre, unsigned shift)
 
     unsigned slot = nd_child_slot(n, bit);
     void *child = n->slots[slot];
+
+    map_prefetch_whole(child);
     unsigned cshift = shift + HAMT_BITS;
     enum del_result r = nd_is_collision_shift(cshift)
                             ? map_del_cnode(dc, child)
