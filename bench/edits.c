@@ -141,46 +141,55 @@ bench_edits_run(size_t n, unsigned run, const struct bench_adapter *ghash)
             break;
         }
         /*
-         * Rounds of k updates, each on the same map m with fresh random
-         * keys, the three ways in turn, until EDIT_UPDATES updates of each
-         * kind are done: small k then pays its share of the collections
-         * and lazy sweeping that the big ones trigger, as in a program
-         * doing such batches all day.
+         * Rounds of k updates, each on the same map m, the three ways in
+         * turn, each way with its own fresh random keys (so that no way
+         * finds its paths in the cache because another way just walked
+         * them) and the order rotated from round to round (so that none
+         * always runs first after the others' garbage), until EDIT_UPDATES
+         * updates of each kind are done: small k then pays its share of
+         * the collections and lazy sweeping that the big ones trigger, as
+         * in a program doing such batches all day.  The first round checks
+         * the three results against each other on common keys.
          */
         size_t rounds = EDIT_UPDATES / k ? EDIT_UPDATES / k : 1;
         size_t *ix = bench_xmalloc(k * sizeof *ix);
         const void **uk = bench_xmalloc(k * sizeof *uk);
         void **uv = bench_xmalloc(k * sizeof *uv);
-        uint64_t ts = 0, tb = 0, tm = 0;
+        uint64_t tw[3] = { 0, 0, 0 };
         const struct hamt *q = m;
         bm = m;
         for (size_t r = 0; r < rounds; r++) {
-            for (size_t j = 0; j < k; j++) {
-                ix[j] = bench_below(&rng, n);
-                uk[j] = keys[ix[j]];
-                uv[j] = V(n + j + 1);
+            const struct hamt *bm2 = m;
+            int mrc = 0;
+            for (unsigned w = 0; w < 3; w++) {
+                unsigned way = (unsigned)((w + r) % 3);
+                if (r > 0 || w == 0) {
+                    for (size_t j = 0; j < k; j++) {
+                        ix[j] = bench_below(&rng, n);
+                        uk[j] = keys[ix[j]];
+                        uv[j] = V(n + j + 1);
+                    }
+                }
+                t0 = bench_now_ns();
+                if (way == 0) {
+                    q = m;
+                    for (size_t j = 0; j < k; j++) {
+                        q = hamt_set(q, uk[j], uv[j]);
+                    }
+                } else if (way == 1) {
+                    b = hamt_batch_begin(m);
+                    for (size_t j = 0; j < k; j++) {
+                        hamt_batch_set(b, uk[j], uv[j]);
+                    }
+                    bm = hamt_batch_finish(b);
+                } else {
+                    b = hamt_batch_begin(m);
+                    mrc = hamt_batch_set_many(b, k, uk, uv, NULL);
+                    bm2 = hamt_batch_finish(b);
+                }
+                t1 = bench_now_ns();
+                tw[way] += t1 - t0;
             }
-            q = m;
-            t0 = bench_now_ns();
-            for (size_t j = 0; j < k; j++) {
-                q = hamt_set(q, uk[j], uv[j]);
-            }
-            t1 = bench_now_ns();
-            ts += t1 - t0;
-
-            b = hamt_batch_begin(m);
-            for (size_t j = 0; j < k; j++) {
-                hamt_batch_set(b, uk[j], uv[j]);
-            }
-            bm = hamt_batch_finish(b);
-            t0 = bench_now_ns();
-            tb += t0 - t1;
-
-            b = hamt_batch_begin(m);
-            int mrc = hamt_batch_set_many(b, k, uk, uv, NULL);
-            const struct hamt *bm2 = hamt_batch_finish(b);
-            t1 = bench_now_ns();
-            tm += t1 - t0;
             if (r == 0 && (bm == NULL || mrc != 0 || bm2 == NULL ||
                            hamt_equal(bm, q, NULL, NULL) != 1 ||
                            hamt_equal(bm2, q, NULL, NULL) != 1)) {
@@ -188,6 +197,7 @@ bench_edits_run(size_t n, unsigned run, const struct bench_adapter *ghash)
                            "sets", k);
             }
         }
+        uint64_t ts = tw[0], tb = tw[1], tm = tw[2];
         double upd = (double)(rounds * k);
         snprintf(metric, sizeof metric, "sets_k%zu", k);
         bench_rec("edits", "libhamt", n, metric, run, (double)ts / upd);
