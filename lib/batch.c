@@ -144,7 +144,7 @@ hamt_batch_set_many(struct hamt_batch *b, size_t n, const void *const keys[],
          * prefetches each key's next node so that the cache misses of the
          * group overlap; the updates then find their paths in cache.
          */
-        hamt__get_many(b->m, g, keys + i, NULL, found);
+        hamt__get_many(b->m, g, keys + i, NULL, found, true);
         for (size_t j = i; j < i + g; j++) {
             if (hamt__edit_set(&b->m, b->owner, keys[j], vals[j]) < 0) {
                 return -1; /* errno = ENOMEM; keys[0 .. j-1] are set */

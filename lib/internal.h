@@ -146,8 +146,9 @@ const struct hamt *hamt__new_custom(const struct hamt_keytype *kt);
 bool hamt__get(const struct hamt *m, const void *key, void **val);
 /* Keys that hamt__get_many walks together (its prefetching group). */
 #define HAMT_GET_GROUP 16
+/* whole: prefetch whole nodes (a walk ahead of updates), not two lines. */
 size_t hamt__get_many(const struct hamt *m, size_t n, const void *const *keys,
-                      void **vals, bool *found);
+                      void **vals, bool *found, bool whole);
 const struct hamt *hamt__set(const struct hamt *m, const void *key, void *val);
 const struct hamt *hamt__del(const struct hamt *m, const void *key);
 /*

@@ -226,23 +226,21 @@ map_key_store(const struct hamt__kt *kt, const void *key, const void **out)
 /* ---- lookup ---- */
 
 /*
- * Ask for all of node n at once, as soon as a descent has its address: the
- * slot the descent needs is found from the bitmaps in the first line, and
- * would otherwise be a second dependent miss (a full node of 32 slots spans
- * five lines; the owner tail that batches check is at its end).
+ * Ask for the rest of node n while its first line is being read: the slot
+ * a descent needs is found from the bitmaps in that first line, and would
+ * otherwise be a second dependent miss (a full node of 32 slots spans five
+ * lines; the owner tail that batches check is at its end).  The first line
+ * itself is read at once by the caller; prefetching it too measured slower.
  * Prefetching past the end of a small node only reads memory nearby; a
- * prefetch never faults.  Measured with bench/hamt-bench --quick at 1M u64
- * keys, builds run alternately: lookup hit 3.06-3.22x -> 2.42-2.49x ghash;
- * the batched lookup (which prefetched two lines) k = 1000 updates through
- * hamt_batch_set_many 2.64x -> 3.35x faster than k hamt_set calls (medians
- * of 4 fresh processes).
+ * prefetch never faults.  Measured with bench/hamt-bench --quick --sections
+ * single at 1M u64 keys, builds run alternately (5 runs each): lookup hit
+ * 2.73x -> 2.22x ghash.
  */
 static inline void
 map_prefetch_whole(const void *n)
 {
     const char *p = n;
 
-    __builtin_prefetch(p);
     __builtin_prefetch(p + 64);
     __builtin_prefetch(p + 128);
     __builtin_prefetch(p + 192);
@@ -329,11 +327,18 @@ hamt__get(const struct hamt *m, const void *key, void **val)
  * level by level: it prefetches the next node of every key in the group,
  * then processes each key one level, by which time its node is (mostly) in
  * cache.  The misses of the group overlap instead of adding up.
+ *
+ * A lookup needs a node's first two lines (bitmaps and the slots after
+ * them); asking for all five lines of 16 nodes at once only queues up
+ * misses (hamt_get_many 0.65x -> 0.83x ghash, 5 alternating runs).  A walk
+ * ahead of updates (`whole`) wants whole nodes, which the updates then read
+ * for their owner tails and copy: hamt_batch_set_many at k = 1,000 updates
+ * 2.64x -> 3.35x faster than k sets with whole nodes (medians of 4).
  */
 
 static size_t
 map_get_group(const struct hamt *m, size_t n, const void *const *keys,
-              void **vals, bool *found)
+              void **vals, bool *found, bool whole)
 {
     const struct hamt__kt *kt = m->kt;
     const void *node[HAMT_GET_GROUP];
@@ -385,7 +390,12 @@ map_get_group(const struct hamt *m, size_t n, const void *const *keys,
                 }
             } else if (nd->nodemap & bit) {
                 node[i] = nd_child(nd, bit);
-                map_prefetch_whole(node[i]);
+                __builtin_prefetch(node[i]);
+                if (whole) {
+                    map_prefetch_whole(node[i]);
+                } else {
+                    __builtin_prefetch((const char *)node[i] + 64);
+                }
                 live[still++] = i;
             }
         }
@@ -397,14 +407,14 @@ map_get_group(const struct hamt *m, size_t n, const void *const *keys,
 
 size_t
 hamt__get_many(const struct hamt *m, size_t n, const void *const *keys,
-               void **vals, bool *found)
+               void **vals, bool *found, bool whole)
 {
     size_t hits = 0;
 
     for (size_t i = 0; i < n; i += HAMT_GET_GROUP) {
         size_t g = n - i < HAMT_GET_GROUP ? n - i : HAMT_GET_GROUP;
         hits += map_get_group(m, g, keys + i, vals != NULL ? vals + i : NULL,
-                              found + i);
+                              found + i, whole);
     }
     return hits;
 }
