@@ -29,7 +29,7 @@
 
 static const size_t edit_ks[] = { 10, 100, 1000, 10000, 100000 };
 /* Updates of each kind per k and run. */
-#define EDIT_UPDATES 100000
+#define EDIT_UPDATES 300000
 
 static int
 count_diff(const void *key, void *old_val, void *new_val,
