@@ -437,29 +437,10 @@ build(const struct bench_adapter *a, void *m, void *t, enum bkind kind,
     }
 }
 
-/*
- * Zero the dead stack below the caller: frames of earlier builds leave
- * pointers to their maps there, and the collector, scanning the stack
- * conservatively, would keep a destroyed map alive into the next
- * measurement (the str16 row after the u64 ones once read -3305 B/entry:
- * the previous 1M map, freed between the two readings).
- */
-static __attribute__((noinline)) void
-scrub_stack(void)
-{
-    volatile char pad[1 << 18];
-
-    memset((char *)pad, 0, sizeof pad);
-}
-
 static size_t
 mem_now(const struct bench_adapter *a)
 {
-    if (a->flags & BA_GC) {
-        scrub_stack();
-        return bench_gc_used_bytes();
-    }
-    return bench_malloc_bytes();
+    return (a->flags & BA_GC) ? bench_gc_used_bytes() : bench_malloc_bytes();
 }
 
 static void
