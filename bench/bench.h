@@ -116,7 +116,10 @@ void bench_fail(const char *fmt, ...);
 /* ---- batch editor and whole-map operations (edits.c) ---- */
 
 /* One run of the "edits" section at n keys; ghash may be NULL (skipped). */
-void bench_edits_run(size_t n, unsigned run, const struct bench_adapter *ghash);
+/* The edits section runs one child process per case (edits.c). */
+unsigned bench_edits_cases(size_t n);
+void bench_edits_case(size_t n, unsigned runs, unsigned c,
+                      const struct bench_adapter *ghash);
 
 /* ---- helpers (util.c) ---- */
 

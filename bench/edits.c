@@ -1,7 +1,7 @@
 /*
  * edits.c - the bench rows of the batch editor and the whole-map
  * operations (issue 5), at N u64 keys, against GHashTable measured in the
- * same run:
+ * same run, each timed way in a process of its own (see the cases below):
  *
  *   build      N keys from empty: GHashTable inserts, libhamt persistent
  *              sets, one batch of hamt_batch_set calls, and one batch fed
@@ -10,7 +10,7 @@
  *   k updates  k random existing keys given new values: one batch
  *              (begin, k hamt_batch_set calls, finish), one batch fed by
  *              hamt_batch_set_many, against k persistent hamt_set calls
- *              (ns per update), for k = 10 ... 100,000
+ *              (ns and bytes allocated per update), for k = 10 ... 100,000
  *   diff       hamt_diff of the map and its version after the k updates,
  *              ns per reported difference
  *   merge      hamt_merge of two versions that each added k/2 new keys to
@@ -93,23 +93,85 @@ edits_way(unsigned way, const struct hamt *m, size_t k,
     return hamt_batch_finish(b);
 }
 
-void
-bench_edits_run(size_t n, unsigned run, const struct bench_adapter *ghash)
+/* Keys 0 .. n-1 of the bench and values 1 .. n. */
+static void
+edits_keys(size_t n, const void ***keys, void ***vals)
 {
-    const void **keys = bench_xmalloc(n * sizeof *keys);
-    void **vals = bench_xmalloc(n * sizeof *vals);
-    const struct hamt *e = hamt_new(HAMT_KEY_U64), *m = e, *p = e, *bm;
-    struct hamt_batch *b;
-    uint64_t t0, t1, rng = 0x5eed0000u + run;
-    char metric[64];
-
+    *keys = bench_xmalloc(n * sizeof **keys);
+    *vals = bench_xmalloc(n * sizeof **vals);
     for (size_t i = 0; i < n; i++) {
-        keys[i] = HAMT_U64(bench_key_u64(i));
-        vals[i] = V(i + 1);
+        (*keys)[i] = HAMT_U64(bench_key_u64(i));
+        (*vals)[i] = V(i + 1);
     }
+}
 
-    /* ---- build ---- */
-    if (ghash != NULL) {
+/* The map of keys 0 .. n-1, loaded (untimed) through one batch. */
+static const struct hamt *
+edits_map(size_t n, const void *const *keys, void *const *vals)
+{
+    struct hamt_batch *b = hamt_batch_begin(hamt_new(HAMT_KEY_U64));
+
+    if (b == NULL || hamt_batch_set_many(b, n, keys, vals, NULL) != 0) {
+        bench_fail("edits: loading %zu keys failed", n);
+        return NULL;
+    }
+    return hamt_batch_finish(b);
+}
+
+static size_t
+edits_nks(size_t n)
+{
+    size_t nk = 0;
+
+    while (nk < sizeof edit_ks / sizeof edit_ks[0] && edit_ks[nk] <= n) {
+        nk++;
+    }
+    return nk;
+}
+
+/*
+ * Cases.  Every timed way runs alone in a process of its own (the driver
+ * runs one child per case), so that the collector's work is charged to the
+ * way that caused it.  When the ways took turns in one process, a
+ * collection fell on whichever way next ran out of free blocks of some
+ * size, not on the way whose garbage filled the heap: in a throwaway
+ * driver, rounds of 1,000 updates taken in turn by the three ways gave all
+ * 18 collections of the two batch ways to one of them and none to the
+ * other, though both allocated the same 489 B per update, and the bench's
+ * k = 1,000 speedup of hamt_batch_set_many read 2.0x to 3.6x from run to
+ * run.  Each process first does its work once untimed, so that the timed
+ * runs find the heap at the size the way keeps it at, its pages faulted in
+ * (a first touch costs about 10 us on these virtual machines, and a 1M-key
+ * map is some 9,000 pages): the figures are those of a program that does
+ * this all day, not of its first minute.
+ *
+ *   0 .. 3       build from empty, every run: GHashTable, hamt_batch_set,
+ *                hamt_batch_set_many, hamt_set
+ *   4 .. 3K+3    k updates, every run: k index (c - 4) / 3, way (c - 4) % 3
+ *   3K+4         diff and merge, every run, after checking that the three
+ *                ways of updating agree
+ *
+ * with K values of k (at most n).
+ */
+unsigned
+bench_edits_cases(size_t n)
+{
+    return 4 + 3 * (unsigned)edits_nks(n) + 1;
+}
+
+/* Builds the map of n keys one way; run -1 is the untimed warm-up. */
+static void
+edits_build(size_t n, unsigned way, int run, const void *const *keys,
+            void *const *vals, const struct bench_adapter *ghash)
+{
+    static const char *const metric[4] = { "build", "batch_build",
+                                           "batch_build_many",
+                                           "persistent_build" };
+    const struct hamt *m;
+    struct hamt_batch *b;
+    uint64_t t0, t1;
+
+    if (way == 0) {
         void *g = ghash->create(BK_U64, n);
         void *gt = ghash->thread_enter(g);
         size_t fresh = 0;
@@ -121,149 +183,203 @@ bench_edits_run(size_t n, unsigned run, const struct bench_adapter *ghash)
         if (fresh != n) {
             bench_fail("edits: ghash build made %zu of %zu keys", fresh, n);
         }
-        bench_rec("edits", "ghash", n, "build", run,
-                  (double)(t1 - t0) / (double)n);
+        if (run >= 0) {
+            bench_rec("edits", "ghash", n, metric[0], (unsigned)run,
+                      (double)(t1 - t0) / (double)n);
+        }
         ghash->thread_exit(g, gt);
         ghash->destroy(g);
+        return;
     }
+    m = hamt_new(HAMT_KEY_U64);
     GC_gcollect();
     bench_gc_reset();
     t0 = bench_now_ns();
-    b = hamt_batch_begin(e);
-    for (size_t i = 0; i < n; i++) {
-        if (hamt_batch_set(b, keys[i], vals[i]) != 1) {
-            bench_fail("edits: hamt_batch_set of key %zu failed", i);
+    if (way == 3) {
+        for (size_t i = 0; i < n && m != NULL; i++) {
+            m = hamt_set(m, keys[i], vals[i]);
         }
-    }
-    m = hamt_batch_finish(b);
-    t1 = bench_now_ns();
-    bench_rec("edits", "libhamt", n, "batch_build", run,
-              (double)(t1 - t0) / (double)n);
-    edits_gc("batch_build", n, run);
-
-    m = NULL;
-    GC_gcollect();
-    bench_gc_reset();
-    t0 = bench_now_ns();
-    b = hamt_batch_begin(e);
-    if (hamt_batch_set_many(b, n, keys, vals, NULL) != 0) {
-        bench_fail("edits: hamt_batch_set_many failed");
-    }
-    m = hamt_batch_finish(b);
-    t1 = bench_now_ns();
-    bench_rec("edits", "libhamt", n, "batch_build_many", run,
-              (double)(t1 - t0) / (double)n);
-    edits_gc("batch_build_many", n, run);
-
-    GC_gcollect();
-    bench_gc_reset();
-    t0 = bench_now_ns();
-    for (size_t i = 0; i < n; i++) {
-        p = hamt_set(p, keys[i], vals[i]);
-    }
-    t1 = bench_now_ns();
-    bench_rec("edits", "libhamt", n, "persistent_build", run,
-              (double)(t1 - t0) / (double)n);
-    edits_gc("persistent_build", n, run);
-    if (m == NULL || hamt_size(m) != n || hamt_equal(m, p, NULL, NULL) != 1) {
-        bench_fail("edits: the batch build differs from the persistent one");
-    }
-    p = NULL;
-
-    /* ---- k updates, diff, merge ---- */
-    for (size_t ki = 0; ki < sizeof edit_ks / sizeof edit_ks[0]; ki++) {
-        size_t k = edit_ks[ki];
-        if (k > n) {
-            break;
-        }
-        /*
-         * Rounds of k updates, each on the same map m, the three ways in
-         * turn, each way with its own fresh random keys (so that no way
-         * finds its paths in the cache because another way just walked
-         * them) and the order rotated from round to round (so that none
-         * always runs first after the others' garbage), until EDIT_UPDATES
-         * updates of each kind are done: small k then pays its share of
-         * the collections and lazy sweeping that the big ones trigger, as
-         * in a program doing such batches all day.  Afterwards, untimed,
-         * the three ways must agree on the last keys drawn.
-         */
-        size_t rounds = EDIT_UPDATES / k ? EDIT_UPDATES / k : 1;
-        const void **uk = bench_xmalloc(k * sizeof *uk);
-        void **uv = bench_xmalloc(k * sizeof *uv);
-        uint64_t tw[3] = { 0, 0, 0 };
-        const struct hamt *got[3];
-        bm = m;
-        for (size_t r = 0; r < rounds; r++) {
-            for (unsigned w = 0; w < 3; w++) {
-                unsigned way = (unsigned)((w + r) % 3);
-                for (size_t j = 0; j < k; j++) {
-                    uk[j] = keys[bench_below(&rng, n)];
-                    uv[j] = V(n + j + 1);
-                }
-                t0 = bench_now_ns();
-                const struct hamt *q = edits_way(way, m, k, uk, uv);
-                t1 = bench_now_ns();
-                tw[way] += t1 - t0;
-                if (q == NULL) {
-                    bench_fail("edits: %zu updates, way %u failed", k, way);
-                }
-                if (way == 1) {
-                    bm = q; /* diffed below */
+    } else {
+        b = hamt_batch_begin(m);
+        if (way == 1) {
+            for (size_t i = 0; i < n; i++) {
+                if (hamt_batch_set(b, keys[i], vals[i]) != 1) {
+                    bench_fail("edits: hamt_batch_set of key %zu failed", i);
+                    break;
                 }
             }
+        } else if (hamt_batch_set_many(b, n, keys, vals, NULL) != 0) {
+            bench_fail("edits: hamt_batch_set_many failed");
         }
-        for (unsigned way = 0; way < 3; way++) {
-            got[way] = edits_way(way, m, k, uk, uv);
+        m = hamt_batch_finish(b);
+    }
+    t1 = bench_now_ns();
+    if (run >= 0) {
+        bench_rec("edits", "libhamt", n, metric[way], (unsigned)run,
+                  (double)(t1 - t0) / (double)n);
+        edits_gc(metric[way], n, (unsigned)run);
+    }
+    /* Untimed: every key is there with its value. */
+    for (size_t i = 0; i < n && m != NULL; i++) {
+        void *v;
+        if (!hamt_get(m, keys[i], &v) || v != vals[i]) {
+            m = NULL;
         }
-        if (got[0] == NULL || got[1] == NULL || got[2] == NULL ||
-            hamt_equal(got[1], got[0], NULL, NULL) != 1 ||
-            hamt_equal(got[2], got[0], NULL, NULL) != 1) {
-            bench_fail("edits: batches of %zu updates differ from the sets",
-                       k);
-        }
-        uint64_t ts = tw[0], tb = tw[1], tm = tw[2];
-        double upd = (double)(rounds * k);
-        snprintf(metric, sizeof metric, "sets_k%zu", k);
-        bench_rec("edits", "libhamt", n, metric, run, (double)ts / upd);
-        snprintf(metric, sizeof metric, "batch_k%zu", k);
-        bench_rec("edits", "libhamt", n, metric, run, (double)tb / upd);
-        snprintf(metric, sizeof metric, "batch_many_k%zu", k);
-        bench_rec("edits", "libhamt", n, metric, run, (double)tm / upd);
-        free(uk);
-        free(uv);
+    }
+    if (m == NULL || hamt_size(m) != n) {
+        bench_fail("edits: the %s map is wrong", metric[way]);
+    }
+}
 
-        size_t nd = 0;
-        t0 = bench_now_ns();
-        int rc = hamt_diff(m, bm, NULL, count_diff, &nd);
-        t1 = bench_now_ns();
-        if (rc != 0 || nd == 0 || nd > k) {
-            bench_fail("edits: diff after %zu updates: rc %d, %zu changes", k,
-                       rc, nd);
-        }
-        snprintf(metric, sizeof metric, "diff_k%zu", k);
-        bench_rec("edits", "libhamt", n, metric, run,
-                  (double)(t1 - t0) / (double)(nd ? nd : 1));
+/*
+ * Rounds of k updates of m (n keys), one way, each round with fresh random
+ * keys, until EDIT_UPDATES updates are done: small k then pays its share of
+ * the collections and lazy sweeping that its garbage causes.  Run -1 is
+ * the untimed warm-up.  Records ns, bytes allocated and collections per
+ * update.
+ */
+static void
+edits_updates(const struct hamt *m, size_t n, const void *const *keys,
+              size_t k, unsigned way, int run)
+{
+    static const char *const prefix[3] = { "sets", "batch", "batch_many" };
+    const void **uk = bench_xmalloc(k * sizeof *uk);
+    void **uv = bench_xmalloc(k * sizeof *uv);
+    size_t rounds = EDIT_UPDATES / k ? EDIT_UPDATES / k : 1;
+    uint64_t rng = 0x5eed0000u + 7919u * (unsigned)(run + 1) + k, t = 0;
+    char metric[64];
 
-        /* Two branches, each adding k/2 new keys (keys n, n+1, ...). */
-        size_t h = k / 2;
-        struct hamt_batch *ba = hamt_batch_begin(m);
-        struct hamt_batch *bb = hamt_batch_begin(m);
-        for (size_t j = 0; j < h; j++) {
-            hamt_batch_set(ba, HAMT_U64(bench_key_u64(n + 2 * j)), V(1));
-            hamt_batch_set(bb, HAMT_U64(bench_key_u64(n + 2 * j + 1)), V(2));
+    GC_gcollect();
+    bench_gc_reset();
+    size_t bytes0 = GC_get_total_bytes();
+    for (size_t r = 0; r < rounds; r++) {
+        for (size_t j = 0; j < k; j++) {
+            uk[j] = keys[bench_below(&rng, n)];
+            uv[j] = V(n + j + 1);
         }
-        const struct hamt *ma = hamt_batch_finish(ba);
-        const struct hamt *mb = hamt_batch_finish(bb);
-        t0 = bench_now_ns();
-        const struct hamt *mu = hamt_merge(ma, mb, NULL, NULL);
-        t1 = bench_now_ns();
-        if (mu == NULL || hamt_size(mu) != n + 2 * h) {
-            bench_fail("edits: merge of two branches of %zu keys: size %zu",
-                       h, mu ? hamt_size(mu) : 0);
+        uint64_t t0 = bench_now_ns();
+        const struct hamt *q = edits_way(way, m, k, uk, uv);
+        t += bench_now_ns() - t0;
+        if (q == NULL || hamt_size(q) != n) {
+            bench_fail("edits: %zu updates, way %u failed", k, way);
+            break;
         }
-        snprintf(metric, sizeof metric, "merge_k%zu", k);
-        bench_rec("edits", "libhamt", n, metric, run,
-                  (double)(t1 - t0) / (double)(h ? 2 * h : 1));
+    }
+    double upd = (double)(rounds * k);
+    size_t bytes = GC_get_total_bytes() - bytes0;
+    struct bench_gc_stats st;
+    bench_gc_read(&st, NULL);
+    free(uk);
+    free(uv);
+    if (run < 0) {
+        return;
+    }
+    snprintf(metric, sizeof metric, "%s_k%zu", prefix[way], k);
+    bench_rec("edits", "libhamt", n, metric, (unsigned)run, (double)t / upd);
+    snprintf(metric, sizeof metric, "%s_k%zu_bytes", prefix[way], k);
+    bench_rec("edits", "libhamt", n, metric, (unsigned)run,
+              (double)bytes / upd);
+    snprintf(metric, sizeof metric, "%s_k%zu_gcs", prefix[way], k);
+    bench_rec("edits", "libhamt", n, metric, (unsigned)run,
+              (double)st.collections);
+}
+
+/* Diff and merge after k updates, for every k; each run in turn. */
+static void
+edits_diff_merge(size_t n, unsigned runs, const void *const *keys,
+                 void *const *vals)
+{
+    char metric[64];
+    uint64_t t0, t1;
+    const struct hamt *m = edits_map(n, keys, vals);
+    for (unsigned run = 0; run < runs && m != NULL; run++) {
+        uint64_t rng = 0xd1ff0000u + run;
+        for (size_t ki = 0; ki < edits_nks(n); ki++) {
+            size_t k = edit_ks[ki];
+            const void **uk = bench_xmalloc(k * sizeof *uk);
+            void **uv = bench_xmalloc(k * sizeof *uv);
+            const struct hamt *got[3];
+            /* A collected heap first, so that diff and merge seldom pay for
+             * garbage not their own. */
+            GC_gcollect();
+            for (size_t j = 0; j < k; j++) {
+                uk[j] = keys[bench_below(&rng, n)];
+                uv[j] = V(n + j + 1);
+            }
+            /* The three ways of updating must agree. */
+            for (unsigned way = 0; way < 3; way++) {
+                got[way] = edits_way(way, m, k, uk, uv);
+            }
+            if (got[0] == NULL || got[1] == NULL || got[2] == NULL ||
+                hamt_equal(got[1], got[0], NULL, NULL) != 1 ||
+                hamt_equal(got[2], got[0], NULL, NULL) != 1) {
+                bench_fail("edits: batches of %zu updates differ from the "
+                           "sets", k);
+            }
+            const struct hamt *bm = got[1];
+            free(uk);
+            free(uv);
+
+            size_t nd = 0;
+            t0 = bench_now_ns();
+            int rc = hamt_diff(m, bm, NULL, count_diff, &nd);
+            t1 = bench_now_ns();
+            if (rc != 0 || nd == 0 || nd > k) {
+                bench_fail("edits: diff after %zu updates: rc %d, %zu "
+                           "changes", k, rc, nd);
+            }
+            snprintf(metric, sizeof metric, "diff_k%zu", k);
+            bench_rec("edits", "libhamt", n, metric, run,
+                      (double)(t1 - t0) / (double)(nd ? nd : 1));
+
+            /* Two branches, each adding k/2 new keys (keys n, n+1, ...). */
+            size_t h = k / 2;
+            struct hamt_batch *ba = hamt_batch_begin(m);
+            struct hamt_batch *bb = hamt_batch_begin(m);
+            for (size_t j = 0; j < h; j++) {
+                hamt_batch_set(ba, HAMT_U64(bench_key_u64(n + 2 * j)), V(1));
+                hamt_batch_set(bb, HAMT_U64(bench_key_u64(n + 2 * j + 1)),
+                               V(2));
+            }
+            const struct hamt *ma = hamt_batch_finish(ba);
+            const struct hamt *mb = hamt_batch_finish(bb);
+            t0 = bench_now_ns();
+            const struct hamt *mu = hamt_merge(ma, mb, NULL, NULL);
+            t1 = bench_now_ns();
+            if (mu == NULL || hamt_size(mu) != n + 2 * h) {
+                bench_fail("edits: merge of two branches of %zu keys: size "
+                           "%zu", h, mu ? hamt_size(mu) : 0);
+            }
+            snprintf(metric, sizeof metric, "merge_k%zu", k);
+            bench_rec("edits", "libhamt", n, metric, run,
+                      (double)(t1 - t0) / (double)(h ? 2 * h : 1));
+        }
+    }
+}
+
+void
+bench_edits_case(size_t n, unsigned runs, unsigned c,
+                 const struct bench_adapter *ghash)
+{
+    unsigned nk = (unsigned)edits_nks(n);
+    const void **keys;
+    void **vals;
+
+    if (c == 0 && ghash == NULL) {
+        return;
+    }
+    edits_keys(n, &keys, &vals);
+    if (c < 4) {
+        for (int run = -1; run < (int)runs; run++) {
+            edits_build(n, c, run, keys, vals, ghash);
+        }
+    } else if (c < 4 + 3 * nk) {
+        const struct hamt *m = edits_map(n, keys, vals);
+        for (int run = -1; run < (int)runs && m != NULL; run++) {
+            edits_updates(m, n, keys, edit_ks[(c - 4) / 3], (c - 4) % 3, run);
+        }
+    } else {
+        edits_diff_merge(n, runs, keys, vals);
     }
     free(keys);
     free(vals);

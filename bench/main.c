@@ -589,7 +589,7 @@ single_run(const struct bench_adapter *a, enum bkind kind, size_t n,
 /*
  * Memory: one build per map, size and key kind, each the only thing its
  * process does (a fresh collector heap, fresh malloc arenas: the parent runs
- * one child per case, `--mem-case C`), after which the map's deferred frees
+ * one child per case, `--case C`), after which the map's deferred frees
  * are flushed and the accounting read.  Cases shared one process before, and
  * a map destroyed in one case could still be held, through a stale word
  * the collector scans conservatively, when the next case took its first
@@ -734,15 +734,22 @@ edits_n(void)
     return n;
 }
 
-static void
-edits_all(void)
+/*
+ * The edits section: with `only` >= 0 measures that case (in a child), and
+ * returns the number of cases (0 when libhamt is not selected).
+ */
+static unsigned
+edits_all(long only)
 {
     if (!selected(&bench_hamt)) {
-        return;
+        return 0;
     }
-    for (unsigned run = 0; run < cfg.runs; run++) {
-        bench_edits_run(edits_n(), run, adapter_named("ghash"));
+    unsigned ncases = bench_edits_cases(edits_n());
+    if (only >= 0 && only < (long)ncases) {
+        bench_edits_case(edits_n(), cfg.runs, (unsigned)only,
+                         adapter_named("ghash"));
     }
+    return ncases;
 }
 
 #define EM(map, metric) rec_median("edits", map, BK_U64, n, 0, 0, 0, metric)
@@ -771,22 +778,27 @@ edits_report(void)
            EM("libhamt", "batch_build_gc_max_ms"),
            EM("libhamt", "batch_build_many_gcs"),
            EM("libhamt", "batch_build_many_gc_max_ms"));
-    printf("k updates of random keys (ns per update; speedup = k sets / "
-           "batch), diff and merge (ns per changed key):\n");
-    printf("%8s %10s %10s %8s %10s %8s %10s %10s\n", "k", "k sets",
-           "batch", "speedup", "set_many", "speedup", "diff", "merge");
+    printf("k updates of random keys, each way alone in its process (ns per "
+           "update; speedup = k sets / batch; bytes allocated per update), "
+           "diff and merge (ns per changed key):\n");
+    printf("%8s %9s %9s %8s %9s %8s %7s %7s %9s %9s\n", "k", "k sets",
+           "batch", "speedup", "set_many", "speedup", "B sets", "B many",
+           "diff", "merge");
     for (size_t k = 10; k <= 100000 && k <= n; k *= 10) {
-        snprintf(a, sizeof a, "sets_k%zu", k);
-        snprintf(b, sizeof b, "batch_k%zu", k);
-        double sp = EM("libhamt", a), bt = EM("libhamt", b);
-        snprintf(a, sizeof a, "batch_many_k%zu", k);
-        double bmy = EM("libhamt", a);
-        snprintf(a, sizeof a, "diff_k%zu", k);
-        snprintf(b, sizeof b, "merge_k%zu", k);
-        printf("%8zu %10.1f %10.1f %7.2fx %10.1f %7.2fx %10.1f %10.1f\n", k,
-               sp, bt, sp / bt, bmy, sp / bmy, EM("libhamt", a),
-               EM("libhamt", b));
+        double v[7];
+        static const char *const fmt[7] = {
+            "sets_k%zu", "batch_k%zu", "batch_many_k%zu", "sets_k%zu_bytes",
+            "batch_many_k%zu_bytes", "diff_k%zu", "merge_k%zu"
+        };
+        for (unsigned i = 0; i < 7; i++) {
+            snprintf(a, sizeof a, fmt[i], k);
+            v[i] = EM("libhamt", a);
+        }
+        printf("%8zu %9.1f %9.1f %7.2fx %9.1f %7.2fx %7.0f %7.0f %9.1f "
+               "%9.1f\n", k, v[0], v[1], v[0] / v[1], v[2], v[0] / v[2],
+               v[3], v[4], v[5], v[6]);
     }
+    (void)b;
 }
 
 static void
@@ -1890,8 +1902,8 @@ write_plots(void)
  * prints its own tables and hands its records back through FILE.
  */
 static const char *child_file;
-/* The one memory case a child measures (memory_all), or -1. */
-static long mem_case = -1;
+/* The one case a child measures (memory_all, edits_all), or -1. */
+static long case_no = -1;
 static size_t nrecs_preloaded; /* records the parent handed to this child */
 
 static void
@@ -1958,7 +1970,7 @@ run_child(char **argv, int argc, const char *section, long mcase)
     av[argc + 2] = "--child";
     av[argc + 3] = file;
     if (mcase >= 0) {
-        av[argc + 4] = "--mem-case";
+        av[argc + 4] = "--case";
         av[argc + 5] = cs;
     }
     fflush(stdout);
@@ -2258,8 +2270,8 @@ main(int argc, char **argv)
         } else if (strcmp(a, "--child") == 0 && v) {
             child_file = v;
             i++;
-        } else if (strcmp(a, "--mem-case") == 0 && v) {
-            mem_case = atol(v);
+        } else if (strcmp(a, "--case") == 0 && v) {
+            case_no = atol(v);
             i++;
         } else if (strcmp(a, "--sections") == 0 && v) {
             cfg.sections = v;
@@ -2299,7 +2311,7 @@ main(int argc, char **argv)
             nrecs_preloaded = nrecs;
         }
         if (section_on("memory")) {
-            memory_all(mem_case);
+            memory_all(case_no);
         }
         if (section_on("breakpoint")) {
             breakpoint_all();
@@ -2312,7 +2324,7 @@ main(int argc, char **argv)
             single_all();
         }
         if (section_on("edits")) {
-            edits_all();
+            edits_all(case_no);
         }
         rec_save(child_file);
         return errors ? 1 : 0;
@@ -2350,8 +2362,12 @@ main(int argc, char **argv)
             rec_save(file);
             setenv("HAMT_BENCH_PRELOAD", file, 1);
         }
-        if (strcmp(sections[i], "memory") == 0) {
-            unsigned ncases = memory_all(LONG_MAX); /* counts, measures none */
+        if (strcmp(sections[i], "memory") == 0 ||
+            strcmp(sections[i], "edits") == 0) {
+            /* One child per case; called with LONG_MAX, they only count. */
+            unsigned ncases = strcmp(sections[i], "memory") == 0
+                                  ? memory_all(LONG_MAX)
+                                  : edits_all(LONG_MAX);
             for (unsigned c = 0; c < ncases; c++) {
                 run_child(argv, argc, sections[i], (long)c);
             }
