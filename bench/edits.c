@@ -10,7 +10,10 @@
  *   k updates  k random existing keys given new values: one batch
  *              (begin, k hamt_batch_set calls, finish), one batch fed by
  *              hamt_batch_set_many, against k persistent hamt_set calls
- *              (ns and bytes allocated per update), for k = 10 ... 100,000
+ *              (ns and bytes allocated per update), for k = 10 ... 100,000;
+ *              and the allocation floor of hamt_batch_set_many: its bytes
+ *              allocated with no tree work, which bounds what any batch
+ *              allocating that much can gain
  *   diff       hamt_diff of the map and its version after the k updates,
  *              ns per reported difference
  *   merge      hamt_merge of two versions that each added k/2 new keys to
@@ -24,6 +27,7 @@
 #include <hamt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define V(x) ((void *)(uintptr_t)(x))
 
@@ -147,7 +151,8 @@ edits_nks(size_t n)
  *
  *   0 .. 3       build from empty, every run: GHashTable, hamt_batch_set,
  *                hamt_batch_set_many, hamt_set
- *   4 .. 3K+3    k updates, every run: k index (c - 4) / 3, way (c - 4) % 3
+ *   4 .. 4K+3    k updates, every run: k index (c - 4) / 4, way (c - 4) % 4
+ *                (way 3: the allocation floor of way 2)
  *   3K+4         diff and merge, every run, after checking that the three
  *                ways of updating agree
  *
@@ -156,7 +161,7 @@ edits_nks(size_t n)
 unsigned
 bench_edits_cases(size_t n)
 {
-    return 4 + 3 * (unsigned)edits_nks(n) + 1;
+    return 4 + 4 * (unsigned)edits_nks(n) + 1;
 }
 
 /* Builds the map of n keys one way; run -1 is the untimed warm-up. */
@@ -232,17 +237,46 @@ edits_build(size_t n, unsigned way, int run, const void *const *keys,
 }
 
 /*
+ * The allocation floor of a batch: per round, the bytes hamt_batch_set_many
+ * allocated for k updates (measured in the untimed pass), allocated and
+ * filled in blocks of the size of a full node (272 B) with no tree work,
+ * chained so that they stay reachable until the round ends, as a batch's
+ * nodes do.  No batch allocating that much can cost less per update.
+ */
+static void *
+edits_floor_round(size_t k, double bytes_per_update)
+{
+    static const char fill[264];
+    size_t nblocks = (size_t)(bytes_per_update * (double)k / 272.0 + 0.5);
+    void **head = NULL;
+
+    for (size_t i = 0; i < nblocks; i++) {
+        void **b = GC_MALLOC(271);
+        if (b == NULL) {
+            return NULL;
+        }
+        memcpy(b, fill, sizeof fill);
+        b[0] = head;
+        head = b;
+    }
+    return head != NULL ? (void *)head : (void *)fill;
+}
+
+/*
  * Rounds of k updates of m (n keys), one way, each round with fresh random
  * keys, until EDIT_UPDATES updates are done: small k then pays its share of
  * the collections and lazy sweeping that its garbage causes.  Run -1 is
  * the untimed warm-up.  Records ns, bytes allocated and collections per
- * update.
+ * update.  Way 3 is the allocation floor of way 2 (edits_floor_round),
+ * whose warm-up pass is way 2 itself.
  */
 static void
 edits_updates(const struct hamt *m, size_t n, const void *const *keys,
               size_t k, unsigned way, int run)
 {
-    static const char *const prefix[3] = { "sets", "batch", "batch_many" };
+    static const char *const prefix[4] = { "sets", "batch", "batch_many",
+                                           "floor_many" };
+    static double floor_bytes; /* way 2's bytes per update (warm-up) */
     const void **uk = bench_xmalloc(k * sizeof *uk);
     void **uv = bench_xmalloc(k * sizeof *uv);
     size_t rounds = EDIT_UPDATES / k ? EDIT_UPDATES / k : 1;
@@ -257,8 +291,18 @@ edits_updates(const struct hamt *m, size_t n, const void *const *keys,
             uk[j] = keys[bench_below(&rng, n)];
             uv[j] = V(n + j + 1);
         }
+        if (way == 3 && run >= 0) {
+            uint64_t t0 = bench_now_ns();
+            void *f = edits_floor_round(k, floor_bytes);
+            t += bench_now_ns() - t0;
+            if (f == NULL) {
+                bench_fail("edits: the allocation floor ran out of memory");
+                break;
+            }
+            continue;
+        }
         uint64_t t0 = bench_now_ns();
-        const struct hamt *q = edits_way(way, m, k, uk, uv);
+        const struct hamt *q = edits_way(way == 3 ? 2 : way, m, k, uk, uv);
         t += bench_now_ns() - t0;
         if (q == NULL || hamt_size(q) != n) {
             bench_fail("edits: %zu updates, way %u failed", k, way);
@@ -267,6 +311,9 @@ edits_updates(const struct hamt *m, size_t n, const void *const *keys,
     }
     double upd = (double)(rounds * k);
     size_t bytes = GC_get_total_bytes() - bytes0;
+    if (way == 3 && run < 0) {
+        floor_bytes = (double)bytes / upd;
+    }
     struct bench_gc_stats st;
     bench_gc_read(&st, NULL);
     free(uk);
@@ -373,10 +420,10 @@ bench_edits_case(size_t n, unsigned runs, unsigned c,
         for (int run = -1; run < (int)runs; run++) {
             edits_build(n, c, run, keys, vals, ghash);
         }
-    } else if (c < 4 + 3 * nk) {
+    } else if (c < 4 + 4 * nk) {
         const struct hamt *m = edits_map(n, keys, vals);
         for (int run = -1; run < (int)runs && m != NULL; run++) {
-            edits_updates(m, n, keys, edit_ks[(c - 4) / 3], (c - 4) % 3, run);
+            edits_updates(m, n, keys, edit_ks[(c - 4) / 4], (c - 4) % 4, run);
         }
     } else {
         edits_diff_merge(n, runs, keys, vals);

@@ -779,24 +779,26 @@ edits_report(void)
            EM("libhamt", "batch_build_many_gcs"),
            EM("libhamt", "batch_build_many_gc_max_ms"));
     printf("k updates of random keys, each way alone in its process (ns per "
-           "update; speedup = k sets / batch; bytes allocated per update), "
+           "update; speedup = k sets / batch; bytes allocated per update; "
+           "floor = set_many's allocations alone, and the speedup it caps), "
            "diff and merge (ns per changed key):\n");
-    printf("%8s %9s %9s %8s %9s %8s %7s %7s %9s %9s\n", "k", "k sets",
-           "batch", "speedup", "set_many", "speedup", "B sets", "B many",
-           "diff", "merge");
+    printf("%7s %8s %8s %7s %8s %7s %6s %6s %7s %7s %8s %8s\n", "k",
+           "k sets", "batch", "speedup", "set_many", "speedup", "B sets",
+           "B many", "floor", "cap", "diff", "merge");
     for (size_t k = 10; k <= 100000 && k <= n; k *= 10) {
-        double v[7];
-        static const char *const fmt[7] = {
+        double v[8];
+        static const char *const fmt[8] = {
             "sets_k%zu", "batch_k%zu", "batch_many_k%zu", "sets_k%zu_bytes",
-            "batch_many_k%zu_bytes", "diff_k%zu", "merge_k%zu"
+            "batch_many_k%zu_bytes", "floor_many_k%zu", "diff_k%zu",
+            "merge_k%zu"
         };
-        for (unsigned i = 0; i < 7; i++) {
+        for (unsigned i = 0; i < 8; i++) {
             snprintf(a, sizeof a, fmt[i], k);
             v[i] = EM("libhamt", a);
         }
-        printf("%8zu %9.1f %9.1f %7.2fx %9.1f %7.2fx %7.0f %7.0f %9.1f "
-               "%9.1f\n", k, v[0], v[1], v[0] / v[1], v[2], v[0] / v[2],
-               v[3], v[4], v[5], v[6]);
+        printf("%7zu %8.1f %8.1f %6.2fx %8.1f %6.2fx %6.0f %6.0f %7.1f "
+               "%6.2fx %8.1f %8.1f\n", k, v[0], v[1], v[0] / v[1], v[2],
+               v[0] / v[2], v[3], v[4], v[5], v[0] / v[5], v[6], v[7]);
     }
     (void)b;
 }
