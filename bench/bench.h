@@ -115,8 +115,11 @@ void bench_fail(const char *fmt, ...);
 
 /* ---- batch editor and whole-map operations (edits.c) ---- */
 
-/* One run of the "edits" section at n keys; ghash may be NULL (skipped). */
-/* The edits section runs one child process per case (edits.c). */
+/*
+ * The "edits" section at n keys runs one child process per case: the number
+ * of cases, and case c (0 <= c < the number) measured over `runs` runs;
+ * ghash may be NULL (its build is skipped).
+ */
 unsigned bench_edits_cases(size_t n);
 void bench_edits_case(size_t n, unsigned runs, unsigned c,
                       const struct bench_adapter *ghash);

@@ -153,7 +153,7 @@ edits_nks(size_t n)
  *                hamt_batch_set_many, hamt_set
  *   4 .. 4K+3    k updates, every run: k index (c - 4) / 4, way (c - 4) % 4
  *                (way 3: the allocation floor of way 2)
- *   3K+4         diff and merge, every run, after checking that the three
+ *   4K+4         diff and merge, every run, after checking that the three
  *                ways of updating agree
  *
  * with K values of k (at most n).
@@ -242,8 +242,9 @@ edits_build(size_t n, unsigned way, int run, const void *const *keys,
  * filled in blocks of the size of a full node (272 B) with no tree work,
  * chained so that they stay reachable until the round ends, as a batch's
  * nodes do.  No batch allocating that much can cost less per update.
+ * False if the collector ran out of memory.
  */
-static void *
+static bool
 edits_floor_round(size_t k, double bytes_per_update)
 {
     static const char fill[264];
@@ -253,13 +254,13 @@ edits_floor_round(size_t k, double bytes_per_update)
     for (size_t i = 0; i < nblocks; i++) {
         void **b = GC_MALLOC(271);
         if (b == NULL) {
-            return NULL;
+            return false;
         }
         memcpy(b, fill, sizeof fill);
         b[0] = head;
         head = b;
     }
-    return head != NULL ? (void *)head : (void *)fill;
+    return true;
 }
 
 /*
@@ -293,9 +294,9 @@ edits_updates(const struct hamt *m, size_t n, const void *const *keys,
         }
         if (way == 3 && run >= 0) {
             uint64_t t0 = bench_now_ns();
-            void *f = edits_floor_round(k, floor_bytes);
+            bool ok = edits_floor_round(k, floor_bytes);
             t += bench_now_ns() - t0;
-            if (f == NULL) {
+            if (!ok) {
                 bench_fail("edits: the allocation floor ran out of memory");
                 break;
             }

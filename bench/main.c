@@ -758,7 +758,7 @@ static void
 edits_report(void)
 {
     size_t n = edits_n();
-    char a[64], b[64];
+    char a[64];
 
     if (isnan(EM("libhamt", "batch_build"))) {
         return;
@@ -800,7 +800,6 @@ edits_report(void)
                "%6.2fx %8.1f %8.1f\n", k, v[0], v[1], v[0] / v[1], v[2],
                v[0] / v[2], v[3], v[4], v[5], v[0] / v[5], v[6], v[7]);
     }
-    (void)b;
 }
 
 static void
