@@ -10,7 +10,8 @@
  *   k updates  k random existing keys given new values: one batch
  *              (begin, k hamt_batch_set calls, finish), one batch fed by
  *              hamt_batch_set_many, against k persistent hamt_set calls
- *              (ns and bytes allocated per update), for k = 10 ... 100,000;
+ *              (ns, bytes allocated, and time stopped for collections per
+ *              update), for k = 10 ... 100,000;
  *              and the allocation floor of hamt_batch_set_many: its bytes
  *              allocated with no tree work, which bounds what any batch
  *              allocating that much can gain
@@ -267,9 +268,10 @@ edits_floor_round(size_t k, double bytes_per_update)
  * Rounds of k updates of m (n keys), one way, each round with fresh random
  * keys, until EDIT_UPDATES updates are done: small k then pays its share of
  * the collections and lazy sweeping that its garbage causes.  Run -1 is
- * the untimed warm-up.  Records ns, bytes allocated and collections per
- * update.  Way 3 is the allocation floor of way 2 (edits_floor_round),
- * whose warm-up pass is way 2 itself.
+ * the untimed warm-up.  Records ns, bytes allocated, collections, and the
+ * time the world was stopped for them, per update.  Way 3 is the
+ * allocation floor of way 2 (edits_floor_round), whose warm-up pass is way
+ * 2 itself.
  */
 static void
 edits_updates(const struct hamt *m, size_t n, const void *const *keys,
@@ -330,6 +332,11 @@ edits_updates(const struct hamt *m, size_t n, const void *const *keys,
     snprintf(metric, sizeof metric, "%s_k%zu_gcs", prefix[way], k);
     bench_rec("edits", "libhamt", n, metric, (unsigned)run,
               (double)st.collections);
+    /* Time the world stood still for the collector (marking; the sweep is
+     * lazy and falls in later allocations), per update. */
+    snprintf(metric, sizeof metric, "%s_k%zu_gc_ns", prefix[way], k);
+    bench_rec("edits", "libhamt", n, metric, (unsigned)run,
+              st.total_ms * 1e6 / upd);
 }
 
 /* Diff and merge after k updates, for every k; each run in turn. */

@@ -800,6 +800,25 @@ edits_report(void)
                "%6.2fx %8.1f %8.1f\n", k, v[0], v[1], v[0] / v[1], v[2],
                v[0] / v[2], v[3], v[4], v[5], v[0] / v[5], v[6], v[7]);
     }
+    printf("the collector's share of k sets and of hamt_batch_set_many (ns "
+           "per update; gc = time the world stood still for collections, "
+           "rest = the remainder: the tree work, allocation and the lazy "
+           "sweep):\n");
+    printf("%7s %8s %8s %8s %8s %8s %8s %9s %8s\n", "k", "k sets", "gc",
+           "rest", "set_many", "gc", "rest", "speedup", "of rest");
+    for (size_t k = 10; k <= 100000 && k <= n; k *= 10) {
+        double v[4];
+        static const char *const fmt[4] = { "sets_k%zu", "sets_k%zu_gc_ns",
+                                            "batch_many_k%zu",
+                                            "batch_many_k%zu_gc_ns" };
+        for (unsigned i = 0; i < 4; i++) {
+            snprintf(a, sizeof a, fmt[i], k);
+            v[i] = EM("libhamt", a);
+        }
+        printf("%7zu %8.1f %8.1f %8.1f %8.1f %8.1f %8.1f %8.2fx %7.2fx\n", k,
+               v[0], v[1], v[0] - v[1], v[2], v[3], v[2] - v[3], v[0] / v[2],
+               (v[0] - v[1]) / (v[2] - v[3]));
+    }
 }
 
 static void
