@@ -498,9 +498,11 @@ HAMT_API int hamt_batch_del(struct hamt_batch *b, const void *key);
 
 /*
  * hamt_batch_update_key - hamt_update_key() inside a batch: fn decides
- * keep, replace or remove for `key`.  Returns 0, or -1 with errno EINVAL
- * (as hamt_batch_set(), NULL fn, or an fn result outside
- * hamt_update_action) or ENOMEM (the batch is unchanged).
+ * keep, replace or remove for `key`.  fn may use the batch: its action
+ * then applies to the batch as fn left it, and is refused (EINVAL) when fn
+ * finished or discarded the batch.  Returns 0, or -1 with errno EINVAL
+ * (as hamt_batch_set(), NULL fn, an fn result outside hamt_update_action,
+ * or the batch ended inside fn) or ENOMEM (the batch is unchanged).
  */
 HAMT_API int hamt_batch_update_key(struct hamt_batch *b, const void *key,
                                    hamt_update_value_fn fn, void *ctx);

@@ -176,7 +176,18 @@ hamt_batch_update_key(struct hamt_batch *b, const void *key,
         errno = EINVAL;
         return -1;
     }
-    return hamt__edit_update(&b->m, b->owner, key, fn, ctx);
+    void *nv;
+    enum hamt_update_action act =
+        hamt__update_decide(b->m, key, fn, ctx, &nv);
+    /*
+     * fn may have used the batch.  If it finished or discarded it, the
+     * update is refused (the finished map is frozen); if it changed it, the
+     * action applies to the batch as it is now.
+     */
+    if (batch_live(b) == NULL) {
+        return -1;
+    }
+    return hamt__update_apply(&b->m, b->owner, key, act, nv);
 }
 
 bool

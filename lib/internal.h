@@ -164,12 +164,19 @@ int hamt__edit_set(struct hamt **pm, uint64_t owner, const void *key,
                    void *val);
 int hamt__edit_del(struct hamt **pm, uint64_t owner, const void *key);
 /*
- * hamt_update_key() on *pm, as an edit of `owner` (0: persistent, *pm is
- * replaced on a change): 0, or -1 with errno = ENOMEM (nothing changed) or
- * EINVAL (fn returned no hamt_update_action).  In ops.c.
+ * hamt_update_key() in two steps (ops.c).  decide: fn's action for `key`
+ * in m (the value to bind in *nv); fn may do anything, the caller checks
+ * afterwards that what it edits is still there.  apply: the action as an
+ * edit of *pm by `owner` (0: persistent, *pm is replaced on a change): 0,
+ * or -1 with errno = ENOMEM (nothing changed) or EINVAL (not a
+ * hamt_update_action).
  */
-int hamt__edit_update(struct hamt **pm, uint64_t owner, const void *key,
-                      hamt_update_value_fn fn, void *ctx);
+enum hamt_update_action hamt__update_decide(const struct hamt *m,
+                                            const void *key,
+                                            hamt_update_value_fn fn,
+                                            void *ctx, void **nv);
+int hamt__update_apply(struct hamt **pm, uint64_t owner, const void *key,
+                       enum hamt_update_action act, void *nv);
 /*
  * A fresh owner id for edits (batch.c): never given out before, or 0 once
  * 2^56 have been (then edit with owner 0, plain path copying).

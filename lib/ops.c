@@ -93,17 +93,25 @@ ops_walk_sub(const void *p, unsigned shift, ops_entry_fn fn, void *ctx)
 
 /* ---- update ---- */
 
-int
-hamt__edit_update(struct hamt **pm, uint64_t owner, const void *key,
-                  hamt_update_value_fn fn, void *ctx)
+enum hamt_update_action
+hamt__update_decide(const struct hamt *m, const void *key,
+                    hamt_update_value_fn fn, void *ctx, void **nv)
 {
-    void *old = NULL, *nv = NULL;
-    bool present = hamt__get(*pm, key, &old);
+    void *old = NULL;
+    bool present = hamt__get(m, key, &old);
 
     if (!present) {
         old = NULL;
     }
-    switch (fn(old, present, &nv, ctx)) {
+    *nv = NULL;
+    return fn(old, present, nv, ctx);
+}
+
+int
+hamt__update_apply(struct hamt **pm, uint64_t owner, const void *key,
+                   enum hamt_update_action act, void *nv)
+{
+    switch (act) {
     case HAMT_KEEP:
         return 0;
     case HAMT_REPLACE:
@@ -127,7 +135,10 @@ hamt_update_key(const struct hamt *m, const void *key,
         errno = EINVAL;
         return NULL;
     }
-    return hamt__edit_update(&r, 0, key, fn, ctx) < 0 ? NULL : r;
+    void *nv;
+    enum hamt_update_action act = hamt__update_decide(m, key, fn, ctx, &nv);
+
+    return hamt__update_apply(&r, 0, key, act, nv) < 0 ? NULL : r;
 }
 
 /* ---- diff ---- */

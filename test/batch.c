@@ -355,6 +355,73 @@ Test(batch, update_functions_keep_replace_remove)
     cr_assert_eq(v, V(10));
 }
 
+/* An update function that uses the batch it is called for. */
+struct reenter {
+    struct hamt_batch *b;
+    int what; /* 0 finish, 1 discard, 2 set key 7 */
+    const struct hamt *finished;
+};
+
+static enum hamt_update_action
+reenter_fn(void *old, bool present, void **nv, void *ctx)
+{
+    struct reenter *r = ctx;
+
+    (void)old;
+    (void)present;
+    if (r->what == 0) {
+        r->finished = hamt_batch_finish(r->b);
+    } else if (r->what == 1) {
+        hamt_batch_discard(r->b);
+    } else {
+        cr_assert_eq(hamt_batch_set(r->b, HAMT_U64(7), V(70)), 1);
+    }
+    *nv = V(99);
+    return HAMT_REPLACE;
+}
+
+/*
+ * The function may use its batch: a finish or discard inside it refuses
+ * the update (EINVAL) and leaves the finished map alone; a set inside it
+ * stays, and the update applies on top of it.
+ */
+Test(batch, update_function_that_uses_its_batch)
+{
+    const struct hamt *m = hamt_set(hamt_new(HAMT_KEY_U64), HAMT_U64(1), V(10));
+    struct reenter r = {.what = 0};
+    void *v = NULL;
+
+    for (r.what = 0; r.what < 2; r.what++) {
+        r.b = hamt_batch_begin(m);
+        cr_assert_eq(hamt_batch_set(r.b, HAMT_U64(2), V(20)), 1);
+        errno = 0;
+        cr_assert_eq(hamt_batch_update_key(r.b, HAMT_U64(1), reenter_fn, &r),
+                     -1);
+        cr_assert_eq(errno, EINVAL);
+        cr_assert_eq(hamt_batch_size(r.b), 0);
+        if (r.what == 0) {
+            /* The map finished inside fn is the batch as fn found it. */
+            cr_assert_eq(hamt_size(r.finished), 2);
+            cr_assert(hamt_get(r.finished, HAMT_U64(1), &v));
+            cr_assert_eq(v, V(10));
+            cr_assert(hamt_get(r.finished, HAMT_U64(2), &v));
+            cr_assert_eq(v, V(20));
+        }
+    }
+    r.what = 2;
+    r.b = hamt_batch_begin(m);
+    cr_assert_eq(hamt_batch_update_key(r.b, HAMT_U64(1), reenter_fn, &r), 0);
+    const struct hamt *out = hamt_batch_finish(r.b);
+    cr_assert_eq(hamt_size(out), 2);
+    cr_assert(hamt_get(out, HAMT_U64(1), &v));
+    cr_assert_eq(v, V(99));
+    cr_assert(hamt_get(out, HAMT_U64(7), &v));
+    cr_assert_eq(v, V(70));
+    cr_assert_eq(hamt_size(m), 1);
+    cr_assert(hamt_get(m, HAMT_U64(1), &v));
+    cr_assert_eq(v, V(10));
+}
+
 static enum hamt_update_action
 never_called(void *old, bool present, void **nv, void *ctx)
 {
