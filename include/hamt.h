@@ -412,11 +412,12 @@ typedef enum hamt_conflict (*hamt_conflict_fn)(const void *key, void *va,
 /*
  * hamt_merge - the union of `a` and `b`.  A key bound in one map only keeps
  * its binding; a key bound in both is decided by fn(key, va, vb, &out, ctx)
- * (NULL fn: keep a's value).  The result shares every subtree of the larger
- * input that it takes unchanged, and is `a` or `b` itself when it equals
- * one of them binding for binding (e.g. merging a map with a subset of
- * itself).  Cost: O(min(|a|, |b|) log32 max(|a|, |b|)); with a NULL fn and
- * two versions that share most subtrees, O(differences * depth).  Returns
+ * (NULL fn: keep a's value).  The result shares, by pointer, every subtree
+ * of either input that it takes unchanged, and is `a` or `b` itself when it
+ * equals one of them binding for binding (e.g. merging a map with a subset
+ * of itself).  Cost: O(min(|a|, |b|) log32 max(|a|, |b|)) at most; for two
+ * versions that share most subtrees, O(differences * depth) (with a fn,
+ * plus the keys the versions share, which fn must see).  Returns
  * the result, or NULL with errno EINVAL (NULL map, different key types, fn
  * returned an unknown action) or ENOMEM; the inputs stay valid.
  * Thread safety: any thread, concurrently with anything; fn runs in the

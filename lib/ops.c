@@ -23,32 +23,37 @@
  *     values below it, and diff skips it without looking inside.
  *   - The identity rule of map.c: an edit that sets a binding already
  *     present or removes an absent key leaves its map pointer as it was
- *     and allocates nothing.  update, merge, intersect and difference get
- *     "return the input when nothing changed" from it for free.
+ *     and allocates nothing; update gets "return the input when nothing
+ *     changed" from it.  The set algebra gets it from canonical shape: a
+ *     result node whose every fragment is what an input's node holds there
+ *     is that node (sa_node), so a result equal to an input is the input.
  *
  * Function families:
  *   ops_walk_*    visit every entry of a subtree (counts nodes visited)
  *   ops_diff_*    structural diff, skipping shared subtrees
- *   ops_fast_*    the set algebra of close versions through a diff walk
- *   ops_fold_*    set algebra by folding the smaller map into the other
+ *   sa_*          the set algebra: a walk over both maps at once that takes
+ *                 every subtree only one map holds, or both share, whole
  *   hamt_*        the public entry points
  *
  * Complexity.  update: two root-to-leaf walks (lookup, then set or del).
  * diff: O(d * depth) nodes for d differences plus the size of the subtrees
  * whose shape changed (entry against child), and never a shared subtree.
- * merge / intersect / difference: O(min(|a|, |b|) * log32 max(|a|, |b|))
- * lookups and path copies; each result shares every untouched subtree of
- * the map it was folded into.  Merge and intersect with a NULL conflict
- * function, and difference, first try a diff walk (ops_fast): for two
- * versions that share most subtrees they cost O(d * depth) for d
- * differences; the walk gives up and falls back to folding once it has
- * done about min(|a|, |b|) steps.  Merge and intersect with a conflict
- * function (which must see every common key, shared or not) always fold.
+ * merge / intersect / difference: the nodes where the two maps hold
+ * different things, O(min(|a|, |b|) * depth) at most and O(d * depth) for
+ * two versions that differ in d keys, plus counting the smaller of two
+ * groups of whole subtrees for the result's size (sa_shared_keys).  With a
+ * conflict function, merge and intersect also walk the subtrees the maps
+ * share, since the function must see every common key.
  *
  * Errors: a failed allocation leaves partial results unreachable (the
- * collector reclaims them) and the inputs untouched.
+ * collector reclaims them) and the inputs untouched.  The set algebra's
+ * lists of whole subtrees are malloc memory, freed before it returns; the
+ * subtrees they point into stay reachable from the inputs.
  */
 #include "node.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 /* ---- walking a subtree ---- */
 
@@ -152,15 +157,7 @@ struct diff_ctx {
     const void *ek;
     void *ev;
     bool found;
-    /*
-     * When not 0, the walk gives up with OPS_OVER_BUDGET once
-     * hamt__nodes_visited passes it (the set algebra's fast path).
-     */
-    unsigned long limit;
 };
-
-/* A diff walk that exceeded dc->limit; hamt_diff() never sets a limit. */
-#define OPS_OVER_BUDGET (-2)
 
 static bool
 ops_diff_same(const struct diff_ctx *dc, void *a, void *b)
@@ -278,9 +275,6 @@ ops_diff_node(struct diff_ctx *dc, const struct node *a, const struct node *b,
     int rc = 0;
 
     hamt__nodes_visited++;
-    if (dc->limit != 0 && hamt__nodes_visited > dc->limit) {
-        return OPS_OVER_BUDGET;
-    }
     if (a == b) {
         return 0;
     }
@@ -372,7 +366,7 @@ hamt_diff(const struct hamt *a, const struct hamt *b, hamt_valeq_fn veq,
 
 /* The result of a conflict decision: the value to bind, or drop. */
 static int
-ops_fold_decide(hamt_conflict_fn fn, void *ctx, const void *key, void *va,
+sa_decide(hamt_conflict_fn fn, void *ctx, const void *key, void *va,
                 void *vb, void **out, bool *drop)
 {
     void *combined = NULL;
@@ -401,174 +395,566 @@ ops_fold_decide(hamt_conflict_fn fn, void *ctx, const void *key, void *va,
 }
 
 /*
- * The result of a set operation under construction.  Its updates are edits
- * of one private owner id (hamt__owner_new), like a batch's: a node the
- * operation already copied is written in place by the next update that
- * reaches it, instead of being copied again, and a node it replaced is
- * freed at once.  The owned nodes are reachable from `m` alone until the
- * operation returns it, after which nobody holds the id any more.  An
- * update that changes nothing leaves `m` as it was, so `m` stays an input
- * when the result equals it.
+ * The set algebra walks a and b together, node by node, from the roots
+ * down: at each of a node's 32 fragments it pairs what a holds there (an
+ * entry, a child, or nothing) with what b holds, and builds the result's
+ * node from the outcomes.
+ *
+ *   - A fragment that only one map holds is taken from it as it is: a
+ *     whole child subtree is shared by pointer without being visited
+ *     (merge takes both sides', intersect neither, difference a's).
+ *   - The same child pointer in both maps (a subtree the two versions
+ *     share) is shared whole as well, unless a conflict function must see
+ *     its keys (merge and intersect with a fn).
+ *   - An entry against a child: the entry is followed into the child as a
+ *     one-key side, so it meets the key of b (or of a) it may collide with
+ *     at whatever depth, and the rest of the child is shared or walked as
+ *     above.
+ *   - A node whose outcome at every fragment is what a holds there is a's
+ *     own node, returned as is (likewise b's); so a result equal to an input
+ *     binding for binding is that input, at every level.  A subtree left
+ *     with one key becomes an entry in its parent (N3); with none, nothing.
+ *
+ * The result's size.  Keys decided one by one are counted; a subtree taken
+ * whole is not looked into.  Every key of a is decided one by one, or lies
+ * in a subtree of a taken (or dropped) because b holds nothing there, or
+ * in a subtree both hold: |a| = ea + Sa + Ss, and |b| = eb + Sb + Ss.  With
+ * no shared subtree (Ss = 0), the sizes follow from |a| and |b|.  Otherwise
+ * one of Ss and Sa must be counted; sa_size counts both in turn with a
+ * doubling budget, so the work is about the smaller of the two: the few
+ * new subtrees when a and b are close versions, the few shared ones when
+ * they are not.
+ *
+ * Cost: the nodes where both maps hold something different, O(min(|a|,
+ * |b|) * depth) at most, plus the counting above; O(d * depth) for two
+ * versions that differ in d keys.  A failed allocation returns NULL
+ * (errno = ENOMEM) and leaves the partial result to the collector.
  */
-struct ops_out {
-    struct hamt *m;
-    uint64_t owner; /* 0 once ids ran out: plain path copying */
+enum sa_op { SA_MERGE, SA_INTERSECT, SA_DIFFERENCE };
+
+/* What one side holds at a fragment, and what the result holds there. */
+enum sa_kind { SA_NONE, SA_ENTRY, SA_CHILD };
+
+struct sa_slot {
+    enum sa_kind kind;
+    const void *key; /* SA_ENTRY */
+    void *val;
+    uint64_t h;      /* SA_ENTRY, when has_h */
+    bool has_h;
+    const void *child; /* SA_CHILD: a node, or a cnode at the collision shift */
 };
+
+/* One side of the walk at a shift: a node (cnode), or a single entry. */
+struct sa_side {
+    const void *node; /* NULL: the entry below */
+    const void *key;
+    void *val;
+    uint64_t h;
+};
+
+/* Subtrees taken whole (a pointer and the shift of its root). */
+struct sa_list {
+    const void **p;
+    unsigned *shift;
+    size_t n, cap;
+};
+
+struct sa_ctx {
+    const struct hamt__kt *kt;
+    enum sa_op op;
+    hamt_conflict_fn fn;
+    void *ctx;
+    size_t ea, eb;         /* keys of a, of b decided one by one */
+    size_t kept;           /* of those, kept in the result */
+    struct sa_list shared; /* the same subtree in both maps */
+    struct sa_list only_a; /* a's subtrees where b holds nothing */
+};
+
+/* The outcome at a fragment, and whether it is what a / b hold there. */
+struct sa_res {
+    enum sa_kind kind;
+    const void *key;
+    void *val;
+    const void *child;
+    bool as_a, as_b;
+};
+
+static bool
+sa_push(struct sa_list *l, const void *p, unsigned shift)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 64;
+        const void **np = realloc(l->p, cap * sizeof *np);
+        if (np == NULL) {
+            errno = ENOMEM;
+            return false;
+        }
+        l->p = np;
+        unsigned *ns = realloc(l->shift, cap * sizeof *ns);
+        if (ns == NULL) {
+            errno = ENOMEM;
+            return false;
+        }
+        l->shift = ns;
+        l->cap = cap;
+    }
+    l->p[l->n] = p;
+    l->shift[l->n++] = shift;
+    return true;
+}
 
 static void
-ops_out_init(struct ops_out *o, const struct hamt *start)
+sa_list_free(struct sa_list *l)
 {
-    o->m = (struct hamt *)(uintptr_t)start; /* written only once owned */
-    o->owner = hamt__owner_new();
+    free(l->p);
+    free(l->shift);
 }
 
-/* False with errno = ENOMEM; o->m is then still a valid map. */
-static bool
-ops_out_set(struct ops_out *o, const void *key, void *val)
+static uint64_t
+sa_hash(const struct sa_ctx *sc, struct sa_slot *e)
 {
-    return hamt__edit_set(&o->m, o->owner, key, val) >= 0;
-}
-
-static bool
-ops_out_del(struct ops_out *o, const void *key)
-{
-    return hamt__edit_del(&o->m, o->owner, key) >= 0;
-}
-
-/* The finished result (the shared empty map when no key is left). */
-static const struct hamt *
-ops_out_done(const struct ops_out *o)
-{
-    return o->m->size == 0 ? o->m->kt->empty : o->m;
-}
-
-/*
- * Returns r, or the input equal to it binding for binding (by value
- * identity), so that a result equal to an input is that input.
- */
-static const struct hamt *
-ops_fold_identity(const struct hamt *r, const struct hamt *a,
-                  const struct hamt *b)
-{
-    if (r == NULL || r == a || r == b) {
-        return r;
+    if (!e->has_h) {
+        e->h = hamt__key_hash(sc->kt, e->key);
+        e->has_h = true;
     }
-    if (hamt__equal(r, a, NULL, NULL) == 1) {
-        return a;
-    }
-    if (hamt__equal(r, b, NULL, NULL) == 1) {
-        return b;
-    }
-    return r;
+    return e->h;
 }
 
-/*
- * The fast path of merge and intersect with a NULL conflict function (keep
- * a's value), and of difference: the result is `a` plus the keys only in b
- * (merge), `a` minus the keys only in a (intersect), or just the keys only
- * in a (difference), so only the differences matter.  A diff walk finds
- * them, skipping every subtree a and b share, and each one is applied by
- * path copying to r, which starts as a (merge, intersect) or as the empty
- * map (difference).  When a and b share little, the walk would cost more
- * than folding, so it gives up once the nodes visited plus the differences
- * applied exceed the size of the smaller map.
- */
-enum fast_op { FAST_MERGE, FAST_INTERSECT, FAST_DIFFERENCE };
+/* What side s holds for `bit` at `shift` (a bitmap level). */
+static void
+sa_slot_of(const struct sa_side *s, uint32_t bit, unsigned shift,
+           struct sa_slot *o)
+{
+    o->has_h = false;
+    o->key = NULL;
+    o->val = NULL;
+    o->child = NULL;
+    if (s->node == NULL) {
+        o->kind = nd_bit(s->h, shift) == bit ? SA_ENTRY : SA_NONE;
+        o->key = s->key;
+        o->val = s->val;
+        o->h = s->h;
+        o->has_h = true;
+        return;
+    }
+    const struct node *n = s->node;
+    if (n->datamap & bit) {
+        unsigned i = nd_entry_index(n, bit);
+        o->kind = SA_ENTRY;
+        o->key = nd_key(n, i);
+        o->val = nd_val(n, i);
+    } else if (n->nodemap & bit) {
+        o->kind = SA_CHILD;
+        o->child = nd_child(n, bit);
+    } else {
+        o->kind = SA_NONE;
+    }
+}
 
-struct fast_ctx {
-    struct ops_out r;
-    enum fast_op op;
-    unsigned long limit; /* on hamt__nodes_visited + applied */
-    unsigned long applied;
-};
+static uint32_t
+sa_bits(const struct sa_side *s, unsigned shift)
+{
+    if (s->node == NULL) {
+        return nd_bit(s->h, shift);
+    }
+    const struct node *n = s->node;
+    return n->datamap | n->nodemap;
+}
 
+/* A key bound in both maps. 0, or -1 with errno = EINVAL (fn's answer). */
 static int
-ops_fast_apply(const void *key, void *old_val, void *new_val,
-               enum hamt_diff_kind kind, void *ctx)
+sa_both(struct sa_ctx *sc, const void *ka, void *va, const void *kb,
+        void *vb, struct sa_res *r)
 {
-    struct fast_ctx *fc = ctx;
+    void *out;
+    bool drop;
 
-    if (hamt__nodes_visited + ++fc->applied > fc->limit) {
-        return OPS_OVER_BUDGET;
-    }
-    bool ok = true;
-
-    if (fc->op == FAST_MERGE && kind == HAMT_DIFF_ADDED) {
-        ok = ops_out_set(&fc->r, key, new_val);
-    } else if (fc->op == FAST_INTERSECT && kind == HAMT_DIFF_REMOVED) {
-        ok = ops_out_del(&fc->r, key);
-    } else if (fc->op == FAST_DIFFERENCE && kind == HAMT_DIFF_REMOVED) {
-        ok = ops_out_set(&fc->r, key, old_val);
-    }
-    return ok ? 0 : 1; /* 1: errno = ENOMEM */
-}
-
-/*
- * Returns 1 with *out set (the result, or NULL with errno = ENOMEM), or 0
- * when the maps share too little for the fast path.
- */
-static int
-ops_fast(const struct hamt *a, const struct hamt *b, enum fast_op op,
-         const struct hamt **out)
-{
-    size_t budget = a->size < b->size ? a->size : b->size;
-    struct fast_ctx fc = {.op = op};
-    struct diff_ctx dc = {.kt = a->kt, .fn = ops_fast_apply, .ctx = &fc};
-    int rc;
-
-    ops_out_init(&fc.r, op == FAST_DIFFERENCE ? a->kt->empty : a);
-    fc.limit = hamt__nodes_visited + budget + 16;
-    dc.limit = fc.limit;
-    rc = ops_diff_node(&dc, hamt__root(a), hamt__root(b), 0);
-    if (rc == OPS_OVER_BUDGET) {
+    sc->ea++;
+    sc->eb++;
+    r->kind = SA_NONE;
+    r->as_a = r->as_b = false;
+    if (sc->op == SA_DIFFERENCE) {
         return 0;
     }
-    *out = rc == 0 ? ops_out_done(&fc.r) : NULL;
-    return 1;
+    if (sa_decide(sc->fn, sc->ctx, ka, va, vb, &out, &drop) != 0) {
+        return -1;
+    }
+    if (!drop) {
+        sc->kept++;
+        r->kind = SA_ENTRY;
+        r->val = out;
+        r->as_a = out == va;
+        r->as_b = out == vb;
+        r->key = r->as_a || !r->as_b ? ka : kb;
+    }
+    return 0;
+}
+
+/* What one side alone holds (the other holds nothing there). */
+static bool
+sa_alone(struct sa_ctx *sc, const struct sa_slot *x, bool from_a,
+         unsigned shift, struct sa_res *r)
+{
+    bool keep = from_a ? sc->op != SA_INTERSECT : sc->op == SA_MERGE;
+
+    if (x->kind == SA_ENTRY) {
+        if (from_a) {
+            sc->ea++;
+        } else {
+            sc->eb++;
+        }
+        sc->kept += keep;
+    } else if (from_a && !sa_push(&sc->only_a, x->child, shift + HAMT_BITS)) {
+        return false;
+    }
+    r->kind = keep ? x->kind : SA_NONE;
+    r->key = x->key;
+    r->val = x->val;
+    r->child = x->child;
+    r->as_a = keep == from_a;
+    r->as_b = keep != from_a;
+    return true;
+}
+
+static int sa_node(struct sa_ctx *sc, const struct sa_side *a,
+                   const struct sa_side *b, unsigned shift,
+                   struct sa_res *r);
+
+static void
+sa_side_of(struct sa_ctx *sc, struct sa_slot *x, struct sa_side *s)
+{
+    if (x->kind == SA_CHILD) {
+        s->node = x->child;
+    } else {
+        s->node = NULL;
+        s->key = x->key;
+        s->val = x->val;
+        s->h = sa_hash(sc, x);
+    }
+}
+
+/* The outcome at one fragment (at `shift`) from what a and b hold there. */
+static int
+sa_pair(struct sa_ctx *sc, struct sa_slot *x, struct sa_slot *y,
+        unsigned shift, struct sa_res *r)
+{
+    if (y->kind == SA_NONE) {
+        return sa_alone(sc, x, true, shift, r) ? 0 : -1;
+    }
+    if (x->kind == SA_NONE) {
+        return sa_alone(sc, y, false, shift, r) ? 0 : -1;
+    }
+    if (x->kind == SA_ENTRY && y->kind == SA_ENTRY) {
+        if (hamt__key_eq(sc->kt, x->key, y->key)) {
+            return sa_both(sc, x->key, x->val, y->key, y->val, r);
+        }
+        sc->ea++;
+        sc->eb++;
+        r->as_a = r->as_b = false;
+        if (sc->op == SA_INTERSECT) {
+            r->kind = SA_NONE;
+        } else if (sc->op == SA_DIFFERENCE) {
+            sc->kept++;
+            r->kind = SA_ENTRY;
+            r->key = x->key;
+            r->val = x->val;
+            r->as_a = true;
+        } else {
+            sc->kept += 2;
+            r->kind = SA_CHILD;
+            r->child = hamt__nd_pair(shift + HAMT_BITS, x->key, x->val,
+                                     sa_hash(sc, x), y->key, y->val,
+                                     sa_hash(sc, y));
+            if (r->child == NULL) {
+                return -1;
+            }
+        }
+        return 0;
+    }
+    if (x->kind == SA_CHILD && y->kind == SA_CHILD && x->child == y->child &&
+        (sc->fn == NULL || sc->op == SA_DIFFERENCE)) {
+        if (!sa_push(&sc->shared, x->child, shift + HAMT_BITS)) {
+            return -1;
+        }
+        r->kind = sc->op == SA_DIFFERENCE ? SA_NONE : SA_CHILD;
+        r->child = x->child;
+        r->as_a = r->as_b = r->kind == SA_CHILD;
+        return 0;
+    }
+    struct sa_side sa, sb;
+    sa_side_of(sc, x, &sa);
+    sa_side_of(sc, y, &sb);
+    return sa_node(sc, &sa, &sb, shift + HAMT_BITS, r);
+}
+
+/* The collision level: sides are cnodes or single entries. */
+static int
+sa_cnode(struct sa_ctx *sc, const struct sa_side *a, const struct sa_side *b,
+         struct sa_res *r)
+{
+    const struct cnode *ca = a->node, *cb = b->node;
+    uint32_t na = ca ? ca->count : 1, nb = cb ? cb->count : 1, n = 0;
+    void *const *pa = ca ? ca->slots : NULL;
+    void *const *pb = cb ? cb->slots : NULL;
+    bool all_a = true, all_b = true;
+    bool *used = calloc(nb, sizeof *used);
+    void **out = malloc(2 * ((size_t)na + nb) * sizeof *out);
+    int rc = -1;
+
+    if (used == NULL || out == NULL) {
+        errno = ENOMEM;
+        goto done;
+    }
+    for (uint32_t i = 0; i < na; i++) {
+        const void *k = ca ? pa[2 * i] : a->key;
+        void *v = ca ? pa[2 * i + 1] : a->val;
+        struct sa_res e = {.kind = SA_NONE};
+        uint32_t j = 0;
+        while (j < nb && (used[j] || !hamt__key_eq(sc->kt, cb ? pb[2 * j]
+                                                              : b->key,
+                                                    k))) {
+            j++;
+        }
+        if (j < nb) {
+            used[j] = true;
+            if (sa_both(sc, k, v, cb ? pb[2 * j] : b->key,
+                        cb ? pb[2 * j + 1] : b->val, &e) != 0) {
+                goto done;
+            }
+        } else {
+            struct sa_slot x = {.kind = SA_ENTRY, .key = k, .val = v};
+            (void)sa_alone(sc, &x, true, 0, &e); /* entries: cannot fail */
+        }
+        all_a &= e.as_a;
+        all_b &= e.as_b;
+        if (e.kind == SA_ENTRY) {
+            out[2 * n] = (void *)(uintptr_t)e.key;
+            out[2 * n++ + 1] = e.val;
+        }
+    }
+    for (uint32_t j = 0; j < nb; j++) {
+        if (used[j]) {
+            continue;
+        }
+        struct sa_slot y = {.kind = SA_ENTRY,
+                            .key = cb ? pb[2 * j] : b->key,
+                            .val = cb ? pb[2 * j + 1] : b->val};
+        struct sa_res e;
+        (void)sa_alone(sc, &y, false, 0, &e);
+        all_a &= e.as_a;
+        all_b &= e.as_b;
+        if (e.kind == SA_ENTRY) {
+            out[2 * n] = (void *)(uintptr_t)e.key;
+            out[2 * n++ + 1] = e.val;
+        }
+    }
+    r->as_a = all_a;
+    r->as_b = all_b;
+    if (all_a || all_b) {
+        const struct sa_side *s = all_a ? a : b;
+        r->kind = s->node ? SA_CHILD : SA_ENTRY;
+        r->child = s->node;
+        r->key = s->key;
+        r->val = s->val;
+    } else if (n < 2) {
+        r->kind = n ? SA_ENTRY : SA_NONE;
+        r->key = out[0];
+        r->val = out[1];
+    } else {
+        struct cnode *c = hamt__cn_alloc(n);
+        if (c == NULL) {
+            goto done;
+        }
+        memcpy(c->slots, out, 2 * (size_t)n * sizeof *out);
+        r->kind = SA_CHILD;
+        r->child = c;
+    }
+    rc = 0;
+done:
+    free(used);
+    free(out);
+    return rc;
+}
+
+/* A node level (or the collision level) of the walk; see above. */
+static int
+sa_node(struct sa_ctx *sc, const struct sa_side *a, const struct sa_side *b,
+        unsigned shift, struct sa_res *r)
+{
+    struct {
+        const void *key; /* or the child */
+        void *val;
+    } out[HAMT_MASK + 1];
+    uint32_t bits, dmap = 0, nmap = 0;
+    unsigned ne = 0, nc = 0;
+    bool all_a = true, all_b = true;
+
+    hamt__nodes_visited++;
+    if (nd_is_collision_shift(shift)) {
+        return sa_cnode(sc, a, b, r);
+    }
+    bits = sa_bits(a, shift) | sa_bits(b, shift);
+    for (uint32_t rest = bits; rest != 0; rest &= rest - 1) {
+        uint32_t bit = rest & -rest;
+        unsigned f = (unsigned)__builtin_ctz(bit);
+        struct sa_slot x, y;
+        struct sa_res e;
+        sa_slot_of(a, bit, shift, &x);
+        sa_slot_of(b, bit, shift, &y);
+        if (sa_pair(sc, &x, &y, shift, &e) != 0) {
+            return -1;
+        }
+        all_a &= e.as_a;
+        all_b &= e.as_b;
+        if (e.kind == SA_ENTRY) {
+            dmap |= bit;
+            ne++;
+            out[f].key = e.key;
+            out[f].val = e.val;
+        } else if (e.kind == SA_CHILD) {
+            nmap |= bit;
+            nc++;
+            out[f].key = e.child;
+        }
+    }
+    r->as_a = all_a;
+    r->as_b = all_b;
+    if (all_a || all_b) {
+        const struct sa_side *s = all_a ? a : b;
+        r->kind = s->node != NULL ? SA_CHILD : SA_ENTRY;
+        r->child = s->node;
+        r->key = s->key;
+        r->val = s->val;
+        return 0;
+    }
+    if (shift != 0 && nc == 0 && ne < 2) {
+        /* N3: one key left goes up into the parent as an entry. */
+        r->kind = ne != 0 ? SA_ENTRY : SA_NONE;
+        if (ne != 0) {
+            unsigned f = (unsigned)__builtin_ctz(dmap);
+            r->key = out[f].key;
+            r->val = out[f].val;
+        }
+        return 0;
+    }
+    struct node *n = hamt__nd_alloc(shift == 0 ? sizeof(struct hamt) : 0, ne,
+                                    nc);
+    if (n == NULL) {
+        return -1;
+    }
+    n->datamap = dmap;
+    n->nodemap = nmap;
+    unsigned i = 0;
+    for (uint32_t rest = dmap; rest != 0; rest &= rest - 1, i++) {
+        unsigned f = (unsigned)__builtin_ctz(rest);
+        n->slots[2 * i] = (void *)(uintptr_t)out[f].key;
+        n->slots[2 * i + 1] = out[f].val;
+    }
+    i = 2 * ne;
+    for (uint32_t rest = nmap; rest != 0; rest &= rest - 1, i++) {
+        n->slots[i] = (void *)(uintptr_t)out[__builtin_ctz(rest)].key;
+    }
+    r->kind = SA_CHILD;
+    r->child = n;
+    return 0;
+}
+
+/* Adds the keys below p to *keys, visiting at most *left nodes: false if
+ * that was not enough. */
+static bool
+sa_count_sub(const void *p, unsigned shift, size_t *left, size_t *keys)
+{
+    if (*left == 0) {
+        return false;
+    }
+    --*left;
+    hamt__nodes_visited++;
+    if (nd_is_collision_shift(shift)) {
+        *keys += ((const struct cnode *)p)->count;
+        return true;
+    }
+    const struct node *n = p;
+    unsigned ne = nd_nentries(n), nc = nd_nchildren(n);
+    *keys += ne;
+    for (unsigned j = 0; j < nc; j++) {
+        if (!sa_count_sub(n->slots[2 * ne + j], shift + HAMT_BITS, left,
+                          keys)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool
+sa_count_list(const struct sa_list *l, size_t budget, size_t *keys)
+{
+    *keys = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        if (!sa_count_sub(l->p[i], l->shift[i], &budget, keys)) {
+            return false;
+        }
+    }
+    return true;
 }
 
 /*
- * Merge or intersect by folding the smaller input over the other.
- *
- * Merge: r starts as the larger map and gets one set or del (ops_out)
- * per key of the smaller that changes it.  Intersect: r starts as the
- * smaller map; a key of it that the other map lacks is removed.  In both, a
- * shared key gets the decided value.  Unchanged bindings cost no allocation
- * (identity rule), so r stays an input when nothing changes, and every
- * subtree of r that no key of the smaller map reaches is shared.
+ * Ss, the keys in the subtrees both maps share, given ua = Sa + Ss: counts
+ * Sa (a's subtrees taken alone) and Ss in turn with a doubling budget of
+ * nodes, so that the work follows the smaller of the two.
  */
-static const struct hamt *
-ops_fold(const struct hamt *a, const struct hamt *b, hamt_conflict_fn fn,
-         void *ctx, bool intersect)
+static size_t
+sa_shared_keys(const struct sa_ctx *sc, size_t ua)
 {
-    bool a_small = intersect ? a->size <= b->size : a->size < b->size;
-    const struct hamt *small = a_small ? a : b, *big = a_small ? b : a;
-    struct ops_out r;
-    struct hamt_iter it;
-    const void *k;
-    void *vs;
+    size_t k;
 
-    ops_out_init(&r, intersect ? small : big);
-    hamt__iter_init(&it, small);
-    while (hamt__iter_next(&it, &k, &vs)) {
-        void *vbig, *out;
-        bool drop, ok;
-        if (!hamt__get(big, k, &vbig)) {
-            ok = intersect ? ops_out_del(&r, k) : ops_out_set(&r, k, vs);
-        } else {
-            void *va = a_small ? vs : vbig, *vb = a_small ? vbig : vs;
-            if (ops_fold_decide(fn, ctx, k, va, vb, &out, &drop) != 0) {
-                return NULL;
-            }
-            ok = drop ? ops_out_del(&r, k) : ops_out_set(&r, k, out);
+    if (sc->shared.n == 0) {
+        return 0;
+    }
+    for (size_t budget = 64;; budget *= 2) {
+        if (sa_count_list(&sc->only_a, budget, &k)) {
+            return ua - k;
         }
-        if (!ok) {
-            return NULL; /* errno = ENOMEM; partial work is garbage */
+        if (sa_count_list(&sc->shared, budget, &k)) {
+            return k;
         }
     }
-    return ops_fold_identity(ops_out_done(&r), a, b);
 }
 
+static const struct hamt *
+sa_run(const struct hamt *a, const struct hamt *b, enum sa_op op,
+       hamt_conflict_fn fn, void *ctx)
+{
+    struct sa_ctx sc = {.kt = a->kt, .op = op, .fn = fn, .ctx = ctx};
+    struct sa_side sa = {.node = hamt__root(a)}, sb = {.node = hamt__root(b)};
+    const struct hamt *out = NULL;
+    struct sa_res r;
+
+    if (sa_node(&sc, &sa, &sb, 0, &r) != 0) {
+        goto done; /* errno = ENOMEM, or EINVAL from fn */
+    }
+    if (r.as_a || r.as_b) {
+        out = r.as_a ? a : b;
+        goto done;
+    }
+    size_t ua = a->size - sc.ea, ub = b->size - sc.eb;
+    size_t ss = sa_shared_keys(&sc, ua), size = sc.kept;
+    if (op == SA_MERGE) {
+        size += ua + ub - ss;
+    } else if (op == SA_INTERSECT) {
+        size += ss;
+    } else {
+        size += ua - ss;
+    }
+    struct hamt *m = (struct hamt *)((char *)(uintptr_t)r.child -
+                                     sizeof(struct hamt));
+    m->kt = a->kt;
+    m->size = size;
+    out = size == 0 ? a->kt->empty : m;
+done:
+    sa_list_free(&sc.shared);
+    sa_list_free(&sc.only_a);
+    return out;
+}
 static bool
 ops_args_ok(const struct hamt *a, const struct hamt *b)
 {
@@ -583,65 +969,24 @@ const struct hamt *
 hamt_merge(const struct hamt *a, const struct hamt *b, hamt_conflict_fn fn,
            void *ctx)
 {
-    const struct hamt *r;
-
-    if (!ops_args_ok(a, b)) {
-        return NULL;
-    }
-    if (fn == NULL && ops_fast(a, b, FAST_MERGE, &r)) {
-        return ops_fold_identity(r, a, b);
-    }
-    return ops_fold(a, b, fn, ctx, false);
+    return ops_args_ok(a, b) ? sa_run(a, b, SA_MERGE, fn, ctx) : NULL;
 }
 
 const struct hamt *
 hamt_intersect(const struct hamt *a, const struct hamt *b,
                hamt_conflict_fn fn, void *ctx)
 {
-    const struct hamt *r;
-
-    if (!ops_args_ok(a, b)) {
-        return NULL;
-    }
-    if (fn == NULL && ops_fast(a, b, FAST_INTERSECT, &r)) {
-        return ops_fold_identity(r, a, b);
-    }
-    return ops_fold(a, b, fn, ctx, true);
+    return ops_args_ok(a, b) ? sa_run(a, b, SA_INTERSECT, fn, ctx) : NULL;
 }
 
 const struct hamt *
 hamt_difference(const struct hamt *a, const struct hamt *b)
 {
-    const struct hamt *r;
-    struct ops_out o;
-    struct hamt_iter it;
-    const void *k;
-
     if (!ops_args_ok(a, b)) {
         return NULL;
     }
     if (a == b) {
         return a->kt->empty;
     }
-    if (ops_fast(a, b, FAST_DIFFERENCE, &r)) {
-        return ops_fold_identity(r, a, b);
-    }
-    ops_out_init(&o, a);
-    if (b->size <= a->size) {
-        /* Remove each key of b from a; absent keys cost nothing. */
-        hamt__iter_init(&it, b);
-        while (hamt__iter_next(&it, &k, NULL)) {
-            if (!ops_out_del(&o, k)) {
-                return NULL;
-            }
-        }
-        return ops_out_done(&o);
-    }
-    hamt__iter_init(&it, a);
-    while (hamt__iter_next(&it, &k, NULL)) {
-        if (hamt__get(b, k, NULL) && !ops_out_del(&o, k)) {
-            return NULL;
-        }
-    }
-    return ops_out_done(&o);
+    return sa_run(a, b, SA_DIFFERENCE, NULL, NULL);
 }

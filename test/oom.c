@@ -50,7 +50,9 @@ fail_each(const struct hamt *m, op_fn op, const void *arg, bool persistent)
         cr_assert_eq(fingerprint(m), fp, "input changed at failure %u", n);
         if (r != NULL) {
             cr_assert_eq(errno, 0, "errno set on success");
-            cr_assert_eq(hamt__validate(r), 0);
+            int rc = hamt__validate(r);
+            cr_assert_eq(rc, 0, "invalid result (%d) after %u failures", rc,
+                         n - 1);
             break;
         }
         cr_assert_eq(errno, ENOMEM, "failure %u: errno %d", n, errno);
@@ -192,4 +194,82 @@ Test(oom, update_key_fails_cleanly_at_every_allocation)
         oom_remove = true;
         fail_each(m, op_update, HAMT_U64(23), p);   /* remove */
     }
+}
+
+/* The set algebra, with the other map as the argument. */
+static enum hamt_conflict
+sum_values(const void *key, void *va, void *vb, void **out, void *ctx)
+{
+    (void)key;
+    (void)ctx;
+    *out = V((uintptr_t)va + (uintptr_t)vb);
+    return HAMT_COMBINE;
+}
+
+static const struct hamt *
+op_merge(const struct hamt *m, const void *arg)
+{
+    return hamt_merge(m, arg, NULL, NULL);
+}
+
+static const struct hamt *
+op_merge_fn(const struct hamt *m, const void *arg)
+{
+    return hamt_merge(m, arg, sum_values, NULL);
+}
+
+static const struct hamt *
+op_intersect_fn(const struct hamt *m, const void *arg)
+{
+    return hamt_intersect(m, arg, sum_values, NULL);
+}
+
+static const struct hamt *
+op_difference(const struct hamt *m, const void *arg)
+{
+    return hamt_difference(m, arg);
+}
+
+/* Every set operation, each way round; the argument map stays intact too. */
+static void
+set_algebra_fails_cleanly(const struct hamt *a, const struct hamt *b)
+{
+    static const op_fn ops[] = { op_merge, op_merge_fn, op_intersect_fn,
+                                 op_difference };
+    uint64_t fa = fingerprint(a), fb = fingerprint(b);
+
+    for (int p = 0; p < 2; p++) {
+        for (unsigned i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+            fail_each(a, ops[i], b, p);
+            fail_each(b, ops[i], a, p);
+            cr_assert_eq(fingerprint(a), fa);
+            cr_assert_eq(fingerprint(b), fb);
+        }
+    }
+}
+
+Test(oom, set_algebra_fails_cleanly_at_every_allocation)
+{
+    /*
+     * Two close versions: new, removed and changed keys (small enough that
+     * a conflict function combining every common key, which rebuilds the
+     * whole map, stays under fail_each's 64 allocations).
+     */
+    const struct hamt *a = big_u64(200), *b = a;
+    for (uint64_t i = 0; i < 4; i++) {
+        b = hamt_set(b, HAMT_U64(500 + i), V(1));
+        b = hamt_del(b, HAMT_U64(i * 41));
+        b = hamt_set(b, HAMT_U64(i * 41 + 3), V(2));
+    }
+    set_algebra_fails_cleanly(a, b);
+
+    /* Unrelated small maps of colliding keys (collision nodes). */
+    const struct hamt *x = tk_empty(), *y = tk_empty();
+    for (unsigned i = 0; i < 6; i++) {
+        x = hamt_set(x, tk_key(i, 0x55), V(i + 1));
+        y = hamt_set(y, tk_key(i + 3, 0x55), V(i + 10));
+    }
+    x = hamt_set(x, tk_key(50, 0x66), V(7));
+    y = hamt_set(y, tk_key(51, 0x77), V(8));
+    set_algebra_fails_cleanly(x, y);
 }

@@ -433,18 +433,33 @@ Test(ops, merge_intersect_difference_randomized_against_reference)
     for (int tk = 0; tk < 2; tk++) {
         static struct space s;
         space_init(&s, tk, &seed);
-        for (int round = 0; round < 60; round++) {
+        for (int round = 0; round < 90; round++) {
             unsigned range = round % 2 ? CAP : 50;
             bool null_fn = round % 5 == 4;
             policy_of_key = (enum hamt_conflict)(round % 4);
-            struct refmap *ra = ref_new(CAP);
+            /*
+             * Mode 0: unrelated maps; 1: b a later version of a; 2: a and
+             * b two versions of a common base (subtrees shared, and new
+             * ones on each side).
+             */
+            int mode = round % 3;
+            struct refmap *rc = ref_new(CAP);
+            const struct hamt *c =
+                mode == 2 ? mutate(&s, s.empty, rc,
+                                   (unsigned)(ref_rand(&seed) % 400), range,
+                                   &seed)
+                          : s.empty;
+            struct refmap *ra = ref_clone(rc);
             const struct hamt *a = mutate(
-                &s, s.empty, ra, (unsigned)(ref_rand(&seed) % 400), range,
+                &s, c, ra,
+                (unsigned)(ref_rand(&seed) % (mode == 2 ? 40 : 400)), range,
                 &seed);
-            struct refmap *rb = round % 3 ? ref_clone(ra) : ref_new(CAP);
-            const struct hamt *b = round % 3 ? a : s.empty;
-            b = mutate(&s, b, rb, (unsigned)(ref_rand(&seed) % 400), range,
-                       &seed);
+            struct refmap *rb = ref_clone(mode == 1 ? ra : rc);
+            const struct hamt *b = mode == 1 ? a : c;
+            b = mutate(&s, b, rb,
+                       (unsigned)(ref_rand(&seed) % (mode == 0 ? 400 : 40)),
+                       range, &seed);
+            ref_free(rc);
             hamt_conflict_fn fn = null_fn ? NULL : conflict_fn;
             struct refmap *ru = ref_new(CAP), *ri = ref_new(CAP),
                           *rd = ref_new(CAP);
@@ -487,6 +502,105 @@ Test(ops, merge_intersect_difference_randomized_against_reference)
             ref_free(rd);
         }
     }
+}
+
+/* A key type whose hash is the key: tests choose where keys go. */
+static uint64_t
+ident_hash(const void *k, void *c)
+{
+    (void)c;
+    return (uint64_t)(uintptr_t)k;
+}
+
+static bool
+ident_equal(const void *a, const void *b, void *c)
+{
+    (void)c;
+    return a == b;
+}
+
+/* Adds keys 32 i + f (i = from .. to-1), all under root fragment f. */
+static const struct hamt *
+frag_keys(const struct hamt *m, unsigned f, unsigned from, unsigned to,
+          uintptr_t val)
+{
+    for (unsigned i = from; i < to; i++) {
+        m = hamt_set(m, (const void *)(uintptr_t)(32 * i + f), V(val));
+        cr_assert_not_null(m);
+    }
+    return m;
+}
+
+static unsigned long
+allocs_since(unsigned long before)
+{
+    return hamt__alloc_count() - before;
+}
+
+/*
+ * Subtrees that only one input holds are taken from it by pointer, whichever
+ * side it is: the results below need a new root and nothing else.
+ */
+Test(ops, set_algebra_shares_the_subtrees_of_both_inputs)
+{
+    struct hamt_keytype kt = {
+        .size = sizeof kt, .hash = ident_hash, .equal = ident_equal,
+    };
+    const struct hamt *e = hamt_new_custom(&kt);
+    cr_assert_not_null(e);
+    const struct hamt *a = frag_keys(e, 1, 1, 501, 1);
+    const struct hamt *b = frag_keys(e, 2, 1, 301, 2);
+    unsigned long t = hamt__alloc_count();
+
+    const struct hamt *u = hamt_merge(a, b, NULL, NULL);
+    cr_assert_eq(allocs_since(t), 1);
+    cr_assert_eq(hamt_size(u), 800);
+    cr_assert_eq(hamt__validate(u), 0);
+    t = hamt__alloc_count();
+    cr_assert_eq(hamt_size(hamt_merge(b, a, NULL, NULL)), 800);
+    cr_assert_eq(allocs_since(t), 1);
+
+    /*
+     * Taking b back out of the union: a new root over a's subtree; and the
+     * union's part in b is b's subtree under a root like b's: b itself.
+     */
+    t = hamt__alloc_count();
+    const struct hamt *d = hamt_difference(u, b);
+    cr_assert_eq(allocs_since(t), 1);
+    cr_assert_eq(hamt_equal(d, a, NULL, NULL), 1);
+    cr_assert_eq(hamt_size(d), 500);
+    t = hamt__alloc_count();
+    cr_assert_eq(hamt_intersect(u, b, NULL, NULL), b);
+    cr_assert_eq(allocs_since(t), 0);
+
+    /*
+     * Two versions of a, each with new keys at its own place under
+     * fragment 1 (level-1 fragments 3 and 4): the merge copies the root
+     * and the fragment-1 node, and takes each new subtree from its side.
+     */
+    const struct hamt *x = frag_keys(a, 1, 32 * 40 + 3, 32 * 40 + 4, 7);
+    x = frag_keys(x, 1, 32 * 41 + 3, 32 * 41 + 4, 7);
+    const struct hamt *y = frag_keys(a, 1, 32 * 40 + 4, 32 * 40 + 5, 8);
+    y = frag_keys(y, 1, 32 * 41 + 4, 32 * 41 + 5, 8);
+    t = hamt__alloc_count();
+    const struct hamt *xy = hamt_merge(x, y, NULL, NULL);
+    cr_assert_eq(allocs_since(t), 2, "%lu allocations", allocs_since(t));
+    cr_assert_eq(hamt_size(xy), 504);
+    cr_assert_eq(hamt__validate(xy), 0);
+    void *v;
+    cr_assert(hamt_get(xy, (const void *)(uintptr_t)(32 * (32 * 41 + 4) + 1),
+                       &v));
+    cr_assert_eq(v, V(8));
+    /*
+     * One version minus the other: y's two new keys, which share root
+     * fragment 1 and level-1 fragment 4: a root, a chain node and a node
+     * of two entries, and no more.
+     */
+    t = hamt__alloc_count();
+    const struct hamt *yx = hamt_difference(y, x);
+    cr_assert_eq(allocs_since(t), 3);
+    cr_assert_eq(hamt_size(yx), 2);
+    cr_assert_eq(hamt__validate(yx), 0);
 }
 
 Test(ops, set_algebra_returns_inputs_and_shares_subtrees)
@@ -574,7 +688,7 @@ Test(ops, set_algebra_out_of_memory_leaves_inputs_intact)
             for (n = 1; n < 10000; n++) {
                 hamt__fail_after(n, persistent);
                 errno = 0;
-                /* Ops 3 to 5 take the fast path (shared maps). */
+                /* Ops 3 to 5 are on close versions (shared subtrees). */
                 r = op == 0   ? hamt_merge(a, b, conflict_fn, NULL)
                     : op == 1 ? hamt_intersect(a, b, conflict_fn, NULL)
                     : op == 2 ? hamt_difference(a, b)
@@ -595,6 +709,79 @@ Test(ops, set_algebra_out_of_memory_leaves_inputs_intact)
             }
             cr_assert_not_null(r);
             cr_assert_eq(hamt__validate(r), 0);
+        }
+    }
+}
+
+static enum hamt_conflict
+sum_conflict(const void *key, void *va, void *vb, void **out, void *ctx)
+{
+    (void)key;
+    (void)ctx;
+    *out = V((uintptr_t)va + (uintptr_t)vb);
+    return HAMT_COMBINE;
+}
+
+/*
+ * Many pairs of close versions (each a different key set, so a different
+ * shape): every set operation, both ways round, against what hamt_get of
+ * the inputs says.  Sizes are checked by hamt__validate, which counts.
+ */
+Test(ops, set_algebra_of_many_close_versions)
+{
+    uint64_t seed = start_seed("close versions");
+    for (unsigned round = 0; round < 150; round++) {
+        uint64_t base = round * 100000;
+        unsigned n = 50 + (unsigned)(ref_rand(&seed) % 400);
+        const struct hamt *a = hamt_new(HAMT_KEY_U64), *b;
+        for (uint64_t i = 0; i < n; i++) {
+            a = hamt_set(a, HAMT_U64(base + i), V(i + 1));
+        }
+        b = a;
+        for (unsigned j = 0; j < 6; j++) {
+            uint64_t k = base + ref_rand(&seed) % n;
+            switch (ref_rand(&seed) % 3) {
+            case 0:
+                b = hamt_set(b, HAMT_U64(base + n + j), V(7)); /* new */
+                break;
+            case 1:
+                b = hamt_del(b, HAMT_U64(k));
+                break;
+            default:
+                b = hamt_set(b, HAMT_U64(k), V(9)); /* changed */
+                break;
+            }
+        }
+        const struct hamt *in[2] = { a, b };
+        for (int d = 0; d < 2; d++) {
+            const struct hamt *p = in[d], *q = in[1 - d];
+            const struct hamt *r[4] = {
+                hamt_merge(p, q, NULL, NULL),
+                hamt_merge(p, q, sum_conflict, NULL),
+                hamt_intersect(p, q, NULL, NULL),
+                hamt_difference(p, q),
+            };
+            for (int o = 0; o < 4; o++) {
+                cr_assert_not_null(r[o]);
+                cr_assert_eq(hamt__validate(r[o]), 0,
+                             "round %u, op %d, way %d", round, o, d);
+            }
+            for (uint64_t k = base; k < base + n + 6; k++) {
+                void *vp, *vq, *v;
+                bool hp = hamt_get(p, HAMT_U64(k), &vp);
+                bool hq = hamt_get(q, HAMT_U64(k), &vq);
+                cr_assert_eq(hamt_get(r[0], HAMT_U64(k), &v), hp || hq);
+                if (hp) {
+                    cr_assert_eq(v, vp);
+                }
+                cr_assert_eq(hamt_get(r[1], HAMT_U64(k), &v), hp || hq);
+                if (hp || hq) {
+                    cr_assert_eq(v, hp && hq ? V((uintptr_t)vp + (uintptr_t)vq)
+                                             : hp ? vp : vq);
+                }
+                cr_assert_eq(hamt_get(r[2], HAMT_U64(k), &v), hp && hq);
+                cr_assert_eq(hamt_get(r[3], HAMT_U64(k), &v), hp && !hq);
+            }
         }
     }
 }
