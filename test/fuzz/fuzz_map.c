@@ -3,8 +3,10 @@
  *
  * The input is decoded into a sequence of operations (set, del, get,
  * get_many, iterate, keep a version, switch to a kept version, compare two
- * versions with hamt_equal and hamt_diff, merge, and batches of set, del,
- * set_many and get finished or discarded) which are applied both to
+ * versions with hamt_equal and hamt_diff, merge, merge with a combining
+ * function, intersect and difference either way round, update with a
+ * function, and batches of set, del, set_many, get and update finished or
+ * discarded) which are applied both to
  * libhamt and to a trivial reference (an array indexed by key number).  The
  * first mismatch aborts, and so does any kept version that changed or fails
  * hamt__validate().
@@ -307,24 +309,75 @@ check_diff(const struct version *a, const struct version *b)
     CHECK(d.n == want);
 }
 
+struct upd {
+    enum hamt_update_action act;
+    uintptr_t val;
+    bool seen_present;
+};
+
+static enum hamt_update_action
+upd_fn(void *old, bool present, void **nv, void *ctx)
+{
+    struct upd *u = ctx;
+
+    (void)old;
+    u->seen_present = present;
+    *nv = (void *)u->val;
+    return u->act;
+}
+
+static enum hamt_conflict
+sum_conflict(const void *key, void *va, void *vb, void **out, void *ctx)
+{
+    (void)key;
+    (void)ctx;
+    *out = (void *)((uintptr_t)va + (uintptr_t)vb);
+    return HAMT_COMBINE;
+}
+
+/* Whether two references bind the same keys to the same values. */
+static bool
+ref_same(const struct ref *x, const struct ref *y)
+{
+    for (unsigned i = 0; i < NKEYS; i++) {
+        if (x->has[i] != y->has[i] || (x->has[i] && x->val[i] != y->val[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
+ * A set operation of a and b into out: 0 merge (a wins), 1 merge combining
+ * values (sum), 2 intersect (a's values), 3 difference.  A result equal to
+ * an input must be that input.
+ */
 static void
-do_merge(const struct version *a, const struct version *b,
+do_setop(unsigned op, const struct version *a, const struct version *b,
          struct version *out)
 {
-    const struct hamt *m = hamt_merge(a->m, b->m, NULL, NULL);
+    const struct hamt *m =
+        op == 0   ? hamt_merge(a->m, b->m, NULL, NULL)
+        : op == 1 ? hamt_merge(a->m, b->m, sum_conflict, NULL)
+        : op == 2 ? hamt_intersect(a->m, b->m, NULL, NULL)
+                  : hamt_difference(a->m, b->m);
 
     CHECK(m != NULL);
-    out->r = b->r;
-    out->r.size = 0;
+    memset(&out->r, 0, sizeof out->r);
     for (unsigned i = 0; i < NKEYS; i++) {
-        if (a->r.has[i]) {
+        bool ha = a->r.has[i], hb = b->r.has[i];
+        uintptr_t va = a->r.val[i], vb = b->r.val[i];
+        bool has = op <= 1 ? ha || hb : op == 2 ? ha && hb : ha && !hb;
+        if (has) {
             out->r.has[i] = true;
-            out->r.val[i] = a->r.val[i];
+            out->r.val[i] = op == 1 && ha && hb ? va + vb : ha ? va : vb;
+            out->r.size++;
         }
-        out->r.size += out->r.has[i];
     }
     out->m = m;
     check_full(m, &out->r);
+    CHECK((m == a->m || m == b->m) ==
+          (ref_same(&out->r, &a->r) || ref_same(&out->r, &b->r)));
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -389,7 +442,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     while (pos < size && nops < MAXOPS) {
         uint8_t op = NEXT();
         nops++;
-        switch (op % 11) {
+        switch (op % 12) {
         case 0:
         case 1: { /* set */
             unsigned i = NEXT() % NKEYS;
@@ -487,7 +540,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 unsigned i = NEXT() % NKEYS;
                 uintptr_t v = NEXT() % 8;
                 void *got = (void *)0x55;
-                switch (bop % 5) {
+                switch (bop % 6) {
                 case 0:
                 case 1:
                     CHECK(hamt_batch_set(b, key_of(i), (void *)v) ==
@@ -523,6 +576,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     CHECK(done == n);
                     break;
                 }
+                case 5: { /* update with a function: keep, replace, remove */
+                    struct upd u = {.act = (bop / 8) % 3, .val = v};
+                    CHECK(hamt_batch_update_key(b, key_of(i), upd_fn, &u) ==
+                          0);
+                    CHECK(u.seen_present == cur.r.has[i]);
+                    if (u.act == HAMT_REPLACE) {
+                        cur.r.size += !cur.r.has[i];
+                        cur.r.has[i] = true;
+                        cur.r.val[i] = v;
+                    } else if (u.act == HAMT_REMOVE && cur.r.has[i]) {
+                        cur.r.has[i] = false;
+                        cur.r.size--;
+                    }
+                    break;
+                }
                 }
                 CHECK(hamt_batch_size(b) == cur.r.size);
                 CHECK(hamt__validate(hamt__batch_peek(b)) == 0);
@@ -543,11 +611,36 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             check_full(old.m, &old.r); /* the source never changes */
             break;
         }
-        case 9: { /* merge with a kept version (current wins) */
+        case 9: { /* a set operation with a kept version, either side */
             struct version *o = &slot[NEXT() % NSLOTS];
+            uint8_t how = NEXT();
             struct version r;
-            do_merge(&cur, o, &r);
+            if (how & 4) {
+                do_setop(how % 4, o, &cur, &r);
+            } else {
+                do_setop(how % 4, &cur, o, &r);
+            }
             cur = r;
+            break;
+        }
+        case 11: { /* update with a function: keep, replace or remove */
+            unsigned i = NEXT() % NKEYS;
+            struct upd u = {.act = NEXT() % 3, .val = NEXT() % 8};
+            const struct hamt *m = hamt_update_key(cur.m, key_of(i), upd_fn,
+                                                   &u);
+            CHECK(m != NULL);
+            CHECK(u.seen_present == cur.r.has[i]);
+            if (u.act == HAMT_REPLACE) {
+                cur.r.size += !cur.r.has[i];
+                cur.r.has[i] = true;
+                cur.r.val[i] = u.val;
+            } else if (u.act == HAMT_REMOVE && cur.r.has[i]) {
+                cur.r.has[i] = false;
+                cur.r.size--;
+            }
+            cur.m = m;
+            CHECK(hamt__validate(m) == 0);
+            CHECK(hamt_size(m) == cur.r.size);
             break;
         }
         }
