@@ -46,9 +46,7 @@
  * share, since the function must see every common key.
  *
  * Errors: a failed allocation leaves partial results unreachable (the
- * collector reclaims them) and the inputs untouched.  The set algebra's
- * lists of whole subtrees are malloc memory, freed before it returns; the
- * subtrees they point into stay reachable from the inputs.
+ * collector reclaims them) and the inputs untouched.
  */
 #include "node.h"
 
@@ -420,10 +418,12 @@ sa_decide(hamt_conflict_fn fn, void *ctx, const void *key, void *va,
  * in a subtree of a taken (or dropped) because b holds nothing there, or
  * in a subtree both hold: |a| = ea + Sa + Ss, and |b| = eb + Sb + Ss.  With
  * no shared subtree (Ss = 0), the sizes follow from |a| and |b|.  Otherwise
- * one of Ss and Sa must be counted; sa_size counts both in turn with a
- * doubling budget, so the work is about the smaller of the two: the few
- * new subtrees when a and b are close versions, the few shared ones when
- * they are not.
+ * one of Ss and Sa must be counted; sa_shared_keys counts both in turn
+ * with a doubling budget, so the work is about the smaller of the two: the
+ * few new subtrees when a and b are close versions, the few shared ones
+ * when they are not.  The walk keeps at most SA_LIST_CAP subtrees of each
+ * kind; when one kind has more, the other is counted; when both do (large
+ * maps that share much and differ much), the result itself is counted.
  *
  * Cost: the nodes where both maps hold something different, O(min(|a|,
  * |b|) * depth) at most, plus the counting above; O(d * depth) for two
@@ -452,11 +452,18 @@ struct sa_side {
     uint64_t h;
 };
 
-/* Subtrees taken whole (a pointer and the shift of its root). */
+/*
+ * Subtrees taken whole (a pointer and the shift of its root), kept up to
+ * SA_LIST_CAP of them; n counts them all.  A fixed array: two close
+ * versions of a large map share tens of thousands of subtrees, and a list
+ * grown with realloc each call cost more in fresh pages (about 10 us a page
+ * fault on these machines) than the walk itself.
+ */
+#define SA_LIST_CAP 256
 struct sa_list {
-    const void **p;
-    unsigned *shift;
-    size_t n, cap;
+    const void *p[SA_LIST_CAP];
+    unsigned shift[SA_LIST_CAP];
+    size_t n;
 };
 
 struct sa_ctx {
@@ -479,35 +486,21 @@ struct sa_res {
     bool as_a, as_b;
 };
 
-static bool
+static void
 sa_push(struct sa_list *l, const void *p, unsigned shift)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 64;
-        const void **np = realloc(l->p, cap * sizeof *np);
-        if (np == NULL) {
-            errno = ENOMEM;
-            return false;
-        }
-        l->p = np;
-        unsigned *ns = realloc(l->shift, cap * sizeof *ns);
-        if (ns == NULL) {
-            errno = ENOMEM;
-            return false;
-        }
-        l->shift = ns;
-        l->cap = cap;
+    if (l->n < SA_LIST_CAP) {
+        l->p[l->n] = p;
+        l->shift[l->n] = shift;
     }
-    l->p[l->n] = p;
-    l->shift[l->n++] = shift;
-    return true;
+    l->n++;
 }
 
-static void
-sa_list_free(struct sa_list *l)
+/* Whether every subtree of the list was kept (so it can be counted). */
+static bool
+sa_list_whole(const struct sa_list *l)
 {
-    free(l->p);
-    free(l->shift);
+    return l->n <= SA_LIST_CAP;
 }
 
 static uint64_t
@@ -591,7 +584,7 @@ sa_both(struct sa_ctx *sc, const void *ka, void *va, const void *kb,
 }
 
 /* What one side alone holds (the other holds nothing there). */
-static bool
+static void
 sa_alone(struct sa_ctx *sc, const struct sa_slot *x, bool from_a,
          unsigned shift, struct sa_res *r)
 {
@@ -604,8 +597,8 @@ sa_alone(struct sa_ctx *sc, const struct sa_slot *x, bool from_a,
             sc->eb++;
         }
         sc->kept += keep;
-    } else if (from_a && !sa_push(&sc->only_a, x->child, shift + HAMT_BITS)) {
-        return false;
+    } else if (from_a) {
+        sa_push(&sc->only_a, x->child, shift + HAMT_BITS);
     }
     r->kind = keep ? x->kind : SA_NONE;
     r->key = x->key;
@@ -613,7 +606,6 @@ sa_alone(struct sa_ctx *sc, const struct sa_slot *x, bool from_a,
     r->child = x->child;
     r->as_a = keep == from_a;
     r->as_b = keep != from_a;
-    return true;
 }
 
 static int sa_node(struct sa_ctx *sc, const struct sa_side *a,
@@ -639,10 +631,12 @@ sa_pair(struct sa_ctx *sc, struct sa_slot *x, struct sa_slot *y,
         unsigned shift, struct sa_res *r)
 {
     if (y->kind == SA_NONE) {
-        return sa_alone(sc, x, true, shift, r) ? 0 : -1;
+        sa_alone(sc, x, true, shift, r);
+        return 0;
     }
     if (x->kind == SA_NONE) {
-        return sa_alone(sc, y, false, shift, r) ? 0 : -1;
+        sa_alone(sc, y, false, shift, r);
+        return 0;
     }
     if (x->kind == SA_ENTRY && y->kind == SA_ENTRY) {
         if (hamt__key_eq(sc->kt, x->key, y->key)) {
@@ -673,9 +667,7 @@ sa_pair(struct sa_ctx *sc, struct sa_slot *x, struct sa_slot *y,
     }
     if (x->kind == SA_CHILD && y->kind == SA_CHILD && x->child == y->child &&
         (sc->fn == NULL || sc->op == SA_DIFFERENCE)) {
-        if (!sa_push(&sc->shared, x->child, shift + HAMT_BITS)) {
-            return -1;
-        }
+        sa_push(&sc->shared, x->child, shift + HAMT_BITS);
         r->kind = sc->op == SA_DIFFERENCE ? SA_NONE : SA_CHILD;
         r->child = x->child;
         r->as_a = r->as_b = r->kind == SA_CHILD;
@@ -723,7 +715,7 @@ sa_cnode(struct sa_ctx *sc, const struct sa_side *a, const struct sa_side *b,
             }
         } else {
             struct sa_slot x = {.kind = SA_ENTRY, .key = k, .val = v};
-            (void)sa_alone(sc, &x, true, 0, &e); /* entries: cannot fail */
+            sa_alone(sc, &x, true, 0, &e);
         }
         all_a &= e.as_a;
         all_b &= e.as_b;
@@ -740,7 +732,7 @@ sa_cnode(struct sa_ctx *sc, const struct sa_side *a, const struct sa_side *b,
                             .key = cb ? pb[2 * j] : b->key,
                             .val = cb ? pb[2 * j + 1] : b->val};
         struct sa_res e;
-        (void)sa_alone(sc, &y, false, 0, &e);
+        sa_alone(sc, &y, false, 0, &e);
         all_a &= e.as_a;
         all_b &= e.as_b;
         if (e.kind == SA_ENTRY) {
@@ -900,22 +892,35 @@ sa_count_list(const struct sa_list *l, size_t budget, size_t *keys)
 /*
  * Ss, the keys in the subtrees both maps share, given ua = Sa + Ss: counts
  * Sa (a's subtrees taken alone) and Ss in turn with a doubling budget of
- * nodes, so that the work follows the smaller of the two.
+ * nodes, so that the work follows the smaller of the two; or only the list
+ * kept whole when the other overflowed.  False when both overflowed (the
+ * caller then counts the result).
  */
-static size_t
-sa_shared_keys(const struct sa_ctx *sc, size_t ua)
+static bool
+sa_shared_keys(const struct sa_ctx *sc, size_t ua, size_t *ss)
 {
+    bool whole_a = sa_list_whole(&sc->only_a);
+    bool whole_s = sa_list_whole(&sc->shared);
     size_t k;
 
+    *ss = 0;
     if (sc->shared.n == 0) {
-        return 0;
+        return true;
+    }
+    if (!whole_a && !whole_s) {
+        return false;
     }
     for (size_t budget = 64;; budget *= 2) {
-        if (sa_count_list(&sc->only_a, budget, &k)) {
-            return ua - k;
+        if (!whole_a || !whole_s) {
+            budget = SIZE_MAX; /* one list only: count it all */
         }
-        if (sa_count_list(&sc->shared, budget, &k)) {
-            return k;
+        if (whole_a && sa_count_list(&sc->only_a, budget, &k)) {
+            *ss = ua - k;
+            return true;
+        }
+        if (whole_s && sa_count_list(&sc->shared, budget, &k)) {
+            *ss = k;
+            return true;
         }
     }
 }
@@ -926,19 +931,21 @@ sa_run(const struct hamt *a, const struct hamt *b, enum sa_op op,
 {
     struct sa_ctx sc = {.kt = a->kt, .op = op, .fn = fn, .ctx = ctx};
     struct sa_side sa = {.node = hamt__root(a)}, sb = {.node = hamt__root(b)};
-    const struct hamt *out = NULL;
     struct sa_res r;
 
     if (sa_node(&sc, &sa, &sb, 0, &r) != 0) {
-        goto done; /* errno = ENOMEM, or EINVAL from fn */
+        return NULL; /* errno = ENOMEM, or EINVAL from fn */
     }
     if (r.as_a || r.as_b) {
-        out = r.as_a ? a : b;
-        goto done;
+        return r.as_a ? a : b;
     }
-    size_t ua = a->size - sc.ea, ub = b->size - sc.eb;
-    size_t ss = sa_shared_keys(&sc, ua), size = sc.kept;
-    if (op == SA_MERGE) {
+    size_t ua = a->size - sc.ea, ub = b->size - sc.eb, ss, size = sc.kept;
+    if (!sa_shared_keys(&sc, ua, &ss)) {
+        /* Many subtrees of both kinds: count the result itself. */
+        size_t left = SIZE_MAX;
+        size = 0;
+        sa_count_sub(r.child, 0, &left, &size);
+    } else if (op == SA_MERGE) {
         size += ua + ub - ss;
     } else if (op == SA_INTERSECT) {
         size += ss;
@@ -949,12 +956,9 @@ sa_run(const struct hamt *a, const struct hamt *b, enum sa_op op,
                                      sizeof(struct hamt));
     m->kt = a->kt;
     m->size = size;
-    out = size == 0 ? a->kt->empty : m;
-done:
-    sa_list_free(&sc.shared);
-    sa_list_free(&sc.only_a);
-    return out;
+    return size == 0 ? a->kt->empty : m;
 }
+
 static bool
 ops_args_ok(const struct hamt *a, const struct hamt *b)
 {
