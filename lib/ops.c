@@ -690,11 +690,15 @@ sa_cnode(struct sa_ctx *sc, const struct sa_side *a, const struct sa_side *b,
     void *const *pb = cb ? cb->slots : NULL;
     bool all_a = true, all_b = true;
     bool *used = calloc(nb, sizeof *used);
-    void **out = malloc(2 * ((size_t)na + nb) * sizeof *out);
+    /*
+     * From the collector, not malloc: a value a conflict function just
+     * made may be referenced from here alone until the cnode is built.
+     */
+    void **out = hamt__alloc(2 * ((size_t)na + nb) * sizeof *out);
     int rc = -1;
 
     if (used == NULL || out == NULL) {
-        errno = ENOMEM;
+        errno = ENOMEM; /* hamt__alloc sets it too */
         goto done;
     }
     for (uint32_t i = 0; i < na; i++) {
@@ -763,8 +767,7 @@ sa_cnode(struct sa_ctx *sc, const struct sa_side *a, const struct sa_side *b,
     }
     rc = 0;
 done:
-    free(used);
-    free(out);
+    free(used); /* out is left to the collector */
     return rc;
 }
 

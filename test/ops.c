@@ -10,6 +10,12 @@
 #include <string.h>
 
 #include "internal.h"
+
+#ifndef HAMT_NO_GC
+#define GC_THREADS
+#define GC_NO_THREAD_REDIRECTS
+#include <gc/gc.h>
+#endif
 #include "refmap.h"
 #include "testkeys.h"
 
@@ -727,6 +733,76 @@ sum_conflict(const void *key, void *va, void *vb, void **out, void *ctx)
  * shape): every set operation, both ways round, against what hamt_get of
  * the inputs says.  Sizes are checked by hamt__validate, which counts.
  */
+static uint64_t
+one_hash(const void *k, void *c)
+{
+    (void)k;
+    (void)c;
+    return 0x0123456789abcdefull;
+}
+
+/*
+ * A conflict function that returns a new collector block holding the key
+ * number, and runs a collection first: the blocks made for the earlier
+ * keys are referenced by the half-built result alone, and must survive.
+ */
+static enum hamt_conflict
+fresh_block(const void *key, void *va, void *vb, void **out, void *ctx)
+{
+    (void)va;
+    (void)vb;
+    (void)ctx;
+#ifndef HAMT_NO_GC
+    GC_gcollect();
+    uintptr_t *p = GC_MALLOC(8 * sizeof *p);
+#else
+    uintptr_t *p = malloc(8 * sizeof *p); /* leaked: short test */
+#endif
+    cr_assert_not_null(p);
+    for (int i = 0; i < 8; i++) {
+        p[i] = (uintptr_t)key;
+    }
+    *out = p;
+    return HAMT_COMBINE;
+}
+
+/* Values made by the conflict function stay alive while it runs again. */
+Test(ops, merge_keeps_values_made_by_the_conflict_function_alive)
+{
+    struct hamt_keytype kt = {
+        .size = sizeof kt, .hash = one_hash, .equal = ident_equal,
+    };
+    const struct hamt *a = hamt_new_custom(&kt), *b;
+    cr_assert_not_null(a);
+    /* 40 keys of one hash: a collision node, whose result the merge
+     * builds from a list of the decided entries. */
+    for (uintptr_t k = 1; k <= 40; k++) {
+        a = hamt_set(a, (const void *)k, V(k));
+    }
+    b = hamt_set(a, (const void *)(uintptr_t)41, V(41));
+    const struct hamt *u = hamt_merge(a, b, fresh_block, NULL);
+    cr_assert_not_null(u);
+    cr_assert_eq(hamt_size(u), 41);
+#ifndef HAMT_NO_GC
+    GC_gcollect();
+    for (int i = 0; i < 3; i++) {
+        /* Reuse whatever was freed, with other contents. */
+        uintptr_t *junk = GC_MALLOC(8 * sizeof *junk);
+        cr_assert_not_null(junk);
+        memset(junk, 0xee, 8 * sizeof *junk);
+    }
+#endif
+    for (uintptr_t k = 1; k <= 40; k++) {
+        void *v;
+        cr_assert(hamt_get(u, (const void *)k, &v));
+        const uintptr_t *p = v;
+        for (int i = 0; i < 8; i++) {
+            cr_assert_eq(p[i], k, "value of key %lu was reclaimed",
+                         (unsigned long)k);
+        }
+    }
+}
+
 Test(ops, set_algebra_of_many_close_versions)
 {
     uint64_t seed = start_seed("close versions");
