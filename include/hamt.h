@@ -415,9 +415,11 @@ typedef enum hamt_conflict (*hamt_conflict_fn)(const void *key, void *va,
  * (NULL fn: keep a's value).  The result shares, by pointer, every subtree
  * of either input that it takes unchanged, and is `a` or `b` itself when it
  * equals one of them binding for binding (e.g. merging a map with a subset
- * of itself).  Cost: O(min(|a|, |b|) log32 max(|a|, |b|)) at most; for two
- * versions that share most subtrees, O(differences * depth) (with a fn,
- * plus the keys the versions share, which fn must see).  Returns
+ * of itself).  Cost: O(min(|a|, |b|) log32 max(|a|, |b|)), and for two
+ * versions that share most subtrees O(differences * depth) (with a fn,
+ * plus the keys the versions share, which fn must see); except that two
+ * large maps that share many subtrees and differ in many others may cost
+ * O(|result|), to count its keys.  Returns
  * the result, or NULL with errno EINVAL (NULL map, different key types, fn
  * returned an unknown action) or ENOMEM; the inputs stay valid.
  * Thread safety: any thread, concurrently with anything; fn runs in the
