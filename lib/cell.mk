@@ -13,10 +13,10 @@
 ## (HAMT_TSAN) Criterion cannot run, so only the plain-C stress program is
 ## built and run there; it prints its own "N passed, N failed" line.
 
-lib_libhamt_core_la_SOURCES += lib/cell.c lib/thread.c
+HAMT_SOURCES += lib/cell.c lib/thread.c
 
 CELL_CF = $(AM_CFLAGS) -Wno-missing-prototypes
-CELL_LIBS = lib/libhamt_core.la $(GC_LIBS) -lpthread
+CELL_LIBS = lib/libhamt_test.la $(GC_LIBS) -lpthread
 CELL_LF = -no-install $(AM_LDFLAGS)
 
 ## Plain-C stress program: run in every build (collector, or TSan without it).
@@ -28,18 +28,18 @@ test_stress_cell_stress_LDADD = $(CELL_LIBS)
 test_stress_cell_stress_LDFLAGS = $(CELL_LF)
 test_stress_cell_bench_SOURCES = test/stress/cell_bench.c
 test_stress_cell_bench_CFLAGS = $(CELL_CF)
-test_stress_cell_bench_LDADD = $(CELL_LIBS)
+test_stress_cell_bench_LDADD = lib/libhamt_core.la $(GC_LIBS) -lpthread
 test_stress_cell_bench_LDFLAGS = $(CELL_LF)
 
 if !HAMT_TSAN
 check_PROGRAMS += test/cell test/thread
 TESTS += test/cell test/thread
 test_cell_SOURCES = test/cell.c
-test_cell_CFLAGS = $(CELL_CF) $(CRITERION_CFLAGS)
+test_cell_CFLAGS = $(CELL_CF) -DHAMT_TEST_HOOKS $(CRITERION_CFLAGS)
 test_cell_LDADD = $(CELL_LIBS) $(CRITERION_LIBS)
 test_cell_LDFLAGS = $(CELL_LF)
 test_thread_SOURCES = test/thread.c test/stress/payload.h
-test_thread_CFLAGS = $(CELL_CF) $(CRITERION_CFLAGS)
+test_thread_CFLAGS = $(CELL_CF) -DHAMT_TEST_HOOKS $(CRITERION_CFLAGS)
 test_thread_LDADD = $(CELL_LIBS) $(CRITERION_LIBS)
 test_thread_LDFLAGS = $(CELL_LF)
 endif

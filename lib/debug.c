@@ -23,7 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#ifdef HAMT_TEST_HOOKS
 _Thread_local unsigned long hamt__nodes_visited;
+#endif
 
 struct dump {
     FILE *f;

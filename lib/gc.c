@@ -35,7 +35,10 @@
  *
  * Fault injection: hamt__fail_after(n, persistent) makes the n-th allocation
  * from now fail with ENOMEM (and all later ones when persistent), so tests
- * can fail every allocation of an operation in turn.
+ * can fail every allocation of an operation in turn; hamt__alloc_count()
+ * counts this thread's allocations.  Both exist only with HAMT_TEST_HOOKS,
+ * in the library the tests link (internal.h); the installed one allocates
+ * with no check and no count.
  */
 #include "internal.h"
 
@@ -47,6 +50,7 @@
 #include <gc/gc.h>
 #endif
 
+#ifdef HAMT_TEST_HOOKS
 /*
  * Fault-injection state.  Plain variables: only single-threaded tests set
  * them, and the hot path reads `fail_armed` once per allocation.
@@ -91,6 +95,7 @@ gc_fail_now(void)
     fail_countdown = 0;
     return true;
 }
+#endif /* HAMT_TEST_HOOKS */
 
 int
 hamt__gc_init(void)
@@ -122,11 +127,13 @@ gc_alloc(size_t n, bool atomic)
 {
     void *p;
 
+#ifdef HAMT_TEST_HOOKS
     alloc_count++;
     if (HAMT_UNLIKELY(gc_fail_now())) {
         errno = ENOMEM;
         return NULL;
     }
+#endif
 #ifdef HAMT_NO_GC
     p = atomic ? malloc(n ? n : 1) : calloc(1, n);
 #else

@@ -119,14 +119,20 @@ size_t hamt__alloc_usable(const void *p);
  */
 void hamt__free(void *p);
 
+#ifdef HAMT_TEST_HOOKS
 /*
- * Fault injection for tests: the n-th allocation from now fails (n >= 1),
- * and every later one too when `persistent`.  n = 0 turns it off.  Not
- * thread-safe; tests only.
+ * Test hooks, compiled only into lib/libhamt_test.la, the variant of the
+ * library the tests link (Makefile.am); the installed library and the
+ * bench have none of them, so its hot paths carry no counters.
+ *
+ * Fault injection: the n-th allocation from now fails (n >= 1), and every
+ * later one too when `persistent`.  n = 0 turns it off.  Not thread-safe;
+ * tests only.
  */
 void hamt__fail_after(unsigned long n, bool persistent);
 /* Allocations performed by the calling thread since it started. */
 unsigned long hamt__alloc_count(void);
+#endif
 
 /* Registers the calling thread with the collector if needed (thread.c). */
 int hamt__thread_ensure(void);
@@ -216,7 +222,15 @@ char *hamt__debug_shape(const struct hamt *m,
  * violation.
  */
 int hamt__validate(const struct hamt *m);
-/* Nodes visited by structural operations (equality, diff), for tests. */
+#ifdef HAMT_TEST_HOOKS
+/*
+ * Nodes visited by structural operations (equality, diff, set algebra),
+ * for tests that check what a walk skipped.  A test hook: see above.
+ */
 extern _Thread_local unsigned long hamt__nodes_visited;
+#define HAMT_COUNT_VISIT() ((void)hamt__nodes_visited++)
+#else
+#define HAMT_COUNT_VISIT() ((void)0)
+#endif
 
 #endif /* HAMT_INTERNAL_H */

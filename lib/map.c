@@ -905,7 +905,7 @@ static bool
 map_eq_cnode(const struct eq_ctx *ec, const struct cnode *a,
              const struct cnode *b)
 {
-    hamt__nodes_visited++;
+    HAMT_COUNT_VISIT();
     if (a == b) {
         return true;
     }
@@ -936,7 +936,7 @@ static bool
 map_eq_node(const struct eq_ctx *ec, const struct node *a,
             const struct node *b, unsigned shift)
 {
-    hamt__nodes_visited++;
+    HAMT_COUNT_VISIT();
     if (a == b) {
         return true;
     }

@@ -66,7 +66,7 @@ ops_walk_sub(const void *p, unsigned shift, ops_entry_fn fn, void *ctx)
 {
     int rc;
 
-    hamt__nodes_visited++;
+    HAMT_COUNT_VISIT();
     if (nd_is_collision_shift(shift)) {
         const struct cnode *c = p;
         for (uint32_t i = 0; i < c->count; i++) {
@@ -222,7 +222,7 @@ ops_diff_cnode(struct diff_ctx *dc, const struct cnode *a,
 {
     int rc;
 
-    hamt__nodes_visited++;
+    HAMT_COUNT_VISIT();
     if (a == b) {
         return 0;
     }
@@ -272,7 +272,7 @@ ops_diff_node(struct diff_ctx *dc, const struct node *a, const struct node *b,
     uint32_t all = a->datamap | a->nodemap | b->datamap | b->nodemap;
     int rc = 0;
 
-    hamt__nodes_visited++;
+    HAMT_COUNT_VISIT();
     if (a == b) {
         return 0;
     }
@@ -354,7 +354,7 @@ hamt_diff(const struct hamt *a, const struct hamt *b,
     }
     dc.kt = a->kt;
     if (a == b) {
-        hamt__nodes_visited++;
+        HAMT_COUNT_VISIT();
         return 0;
     }
     /* fn's own value stays with fn (it has ctx): the walk says "stopped". */
@@ -785,7 +785,7 @@ sa_node(struct sa_ctx *sc, const struct sa_side *a, const struct sa_side *b,
     unsigned ne = 0, nc = 0;
     bool all_a = true, all_b = true;
 
-    hamt__nodes_visited++;
+    HAMT_COUNT_VISIT();
     if (nd_is_collision_shift(shift)) {
         return sa_cnode(sc, a, b, r);
     }
@@ -864,7 +864,7 @@ sa_count_sub(const void *p, unsigned shift, size_t *left, size_t *keys)
         return false;
     }
     --*left;
-    hamt__nodes_visited++;
+    HAMT_COUNT_VISIT();
     if (nd_is_collision_shift(shift)) {
         *keys += ((const struct cnode *)p)->count;
         return true;

@@ -3,8 +3,8 @@
 ## Criterion "Synthesis" line in the .log; test/summary.sh adds those lines
 ## up into one "N passed, N failed" line (make check-summary).
 
-UT_CF = -I$(top_srcdir)/test/support $(AM_CFLAGS) $(CRITERION_CFLAGS) $(SODIUM_CFLAGS) -Wno-missing-prototypes
-UT_LIBS = test/support/libtestsupport.la lib/libhamt_core.la $(CRITERION_LIBS) $(GC_LIBS) $(SODIUM_LIBS) -lpthread
+UT_CF = -DHAMT_TEST_HOOKS -I$(top_srcdir)/test/support $(AM_CFLAGS) $(CRITERION_CFLAGS) $(SODIUM_CFLAGS) -Wno-missing-prototypes
+UT_LIBS = test/support/libtestsupport.la lib/libhamt_test.la $(CRITERION_LIBS) $(GC_LIBS) $(SODIUM_LIBS) -lpthread
 UT_LF = -no-install $(AM_LDFLAGS)
 
 noinst_LTLIBRARIES += test/support/libtestsupport.la
