@@ -46,8 +46,7 @@
  */
 #include "internal.h"
 
-#include <stdatomic.h>
-
+#include "atomic.h"
 #include "node.h"
 
 struct hamt_batch {
@@ -55,13 +54,8 @@ struct hamt_batch {
     uint64_t owner;         /* its id; 0 once finished or discarded */
 };
 
-/*
- * The next owner id.  memory_order_relaxed: ids only need to be distinct,
- * which the atomic read-modify-write gives; no other memory is published
- * through the counter (the id reaches nodes through the batch object, which
- * one thread uses at a time).
- */
-static _Atomic uint64_t batch_next_owner = 1;
+/* The next owner id; accessed only through atomic.h's relaxed wrappers. */
+static HAMT_ATOMIC(uint64_t) batch_next_owner = 1;
 
 /* The batch if it is live, else NULL with errno = EINVAL. */
 static struct hamt_batch *
@@ -77,18 +71,24 @@ batch_live(const struct hamt_batch *b)
 uint64_t
 hamt__owner_new(void)
 {
-    uint64_t id =
-        atomic_fetch_add_explicit(&batch_next_owner, 1, memory_order_relaxed);
+    /*
+     * ORDER: relaxed.  Ids only need to be distinct, which the atomic
+     * read-modify-write gives on its own; no other memory is published
+     * through the counter (an id reaches nodes through the batch object,
+     * which one thread uses at a time), so it pairs with nothing.
+     */
+    uint64_t id = hamt__add_rlx(&batch_next_owner, 1);
 
     if (id > HAMT_OWNER_MAX) {
         /*
          * 2^56 ids: one would repeat, which would be unsafe.  Pin the
          * counter past the last id so that it cannot wrap to small ids
-         * however many more calls come; relaxed, as above: nothing else is
-         * published through the counter.
+         * however many more calls come.  ORDER: relaxed, as the add above:
+         * the store publishes nothing and pairs with nothing, and every
+         * add ordered before or after it still draws an id above the
+         * maximum, since nothing ever lowers the counter below MAX + 1.
          */
-        atomic_store_explicit(&batch_next_owner, HAMT_OWNER_MAX + 1,
-                              memory_order_relaxed);
+        hamt__store_rlx(&batch_next_owner, HAMT_OWNER_MAX + 1);
         return 0;
     }
     return id;
