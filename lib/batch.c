@@ -27,17 +27,10 @@
  * Freeing.  A node the batch created and then replaced (a node that grew
  * or shrank) was never visible to anyone else, so map.c gives it back to
  * the collector at once (GC_FREE through hamt__free) instead of leaving it
- * for the next collection; define HAMT_BATCH_KEEP_REPLACED to compare.
- * Measured (2026-11-26, a driver loading N u64 keys through one batch, one
- * load per process, 14 runs of each build alternating, medians): at N =
- * 1M, 7 collections instead of 16 and 20 ms stopped in all instead of 53
- * (longest pause 10 ms instead of 13) through hamt_batch_set, 7.5 instead
- * of 16 and 23 ms instead of 51 through hamt_batch_set_many; at 100k, 4
- * instead of 8 and 2.4 ms instead of 5.1.  Every paired run agreed.  The
- * bytes allocated are the same; bdwgc counts freed bytes against the
- * allocation that triggers the next collection, so collections come half
- * as often.  The load time gained 8-20% in the medians, less than this
- * machine's run-to-run spread.  So the frees stay.
+ * for the next collection.  The bytes allocated are the same either way,
+ * but bdwgc counts freed bytes against the allocation that triggers the
+ * next collection, so a large batch load sees far fewer collections and
+ * much less time stopped in them.
  *
  * Thread safety: a batch belongs to one thread at a time (its operations
  * are not synchronised); every map, the source included, stays readable by

@@ -549,11 +549,9 @@ map_change(struct edit *ed, struct node *n, size_t pre, enum nd_change op,
 static void
 map_commit(struct edit *ed)
 {
-#ifndef HAMT_BATCH_KEEP_REPLACED
     for (unsigned i = 0; i < ed->nretired; i++) {
         hamt__free(ed->retired[i]);
     }
-#endif
     ed->nretired = 0;
 }
 
