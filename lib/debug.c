@@ -1,6 +1,6 @@
 /*
- * debug.c - dump and validate tries (used by the tests and by HAMT_DEBUG
- * builds).
+ * debug.c - dump and validate tries, for the tests, the fuzzer, the soak
+ * test and the bench (hidden symbols; the library itself never calls them).
  *
  * Dump format (hamt__debug_shape): the root prints as R{...}, a bitmap node
  * as N{...}, a collision node as C{...}; inside the braces come the node's
