@@ -230,11 +230,10 @@ map_key_store(const struct hamt__kt *kt, const void *key, const void **out)
  * a descent needs is found from the bitmaps in that first line, and would
  * otherwise be a second dependent miss (a full node of 32 slots spans five
  * lines; the owner tail that batches check is at its end).  The first line
- * itself is read at once by the caller; prefetching it too measured slower.
- * Prefetching past the end of a small node only reads memory nearby; a
- * prefetch never faults.  Measured with bench/hamt-bench --quick --sections
- * single at 1M u64 keys, builds run alternately (5 runs each): lookup hit
- * 2.73x -> 2.22x ghash.
+ * itself is read at once by the caller, so prefetching it too only adds
+ * an instruction (the bench showed it slower).  Prefetching past the end
+ * of a small node only reads memory nearby; a prefetch never faults.  The
+ * bench's single-thread lookup section is where this shows.
  */
 static inline void
 map_prefetch_whole(const void *n)
@@ -330,10 +329,11 @@ hamt__get(const struct hamt *m, const void *key, void **val)
  *
  * A lookup needs a node's first two lines (bitmaps and the slots after
  * them); asking for all five lines of 16 nodes at once only queues up
- * misses (hamt_get_many 0.65x -> 0.83x ghash, 5 alternating runs).  A walk
- * ahead of updates (`whole`) wants whole nodes, which the updates then read
- * for their owner tails and copy: hamt_batch_set_many at k = 1,000 updates
- * 2.77x -> 3.21x faster than k sets against two lines (medians of 5).
+ * misses, and hamt_get_many is slower for it.  A walk ahead of updates
+ * (`whole`) wants whole nodes, which the updates then read for their owner
+ * tails and copy, and hamt_batch_set_many is faster for prefetching them
+ * whole.  The bench's "single" (get_many) and "edits" (batch) sections
+ * show both.
  */
 
 static size_t

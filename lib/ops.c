@@ -457,8 +457,8 @@ struct sa_side {
  * Subtrees taken whole (a pointer and the shift of its root), kept up to
  * SA_LIST_CAP of them; n counts them all.  A fixed array: two close
  * versions of a large map share tens of thousands of subtrees, and a list
- * grown with realloc each call cost more in fresh pages (about 10 us a page
- * fault on these machines) than the walk itself.
+ * grown with realloc on each call spent more on faulting in fresh pages
+ * than the walk itself spent.
  */
 #define SA_LIST_CAP 256
 struct sa_list {
