@@ -28,10 +28,12 @@
  *     reclaimed.  The library never keeps the only reference to a version in
  *     such memory, and hamt(3) tells callers not to either.
  *
- * With --disable-gc (HAMT_NO_GC), allocation goes to calloc/malloc and is
- * never freed: ThreadSanitizer cannot run a program that uses libgc, and ASan
- * cannot see overflows inside collector objects.  That mode is for short
- * sanitizer runs only.
+ * With --disable-gc (HAMT_NO_GC), allocation goes to calloc/malloc, and
+ * nothing a map, cell or other thread could reach is ever freed (only the
+ * objects hamt__free() is given, which no one else ever saw):
+ * ThreadSanitizer cannot run a program that uses libgc, and ASan cannot see
+ * overflows inside collector objects.  That mode is for short sanitizer
+ * runs only.
  *
  * Fault injection: hamt__fail_after(n, persistent) makes the n-th allocation
  * from now fail with ENOMEM (and all later ones when persistent), so tests

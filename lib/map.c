@@ -22,14 +22,19 @@
  * into its parent (REMOVE_SINGLE below), so shapes never depend on history.
  *
  * Function families:
- *   map_kt_*      key types: built-in table, custom registry
- *   map_key_*     hashing, equality and copying of keys by kind
+ *   hamt__new_*   key types: the built-in empty maps, the custom registry
+ *   hamt__key_*, map_key_*
+ *                 hashing, equality, validity and copying of keys by kind
  *   map_get_*     lookup, specialised per kind (no allocation, no lock),
  *                 and batched lookup with prefetching
+ *   map_owns, map_mine*, map_retire, map_room, map_change, map_commit
+ *                 the edit: which nodes a batch may write in place, and the
+ *                 nodes it replaced, freed once an update succeeds
  *   map_set_*     insertion / replacement
- *   map_del_*     removal
+ *   map_remove_*  removal
  *   map_eq_*      structural equality
- *   hamt__*       the entry points used by hamt.c
+ *   hamt__*       the internal entry points (internal.h) that hamt.c,
+ *                 ops.c and batch.c call
  *
  * References: Bagwell, "Ideal Hash Trees" (2001); Steindorfer and Vinju,
  * "Optimizing Hash-Array Mapped Tries for Fast and Lean Immutable JVM
@@ -126,7 +131,10 @@ out:
 
 /* ---- keys ---- */
 
-/* The bytes-key copy: header and data in one pointer-free block. */
+/*
+ * The hash of a byte-string key: of its bytes only, so that a probe and the
+ * stored copy (map_key_store) hash alike.
+ */
 static inline uint64_t
 map_key_hash_bytes(const struct hamt_bytes *b)
 {
