@@ -4,17 +4,8 @@
  * Nothing here is installed.  Non-static internals carry the hamt__ prefix;
  * the white-box tests link the convenience library and may call them.
  *
- * Data layout of a map version (one collector object):
- *
- *   struct hamt                     root node (struct node), same block
- *   +----------+----------+ +----------+----------+--------------------+
- *   | kt       | size     | | datamap  | nodemap  | slots[] ...        |
- *   +----------+----------+ +----------+----------+--------------------+
- *
- * The root node lives in the same block as the map header, so a lookup
- * does not pay an extra pointer hop and an update allocates one object
- * fewer.  The root node of a map is never shared with another map (only its
- * children are), which is what makes the layout safe.
+ * Data layout: node.c's top comment draws it (a map version is a struct
+ * hamt header with its root node in the same collector object).
  */
 #ifndef HAMT_INTERNAL_H
 #define HAMT_INTERNAL_H
@@ -89,7 +80,10 @@ struct cnode {
     void *slots[]; /* key, value pairs */
 };
 
-/* A map version: header followed by its root node in the same block. */
+/*
+ * A map version: header followed by its root node in the same block
+ * (drawn in node.c).
+ */
 struct hamt {
     const struct hamt__kt *kt;
     size_t size;

@@ -6,7 +6,7 @@
  * holds (or will hold) the key, and copies exactly the nodes on that path,
  * each with one slot changed; every other subtree is shared, by pointer,
  * with the input map.  The root node is copied into a new map block (header
- * + root, see internal.h), so an update allocates depth + 1 objects at most
+ * + root, drawn in node.c), so an update allocates depth + 1 objects at most
  * (plus the pair subtree when two keys first meet, plus a key copy for
  * string and byte-string keys).  Nothing reachable from the input map is
  * written (invariant N5 in node.c); a failed allocation leaves garbage that

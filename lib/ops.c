@@ -7,11 +7,9 @@
  * points live here too (argument checks, then the algorithm), because the
  * module is self-contained.
  *
- * Layout walked (see node.c and internal.h):
- *
- *   map block:   [kt | size][datamap | nodemap | k0 v0 .. kE-1 vE-1 | c0 ..]
- *   child at shift 5..60: struct node, same layout without the header
- *   child at shift 65:    struct cnode [count | unused | k0 v0 ..]
+ * Layout walked: node.c's drawing.  The map block's root and every child
+ * down to shift 60 are bitmap nodes; a child at shift 65 is a collision
+ * node.
  *
  * Invariants relied on:
  *   - N3 (canonical shape): a fragment with one key holds it inline, so at
