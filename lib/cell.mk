@@ -1,4 +1,4 @@
-## lib/cell.mk - the publication cell and the thread model (issue 4):
+## lib/cell.mk - the publication cell and the thread model:
 ## library sources, their Criterion tests, and the plain-C stress programs.
 ##
 ##   make check                 test/cell, test/thread (Criterion) and

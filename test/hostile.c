@@ -1,5 +1,5 @@
 /*
- * test/hostile.c - keys chosen to hurt (issue 6): every key with the same
+ * test/hostile.c - keys chosen to hurt: every key with the same
  * hash, keys sharing long hash prefixes (the deepest paths), and the public
  * functions test/api.c does not already cover called with NULL or otherwise
  * invalid arguments (EINVAL or a documented no-op, never a crash).  The

@@ -3,7 +3,7 @@
  * readers on a map of u64 keys, and the collector's pauses meanwhile.
  *
  * Not a test: make check builds it and never runs it.  The bench suite
- * proper lives in bench/; this program only gives the figures for issue 4.
+ * proper lives in bench/; this program measures the cell alone.
  *
  *   readers  load a snapshot (hamt_cell_load) per batch of BATCH lookups
  *            of random present keys; count lookups.

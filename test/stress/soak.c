@@ -1,6 +1,6 @@
 /*
  * soak.c - a long run of one writer and several readers through a cell,
- * with the collector on (issue 6).
+ * with the collector on.
  *
  * A plain C program.  The writer owns a map of u64 keys 0..NKEYS-1 plus a
  * meta key NKEYS.  Every value is a collector-allocated payload
