@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "expect.h"
 #include "internal.h"
 #include "testkeys.h"
 
@@ -265,21 +266,6 @@ Test(hostile, many_deep_keys_keep_the_depth_bound)
 }
 
 /* ---- invalid arguments not covered by test/api.c ---- */
-
-#define EXPECT_EINVAL(expr, bad)                                               \
-    do {                                                                       \
-        errno = 0;                                                             \
-        cr_assert((expr) == (bad), #expr);                                     \
-        cr_assert_eq(errno, EINVAL, #expr ": errno %d", errno);                \
-    } while (0)
-
-/* A query: returns `want` and leaves errno as it was. */
-#define EXPECT_QUIET(expr, want)                                               \
-    do {                                                                       \
-        errno = 12345;                                                         \
-        cr_assert((expr) == (want), #expr);                                    \
-        cr_assert_eq(errno, 12345, #expr ": errno %d", errno);                 \
-    } while (0)
 
 static int
 count_fn(const void *k, void *v, void *c)

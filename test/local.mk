@@ -9,7 +9,8 @@ UT_LF = -no-install $(AM_LDFLAGS)
 
 noinst_LTLIBRARIES += test/support/libtestsupport.la
 test_support_libtestsupport_la_SOURCES = test/support/testkeys.c test/support/refmap.c \
-	test/support/testkeys.h test/support/refmap.h test/support/mix.h
+	test/support/testkeys.h test/support/refmap.h test/support/mix.h \
+	test/support/expect.h
 test_support_libtestsupport_la_CFLAGS = $(AM_CFLAGS) -Wno-missing-prototypes
 
 HAMT_UNIT_TESTS = test/node test/map test/hash test/iter test/api test/oom test/random test/ops \
