@@ -70,6 +70,7 @@
 static const struct bench_adapter *const adapters[] = {
     &bench_hamt,
     &bench_hamt_b16,
+    &bench_hamt_slot,
 #ifdef HAVE_GLIB
     &bench_glib,
     &bench_glib_mutex,
@@ -863,7 +864,32 @@ struct cworker {
     double *lat;
     size_t nlat, seen;
     pthread_t thread;
+    bool raw; /* started with bench_raw_thread_create */
+    /*
+     * Readers' stall profile: the gap between the ends of consecutive
+     * batches, and lookups made while the collector had the world stopped.
+     */
+    uint64_t last_ns, gap_max_ns, gaps_1ms, gaps_5ms;
+    uint64_t ops_stopped;
 };
+
+/* After each reader batch of `ops` lookups: the stall profile. */
+static inline void
+stall_note(struct cworker *w, uint64_t ops)
+{
+    uint64_t now = bench_now_ns();
+    uint64_t gap = now - w->last_ns;
+
+    w->last_ns = now;
+    if (gap > w->gap_max_ns) {
+        w->gap_max_ns = gap;
+    }
+    w->gaps_1ms += gap > 1000000u;
+    w->gaps_5ms += gap > 5000000u;
+    if (atomic_load_explicit(&bench_gc_stopped, memory_order_relaxed)) {
+        w->ops_stopped += ops;
+    }
+}
 
 static void
 lat_record(struct cworker *w, double ns)
@@ -893,6 +919,7 @@ cworker_main(void *arg)
 
     pthread_barrier_wait(&sh->bar);
     w->t0 = bench_now_ns();
+    w->last_ns = w->t0;
     while (!atomic_load_explicit(&sh->stop, memory_order_relaxed)) {
         switch (w->role) {
         case ROLE_READER:
@@ -904,6 +931,7 @@ cworker_main(void *arg)
                 lat_record(w, (double)(bench_now_ns() - s));
                 w->ops++;
                 w->reads++;
+                stall_note(w, 1);
                 break;
             }
             for (unsigned b = 0; b < BENCH_BATCH; b++) {
@@ -913,6 +941,7 @@ cworker_main(void *arg)
             w->hits += a->read_batch(sh->m, t, keys, BENCH_BATCH, &w->sum);
             w->ops += BENCH_BATCH;
             w->reads += BENCH_BATCH;
+            stall_note(w, BENCH_BATCH);
             break;
         case ROLE_WRITER: {
             size_t i = bench_below(&w->rng, sh->n);
@@ -960,6 +989,12 @@ struct cresult {
     double total_ops_s;      /* mixed runs */
     double p50, p99, p999, max;
     struct bench_gc_stats gc;
+    /* Readers' stall profile (0 without readers). */
+    double gap_max_ms;       /* longest gap of any reader */
+    double gaps_1ms_10s;     /* gaps over 1 ms per reader per 10 s */
+    double gaps_5ms_10s;     /* gaps over 5 ms per reader per 10 s */
+    double rate_stopped;     /* lookups/s per reader, world stopped */
+    double rate_outside;     /* lookups/s per reader, otherwise */
 };
 
 /*
@@ -985,7 +1020,11 @@ run_phase(const struct bench_adapter *a, void *m, enum bkind kind, size_t n,
         if (w[i].role == ROLE_READER) {
             w[i].lat = bench_xmalloc(BENCH_LAT_CAP * sizeof(double));
         }
-        if (pthread_create(&w[i].thread, NULL, cworker_main, &w[i]) != 0) {
+        w[i].raw = w[i].role == ROLE_READER && (a->flags & BA_UNREG_READERS);
+        if ((w[i].raw ? bench_raw_thread_create(&w[i].thread, cworker_main,
+                                                &w[i])
+                      : pthread_create(&w[i].thread, NULL, cworker_main,
+                                       &w[i])) != 0) {
             fprintf(stderr, "hamt-bench: pthread_create failed\n");
             exit(2);
         }
@@ -997,7 +1036,11 @@ run_phase(const struct bench_adapter *a, void *m, enum bkind kind, size_t n,
     sleep_s(secs);
     atomic_store_explicit(&sh.stop, 1, memory_order_relaxed);
     for (unsigned i = 0; i < nt; i++) {
-        pthread_join(w[i].thread, NULL);
+        if (w[i].raw) {
+            bench_raw_thread_join(w[i].thread);
+        } else {
+            pthread_join(w[i].thread, NULL);
+        }
     }
     memset(res, 0, sizeof *res);
     if (a->flags & BA_GC) {
@@ -1023,6 +1066,31 @@ run_phase(const struct bench_adapter *a, void *m, enum bkind kind, size_t n,
         }
     }
     res->per_reader_ops_s = nr ? res->reader_ops_s / nr : 0;
+    if (nr && mixed_pct == 0) {
+        double stopped_s = (a->flags & BA_GC) ? res->gc.stopped_ms / 1e3 : 0;
+        uint64_t in_stop = 0, all = 0;
+        double span = 0;
+        for (unsigned i = 0; i < nr; i++) {
+            double dt = (double)(w[i].t1 - w[i].t0) / 1e9;
+            double ms = (double)w[i].gap_max_ns / 1e6;
+            if (ms > res->gap_max_ms) {
+                res->gap_max_ms = ms;
+            }
+            if (dt > 0) {
+                res->gaps_1ms_10s += (double)w[i].gaps_1ms * 10.0 / dt / nr;
+                res->gaps_5ms_10s += (double)w[i].gaps_5ms * 10.0 / dt / nr;
+            }
+            in_stop += w[i].ops_stopped;
+            all += w[i].ops;
+            span += dt / nr;
+        }
+        res->rate_stopped = stopped_s > 0 ? (double)in_stop / nr / stopped_s
+                                          : NAN;
+        res->rate_outside = span > stopped_s
+                                ? (double)(all - in_stop) / nr /
+                                      (span - stopped_s)
+                                : NAN;
+    }
     if (nlat) {
         double *all = bench_xmalloc(nlat * sizeof *all);
         size_t k = 0;
@@ -1066,6 +1134,20 @@ conc_record(const char *wl, const struct bench_adapter *a, enum bkind kind,
                 res->p999);
         rec_add(wl, a->name, kind, n, nr, nw, pct, "lat_max_ns", run,
                 res->max);
+        rec_add(wl, a->name, kind, n, nr, nw, pct, "gap_max_ms", run,
+                res->gap_max_ms);
+        rec_add(wl, a->name, kind, n, nr, nw, pct, "gaps_1ms_per_10s", run,
+                res->gaps_1ms_10s);
+        rec_add(wl, a->name, kind, n, nr, nw, pct, "gaps_5ms_per_10s", run,
+                res->gaps_5ms_10s);
+        if ((a->flags & BA_GC) && !isnan(res->rate_stopped)) {
+            rec_add(wl, a->name, kind, n, nr, nw, pct, "rate_stopped_ops_s",
+                    run, res->rate_stopped);
+            rec_add(wl, a->name, kind, n, nr, nw, pct, "rate_outside_ops_s",
+                    run, res->rate_outside);
+            rec_add(wl, a->name, kind, n, nr, nw, pct, "rate_stopped_ratio",
+                    run, res->rate_stopped / res->rate_outside);
+        }
     }
     if (nw) {
         rec_add(wl, a->name, kind, n, nr, nw, pct, "writer_ops_s", run,
@@ -1171,22 +1253,49 @@ concurrent_report(enum bkind kind, size_t n)
 #undef M
             printf("\n");
         }
+        printf("\n== readers' stall profile, %s keys, N = %zu: 1 writer + %u "
+               "reader%s; gaps between consecutive batches of %u lookups "
+               "(per reader, scaled to 10 s), lookups/s per reader while the "
+               "collector had the world stopped / otherwise\n",
+               kind_name(kind), n, R, R > 1 ? "s" : "", BENCH_BATCH);
+        printf("%-14s %10s %10s %10s %12s %12s %8s\n", "map", "max gap ms",
+               ">1ms/10s", ">5ms/10s", "M/s stopped", "M/s outside",
+               "ratio");
+        for (unsigned i = 0; adapters[i]; i++) {
+            const struct bench_adapter *a = adapters[i];
+            if (!selected(a) || !(a->flags & BA_CONCURRENT)) {
+                continue;
+            }
+#define M(metric) rec_median("rw", a->name, kind, n, R, 1, 0, metric)
+            printf("%-14s %10.2f %10.1f %10.1f", a->name,
+                   rec_max("rw", a->name, kind, n, R, 1, 0, "gap_max_ms"),
+                   M("gaps_1ms_per_10s"), M("gaps_5ms_per_10s"));
+            if (a->flags & BA_GC) {
+                printf(" %12.3f %12.3f %7.0f%%",
+                       M("rate_stopped_ops_s") / 1e6,
+                       M("rate_outside_ops_s") / 1e6,
+                       M("rate_stopped_ratio") * 100);
+            }
+#undef M
+            printf("\n");
+        }
     }
     printf("\n== read-only, %s keys, N = %zu: 2 readers, no writer, %.1f s "
            "phases, median of %u\n",
            kind_name(kind), n, cfg.ro_phase_s, cfg.runs);
     print_skipped(stdout, "   ");
-    printf("%-14s %12s %12s %8s %8s %10s\n", "map", "read M/s", "per-reader",
-           "p50 ns", "p99 ns", "max us");
+    printf("%-14s %12s %12s %8s %8s %10s %10s\n", "map", "read M/s",
+           "per-reader", "p50 ns", "p99 ns", "max us", "max gap ms");
     for (unsigned i = 0; adapters[i]; i++) {
         const struct bench_adapter *a = adapters[i];
         if (!selected(a) || !(a->flags & BA_READ_MT)) {
             continue;
         }
 #define M(metric) rec_median("ro", a->name, kind, n, 2, 0, 0, metric)
-        printf("%-14s %12.3f %12.3f %8.0f %8.0f %10.1f\n", a->name,
+        printf("%-14s %12.3f %12.3f %8.0f %8.0f %10.1f %10.2f\n", a->name,
                M("reader_ops_s") / 1e6, M("per_reader_ops_s") / 1e6,
-               M("lat_p50_ns"), M("lat_p99_ns"), M("lat_max_ns") / 1e3);
+               M("lat_p50_ns"), M("lat_p99_ns"), M("lat_max_ns") / 1e3,
+               rec_max("ro", a->name, kind, n, 2, 0, 0, "gap_max_ms"));
 #undef M
     }
     if (cfg.sweep) {
@@ -1434,7 +1543,7 @@ struct target {
     double limit;
     const char *unit;
 };
-static struct target tg[24];
+static struct target tg[40];
 static unsigned ntg;
 
 static void
@@ -1509,6 +1618,33 @@ headline(void)
     target_add("reader lookups/s under 1 writer vs ghash-rwlock", h / 1e6,
                RW("ghash-rwlock", "reader_ops_s") / 1e6, false, 0, ">= 10",
                true, 10.0, "M/s");
+    /*
+     * Issue 14: readers the collector never stops (libhamt-slot) against
+     * registered readers (libhamt), and against the best hash table.
+     */
+    double su = RW("libhamt-slot", "reader_ops_s");
+    target_add("readers (slot) under 1 writer vs best(rculfhash, ck_hs)",
+               su / 1e6, best / 1e6, false, 0, ">= 3.0", true, 3.0, "M/s");
+    double g5s = RW("libhamt-slot", "gaps_5ms_per_10s");
+    target_add("reader gaps over 5 ms per 10 s under 1 writer: slot (vs "
+               "registered)",
+               g5s, RW("libhamt", "gaps_5ms_per_10s"), true, g5s / 2.0,
+               "<= 2 per 10 s", false, 1.0, "n");
+    double gws = rec_max("rw", "libhamt-slot", BK_U64, cn, 1, 1, 0,
+                         "gap_max_ms");
+    double gro = rec_max("ro", "libhamt-slot", BK_U64, cn, 2, 0, 0,
+                         "gap_max_ms");
+    target_add("reader longest gap (slot): 1 writer vs no writer", gws, gro,
+               false, 0, "<= 1.0", false, 1.0, "ms");
+    target_add("reader lookup rate during collections / outside: slot",
+               RW("libhamt-slot", "rate_stopped_ops_s") / 1e6,
+               RW("libhamt-slot", "rate_outside_ops_s") / 1e6, false, 0,
+               ">= 0.9", true, 0.9, "M/s");
+    target_add("reader lookup rate during collections / outside: "
+               "registered",
+               RW("libhamt", "rate_stopped_ops_s") / 1e6,
+               RW("libhamt", "rate_outside_ops_s") / 1e6, false, 0,
+               ">= 0.9", true, 0.9, "M/s");
     target_add("writer updates/s (1 reader) vs ck_hs writer",
                RW("libhamt", "writer_ops_s") / 1e6,
                RW("ck-hs", "writer_ops_s") / 1e6, false, 0, ">= 1.0", true,
@@ -2165,6 +2301,8 @@ usage(void)
         "  --phase S        seconds per concurrent phase\n"
         "  --n N,...        single-thread sizes\n"
         "  --only a,b       only these competitors (names as in --list)\n"
+        "  --markers M      the collector's marker threads (hamt_set_markers;\n"
+        "                   default: the collector's, one per core)\n"
         "  --sections LIST  any of memory,breakpoint,concurrent,edits,"
         "single,balance\n"
         "  --list           list competitors and exit\n");
@@ -2238,6 +2376,18 @@ mode_full(void)
 int
 main(int argc, char **argv)
 {
+    /*
+     * --markers must act before the collector initialises (the section
+     * children get the same argument list, so they use the same count).
+     */
+    for (int i = 1; i + 1 < argc; i++) {
+        if (strcmp(argv[i], "--markers") == 0 &&
+            hamt_set_markers((unsigned)atoi(argv[i + 1])) != 0) {
+            fprintf(stderr, "hamt-bench: hamt_set_markers: %s\n",
+                    strerror(errno));
+            return 2;
+        }
+    }
     GC_INIT();
     GC_allow_register_threads();
     bench_gc_hook_install();
@@ -2299,6 +2449,8 @@ main(int argc, char **argv)
         } else if (strcmp(a, "--only") == 0 && v) {
             cfg.only = v;
             i++;
+        } else if (strcmp(a, "--markers") == 0 && v) {
+            i++; /* Applied before GC_INIT, above. */
         } else if (strcmp(a, "--list") == 0) {
             for (unsigned k = 0; adapters[k]; k++) {
                 printf("%-14s %s\n", adapters[k]->name, adapters[k]->desc);
