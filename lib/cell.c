@@ -32,8 +32,8 @@
  *       writer and is never blocked by it.  (The first call on a thread
  *       registers the thread with the collector; see thread.c.)
  *   P3  A snapshot never changes and stays valid for as long as a thread
- *       the collector knows holds it, however many versions are published
- *       meanwhile.
+ *       the collector knows holds it, or a hazard slot holds it (S3),
+ *       however many versions are published meanwhile.
  *   P4  The map and version of one snapshot belong together: the version is
  *       the number of publications that preceded this map.
  *   P5  Versions start at 0 and increase by exactly one per successful
@@ -116,10 +116,13 @@
  *         before the stop, overwrote.  A seq_cst load that reads a value
  *         older than a seq_cst store precedes it in the single total order
  *         S: A3 < W.  A2 < A3 (program order, both seq_cst).  W happens
- *         before F (the writer's acknowledgement of the stop, sem_post in
- *         its signal handler, synchronises with the collector's sem_wait;
- *         or W is the collecting thread's own earlier store), and both are
- *         seq_cst, so W < F.  Hence A2 < F, and the acquire load G that
+ *         before F: the writer's acknowledgement of the stop (sem_post in
+ *         its suspend handler) synchronises with the collector's sem_wait;
+ *         or W is the collecting thread's own earlier store; or the writer
+ *         has since unregistered, exited or entered GC_do_blocking, each
+ *         of which takes the collector's allocation lock after W, and the
+ *         collection holds that lock.  S is consistent with happens-before
+ *         and both are seq_cst, so W < F.  Hence A2 < F, and the acquire load G that
  *         follows F in the collector's thread sees A2 or a later store to
  *         the slot: it sees r, which is then marked, with the map and every
  *         node and value reachable from the record.

@@ -66,6 +66,12 @@ check-unregistered: test/stress/cell_stress
 
 ## Expected to detect: the slot readers of slot_stress with their slot left
 ## out (hamt__cell_peek_unprotected) must see a reclaimed snapshot or crash.
+## Reliable (it detects within the first collections), so make check runs
+## it in collector builds as test/stress/slot_noslot.sh.
+if !HAMT_NO_GC
+TESTS += test/stress/slot_noslot.sh
+endif
+EXTRA_DIST += test/stress/slot_noslot.sh
 check-noslot: test/stress/slot_stress
 	$(builddir)/test/stress/slot_stress -N
 .PHONY: check-noslot
