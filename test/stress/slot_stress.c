@@ -217,7 +217,9 @@ write_for(double seconds)
         cur = cur != NULL
                   ? hamt_set(cur, HAMT_U64(NKEYS), payload_alloc(NKEYS, v))
                   : NULL;
-        if (cur == NULL || hamt_cell_store(cell, cur) != v) {
+        uint64_t pv = 0;
+
+        if (cur == NULL || hamt_cell_store(cell, cur, &pv) != 0 || pv != v) {
             perror("publish");
             exit(2);
         }
