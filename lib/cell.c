@@ -299,11 +299,20 @@ cell_reader_begin(struct hamt_snapshot **slot)
 static uint64_t
 cell_version_sc(const struct hamt_cell *c, struct hamt_snapshot *slot)
 {
+    uint64_t v;
+
     if (slot == NULL) {
         /* ORDER: seq_cst; R3 or its fast-path twin (hamt_cell_wait). */
         return hamt__load_sc(&c->rec)->version;
     }
-    return cell_protect(c, slot)->version;
+    v = cell_protect(c, slot)->version;
+    /*
+     * ORDER: release; A6 (S6), pairs with the acquire load in thread.c
+     * slot_push_roots().  The slot stays the caller's but roots nothing
+     * while it sleeps, so a waiter does not keep an old version alive.
+     */
+    hamt__store_rel(&slot->rec, NULL);
+    return v;
 }
 
 static long
@@ -465,8 +474,8 @@ hamt_cell_version(const struct hamt_cell *c)
         /* ORDER: acquire; see cell_rec_load(). */
         return cell_rec_load(c)->version;
     }
-    v = cell_protect(c, slot)->version;
-    (void)hamt__slot_put(slot); /* A6: held by this thread, cannot fail. */
+    v = cell_version_sc(c, slot);
+    (void)hamt__slot_put(slot); /* Held by this thread: cannot fail. */
     return v;
 }
 
