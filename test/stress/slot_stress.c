@@ -24,8 +24,9 @@
  *   slot_versions_increase             a reader's versions never go back
  *   slot_readers_stay_unknown          (collector build) no reader thread
  *                                      was registered at its end
- *   slot_chunks_are_reused             hundreds of reader threads came and
- *                                      went; chunks made <= READERS
+ *   slot_chunks_are_reused             reader threads came and went (at
+ *                                      least MIN_THREADS; the writer runs
+ *                                      on until then); chunks <= READERS
  *   tsan_reports_no_race               (TSan builds only)
  *
  * usage: slot_stress [-t seconds] [-N]
@@ -64,8 +65,16 @@
 
 #define NKEYS 256u
 #define READERS 2
-#define SNAPS 200u
 #define GC_EVERY 50u
+/* Reader threads to start at least (the run goes on past -t until then,
+ * up to HARD_LIMIT_S), so that slot_chunks_are_reused has reuse to see. */
+#define MIN_THREADS (3 * READERS)
+#define HARD_LIMIT_S 120.0
+#ifdef SLOT_TSAN
+#define SNAPS 40u /* TSan is slow: threads come and go sooner. */
+#else
+#define SNAPS 200u
+#endif
 
 static struct hamt_cell *cell;
 static double run_seconds = 3.0;
@@ -204,10 +213,12 @@ setup(void)
 static unsigned long
 write_for(double seconds)
 {
-    double end = now() + seconds;
+    double start = now();
+    double end = start + seconds;
     uint64_t v = 0;
 
-    while (now() < end && !atomic_load(&stop)) {
+    while ((now() < end || atomic_load(&threads_run) < MIN_THREADS)
+           && now() < start + HARD_LIMIT_S && !atomic_load(&stop)) {
         const struct hamt *cur = hamt_cell_load(cell, NULL);
         uint64_t k;
 
