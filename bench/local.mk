@@ -7,8 +7,11 @@
 ## of the build and reported by every run as "skipped: <name> not found".
 
 noinst_PROGRAMS += bench/hamt-bench
-bench_hamt_bench_SOURCES = bench/bench.h bench/main.c bench/util.c \
-	bench/adapt_hamt.c bench/adapt_cow.c bench/edits.c
+bench_hamt_bench_SOURCES = bench/bench.h bench/main.c bench/config.c \
+	bench/adapters.c bench/keys.c bench/records.c bench/out.c \
+	bench/sections.c bench/child.c bench/report.c bench/smoke.c \
+	bench/single.c bench/concurrent.c bench/breakpoint.c bench/balance.c \
+	bench/edits.c bench/util.c bench/adapt_hamt.c bench/adapt_cow.c
 bench_hamt_bench_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(URCU_CFLAGS)
 bench_hamt_bench_LDADD = lib/libhamt_core.la $(GC_LIBS) $(SODIUM_LIBS) \
 	-lpthread -lm
@@ -31,12 +34,12 @@ endif
 if !HAMT_NO_GC
 TESTS += bench/smoke.sh
 endif
-EXTRA_DIST += bench/smoke.sh
+EXTRA_DIST += bench/smoke.sh bench/plots.gp
 
 BENCH_OUT = bench/out
 BENCH_ARGS =
 bench_plot = if test -n "$(GNUPLOT)"; then \
-	  (cd $(BENCH_OUT) && $(GNUPLOT) plots.gp) && \
+	  (cd $(BENCH_OUT) && $(GNUPLOT) $(abs_top_srcdir)/bench/plots.gp) && \
 	  echo "pictures: $(BENCH_OUT)/ns_per_op.png read_throughput.png breakpoint.png gc_pauses.png"; \
 	else echo "skipped: gnuplot not found (no pictures)"; fi
 
@@ -51,5 +54,4 @@ bench-full: bench/hamt-bench$(EXEEXT)
 	@$(bench_plot)
 
 .PHONY: bench bench-full
-CLEANFILES += $(BENCH_OUT)/*.csv $(BENCH_OUT)/*.dat $(BENCH_OUT)/*.png \
-	$(BENCH_OUT)/plots.gp
+CLEANFILES += $(BENCH_OUT)/*.csv $(BENCH_OUT)/*.png
