@@ -1,10 +1,12 @@
-## bench/local.mk - the bench suite (issue 3): hamt-bench, one driver and
-## one adapter per competitor.  `make bench` runs the quick mode (under 3
-## minutes: headline rows, every competitor) and draws the pictures;
-## `make bench-full` runs every workload.  Both write CSV, gnuplot data and
-## PNGs to bench/out/.  `make check` runs only the smoke test (answers, no
-## timing).  Competitors whose library configure did not find are left out
-## of the build and reported by every run as "skipped: <name> not found".
+## bench/local.mk - the bench suite: hamt-bench (one file per section, one
+## adapter per competitor; bench/README.md describes both) and cell_bench.
+## `make bench` runs the quick mode (headline rows, every competitor) and
+## draws the pictures with bench/plots.gp; `make bench-full` runs every
+## workload.  Both write CSV files and PNGs to bench/out/;
+## bench/report.sh publishes a run to bench/results/ and bench/README.md.
+## `make check` runs only the smoke test (answers, no timing).
+## Competitors whose library configure did not find are left out of the
+## build and reported by every run as "skipped: <name> not found".
 
 noinst_PROGRAMS += bench/hamt-bench
 bench_hamt_bench_SOURCES = bench/bench.h bench/main.c bench/config.c \
@@ -27,6 +29,15 @@ if HAVE_CK
 bench_hamt_bench_SOURCES += bench/adapt_ck.c
 bench_hamt_bench_LDADD += -lck
 endif
+
+## The cell alone: one writer, 0-2 readers, the collector's pauses
+## (usage: bench/cell_bench [-k keys] [-s seconds]).  make check builds it
+## so that it keeps compiling, and never runs it.
+check_PROGRAMS += bench/cell_bench
+bench_cell_bench_SOURCES = bench/cell_bench.c
+bench_cell_bench_CFLAGS = $(AM_CFLAGS) -Wno-missing-prototypes
+bench_cell_bench_LDADD = lib/libhamt.la $(GC_LIBS) -lpthread
+bench_cell_bench_LDFLAGS = -no-install $(AM_LDFLAGS)
 
 ## The bench drives the collector directly (pauses, heap accounting), so its
 ## smoke test runs only in collector builds; ThreadSanitizer cannot run
