@@ -45,7 +45,7 @@ bench_cell_bench_LDFLAGS = -no-install $(AM_LDFLAGS)
 if !HAMT_NO_GC
 TESTS += bench/smoke.sh
 endif
-EXTRA_DIST += bench/smoke.sh bench/plots.gp
+EXTRA_DIST += bench/smoke.sh bench/plots.gp bench/report.sh bench/README.md
 
 BENCH_OUT = bench/out
 BENCH_ARGS =
