@@ -94,7 +94,7 @@ lh_share(void *m)
         if (s->cell == NULL) {
             lh_die("hamt_cell_new");
         }
-    } else if (hamt_cell_store(s->cell, s->m) == 0) {
+    } else if (hamt_cell_store(s->cell, s->m, NULL) != 0) {
         lh_die("hamt_cell_store");
     }
 }
@@ -230,7 +230,7 @@ lh_update(void *m, void *t, bkey k, uint64_t v)
     if (n == NULL) {
         lh_die("hamt_set");
     }
-    if (hamt_cell_store(s->cell, n) == 0) {
+    if (hamt_cell_store(s->cell, n, NULL) != 0) {
         lh_die("hamt_cell_store");
     }
     s->m = n;
@@ -299,7 +299,7 @@ b16_flush(struct lh_state *s)
     if (s->m == NULL) {
         lh_die("hamt_batch_finish");
     }
-    if (s->cell != NULL && hamt_cell_store(s->cell, s->m) == 0) {
+    if (s->cell != NULL && hamt_cell_store(s->cell, s->m, NULL) != 0) {
         lh_die("hamt_cell_store");
     }
 }
