@@ -47,6 +47,8 @@ struct cshared {
     size_t n;
     unsigned read_pct;
     _Atomic int stop;
+    /* Workers that have done at least one operation (see conc_run_phase). */
+    _Atomic unsigned working;
     pthread_barrier_t bar;
 };
 
@@ -111,10 +113,16 @@ cworker_main(void *arg)
     bkey keys[BENCH_BATCH];
     char bufs[BENCH_BATCH][BENCH_STRLEN + 1];
     uint64_t batch = 0, ctr = 0;
+    bool counted = false;
 
     pthread_barrier_wait(&sh->bar);
     w->t0 = bench_now_ns();
     w->last_ns = w->t0;
+    /*
+     * ORDER: relaxed; the flag only ends the loop and publishes no data.
+     * The parent reads this thread's counters after pthread_join, which
+     * orders them.
+     */
     while (!atomic_load_explicit(&sh->stop, memory_order_relaxed)) {
         switch (w->role) {
         case ROLE_READER:
@@ -157,6 +165,12 @@ cworker_main(void *arg)
             break;
         }
         }
+        if (!counted) {
+            /* ORDER: relaxed; a count the parent only waits on (as above,
+             * pthread_join orders the counters it then reads). */
+            atomic_fetch_add_explicit(&sh->working, 1, memory_order_relaxed);
+            counted = true;
+        }
     }
     w->t1 = bench_now_ns();
     a->thread_exit(sh->m, t);
@@ -191,6 +205,7 @@ conc_run_phase(const struct bench_adapter *a, void *m, enum bkind kind, size_t n
     unsigned nt = nr + nw;
     struct cworker *w = bench_xcalloc(nt, sizeof *w);
     atomic_init(&sh.stop, 0);
+    atomic_init(&sh.working, 0);
     sh.read_pct = mixed_pct > 0 ? (unsigned)mixed_pct : 0;
     pthread_barrier_init(&sh.bar, NULL, nt + 1);
     for (unsigned i = 0; i < nt; i++) {
@@ -215,6 +230,17 @@ conc_run_phase(const struct bench_adapter *a, void *m, enum bkind kind, size_t n
     }
     pthread_barrier_wait(&sh.bar);
     sleep_s(secs);
+    /*
+     * On a loaded machine a thread may not have run at all in a short
+     * phase (the smoke test's are 50 ms): its rate would read 0.  Stop only
+     * once every thread has done one operation; each thread's rate is
+     * taken over its own time, so waiting longer changes no rate.
+     * ORDER: relaxed, as in cworker_main.
+     */
+    while (atomic_load_explicit(&sh.working, memory_order_relaxed) < nt) {
+        sleep_s(0.001);
+    }
+    /* ORDER: relaxed; see the load in cworker_main. */
     atomic_store_explicit(&sh.stop, 1, memory_order_relaxed);
     for (unsigned i = 0; i < nt; i++) {
         if (w[i].raw) {
