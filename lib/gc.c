@@ -102,14 +102,6 @@ gc_fail_now(void)
 int
 hamt__gc_init(void)
 {
-#if defined(HAMT_POPCNT) && (defined(__x86_64__) || defined(__i386__))
-    /* Compiled with -mpopcnt (configure.ac): refuse a CPU without it. */
-    __builtin_cpu_init();
-    if (!__builtin_cpu_supports("popcnt")) {
-        errno = ENOTSUP;
-        return -1;
-    }
-#endif
 #ifndef HAMT_NO_GC
     /*
      * GC_INIT is idempotent; GC_allow_register_threads must come after it

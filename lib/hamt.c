@@ -20,10 +20,26 @@
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int init_errno;
 
+/* 0, or -1 with errno = ENOTSUP on a CPU the library cannot run on. */
+static int
+hamt_cpu_check(void)
+{
+#if defined(HAMT_POPCNT) && (defined(__x86_64__) || defined(__i386__))
+    /* Compiled with -mpopcnt (configure.ac): refuse a CPU without it. */
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("popcnt")) {
+        errno = ENOTSUP;
+        return -1;
+    }
+#endif
+    return 0;
+}
+
 static void
 hamt_init_once(void)
 {
-    if (hamt__gc_init() != 0 || hamt__hash_init() != 0) {
+    if (hamt_cpu_check() != 0 || hamt__gc_init() != 0 ||
+        hamt__hash_init() != 0) {
         init_errno = errno;
     }
 }

@@ -30,7 +30,7 @@
 #endif
 
 
-/* ---- key types (hash.c, map.c) ---- */
+/* ---- key types (keys.c) ---- */
 
 /*
  * The resolved key type shared by every map derived from one empty map.
@@ -43,8 +43,23 @@ struct hamt__kt {
     hamt_key_equal_fn equal;   /* custom kinds only */
     void *ctx;             /* custom kinds only */
     const struct hamt *empty;
-    struct hamt__kt *next; /* registry of custom key types (map.c) */
+    struct hamt__kt *next; /* registry of custom key types (keys.c) */
 };
+
+const struct hamt *hamt__new_builtin(enum hamt_key_kind kind);
+const struct hamt *hamt__new_custom(const struct hamt_key_type *kt);
+/* Hash of a stored or probe key under kt. */
+uint64_t hamt__key_hash(const struct hamt__kt *kt, const void *key);
+bool hamt__key_eq(const struct hamt__kt *kt, const void *stored,
+                  const void *probe);
+/* Whether `key` is acceptable for kt (non-NULL for strings and bytes). */
+bool hamt__key_valid(const struct hamt__kt *kt, const void *key);
+/*
+ * The word to store for a new key (a private copy for strings and byte
+ * strings), in *out.  False with errno = ENOMEM.
+ */
+bool hamt__key_store(const struct hamt__kt *kt, const void *key,
+                     const void **out);
 
 /* ---- nodes (node.c, node.h) ---- */
 
@@ -147,8 +162,6 @@ uint64_t hamt__hash_bytes(const void *p, size_t n);
 
 /* ---- maps (map.c) ---- */
 
-const struct hamt *hamt__new_builtin(enum hamt_key_kind kind);
-const struct hamt *hamt__new_custom(const struct hamt_key_type *kt);
 bool hamt__get(const struct hamt *m, const void *key, void **val);
 /* Keys that hamt__get_many walks together (its prefetching group). */
 #define HAMT_GET_GROUP 16
@@ -192,12 +205,6 @@ uint64_t hamt__owner_new(void);
 const struct hamt *hamt__batch_peek(const struct hamt_batch *b);
 bool hamt__equal(const struct hamt *a, const struct hamt *b,
                  hamt_value_equal_fn veq, void *ctx);
-/* Hash of a stored or probe key under kt. */
-uint64_t hamt__key_hash(const struct hamt__kt *kt, const void *key);
-bool hamt__key_eq(const struct hamt__kt *kt, const void *stored,
-                  const void *probe);
-/* Whether `key` is acceptable for kt (non-NULL for strings and bytes). */
-bool hamt__key_valid(const struct hamt__kt *kt, const void *key);
 
 /* ---- iteration (iter.c) ---- */
 

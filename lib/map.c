@@ -1,6 +1,6 @@
 /*
- * map.c - persistent map operations by path copying: get, set, remove, equal,
- * and the key types they run on.
+ * map.c - persistent map operations by path copying: get, set, remove and
+ * equal.  Keys are handled through keys.c (hamt__key_*).
  *
  * Which nodes get copied.  An update walks from the root to the node that
  * holds (or will hold) the key, and copies exactly the nodes on that path,
@@ -22,9 +22,6 @@
  * into its parent (REMOVE_SINGLE below), so shapes never depend on history.
  *
  * Function families:
- *   hamt__new_*   key types: the built-in empty maps, the custom registry
- *   hamt__key_*, map_key_*
- *                 hashing, equality, validity and copying of keys by kind
  *   map_get_*     lookup, specialised per kind (no allocation, no lock),
  *                 and batched lookup with prefetching
  *   map_owns, map_mine*, map_retire, map_room, map_change, map_commit
@@ -42,194 +39,7 @@
  */
 #include "node.h"
 
-#include <pthread.h>
 #include <string.h>
-
-/* ---- key types ---- */
-
-/* The shared empty map of each built-in kind: a header and an empty root. */
-struct map_empty {
-    struct hamt h;
-    union {
-        struct node node;
-        /* Room for the owner tail (node.h), which stays 0. */
-        unsigned char bytes[sizeof(struct node) + HAMT_OWNER_BYTES];
-    } root;
-};
-
-static struct hamt__kt builtin_kts[];
-
-#define MAP_EMPTY_INIT(i)                                                      \
-    {                                                                          \
-        .h = {.kt = &builtin_kts[i], .size = 0},                               \
-        .root = {.node = {.datamap = 0, .nodemap = 0}},                        \
-    }
-
-static struct map_empty builtin_empty[4] = {
-    MAP_EMPTY_INIT(0), MAP_EMPTY_INIT(1), MAP_EMPTY_INIT(2), MAP_EMPTY_INIT(3)};
-
-static struct hamt__kt builtin_kts[] = {
-    {.kind = HAMT_KEY_STRING, .empty = &builtin_empty[0].h},
-    {.kind = HAMT_KEY_BYTES, .empty = &builtin_empty[1].h},
-    {.kind = HAMT_KEY_U64, .empty = &builtin_empty[2].h},
-    {.kind = HAMT_KEY_PTR, .empty = &builtin_empty[3].h},
-};
-
-/*
- * Registry of custom key types, so that the same (hash, equal, ctx) always
- * gives the same empty map.  A global, hence scanned by the collector; the
- * list is only appended to, under the mutex (creation is not a hot path).
- */
-static pthread_mutex_t kt_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct hamt__kt *kt_registry;
-
-const struct hamt *
-hamt__new_builtin(enum hamt_key_kind kind)
-{
-    if (kind < HAMT_KEY_STRING || kind > HAMT_KEY_PTR) {
-        errno = EINVAL;
-        return NULL;
-    }
-    hamt__seed_use();
-    return builtin_kts[kind - HAMT_KEY_STRING].empty;
-}
-
-const struct hamt *
-hamt__new_custom(const struct hamt_key_type *ukt)
-{
-    struct hamt__kt *kt;
-    struct hamt *m;
-    const struct hamt *result = NULL;
-
-    pthread_mutex_lock(&kt_lock);
-    for (kt = kt_registry; kt != NULL; kt = kt->next) {
-        if (kt->hash == ukt->hash && kt->equal == ukt->equal &&
-            kt->ctx == ukt->ctx) {
-            result = kt->empty;
-            goto out;
-        }
-    }
-    kt = hamt__alloc(sizeof *kt);
-    m = hamt__alloc(sizeof(struct hamt) + nd_bytes(0, 0) + HAMT_OWNER_BYTES);
-    if (kt == NULL || m == NULL) {
-        goto out; /* errno = ENOMEM from hamt__alloc */
-    }
-    kt->kind = HAMT_KEY_CUSTOM;
-    kt->hash = ukt->hash;
-    kt->equal = ukt->equal;
-    kt->ctx = ukt->ctx;
-    m->kt = kt;
-    m->size = 0;
-    kt->empty = m;
-    kt->next = kt_registry;
-    kt_registry = kt;
-    result = m;
-out:
-    pthread_mutex_unlock(&kt_lock);
-    return result;
-}
-
-/* ---- keys ---- */
-
-/*
- * The hash of a byte-string key: of its bytes only, so that a probe and the
- * stored copy (map_key_store) hash alike.
- */
-static inline uint64_t
-map_key_hash_bytes(const struct hamt_bytes *b)
-{
-    return hamt__hash_bytes(b->data, b->len);
-}
-
-uint64_t
-hamt__key_hash(const struct hamt__kt *kt, const void *key)
-{
-    switch (kt->kind) {
-    case HAMT_KEY_STRING:
-        return hamt__hash_bytes(key, strlen(key));
-    case HAMT_KEY_BYTES:
-        return map_key_hash_bytes(key);
-    case HAMT_KEY_U64:
-    case HAMT_KEY_PTR:
-        return hamt__hash_u64((uint64_t)(uintptr_t)key);
-    case HAMT_KEY_CUSTOM:
-        return kt->hash(key, kt->ctx);
-    }
-    HAMT_UNREACHABLE();
-    return 0;
-}
-
-bool
-hamt__key_eq(const struct hamt__kt *kt, const void *stored, const void *probe)
-{
-    switch (kt->kind) {
-    case HAMT_KEY_STRING:
-        return stored == probe || strcmp(stored, probe) == 0;
-    case HAMT_KEY_BYTES: {
-        const struct hamt_bytes *a = stored, *b = probe;
-        return a->len == b->len &&
-               (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
-    }
-    case HAMT_KEY_U64:
-    case HAMT_KEY_PTR:
-        return stored == probe;
-    case HAMT_KEY_CUSTOM:
-        return kt->equal(stored, probe, kt->ctx);
-    }
-    HAMT_UNREACHABLE();
-    return false;
-}
-
-bool
-hamt__key_valid(const struct hamt__kt *kt, const void *key)
-{
-    if (kt->kind == HAMT_KEY_STRING) {
-        return key != NULL;
-    }
-    if (kt->kind == HAMT_KEY_BYTES) {
-        const struct hamt_bytes *b = key;
-        return b != NULL && (b->len == 0 || b->data != NULL);
-    }
-    return true;
-}
-
-/*
- * The word to store for a new key: a private copy for strings and byte
- * strings (pointer-free block), the key word itself otherwise.  False with
- * errno = ENOMEM.
- */
-static bool
-map_key_store(const struct hamt__kt *kt, const void *key, const void **out)
-{
-    if (kt->kind == HAMT_KEY_STRING) {
-        size_t n = strlen(key) + 1;
-        char *s = hamt__alloc_atomic(n);
-        if (s == NULL) {
-            return false;
-        }
-        memcpy(s, key, n);
-        *out = s;
-    } else if (kt->kind == HAMT_KEY_BYTES) {
-        const struct hamt_bytes *b = key;
-        struct hamt_bytes *c = hamt__alloc_atomic(sizeof *c + b->len);
-        if (c == NULL) {
-            return false;
-        }
-        /*
-         * c->data points into the same pointer-free block; the block is
-         * kept alive by the pointer to its start that the node holds.
-         */
-        c->len = b->len;
-        c->data = c + 1;
-        if (b->len != 0) {
-            memcpy(c + 1, b->data, b->len);
-        }
-        *out = c;
-    } else {
-        *out = key;
-    }
-    return true;
-}
 
 /* ---- lookup ---- */
 
@@ -593,7 +403,7 @@ map_set_cnode(struct set_ctx *sc, struct cnode *c)
             return map_mine_cn(sc->ed, hamt__cn_set_value(c, i, sc->val));
         }
     }
-    if (!map_key_store(sc->kt, sc->key, &stored)) {
+    if (!hamt__key_store(sc->kt, sc->key, &stored)) {
         return NULL;
     }
     d = map_mine_cn(sc->ed, hamt__cn_append(c, stored, sc->val));
@@ -637,7 +447,7 @@ map_set_node(struct set_ctx *sc, struct node *n, size_t pre, unsigned shift)
         }
         /* Two keys meet: the old entry moves down into a pair subtree. */
         const void *stored;
-        if (!map_key_store(sc->kt, sc->key, &stored)) {
+        if (!hamt__key_store(sc->kt, sc->key, &stored)) {
             return NULL;
         }
         void *child = hamt__nd_pair(shift + HAMT_BITS, k, nd_val(n, i),
@@ -671,7 +481,7 @@ map_set_node(struct set_ctx *sc, struct node *n, size_t pre, unsigned shift)
         return map_mine(ed, hamt__nd_set_child(pre, n, bit, nc));
     } else {
         const void *stored;
-        if (!map_key_store(sc->kt, sc->key, &stored)) {
+        if (!hamt__key_store(sc->kt, sc->key, &stored)) {
             return NULL;
         }
         r = map_change(ed, n, pre, ND_INSERT_ENTRY, bit, stored, sc->val);
