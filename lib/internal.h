@@ -4,6 +4,18 @@
  * Nothing here is installed.  Non-static internals carry the hamt__ prefix;
  * the white-box tests link the convenience library and may call them.
  *
+ * Where entry points live (one rule for every module): a public function
+ * (HAMT_API in hamt.h) is defined in the module that owns what it acts
+ * on, and begins with its argument checks; the algorithm follows in the
+ * same module, or is a hamt__ function of another module when that one is
+ * shared.  So cell.c defines hamt_cell_*, thread.c hamt_thread_*, batch.c
+ * hamt_batch_*, ops.c hamt_alter/diff/merge/intersect/subtract, hash.c
+ * hamt_set_seed, keys.c none (its functions are shared, unchecked), and
+ * hamt.c those of the map itself (hamt_init, hamt_new*, lookups, set,
+ * remove, iteration, equality): map.c and iter.c are called unchecked
+ * from batch.c and ops.c too, so their public face, the checks, is hamt.c.
+ * A hamt__ function trusts its arguments.
+ *
  * Data layout: node.c's top comment draws it (a map version is a struct
  * hamt header with its root node in the same collector object).
  */

@@ -3,9 +3,10 @@
  * and the set algebra (merge, intersect, subtract).
  *
  * Purpose.  These operations are built on the persistent core (map.c) and
- * the node encoding (node.h); nothing uses them back.  The public entry
- * points live here too (argument checks, then the algorithm), because the
- * module is self-contained.
+ * the node encoding (node.h); of them, only alter's two steps
+ * (hamt__alter_decide/apply) are used back, by batch.c.  Their public
+ * entry points live here, argument checks first, then the algorithm (the
+ * rule is in internal.h).
  *
  * Layout walked: node.c's drawing.  The map block's root and every child
  * down to shift 60 are bitmap nodes; a child at shift 65 is a collision
@@ -27,11 +28,14 @@
  *     is that node (sa_node), so a result equal to an input is the input.
  *
  * Function families:
- *   ops_walk_*    visit every entry of a subtree (counts nodes visited)
+ *   ops_walk_*    visit every entry of a subtree
+ *   hamt__alter_* alter in two steps (decide, apply), shared with batch.c
  *   ops_diff_*    structural diff, skipping shared subtrees
  *   sa_*          the set algebra: a walk over both maps at once that takes
  *                 every subtree only one map holds, or both share, whole
  *   hamt_*        the public entry points
+ * (In the test build every walk also counts the nodes it visits,
+ * HAMT_COUNT_VISIT(), so that tests can check what a walk skipped.)
  *
  * Complexity.  update: two root-to-leaf walks (lookup, then set or remove).
  * diff: O(d * depth) nodes for d differences plus the size of the subtrees
