@@ -23,7 +23,7 @@
 /* ---- key types ---- */
 
 /* The shared empty map of each built-in kind: a header and an empty root. */
-struct map_empty {
+struct keys_empty {
     struct hamt h;
     union {
         struct node node;
@@ -34,14 +34,15 @@ struct map_empty {
 
 static struct hamt__kt builtin_kts[];
 
-#define MAP_EMPTY_INIT(i)                                                      \
+#define KEYS_EMPTY_INIT(i)                                                     \
     {                                                                          \
         .h = {.kt = &builtin_kts[i], .size = 0},                               \
         .root = {.node = {.datamap = 0, .nodemap = 0}},                        \
     }
 
-static struct map_empty builtin_empty[4] = {
-    MAP_EMPTY_INIT(0), MAP_EMPTY_INIT(1), MAP_EMPTY_INIT(2), MAP_EMPTY_INIT(3)};
+static struct keys_empty builtin_empty[4] = {
+    KEYS_EMPTY_INIT(0), KEYS_EMPTY_INIT(1), KEYS_EMPTY_INIT(2),
+    KEYS_EMPTY_INIT(3)};
 
 static struct hamt__kt builtin_kts[] = {
     {.kind = HAMT_KEY_STRING, .empty = &builtin_empty[0].h},
@@ -111,7 +112,7 @@ out:
  * stored copy (hamt__key_store) hash alike.
  */
 static inline uint64_t
-map_key_hash_bytes(const struct hamt_bytes *b)
+keys_hash_bytes(const struct hamt_bytes *b)
 {
     return hamt__hash_bytes(b->data, b->len);
 }
@@ -123,7 +124,7 @@ hamt__key_hash(const struct hamt__kt *kt, const void *key)
     case HAMT_KEY_STRING:
         return hamt__hash_bytes(key, strlen(key));
     case HAMT_KEY_BYTES:
-        return map_key_hash_bytes(key);
+        return keys_hash_bytes(key);
     case HAMT_KEY_U64:
     case HAMT_KEY_PTR:
         return hamt__hash_u64((uint64_t)(uintptr_t)key);
