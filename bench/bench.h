@@ -124,6 +124,19 @@ unsigned bench_edits_cases(size_t n);
 void bench_edits_case(size_t n, unsigned runs, unsigned c,
                       const struct bench_adapter *ghash);
 
+/* ---- the budget between collections (budget.c) ---- */
+
+/*
+ * The "budget" section runs one child process per case (a budget and a map
+ * kind): the number of cases, the budgets (MiB, 0 = the collector's own
+ * schedule) and case c measured over `runs` phases of `updates` updates
+ * of a map of n u64 keys.
+ */
+unsigned bench_budget_cases(void);
+unsigned bench_budget_count(void);
+unsigned bench_budget_mib(unsigned i);
+void bench_budget_case(size_t n, unsigned runs, size_t updates, unsigned c);
+
 /* ---- helpers (util.c) ---- */
 
 /* The competitors' own hash (not libhamt's): murmur3's 64-bit finalizer. */

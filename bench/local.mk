@@ -8,7 +8,8 @@
 
 noinst_PROGRAMS += bench/hamt-bench
 bench_hamt_bench_SOURCES = bench/bench.h bench/main.c bench/util.c \
-	bench/adapt_hamt.c bench/adapt_cow.c bench/edits.c
+	bench/adapt_hamt.c bench/adapt_cow.c bench/edits.c \
+	bench/budget.c
 bench_hamt_bench_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(URCU_CFLAGS)
 bench_hamt_bench_LDADD = lib/libhamt_core.la $(GC_LIBS) $(SODIUM_LIBS) \
 	-lpthread -lm

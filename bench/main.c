@@ -23,6 +23,10 @@
  *               largest N (bench/edits.c): building through one batch
  *               against GHashTable inserts, k updates in one batch against
  *               k persistent sets, hamt_diff and hamt_merge per changed key
+ *   budget      libhamt's writer at the largest N against the budget between
+ *               collections (hamt_gc_set_budget), plain and scalar maps
+ *               (bench/budget.c): updates/s, collections, stopped time per
+ *               update, longest pause, heap size
  *   gc          every run of a collector-backed map records the number of
  *               collections and each stop-the-world pause
  *
@@ -126,6 +130,7 @@ static struct {
     size_t remove_sample; /* removes timed per run (0: all N) */
     size_t rt_cap;      /* ops per phase for round-trip adapters */
     size_t copy_cap;    /* updates per phase for copy-everything adapters */
+    size_t budget_updates; /* writer updates per phase, budget section */
     const char *only;
     const char *sections; /* NULL: all */
 } cfg;
@@ -821,6 +826,98 @@ edits_report(void)
     }
 }
 
+/* ---- the budget between collections (budget.c) ---- */
+
+/*
+ * The budget section: with `only` >= 0 measures that case (in a child), and
+ * returns the number of cases (0 when libhamt is not selected).
+ */
+static unsigned
+budget_all(long only)
+{
+    if (!selected(&bench_hamt)) {
+        return 0;
+    }
+    unsigned ncases = bench_budget_cases();
+    if (only >= 0 && only < (long)ncases) {
+        bench_budget_case(edits_n(), cfg.runs, cfg.budget_updates,
+                          (unsigned)only);
+    }
+    return ncases;
+}
+
+/* A median of the budget section: map, metric stem, budget in MiB. */
+static double
+budget_median(const char *map, const char *metric, unsigned mib)
+{
+    char name[64];
+
+    snprintf(name, sizeof name, "%s_b%u", metric, mib);
+    return rec_median("budget", map, BK_U64, edits_n(), 0, 0, 0, name);
+}
+
+/* The budget hamt_init() chose in this process, in MiB (the default). */
+static unsigned
+budget_default_mib(void)
+{
+    return (unsigned)(hamt_gc_budget() >> 20);
+}
+
+static void
+budget_report(void)
+{
+    static const char *const maps[] = { "libhamt", "libhamt-scalar" };
+
+    if (isnan(budget_median("libhamt", "updates_per_s", 0))) {
+        return;
+    }
+    printf("\n== the budget between collections (hamt_gc_set_budget): one "
+           "writer, hamt_set + hamt_cell_store of random keys, N = %zu u64 "
+           "keys, %zu updates per phase, median of %u phases; budget 0 = the "
+           "collector's own schedule, default %u MiB%s\n",
+           edits_n(), cfg.budget_updates, cfg.runs, budget_default_mib(),
+           getenv("HAMT_GC_BUDGET") != NULL ? " (HAMT_GC_BUDGET is set)" : "");
+    printf("%-15s %7s %10s %12s %12s %10s %8s\n", "map", "budget", "upd/s",
+           "coll/1M upd", "stopped ns", "max pause", "heap");
+    for (unsigned k = 0; k < 2; k++) {
+        for (unsigned i = 0; i < bench_budget_count(); i++) {
+            unsigned b = bench_budget_mib(i);
+            double u = budget_median(maps[k], "updates_per_s", b);
+            if (isnan(u)) {
+                continue;
+            }
+            printf("%-15s %3u MiB %8.3f M %12.1f %12.1f %7.1f ms %5.0f MiB\n",
+                   maps[k], b, u / 1e6,
+                   budget_median(maps[k], "collections_per_1m", b),
+                   budget_median(maps[k], "stopped_ns", b),
+                   budget_median(maps[k], "max_pause_ms", b),
+                   budget_median(maps[k], "heap_mb", b));
+        }
+    }
+}
+
+/* The .dat file of the budget curve (budget_curve.png in write_plots). */
+static void
+budget_write_dat(FILE *f)
+{
+    fprintf(f, "# budget_mib upd_per_s_M coll_per_1M stopped_ns max_pause_ms "
+               "heap_mb (libhamt) then the same for libhamt-scalar\n");
+    for (unsigned i = 0; i < bench_budget_count(); i++) {
+        unsigned b = bench_budget_mib(i);
+        fprintf(f, "%u", b);
+        for (unsigned k = 0; k < 2; k++) {
+            const char *m = k ? "libhamt-scalar" : "libhamt";
+            fprintf(f, " %.4g %.4g %.4g %.4g %.4g",
+                    budget_median(m, "updates_per_s", b) / 1e6,
+                    budget_median(m, "collections_per_1m", b),
+                    budget_median(m, "stopped_ns", b),
+                    budget_median(m, "max_pause_ms", b),
+                    budget_median(m, "heap_mb", b));
+        }
+        fprintf(f, "\n");
+    }
+}
+
 static void
 single_all(void)
 {
@@ -1434,7 +1531,7 @@ struct target {
     double limit;
     const char *unit;
 };
-static struct target tg[24];
+static struct target tg[48];
 static unsigned ntg;
 
 static void
@@ -1461,6 +1558,78 @@ target_verdict(const struct target *t)
     }
     bool met = t->higher_better ? t->ratio >= t->limit : t->ratio <= t->limit;
     return met ? "met" : "MISSED";
+}
+
+/*
+ * The rows of issue 14's collector targets: persistent insert and remove
+ * against GHashTable at every single-thread size with their own goals (the
+ * ratios of Clojure's persistent map on this machine), and the budget
+ * section's default against the collector's own schedule.
+ */
+static void
+headline_issue14(void)
+{
+    static const struct {
+        size_t n;
+        double ins, rem;
+    } g[] = { { 10000, 1.8, 4.9 }, { 100000, 5.0, 11.0 },
+              { 1000000, 5.9, 12.8 } };
+    static char what[16][80], goal[16][16];
+    unsigned w = 0;
+
+    for (unsigned i = 0; i < 3; i++) {
+        bool have = false;
+        for (unsigned j = 0; j < cfg.nns; j++) {
+            have |= cfg.ns[j] == g[i].n;
+        }
+        if (!have) {
+            continue;
+        }
+        for (unsigned r = 0; r < 2; r++) {
+            const char *op = r ? "remove" : "insert";
+            double lim = r ? g[i].rem : g[i].ins;
+            snprintf(what[w], sizeof what[w],
+                     "persistent %s vs ghash %s, N = %zu", op, op, g[i].n);
+            snprintf(goal[w], sizeof goal[w], "<= %.1f", lim);
+            target_add(what[w], rec_median("single", "libhamt", BK_U64,
+                                           g[i].n, 0, 0, 0, op),
+                       rec_median("single", "ghash", BK_U64, g[i].n, 0, 0, 0,
+                                  op),
+                       true,
+                       ratio_per_round("libhamt", "ghash", BK_U64, g[i].n, op),
+                       goal[w], false, lim, "ns");
+            w++;
+        }
+    }
+    if (isnan(budget_median("libhamt", "updates_per_s", 0))) {
+        return;
+    }
+    unsigned d = budget_default_mib();
+    target_add("writer stopped ns/update: default budget vs collector's own",
+               budget_median("libhamt", "stopped_ns", d),
+               budget_median("libhamt", "stopped_ns", 0), false, 0, "<= 0.5",
+               false, 0.5, "ns");
+    target_add("writer collections/1M updates: default budget vs collector's",
+               budget_median("libhamt", "collections_per_1m", d),
+               budget_median("libhamt", "collections_per_1m", 0), false, 0,
+               "<= 0.5", false, 0.5, "n");
+    target_add("writer updates/s, no reader: default budget vs collector's",
+               budget_median("libhamt", "updates_per_s", d) / 1e6,
+               budget_median("libhamt", "updates_per_s", 0) / 1e6, false, 0,
+               ">= 1.0", true, 1.0, "M/s");
+    target_add("writer heap MiB: default budget vs collector's own",
+               budget_median("libhamt", "heap_mb", d),
+               budget_median("libhamt", "heap_mb", 0), false, 0, "(cost)",
+               false, INFINITY, "MiB");
+    target_add("writer stopped ns/update: scalar map vs plain (default budget)",
+               budget_median("libhamt-scalar", "stopped_ns", d),
+               budget_median("libhamt", "stopped_ns", d), false, 0, "<= 1.0",
+               false, 1.0, "ns");
+    size_t cn = cfg.conc_n;
+    target_add("writer updates/s publishing every update, 1 reader (M/s)",
+               rec_median("rw", "libhamt", BK_U64, cn, 1, 1, 0,
+                          "writer_ops_s") / 1e6,
+               1.0, false, 0, ">= 1.0", true, 1.0, "M/s");
 }
 
 static void
@@ -1562,6 +1731,7 @@ headline(void)
         }
         n = en;
     }
+    headline_issue14();
 
     printf("\n== headline: libhamt targets (issue 3), u64 keys, single-thread "
            "N = %zu, concurrent N = %zu\n",
@@ -1796,6 +1966,10 @@ write_plots(void)
                            "update_ns"));
     }
     fclose(f);
+    /* The budget curve (bench/budget.c). */
+    f = out_open("budget.dat");
+    budget_write_dat(f);
+    fclose(f);
     /* GC pauses. */
     double maxp = 0;
     for (size_t i = 0; i < hist_npauses; i++) {
@@ -1907,6 +2081,30 @@ write_plots(void)
             "plot 'gc_pauses.dat' using (bin($1)):(1.0) smooth frequency "
             "with boxes\n",
             cfg.conc_n, hist_npauses, bw);
+    fprintf(f,
+            "set output 'budget_curve.png'\n"
+            "set multiplot layout 2,2 title 'one writer against the budget "
+            "between collections, N = %zu u64 keys (0 = the collector''s "
+            "own schedule)'.\"\\n\".stamp\n"
+            "unset logscale\nset style data linespoints\nset key top left\n"
+            "set xlabel 'budget (MiB)'\n"
+            "set boxwidth 1\nset style fill empty\n"
+            "set ylabel 'M updates/s'\nset title 'writer updates/s'\n"
+            "plot 'budget.dat' using 1:2 title 'libhamt' lw 2, '' using 1:7 "
+            "title 'scalar values' lw 2\n"
+            "set ylabel 'ns'\nset title 'stopped time per update'\n"
+            "plot 'budget.dat' using 1:4 title 'libhamt' lw 2, '' using 1:9 "
+            "title 'scalar values' lw 2\n"
+            "set ylabel 'ms'\nset title 'longest pause'\n"
+            "plot 'budget.dat' using 1:5 title 'libhamt' lw 2, '' using 1:10 "
+            "title 'scalar values' lw 2\n"
+            "set ylabel 'MiB'\nset title 'heap size (and collections per "
+            "1M updates)'\n"
+            "plot 'budget.dat' using 1:6 title 'heap, libhamt' lw 2, '' using "
+            "1:11 title 'heap, scalar values' lw 2, '' using 1:3 title "
+            "'collections/1M' lw 2\n"
+            "unset multiplot\n",
+            edits_n());
     fclose(f);
 }
 
@@ -2166,7 +2364,7 @@ usage(void)
         "  --n N,...        single-thread sizes\n"
         "  --only a,b       only these competitors (names as in --list)\n"
         "  --sections LIST  any of memory,breakpoint,concurrent,edits,"
-        "single,balance\n"
+        "budget,single,balance\n"
         "  --list           list competitors and exit\n");
 }
 
@@ -2212,6 +2410,7 @@ mode_quick(void)
     cfg.remove_sample = 200000;
     cfg.rt_cap = 5000;
     cfg.copy_cap = 4;
+    cfg.budget_updates = 200000;
 }
 
 static void
@@ -2233,6 +2432,7 @@ mode_full(void)
     cfg.remove_sample = 0;
     cfg.rt_cap = 200000;
     cfg.copy_cap = 32;
+    cfg.budget_updates = 1000000;
 }
 
 int
@@ -2346,6 +2546,9 @@ main(int argc, char **argv)
         if (section_on("edits")) {
             edits_all(case_no);
         }
+        if (section_on("budget")) {
+            budget_all(case_no);
+        }
         rec_save(child_file);
         return errors ? 1 : 0;
     }
@@ -2367,8 +2570,8 @@ main(int argc, char **argv)
      * figures.
      */
     static const char *const sections[] = { "memory", "breakpoint",
-                                            "concurrent", "edits", "single",
-                                            NULL };
+                                            "concurrent", "edits", "budget",
+                                            "single", NULL };
     for (unsigned i = 0; sections[i]; i++) {
         if (!section_on(sections[i])) {
             continue;
@@ -2383,11 +2586,14 @@ main(int argc, char **argv)
             setenv("HAMT_BENCH_PRELOAD", file, 1);
         }
         if (strcmp(sections[i], "memory") == 0 ||
-            strcmp(sections[i], "edits") == 0) {
+            strcmp(sections[i], "edits") == 0 ||
+            strcmp(sections[i], "budget") == 0) {
             /* One child per case; called with LONG_MAX, they only count. */
             unsigned ncases = strcmp(sections[i], "memory") == 0
                                   ? memory_all(LONG_MAX)
-                                  : edits_all(LONG_MAX);
+                              : strcmp(sections[i], "edits") == 0
+                                  ? edits_all(LONG_MAX)
+                                  : budget_all(LONG_MAX);
             for (unsigned c = 0; c < ncases; c++) {
                 run_child(argv, argc, sections[i], (long)c);
             }
@@ -2407,6 +2613,7 @@ main(int argc, char **argv)
     breakpoint_summary(false);
     hist_collect();
     edits_report();
+    budget_report();
     headline();
     write_csv();
     write_plots();

@@ -1,0 +1,151 @@
+/*
+ * budget.c - the "budget" section of hamt-bench: what the collector costs
+ * a writer as a function of the budget between collections
+ * (hamt_gc_set_budget, hamt_init(3)), for maps whose values the collector
+ * scans (hamt_new) and maps whose values are scalars (hamt_new_scalar,
+ * pointer-free leaves).
+ *
+ * One case per (budget, map kind), each in a process of its own, since a
+ * collector heap never shrinks: a case that ran after a larger budget would
+ * start with that heap.  A case loads N u64 keys through one batch,
+ * publishes the map in a cell, collects once, then runs `runs` phases of
+ * BUDGET_UPDATES updates by one writer: replace the value of a random key
+ * (hamt_set) and publish it (hamt_cell_store), as the concurrent section's
+ * writer does, without readers.  Per phase it records
+ *
+ *   updates_per_s        writer updates per second
+ *   collections_per_1m   collections per million updates
+ *   stopped_ns           time the world stood still, per update
+ *   max_pause_ms         the longest pause of the phase
+ *   heap_mb              the collector's heap at the end of the phase
+ *
+ * under the workload "budget", map "libhamt" or "libhamt-scalar", metric
+ * "<metric>_b<budget in MiB>" (b0 is the collector's own schedule, a budget
+ * of 1 byte).  Budgets are set with hamt_gc_set_budget() before the map is
+ * built.
+ */
+#include "bench.h"
+
+#include <hamt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define V(x) ((void *)(uintptr_t)(x))
+#define MIB ((size_t)1 << 20)
+
+/* Budgets in MiB; 0 stands for the collector's own schedule (1 byte). */
+static const unsigned budget_mib[] = { 0, 16, 32, 64, 128, 256 };
+#define NBUDGETS (sizeof budget_mib / sizeof budget_mib[0])
+
+unsigned
+bench_budget_cases(void)
+{
+    return 2 * (unsigned)NBUDGETS;
+}
+
+unsigned
+bench_budget_mib(unsigned i)
+{
+    return i < NBUDGETS ? budget_mib[i] : 0;
+}
+
+unsigned
+bench_budget_count(void)
+{
+    return (unsigned)NBUDGETS;
+}
+
+static void
+budget_rec(const char *map, size_t n, const char *metric, unsigned mib,
+           unsigned run, double v)
+{
+    char name[64];
+
+    snprintf(name, sizeof name, "%s_b%u", metric, mib);
+    bench_rec("budget", map, n, name, run, v);
+}
+
+void
+bench_budget_case(size_t n, unsigned runs, size_t updates, unsigned c)
+{
+    unsigned mib = budget_mib[c % NBUDGETS];
+    bool scalar = c >= NBUDGETS;
+    const char *map = scalar ? "libhamt-scalar" : "libhamt";
+
+    if (hamt_gc_set_budget(mib == 0 ? 1 : (size_t)mib * MIB) != 0) {
+        bench_fail("budget: hamt_gc_set_budget(%u MiB) failed", mib);
+        return;
+    }
+    /*
+     * The map, cell and batch live in an uncollectable block: the
+     * collector must see them (malloc memory is not scanned), and the
+     * compiler may keep them only in registers.
+     */
+    struct st {
+        const struct hamt *m;
+        struct hamt_cell *cell;
+        struct hamt_batch *b;
+    } *s = GC_MALLOC_UNCOLLECTABLE(sizeof *s);
+    if (s == NULL) {
+        bench_fail("budget: out of memory");
+        return;
+    }
+    s->m = scalar ? hamt_new_scalar(HAMT_KEY_U64) : hamt_new(HAMT_KEY_U64);
+    s->b = s->m != NULL ? hamt_batch_begin(s->m) : NULL;
+    if (s->b == NULL) {
+        bench_fail("budget: set-up failed");
+        GC_FREE(s);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (hamt_batch_set(s->b, HAMT_U64(bench_key_u64(i)), V(i + 1)) < 0) {
+            bench_fail("budget: load failed");
+            GC_FREE(s);
+            return;
+        }
+    }
+    s->m = hamt_batch_finish(s->b);
+    s->b = NULL;
+    s->cell = hamt_cell_new(s->m);
+    if (s->m == NULL || s->cell == NULL) {
+        bench_fail("budget: set-up failed");
+        GC_FREE(s);
+        return;
+    }
+    GC_gcollect();
+
+    uint64_t rs = 0x5eed ^ c;
+    for (unsigned run = 0; run < runs; run++) {
+        struct bench_gc_stats st;
+        bench_gc_reset();
+        uint64_t t0 = bench_now_ns();
+        for (size_t u = 0; u < updates; u++) {
+            size_t i = (size_t)bench_below(&rs, n);
+            const struct hamt *m2 =
+                hamt_set(s->m, HAMT_U64(bench_key_u64(i)), V(u + 2));
+            if (m2 == NULL || hamt_cell_store(s->cell, m2) == 0) {
+                bench_fail("budget: update failed");
+                GC_FREE(s);
+                return;
+            }
+            s->m = m2;
+        }
+        uint64_t t1 = bench_now_ns();
+        bench_gc_read(&st, NULL);
+        double secs = (double)(t1 - t0) / 1e9;
+        budget_rec(map, n, "updates_per_s", mib, run, (double)updates / secs);
+        budget_rec(map, n, "collections_per_1m", mib, run,
+                   (double)st.collections * 1e6 / (double)updates);
+        budget_rec(map, n, "stopped_ns", mib, run,
+                   st.total_ms * 1e6 / (double)updates);
+        budget_rec(map, n, "max_pause_ms", mib, run, st.max_ms);
+        budget_rec(map, n, "heap_mb", mib, run,
+                   (double)st.heap_bytes / (double)MIB);
+    }
+    if (hamt_size(s->m) != n) {
+        bench_fail("budget: the map holds %zu keys, not %zu",
+                   hamt_size(s->m), n);
+    }
+    GC_FREE(s);
+}
