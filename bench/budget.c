@@ -124,7 +124,7 @@ bench_budget_case(size_t n, unsigned runs, size_t updates, unsigned c)
             size_t i = (size_t)bench_below(&rs, n);
             const struct hamt *m2 =
                 hamt_set(s->m, HAMT_U64(bench_key_u64(i)), V(u + 2));
-            if (m2 == NULL || hamt_cell_store(s->cell, m2) == 0) {
+            if (m2 == NULL || hamt_cell_store(s->cell, m2, NULL) != 0) {
                 bench_fail("budget: update failed");
                 GC_FREE(s);
                 return;
