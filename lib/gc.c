@@ -56,6 +56,8 @@
 #include <malloc.h>
 #include <stdlib.h>
 
+#include "atomic.h"
+
 #ifndef HAMT_NO_GC
 #define GC_THREADS
 #include <gc/gc.h>
@@ -125,8 +127,12 @@ gc_fail_now(void)
 #define GC_BUDGET_COLLECTOR 1
 
 #ifdef HAMT_NO_GC
-/* Without the collector the budget is only remembered, for hamt_gc_budget. */
-static size_t nogc_budget = GC_BUDGET_COLLECTOR;
+/*
+ * Without the collector the budget is only remembered, for hamt_gc_budget;
+ * atomic, since any thread may set or read it (the collector's lock plays
+ * that part otherwise).
+ */
+static HAMT_ATOMIC(size_t) nogc_budget = GC_BUDGET_COLLECTOR;
 #endif
 
 /*
@@ -202,7 +208,9 @@ static void
 gc_budget_apply(size_t bytes)
 {
 #ifdef HAMT_NO_GC
-    nogc_budget = bytes;
+    /* ORDER: relaxed; the word publishes nothing else, and a reader only
+     * needs some value that was set (pairs with the load below). */
+    hamt__store_rlx(&nogc_budget, bytes);
 #else
     (void)GC_call_with_alloc_lock(gc_budget_store, &bytes);
 #endif
@@ -212,7 +220,8 @@ size_t
 hamt__gc_budget(void)
 {
 #ifdef HAMT_NO_GC
-    return nogc_budget;
+    /* ORDER: relaxed; pairs with the store in gc_budget_apply(). */
+    return hamt__load_rlx(&nogc_budget);
 #else
     size_t v;
 
