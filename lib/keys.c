@@ -40,15 +40,24 @@ static struct hamt__kt builtin_kts[];
         .root = {.node = {.datamap = 0, .nodemap = 0}},                        \
     }
 
-static struct keys_empty builtin_empty[4] = {
+static struct keys_empty builtin_empty[5] = {
     KEYS_EMPTY_INIT(0), KEYS_EMPTY_INIT(1), KEYS_EMPTY_INIT(2),
-    KEYS_EMPTY_INIT(3)};
+    KEYS_EMPTY_INIT(3), KEYS_EMPTY_INIT(4)};
 
+/*
+ * The key types of the built-in kinds, then (index 4) the u64 maps of
+ * hamt_new_scalar(), a key type of its own: its maps never mix with plain
+ * u64 maps (equality and the set algebra refuse maps of different key
+ * types), so a pointer value can never enter a pointer-free node through
+ * them.
+ */
+#define KEYS_KT_SCALAR_U64 4
 static struct hamt__kt builtin_kts[] = {
     {.kind = HAMT_KEY_STRING, .empty = &builtin_empty[0].h},
     {.kind = HAMT_KEY_BYTES, .empty = &builtin_empty[1].h},
     {.kind = HAMT_KEY_U64, .empty = &builtin_empty[2].h},
     {.kind = HAMT_KEY_PTR, .empty = &builtin_empty[3].h},
+    {.kind = HAMT_KEY_U64, .scalar = true, .empty = &builtin_empty[4].h},
 };
 
 /*
@@ -68,6 +77,24 @@ hamt__new_builtin(enum hamt_key_kind kind)
     }
     hamt__seed_use();
     return builtin_kts[kind - HAMT_KEY_STRING].empty;
+}
+
+/*
+ * Only u64 keys live in the word.  String and byte-string keys are pointers
+ * to copies the node must keep alive; HAMT_KEY_PTR keys are pointers whose
+ * referents the map keeps alive today (a pointer-free node would let the
+ * address be reused by another object, which would then match the key);
+ * custom keys are whatever their callbacks read.
+ */
+const struct hamt *
+hamt__new_scalar(enum hamt_key_kind kind)
+{
+    if (kind != HAMT_KEY_U64) {
+        errno = EINVAL;
+        return NULL;
+    }
+    hamt__seed_use();
+    return builtin_kts[KEYS_KT_SCALAR_U64].empty;
 }
 
 const struct hamt *

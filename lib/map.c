@@ -257,6 +257,7 @@ hamt__get_many(const struct hamt *m, size_t n, const void *const *keys,
  */
 struct edit {
     uint64_t owner;    /* 0 for a persistent update */
+    bool scalar;       /* the map's kt->scalar: pointer-free leaves */
     unsigned nretired; /* blocks to free on success */
     void *retired[HAMT_LEVELS + 2];
 };
@@ -348,14 +349,19 @@ map_change(struct edit *ed, struct node *n, size_t pre, enum nd_change op,
     struct node *r;
 
     if (ed->owner == 0) {
-        return hamt__nd_change(pre, 0, n, op, bit, key, val);
+        return hamt__nd_change(pre, 0, n, op, bit, key, val, ed->scalar);
     }
+    /*
+     * N6: a childless node of a scalar map may be pointer-free; a child
+     * must not be stored in it, so it is rebuilt (as a scanned node).
+     */
     if (map_owns(ed, nd_tail(n)) &&
+        !(op == ND_ENTRY_TO_CHILD && ND_ATOMIC(ed->scalar, nd_nchildren(n))) &&
         hamt__nd_change_in_place(pre, n, op, bit, key, val)) {
         nd_tail_set(nd_tail(n), ed->owner); /* the tail moved */
         return n;
     }
-    r = hamt__nd_change(pre, map_room(n), n, op, bit, key, val);
+    r = hamt__nd_change(pre, map_room(n), n, op, bit, key, val, ed->scalar);
     if (r != NULL) {
         nd_tail_set(nd_tail(r), ed->owner);
         map_retire(ed, n, nd_tail(n), pre);
@@ -400,13 +406,15 @@ map_set_cnode(struct set_ctx *sc, struct cnode *c)
                 c->slots[2 * i + 1] = sc->val;
                 return c;
             }
-            return map_mine_cn(sc->ed, hamt__cn_set_value(c, i, sc->val));
+            return map_mine_cn(sc->ed, hamt__cn_set_value(c, i, sc->val,
+                                                          sc->ed->scalar));
         }
     }
     if (!hamt__key_store(sc->kt, sc->key, &stored)) {
         return NULL;
     }
-    d = map_mine_cn(sc->ed, hamt__cn_append(c, stored, sc->val));
+    d = map_mine_cn(sc->ed,
+                    hamt__cn_append(c, stored, sc->val, sc->ed->scalar));
     if (d != NULL) {
         sc->added = true;
         map_retire(sc->ed, c, cn_tail(c), 0);
@@ -443,7 +451,8 @@ map_set_node(struct set_ctx *sc, struct node *n, size_t pre, unsigned shift)
                 n->slots[2 * i + 1] = sc->val;
                 return n;
             }
-            return map_mine(ed, hamt__nd_set_value(pre, n, bit, sc->val));
+            return map_mine(ed, hamt__nd_set_value(pre, n, bit, sc->val,
+                                                   ed->scalar));
         }
         /* Two keys meet: the old entry moves down into a pair subtree. */
         const void *stored;
@@ -452,7 +461,7 @@ map_set_node(struct set_ctx *sc, struct node *n, size_t pre, unsigned shift)
         }
         void *child = hamt__nd_pair(shift + HAMT_BITS, k, nd_val(n, i),
                                     hamt__key_hash(sc->kt, k), stored,
-                                    sc->val, sc->h);
+                                    sc->val, sc->h, ed->scalar);
         if (map_mine_pair(ed, child, shift + HAMT_BITS) == NULL) {
             return NULL;
         }
@@ -521,6 +530,7 @@ hamt__edit_set(struct hamt **pm, uint64_t owner, const void *key, void *val)
     struct node *nr;
 
     ed.owner = owner;
+    ed.scalar = m->kt->scalar;
     ed.nretired = 0;
     nr = map_set_node(&sc, root, sizeof(struct hamt), 0);
     if (nr == NULL) {
@@ -582,7 +592,8 @@ map_remove_cnode(struct del_ctx *dc, struct cnode *c)
             dc->v = c->slots[2 * (1 - i) + 1];
             return REMOVE_SINGLE;
         }
-        dc->node = map_mine_cn(dc->ed, hamt__cn_remove(c, i));
+        dc->node =
+            map_mine_cn(dc->ed, hamt__cn_remove(c, i, dc->ed->scalar));
         return dc->node != NULL ? REMOVE_NEWNODE : REMOVE_NOMEM;
     }
     return REMOVE_NOTFOUND;
@@ -668,6 +679,7 @@ hamt__edit_remove(struct hamt **pm, uint64_t owner, const void *key)
     };
 
     ed.owner = owner;
+    ed.scalar = m->kt->scalar;
     ed.nretired = 0;
     switch (map_remove_node(&dc, hamt__root(m), sizeof(struct hamt), 0)) {
     case REMOVE_NOTFOUND:
