@@ -77,6 +77,13 @@ struct bench_adapter {
     void (*update)(void *m, void *t, bkey k, uint64_t v);
     /* The same, safe with several writer threads at once. */
     void (*update_mw)(void *m, void *t, bkey k, uint64_t v);
+    /*
+     * Several-writer section (bench/writers.c): add a new key, remove a
+     * key, safe with several writer threads and readers at once.  NULL: the
+     * competitor sits out the insert/delete key pattern.
+     */
+    void (*insert_mw)(void *m, void *t, bkey k, uint64_t v);
+    void (*remove_mw)(void *m, void *t, bkey k);
     /* Untimed bulk build (may be NULL: the driver loops over insert). */
     void (*bulk)(void *m, void *t, const bkey *keys, const uint64_t *vals,
                  size_t n);
@@ -98,6 +105,8 @@ extern const struct bench_adapter bench_glib_shards;
 extern const struct bench_adapter bench_owner;
 #endif
 extern const struct bench_adapter bench_cow;
+extern const struct bench_adapter bench_syncmap;
+extern const struct bench_adapter bench_hamt_combine;
 #ifdef HAVE_URCU
 extern const struct bench_adapter bench_urcu;
 #endif
@@ -123,6 +132,21 @@ void bench_fail(const char *fmt, ...);
 unsigned bench_edits_cases(size_t n);
 void bench_edits_case(size_t n, unsigned runs, unsigned c,
                       const struct bench_adapter *ghash);
+
+/* ---- several writers (writers.c) ---- */
+
+/*
+ * The "writers" section: W writer threads and R reader threads on every
+ * contender of `list` (NULL-terminated) that has update_mw, 1M u64 keys,
+ * read ratios 50/90/99%, updates of existing keys and inserts with deletes;
+ * prints its tables and writes writers.csv and writers.gp to outdir.
+ * `full` runs the whole grid, otherwise a small subset.
+ */
+void bench_writers_all(const struct bench_adapter *const *list, bool full,
+                       unsigned runs, const char *outdir);
+/* Answers of every contender's several-writer calls; adds to the counts. */
+void bench_writers_smoke(const struct bench_adapter *const *list,
+                         unsigned *pass, unsigned *fail);
 
 /* ---- helpers (util.c) ---- */
 

@@ -70,6 +70,7 @@
 static const struct bench_adapter *const adapters[] = {
     &bench_hamt,
     &bench_hamt_b16,
+    &bench_hamt_combine,
 #ifdef HAVE_GLIB
     &bench_glib,
     &bench_glib_mutex,
@@ -78,6 +79,7 @@ static const struct bench_adapter *const adapters[] = {
     &bench_owner,
 #endif
     &bench_cow,
+    &bench_syncmap,
 #ifdef HAVE_URCU
     &bench_urcu,
 #endif
@@ -2142,6 +2144,15 @@ smoke(void)
         printf("ok: %s\n", adapters[i]->name);
         fflush(stdout);
     }
+    const struct bench_adapter *sel[32];
+    unsigned nsel = 0;
+    for (unsigned i = 0; adapters[i] && nsel < 31; i++) {
+        if (selected(adapters[i])) {
+            sel[nsel++] = adapters[i];
+        }
+    }
+    sel[nsel] = NULL;
+    bench_writers_smoke(sel, &smoke_pass, &smoke_fail);
     /* The chi-square tail at known points: Q(31, 31) ~ 0.4672. */
     double q = bench_chi2_q(31.0, 31.0);
     smoke_check(fabs(q - 0.4672) < 0.001, "chi2", BK_U64, "chi-square tail");
@@ -2166,7 +2177,7 @@ usage(void)
         "  --n N,...        single-thread sizes\n"
         "  --only a,b       only these competitors (names as in --list)\n"
         "  --sections LIST  any of memory,breakpoint,concurrent,edits,"
-        "single,balance\n"
+        "single,balance,writers\n"
         "  --list           list competitors and exit\n");
 }
 
@@ -2403,6 +2414,19 @@ main(int argc, char **argv)
     }
     if (section_on("balance")) {
         balance_all();
+    }
+    if (section_on("writers")) {
+        /* Several writers (bench/writers.c): its own tables and files. */
+        const struct bench_adapter *sel[32];
+        unsigned nsel = 0;
+        for (unsigned i = 0; adapters[i] && nsel < 31; i++) {
+            if (selected(adapters[i])) {
+                sel[nsel++] = adapters[i];
+            }
+        }
+        sel[nsel] = NULL;
+        bench_writers_all(sel, strcmp(cfg.mode, "full") == 0, cfg.runs,
+                          cfg.outdir);
     }
     breakpoint_summary(false);
     hist_collect();
