@@ -158,9 +158,9 @@ cb_remove(void *m, void *t, bkey k)
         }
         return had;
     }
-    s->m = hamt_del(s->m, cb_key(k));
+    s->m = hamt_remove(s->m, cb_key(k));
     if (s->m == NULL) {
-        cb_die("hamt_del");
+        cb_die("hamt_remove");
     }
     return had;
 }

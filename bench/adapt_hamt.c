@@ -2,7 +2,7 @@
  * adapt_hamt.c - libhamt behind the bench's table of function pointers.
  *
  * Single-thread operations use the persistent API directly: every insert
- * or remove derives a new map with hamt_set()/hamt_del() and drops the old
+ * or remove derives a new map with hamt_set()/hamt_remove() and drops the old
  * one (the collector reclaims it).  For concurrent runs the current map is
  * published in a hamt_cell: a reader takes one snapshot with
  * hamt_cell_load() per batch of lookups; the single writer derives the next
@@ -164,9 +164,9 @@ lh_remove(void *m, void *t, bkey k)
 {
     (void)t;
     struct lh_state *s = m;
-    const struct hamt *n = hamt_del(s->m, hkey(k));
+    const struct hamt *n = hamt_remove(s->m, hkey(k));
     if (n == NULL) {
-        lh_die("hamt_del");
+        lh_die("hamt_remove");
     }
     bool removed = n != s->m;
     s->m = n;
@@ -270,7 +270,7 @@ static const struct hamt *
 lh_del_fn(const struct hamt *cur, void *ctx)
 {
     const struct lh_upd *u = ctx;
-    return hamt_del(cur, hkey(u->k));
+    return hamt_remove(cur, hkey(u->k));
 }
 
 static void

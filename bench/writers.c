@@ -394,21 +394,31 @@ wr_targets(unsigned pct)
                " %s\n",
                x, x >= 1 ? "MET" : "NOT MET");
     }
-    double best = 0;
-    const char *bestn = "-";
-    for (size_t i = 0; i < nrows; i++) {
-        const struct wr_row *r = &rows[i];
-        if (r->pat == WP_UPDATE && r->pct == pct && r->w == 4 && r->r == 1 &&
-            strncmp(r->name, "libhamt", 7) != 0 && r->med.rd_s > best) {
-            best = r->med.rd_s;
-            bestn = r->name;
+    /*
+     * Twice: against every other contender, and against those whose
+     * writers reach a tenth of the combiner's updates/s (the cow-map's
+     * readers run almost alone: its writers copy 1M entries per update).
+     */
+    for (int busy = 0; busy < 2; busy++) {
+        double best = 0;
+        const char *bestn = "-";
+        for (size_t i = 0; i < nrows; i++) {
+            const struct wr_row *r = &rows[i];
+            if (r->pat == WP_UPDATE && r->pct == pct && r->w == 4 &&
+                r->r == 1 && strncmp(r->name, "libhamt", 7) != 0 &&
+                (!busy || r->med.upd_s >= cb->med.upd_s / 10) &&
+                r->med.rd_s > best) {
+                best = r->med.rd_s;
+                bestn = r->name;
+            }
         }
-    }
-    if (best > 0) {
-        double x = cb->med.rd_s / best;
-        printf("  reader lookups/s vs best other (%s): %.2fx (target >= 2x)"
-               " %s\n",
-               bestn, x, x >= 2 ? "MET" : "NOT MET");
+        if (best > 0) {
+            double x = cb->med.rd_s / best;
+            printf("  reader lookups/s vs best other%s (%s): %.2fx (target "
+                   ">= 2x) %s\n",
+                   busy ? " writing >= 1/10 as fast" : "", bestn, x,
+                   x >= 2 ? "MET" : "NOT MET");
+        }
     }
     printf("  submit-to-visible p99: %.1f us (target < 100 us) %s\n",
            cb->med.p99_us, cb->med.p99_us < 100 ? "MET" : "NOT MET");
@@ -487,38 +497,41 @@ wr_plots(const char *outdir, const struct wr_contender *cs, unsigned nc)
         for (int p = 0; p < 2; p++) {
             snprintf(path, sizeof path, "%s/writers_%s_r%u.dat", outdir,
                      wr_pattern_name[p], pct);
-            FILE *d = NULL;
+            bool have = false;
             for (unsigned c = 0; c < nc; c++) {
-                bool head = false;
+                have |= wr_find(cs[c].name, (enum wr_pattern)p, pct, 4, 1) !=
+                        NULL;
+            }
+            FILE *d = have ? fopen(path, "w") : NULL;
+            if (d == NULL) {
+                continue;
+            }
+            /* One block per contender in every file, so that a contender
+             * keeps its index (and colour) in both panels. */
+            for (unsigned c = 0; c < nc; c++) {
+                bool some = false;
+                fprintf(d, "\"%s\"\n", cs[c].name);
                 for (unsigned w = 1; w <= 4; w *= 2) {
                     const struct wr_row *r =
                         wr_find(cs[c].name, (enum wr_pattern)p, pct, w, 1);
-                    if (r == NULL) {
-                        continue;
+                    if (r != NULL) {
+                        fprintf(d, "%u %.0f\n", w, r->med.upd_s);
+                        some = true;
                     }
-                    if (d == NULL && (d = fopen(path, "w")) == NULL) {
-                        break;
-                    }
-                    if (!head) {
-                        fprintf(d, "\"%s\"\n", cs[c].name);
-                        head = true;
-                    }
-                    fprintf(d, "%u %.0f\n", w, r->med.upd_s);
                 }
-                if (head) {
-                    fprintf(d, "\n\n");
+                if (!some) {
+                    fprintf(d, "1 NaN\n");
                 }
+                fprintf(d, "\n\n");
             }
-            if (d != NULL) {
-                fclose(d);
-                any = true;
-            }
+            fclose(d);
+            any = true;
         }
         if (!any) {
             continue;
         }
         fprintf(gp, "set output 'writers_r%u.png'\nset multiplot layout 1,2 "
-                    "title 'several writers, %u%%%% reads, 1M u64 keys, R = 1"
+                    "title 'several writers, %u%% reads, 1M u64 keys, R = 1"
                     " (2 cores: W >= 2 oversubscribes)'\n",
                 pct, pct);
         for (int p = 0; p < 2; p++) {

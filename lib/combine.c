@@ -180,7 +180,7 @@ struct combine_req {
     struct combine_req *next;
     const void *key;
     void *val;
-    hamt_update_value_fn fn;
+    hamt_alter_fn fn;
     void *ctx;
     enum combine_op op;
     int err;          /* 0 or errno; written before DONE */
@@ -361,10 +361,10 @@ combine_apply(const struct hamt_combine *cb, struct hamt_batch *b,
             continue;
         }
         if (r->op == OP_REMOVE) {
-            if (hamt_batch_del(b, r->key) < 0) {
+            if (hamt_batch_remove(b, r->key) < 0) {
                 r->err = errno;
             }
-        } else if (hamt_batch_update_key(b, r->key, r->fn, r->ctx) < 0) {
+        } else if (hamt_batch_alter(b, r->key, r->fn, r->ctx) < 0) {
             r->err = errno;
         }
         r = r->next;
@@ -668,7 +668,7 @@ combine_check(struct hamt_combine *cb, const struct timespec *timeout,
  */
 static int
 combine_one(struct hamt_combine *cb, enum combine_op op, const void *key,
-            void *val, hamt_update_value_fn fn, void *ctx,
+            void *val, hamt_alter_fn fn, void *ctx,
             const struct timespec *timeout, uint64_t *version)
 {
     struct timespec deadline;
@@ -714,7 +714,7 @@ hamt_combine_remove(struct hamt_combine *cb, const void *key,
 
 int
 hamt_combine_alter(struct hamt_combine *cb, const void *key,
-                   hamt_update_value_fn fn, void *ctx,
+                   hamt_alter_fn fn, void *ctx,
                    const struct timespec *timeout, uint64_t *version)
 {
     if (fn == NULL) {

@@ -82,12 +82,12 @@ Test(combine, request_that_changes_nothing_returns_current_version)
     cr_assert_eq(hamt_cell_load(cell, NULL), m);
 }
 
-static enum hamt_update_action
+static enum hamt_alter_action
 incr(void *old, bool present, void **nv, void *ctx)
 {
     (void)ctx;
     *nv = V((uintptr_t)(present ? old : NULL) + 1);
-    return HAMT_REPLACE;
+    return HAMT_ALTER_SET;
 }
 
 Test(combine, rejects_bad_arguments)
@@ -117,14 +117,14 @@ Test(combine, rejects_bad_arguments)
     cr_assert_eq(hamt_cell_version(cell), 0);
 }
 
-static enum hamt_update_action
+static enum hamt_alter_action
 bad_action(void *old, bool present, void **nv, void *ctx)
 {
     (void)old;
     (void)present;
     (void)nv;
     (void)ctx;
-    return (enum hamt_update_action)77;
+    return (enum hamt_alter_action)77;
 }
 
 /* ---- batches made deterministic ---- */
@@ -138,7 +138,7 @@ struct holder {
     int calls;
 };
 
-static enum hamt_update_action
+static enum hamt_alter_action
 hold(void *old, bool present, void **nv, void *ctx)
 {
     struct holder *h = ctx;
@@ -153,7 +153,7 @@ hold(void *old, bool present, void **nv, void *ctx)
         hamt__fail_after(h->fail, h->persistent);
     }
     *nv = V((uintptr_t)(present ? old : NULL) + 1);
-    return HAMT_REPLACE;
+    return HAMT_ALTER_SET;
 }
 
 struct sub {
@@ -319,7 +319,7 @@ Test(combine, a_timed_request_succeeds_when_served_in_time)
     cr_assert(hamt_contains(hamt_cell_load(cell, NULL), K(3)));
 }
 
-static enum hamt_update_action
+static enum hamt_alter_action
 reenter(void *old, bool present, void **nv, void *ctx)
 {
     int *rc = ctx;
@@ -330,7 +330,7 @@ reenter(void *old, bool present, void **nv, void *ctx)
     rc[0] = hamt_combine_set(comb, K(2), V(2), NULL, NULL);
     rc[1] = errno;
     *nv = V(1);
-    return HAMT_REPLACE;
+    return HAMT_ALTER_SET;
 }
 
 Test(combine, alter_function_submitting_to_its_combiner_gets_edeadlk)
@@ -345,7 +345,7 @@ Test(combine, alter_function_submitting_to_its_combiner_gets_edeadlk)
 }
 
 /* Publishes behind the combiner's back on the first call (C7). */
-static enum hamt_update_action
+static enum hamt_alter_action
 race(void *old, bool present, void **nv, void *ctx)
 {
     int *calls = ctx;
@@ -357,7 +357,7 @@ race(void *old, bool present, void **nv, void *ctx)
                       0);
     }
     *nv = V((uintptr_t)(present ? old : NULL) + 1);
-    return HAMT_REPLACE;
+    return HAMT_ALTER_SET;
 }
 
 Test(combine, another_writer_publishing_meanwhile_redoes_the_round)

@@ -27,12 +27,12 @@ die(const char *what)
 }
 
 /* Runs in the publishing thread, once per request. */
-static enum hamt_update_action
+static enum hamt_alter_action
 increment(void *old, bool present, void **new_val, void *ctx)
 {
     (void)ctx;
     *new_val = (void *)((uintptr_t)(present ? old : NULL) + 1);
-    return HAMT_REPLACE;
+    return HAMT_ALTER_SET;
 }
 
 static void *

@@ -110,12 +110,12 @@ report(const char *name, unsigned long bad)
     }
 }
 
-static enum hamt_update_action
+static enum hamt_alter_action
 incr(void *old, bool present, void **nv, void *ctx)
 {
     (void)ctx;
     *nv = (void *)((uintptr_t)(present ? old : NULL) + 1);
-    return HAMT_REPLACE;
+    return HAMT_ALTER_SET;
 }
 
 static void *
