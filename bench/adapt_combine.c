@@ -258,7 +258,7 @@ cb_bulk(void *m, void *t, const bkey *keys, const uint64_t *vals, size_t n)
         cb_die("hamt_batch_finish");
     }
     if (s->cell != NULL) {
-        if (hamt_cell_store(s->cell, cur) == 0) { /* no writer runs */
+        if (hamt_cell_store(s->cell, cur, NULL) != 0) { /* no writer runs */
             cb_die("hamt_cell_store");
         }
     } else {

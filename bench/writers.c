@@ -545,10 +545,29 @@ wr_plots(const char *outdir, const struct wr_contender *cs, unsigned nc)
     fclose(gp);
 }
 
-void
-bench_writers_all(const struct bench_adapter *const *list, bool full,
-                  unsigned runs, const char *outdir)
+/* The chosen adapters, NULL-terminated. */
+static const struct bench_adapter **
+wr_chosen(void)
 {
+    static const struct bench_adapter *sel[32];
+    unsigned k = 0;
+    for (unsigned i = 0; bench_adapters[i] != NULL && k < 31; i++) {
+        if (bench_selected(bench_adapters[i])) {
+            sel[k++] = bench_adapters[i];
+        }
+    }
+    sel[k] = NULL;
+    return sel;
+}
+
+void
+writers_run(long c_unused)
+{
+    const struct bench_adapter *const *list = wr_chosen();
+    bool full = strcmp(bench_cfg.mode, "full") == 0;
+    unsigned runs = bench_cfg.runs;
+    const char *outdir = bench_cfg.outdir;
+    (void)c_unused;
     struct wr_contender cs[WR_MAXC];
     unsigned nc = wr_contenders(list, cs);
     static const unsigned pcts_full[] = { 50, 90, 99 };
@@ -638,11 +657,10 @@ bench_writers_all(const struct bench_adapter *const *list, bool full,
 }
 
 void
-bench_writers_smoke(const struct bench_adapter *const *list, unsigned *pass,
-                    unsigned *fail)
+writers_smoke(unsigned *pass, unsigned *fail)
 {
     struct wr_contender cs[WR_MAXC];
-    unsigned nc = wr_contenders(list, cs);
+    unsigned nc = wr_contenders(wr_chosen(), cs);
     const size_t n = 20000;
 
     for (unsigned c = 0; c < nc; c++) {

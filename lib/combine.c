@@ -426,9 +426,7 @@ combine_round(struct hamt_combine *cb, struct combine_req *list)
         if (m == base) {
             break; /* nothing changed: linearized at the load (C2) */
         }
-        uint64_t v = hamt_cell_cas(cb->cell, base, m);
-        if (v != 0) {
-            version = v;
+        if (hamt_cell_cas(cb->cell, base, m, &version) == 0) {
             break;
         }
         if (errno == EAGAIN) {
