@@ -410,6 +410,10 @@ void edits_run(long c);
 void edits_report(void);
 /* The N of the edits section (the largest single-thread size). */
 size_t edits_n(void);
+/* budget.c: the writer against the budget between collections */
+unsigned budget_cases(void);
+void budget_run(long c);
+void budget_report(void);
 /* writers.c: several writers; prints its own tables and files */
 void writers_run(long c);
 /* The smoke mode's check of every several-writer call; adds to counts. */
