@@ -239,6 +239,15 @@ const struct hamt *hamt__batch_peek(const struct hamt_batch *b);
 bool hamt__equal(const struct hamt *a, const struct hamt *b,
                  hamt_value_equal_fn veq, void *ctx);
 
+/* ---- combined publication (combine.c) ---- */
+
+/*
+ * Requests waiting in the combiner's list.  Only for an alter function run
+ * by the combiner's publisher (tests): elsewhere the list may change and
+ * its requests vanish while it is walked.
+ */
+size_t hamt__combine_pending(const struct hamt_combine *cb);
+
 /* ---- iteration (iter.c) ---- */
 
 void hamt__iter_init(struct hamt_iter *it, const struct hamt *m);
