@@ -83,6 +83,15 @@ struct hamt_bytes {
  */
 typedef uint64_t (*hamt_hash_fn)(const void *key, void *ctx);
 typedef bool (*hamt_equal_fn)(const void *a, const void *b, void *ctx);
+/*
+ * An order of the keys of a custom key type (optional): negative, zero or
+ * positive as a sorts before, equal to or after b.  It must be a total
+ * order that agrees with equal (zero exactly for equal keys), pure and
+ * infallible like the other callbacks.  It is called only on keys whose
+ * full 64-bit hashes are equal; with it, n keys with one hash cost
+ * O(log n) per operation instead of O(n) (hamt_new(3)).
+ */
+typedef int (*hamt_key_compare_fn)(const void *a, const void *b, void *ctx);
 
 /* Compares two values for hamt_equal(); NULL there means identity. */
 typedef bool (*hamt_valeq_fn)(const void *a, const void *b, void *ctx);
@@ -92,14 +101,21 @@ typedef int (*hamt_foreach_fn)(const void *key, void *val, void *ctx);
 
 /*
  * A custom key type, given once to hamt_new_custom() and copied there.
- * `size` must be sizeof(struct hamt_keytype), so fields can be added later.
+ * `size` must be sizeof(struct hamt_keytype), so fields can be added later:
+ * a program built against an older header passes its own, smaller size and
+ * the fields past it read as NULL.  compare (may be NULL) came in this way;
+ * give it, when the keys have an order, so that keys whose hashes collide
+ * cost O(log n) instead of O(n).
  */
 struct hamt_keytype {
     size_t size;
     hamt_hash_fn hash;
     hamt_equal_fn equal;
     void *ctx;
+    hamt_key_compare_fn compare;
 };
+/* The size of struct hamt_keytype before compare was added. */
+#define HAMT_KEYTYPE_SIZE_V1 offsetof(struct hamt_keytype, compare)
 
 /*
  * An iterator that lives on the caller's stack and never allocates.  All
@@ -146,9 +162,11 @@ HAMT_API const struct hamt *hamt_new(enum hamt_key kind);
 
 /*
  * hamt_new_custom - the empty map of a custom key type.  The same
- * (hash, equal, ctx) triple always yields the same empty map.  `kt` is
- * copied; `ctx` is stored and passed to the callbacks.  Returns NULL with
- * errno EINVAL (NULL kt, wrong size, NULL callback) or ENOMEM.
+ * (hash, equal, compare, ctx) always yields the same empty map.  `kt` is
+ * copied; `ctx` is stored and passed to the callbacks.  kt->size is
+ * sizeof(struct hamt_keytype), or HAMT_KEYTYPE_SIZE_V1 (no compare).
+ * Returns NULL with errno EINVAL (NULL kt, wrong size, NULL hash or equal)
+ * or ENOMEM.
  */
 HAMT_API const struct hamt *hamt_new_custom(const struct hamt_keytype *kt);
 
@@ -169,7 +187,11 @@ HAMT_API enum hamt_key hamt_key_kind(const struct hamt *m);
  * hamt_get - look up `key`.  Returns true and stores the value in *val
  * (when val is not NULL) if present; false if absent.  Never allocates,
  * never locks.  A NULL map, or a NULL key of a string or bytes map, returns
- * false and sets errno to EINVAL; an absent key leaves errno alone.
+ * false and sets errno to EINVAL; an absent key leaves errno alone.  For a
+ * custom key type: one hash call, then equal on the stored key the probed
+ * path ends at (its hash shares the path's bits, not necessarily all 64),
+ * and among keys with the same full hash equal on each, or O(log n)
+ * compare calls when the type has an order.
  */
 HAMT_API bool hamt_get(const struct hamt *m, const void *key, void **val);
 

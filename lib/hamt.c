@@ -16,6 +16,7 @@
 #include "internal.h"
 
 #include <pthread.h>
+#include <string.h>
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int init_errno;
@@ -51,15 +52,22 @@ hamt_new(enum hamt_key kind)
 const struct hamt *
 hamt_new_custom(const struct hamt_keytype *kt)
 {
-    if (kt == NULL || kt->size != sizeof(struct hamt_keytype) ||
+    struct hamt_keytype k = {0};
+
+    /* A caller built against the header before compare passes the older
+     * size; the fields it does not have stay NULL. */
+    if (kt == NULL ||
+        (kt->size != sizeof k && kt->size != HAMT_KEYTYPE_SIZE_V1) ||
         kt->hash == NULL || kt->equal == NULL) {
         errno = EINVAL;
         return NULL;
     }
+    memcpy(&k, kt, kt->size);
+    k.size = sizeof k;
     if (hamt_init() != 0) {
         return NULL;
     }
-    return hamt__new_custom(kt);
+    return hamt__new_custom(&k);
 }
 
 const struct hamt *

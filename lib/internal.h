@@ -50,6 +50,7 @@ struct hamt__kt {
     enum hamt_key kind;
     hamt_hash_fn hash;     /* custom kinds only */
     hamt_equal_fn equal;   /* custom kinds only */
+    hamt_key_compare_fn compare; /* custom kinds; NULL: no order */
     void *ctx;             /* custom kinds only */
     const struct hamt *empty;
     struct hamt__kt *next; /* registry of custom key types (map.c) */

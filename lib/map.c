@@ -38,6 +38,8 @@
 #include "node.h"
 
 #include <pthread.h>
+
+#include "ctree.h"
 #include <string.h>
 
 /* ---- key types ---- */
@@ -99,7 +101,7 @@ hamt__new_custom(const struct hamt_keytype *ukt)
     pthread_mutex_lock(&kt_lock);
     for (kt = kt_registry; kt != NULL; kt = kt->next) {
         if (kt->hash == ukt->hash && kt->equal == ukt->equal &&
-            kt->ctx == ukt->ctx) {
+            kt->compare == ukt->compare && kt->ctx == ukt->ctx) {
             result = kt->empty;
             goto out;
         }
@@ -112,6 +114,7 @@ hamt__new_custom(const struct hamt_keytype *ukt)
     kt->kind = HAMT_KEY_CUSTOM;
     kt->hash = ukt->hash;
     kt->equal = ukt->equal;
+    kt->compare = ukt->compare;
     kt->ctx = ukt->ctx;
     m->kt = kt;
     m->size = 0;
@@ -294,6 +297,9 @@ map_get_kind(const struct hamt *m, const void *key, void **val,
         shift += HAMT_BITS;
         if (HAMT_UNLIKELY(nd_is_collision_shift(shift))) {
             const struct cnode *c = (const struct cnode *)n;
+            if (ct_ordered(kt)) {
+                return hamt__ct_get(kt, (const struct ctree *)n, key, val);
+            }
             for (uint32_t i = 0; i < c->count; i++) {
                 if (hamt__key_eq(kt, c->slots[2 * i], key)) {
                     if (val != NULL) {
@@ -358,9 +364,22 @@ map_get_group(const struct hamt *m, size_t n, const void *const *keys,
     while (nlive > 0) {
         unsigned still = 0;
         if (nd_is_collision_shift(shift)) {
-            for (unsigned j = 0; j < nlive; j++) {
+            /*
+             * A walk ahead of updates stops here: the update searches the
+             * collision level itself, and a second search would double
+             * the cost of a batch of colliding keys (found[] stays false).
+             */
+            for (unsigned j = 0; !whole && j < nlive; j++) {
                 unsigned i = live[j];
                 const struct cnode *c = node[i];
+                if (ct_ordered(kt)) {
+                    if (hamt__ct_get(kt, node[i], keys[i],
+                                     vals != NULL ? &vals[i] : NULL)) {
+                        found[i] = true;
+                        hits++;
+                    }
+                    continue;
+                }
                 for (uint32_t e = 0; e < c->count; e++) {
                     if (hamt__key_eq(kt, c->slots[2 * e], keys[i])) {
                         if (vals != NULL) {
@@ -389,6 +408,17 @@ map_get_group(const struct hamt *m, size_t n, const void *const *keys,
                     hits++;
                 }
             } else if (nd->nodemap & bit) {
+                if (whole && shift != 0 && nd->datamap == 0 &&
+                    nd->nodemap == bit) {
+                    /*
+                     * A chain node (one child, no entry): keys whose
+                     * hashes share a long prefix, as colliding keys do.
+                     * Their path is one line per level and in cache once
+                     * the first of them is set, so walking it ahead only
+                     * doubles the update's own walk: stop here.
+                     */
+                    continue;
+                }
                 node[i] = nd_child(nd, bit);
                 __builtin_prefetch(node[i]);
                 if (whole) {
@@ -471,7 +501,8 @@ map_mine_cn(const struct edit *ed, struct cnode *c)
 
 /* Marks every node of a fresh pair subtree (hamt__nd_pair) as owned. */
 static void *
-map_mine_pair(const struct edit *ed, void *sub, unsigned shift)
+map_mine_pair(const struct edit *ed, void *sub, unsigned shift,
+              const struct hamt__kt *kt)
 {
     struct node *n = sub;
 
@@ -480,7 +511,11 @@ map_mine_pair(const struct edit *ed, void *sub, unsigned shift)
     }
     for (;;) {
         if (nd_is_collision_shift(shift)) {
-            map_mine_cn(ed, (struct cnode *)n);
+            if (ct_ordered(kt)) {
+                hamt__ct_mine((struct ctree *)n, ed->owner);
+            } else {
+                map_mine_cn(ed, (struct cnode *)n);
+            }
             return sub;
         }
         map_mine(ed, n);
@@ -568,6 +603,21 @@ struct set_ctx {
     struct edit *ed; /* the batch edit, or a persistent one (owner 0) */
 };
 
+/* The collision tree `t` with the key set (ctree.c); t itself if unchanged
+ * or changed in place. */
+static void *
+map_set_ctree(struct set_ctx *sc, struct ctree *t)
+{
+    struct ctree *out;
+    int rc = hamt__ct_set(sc->kt, sc->ed->owner, t, sc->key, sc->val, &out);
+
+    if (rc < 0) {
+        return NULL;
+    }
+    sc->added = rc == 1;
+    return out;
+}
+
 /* The collision node `c` with the key set; c itself if unchanged. */
 static void *
 map_set_cnode(struct set_ctx *sc, struct cnode *c)
@@ -590,7 +640,17 @@ map_set_cnode(struct set_ctx *sc, struct cnode *c)
     if (!map_key_store(sc->kt, sc->key, &stored)) {
         return NULL;
     }
-    d = map_mine_cn(sc->ed, hamt__cn_append(c, stored, sc->val));
+    if (map_owns(sc->ed, cn_tail(c)) &&
+        hamt__cn_append_in_place(c, stored, sc->val)) {
+        nd_tail_set(cn_tail(c), sc->ed->owner); /* the tail moved */
+        sc->added = true;
+        return c;
+    }
+    /* A batch leaves room to append in place: half the entries again,
+     * so that n appends copy O(n) entries in all, not O(n^2). */
+    d = map_mine_cn(sc->ed, hamt__cn_append_room(
+                                c, stored, sc->val,
+                                sc->ed->owner != 0 ? c->count / 2 : 0));
     if (d != NULL) {
         sc->added = true;
         map_retire(sc->ed, c, cn_tail(c), 0);
@@ -634,10 +694,10 @@ map_set_node(struct set_ctx *sc, struct node *n, size_t pre, unsigned shift)
         if (!map_key_store(sc->kt, sc->key, &stored)) {
             return NULL;
         }
-        void *child = hamt__nd_pair(shift + HAMT_BITS, k, nd_val(n, i),
-                                    hamt__key_hash(sc->kt, k), stored,
-                                    sc->val, sc->h);
-        if (map_mine_pair(ed, child, shift + HAMT_BITS) == NULL) {
+        void *child = hamt__nd_pair(sc->kt, shift + HAMT_BITS, k,
+                                    nd_val(n, i), hamt__key_hash(sc->kt, k),
+                                    stored, sc->val, sc->h);
+        if (map_mine_pair(ed, child, shift + HAMT_BITS, sc->kt) == NULL) {
             return NULL;
         }
         r = map_change(ed, n, pre, ND_ENTRY_TO_CHILD, bit, NULL, child);
@@ -648,7 +708,8 @@ map_set_node(struct set_ctx *sc, struct node *n, size_t pre, unsigned shift)
         void *nc;
         unsigned cshift = shift + HAMT_BITS;
         if (nd_is_collision_shift(cshift)) {
-            nc = map_set_cnode(sc, child);
+            nc = ct_ordered(sc->kt) ? map_set_ctree(sc, child)
+                                    : map_set_cnode(sc, child);
         } else {
             nc = map_set_node(sc, child, 0, cshift);
         }
@@ -754,9 +815,31 @@ struct del_ctx {
 static enum del_result
 map_del_cnode(struct del_ctx *dc, struct cnode *c)
 {
+    if (ct_ordered(dc->kt)) {
+        struct ctree *out;
+        switch (hamt__ct_remove(dc->kt, dc->ed->owner, (struct ctree *)c,
+                                dc->key, &out, &dc->k, &dc->v)) {
+        case 0:
+            return DEL_NOTFOUND;
+        case 1:
+            dc->node = out;
+            return DEL_NEWNODE;
+        case 2:
+            return DEL_SINGLE;
+        default:
+            return DEL_NOMEM;
+        }
+    }
     for (uint32_t i = 0; i < c->count; i++) {
         if (!hamt__key_eq(dc->kt, c->slots[2 * i], dc->key)) {
             continue;
+        }
+        if (c->count > 2 && map_owns(dc->ed, cn_tail(c))) {
+            /* A batch's own node: the last entry takes the hole. */
+            hamt__cn_remove_in_place(c, i);
+            nd_tail_set(cn_tail(c), dc->ed->owner); /* the tail moved */
+            dc->node = c;
+            return DEL_NEWNODE;
         }
         map_retire(dc->ed, c, cn_tail(c), 0);
         if (c->count == 2) {
@@ -952,9 +1035,11 @@ map_eq_node(const struct eq_ctx *ec, const struct node *a,
     unsigned cshift = shift + HAMT_BITS;
     for (unsigned j = 0; j < nc; j++) {
         const void *ca = a->slots[2 * ne + j], *cb = b->slots[2 * ne + j];
-        bool eq = nd_is_collision_shift(cshift)
-                      ? map_eq_cnode(ec, ca, cb)
-                      : map_eq_node(ec, ca, cb, cshift);
+        bool eq = !nd_is_collision_shift(cshift)
+                      ? map_eq_node(ec, ca, cb, cshift)
+                  : ct_ordered(ec->kt)
+                      ? hamt__ct_equal(ec->kt, ca, cb, ec->veq, ec->ctx)
+                      : map_eq_cnode(ec, ca, cb);
         if (!eq) {
             return false;
         }

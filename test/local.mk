@@ -13,7 +13,7 @@ test_support_libtestsupport_la_SOURCES = test/support/testkeys.c test/support/re
 test_support_libtestsupport_la_CFLAGS = $(AM_CFLAGS) -Wno-missing-prototypes
 
 HAMT_UNIT_TESTS = test/node test/map test/hash test/iter test/api test/oom test/random test/ops \
-	test/hostile test/batch
+	test/hostile test/batch test/ctree
 ## Criterion cannot run under ThreadSanitizer (TOOLCHAIN.md): the TSan build
 ## runs only the plain-C stress programs.
 if !HAMT_TSAN
@@ -57,6 +57,10 @@ test_batch_SOURCES = test/batch.c
 test_batch_CFLAGS = $(UT_CF)
 test_batch_LDADD = $(UT_LIBS)
 test_batch_LDFLAGS = $(UT_LF)
+test_ctree_SOURCES = test/ctree.c
+test_ctree_CFLAGS = $(UT_CF)
+test_ctree_LDADD = $(UT_LIBS)
+test_ctree_LDFLAGS = $(UT_LF)
 test_hostile_SOURCES = test/hostile.c
 test_hostile_CFLAGS = $(UT_CF)
 test_hostile_LDADD = $(UT_LIBS)
