@@ -53,3 +53,22 @@ bench-full: bench/hamt-bench$(EXEEXT)
 .PHONY: bench bench-full
 CLEANFILES += $(BENCH_OUT)/*.csv $(BENCH_OUT)/*.dat $(BENCH_OUT)/*.png \
 	$(BENCH_OUT)/plots.gp
+
+## The colliding-keys rows (issue 17): libhamt alone, a custom key type
+## whose hash is one constant, with and without an order, against distinct
+## hashes, in one run.  `make bench-collide` runs it at 100,000 keys
+## (COLLIDE_ARGS="N ROUNDS UNORDERED_N" changes that; see bench/collide.c).
+noinst_PROGRAMS += bench/hamt-collide
+bench_hamt_collide_SOURCES = bench/collide.c
+bench_hamt_collide_LDADD = lib/libhamt_core.la $(GC_LIBS) $(SODIUM_LIBS) \
+	-lpthread -lm
+if !HAMT_NO_GC
+TESTS += bench/collide-smoke.sh
+endif
+EXTRA_DIST += bench/collide-smoke.sh
+COLLIDE_ARGS =
+
+bench-collide: bench/hamt-collide$(EXEEXT)
+	./bench/hamt-collide $(COLLIDE_ARGS)
+
+.PHONY: bench-collide
