@@ -8,7 +8,7 @@
  * N keys (default 100,000) are built three ways (hamt_set one by one,
  * hamt_batch_set, hamt_batch_set_many in groups of 64), looked up in a
  * shuffled order, and 1,000 of them removed one by one from the full map
- * (persistent hamt_del).  Each figure is the median of ROUNDS (default 5)
+ * (persistent hamt_remove).  Each figure is the median of ROUNDS (default 5)
  * rounds.  Rows:
  *   distinct   hash = a 64-bit mix of the id (no collisions)
  *   ordered    hash = one constant, compare given (collision trees)
@@ -106,7 +106,7 @@ median(double *v, int n)
 enum way { W_SET, W_BATCH, W_MANY, W_LOOKUP, W_DEL, W_NWAYS };
 static const char *const way_name[W_NWAYS] = {
     "build hamt_set (ms)", "build hamt_batch_set (ms)",
-    "build hamt_batch_set_many (ms)", "lookup (ns/op)", "hamt_del (ns/op)"};
+    "build hamt_batch_set_many (ms)", "lookup (ns/op)", "hamt_remove (ns/op)"};
 
 static void
 die(const char *what)
@@ -190,8 +190,8 @@ round_once(const struct hamt *e, struct ckey *keys, const void **kp,
     const struct hamt *d = m;
     t0 = now_s();
     for (size_t i = 0; i < nd; i++) {
-        if ((d = hamt_del(d, &keys[order[i]])) == NULL) {
-            die("hamt_del");
+        if ((d = hamt_remove(d, &keys[order[i]])) == NULL) {
+            die("hamt_remove");
         }
     }
     t[W_DEL] = (now_s() - t0) * 1e9 / (double)nd;
@@ -262,9 +262,9 @@ main(int argc, char **argv)
     if (hamt_init() != 0) {
         die("hamt_init");
     }
-    struct hamt_keytype kd = {.size = sizeof kd, .hash = hash_mix,
+    struct hamt_key_type kd = {.size = sizeof kd, .hash = hash_mix,
                               .equal = key_eq};
-    struct hamt_keytype ku = {.size = sizeof ku, .hash = hash_const,
+    struct hamt_key_type ku = {.size = sizeof ku, .hash = hash_const,
                               .equal = key_eq};
     printf("colliding keys (medians of %d rounds; figures from one run)\n",
            rounds);
@@ -276,7 +276,7 @@ main(int argc, char **argv)
     run_kind("distinct", hamt_new_custom(&kd), n, rounds, md);
 #ifndef COLLIDE_NO_ORDER
     double mo[W_NWAYS];
-    struct hamt_keytype ko = {.size = sizeof ko, .hash = hash_const,
+    struct hamt_key_type ko = {.size = sizeof ko, .hash = hash_const,
                               .equal = key_eq, .compare = key_cmp};
     run_kind("ordered", hamt_new_custom(&ko), n, rounds, mo);
 #endif

@@ -7,7 +7,7 @@
  * lookup and update, O(n^2) to build.  The built-in key kinds use a keyed
  * hash, so an attacker cannot aim at one hash; a custom key type brings its
  * own, possibly weak or unkeyed, hash.  When that key type also gives an
- * order (struct hamt_keytype's compare), its collision level is a tree
+ * order (struct hamt_key_type's compare), its collision level is a tree
  * instead, and every operation on n colliding keys costs O(log n) compare
  * calls - the answer Java's HashMap gave to the same attack (JEP 180).
  * Without an order the collision node of node.c stays (O(n) per operation).
@@ -533,14 +533,14 @@ hamt__ct_walk(const struct ctree *t,
 }
 
 static bool
-ct_same(hamt_valeq_fn veq, void *ctx, void *a, void *b)
+ct_same(hamt_value_equal_fn veq, void *ctx, void *a, void *b)
 {
     return a == b || (veq != NULL && veq(a, b, ctx));
 }
 
 bool
 hamt__ct_equal(const struct hamt__kt *kt, const struct ctree *a,
-               const struct ctree *b, hamt_valeq_fn veq, void *ctx)
+               const struct ctree *b, hamt_value_equal_fn veq, void *ctx)
 {
     struct ct_cur ca, cb;
     const void *ka, *kb;
@@ -570,7 +570,7 @@ hamt__ct_equal(const struct hamt__kt *kt, const struct ctree *a,
 
 int
 hamt__ct_diff(const struct hamt__kt *kt, const struct ctree *a,
-              const struct ctree *b, hamt_valeq_fn veq, void *vctx,
+              const struct ctree *b, hamt_value_equal_fn veq, void *vctx,
               hamt_diff_fn fn, void *ctx)
 {
     struct ct_cur ca, cb;

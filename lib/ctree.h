@@ -92,14 +92,14 @@ int hamt__ct_walk(const struct ctree *t,
                   void *ctx);
 /* Equal keys (in order) and values (a == b, or veq when not NULL). */
 bool hamt__ct_equal(const struct hamt__kt *kt, const struct ctree *a,
-                    const struct ctree *b, hamt_valeq_fn veq, void *ctx);
+                    const struct ctree *b, hamt_value_equal_fn veq, void *ctx);
 /*
  * hamt_diff() of two trees: fn for each key only in a (removed), only in
  * b (added), or in both with values that are not the same.  Returns fn's
  * first non-zero value, or 0.
  */
 int hamt__ct_diff(const struct hamt__kt *kt, const struct ctree *a,
-                  const struct ctree *b, hamt_valeq_fn veq, void *vctx,
+                  const struct ctree *b, hamt_value_equal_fn veq, void *vctx,
                   hamt_diff_fn fn, void *ctx);
 /*
  * One step of hamt_iter over the tree t: *last is the node last given

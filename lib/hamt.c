@@ -41,7 +41,7 @@ hamt_init(void)
 }
 
 const struct hamt *
-hamt_new(enum hamt_key kind)
+hamt_new(enum hamt_key_kind kind)
 {
     if (hamt_init() != 0) {
         return NULL;
@@ -50,14 +50,14 @@ hamt_new(enum hamt_key kind)
 }
 
 const struct hamt *
-hamt_new_custom(const struct hamt_keytype *kt)
+hamt_new_custom(const struct hamt_key_type *kt)
 {
-    struct hamt_keytype k = {0};
+    struct hamt_key_type k = {0};
 
     /* A caller built against the header before compare passes the older
      * size; the fields it does not have stay NULL. */
     if (kt == NULL ||
-        (kt->size != sizeof k && kt->size != HAMT_KEYTYPE_SIZE_V1) ||
+        (kt->size != sizeof k && kt->size != HAMT_KEY_TYPE_SIZE_V1) ||
         kt->hash == NULL || kt->equal == NULL) {
         errno = EINVAL;
         return NULL;
@@ -71,7 +71,7 @@ hamt_new_custom(const struct hamt_keytype *kt)
 }
 
 const struct hamt *
-hamt_empty(const struct hamt *m)
+hamt_new_like(const struct hamt *m)
 {
     if (m == NULL) {
         errno = EINVAL;
@@ -90,12 +90,12 @@ hamt_size(const struct hamt *m)
     return m->size;
 }
 
-enum hamt_key
+enum hamt_key_kind
 hamt_key_kind(const struct hamt *m)
 {
     if (m == NULL) {
         errno = EINVAL;
-        return (enum hamt_key)0;
+        return (enum hamt_key_kind)0;
     }
     return m->kt->kind;
 }
@@ -154,13 +154,13 @@ hamt_set(const struct hamt *m, const void *key, void *val)
 }
 
 const struct hamt *
-hamt_del(const struct hamt *m, const void *key)
+hamt_remove(const struct hamt *m, const void *key)
 {
     if (m == NULL || !hamt__key_valid(m->kt, key)) {
         errno = EINVAL;
         return NULL;
     }
-    return hamt__del(m, key);
+    return hamt__remove(m, key);
 }
 
 void
@@ -203,7 +203,7 @@ hamt_foreach(const struct hamt *m, hamt_foreach_fn fn, void *ctx)
 }
 
 int
-hamt_equal(const struct hamt *a, const struct hamt *b, hamt_valeq_fn veq,
+hamt_equal(const struct hamt *a, const struct hamt *b, hamt_value_equal_fn veq,
            void *ctx)
 {
     if (a == NULL || b == NULL) {

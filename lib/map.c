@@ -19,7 +19,7 @@
  * the last key returns the key type's one shared empty map.
  *
  * Canonical shape after del: a subtree left with one key is pulled up into
- * its parent (DEL_SINGLE below), so shapes never depend on history.
+ * its parent (REMOVE_SINGLE below), so shapes never depend on history.
  *
  * Function families:
  *   map_kt_*      key types: built-in table, custom registry
@@ -81,7 +81,7 @@ static pthread_mutex_t kt_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct hamt__kt *kt_registry;
 
 const struct hamt *
-hamt__new_builtin(enum hamt_key kind)
+hamt__new_builtin(enum hamt_key_kind kind)
 {
     if (kind < HAMT_KEY_STRING || kind > HAMT_KEY_PTR) {
         errno = EINVAL;
@@ -92,7 +92,7 @@ hamt__new_builtin(enum hamt_key kind)
 }
 
 const struct hamt *
-hamt__new_custom(const struct hamt_keytype *ukt)
+hamt__new_custom(const struct hamt_key_type *ukt)
 {
     struct hamt__kt *kt;
     struct hamt *m;
@@ -257,7 +257,7 @@ map_prefetch_whole(const void *n)
  */
 static inline __attribute__((always_inline)) bool
 map_get_kind(const struct hamt *m, const void *key, void **val,
-             enum hamt_key kind)
+             enum hamt_key_kind kind)
 {
     const struct hamt__kt *kt = m->kt;
     const struct node *n = hamt__root(m);
@@ -795,39 +795,39 @@ hamt__set(const struct hamt *m, const void *key, void *val)
 /* ---- del ---- */
 
 /* Outcomes of removing a key from a subtree. */
-enum del_result {
-    DEL_NOTFOUND, /* the key is absent; nothing allocated */
-    DEL_NEWNODE,  /* dc->node is the subtree without the key */
-    DEL_SINGLE,   /* one key is left (dc->k, dc->v): pull it up */
-    DEL_NOMEM     /* allocation failed; errno = ENOMEM */
+enum remove_result {
+    REMOVE_NOTFOUND, /* the key is absent; nothing allocated */
+    REMOVE_NEWNODE,  /* dc->node is the subtree without the key */
+    REMOVE_SINGLE,   /* one key is left (dc->k, dc->v): pull it up */
+    REMOVE_NOMEM     /* allocation failed; errno = ENOMEM */
 };
 
 struct del_ctx {
     const struct hamt__kt *kt;
     const void *key;
     uint64_t h;
-    void *node;     /* out, DEL_NEWNODE (the input node if changed in place) */
-    const void *k;  /* out, DEL_SINGLE */
-    void *v;        /* out, DEL_SINGLE */
+    void *node;     /* out, REMOVE_NEWNODE (the input node if changed in place) */
+    const void *k;  /* out, REMOVE_SINGLE */
+    void *v;        /* out, REMOVE_SINGLE */
     struct edit *ed; /* the batch edit, or a persistent one (owner 0) */
 };
 
-static enum del_result
-map_del_cnode(struct del_ctx *dc, struct cnode *c)
+static enum remove_result
+map_remove_cnode(struct del_ctx *dc, struct cnode *c)
 {
     if (ct_ordered(dc->kt)) {
         struct ctree *out;
         switch (hamt__ct_remove(dc->kt, dc->ed->owner, (struct ctree *)c,
                                 dc->key, &out, &dc->k, &dc->v)) {
         case 0:
-            return DEL_NOTFOUND;
+            return REMOVE_NOTFOUND;
         case 1:
             dc->node = out;
-            return DEL_NEWNODE;
+            return REMOVE_NEWNODE;
         case 2:
-            return DEL_SINGLE;
+            return REMOVE_SINGLE;
         default:
-            return DEL_NOMEM;
+            return REMOVE_NOMEM;
         }
     }
     for (uint32_t i = 0; i < c->count; i++) {
@@ -839,29 +839,29 @@ map_del_cnode(struct del_ctx *dc, struct cnode *c)
             hamt__cn_remove_in_place(c, i);
             nd_tail_set(cn_tail(c), dc->ed->owner); /* the tail moved */
             dc->node = c;
-            return DEL_NEWNODE;
+            return REMOVE_NEWNODE;
         }
         map_retire(dc->ed, c, cn_tail(c), 0);
         if (c->count == 2) {
             /* N4: a collision node never holds one entry. */
             dc->k = c->slots[2 * (1 - i)];
             dc->v = c->slots[2 * (1 - i) + 1];
-            return DEL_SINGLE;
+            return REMOVE_SINGLE;
         }
         dc->node = map_mine_cn(dc->ed, hamt__cn_remove(c, i));
-        return dc->node != NULL ? DEL_NEWNODE : DEL_NOMEM;
+        return dc->node != NULL ? REMOVE_NEWNODE : REMOVE_NOMEM;
     }
-    return DEL_NOTFOUND;
+    return REMOVE_NOTFOUND;
 }
 
 /*
  * Removes the key from node `n` at `shift`.  The root (`pre` != 0) never
- * reports DEL_SINGLE: it may hold any number of entries.  A node reporting
- * DEL_SINGLE or replaced by a new node is retired (freed on success if the
+ * reports REMOVE_SINGLE: it may hold any number of entries.  A node reporting
+ * REMOVE_SINGLE or replaced by a new node is retired (freed on success if the
  * batch owns it); failures leave everything as it was (see struct edit).
  */
-static enum del_result
-map_del_node(struct del_ctx *dc, struct node *n, size_t pre, unsigned shift)
+static enum remove_result
+map_remove_node(struct del_ctx *dc, struct node *n, size_t pre, unsigned shift)
 {
     uint32_t bit = nd_bit(dc->h, shift);
     bool is_root = pre != 0;
@@ -870,20 +870,20 @@ map_del_node(struct del_ctx *dc, struct node *n, size_t pre, unsigned shift)
     if (n->datamap & bit) {
         unsigned i = nd_entry_index(n, bit);
         if (!hamt__key_eq(dc->kt, nd_key(n, i), dc->key)) {
-            return DEL_NOTFOUND;
+            return REMOVE_NOTFOUND;
         }
         if (!is_root && n->nodemap == 0 && nd_nentries(n) == 2) {
             /* N3: the other entry is the subtree's only key. */
             dc->k = nd_key(n, 1 - i);
             dc->v = nd_val(n, 1 - i);
             map_retire(ed, n, nd_tail(n), pre);
-            return DEL_SINGLE;
+            return REMOVE_SINGLE;
         }
         dc->node = map_change(ed, n, pre, ND_REMOVE_ENTRY, bit, NULL, NULL);
-        return dc->node != NULL ? DEL_NEWNODE : DEL_NOMEM;
+        return dc->node != NULL ? REMOVE_NEWNODE : REMOVE_NOMEM;
     }
     if (!(n->nodemap & bit)) {
-        return DEL_NOTFOUND;
+        return REMOVE_NOTFOUND;
     }
 
     unsigned slot = nd_child_slot(n, bit);
@@ -891,14 +891,14 @@ map_del_node(struct del_ctx *dc, struct node *n, size_t pre, unsigned shift)
 
     map_prefetch_whole(child);
     unsigned cshift = shift + HAMT_BITS;
-    enum del_result r = nd_is_collision_shift(cshift)
-                            ? map_del_cnode(dc, child)
-                            : map_del_node(dc, child, 0, cshift);
+    enum remove_result r = nd_is_collision_shift(cshift)
+                            ? map_remove_cnode(dc, child)
+                            : map_remove_node(dc, child, 0, cshift);
     switch (r) {
-    case DEL_NOTFOUND:
-    case DEL_NOMEM:
+    case REMOVE_NOTFOUND:
+    case REMOVE_NOMEM:
         return r;
-    case DEL_NEWNODE:
+    case REMOVE_NEWNODE:
         if (dc->node == child) {
             dc->node = n; /* the child changed in place */
         } else if (map_owns(ed, nd_tail(n))) {
@@ -907,22 +907,22 @@ map_del_node(struct del_ctx *dc, struct node *n, size_t pre, unsigned shift)
         } else {
             dc->node = map_mine(ed, hamt__nd_set_child(pre, n, bit, dc->node));
         }
-        return dc->node != NULL ? DEL_NEWNODE : DEL_NOMEM;
-    case DEL_SINGLE:
+        return dc->node != NULL ? REMOVE_NEWNODE : REMOVE_NOMEM;
+    case REMOVE_SINGLE:
         if (!is_root && n->datamap == 0 && nd_nchildren(n) == 1) {
             /* This node would hold just that key: pull it up further. */
             map_retire(ed, n, nd_tail(n), pre);
-            return DEL_SINGLE;
+            return REMOVE_SINGLE;
         }
         dc->node = map_change(ed, n, pre, ND_CHILD_TO_ENTRY, bit, dc->k, dc->v);
-        return dc->node != NULL ? DEL_NEWNODE : DEL_NOMEM;
+        return dc->node != NULL ? REMOVE_NEWNODE : REMOVE_NOMEM;
     }
     HAMT_UNREACHABLE();
-    return DEL_NOMEM;
+    return REMOVE_NOMEM;
 }
 
 int
-hamt__edit_del(struct hamt **pm, uint64_t owner, const void *key)
+hamt__edit_remove(struct hamt **pm, uint64_t owner, const void *key)
 {
     struct hamt *m = *pm;
     struct edit ed; /* as in hamt__edit_set */
@@ -935,12 +935,12 @@ hamt__edit_del(struct hamt **pm, uint64_t owner, const void *key)
 
     ed.owner = owner;
     ed.nretired = 0;
-    switch (map_del_node(&dc, hamt__root(m), sizeof(struct hamt), 0)) {
-    case DEL_NOTFOUND:
+    switch (map_remove_node(&dc, hamt__root(m), sizeof(struct hamt), 0)) {
+    case REMOVE_NOTFOUND:
         return 0;
-    case DEL_NOMEM:
+    case REMOVE_NOMEM:
         return -1;
-    case DEL_NEWNODE:
+    case REMOVE_NEWNODE:
         if (dc.node == hamt__root(m)) {
             m->size--; /* changed in place: the root block is owned */
         } else if (owner == 0 && m->size == 1) {
@@ -953,7 +953,7 @@ hamt__edit_del(struct hamt **pm, uint64_t owner, const void *key)
         }
         map_commit(&ed);
         return 1;
-    case DEL_SINGLE:
+    case REMOVE_SINGLE:
         break;
     }
     HAMT_UNREACHABLE();
@@ -961,19 +961,19 @@ hamt__edit_del(struct hamt **pm, uint64_t owner, const void *key)
 }
 
 const struct hamt *
-hamt__del(const struct hamt *m, const void *key)
+hamt__remove(const struct hamt *m, const void *key)
 {
     /* Owner 0: nothing is written in place; r is replaced on a change. */
     struct hamt *r = (struct hamt *)(uintptr_t)m;
 
-    return hamt__edit_del(&r, 0, key) < 0 ? NULL : r;
+    return hamt__edit_remove(&r, 0, key) < 0 ? NULL : r;
 }
 
 /* ---- equality ---- */
 
 struct eq_ctx {
     const struct hamt__kt *kt;
-    hamt_valeq_fn veq;
+    hamt_value_equal_fn veq;
     void *ctx;
 };
 
@@ -1048,7 +1048,7 @@ map_eq_node(const struct eq_ctx *ec, const struct node *a,
 }
 
 int
-hamt__equal(const struct hamt *a, const struct hamt *b, hamt_valeq_fn veq,
+hamt__equal(const struct hamt *a, const struct hamt *b, hamt_value_equal_fn veq,
             void *ctx)
 {
     struct eq_ctx ec = {.kt = a->kt, .veq = veq, .ctx = ctx};

@@ -122,11 +122,11 @@ Test(ctree, key_type_size_versions)
     /* A caller built before compare existed passes the older size; what
      * lies past it is not read. */
     struct {
-        struct hamt_keytype kt;
+        struct hamt_key_type kt;
         char guard[64];
     } old;
     memset(&old, 0xa5, sizeof old);
-    old.kt.size = HAMT_KEYTYPE_SIZE_V1;
+    old.kt.size = HAMT_KEY_TYPE_SIZE_V1;
     old.kt.hash = h0;
     old.kt.equal = eq0;
     old.kt.ctx = NULL;
@@ -134,7 +134,7 @@ Test(ctree, key_type_size_versions)
     cr_assert_not_null(e1);
     cr_assert_null(((const struct hamt__kt *)e1->kt)->compare);
 
-    struct hamt_keytype kt = {.size = sizeof kt, .hash = h0, .equal = eq0};
+    struct hamt_key_type kt = {.size = sizeof kt, .hash = h0, .equal = eq0};
     cr_assert_eq(hamt_new_custom(&kt), e1, "the same type, the same map");
     kt.compare = cmp0;
     const struct hamt *e2 = hamt_new_custom(&kt);
@@ -143,7 +143,7 @@ Test(ctree, key_type_size_versions)
     cr_assert_eq(hamt_new_custom(&kt), e2);
 
     for (size_t bad = 0; bad < sizeof kt + 16; bad++) {
-        if (bad == sizeof kt || bad == HAMT_KEYTYPE_SIZE_V1) {
+        if (bad == sizeof kt || bad == HAMT_KEY_TYPE_SIZE_V1) {
             continue;
         }
         kt.size = bad;
@@ -200,10 +200,10 @@ Test(ctree, versions_persist_and_identity_rule_holds)
         vers[i + 1] = m;
     }
     cr_assert_eq(hamt_set(m, k[7], V(8)), m, "same value: same map");
-    cr_assert_eq(hamt_del(m, tk_key(N + 3, 0x31)), m, "absent: same map");
+    cr_assert_eq(hamt_remove(m, tk_key(N + 3, 0x31)), m, "absent: same map");
     const struct hamt *d = m;
     for (unsigned i = 0; i + 1 < N; i++) {
-        d = hamt_del(d, k[(i * 13u) % N]);
+        d = hamt_remove(d, k[(i * 13u) % N]);
         cr_assert_not_null(d);
         if (i % 97 == 0) {
             cr_assert_eq(hamt__validate(d), 0);
@@ -261,7 +261,7 @@ Test(ctree, unordered_batches_append_and_remove_in_place)
                  hamt__alloc_count() - a0);
     a0 = hamt__alloc_count();
     for (unsigned i = 0; i < N / 2; i++) {
-        cr_assert_eq(hamt_batch_del(b, k[i * 2]), 1);
+        cr_assert_eq(hamt_batch_remove(b, k[i * 2]), 1);
     }
     cr_assert_eq(hamt__alloc_count(), a0, "removed in place");
     const struct hamt *m = hamt_batch_finish(b);
@@ -307,7 +307,7 @@ Test(ctree, trees_of_other_shapes_compare_equal)
     cr_assert_eq(hamt_diff(a, b, NULL, NULL, NULL), -1, "fn is required");
     const struct hamt *c = hamt_set(b, k[9], V(1000));
     cr_assert(!hamt_equal(a, c, NULL, NULL));
-    cr_assert_eq(hamt_difference(a, b), tk_empty_ordered());
+    cr_assert_eq(hamt_subtract(a, b), tk_empty_ordered());
     cr_assert_eq(hamt_size(hamt_merge(a, c, NULL, NULL)), N);
 }
 
@@ -334,7 +334,7 @@ Test(ctree, diff_and_equal_of_close_versions_skip_shared_subtrees)
     }
     const struct hamt *b = hamt_set(a, k[N], V(1));
     b = hamt_set(b, k[1234], V(77));
-    b = hamt_del(b, k[99]);
+    b = hamt_remove(b, k[99]);
     unsigned calls = 0;
     unsigned long c0 = tk_compares;
     cr_assert_eq(hamt_diff(a, b, NULL, count_diff, &calls), 0);

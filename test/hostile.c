@@ -47,7 +47,7 @@ id_equal(const void *a, const void *b, void *c)
 static const struct hamt *
 same_empty(void)
 {
-    struct hamt_keytype kt = {
+    struct hamt_key_type kt = {
         .size = sizeof kt, .hash = same_hash, .equal = id_equal,
     };
     const struct hamt *e = hamt_new_custom(&kt);
@@ -89,7 +89,7 @@ id_compare(const void *a, const void *b, void *c)
 static const struct hamt *
 same_empty_ordered(void)
 {
-    struct hamt_keytype kt = {
+    struct hamt_key_type kt = {
         .size = sizeof kt, .hash = same_hash, .equal = id_equal,
         .compare = id_compare,
     };
@@ -143,7 +143,7 @@ Test(hostile, many_equal_hashes_with_an_order_cost_log_n,
         cr_assert_leq(id_compares - c0, bound, "key %u: %lu compares", i,
                       id_compares - c0);
         c0 = id_compares;
-        cr_assert_not_null(hamt_del(m, &probe));
+        cr_assert_not_null(hamt_remove(m, &probe));
         cr_assert_leq(id_compares - c0, bound, "del %u", i);
     }
     free(k);
@@ -180,7 +180,7 @@ many_equal_hashes(const struct hamt *empty, unsigned NSAME)
     probe = NSAME;
     cr_assert(!hamt_get(m, &probe, NULL));
     cr_assert_eq(hamt_set(m, &k[7], val_of(7)), m, "no-op returns m");
-    cr_assert_eq(hamt_del(m, &probe), m, "absent key returns m");
+    cr_assert_eq(hamt_remove(m, &probe), m, "absent key returns m");
 
     hamt_iter_init(&it, m);
     while (hamt_iter_next(&it, &key, &v)) {
@@ -196,7 +196,7 @@ many_equal_hashes(const struct hamt *empty, unsigned NSAME)
     /* Remove the odd keys, then everything; the old versions stay intact. */
     const struct hamt *d = m;
     for (unsigned i = 1; i < NSAME; i += 2) {
-        d = hamt_del(d, &k[i]);
+        d = hamt_remove(d, &k[i]);
         cr_assert_not_null(d);
     }
     cr_assert_eq(hamt_size(d), NSAME / 2);
@@ -205,7 +205,7 @@ many_equal_hashes(const struct hamt *empty, unsigned NSAME)
         cr_assert_eq(hamt_contains(d, &k[i]), i % 2 == 0, "key %u", i);
     }
     for (unsigned i = 0; i < NSAME; i += 2) {
-        d = hamt_del(d, &k[i]);
+        d = hamt_remove(d, &k[i]);
         cr_assert_not_null(d);
     }
     cr_assert_eq(d, e, "removing every key gives the empty map");
@@ -238,7 +238,7 @@ Test(hostile, collision_node_behaves_at_every_size)
         /* Shrinking back from the full node reaches an equal map. */
         const struct hamt *s = v[64];
         for (unsigned i = n; i < 64; i++) {
-            s = hamt_del(s, &k[i]);
+            s = hamt_remove(s, &k[i]);
         }
         cr_assert_eq(hamt_equal(s, v[n], NULL, NULL), 1, "size %u", n);
         cr_assert_eq(hamt__validate(s), 0);
@@ -302,7 +302,7 @@ Test(hostile, shared_prefixes_take_the_deepest_path_and_no_deeper)
     cr_assert_leq(map_depth(m), HAMT_ITER_DEPTH);
 
     /* Removing the colliding key collapses the path canonically. */
-    const struct hamt *m2 = hamt_del(m, tk_key(3, h[3]));
+    const struct hamt *m2 = hamt_remove(m, tk_key(3, h[3]));
     cr_assert_not_null(m2);
     cr_assert_eq(hamt__validate(m2), 0);
     cr_assert_eq(map_depth(m2), HAMT_LEVELS, "%s", tk_shape(m2));
@@ -330,7 +330,7 @@ Test(hostile, many_deep_keys_keep_the_depth_bound)
         cr_assert(hamt_get(m, tk_key(i, h[i]), &v));
     }
     for (unsigned i = 0; i < 200; i += 3) {
-        m = hamt_del(m, tk_key(i, h[i]));
+        m = hamt_remove(m, tk_key(i, h[i]));
         cr_assert_not_null(m);
         cr_assert_eq(hamt__validate(m), 0);
         cr_assert_leq(map_depth(m), 1 + HAMT_LEVELS);
@@ -366,7 +366,7 @@ diff_fn(const void *k, void *o, void *n, enum hamt_diff_kind kd, void *c)
     return 0;
 }
 
-static enum hamt_conflict
+static enum hamt_conflict_action
 bad_conflict(const void *k, void *va, void *vb, void **out, void *c)
 {
     (void)k;
@@ -374,7 +374,7 @@ bad_conflict(const void *k, void *va, void *vb, void **out, void *c)
     (void)vb;
     (void)out;
     (void)c;
-    return (enum hamt_conflict)77;
+    return (enum hamt_conflict_action)77;
 }
 
 Test(hostile, get_many_rejects_null_and_invalid_arguments)
@@ -456,9 +456,9 @@ Test(hostile, structural_operations_reject_null_and_mixed_maps)
     EXPECT_EINVAL(hamt_intersect(NULL, u, NULL, NULL), NULL);
     EXPECT_EINVAL(hamt_intersect(u, NULL, NULL, NULL), NULL);
     EXPECT_EINVAL(hamt_intersect(u, p, NULL, NULL), NULL);
-    EXPECT_EINVAL(hamt_difference(NULL, u), NULL);
-    EXPECT_EINVAL(hamt_difference(u, NULL), NULL);
-    EXPECT_EINVAL(hamt_difference(u, p), NULL);
+    EXPECT_EINVAL(hamt_subtract(NULL, u), NULL);
+    EXPECT_EINVAL(hamt_subtract(u, NULL), NULL);
+    EXPECT_EINVAL(hamt_subtract(u, p), NULL);
 }
 
 Test(hostile, merge_and_intersect_reject_an_unknown_conflict_action)

@@ -89,10 +89,10 @@ run(const struct hamt *m, uint64_t kspace, unsigned long ops,
             ref_set(r, k, val);
             m = n;
         } else if (op < 12) { /* del */
-            n = hamt_del(m, key(k));
+            n = hamt_remove(m, key(k));
             cr_assert_not_null(n);
             cr_assert_eq(n == m, !ref_get(r, k, NULL));
-            ref_del(r, k);
+            ref_remove(r, k);
             m = n;
         } else if (op < 15) { /* get */
             void *rv = NULL;
@@ -213,24 +213,24 @@ diff_check_fn(const void *key, void *va, void *vb, enum hamt_diff_kind kind,
     return 0;
 }
 
-static enum hamt_conflict
+static enum hamt_conflict_action
 sum_conflict(const void *key, void *va, void *vb, void **out, void *ctx)
 {
     (void)key;
     (void)ctx;
     *out = V((uintptr_t)va + (uintptr_t)vb);
-    return HAMT_COMBINE;
+    return HAMT_CONFLICT_COMBINE;
 }
 
-static enum hamt_update_action
+static enum hamt_alter_action
 bump(void *old, bool present, void **nv, void *ctx)
 {
     (void)ctx;
     if (present && ((uintptr_t)old & 3) == 0) {
-        return HAMT_REMOVE;
+        return HAMT_ALTER_REMOVE;
     }
     *nv = V((uintptr_t)old + 1);
-    return HAMT_REPLACE;
+    return HAMT_ALTER_SET;
 }
 
 /* hamt_diff, hamt_equal and the set algebra of a and b against the refs. */
@@ -273,7 +273,7 @@ check_pair(const struct hamt *a, const struct refmap *ra,
                 seed);
     check_equal(hamt_intersect(a, b, sum_conflict, NULL), is, NCOLL,
                 key_coll, seed);
-    check_equal(hamt_difference(a, b), df, NCOLL, key_coll, seed);
+    check_equal(hamt_subtract(a, b), df, NCOLL, key_coll, seed);
     ref_free(mg);
     ref_free(mgf);
     ref_free(is);
@@ -324,16 +324,16 @@ run_bulk(const struct hamt *m, unsigned rounds, uint64_t seed)
             }
             case 4:
             case 5:
-                cr_assert_geq(hamt_batch_del(b, key_coll(k)), 0);
-                ref_del(r, k);
+                cr_assert_geq(hamt_batch_remove(b, key_coll(k)), 0);
+                ref_remove(r, k);
                 break;
             case 6: {
                 void *old = NULL;
                 bool present = ref_get(r, k, &old);
-                cr_assert_eq(hamt_batch_update_key(b, key_coll(k), bump,
+                cr_assert_eq(hamt_batch_alter(b, key_coll(k), bump,
                                                    NULL), 0);
                 if (present && ((uintptr_t)old & 3) == 0) {
-                    ref_del(r, k);
+                    ref_remove(r, k);
                 } else {
                     ref_set(r, k, V((uintptr_t)old + 1));
                 }
@@ -360,7 +360,7 @@ run_bulk(const struct hamt *m, unsigned rounds, uint64_t seed)
         for (unsigned i = 0; i < 20; i++) {
             uint64_t x = ref_rand(&st), k = (x >> 8) % NCOLL;
             p = x & 1 ? hamt_set(p, key_coll(k), V(x >> 40))
-                      : hamt_update_key(p, key_coll(k), bump, NULL);
+                      : hamt_alter(p, key_coll(k), bump, NULL);
             cr_assert_not_null(p);
         }
         ref_free(rprev);

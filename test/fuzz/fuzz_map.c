@@ -323,12 +323,12 @@ check_diff(const struct version *a, const struct version *b)
 }
 
 struct upd {
-    enum hamt_update_action act;
+    enum hamt_alter_action act;
     uintptr_t val;
     bool seen_present;
 };
 
-static enum hamt_update_action
+static enum hamt_alter_action
 upd_fn(void *old, bool present, void **nv, void *ctx)
 {
     struct upd *u = ctx;
@@ -339,13 +339,13 @@ upd_fn(void *old, bool present, void **nv, void *ctx)
     return u->act;
 }
 
-static enum hamt_conflict
+static enum hamt_conflict_action
 sum_conflict(const void *key, void *va, void *vb, void **out, void *ctx)
 {
     (void)key;
     (void)ctx;
     *out = (void *)((uintptr_t)va + (uintptr_t)vb);
-    return HAMT_COMBINE;
+    return HAMT_CONFLICT_COMBINE;
 }
 
 /* Whether two references bind the same keys to the same values. */
@@ -373,7 +373,7 @@ do_setop(unsigned op, const struct version *a, const struct version *b,
         op == 0   ? hamt_merge(a->m, b->m, NULL, NULL)
         : op == 1 ? hamt_merge(a->m, b->m, sum_conflict, NULL)
         : op == 2 ? hamt_intersect(a->m, b->m, NULL, NULL)
-                  : hamt_difference(a->m, b->m);
+                  : hamt_subtract(a->m, b->m);
 
     CHECK(m != NULL);
     memset(&out->r, 0, sizeof out->r);
@@ -416,7 +416,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
     }
     empties[0] = hamt_new(HAMT_KEY_U64);
     for (unsigned i = 0; i < 2 * NMASKS; i++) {
-        struct hamt_keytype kt = {
+        struct hamt_key_type kt = {
             .size = sizeof kt,
             .hash = fk_hash,
             .equal = fk_equal,
@@ -478,7 +478,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         case 2: { /* del */
             unsigned i = NEXT() % NKEYS;
-            const struct hamt *m = hamt_del(cur.m, key_of(i));
+            const struct hamt *m = hamt_remove(cur.m, key_of(i));
             CHECK(m != NULL);
             if (!cur.r.has[i]) {
                 CHECK(m == cur.m);
@@ -564,7 +564,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     cur.r.val[i] = v;
                     break;
                 case 2:
-                    CHECK(hamt_batch_del(b, key_of(i)) == cur.r.has[i]);
+                    CHECK(hamt_batch_remove(b, key_of(i)) == cur.r.has[i]);
                     cur.r.size -= cur.r.has[i];
                     cur.r.has[i] = false;
                     break;
@@ -592,14 +592,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 }
                 case 5: { /* update with a function: keep, replace, remove */
                     struct upd u = {.act = (bop / 8) % 3, .val = v};
-                    CHECK(hamt_batch_update_key(b, key_of(i), upd_fn, &u) ==
+                    CHECK(hamt_batch_alter(b, key_of(i), upd_fn, &u) ==
                           0);
                     CHECK(u.seen_present == cur.r.has[i]);
-                    if (u.act == HAMT_REPLACE) {
+                    if (u.act == HAMT_ALTER_SET) {
                         cur.r.size += !cur.r.has[i];
                         cur.r.has[i] = true;
                         cur.r.val[i] = v;
-                    } else if (u.act == HAMT_REMOVE && cur.r.has[i]) {
+                    } else if (u.act == HAMT_ALTER_REMOVE && cur.r.has[i]) {
                         cur.r.has[i] = false;
                         cur.r.size--;
                     }
@@ -640,15 +640,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 11: { /* update with a function: keep, replace or remove */
             unsigned i = NEXT() % NKEYS;
             struct upd u = {.act = NEXT() % 3, .val = NEXT() % 8};
-            const struct hamt *m = hamt_update_key(cur.m, key_of(i), upd_fn,
+            const struct hamt *m = hamt_alter(cur.m, key_of(i), upd_fn,
                                                    &u);
             CHECK(m != NULL);
             CHECK(u.seen_present == cur.r.has[i]);
-            if (u.act == HAMT_REPLACE) {
+            if (u.act == HAMT_ALTER_SET) {
                 cur.r.size += !cur.r.has[i];
                 cur.r.has[i] = true;
                 cur.r.val[i] = u.val;
-            } else if (u.act == HAMT_REMOVE && cur.r.has[i]) {
+            } else if (u.act == HAMT_ALTER_REMOVE && cur.r.has[i]) {
                 cur.r.has[i] = false;
                 cur.r.size--;
             }
