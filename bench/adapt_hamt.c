@@ -2,7 +2,7 @@
  * adapt_hamt.c - libhamt behind the bench's table of function pointers.
  *
  * Single-thread operations use the persistent API directly: every insert
- * or remove derives a new map with hamt_set()/hamt_del() and drops the old
+ * or remove derives a new map with hamt_set()/hamt_remove() and drops the old
  * one (the collector reclaims it).  For concurrent runs the current map is
  * published in a hamt_cell: a reader takes one snapshot with
  * hamt_cell_load() per batch of lookups; the single writer derives the next
@@ -94,7 +94,7 @@ lh_share(void *m)
         if (s->cell == NULL) {
             lh_die("hamt_cell_new");
         }
-    } else if (hamt_cell_store(s->cell, s->m) == 0) {
+    } else if (hamt_cell_store(s->cell, s->m, NULL) != 0) {
         lh_die("hamt_cell_store");
     }
 }
@@ -164,9 +164,9 @@ lh_remove(void *m, void *t, bkey k)
 {
     (void)t;
     struct lh_state *s = m;
-    const struct hamt *n = hamt_del(s->m, hkey(k));
+    const struct hamt *n = hamt_remove(s->m, hkey(k));
     if (n == NULL) {
-        lh_die("hamt_del");
+        lh_die("hamt_remove");
     }
     bool removed = n != s->m;
     s->m = n;
@@ -230,7 +230,7 @@ lh_update(void *m, void *t, bkey k, uint64_t v)
     if (n == NULL) {
         lh_die("hamt_set");
     }
-    if (hamt_cell_store(s->cell, n) == 0) {
+    if (hamt_cell_store(s->cell, n, NULL) != 0) {
         lh_die("hamt_cell_store");
     }
     s->m = n;
@@ -325,7 +325,7 @@ b16_flush(struct lh_state *s)
     if (s->m == NULL) {
         lh_die("hamt_batch_finish");
     }
-    if (s->cell != NULL && hamt_cell_store(s->cell, s->m) == 0) {
+    if (s->cell != NULL && hamt_cell_store(s->cell, s->m, NULL) != 0) {
         lh_die("hamt_cell_store");
     }
 }

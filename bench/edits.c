@@ -209,7 +209,7 @@ edits_build(size_t n, unsigned way, int run, const void *const *keys,
         b = hamt_batch_begin(m);
         if (way == 1) {
             for (size_t i = 0; i < n; i++) {
-                if (hamt_batch_set(b, keys[i], vals[i]) != 1) {
+                if (hamt_batch_set(b, keys[i], vals[i]) != 0) {
                     bench_fail("edits: hamt_batch_set of key %zu failed", i);
                     break;
                 }
@@ -366,8 +366,8 @@ edits_diff_merge(size_t n, unsigned runs, const void *const *keys,
                 got[way] = edits_way(way, m, k, uk, uv);
             }
             if (got[0] == NULL || got[1] == NULL || got[2] == NULL ||
-                hamt_equal(got[1], got[0], NULL, NULL) != 1 ||
-                hamt_equal(got[2], got[0], NULL, NULL) != 1) {
+                !hamt_equal(got[1], got[0], NULL, NULL) ||
+                !hamt_equal(got[2], got[0], NULL, NULL)) {
                 bench_fail("edits: batches of %zu updates differ from the "
                            "sets", k);
             }

@@ -157,8 +157,8 @@ const struct hamt *hamt__remove(const struct hamt *m, const void *key);
  * nodes whose owner tail holds it are written in place, and *pm is replaced
  * when its root block had to be rebuilt.  With owner 0 (hamt__set,
  * hamt__remove) nothing is written: *pm is replaced by the new version, the
- * shared empty map when a del empties it.  Return 1 when the key was added
- * (set) or removed (del), 0 when not, -1 with errno = ENOMEM having changed
+ * shared empty map when a remove empties it.  Return 1 when the key was added
+ * (set) or removed (remove), 0 when not, -1 with errno = ENOMEM having changed
  * nothing.
  */
 int hamt__edit_set(struct hamt **pm, uint64_t owner, const void *key,
@@ -173,11 +173,11 @@ int hamt__edit_remove(struct hamt **pm, uint64_t owner, const void *key);
  * hamt_alter_action).
  */
 enum hamt_alter_action hamt__alter_decide(const struct hamt *m,
-                                            const void *key,
-                                            hamt_alter_fn fn,
-                                            void *ctx, void **nv);
+                                          const void *key,
+                                          hamt_alter_fn fn,
+                                          void *ctx, void **nv);
 int hamt__alter_apply(struct hamt **pm, uint64_t owner, const void *key,
-                       enum hamt_alter_action act, void *nv);
+                      enum hamt_alter_action act, void *nv);
 /*
  * A fresh owner id for edits (batch.c): never given out before, or 0 once
  * 2^56 have been (then edit with owner 0, plain path copying).
@@ -185,8 +185,8 @@ int hamt__alter_apply(struct hamt **pm, uint64_t owner, const void *key,
 uint64_t hamt__owner_new(void);
 /* The current version of a live batch (NULL once ended), for tests. */
 const struct hamt *hamt__batch_peek(const struct hamt_batch *b);
-int hamt__equal(const struct hamt *a, const struct hamt *b, hamt_value_equal_fn veq,
-                void *ctx);
+bool hamt__equal(const struct hamt *a, const struct hamt *b,
+                 hamt_value_equal_fn veq, void *ctx);
 /* Hash of a stored or probe key under kt. */
 uint64_t hamt__key_hash(const struct hamt__kt *kt, const void *key);
 bool hamt__key_eq(const struct hamt__kt *kt, const void *stored,

@@ -1,5 +1,5 @@
 /*
- * map.c - persistent map operations by path copying: get, set, del, equal,
+ * map.c - persistent map operations by path copying: get, set, remove, equal,
  * and the key types they run on.
  *
  * Which nodes get copied.  An update walks from the root to the node that
@@ -14,12 +14,12 @@
  *
  * The identity rule.  An update that changes nothing returns its input
  * pointer and allocates nothing: set with a key already bound to the very
- * same value word, del of an absent key.  Callers and the cell rely on it to
- * skip publication, and equality relies on it to short-circuit.  Removing
- * the last key returns the key type's one shared empty map.
+ * same value word, removal of an absent key.  Callers and the cell rely on
+ * it to skip publication, and equality relies on it to short-circuit.
+ * Removing the last key returns the key type's one shared empty map.
  *
- * Canonical shape after del: a subtree left with one key is pulled up into
- * its parent (REMOVE_SINGLE below), so shapes never depend on history.
+ * Canonical shape after a removal: a subtree left with one key is pulled up
+ * into its parent (REMOVE_SINGLE below), so shapes never depend on history.
  *
  * Function families:
  *   map_kt_*      key types: built-in table, custom registry
@@ -792,7 +792,7 @@ hamt__set(const struct hamt *m, const void *key, void *val)
     return hamt__edit_set(&r, 0, key, val) < 0 ? NULL : r;
 }
 
-/* ---- del ---- */
+/* ---- remove ---- */
 
 /* Outcomes of removing a key from a subtree. */
 enum remove_result {
@@ -806,9 +806,10 @@ struct del_ctx {
     const struct hamt__kt *kt;
     const void *key;
     uint64_t h;
-    void *node;     /* out, REMOVE_NEWNODE (the input node if changed in place) */
-    const void *k;  /* out, REMOVE_SINGLE */
-    void *v;        /* out, REMOVE_SINGLE */
+    void *node;      /* out, REMOVE_NEWNODE (the input node if changed
+                        in place) */
+    const void *k;   /* out, REMOVE_SINGLE */
+    void *v;         /* out, REMOVE_SINGLE */
     struct edit *ed; /* the batch edit, or a persistent one (owner 0) */
 };
 
@@ -1047,21 +1048,20 @@ map_eq_node(const struct eq_ctx *ec, const struct node *a,
     return true;
 }
 
-int
-hamt__equal(const struct hamt *a, const struct hamt *b, hamt_value_equal_fn veq,
-            void *ctx)
+bool
+hamt__equal(const struct hamt *a, const struct hamt *b,
+            hamt_value_equal_fn veq, void *ctx)
 {
     struct eq_ctx ec = {.kt = a->kt, .veq = veq, .ctx = ctx};
 
     if (a->kt != b->kt) {
-        errno = EINVAL;
-        return -1;
+        return false; /* maps of different key types are never equal */
     }
     if (a == b) {
-        return 1;
+        return true;
     }
     if (a->size != b->size) {
-        return 0;
+        return false;
     }
-    return map_eq_node(&ec, hamt__root(a), hamt__root(b), 0) ? 1 : 0;
+    return map_eq_node(&ec, hamt__root(a), hamt__root(b), 0);
 }

@@ -1,6 +1,6 @@
 /*
  * ops.c - whole-map operations: update with a function, structural diff,
- * and the set algebra (merge, intersect, difference).
+ * and the set algebra (merge, intersect, subtract).
  *
  * Purpose.  These operations are built on the persistent core (map.c) and
  * the node encoding (node.h); nothing uses them back.  The public entry
@@ -35,10 +35,10 @@
  *                 every subtree only one map holds, or both share, whole
  *   hamt_*        the public entry points
  *
- * Complexity.  update: two root-to-leaf walks (lookup, then set or del).
+ * Complexity.  update: two root-to-leaf walks (lookup, then set or remove).
  * diff: O(d * depth) nodes for d differences plus the size of the subtrees
  * whose shape changed (entry against child), and never a shared subtree.
- * merge / intersect / difference: the nodes where the two maps hold
+ * merge / intersect / subtract: the nodes where the two maps hold
  * different things, O(min(|a|, |b|) * depth) at most and O(d * depth) for
  * two versions that differ in d keys, plus counting the smaller of two
  * groups of whole subtrees for the result's size (sa_shared_keys).  With a
@@ -105,7 +105,7 @@ ops_walk_sub(const struct hamt__kt *kt, const void *p, unsigned shift,
 
 enum hamt_alter_action
 hamt__alter_decide(const struct hamt *m, const void *key,
-                    hamt_alter_fn fn, void *ctx, void **nv)
+                   hamt_alter_fn fn, void *ctx, void **nv)
 {
     void *old = NULL;
     bool present = hamt__get(m, key, &old);
@@ -119,7 +119,7 @@ hamt__alter_decide(const struct hamt *m, const void *key,
 
 int
 hamt__alter_apply(struct hamt **pm, uint64_t owner, const void *key,
-                   enum hamt_alter_action act, void *nv)
+                  enum hamt_alter_action act, void *nv)
 {
     switch (act) {
     case HAMT_ALTER_KEEP:
@@ -137,7 +137,7 @@ hamt__alter_apply(struct hamt **pm, uint64_t owner, const void *key,
 
 const struct hamt *
 hamt_alter(const struct hamt *m, const void *key,
-                hamt_alter_fn fn, void *ctx)
+           hamt_alter_fn fn, void *ctx)
 {
     struct hamt *r = (struct hamt *)(uintptr_t)m; /* replaced on a change */
 
@@ -353,8 +353,8 @@ ops_diff_node(struct diff_ctx *dc, const struct node *a, const struct node *b,
 }
 
 int
-hamt_diff(const struct hamt *a, const struct hamt *b, hamt_value_equal_fn veq,
-          hamt_diff_fn fn, void *ctx)
+hamt_diff(const struct hamt *a, const struct hamt *b,
+          hamt_value_equal_fn veq, hamt_diff_fn fn, void *ctx)
 {
     struct diff_ctx dc = {.veq = veq, .fn = fn, .ctx = ctx};
 
@@ -367,15 +367,16 @@ hamt_diff(const struct hamt *a, const struct hamt *b, hamt_value_equal_fn veq,
         hamt__nodes_visited++;
         return 0;
     }
-    return ops_diff_node(&dc, hamt__root(a), hamt__root(b), 0);
+    /* fn's own value stays with fn (it has ctx): the walk says "stopped". */
+    return ops_diff_node(&dc, hamt__root(a), hamt__root(b), 0) != 0 ? 1 : 0;
 }
 
-/* ---- merge, intersect, difference ---- */
+/* ---- merge, intersect, subtract ---- */
 
 /* The result of a conflict decision: the value to bind, or drop. */
 static int
 sa_decide(hamt_conflict_fn fn, void *ctx, const void *key, void *va,
-                void *vb, void **out, bool *drop)
+          void *vb, void **out, bool *drop)
 {
     void *combined = NULL;
 
@@ -410,7 +411,7 @@ sa_decide(hamt_conflict_fn fn, void *ctx, const void *key, void *va,
  *
  *   - A fragment that only one map holds is taken from it as it is: a
  *     whole child subtree is shared by pointer without being visited
- *     (merge takes both sides', intersect neither, difference a's).
+ *     (merge takes both sides', intersect neither, subtract a's).
  *   - The same child pointer in both maps (a subtree the two versions
  *     share) is shared whole as well, unless a conflict function must see
  *     its keys (merge and intersect with a fn).

@@ -32,6 +32,29 @@ word_of(const struct hamt *m, uint64_t key)
     return (uint64_t)(uintptr_t)val;
 }
 
+/* hamt_cell_store() that must succeed; returns the version it published. */
+static uint64_t
+store_ok(struct hamt_cell *c, const struct hamt *m)
+{
+    uint64_t v = 0;
+
+    cr_assert_eq(hamt_cell_store(c, m, &v), 0);
+    cr_assert_neq(v, 0, "a publication's version is never 0");
+    return v;
+}
+
+/* hamt_cell_cas() that must succeed; returns the version it published. */
+static uint64_t
+cas_ok(struct hamt_cell *c, const struct hamt *expected,
+       const struct hamt *m)
+{
+    uint64_t v = 0;
+
+    cr_assert_eq(hamt_cell_cas(c, expected, m, &v), 0);
+    cr_assert_neq(v, 0, "a publication's version is never 0");
+    return v;
+}
+
 /* ---- creation and loading ---- */
 
 Test(cell, new_rejects_null_map)
@@ -71,11 +94,27 @@ Test(cell, load_of_null_cell_is_einval)
     cr_assert_eq(v, 7, "a failed load must not write *version");
 }
 
-Test(cell, version_of_null_cell_is_zero_and_einval)
+Test(cell, version_of_null_cell_is_zero_and_leaves_errno_alone)
 {
-    errno = 0;
+    errno = 12345;
     cr_assert_eq(hamt_cell_version(NULL), 0);
-    cr_assert_eq(errno, EINVAL);
+    cr_assert_eq(errno, 12345, "a query never touches errno");
+}
+
+Test(cell, failed_publication_leaves_version_out_parameter_alone)
+{
+    const struct hamt *m0 = u64_map(1);
+    const struct hamt *m1 = u64_map(2);
+    struct hamt_cell *c = hamt_cell_new(m0);
+    uint64_t v = 77;
+
+    cr_assert_eq(hamt_cell_store(c, NULL, &v), -1);
+    cr_assert_eq(v, 77);
+    cr_assert_eq(hamt_cell_cas(c, m1, m1, &v), -1); /* m1 is not current */
+    cr_assert_eq(errno, EAGAIN);
+    cr_assert_eq(v, 77);
+    cr_assert_eq(hamt_cell_cas(c, m0, m1, &v), 0);
+    cr_assert_eq(v, 1);
 }
 
 Test(cell, successful_calls_leave_errno_alone)
@@ -86,8 +125,8 @@ Test(cell, successful_calls_leave_errno_alone)
 
     errno = 12345;
     cr_assert_eq(hamt_cell_load(c, NULL), m);
-    cr_assert_eq(hamt_cell_store(c, m), 1);
-    cr_assert_eq(hamt_cell_cas(c, m, m), 2);
+    cr_assert_eq(hamt_cell_store(c, m, NULL), 0);
+    cr_assert_eq(hamt_cell_cas(c, m, m, NULL), 0);
     cr_assert_eq(hamt_cell_version(c), 2);
     cr_assert_eq(hamt_cell_wait(c, 1, &zero), 0);
     cr_assert_eq(errno, 12345);
@@ -99,14 +138,14 @@ Test(cell, store_publishes_and_counts_versions)
 {
     const struct hamt *m0 = u64_map(2);
     const struct hamt *m1 = hamt_set(m0, HAMT_U64(9), NULL);
-    const struct hamt *m2 = hamt_del(m1, HAMT_U64(0));
+    const struct hamt *m2 = hamt_remove(m1, HAMT_U64(0));
     struct hamt_cell *c = hamt_cell_new(m0);
     uint64_t v;
 
-    cr_assert_eq(hamt_cell_store(c, m1), 1);
+    cr_assert_eq(store_ok(c, m1), 1);
     cr_assert_eq(hamt_cell_load(c, &v), m1);
     cr_assert_eq(v, 1);
-    cr_assert_eq(hamt_cell_store(c, m2), 2);
+    cr_assert_eq(store_ok(c, m2), 2);
     cr_assert_eq(hamt_cell_load(c, &v), m2);
     cr_assert_eq(v, 2);
     /* Older snapshots are untouched by later publications. */
@@ -120,8 +159,8 @@ Test(cell, store_of_current_map_still_publishes)
     const struct hamt *m = u64_map(1);
     struct hamt_cell *c = hamt_cell_new(m);
 
-    cr_assert_eq(hamt_cell_store(c, m), 1);
-    cr_assert_eq(hamt_cell_store(c, m), 2);
+    cr_assert_eq(store_ok(c, m), 1);
+    cr_assert_eq(store_ok(c, m), 2);
     cr_assert_eq(hamt_cell_load(c, NULL), m);
 }
 
@@ -131,10 +170,10 @@ Test(cell, store_rejects_null_arguments)
     struct hamt_cell *c = hamt_cell_new(m);
 
     errno = 0;
-    cr_assert_eq(hamt_cell_store(NULL, m), 0);
+    cr_assert_eq(hamt_cell_store(NULL, m, NULL), -1);
     cr_assert_eq(errno, EINVAL);
     errno = 0;
-    cr_assert_eq(hamt_cell_store(c, NULL), 0);
+    cr_assert_eq(hamt_cell_store(c, NULL, NULL), -1);
     cr_assert_eq(errno, EINVAL);
     cr_assert_eq(hamt_cell_load(c, NULL), m);
     cr_assert_eq(hamt_cell_version(c), 0);
@@ -148,12 +187,12 @@ Test(cell, store_out_of_memory_publishes_nothing)
 
     hamt__fail_after(1, false);
     errno = 0;
-    cr_assert_eq(hamt_cell_store(c, m1), 0);
+    cr_assert_eq(hamt_cell_store(c, m1, NULL), -1);
     cr_assert_eq(errno, ENOMEM);
     hamt__fail_after(0, false);
     cr_assert_eq(hamt_cell_load(c, NULL), m0);
     cr_assert_eq(hamt_cell_version(c), 0);
-    cr_assert_eq(hamt_cell_store(c, m1), 1, "the cell works after ENOMEM");
+    cr_assert_eq(store_ok(c, m1), 1, "the cell works after ENOMEM");
 }
 
 Test(cell, new_out_of_memory_is_enomem)
@@ -179,7 +218,7 @@ Test(cell, cas_publishes_when_expected_is_current)
     struct hamt_cell *c = hamt_cell_new(m0);
     uint64_t v;
 
-    cr_assert_eq(hamt_cell_cas(c, m0, m1), 1);
+    cr_assert_eq(cas_ok(c, m0, m1), 1);
     cr_assert_eq(hamt_cell_load(c, &v), m1);
     cr_assert_eq(v, 1);
 }
@@ -191,9 +230,9 @@ Test(cell, cas_conflict_is_eagain_and_publishes_nothing)
     const struct hamt *m2 = u64_map(3);
     struct hamt_cell *c = hamt_cell_new(m0);
 
-    cr_assert_eq(hamt_cell_store(c, m1), 1); /* Another writer won. */
+    cr_assert_eq(store_ok(c, m1), 1); /* Another writer won. */
     errno = 0;
-    cr_assert_eq(hamt_cell_cas(c, m0, m2), 0);
+    cr_assert_eq(hamt_cell_cas(c, m0, m2, NULL), -1);
     cr_assert_eq(errno, EAGAIN);
     cr_assert_eq(hamt_cell_load(c, NULL), m1);
     cr_assert_eq(hamt_cell_version(c), 1);
@@ -206,8 +245,8 @@ Test(cell, cas_compares_maps_not_publications)
     struct hamt_cell *c = hamt_cell_new(m0);
 
     /* m0 was published again in between: the current map is still m0. */
-    cr_assert_eq(hamt_cell_store(c, m0), 1);
-    cr_assert_eq(hamt_cell_cas(c, m0, m1), 2);
+    cr_assert_eq(store_ok(c, m0), 1);
+    cr_assert_eq(cas_ok(c, m0, m1), 2);
     cr_assert_eq(hamt_cell_load(c, NULL), m1);
 }
 
@@ -217,13 +256,13 @@ Test(cell, cas_rejects_null_arguments)
     struct hamt_cell *c = hamt_cell_new(m);
 
     errno = 0;
-    cr_assert_eq(hamt_cell_cas(NULL, m, m), 0);
+    cr_assert_eq(hamt_cell_cas(NULL, m, m, NULL), -1);
     cr_assert_eq(errno, EINVAL);
     errno = 0;
-    cr_assert_eq(hamt_cell_cas(c, NULL, m), 0);
+    cr_assert_eq(hamt_cell_cas(c, NULL, m, NULL), -1);
     cr_assert_eq(errno, EINVAL);
     errno = 0;
-    cr_assert_eq(hamt_cell_cas(c, m, NULL), 0);
+    cr_assert_eq(hamt_cell_cas(c, m, NULL, NULL), -1);
     cr_assert_eq(errno, EINVAL);
     cr_assert_eq(hamt_cell_version(c), 0);
 }
@@ -236,7 +275,7 @@ Test(cell, cas_out_of_memory_publishes_nothing)
 
     hamt__fail_after(1, false);
     errno = 0;
-    cr_assert_eq(hamt_cell_cas(c, m0, m1), 0);
+    cr_assert_eq(hamt_cell_cas(c, m0, m1, NULL), -1);
     cr_assert_eq(errno, ENOMEM);
     hamt__fail_after(0, false);
     cr_assert_eq(hamt_cell_load(c, NULL), m0);
@@ -350,7 +389,7 @@ inc_key0_raced(const struct hamt *cur, void *ctx)
     struct racing *r = ctx;
 
     if (r->calls++ == 0) {
-        cr_assert_neq(hamt_cell_store(r->c, inc_key0(cur, NULL)), 0);
+        (void)store_ok(r->c, inc_key0(cur, NULL));
     }
     return inc_key0(cur, NULL);
 }
@@ -409,7 +448,7 @@ Test(cell, wait_returns_at_once_when_a_newer_version_exists)
 {
     struct hamt_cell *c = hamt_cell_new(u64_map(1));
 
-    cr_assert_eq(hamt_cell_store(c, u64_map(2)), 1);
+    cr_assert_eq(store_ok(c, u64_map(2)), 1);
     cr_assert_eq(hamt_cell_wait(c, 0, NULL), 0, "NULL timeout, no block");
 }
 
@@ -425,7 +464,7 @@ Test(cell, wait_times_out_with_etimedout, .timeout = 60)
     errno = 0;
     cr_assert_eq(hamt_cell_wait(c, 0, &zero), -1, "zero timeout polls");
     cr_assert_eq(errno, ETIMEDOUT);
-    cr_assert_eq(hamt_cell_store(c, u64_map(1)), 1);
+    cr_assert_eq(store_ok(c, u64_map(1)), 1);
     cr_assert_eq(hamt_cell_wait(c, 1, &zero), -1, "seen == current waits");
     cr_assert_eq(hamt_cell_wait(c, 0, &zero), 0);
 }
@@ -486,7 +525,7 @@ Test(cell, wait_returns_once_a_writer_publishes, .timeout = 60)
      * are not yet, they find the new version on their first look.
      */
     nanosleep(&nap, NULL);
-    cr_assert_eq(hamt_cell_store(c, u64_map(2)), 1);
+    cr_assert_eq(store_ok(c, u64_map(2)), 1);
     for (int i = 0; i < NWAITERS; i++) {
         pthread_join(t[i], NULL);
         cr_assert_eq(w[i].rc, 0);

@@ -50,7 +50,7 @@ Test(ctree, sorted_inserts_stay_balanced_and_lookups_cost_log_n)
     /* Ascending keys: the worst order for an unbalanced search tree. */
     for (unsigned i = 0; i < N; i++) {
         m = hamt_set(m, k[i], V(i + 1));
-        cr_assert_eq(hamt_batch_set(b, k[i], V(i + 1)), 1);
+        cr_assert_eq(hamt_batch_set(b, k[i], V(i + 1)), 0);
         if (i % 511 == 0) {
             cr_assert_eq(hamt__validate(m), 0, "at %u", i);
             cr_assert_eq(hamt__validate(hamt__batch_peek(b)), 0, "at %u", i);
@@ -230,11 +230,11 @@ Test(ctree, a_batch_edits_its_own_tree_nodes_in_place)
     struct hamt_batch *b = hamt_batch_begin(tk_empty_ordered());
 
     for (unsigned i = 0; i < N; i++) {
-        cr_assert_eq(hamt_batch_set(b, k[i], V(i)), 1);
+        cr_assert_eq(hamt_batch_set(b, k[i], V(i)), 0);
     }
     for (unsigned i = N; i < N + 10; i++) {
         unsigned long a0 = hamt__alloc_count();
-        cr_assert_eq(hamt_batch_set(b, k[i], V(i)), 1);
+        cr_assert_eq(hamt_batch_set(b, k[i], V(i)), 0);
         cr_assert_eq(hamt__alloc_count() - a0, 1, "one new node, no copies");
     }
     unsigned long a0 = hamt__alloc_count();
@@ -253,7 +253,7 @@ Test(ctree, unordered_batches_append_and_remove_in_place)
     unsigned long a0 = hamt__alloc_count();
 
     for (unsigned i = 0; i < N; i++) {
-        cr_assert_eq(hamt_batch_set(b, k[i], V(i)), 1);
+        cr_assert_eq(hamt_batch_set(b, k[i], V(i)), 0);
     }
     /* The node grows by half each time it is full: O(log n) copies, not
      * one copy per key. */
@@ -261,7 +261,7 @@ Test(ctree, unordered_batches_append_and_remove_in_place)
                  hamt__alloc_count() - a0);
     a0 = hamt__alloc_count();
     for (unsigned i = 0; i < N / 2; i++) {
-        cr_assert_eq(hamt_batch_remove(b, k[i * 2]), 1);
+        cr_assert_eq(hamt_batch_remove(b, k[i * 2]), 0);
     }
     cr_assert_eq(hamt__alloc_count(), a0, "removed in place");
     const struct hamt *m = hamt_batch_finish(b);

@@ -132,7 +132,7 @@ Test(hostile, many_equal_hashes_with_an_order_cost_log_n,
     struct hamt_batch *b = hamt_batch_begin(m);
     for (unsigned i = 0; i < n; i++) {
         /* Ascending ids: a plain search tree would degenerate. */
-        cr_assert_eq(hamt_batch_set(b, &k[i], val_of(i)), 1);
+        cr_assert_eq(hamt_batch_set(b, &k[i], val_of(i)), 0);
     }
     m = hamt_batch_finish(b);
     cr_assert_eq(hamt__validate(m), 0);
@@ -346,6 +346,14 @@ Test(hostile, many_deep_keys_keep_the_depth_bound)
         cr_assert_eq(errno, EINVAL, #expr ": errno %d", errno);                \
     } while (0)
 
+/* A query: returns `want` and leaves errno as it was. */
+#define EXPECT_QUIET(expr, want)                                               \
+    do {                                                                       \
+        errno = 12345;                                                         \
+        cr_assert((expr) == (want), #expr);                                    \
+        cr_assert_eq(errno, 12345, #expr ": errno %d", errno);                 \
+    } while (0)
+
 static int
 count_fn(const void *k, void *v, void *c)
 {
@@ -377,7 +385,7 @@ bad_conflict(const void *k, void *va, void *vb, void **out, void *c)
     return (enum hamt_conflict_action)77;
 }
 
-Test(hostile, get_many_rejects_null_and_invalid_arguments)
+Test(hostile, get_many_finds_nothing_for_null_and_invalid_arguments)
 {
     const struct hamt *u = hamt_set(hamt_new(HAMT_KEY_U64), HAMT_U64(1), NULL);
     const struct hamt *s = hamt_set(hamt_new(HAMT_KEY_STRING), "a", NULL);
@@ -385,12 +393,12 @@ Test(hostile, get_many_rejects_null_and_invalid_arguments)
     const void *skeys[2] = { "a", NULL };
     bool found[2] = { true, true };
 
-    EXPECT_EINVAL(hamt_get_many(NULL, 2, keys, NULL, found), 0);
+    EXPECT_QUIET(hamt_get_many(NULL, 2, keys, NULL, found), 0);
     cr_assert(!found[0] && !found[1], "found[] cleared");
-    EXPECT_EINVAL(hamt_get_many(u, 2, NULL, NULL, found), 0);
-    EXPECT_EINVAL(hamt_get_many(u, 2, keys, NULL, NULL), 0);
+    EXPECT_QUIET(hamt_get_many(u, 2, NULL, NULL, found), 0);
+    EXPECT_QUIET(hamt_get_many(u, 2, keys, NULL, NULL), 0);
     found[0] = true;
-    EXPECT_EINVAL(hamt_get_many(s, 2, skeys, NULL, found), 0);
+    EXPECT_QUIET(hamt_get_many(s, 2, skeys, NULL, found), 0);
     cr_assert(!found[0] && !found[1], "found[] cleared");
     /* n = 0 is a no-op, whatever the arrays. */
     errno = 0;
@@ -399,10 +407,10 @@ Test(hostile, get_many_rejects_null_and_invalid_arguments)
     cr_assert_eq(hamt_get_many(u, 2, keys, NULL, found), 1);
 }
 
-Test(hostile, contains_rejects_null_string_key)
+Test(hostile, contains_never_finds_a_null_string_key)
 {
-    EXPECT_EINVAL(hamt_contains(hamt_new(HAMT_KEY_STRING), NULL), false);
-    EXPECT_EINVAL(hamt_contains(hamt_new(HAMT_KEY_BYTES), NULL), false);
+    EXPECT_QUIET(hamt_contains(hamt_new(HAMT_KEY_STRING), NULL), false);
+    EXPECT_QUIET(hamt_contains(hamt_new(HAMT_KEY_BYTES), NULL), false);
 }
 
 Test(hostile, foreach_rejects_null_map_and_function)
@@ -433,12 +441,12 @@ Test(hostile, set_seed_rejects_null)
     EXPECT_EINVAL(hamt_set_seed(NULL), -1);
 }
 
-Test(hostile, equal_rejects_maps_of_different_key_types)
+Test(hostile, maps_of_different_key_types_are_never_equal)
 {
-    EXPECT_EINVAL(hamt_equal(hamt_new(HAMT_KEY_U64), hamt_new(HAMT_KEY_PTR),
-                             NULL, NULL), -1);
-    EXPECT_EINVAL(hamt_equal(hamt_new(HAMT_KEY_U64), same_empty(), NULL,
-                             NULL), -1);
+    EXPECT_QUIET(hamt_equal(hamt_new(HAMT_KEY_U64), hamt_new(HAMT_KEY_PTR),
+                            NULL, NULL), false);
+    EXPECT_QUIET(hamt_equal(hamt_new(HAMT_KEY_U64), same_empty(), NULL,
+                            NULL), false);
 }
 
 Test(hostile, structural_operations_reject_null_and_mixed_maps)

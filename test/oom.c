@@ -183,7 +183,7 @@ op_update(const struct hamt *m, const void *arg)
     return hamt_alter(m, arg, bump_or_remove, &oom_remove);
 }
 
-Test(oom, update_key_fails_cleanly_at_every_allocation)
+Test(oom, alter_fails_cleanly_at_every_allocation)
 {
     const struct hamt *m = big_u64(3000);
 

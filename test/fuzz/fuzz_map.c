@@ -516,8 +516,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         case 7: { /* compare with a kept version */
             struct version *o = &slot[NEXT() % NSLOTS];
-            int eq = hamt_equal(cur.m, o->m, NULL, NULL);
-            CHECK(eq == (int)ref_equal(&cur.r, &o->r));
+            bool eq = hamt_equal(cur.m, o->m, NULL, NULL);
+            CHECK(eq == ref_equal(&cur.r, &o->r));
             CHECK(hamt_equal(o->m, cur.m, NULL, NULL) == eq);
             check_diff(o, &cur);
             check_diff(&cur, o);
@@ -557,14 +557,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 switch (bop % 6) {
                 case 0:
                 case 1:
-                    CHECK(hamt_batch_set(b, key_of(i), (void *)v) ==
-                          !cur.r.has[i]);
+                    CHECK(hamt_batch_set(b, key_of(i), (void *)v) == 0);
+                    CHECK(hamt_batch_size(b) == cur.r.size + !cur.r.has[i]);
                     cur.r.size += !cur.r.has[i];
                     cur.r.has[i] = true;
                     cur.r.val[i] = v;
                     break;
                 case 2:
-                    CHECK(hamt_batch_remove(b, key_of(i)) == cur.r.has[i]);
+                    CHECK(hamt_batch_remove(b, key_of(i)) == 0);
+                    CHECK(hamt_batch_size(b) == cur.r.size - cur.r.has[i]);
                     cur.r.size -= cur.r.has[i];
                     cur.r.has[i] = false;
                     break;
@@ -641,7 +642,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             unsigned i = NEXT() % NKEYS;
             struct upd u = {.act = NEXT() % 3, .val = NEXT() % 8};
             const struct hamt *m = hamt_alter(cur.m, key_of(i), upd_fn,
-                                                   &u);
+                                              &u);
             CHECK(m != NULL);
             CHECK(u.seen_present == cur.r.has[i]);
             if (u.act == HAMT_ALTER_SET) {

@@ -133,7 +133,7 @@ writer_main(void *arg)
         uint64_t k = xorshift(&seed) % nkeys;
 
         m = hamt_set(m, HAMT_U64(k), (void *)(uintptr_t)(xorshift(&seed)));
-        if (m == NULL || hamt_cell_store(cell, m) == 0) {
+        if (m == NULL || hamt_cell_store(cell, m, NULL) != 0) {
             perror("writer");
             exit(2);
         }
