@@ -18,7 +18,8 @@
  *
  *   struct ctree  [count | root | owner]
  *                          |
- *   struct ctn    [left | right | key | val | height | owner]   40 bytes
+ *   struct ctn    [left | right | key | val | ck0 | ck1 | height | owner]
+ *                                                               56 bytes
  *
  * Invariants (checked by hamt__ct_validate, called from debug.c):
  *   T1  in-order keys are strictly increasing under compare;
@@ -28,7 +29,12 @@
  *       every explicit stack);
  *   T3  count is the number of nodes, and at least two (N4 of node.c);
  *   T4  nodes reachable from a published map are never written (N5): an
- *       update copies its path, as the trie does.
+ *       update copies its path, as the trie does;
+ *   T5  each node holds a copy of its children's key pointers (ck), set
+ *       with every link (ct_link), so that a search can start loading the
+ *       next level's key while it compares this one: the key behind the
+ *       pointer is the caller's memory, one more dependent cache miss per
+ *       level otherwise.
  *
  * Path copying.  An update records its search path (at most CT_MAXH
  * nodes), makes a writable version of every node it will write - the node
@@ -98,6 +104,14 @@ ct_owns(uint64_t owner, const unsigned char *tag)
     return owner != 0 && nd_tail_get(tag) == owner;
 }
 
+/* Sets n's child on side dir, and the copy of its key (T5). */
+static inline void
+ct_link(struct ctn *n, int dir, struct ctn *child)
+{
+    n->c[dir] = child;
+    n->ck[dir] = child != NULL ? child->key : NULL;
+}
+
 static struct ctn *
 ct_copy(const struct ctn *n, uint64_t owner)
 {
@@ -156,8 +170,8 @@ ct_rot(struct ctn *z, int dir)
 {
     struct ctn *y = z->c[dir];
 
-    z->c[dir] = y->c[!dir];
-    y->c[!dir] = z;
+    ct_link(z, dir, y->c[!dir]);
+    ct_link(y, !dir, z);
     ct_fix(z);
     ct_fix(y);
     return y;
@@ -187,7 +201,7 @@ ct_balance(struct ctn *z, uint64_t owner, bool heavy_ok)
         if ((y = ct_own(y, owner)) == NULL) {
             return NULL;
         }
-        z->c[dir] = y;
+        ct_link(z, dir, y);
     }
     if (ct_h(y->c[!dir]) > ct_h(y->c[dir])) {
         struct ctn *x = y->c[!dir];
@@ -195,9 +209,9 @@ ct_balance(struct ctn *z, uint64_t owner, bool heavy_ok)
             if ((x = ct_own(x, owner)) == NULL) {
                 return NULL;
             }
-            y->c[!dir] = x;
+            ct_link(y, !dir, x);
         }
-        z->c[dir] = ct_rot(y, !dir);
+        ct_link(z, dir, ct_rot(y, !dir));
     }
     return ct_rot(z, dir);
 }
@@ -228,10 +242,13 @@ hamt__ct_get(const struct hamt__kt *kt, const struct ctree *t,
     const struct ctn *n = t->root;
 
     while (n != NULL) {
-        /* Both children start loading while the compare runs, so a
-         * level's cache miss overlaps the previous level's compare. */
+        /* Both children and their keys start loading while the compare
+         * runs (T5), so the next level's two misses overlap this one's
+         * compare instead of following it. */
         __builtin_prefetch(n->c[0]);
         __builtin_prefetch(n->c[1]);
+        __builtin_prefetch(n->ck[0]);
+        __builtin_prefetch(n->ck[1]);
         int c = ct_cmp(kt, key, n->key);
         if (c == 0) {
             if (val != NULL) {
@@ -254,7 +271,7 @@ hamt__ct_pair(const struct hamt__kt *kt, uint64_t owner, const void *k1,
     if (t == NULL || a == NULL || b == NULL) {
         return NULL; /* the others are garbage nothing saw */
     }
-    a->c[ct_cmp(kt, k2, k1) > 0] = b;
+    ct_link(a, ct_cmp(kt, k2, k1) > 0, b);
     a->h = 2;
     t->count = 2;
     t->root = a;
@@ -283,6 +300,8 @@ hamt__ct_set(const struct hamt__kt *kt, uint64_t owner, struct ctree *t,
     while (n != NULL) {
         __builtin_prefetch(n->c[0]); /* as in hamt__ct_get */
         __builtin_prefetch(n->c[1]);
+        __builtin_prefetch(n->ck[0]);
+        __builtin_prefetch(n->ck[1]);
         int c = ct_cmp(kt, key, n->key);
         if (c == 0) {
             break;
@@ -305,7 +324,7 @@ hamt__ct_set(const struct hamt__kt *kt, uint64_t owner, struct ctree *t,
     }
     if (n != NULL) {
         for (int i = 0; i + 1 < d; i++) {
-            w[i]->c[dir[i]] = w[i + 1];
+            ct_link(w[i], dir[i], w[i + 1]);
         }
         w[d - 1]->val = val;
         wt->root = w[0];
@@ -314,7 +333,7 @@ hamt__ct_set(const struct hamt__kt *kt, uint64_t owner, struct ctree *t,
     }
     struct ctn *sub = leaf;
     for (int i = d - 1; i >= 0; i--) {
-        w[i]->c[dir[i]] = sub;
+        ct_link(w[i], dir[i], sub);
         sub = ct_balance(w[i], owner, true); /* cannot fail: heavy_ok */
     }
     wt->root = sub;
@@ -336,6 +355,8 @@ hamt__ct_remove(const struct hamt__kt *kt, uint64_t owner, struct ctree *t,
     while (n != NULL) {
         __builtin_prefetch(n->c[0]); /* as in hamt__ct_get */
         __builtin_prefetch(n->c[1]);
+        __builtin_prefetch(n->ck[0]);
+        __builtin_prefetch(n->ck[1]);
         int c = ct_cmp(kt, key, n->key);
         if (c == 0) {
             break;
@@ -389,9 +410,9 @@ hamt__ct_remove(const struct hamt__kt *kt, uint64_t owner, struct ctree *t,
     }
     /* Every allocation of a batch is done: the writes follow. */
     for (int i = 0; owner != 0 && i < d; i++) {
-        w[i]->c[!dir[i]] = sw[i];
+        ct_link(w[i], !dir[i], sw[i]);
         if (sx[i] != NULL) {
-            sw[i]->c[dir[i]] = sx[i];
+            ct_link(sw[i], dir[i], sx[i]);
         }
     }
     if (k < d) {
@@ -399,7 +420,7 @@ hamt__ct_remove(const struct hamt__kt *kt, uint64_t owner, struct ctree *t,
         w[k]->val = r->val;
     }
     for (int i = d - 1; i >= 0; i--) {
-        w[i]->c[dir[i]] = sub;
+        ct_link(w[i], dir[i], sub);
         if ((sub = ct_balance(w[i], owner, false)) == NULL) {
             return -1; /* persistent only: fresh nodes were written */
         }
@@ -420,11 +441,13 @@ ct_build_sub(void *const *kv, size_t lo, size_t hi)
     if (n == NULL) {
         return NULL;
     }
-    if (lo < mid && (n->c[0] = ct_build_sub(kv, lo, mid)) == NULL) {
-        return NULL;
-    }
-    if (mid + 1 < hi && (n->c[1] = ct_build_sub(kv, mid + 1, hi)) == NULL) {
-        return NULL;
+    for (int dir = 0; dir < 2; dir++) {
+        size_t a = dir ? mid + 1 : lo, b = dir ? hi : mid;
+        struct ctn *c = NULL;
+        if (a < b && (c = ct_build_sub(kv, a, b)) == NULL) {
+            return NULL;
+        }
+        ct_link(n, dir, c);
     }
     ct_fix(n);
     return n;
@@ -686,6 +709,11 @@ ct_check_sub(struct ct_check *ck, const struct ctn *n, unsigned depth)
     ck->nodes++;
     if ((rc = ct_check_sub(ck, n->c[1], depth + 1)) != 0) {
         return rc;
+    }
+    for (int dir = 0; dir < 2; dir++) {
+        if (n->ck[dir] != (n->c[dir] != NULL ? n->c[dir]->key : NULL)) {
+            return 7; /* T5 */
+        }
     }
     int b = (int)ct_h(n->c[1]) - (int)ct_h(n->c[0]);
     unsigned hl = ct_h(n->c[0]), hr = ct_h(n->c[1]);

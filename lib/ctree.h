@@ -14,11 +14,12 @@
  */
 #define CT_MAXH 96
 
-/* A tree node: 40 bytes, a 48-byte collector slot. */
+/* A tree node: 56 bytes, a 64-byte collector slot. */
 struct ctn {
     struct ctn *c[2]; /* left (smaller keys), right (larger keys) */
     const void *key;
     void *val;
+    const void *ck[2]; /* c[0]->key and c[1]->key (T5 in ctree.c) */
     unsigned char h;                       /* height; a leaf is 1 */
     unsigned char owner[HAMT_OWNER_BYTES]; /* batch id, or 0 (node.h) */
 };

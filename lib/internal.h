@@ -147,7 +147,11 @@ const struct hamt *hamt__new_custom(const struct hamt_key_type *kt);
 bool hamt__get(const struct hamt *m, const void *key, void **val);
 /* Keys that hamt__get_many walks together (its prefetching group). */
 #define HAMT_GET_GROUP 16
-/* whole: prefetch whole nodes (a walk ahead of updates), not two lines. */
+/*
+ * whole: a walk ahead of updates: prefetch whole nodes, not two lines, and
+ * stop at chain nodes and at the collision level, whose keys the updates
+ * search themselves (found[] is false for the keys that stopped there).
+ */
 size_t hamt__get_many(const struct hamt *m, size_t n, const void *const *keys,
                       void **vals, bool *found, bool whole);
 const struct hamt *hamt__set(const struct hamt *m, const void *key, void *val);

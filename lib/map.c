@@ -38,9 +38,9 @@
 #include "node.h"
 
 #include <pthread.h>
+#include <string.h>
 
 #include "ctree.h"
-#include <string.h>
 
 /* ---- key types ---- */
 
