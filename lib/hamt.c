@@ -129,7 +129,7 @@ hamt_get_many(const struct hamt *m, size_t n, const void *const keys[],
         return 0;
     }
     /* hamt__get_many() sets every found[i] itself. */
-    return hamt__get_many(m, n, keys, vals, found, false);
+    return hamt__get_many(m, n, keys, vals, found, false, NULL);
 }
 
 bool

@@ -151,9 +151,10 @@ bool hamt__get(const struct hamt *m, const void *key, void **val);
  * whole: a walk ahead of updates: prefetch whole nodes, not two lines, and
  * stop at chain nodes and at the collision level, whose keys the updates
  * search themselves (found[] is false for the keys that stopped there).
+ * hashes (may be NULL): receives each key's hash, for the updates.
  */
 size_t hamt__get_many(const struct hamt *m, size_t n, const void *const *keys,
-                      void **vals, bool *found, bool whole);
+                      void **vals, bool *found, bool whole, uint64_t *hashes);
 const struct hamt *hamt__set(const struct hamt *m, const void *key, void *val);
 const struct hamt *hamt__remove(const struct hamt *m, const void *key);
 /*
@@ -167,6 +168,9 @@ const struct hamt *hamt__remove(const struct hamt *m, const void *key);
  */
 int hamt__edit_set(struct hamt **pm, uint64_t owner, const void *key,
                    void *val);
+/* hamt__edit_set() with the key's hash already computed. */
+int hamt__edit_set_hashed(struct hamt **pm, uint64_t owner, const void *key,
+                          void *val, uint64_t h);
 int hamt__edit_remove(struct hamt **pm, uint64_t owner, const void *key);
 /*
  * hamt_alter() in two steps (ops.c).  decide: fn's action for `key`

@@ -344,7 +344,7 @@ hamt__get(const struct hamt *m, const void *key, void **val)
 
 static size_t
 map_get_group(const struct hamt *m, size_t n, const void *const *keys,
-              void **vals, bool *found, bool whole)
+              void **vals, bool *found, bool whole, uint64_t *hashes)
 {
     const struct hamt__kt *kt = m->kt;
     const void *node[HAMT_GET_GROUP];
@@ -357,6 +357,9 @@ map_get_group(const struct hamt *m, size_t n, const void *const *keys,
     for (unsigned i = 0; i < n; i++) {
         h[i] = ints ? hamt__hash_u64((uint64_t)(uintptr_t)keys[i])
                     : hamt__key_hash(kt, keys[i]);
+        if (hashes != NULL) {
+            hashes[i] = h[i];
+        }
         node[i] = hamt__root(m);
         found[i] = false;
         live[nlive++] = i;
@@ -437,14 +440,15 @@ map_get_group(const struct hamt *m, size_t n, const void *const *keys,
 
 size_t
 hamt__get_many(const struct hamt *m, size_t n, const void *const *keys,
-               void **vals, bool *found, bool whole)
+               void **vals, bool *found, bool whole, uint64_t *hashes)
 {
     size_t hits = 0;
 
     for (size_t i = 0; i < n; i += HAMT_GET_GROUP) {
         size_t g = n - i < HAMT_GET_GROUP ? n - i : HAMT_GET_GROUP;
         hits += map_get_group(m, g, keys + i, vals != NULL ? vals + i : NULL,
-                              found + i, whole);
+                              found + i, whole,
+                              hashes != NULL ? hashes + i : NULL);
     }
     return hits;
 }
@@ -751,6 +755,14 @@ map_finish(struct node *root, const struct hamt__kt *kt, size_t size)
 int
 hamt__edit_set(struct hamt **pm, uint64_t owner, const void *key, void *val)
 {
+    return hamt__edit_set_hashed(pm, owner, key, val,
+                                 hamt__key_hash((*pm)->kt, key));
+}
+
+int
+hamt__edit_set_hashed(struct hamt **pm, uint64_t owner, const void *key,
+                      void *val, uint64_t h)
+{
     struct hamt *m = *pm;
     /* Not zeroed as a whole: retired[] is written before it is read. */
     struct edit ed;
@@ -758,7 +770,7 @@ hamt__edit_set(struct hamt **pm, uint64_t owner, const void *key, void *val)
         .kt = m->kt,
         .key = key,
         .val = val,
-        .h = hamt__key_hash(m->kt, key),
+        .h = h,
         .added = false,
         .ed = &ed,
     };

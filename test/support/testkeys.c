@@ -8,10 +8,13 @@
 
 #include "internal.h"
 
+unsigned long tk_hashes;
+
 static uint64_t
 tk_hash(const void *key, void *ctx)
 {
     (void)ctx;
+    tk_hashes++;
     return ((const struct tk *)key)->hash;
 }
 
