@@ -134,7 +134,8 @@ struct hamt_key_type {
 /*
  * An iterator that lives on the caller's stack and never allocates.  All
  * fields are private.  The trie depth is bounded (13 bitmap levels and one
- * collision level), so a fixed-size stack suffices.
+ * collision level), so a fixed-size stack suffices; a collision tree (a key
+ * type with an order) is walked from the last key given, in key order.
  */
 #define HAMT_ITER_DEPTH 15
 struct hamt_iter {
