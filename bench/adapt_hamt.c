@@ -22,7 +22,7 @@
 
 #include <hamt.h>
 
-#include "internal.h" /* node layout, for the exact memory walk only */
+#include "stats.h" /* exact_bytes: the one figure the public API lacks */
 
 struct lh_state {
     const struct hamt *m;    /* the writer's current map */
@@ -221,6 +221,53 @@ lh_read_batch(void *m, void *t, const bkey *keys, size_t n, uint64_t *sum)
     return hits;
 }
 
+/*
+ * libhamt-slot: the same map and writer, but readers run in threads the
+ * collector does not know (the driver starts them with rawthread.c) and
+ * protect each batch's snapshot with a hazard slot (hamt_cell_acquire).
+ */
+static size_t
+slot_read_batch(void *m, void *t, const bkey *keys, size_t n, uint64_t *sum)
+{
+    (void)t;
+    struct lh_state *s = m;
+    struct hamt_snapshot *hs;
+    const struct hamt *snap = hamt_cell_acquire(s->cell, NULL, &hs);
+    size_t hits = 0;
+    uint64_t acc = 0;
+    enum { CHUNK = 64 };
+    const void *hk[CHUNK];
+    void *vals[CHUNK];
+    bool found[CHUNK];
+    if (snap == NULL) {
+        lh_die("hamt_cell_acquire");
+    }
+    for (size_t i = 0; i < n; i += CHUNK) {
+        size_t c = n - i < CHUNK ? n - i : CHUNK;
+        for (size_t j = 0; j < c; j++) {
+            hk[j] = hkey(keys[i + j]);
+        }
+        hits += hamt_get_many(snap, c, hk, vals, found);
+        for (size_t j = 0; j < c; j++) {
+            if (found[j]) {
+                acc += (uint64_t)(uintptr_t)vals[j];
+            }
+        }
+    }
+    if (hamt_snapshot_release(hs) != 0) {
+        lh_die("hamt_snapshot_release");
+    }
+    *sum += acc;
+    return hits;
+}
+
+/* Reader threads must stay unknown: registration happens in the writer. */
+static void *
+slot_thread_enter(void *m)
+{
+    return m;
+}
+
 static void
 lh_update(void *m, void *t, bkey k, uint64_t v)
 {
@@ -266,43 +313,17 @@ lh_quiesce(void *m, void *t)
     (void)t;
 }
 
-/*
- * Bytes the collector holds for the nodes of the trie under n (GC_size:
- * the request rounded up to the collector's granule, with its extra byte),
- * plus the key copies of a string map.  Walks the internal layout of
- * lib/internal.h; children at shift >= 65 are collision nodes.
- */
-static size_t
-lh_walk(const void *blk, const struct node *n, unsigned shift, bool strkeys)
-{
-    size_t bytes = GC_base((void *)(uintptr_t)blk) ? GC_size(blk) : 0;
-    if (shift >= HAMT_BITS * HAMT_LEVELS) {
-        const struct cnode *c = (const struct cnode *)n;
-        for (uint32_t i = 0; strkeys && i < c->count; i++) {
-            bytes += GC_size(c->slots[2 * i]);
-        }
-        return bytes;
-    }
-    unsigned ne = (unsigned)__builtin_popcount(n->datamap);
-    unsigned nc = (unsigned)__builtin_popcount(n->nodemap);
-    for (unsigned i = 0; strkeys && i < ne; i++) {
-        bytes += GC_size(n->slots[2 * i]);
-    }
-    for (unsigned i = 0; i < nc; i++) {
-        const struct node *c = n->slots[2 * ne + i];
-        bytes += lh_walk(c, c, shift + HAMT_BITS, strkeys);
-    }
-    return bytes;
-}
-
 static size_t
 lh_exact_bytes(void *m)
 {
+    /* What the collector holds for the nodes (GC_size) and, in a string
+     * map, for libhamt's own key copies. */
     struct lh_state *s = m;
-    if (hamt_size(s->m) == 0) {
-        return 0;
+    struct hamt__stats st;
+    if (hamt__stats(s->m, &st) != 0) {
+        lh_die("hamt__stats");
     }
-    return lh_walk(s->m, hamt__root(s->m), 0, s->kind == BK_STR);
+    return st.node_bytes + st.key_bytes;
 }
 
 /*
@@ -449,4 +470,37 @@ const struct bench_adapter bench_hamt = {
     .bulk = lh_bulk,
     .quiesce = lh_quiesce,
     .exact_bytes = lh_exact_bytes,
+};
+
+/* The writer allocates: it registers itself (a thread-local test after the
+ * first call); readers never come here. */
+static void
+slot_update(void *m, void *t, bkey k, uint64_t v)
+{
+    if (hamt_thread_register() != 0) {
+        lh_die("hamt_thread_register");
+    }
+    lh_update(m, t, k, v);
+}
+
+const struct bench_adapter bench_hamt_slot = {
+    .name = "libhamt-slot",
+    .desc = "libhamt, readers unknown to the collector (hamt_cell_acquire)",
+    .flags = BA_CONCURRENT | BA_READ_MT | BA_GC | BA_CONC_ONLY |
+             BA_UNREG_READERS,
+    .create = lh_create,
+    .destroy = lh_destroy,
+    .thread_enter = slot_thread_enter,
+    .thread_exit = lh_thread_exit,
+    .share = lh_share,
+    .insert = lh_insert,
+    .lookup = lh_lookup,
+    .remove = lh_remove,
+    .iterate = lh_iterate,
+    .read_batch = slot_read_batch,
+    .update = slot_update,
+    .update_mw = NULL,
+    .bulk = lh_bulk,
+    .quiesce = lh_quiesce,
+    .exact_bytes = NULL,
 };

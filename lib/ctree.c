@@ -536,6 +536,20 @@ ct_cur_skip_shared(struct ct_cur *a, struct ct_cur *b)
     return true;
 }
 
+size_t
+hamt__ct_node_bytes(const struct ctree *t)
+{
+    struct ct_cur cu;
+    size_t bytes = 0;
+
+    hamt__ct_cur_init(&cu, t);
+    while (cu.d > 0) {
+        bytes += hamt__alloc_block_size(cu.stk[cu.d - 1]);
+        hamt__ct_cur_skip(&cu);
+    }
+    return bytes;
+}
+
 int
 hamt__ct_walk(const struct ctree *t,
               int (*fn)(const void *key, void *val, void *ctx), void *ctx)

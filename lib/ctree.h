@@ -87,6 +87,8 @@ int hamt__ct_remove(const struct hamt__kt *kt, uint64_t owner,
  * strictly increasing key order); NULL with errno = ENOMEM.
  */
 struct ctree *hamt__ct_build(void *const *kv, size_t n);
+/* Bytes of the blocks of t's nodes, its header not included (stats.c). */
+size_t hamt__ct_node_bytes(const struct ctree *t);
 /* Calls fn on every entry in key order; stops at fn's first non-zero. */
 int hamt__ct_walk(const struct ctree *t,
                   int (*fn)(const void *key, void *val, void *ctx),

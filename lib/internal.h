@@ -115,6 +115,12 @@ void *hamt__alloc_atomic(size_t n);
  */
 size_t hamt__alloc_usable(const void *p);
 /*
+ * Bytes the allocator holds for the block starting at p: the collector's
+ * whole slot, its extra byte included (GC_size), or malloc_usable_size
+ * without the collector.  For memory accounting (stats.c).
+ */
+size_t hamt__alloc_block_size(const void *p);
+/*
  * Give back an object that was never visible to another thread (a no-op
  * without the collector).
  */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "stats.h"
 #include "testkeys.h"
 
 #define V(x) ((void *)(uintptr_t)(x))
@@ -355,4 +356,21 @@ Test(ctree, diff_and_equal_of_close_versions_skip_shared_subtrees)
     const struct hamt *d = hamt_set(c2, k[5], V((uintptr_t)v5 + 1));
     cr_assert(!hamt_equal(c2, d, NULL, NULL));
     cr_assert(!hamt_equal(d, c1, NULL, NULL));
+}
+
+Test(ctree, stats_count_a_collision_tree)
+{
+    enum { N = 300 };
+    const struct tk **k = same_keys(N, 0x49);
+    const struct hamt *m = tk_empty_ordered();
+    struct hamt__stats st;
+
+    for (unsigned i = 0; i < N; i++) {
+        m = hamt_set(m, k[i], V(i));
+    }
+    cr_assert_eq(hamt__stats(m, &st), 0);
+    cr_assert_eq(st.entries, N);
+    cr_assert_eq(st.collision_nodes, 1);
+    /* Each tree node is a block of at least its 56 bytes. */
+    cr_assert_geq(st.node_bytes, (size_t)N * 56, "%zu", st.node_bytes);
 }
