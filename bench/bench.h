@@ -401,6 +401,12 @@ void edits_run(long c);
 void edits_report(void);
 /* The N of the edits section (the largest single-thread size). */
 size_t edits_n(void);
+/* collide.c: keys with one hash, with and without an order (issue 17) */
+unsigned collide_cases(void);
+/* The N of the collide section's distinct and ordered rows. */
+size_t collide_keys(void);
+void collide_run(long c);
+void collide_report(void);
 
 /* ---- concurrent phases (concurrent.c; the smoke mode uses them too) ---- */
 

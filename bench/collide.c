@@ -1,31 +1,42 @@
 /*
- * collide.c - the colliding-keys rows (issue 17): a custom key type whose
- * hash is one constant for every key, with and without an order, against
- * the same key type with distinct hashes, measured in one process run.
+ * collide.c - the "collide" section of hamt-bench (issue 17): a custom key
+ * type whose hash is one constant for every key, with and without an
+ * order, against the same key type with distinct hashes.
+ *
+ * N keys (100,000) are built three ways (hamt_set one by one,
+ * hamt_batch_set, hamt_batch_set_many in groups of 64), looked up in a
+ * shuffled order, and N / 10 of them removed one by one from the full map
+ * (persistent hamt_remove); each figure is stored per round (bench_rec,
+ * workload "collide") and reported as the median of the rounds, in CPU
+ * time (see now_s).  Three cases, each in a process of its own:
+ *   distinct   hash = a 64-bit mix of the id (no collisions)
+ *   ordered    hash = one constant, compare given (collision trees)
+ *   unordered  hash = one constant, no compare (collision nodes, linear
+ *              per operation): 10,000 keys (20,000 in the full mode),
+ *              since every operation scans them all
+ * collide_report prints the ratios issue 17 sets as targets: ordered build
+ * / distinct build (<= 10), ordered lookup (< 2 us), and batch_set_many /
+ * batch_set for each key kind (<= 1), and writes collide.csv.
+ *
+ * The same file builds a program of its own with -DCOLLIDE_MAIN:
  *
  *   bench/hamt-collide [N] [ROUNDS] [UNORDERED_N]
  *
- * N keys (default 100,000) are built three ways (hamt_set one by one,
- * hamt_batch_set, hamt_batch_set_many in groups of 64), looked up in a
- * shuffled order, and N / 10 of them (at least 1,000) removed one by one
- * from the full map (persistent hamt_remove).  Each figure is the median
- * of ROUNDS (default 5) rounds, in CPU time (see now_s).  Rows:
- *   distinct   hash = a 64-bit mix of the id (no collisions)
- *   ordered    hash = one constant, compare given (collision trees)
- *   unordered  hash = one constant, no compare (collision arrays, linear
- *              per operation); built from UNORDERED_N keys (default N / 10)
- *              since every operation scans them all
- * The last lines give the ratios that issue 17 sets as targets: ordered
- * build / distinct build (<= 10), ordered lookup (< 2 us), and batch_set_many
- * / batch_set for each key kind (<= 1).
- *
- * Built with -DCOLLIDE_NO_ORDER it runs against a library that has no
- * compare field (the "before" figures): the ordered row is left out.
+ * which make check runs at a small size for its answers
+ * (bench/collide-smoke.sh), and which, with -DCOLLIDE_NO_ORDER as well,
+ * builds against a library without compare, for before/after figures (the
+ * ordered row is then left out).
  */
+#ifdef COLLIDE_MAIN
 #define GC_THREADS 1
 #include <gc/gc.h>
+#else
+#include "bench.h"
+#endif
 
 #include <hamt.h>
+
+#include <math.h>
 
 #include <stdint.h>
 #include <stdio.h>
@@ -113,10 +124,15 @@ static const char *const way_name[W_NWAYS] = {
     "build hamt_set (ms)", "build hamt_batch_set (ms)",
     "build hamt_batch_set_many (ms)", "lookup (ns/op)", "hamt_remove (ns/op)"};
 
+/* A wrong answer or a failed call: the run cannot go on. */
 static void
 die(const char *what)
 {
+#ifdef COLLIDE_MAIN
     perror(what);
+#else
+    bench_fail("collide: %s failed", what);
+#endif
     exit(1);
 }
 
@@ -175,8 +191,7 @@ round_once(const struct hamt *e, struct ckey *keys, const void **kp,
         m = build(e, keys, kp, n, w);
         t[w] = (now_s() - t0) * 1e3;
         if (m == NULL || hamt_size(m) != n) {
-            fprintf(stderr, "hamt-collide: a build lost keys\n");
-            exit(1);
+            die("a build (keys lost)");
         }
     }
 
@@ -187,8 +202,7 @@ round_once(const struct hamt *e, struct ckey *keys, const void **kp,
     }
     t[W_LOOKUP] = (now_s() - t0) * 1e9 / (double)n;
     if (found != n) {
-        fprintf(stderr, "hamt-collide: lookups missed\n");
-        exit(1);
+        die("a lookup (keys missed)");
     }
 
     /* Enough removes that the collections they trigger average out. */
@@ -202,15 +216,18 @@ round_once(const struct hamt *e, struct ckey *keys, const void **kp,
     }
     t[W_DEL] = (now_s() - t0) * 1e9 / (double)nd;
     if (hamt_size(d) != n - nd) {
-        fprintf(stderr, "hamt-collide: removes missed\n");
-        exit(1);
+        die("a remove (keys missed)");
     }
 }
 
-/* Medians over `rounds` rounds of one key kind into med[W_*]. */
+/*
+ * Medians over `rounds` (at most 64) rounds of one key kind into med[W_*],
+ * printed as one row; every round's figures into all[r * W_NWAYS + w]
+ * when all is not NULL.
+ */
 static void
 run_kind(const char *name, const struct hamt *e, size_t n, int rounds,
-         double *med)
+         double *med, double *all_out)
 {
     struct ckey *keys = malloc(n * sizeof *keys);
     const void **kp = malloc(n * sizeof *kp);
@@ -231,8 +248,14 @@ run_kind(const char *name, const struct hamt *e, size_t n, int rounds,
         order[i - 1] = order[j];
         order[j] = x;
     }
+    if (e == NULL) {
+        die("hamt_new_custom");
+    }
     for (int r = 0; r < rounds; r++) {
         round_once(e, keys, kp, n, order, all + r * W_NWAYS, r);
+    }
+    if (all_out != NULL) {
+        memcpy(all_out, all, (size_t)rounds * W_NWAYS * sizeof *all);
     }
     printf("%-10s %8zu", name, n);
     for (int w = 0; w < W_NWAYS; w++) {
@@ -251,6 +274,7 @@ run_kind(const char *name, const struct hamt *e, size_t n, int rounds,
     free(all);
 }
 
+#ifdef COLLIDE_MAIN
 int
 main(int argc, char **argv)
 {
@@ -279,14 +303,14 @@ main(int argc, char **argv)
         printf(" %12.12s", way_name[w]);
     }
     printf("\n");
-    run_kind("distinct", hamt_new_custom(&kd), n, rounds, md);
+    run_kind("distinct", hamt_new_custom(&kd), n, rounds, md, NULL);
 #ifndef COLLIDE_NO_ORDER
     double mo[W_NWAYS];
     struct hamt_key_type ko = {.size = sizeof ko, .hash = hash_const,
                               .equal = key_eq, .compare = key_cmp};
-    run_kind("ordered", hamt_new_custom(&ko), n, rounds, mo);
+    run_kind("ordered", hamt_new_custom(&ko), n, rounds, mo, NULL);
 #endif
-    run_kind("unordered", hamt_new_custom(&ku), nu, rounds, mu);
+    run_kind("unordered", hamt_new_custom(&ku), nu, rounds, mu, NULL);
     printf("columns: %s; %s; %s; %s; %s\n", way_name[0], way_name[1],
            way_name[2], way_name[3], way_name[4]);
 #ifndef COLLIDE_NO_ORDER
@@ -305,3 +329,111 @@ main(int argc, char **argv)
 #endif
     return 0;
 }
+#else /* the section of hamt-bench */
+
+static const char *const kind_name[3] = {"distinct", "ordered", "unordered"};
+static const char *const metric[W_NWAYS] = {
+    "build_set_ms", "build_batch_ms", "build_many_ms", "lookup_ns",
+    "remove_ns"};
+
+/* Keys of case c: the unordered case scans them all in every operation. */
+size_t
+collide_keys(void)
+{
+    return 100000;
+}
+
+static size_t
+collide_n(unsigned c)
+{
+    if (c == 2) {
+        return strcmp(bench_cfg.mode, "full") == 0 ? 20000 : 10000;
+    }
+    return collide_keys();
+}
+
+unsigned
+collide_cases(void)
+{
+    return 3;
+}
+
+void
+collide_run(long c)
+{
+    struct hamt_key_type kt = {.size = sizeof kt,
+                               .hash = c == 0 ? hash_mix : hash_const,
+                               .equal = key_eq,
+                               .compare = c == 1 ? key_cmp : NULL};
+    int rounds = bench_cfg.runs > 64 ? 64 : (int)bench_cfg.runs;
+    size_t n = collide_n((unsigned)c);
+    double med[W_NWAYS];
+    double *all = malloc((size_t)rounds * W_NWAYS * sizeof *all);
+
+    if (all == NULL) {
+        die("malloc");
+    }
+    printf("\n== colliding keys (%s), median of %d, CPU time: %s | %s | %s "
+           "| %s | %s\n",
+           kind_name[c], rounds, way_name[0], way_name[1], way_name[2],
+           way_name[3], way_name[4]);
+    run_kind(kind_name[c], hamt_new_custom(&kt), n, rounds, med, all);
+    for (int r = 0; r < rounds; r++) {
+        for (int w = 0; w < W_NWAYS; w++) {
+            bench_rec("collide", kind_name[c], n, metric[w], (unsigned)r,
+                      all[r * W_NWAYS + w]);
+        }
+    }
+    free(all);
+}
+
+static double
+collide_median(unsigned c, int w)
+{
+    return rec_median("collide", kind_name[c], BK_U64, collide_n(c), 0, 0, 0,
+                      metric[w]);
+}
+
+void
+collide_report(void)
+{
+    double m[3][W_NWAYS];
+
+    for (unsigned c = 0; c < 3; c++) {
+        for (int w = 0; w < W_NWAYS; w++) {
+            m[c][w] = collide_median(c, w);
+        }
+    }
+    if (isnan(m[1][W_SET])) {
+        return;
+    }
+    printf("\n== colliding keys (issue 17), medians, CPU time\n");
+    printf("%-10s %8s %12s %12s %12s %12s %12s\n", "keys", "n", "set ms",
+           "batch ms", "many ms", "lookup ns", "remove ns");
+    FILE *f = out_csv("collide.csv");
+    fprintf(f, "keys,n,build_set_ms,build_batch_ms,build_many_ms,"
+               "lookup_ns,remove_ns\n");
+    for (unsigned c = 0; c < 3; c++) {
+        printf("%-10s %8zu", kind_name[c], collide_n(c));
+        fprintf(f, "%s,%zu", kind_name[c], collide_n(c));
+        for (int w = 0; w < W_NWAYS; w++) {
+            printf(" %12.1f", m[c][w]);
+            fprintf(f, ",%.1f", m[c][w]);
+        }
+        printf("\n");
+        fprintf(f, "\n");
+    }
+    fclose(f);
+    double rs = m[1][W_SET] / m[0][W_SET], rb = m[1][W_BATCH] / m[0][W_BATCH];
+    double rm = m[1][W_MANY] / m[0][W_MANY];
+    printf("ordered / distinct build: hamt_set %.2fx, hamt_batch_set %.2fx, "
+           "hamt_batch_set_many %.2fx (target <= 10x: %s)\n",
+           rs, rb, rm, rs <= 10 && rb <= 10 && rm <= 10 ? "met" : "MISSED");
+    printf("ordered lookup: %.0f ns (target < 2000 ns: %s)\n",
+           m[1][W_LOOKUP], m[1][W_LOOKUP] < 2000 ? "met" : "MISSED");
+    printf("batch_set_many / batch_set: distinct %.2fx, ordered %.2fx, "
+           "unordered %.2fx (target <= 1 for the colliding rows)\n",
+           m[0][W_MANY] / m[0][W_BATCH], m[1][W_MANY] / m[1][W_BATCH],
+           m[2][W_MANY] / m[2][W_BATCH]);
+}
+#endif

@@ -23,6 +23,7 @@ enum tsize {
     AT_SINGLE, /* the single-thread N: 1M if measured, else the largest */
     AT_CONC,   /* the concurrent N (conc_n) */
     AT_EDITS,  /* the edits section's N (edits_n) */
+    AT_COLLIDE, /* the collide section's N (collide_keys) */
 };
 
 /* One figure: the median of a series, scaled. */
@@ -64,6 +65,13 @@ struct target {
     { .what = text, .unit = "ns", .size = AT_SINGLE, \
       .hamt = SINGLE("libhamt", op), .ref = SINGLE("ghash", op), \
       .per_round = true, .cmp = AT_MOST, .limit = lim }
+#define COLLIDE(m, metric_) \
+    { .workload = "collide", .map = m, .metric = metric_ }
+#define COLLIDE_BUILD(metric_, text) \
+    { .what = text, .unit = "ms", .size = AT_COLLIDE, \
+      .hamt = COLLIDE("ordered", metric_), \
+      .ref = COLLIDE("distinct", metric_), .cmp = AT_MOST, .limit = 10.0, \
+      .optional = true }
 #define K_SPEEDUP(k, batch, text) \
     { .what = text, .unit = "ns", .size = AT_EDITS, \
       .hamt = EDITS("libhamt", "sets_k" #k), \
@@ -170,6 +178,21 @@ static const struct target targets[] = {
               "k=10000 updates: k sets / batch_set_many (speedup)"),
     K_SPEEDUP(100000, "batch_many",
               "k=100000 updates: k sets / batch_set_many (speedup)"),
+    /* Issue 17: keys with one hash and an order (collision trees). */
+    COLLIDE_BUILD("build_set_ms",
+                  "one hash, ordered: hamt_set build vs distinct hashes"),
+    COLLIDE_BUILD("build_batch_ms",
+                  "one hash, ordered: batch_set build vs distinct"),
+    COLLIDE_BUILD("build_many_ms",
+                  "one hash, ordered: batch_set_many build vs distinct"),
+    { .what = "one hash, ordered: lookup", .unit = "ns",
+      .size = AT_COLLIDE, .hamt = COLLIDE("ordered", "lookup_ns"),
+      .cmp = AT_MOST, .limit = 2000.0, .optional = true },
+    { .what = "one hash, ordered: batch_set_many vs batch_set",
+      .unit = "ms", .size = AT_COLLIDE,
+      .hamt = COLLIDE("ordered", "build_many_ms"),
+      .ref = COLLIDE("ordered", "build_batch_ms"), .cmp = AT_MOST,
+      .limit = 1.0, .optional = true },
 };
 #define NTARGETS (sizeof targets / sizeof targets[0])
 
@@ -205,6 +228,8 @@ target_n(const struct target *t)
         return bench_cfg.conc_n;
     case AT_EDITS:
         return edits_n();
+    case AT_COLLIDE:
+        return collide_keys();
     }
     return 0;
 }
