@@ -401,6 +401,10 @@ void edits_run(long c);
 void edits_report(void);
 /* The N of the edits section (the largest single-thread size). */
 size_t edits_n(void);
+/* budget.c: the writer against the budget between collections */
+unsigned budget_cases(void);
+void budget_run(long c);
+void budget_report(void);
 /* collide.c: keys with one hash, with and without an order (issue 17) */
 unsigned collide_cases(void);
 /* The N of the collide section's distinct and ordered rows. */

@@ -167,6 +167,30 @@ HAMT_API int hamt_init(void);
  */
 HAMT_API int hamt_set_seed(const uint8_t seed[16]);
 
+/*
+ * hamt_gc_set_budget - trade memory for writer speed: the collector starts
+ * a collection only after at least `bytes` have been allocated since the
+ * last one (process-wide; bdwgc's GC_set_min_bytes_allocd).  A larger
+ * budget means fewer collections, less stopped time per update and a heap
+ * about `bytes` larger than the live data; the collector's own
+ * proportional rule (free-space divisor) still applies above it.  Takes
+ * effect from the next collection on.  hamt_init() sets a default budget
+ * (see hamt_init(3)) unless the application chose one before it
+ * (GC_set_min_bytes_allocd, or HAMT_GC_BUDGET in the environment); 1 gives
+ * the collector its own schedule back.  Initialises the library if needed.
+ * Returns 0, or -1 with errno EINVAL (bytes == 0) or hamt_init()'s errno.
+ * Thread safety: any thread, any time (it takes the collector's lock).
+ */
+HAMT_API int hamt_gc_set_budget(size_t bytes);
+
+/*
+ * hamt_gc_budget - the current budget in bytes (the collector's minimum
+ * between collections, whoever set it).  Initialises the library if
+ * needed; 0 if that failed.  Never touches errno.
+ * Thread safety: any thread, any time.
+ */
+HAMT_API size_t hamt_gc_budget(void);
+
 /* ---- maps (hamt_new(3)) ---- */
 
 /*
@@ -176,6 +200,26 @@ HAMT_API int hamt_set_seed(const uint8_t seed[16]);
  * malformed HAMT_SEED, ENOTSUP, ENOMEM).
  */
 HAMT_API const struct hamt *hamt_new(enum hamt_key_kind kind);
+
+/*
+ * hamt_new_scalar - the empty map of a key kind whose keys are integers in
+ * the word, for values that are not pointers the map must keep alive
+ * (integers, or pointers the application keeps alive some other way).
+ * The collector then need not scan the map's leaves: nodes without
+ * children are allocated pointer-free (GC_MALLOC_ATOMIC), which cuts the
+ * marking work of large maps.  Every map derived from it (hamt_set,
+ * batches, merges) inherits the choice.  Such maps form a key type of
+ * their own: hamt_merge() and the other two-map functions refuse to mix
+ * them with hamt_new(HAMT_KEY_U64) maps (EINVAL), and hamt_equal() finds
+ * them unequal to those.  A value the
+ * collector must keep alive stored in such a map may be reclaimed while
+ * the map still holds it.  Only HAMT_KEY_U64 is accepted: string, byte and
+ * pointer keys are pointers the collector must see.  Returns the shared
+ * empty map, or NULL with errno EINVAL (any other kind) or the errno of a
+ * failed hamt_init().
+ * Thread safety: any thread, any time.
+ */
+HAMT_API const struct hamt *hamt_new_scalar(enum hamt_key_kind kind);
 
 /*
  * hamt_new_custom - the empty map of a custom key type.  The same
