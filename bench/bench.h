@@ -406,6 +406,12 @@ void budget_report(void);
 void writers_run(long c);
 /* The smoke mode's check of every several-writer call; adds to counts. */
 void writers_smoke(unsigned *pass, unsigned *fail);
+/* collide.c: keys with one hash, with and without an order (issue 17) */
+unsigned collide_cases(void);
+/* The N of the collide section's distinct and ordered rows. */
+size_t collide_keys(void);
+void collide_run(long c);
+void collide_report(void);
 
 /* ---- concurrent phases (concurrent.c; the smoke mode uses them too) ---- */
 

@@ -26,6 +26,7 @@ enum tsize {
     AT_10K,    /* a fixed single-thread N (rows left out if not measured) */
     AT_100K,
     AT_1M,
+    AT_COLLIDE, /* the collide section's N (collide_keys) */
 };
 
 /* One figure: the median of a series, scaled. */
@@ -67,6 +68,13 @@ struct target {
     { .what = text, .unit = "ns", .size = AT_SINGLE, \
       .hamt = SINGLE("libhamt", op), .ref = SINGLE("ghash", op), \
       .per_round = true, .cmp = AT_MOST, .limit = lim }
+#define COLLIDE(m, metric_) \
+    { .workload = "collide", .map = m, .metric = metric_ }
+#define COLLIDE_BUILD(metric_, text) \
+    { .what = text, .unit = "ms", .size = AT_COLLIDE, \
+      .hamt = COLLIDE("ordered", metric_), \
+      .ref = COLLIDE("distinct", metric_), .cmp = AT_MOST, .limit = 10.0, \
+      .optional = true }
 #define K_SPEEDUP(k, batch, text) \
     { .what = text, .unit = "ns", .size = AT_EDITS, \
       .hamt = EDITS("libhamt", "sets_k" #k), \
@@ -215,6 +223,21 @@ static const struct target targets[] = {
     { .what = "writer updates/s publishing every update (1 reader)",
       .unit = "M/s", .size = AT_CONC, .hamt = RW("libhamt", "writer_ops_s"),
       .cmp = AT_LEAST, .limit = 1.0 },
+    /* Issue 17: keys with one hash and an order (collision trees). */
+    COLLIDE_BUILD("build_set_ms",
+                  "one hash, ordered: hamt_set build vs distinct hashes"),
+    COLLIDE_BUILD("build_batch_ms",
+                  "one hash, ordered: batch_set build vs distinct"),
+    COLLIDE_BUILD("build_many_ms",
+                  "one hash, ordered: batch_set_many build vs distinct"),
+    { .what = "one hash, ordered: lookup", .unit = "ns",
+      .size = AT_COLLIDE, .hamt = COLLIDE("ordered", "lookup_ns"),
+      .cmp = AT_MOST, .limit = 2000.0, .optional = true },
+    { .what = "one hash, ordered: batch_set_many vs batch_set",
+      .unit = "ms", .size = AT_COLLIDE,
+      .hamt = COLLIDE("ordered", "build_many_ms"),
+      .ref = COLLIDE("ordered", "build_batch_ms"), .cmp = AT_MOST,
+      .limit = 1.0, .optional = true },
 };
 #define NTARGETS (sizeof targets / sizeof targets[0])
 
@@ -256,6 +279,8 @@ target_n(const struct target *t)
         return 100000;
     case AT_1M:
         return 1000000;
+    case AT_COLLIDE:
+        return collide_keys();
     }
     return 0;
 }

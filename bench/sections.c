@@ -27,5 +27,7 @@ const struct bench_section bench_sections[] = {
     { .name = "writers", .run = writers_run },
     { .name = "balance", .run = balance_run, .report = balance_write_data,
       .in_parent = true },
+    { .name = "collide", .cases = collide_cases, .run = collide_run,
+      .report = collide_report },
     { .name = NULL },
 };

@@ -99,6 +99,15 @@ struct hamt_bytes {
  */
 typedef uint64_t (*hamt_key_hash_fn)(const void *key, void *ctx);
 typedef bool (*hamt_key_equal_fn)(const void *a, const void *b, void *ctx);
+/*
+ * An order of the keys of a custom key type (optional): negative, zero or
+ * positive as a sorts before, equal to or after b.  It must be a total
+ * order that agrees with equal (zero exactly for equal keys), pure and
+ * infallible like the other callbacks.  It is called only on keys whose
+ * full 64-bit hashes are equal; with it, n keys with one hash cost
+ * O(log n) per operation instead of O(n) (hamt_new(3)).
+ */
+typedef int (*hamt_key_compare_fn)(const void *a, const void *b, void *ctx);
 
 /* Compares two values for hamt_equal(); NULL there means identity. */
 typedef bool (*hamt_value_equal_fn)(const void *a, const void *b, void *ctx);
@@ -108,19 +117,27 @@ typedef int (*hamt_foreach_fn)(const void *key, void *val, void *ctx);
 
 /*
  * A custom key type, given once to hamt_new_custom() and copied there.
- * `size` must be sizeof(struct hamt_key_type), so fields can be added later.
+ * `size` must be sizeof(struct hamt_key_type), so fields can be added later:
+ * a program built against an older header passes its own, smaller size and
+ * the fields past it read as NULL.  compare (may be NULL) came in this way;
+ * give it, when the keys have an order, so that keys whose hashes collide
+ * cost O(log n) instead of O(n).
  */
 struct hamt_key_type {
     size_t size;
     hamt_key_hash_fn hash;
     hamt_key_equal_fn equal;
     void *ctx;
+    hamt_key_compare_fn compare;
 };
+/* The size of struct hamt_key_type before compare was added. */
+#define HAMT_KEY_TYPE_SIZE_V1 offsetof(struct hamt_key_type, compare)
 
 /*
  * An iterator that lives on the caller's stack and never allocates.  All
  * fields are private.  The trie depth is bounded (13 bitmap levels and one
- * collision level), so a fixed-size stack suffices.
+ * collision level), so a fixed-size stack suffices; a collision tree (a key
+ * type with an order) is walked from the last key given, in key order.
  */
 #define HAMT_ITER_DEPTH 15
 struct hamt_iter {
@@ -206,9 +223,11 @@ HAMT_API const struct hamt *hamt_new_scalar(enum hamt_key_kind kind);
 
 /*
  * hamt_new_custom - the empty map of a custom key type.  The same
- * (hash, equal, ctx) triple always yields the same empty map.  `kt` is
- * copied; `ctx` is stored and passed to the callbacks.  Returns NULL with
- * errno EINVAL (NULL kt, wrong size, NULL callback) or ENOMEM.
+ * (hash, equal, compare, ctx) always yields the same empty map.  `kt` is
+ * copied; `ctx` is stored and passed to the callbacks.  kt->size is
+ * sizeof(struct hamt_key_type), or HAMT_KEY_TYPE_SIZE_V1 (no compare).
+ * Returns NULL with errno EINVAL (NULL kt, wrong size, NULL hash or equal)
+ * or ENOMEM.
  */
 HAMT_API const struct hamt *hamt_new_custom(const struct hamt_key_type *kt);
 
@@ -231,7 +250,11 @@ HAMT_API enum hamt_key_kind hamt_key_kind(const struct hamt *m);
  * hamt_get - look up `key`.  Returns true and stores the value in *val
  * (when val is not NULL) if present; false if absent.  Never allocates,
  * never locks, never touches errno.  A NULL map, or a NULL key of a string
- * or bytes map, returns false.
+ * or bytes map, returns false.  For a custom key type: one hash call,
+ * then equal on the stored key the probed path ends at (its hash shares
+ * the path's bits, not necessarily all 64), and among keys with the same
+ * full hash equal on each, or O(log n) compare calls when the type has an
+ * order.
  */
 HAMT_API bool hamt_get(const struct hamt *m, const void *key, void **val);
 

@@ -127,6 +127,7 @@ hamt_batch_set_many(struct hamt_batch *b, size_t n, const void *const keys[],
                     void *const vals[], size_t *done)
 {
     bool found[HAMT_GET_GROUP];
+    uint64_t hashes[HAMT_GET_GROUP];
 
     if (done != NULL) {
         *done = 0;
@@ -148,9 +149,11 @@ hamt_batch_set_many(struct hamt_batch *b, size_t n, const void *const keys[],
          * prefetches each key's next node so that the cache misses of the
          * group overlap; the updates then find their paths in cache.
          */
-        hamt__get_many(b->m, g, keys + i, NULL, found, true);
+        hamt__get_many(b->m, g, keys + i, NULL, found, true, hashes);
         for (size_t j = i; j < i + g; j++) {
-            if (hamt__edit_set(&b->m, b->owner, keys[j], vals[j]) < 0) {
+            /* The walk's hashes: a custom hash is not called twice. */
+            if (hamt__edit_set_hashed(&b->m, b->owner, keys[j], vals[j],
+                                      hashes[j - i]) < 0) {
                 return -1; /* errno = ENOMEM; keys[0 .. j-1] are set */
             }
             if (done != NULL) {

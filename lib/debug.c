@@ -14,7 +14,10 @@
  *   1 datamap and nodemap overlap        2 an entry is under the wrong bit
  *   3 a non-root node holds fewer than two keys (not canonical)
  *   4 a collision node has fewer than two entries or differing hashes
- *   5 duplicate keys in a collision node   6 size mismatch
+ *   5 duplicate keys in a collision node (or a collision tree's keys out
+ *     of order)                            6 size mismatch
+ *   7 a collision tree's heights, balance or count are wrong (ctree.c)
+ * A collision tree dumps as C{...} too, its keys in order.
  */
 #define _GNU_SOURCE
 #include "node.h"
@@ -22,6 +25,8 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#include "ctree.h"
 
 #ifdef HAMT_TEST_HOOKS
 _Thread_local unsigned long hamt__nodes_visited;
@@ -31,6 +36,7 @@ struct dump {
     FILE *f;
     const struct hamt__kt *kt;
     const char *(*label)(const void *key);
+    bool first_done; /* a collision tree's walk has printed a key */
 };
 
 static void
@@ -47,6 +53,20 @@ debug_label(struct dump *d, const void *key)
     }
 }
 
+static int
+debug_dump_key(const void *key, void *val, void *ctx)
+{
+    struct dump *d = ctx;
+
+    (void)val;
+    if (d->first_done) {
+        fputc(',', d->f);
+    }
+    d->first_done = true;
+    debug_label(d, key);
+    return 0;
+}
+
 static void
 debug_dump(struct dump *d, const void *p, unsigned shift, char tag)
 {
@@ -54,7 +74,10 @@ debug_dump(struct dump *d, const void *p, unsigned shift, char tag)
 
     fputc(tag, d->f);
     fputc('{', d->f);
-    if (nd_is_collision_shift(shift)) {
+    if (nd_is_collision_shift(shift) && ct_ordered(d->kt)) {
+        d->first_done = false;
+        hamt__ct_walk(p, debug_dump_key, d);
+    } else if (nd_is_collision_shift(shift)) {
         const struct cnode *c = p;
         for (uint32_t i = 0; i < c->count; i++) {
             if (!first) {
@@ -115,6 +138,9 @@ debug_validate(const struct hamt__kt *kt, const void *p, unsigned shift,
     /* Bits of the hash fixed by the path down to this node. */
     uint64_t pmask = shift >= 64 ? UINT64_MAX : ((UINT64_C(1) << shift) - 1);
 
+    if (nd_is_collision_shift(shift) && ct_ordered(kt)) {
+        return hamt__ct_validate(kt, p, prefix, count);
+    }
     if (nd_is_collision_shift(shift)) {
         const struct cnode *c = p;
         if (c->count < 2) {

@@ -18,6 +18,7 @@
 #include "internal.h"
 
 #include <pthread.h>
+#include <string.h>
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int init_errno;
@@ -99,15 +100,22 @@ hamt_new_scalar(enum hamt_key_kind kind)
 const struct hamt *
 hamt_new_custom(const struct hamt_key_type *kt)
 {
-    if (kt == NULL || kt->size != sizeof(struct hamt_key_type) ||
+    struct hamt_key_type k = {0};
+
+    /* A caller built against the header before compare passes the older
+     * size; the fields it does not have stay NULL. */
+    if (kt == NULL ||
+        (kt->size != sizeof k && kt->size != HAMT_KEY_TYPE_SIZE_V1) ||
         kt->hash == NULL || kt->equal == NULL) {
         errno = EINVAL;
         return NULL;
     }
+    memcpy(&k, kt, kt->size);
+    k.size = sizeof k;
     if (hamt_init() != 0) {
         return NULL;
     }
-    return hamt__new_custom(kt);
+    return hamt__new_custom(&k);
 }
 
 const struct hamt *
@@ -169,7 +177,7 @@ hamt_get_many(const struct hamt *m, size_t n, const void *const keys[],
         return 0;
     }
     /* hamt__get_many() sets every found[i] itself. */
-    return hamt__get_many(m, n, keys, vals, found, false);
+    return hamt__get_many(m, n, keys, vals, found, false, NULL);
 }
 
 bool

@@ -53,6 +53,7 @@ struct hamt__kt {
     enum hamt_key_kind kind;
     hamt_key_hash_fn hash;     /* custom kinds only */
     hamt_key_equal_fn equal;   /* custom kinds only */
+    hamt_key_compare_fn compare; /* custom kinds; NULL: no order */
     void *ctx;             /* custom kinds only */
     /*
      * hamt_new_scalar(): the values are not pointers the map keeps alive
@@ -198,9 +199,14 @@ uint64_t hamt__hash_bytes(const void *p, size_t n);
 bool hamt__get(const struct hamt *m, const void *key, void **val);
 /* Keys that hamt__get_many walks together (its prefetching group). */
 #define HAMT_GET_GROUP 16
-/* whole: prefetch whole nodes (a walk ahead of updates), not two lines. */
+/*
+ * whole: a walk ahead of updates: prefetch whole nodes, not two lines, and
+ * stop at chain nodes and at the collision level, whose keys the updates
+ * search themselves (found[] is false for the keys that stopped there).
+ * hashes (may be NULL): receives each key's hash, for the updates.
+ */
 size_t hamt__get_many(const struct hamt *m, size_t n, const void *const *keys,
-                      void **vals, bool *found, bool whole);
+                      void **vals, bool *found, bool whole, uint64_t *hashes);
 const struct hamt *hamt__set(const struct hamt *m, const void *key, void *val);
 const struct hamt *hamt__remove(const struct hamt *m, const void *key);
 /*
@@ -214,6 +220,9 @@ const struct hamt *hamt__remove(const struct hamt *m, const void *key);
  */
 int hamt__edit_set(struct hamt **pm, uint64_t owner, const void *key,
                    void *val);
+/* hamt__edit_set() with the key's hash already computed. */
+int hamt__edit_set_hashed(struct hamt **pm, uint64_t owner, const void *key,
+                          void *val, uint64_t h);
 int hamt__edit_remove(struct hamt **pm, uint64_t owner, const void *key);
 /*
  * hamt_alter() in two steps (ops.c).  decide: fn's action for `key`

@@ -14,11 +14,20 @@
  * node's entries, then its children.  Depth HAMT_COLLISION_DEPTH frames are
  * collision nodes.  Order: entries of a node before its children, children
  * in fragment order - stable for a given map.
+ *
+ * A collision tree (ctree.c, key types with an order) may be deeper than
+ * the frames left, so it gets none: its frame at HAMT_COLLISION_DEPTH holds
+ * the tree, and the spare frame after it the node last given (priv_pos of
+ * the tree's frame says whether one was), from which hamt__ct_iter finds
+ * the next in key order.
  */
 #include "node.h"
 
-_Static_assert(HAMT_ITER_DEPTH > HAMT_COLLISION_DEPTH,
-               "the iterator stack must reach the collision level");
+#include "ctree.h"
+
+_Static_assert(HAMT_ITER_DEPTH > HAMT_COLLISION_DEPTH + 1,
+               "the iterator stack must reach the collision level, and hold "
+               "a collision tree's last node after it");
 
 void
 hamt__iter_init(struct hamt_iter *it, const struct hamt *m)
@@ -41,6 +50,28 @@ hamt__iter_next(struct hamt_iter *it, const void **key, void **val)
         uint32_t p = it->priv_pos[d];
         void *const *slots;
 
+        if (d == HAMT_COLLISION_DEPTH &&
+            ct_ordered(((const struct hamt *)it->priv_map)->kt)) {
+            const void **last = &it->priv_node[d + 1];
+            if (p == 0) {
+                *last = NULL;
+                it->priv_pos[d] = 1;
+            }
+            const void *k;
+            void *v;
+            if (!hamt__ct_iter(((const struct hamt *)it->priv_map)->kt,
+                               it->priv_node[d], last, &k, &v)) {
+                it->priv_depth--;
+                continue;
+            }
+            if (key != NULL) {
+                *key = k;
+            }
+            if (val != NULL) {
+                *val = v;
+            }
+            return true;
+        }
         if (d == HAMT_COLLISION_DEPTH) {
             const struct cnode *c = it->priv_node[d];
             if (p >= c->count) {

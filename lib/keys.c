@@ -107,7 +107,7 @@ hamt__new_custom(const struct hamt_key_type *ukt)
     pthread_mutex_lock(&kt_lock);
     for (kt = kt_registry; kt != NULL; kt = kt->next) {
         if (kt->hash == ukt->hash && kt->equal == ukt->equal &&
-            kt->ctx == ukt->ctx) {
+            kt->compare == ukt->compare && kt->ctx == ukt->ctx) {
             result = kt->empty;
             goto out;
         }
@@ -120,6 +120,7 @@ hamt__new_custom(const struct hamt_key_type *ukt)
     kt->kind = HAMT_KEY_CUSTOM;
     kt->hash = ukt->hash;
     kt->equal = ukt->equal;
+    kt->compare = ukt->compare;
     kt->ctx = ukt->ctx;
     m->kt = kt;
     m->size = 0;

@@ -41,6 +41,8 @@
 
 #include <string.h>
 
+#include "ctree.h"
+
 /* ---- lookup ---- */
 
 /*
@@ -111,6 +113,9 @@ map_get_kind(const struct hamt *m, const void *key, void **val,
         shift += HAMT_BITS;
         if (HAMT_UNLIKELY(nd_is_collision_shift(shift))) {
             const struct cnode *c = (const struct cnode *)n;
+            if (ct_ordered(kt)) {
+                return hamt__ct_get(kt, (const struct ctree *)n, key, val);
+            }
             for (uint32_t i = 0; i < c->count; i++) {
                 if (hamt__key_eq(kt, c->slots[2 * i], key)) {
                     if (val != NULL) {
@@ -156,7 +161,7 @@ hamt__get(const struct hamt *m, const void *key, void **val)
 
 static size_t
 map_get_group(const struct hamt *m, size_t n, const void *const *keys,
-              void **vals, bool *found, bool whole)
+              void **vals, bool *found, bool whole, uint64_t *hashes)
 {
     const struct hamt__kt *kt = m->kt;
     const void *node[HAMT_GET_GROUP];
@@ -169,6 +174,9 @@ map_get_group(const struct hamt *m, size_t n, const void *const *keys,
     for (unsigned i = 0; i < n; i++) {
         h[i] = ints ? hamt__hash_u64((uint64_t)(uintptr_t)keys[i])
                     : hamt__key_hash(kt, keys[i]);
+        if (hashes != NULL) {
+            hashes[i] = h[i];
+        }
         node[i] = hamt__root(m);
         found[i] = false;
         live[nlive++] = i;
@@ -176,9 +184,22 @@ map_get_group(const struct hamt *m, size_t n, const void *const *keys,
     while (nlive > 0) {
         unsigned still = 0;
         if (nd_is_collision_shift(shift)) {
-            for (unsigned j = 0; j < nlive; j++) {
+            /*
+             * A walk ahead of updates stops here: the update searches the
+             * collision level itself, and a second search would double
+             * the cost of a batch of colliding keys (found[] stays false).
+             */
+            for (unsigned j = 0; !whole && j < nlive; j++) {
                 unsigned i = live[j];
                 const struct cnode *c = node[i];
+                if (ct_ordered(kt)) {
+                    if (hamt__ct_get(kt, node[i], keys[i],
+                                     vals != NULL ? &vals[i] : NULL)) {
+                        found[i] = true;
+                        hits++;
+                    }
+                    continue;
+                }
                 for (uint32_t e = 0; e < c->count; e++) {
                     if (hamt__key_eq(kt, c->slots[2 * e], keys[i])) {
                         if (vals != NULL) {
@@ -207,6 +228,17 @@ map_get_group(const struct hamt *m, size_t n, const void *const *keys,
                     hits++;
                 }
             } else if (nd->nodemap & bit) {
+                if (whole && shift != 0 && nd->datamap == 0 &&
+                    nd->nodemap == bit) {
+                    /*
+                     * A chain node (one child, no entry): keys whose
+                     * hashes share a long prefix, as colliding keys do.
+                     * Their path is one line per level and in cache once
+                     * the first of them is set, so walking it ahead only
+                     * doubles the update's own walk: stop here.
+                     */
+                    continue;
+                }
                 node[i] = nd_child(nd, bit);
                 __builtin_prefetch(node[i]);
                 if (whole) {
@@ -225,14 +257,15 @@ map_get_group(const struct hamt *m, size_t n, const void *const *keys,
 
 size_t
 hamt__get_many(const struct hamt *m, size_t n, const void *const *keys,
-               void **vals, bool *found, bool whole)
+               void **vals, bool *found, bool whole, uint64_t *hashes)
 {
     size_t hits = 0;
 
     for (size_t i = 0; i < n; i += HAMT_GET_GROUP) {
         size_t g = n - i < HAMT_GET_GROUP ? n - i : HAMT_GET_GROUP;
         hits += map_get_group(m, g, keys + i, vals != NULL ? vals + i : NULL,
-                              found + i, whole);
+                              found + i, whole,
+                              hashes != NULL ? hashes + i : NULL);
     }
     return hits;
 }
@@ -290,7 +323,8 @@ map_mine_cn(const struct edit *ed, struct cnode *c)
 
 /* Marks every node of a fresh pair subtree (hamt__nd_pair) as owned. */
 static void *
-map_mine_pair(const struct edit *ed, void *sub, unsigned shift)
+map_mine_pair(const struct edit *ed, void *sub, unsigned shift,
+              const struct hamt__kt *kt)
 {
     struct node *n = sub;
 
@@ -299,7 +333,11 @@ map_mine_pair(const struct edit *ed, void *sub, unsigned shift)
     }
     for (;;) {
         if (nd_is_collision_shift(shift)) {
-            map_mine_cn(ed, (struct cnode *)n);
+            if (ct_ordered(kt)) {
+                hamt__ct_mine((struct ctree *)n, ed->owner);
+            } else {
+                map_mine_cn(ed, (struct cnode *)n);
+            }
             return sub;
         }
         map_mine(ed, n);
@@ -390,6 +428,21 @@ struct set_ctx {
     struct edit *ed; /* the batch edit, or a persistent one (owner 0) */
 };
 
+/* The collision tree `t` with the key set (ctree.c); t itself if unchanged
+ * or changed in place. */
+static void *
+map_set_ctree(struct set_ctx *sc, struct ctree *t)
+{
+    struct ctree *out;
+    int rc = hamt__ct_set(sc->kt, sc->ed->owner, t, sc->key, sc->val, &out);
+
+    if (rc < 0) {
+        return NULL;
+    }
+    sc->added = rc == 1;
+    return out;
+}
+
 /* The collision node `c` with the key set; c itself if unchanged. */
 static void *
 map_set_cnode(struct set_ctx *sc, struct cnode *c)
@@ -413,8 +466,18 @@ map_set_cnode(struct set_ctx *sc, struct cnode *c)
     if (!hamt__key_store(sc->kt, sc->key, &stored)) {
         return NULL;
     }
-    d = map_mine_cn(sc->ed,
-                    hamt__cn_append(c, stored, sc->val, sc->ed->scalar));
+    if (map_owns(sc->ed, cn_tail(c)) &&
+        hamt__cn_append_in_place(c, stored, sc->val)) {
+        nd_tail_set(cn_tail(c), sc->ed->owner); /* the tail moved */
+        sc->added = true;
+        return c;
+    }
+    /* A batch leaves room to append in place: half the entries again,
+     * so that n appends copy O(n) entries in all, not O(n^2). */
+    d = map_mine_cn(sc->ed, hamt__cn_append_room(
+                                c, stored, sc->val,
+                                sc->ed->owner != 0 ? c->count / 2 : 0,
+                                sc->ed->scalar));
     if (d != NULL) {
         sc->added = true;
         map_retire(sc->ed, c, cn_tail(c), 0);
@@ -459,10 +522,10 @@ map_set_node(struct set_ctx *sc, struct node *n, size_t pre, unsigned shift)
         if (!hamt__key_store(sc->kt, sc->key, &stored)) {
             return NULL;
         }
-        void *child = hamt__nd_pair(shift + HAMT_BITS, k, nd_val(n, i),
-                                    hamt__key_hash(sc->kt, k), stored,
-                                    sc->val, sc->h, ed->scalar);
-        if (map_mine_pair(ed, child, shift + HAMT_BITS) == NULL) {
+        void *child = hamt__nd_pair(sc->kt, shift + HAMT_BITS, k,
+                                    nd_val(n, i), hamt__key_hash(sc->kt, k),
+                                    stored, sc->val, sc->h, ed->scalar);
+        if (map_mine_pair(ed, child, shift + HAMT_BITS, sc->kt) == NULL) {
             return NULL;
         }
         r = map_change(ed, n, pre, ND_ENTRY_TO_CHILD, bit, NULL, child);
@@ -473,7 +536,8 @@ map_set_node(struct set_ctx *sc, struct node *n, size_t pre, unsigned shift)
         void *nc;
         unsigned cshift = shift + HAMT_BITS;
         if (nd_is_collision_shift(cshift)) {
-            nc = map_set_cnode(sc, child);
+            nc = ct_ordered(sc->kt) ? map_set_ctree(sc, child)
+                                    : map_set_cnode(sc, child);
         } else {
             nc = map_set_node(sc, child, 0, cshift);
         }
@@ -515,6 +579,14 @@ map_finish(struct node *root, const struct hamt__kt *kt, size_t size)
 int
 hamt__edit_set(struct hamt **pm, uint64_t owner, const void *key, void *val)
 {
+    return hamt__edit_set_hashed(pm, owner, key, val,
+                                 hamt__key_hash((*pm)->kt, key));
+}
+
+int
+hamt__edit_set_hashed(struct hamt **pm, uint64_t owner, const void *key,
+                      void *val, uint64_t h)
+{
     struct hamt *m = *pm;
     /* Not zeroed as a whole: retired[] is written before it is read. */
     struct edit ed;
@@ -522,7 +594,7 @@ hamt__edit_set(struct hamt **pm, uint64_t owner, const void *key, void *val)
         .kt = m->kt,
         .key = key,
         .val = val,
-        .h = hamt__key_hash(m->kt, key),
+        .h = h,
         .added = false,
         .ed = &ed,
     };
@@ -581,9 +653,31 @@ struct del_ctx {
 static enum remove_result
 map_remove_cnode(struct del_ctx *dc, struct cnode *c)
 {
+    if (ct_ordered(dc->kt)) {
+        struct ctree *out;
+        switch (hamt__ct_remove(dc->kt, dc->ed->owner, (struct ctree *)c,
+                                dc->key, &out, &dc->k, &dc->v)) {
+        case 0:
+            return REMOVE_NOTFOUND;
+        case 1:
+            dc->node = out;
+            return REMOVE_NEWNODE;
+        case 2:
+            return REMOVE_SINGLE;
+        default:
+            return REMOVE_NOMEM;
+        }
+    }
     for (uint32_t i = 0; i < c->count; i++) {
         if (!hamt__key_eq(dc->kt, c->slots[2 * i], dc->key)) {
             continue;
+        }
+        if (c->count > 2 && map_owns(dc->ed, cn_tail(c))) {
+            /* A batch's own node: the last entry takes the hole. */
+            hamt__cn_remove_in_place(c, i);
+            nd_tail_set(cn_tail(c), dc->ed->owner); /* the tail moved */
+            dc->node = c;
+            return REMOVE_NEWNODE;
         }
         map_retire(dc->ed, c, cn_tail(c), 0);
         if (c->count == 2) {
@@ -781,9 +875,11 @@ map_eq_node(const struct eq_ctx *ec, const struct node *a,
     unsigned cshift = shift + HAMT_BITS;
     for (unsigned j = 0; j < nc; j++) {
         const void *ca = a->slots[2 * ne + j], *cb = b->slots[2 * ne + j];
-        bool eq = nd_is_collision_shift(cshift)
-                      ? map_eq_cnode(ec, ca, cb)
-                      : map_eq_node(ec, ca, cb, cshift);
+        bool eq = !nd_is_collision_shift(cshift)
+                      ? map_eq_node(ec, ca, cb, cshift)
+                  : ct_ordered(ec->kt)
+                      ? hamt__ct_equal(ec->kt, ca, cb, ec->veq, ec->ctx)
+                      : map_eq_cnode(ec, ca, cb);
         if (!eq) {
             return false;
         }

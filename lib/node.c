@@ -37,7 +37,9 @@
  * A collision node (struct cnode) holds keys whose full 64-bit hashes are
  * equal; it sits only at depth HAMT_COLLISION_DEPTH (13), below the last
  * bitmap level, so the depth says which kind a child is and no tag is
- * needed.  Its entries are unordered; lookups scan them.
+ * needed.  Its entries are unordered; lookups scan them.  A key type with
+ * an order (compare) has a collision tree there instead (ctree.c): the key
+ * type says which, so again no tag is needed.
  *
  * Sizes.  A node of E entries and C children takes 8 + 16E + 8C bytes, a
  * collision node of K entries 8 + 16K, and each is followed by the 7-byte
@@ -79,6 +81,8 @@
 #include "node.h"
 
 #include <string.h>
+
+#include "ctree.h"
 
 /*
  * A node of ne entries and nc children with `room` spare bytes after it.
@@ -277,11 +281,15 @@ hamt__nd_set_child(size_t pre, const struct node *n, uint32_t bit, void *child)
 }
 
 void *
-hamt__nd_pair(unsigned shift, const void *k1, void *v1, uint64_t h1,
-              const void *k2, void *v2, uint64_t h2, bool scalar)
+hamt__nd_pair(const struct hamt__kt *kt, unsigned shift, const void *k1,
+              void *v1, uint64_t h1, const void *k2, void *v2, uint64_t h2,
+              bool scalar)
 {
     struct node *n;
 
+    if (nd_is_collision_shift(shift) && ct_ordered(kt)) {
+        return hamt__ct_pair(kt, 0, k1, v1, k2, v2); /* ctree.c */
+    }
     if (nd_is_collision_shift(shift)) {
         struct cnode *c = hamt__cn_alloc(2, scalar);
         if (c == NULL) {
@@ -296,7 +304,8 @@ hamt__nd_pair(unsigned shift, const void *k1, void *v1, uint64_t h1,
     uint32_t f1 = nd_frag(h1, shift), f2 = nd_frag(h2, shift);
     if (f1 == f2) {
         void *child =
-            hamt__nd_pair(shift + HAMT_BITS, k1, v1, h1, k2, v2, h2, scalar);
+            hamt__nd_pair(kt, shift + HAMT_BITS, k1, v1, h1, k2, v2, h2,
+                          scalar);
         if (child == NULL) {
             return NULL;
         }
@@ -366,17 +375,46 @@ hamt__cn_set_value(const struct cnode *c, uint32_t i, void *val, bool scalar)
 }
 
 struct cnode *
-hamt__cn_append(const struct cnode *c, const void *key, void *val,
-                bool scalar)
+hamt__cn_append_room(const struct cnode *c, const void *key, void *val,
+                     uint32_t room, bool scalar)
 {
-    struct cnode *d = hamt__cn_alloc(c->count + 1, scalar);
+    struct cnode *d = hamt__cn_alloc(c->count + 1 + room, scalar);
 
     if (d != NULL) {
+        d->count = c->count + 1;
         memcpy(d->slots, c->slots, 2 * (size_t)c->count * sizeof(void *));
         d->slots[2 * c->count] = (void *)(uintptr_t)key;
         d->slots[2 * c->count + 1] = val;
     }
     return d;
+}
+
+bool
+hamt__cn_append_in_place(struct cnode *c, const void *key, void *val)
+{
+    size_t end = sizeof(struct cnode) +
+                 2 * ((size_t)c->count + 1) * sizeof(void *);
+
+    if (end + HAMT_OWNER_BYTES > hamt__alloc_usable(c)) {
+        return false;
+    }
+    c->slots[2 * c->count] = (void *)(uintptr_t)key;
+    c->slots[2 * c->count + 1] = val;
+    c->count++;
+    return true;
+}
+
+void
+hamt__cn_remove_in_place(struct cnode *c, uint32_t i)
+{
+    uint32_t last = c->count - 1;
+
+    c->slots[2 * i] = c->slots[2 * last];
+    c->slots[2 * i + 1] = c->slots[2 * last + 1];
+    /* Clear the freed words and the old tail, so that the collector, which
+     * scans the whole block, does not keep the removed key alive. */
+    memset(&c->slots[2 * last], 0, 2 * sizeof(void *) + HAMT_OWNER_BYTES);
+    c->count = last;
 }
 
 struct cnode *

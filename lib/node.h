@@ -179,17 +179,28 @@ struct node *hamt__nd_set_child(size_t pre, const struct node *n, uint32_t bit,
 /*
  * A subtree holding two entries with different keys, starting at `shift`
  * (a collision node when shift has passed the last level).  Returns the
- * subtree root (a struct node, or a struct cnode at the collision depth).
+ * subtree root (a struct node, or at the collision depth a struct cnode,
+ * or a struct ctree when kt has an order).
  */
-void *hamt__nd_pair(unsigned shift, const void *k1, void *v1, uint64_t h1,
-                    const void *k2, void *v2, uint64_t h2, bool scalar);
+void *hamt__nd_pair(const struct hamt__kt *kt, unsigned shift,
+                    const void *k1, void *v1, uint64_t h1, const void *k2,
+                    void *v2, uint64_t h2, bool scalar);
 
 /* Collision nodes. */
 struct cnode *hamt__cn_alloc(uint32_t count, bool scalar);
 struct cnode *hamt__cn_set_value(const struct cnode *c, uint32_t i, void *val,
                                  bool scalar);
-struct cnode *hamt__cn_append(const struct cnode *c, const void *key,
-                              void *val, bool scalar);
+/* c plus (key, val), with room for `room` more entries (batches). */
+struct cnode *hamt__cn_append_room(const struct cnode *c, const void *key,
+                                   void *val, uint32_t room, bool scalar);
+/*
+ * Batches only, on a collision node they own: append in place when the
+ * block has room (false, having changed nothing, when not), or remove
+ * entry i (count > 2) by moving the last entry into its place.  The caller
+ * rewrites the owner tail, which moves with the count.
+ */
+bool hamt__cn_append_in_place(struct cnode *c, const void *key, void *val);
+void hamt__cn_remove_in_place(struct cnode *c, uint32_t i);
 struct cnode *hamt__cn_remove(const struct cnode *c, uint32_t i, bool scalar);
 
 /* True for the shift of a child that is a collision node. */

@@ -55,6 +55,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctree.h"
+
 /* ---- walking a subtree ---- */
 
 typedef int (*ops_entry_fn)(const void *key, void *val, void *ctx);
@@ -64,11 +66,15 @@ typedef int (*ops_entry_fn)(const void *key, void *val, void *ctx);
  * the collision shift); stops at and returns fn's first non-zero value.
  */
 static int
-ops_walk_sub(const void *p, unsigned shift, ops_entry_fn fn, void *ctx)
+ops_walk_sub(const struct hamt__kt *kt, const void *p, unsigned shift,
+             ops_entry_fn fn, void *ctx)
 {
     int rc;
 
     HAMT_COUNT_VISIT();
+    if (nd_is_collision_shift(shift) && ct_ordered(kt)) {
+        return hamt__ct_walk(p, fn, ctx);
+    }
     if (nd_is_collision_shift(shift)) {
         const struct cnode *c = p;
         for (uint32_t i = 0; i < c->count; i++) {
@@ -88,7 +94,8 @@ ops_walk_sub(const void *p, unsigned shift, ops_entry_fn fn, void *ctx)
         }
     }
     for (unsigned j = 0; j < nc; j++) {
-        rc = ops_walk_sub(n->slots[2 * ne + j], shift + HAMT_BITS, fn, ctx);
+        rc = ops_walk_sub(kt, n->slots[2 * ne + j], shift + HAMT_BITS, fn,
+                          ctx);
         if (rc != 0) {
             return rc;
         }
@@ -301,7 +308,7 @@ ops_diff_node(struct diff_ctx *dc, const struct node *a, const struct node *b,
                 dc->ek = ka;
                 dc->ev = va;
                 dc->found = false;
-                rc = ops_walk_sub(nd_child(b, bit), cshift,
+                rc = ops_walk_sub(dc->kt, nd_child(b, bit), cshift,
                                   ops_diff_entry_in_b, dc);
                 if (rc == 0 && !dc->found) {
                     rc = dc->fn(ka, va, NULL, HAMT_DIFF_REMOVED, dc->ctx);
@@ -316,21 +323,24 @@ ops_diff_node(struct diff_ctx *dc, const struct node *a, const struct node *b,
                 if (ca == cb) {
                     continue; /* N5: a shared subtree has no difference. */
                 }
-                rc = nd_is_collision_shift(cshift)
-                         ? ops_diff_cnode(dc, ca, cb)
-                         : ops_diff_node(dc, ca, cb, cshift);
+                rc = !nd_is_collision_shift(cshift)
+                         ? ops_diff_node(dc, ca, cb, cshift)
+                     : ct_ordered(dc->kt)
+                         ? hamt__ct_diff(dc->kt, ca, cb, dc->veq, dc->ctx,
+                                         dc->fn, dc->ctx)
+                         : ops_diff_cnode(dc, ca, cb);
             } else if (b->datamap & bit) {
                 unsigned j = nd_entry_index(b, bit);
                 dc->ek = nd_key(b, j);
                 dc->ev = nd_val(b, j);
                 dc->found = false;
-                rc = ops_walk_sub(ca, cshift, ops_diff_entry_in_a, dc);
+                rc = ops_walk_sub(dc->kt, ca, cshift, ops_diff_entry_in_a, dc);
                 if (rc == 0 && !dc->found) {
                     rc = dc->fn(nd_key(b, j), NULL, nd_val(b, j),
                                 HAMT_DIFF_ADDED, dc->ctx);
                 }
             } else {
-                rc = ops_walk_sub(ca, cshift, ops_diff_removed, dc);
+                rc = ops_walk_sub(dc->kt, ca, cshift, ops_diff_removed, dc);
             }
         } else if (b->datamap & bit) {
             unsigned j = nd_entry_index(b, bit);
@@ -338,7 +348,7 @@ ops_diff_node(struct diff_ctx *dc, const struct node *a, const struct node *b,
                         dc->ctx);
         } else {
             /* The bit is in `all`, so b holds a child here. */
-            rc = ops_walk_sub(nd_child(b, bit), cshift, ops_diff_added, dc);
+            rc = ops_walk_sub(dc->kt, nd_child(b, bit), cshift, ops_diff_added, dc);
         }
     }
     return rc;
@@ -659,7 +669,7 @@ sa_pair(struct sa_ctx *sc, struct sa_slot *x, struct sa_slot *y,
         } else {
             sc->kept += 2;
             r->kind = SA_CHILD;
-            r->child = hamt__nd_pair(shift + HAMT_BITS, x->key, x->val,
+            r->child = hamt__nd_pair(sc->kt, shift + HAMT_BITS, x->key, x->val,
                                      sa_hash(sc, x), y->key, y->val,
                                      sa_hash(sc, y), sc->kt->scalar);
             if (r->child == NULL) {
@@ -680,6 +690,88 @@ sa_pair(struct sa_ctx *sc, struct sa_slot *x, struct sa_slot *y,
     sa_side_of(sc, x, &sa);
     sa_side_of(sc, y, &sb);
     return sa_node(sc, &sa, &sb, shift + HAMT_BITS, r);
+}
+
+/*
+ * The collision level of a key type with an order: sides are collision
+ * trees (ctree.c) or single entries, merged in key order, O(na + nb)
+ * compare calls; the result is built balanced from the merged list.
+ */
+static int
+sa_ctree(struct sa_ctx *sc, const struct sa_side *a, const struct sa_side *b,
+         struct sa_res *r)
+{
+    const struct ctree *ta = a->node, *tb = b->node;
+    size_t na = ta ? (size_t)ta->count : 1, nb = tb ? (size_t)tb->count : 1;
+    size_t n = 0;
+    bool all_a = true, all_b = true;
+    struct ct_cur ca, cb;
+    /* Collector memory, as in sa_cnode: it may hold a fresh value alone. */
+    void **out = hamt__alloc(2 * (na + nb) * sizeof *out);
+
+    if (out == NULL) {
+        return -1;
+    }
+    if (ta != NULL) {
+        hamt__ct_cur_init(&ca, ta);
+    } else {
+        hamt__ct_cur_one(&ca, a->key, a->val);
+    }
+    if (tb != NULL) {
+        hamt__ct_cur_init(&cb, tb);
+    } else {
+        hamt__ct_cur_one(&cb, b->key, b->val);
+    }
+    for (;;) {
+        const void *ka = NULL, *kb = NULL;
+        void *va = NULL, *vb = NULL;
+        bool ha = hamt__ct_cur_peek(&ca, &ka, &va);
+        bool hb = hamt__ct_cur_peek(&cb, &kb, &vb);
+        struct sa_res e = {.kind = SA_NONE};
+        if (!ha && !hb) {
+            break;
+        }
+        int c = !ha ? 1 : !hb ? -1 : sc->kt->compare(ka, kb, sc->kt->ctx);
+        if (c == 0) {
+            if (sa_both(sc, ka, va, kb, vb, &e) != 0) {
+                return -1;
+            }
+            hamt__ct_cur_skip(&ca);
+            hamt__ct_cur_skip(&cb);
+        } else {
+            struct sa_slot x = {.kind = SA_ENTRY,
+                                .key = c < 0 ? ka : kb,
+                                .val = c < 0 ? va : vb};
+            sa_alone(sc, &x, c < 0, 0, &e);
+            hamt__ct_cur_skip(c < 0 ? &ca : &cb);
+        }
+        all_a &= e.as_a;
+        all_b &= e.as_b;
+        if (e.kind == SA_ENTRY) {
+            out[2 * n] = (void *)(uintptr_t)e.key;
+            out[2 * n++ + 1] = e.val;
+        }
+    }
+    r->as_a = all_a;
+    r->as_b = all_b;
+    if (all_a || all_b) {
+        const struct sa_side *s = all_a ? a : b;
+        r->kind = s->node ? SA_CHILD : SA_ENTRY;
+        r->child = s->node;
+        r->key = s->key;
+        r->val = s->val;
+    } else if (n < 2) {
+        r->kind = n ? SA_ENTRY : SA_NONE;
+        r->key = out[0];
+        r->val = out[1];
+    } else {
+        r->kind = SA_CHILD;
+        r->child = hamt__ct_build(out, n);
+        if (r->child == NULL) {
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* The collision level: sides are cnodes or single entries. */
@@ -789,7 +881,8 @@ sa_node(struct sa_ctx *sc, const struct sa_side *a, const struct sa_side *b,
 
     HAMT_COUNT_VISIT();
     if (nd_is_collision_shift(shift)) {
-        return sa_cnode(sc, a, b, r);
+        return ct_ordered(sc->kt) ? sa_ctree(sc, a, b, r)
+                                  : sa_cnode(sc, a, b, r);
     }
     bits = sa_bits(a, shift) | sa_bits(b, shift);
     for (uint32_t rest = bits; rest != 0; rest &= rest - 1) {
@@ -860,7 +953,8 @@ sa_node(struct sa_ctx *sc, const struct sa_side *a, const struct sa_side *b,
 /* Adds the keys below p to *keys, visiting at most *left nodes: false if
  * that was not enough. */
 static bool
-sa_count_sub(const void *p, unsigned shift, size_t *left, size_t *keys)
+sa_count_sub(const struct hamt__kt *kt, const void *p, unsigned shift,
+             size_t *left, size_t *keys)
 {
     if (*left == 0) {
         return false;
@@ -868,14 +962,15 @@ sa_count_sub(const void *p, unsigned shift, size_t *left, size_t *keys)
     --*left;
     HAMT_COUNT_VISIT();
     if (nd_is_collision_shift(shift)) {
-        *keys += ((const struct cnode *)p)->count;
+        *keys += ct_ordered(kt) ? (size_t)((const struct ctree *)p)->count
+                                : ((const struct cnode *)p)->count;
         return true;
     }
     const struct node *n = p;
     unsigned ne = nd_nentries(n), nc = nd_nchildren(n);
     *keys += ne;
     for (unsigned j = 0; j < nc; j++) {
-        if (!sa_count_sub(n->slots[2 * ne + j], shift + HAMT_BITS, left,
+        if (!sa_count_sub(kt, n->slots[2 * ne + j], shift + HAMT_BITS, left,
                           keys)) {
             return false;
         }
@@ -884,11 +979,12 @@ sa_count_sub(const void *p, unsigned shift, size_t *left, size_t *keys)
 }
 
 static bool
-sa_count_list(const struct sa_list *l, size_t budget, size_t *keys)
+sa_count_list(const struct hamt__kt *kt, const struct sa_list *l,
+              size_t budget, size_t *keys)
 {
     *keys = 0;
     for (size_t i = 0; i < l->n; i++) {
-        if (!sa_count_sub(l->p[i], l->shift[i], &budget, keys)) {
+        if (!sa_count_sub(kt, l->p[i], l->shift[i], &budget, keys)) {
             return false;
         }
     }
@@ -920,11 +1016,11 @@ sa_shared_keys(const struct sa_ctx *sc, size_t ua, size_t *ss)
         if (!whole_a || !whole_s) {
             budget = SIZE_MAX; /* one list only: count it all */
         }
-        if (whole_a && sa_count_list(&sc->only_a, budget, &k)) {
+        if (whole_a && sa_count_list(sc->kt, &sc->only_a, budget, &k)) {
             *ss = ua - k;
             return true;
         }
-        if (whole_s && sa_count_list(&sc->shared, budget, &k)) {
+        if (whole_s && sa_count_list(sc->kt, &sc->shared, budget, &k)) {
             *ss = k;
             return true;
         }
@@ -950,7 +1046,7 @@ sa_run(const struct hamt *a, const struct hamt *b, enum sa_op op,
         /* Many subtrees of both kinds: count the result itself. */
         size_t left = SIZE_MAX;
         size = 0;
-        sa_count_sub(r.child, 0, &left, &size);
+        sa_count_sub(a->kt, r.child, 0, &left, &size);
     } else if (op == SA_MERGE) {
         size += ua + ub - ss;
     } else if (op == SA_INTERSECT) {

@@ -13,8 +13,11 @@
 
 #include <string.h>
 
+#include "ctree.h"
+
 struct walk {
     struct hamt__stats *st;
+    const struct hamt__kt *kt;
     bool copies; /* the key slots point to copies the map owns */
 };
 
@@ -29,6 +32,12 @@ stats_walk(struct walk *w, const void *blk, const void *p, unsigned shift)
     st->node_bytes += hamt__alloc_block_size(blk);
     if (level > st->depth) {
         st->depth = level;
+    }
+    if (nd_is_collision_shift(shift) && ct_ordered(w->kt)) {
+        /* A collision tree (ctree.c): its header was counted above. */
+        st->collision_nodes++;
+        st->node_bytes += hamt__ct_node_bytes(p);
+        return (size_t)((const struct ctree *)p)->count;
     }
     if (nd_is_collision_shift(shift)) {
         const struct cnode *c = p;
@@ -78,6 +87,7 @@ hamt__stats(const struct hamt *m, struct hamt__stats *st)
     }
     struct walk w = {
         .st = st,
+        .kt = m->kt,
         .copies = m->kt->kind == HAMT_KEY_STRING ||
                   m->kt->kind == HAMT_KEY_BYTES,
     };

@@ -75,14 +75,87 @@ val_of(uint32_t id)
     return (void *)(uintptr_t)(id * 2u + 1u);
 }
 
+static unsigned long id_compares;
+
+static int
+id_compare(const void *a, const void *b, void *c)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+    (void)c;
+    id_compares++;
+    return (x > y) - (x < y);
+}
+
+static const struct hamt *
+same_empty_ordered(void)
+{
+    struct hamt_key_type kt = {
+        .size = sizeof kt, .hash = same_hash, .equal = id_equal,
+        .compare = id_compare,
+    };
+    const struct hamt *e = hamt_new_custom(&kt);
+
+    cr_assert_not_null(e);
+    return e;
+}
+
+static void many_equal_hashes(const struct hamt *empty, unsigned NSAME);
+
 /* Many keys (100,000 with HAMT_HOSTILE_KEYS) with one hash: exact. */
 Test(hostile, many_equal_hashes_set_get_del_iterate,
      .timeout = 3600)
 {
-    const unsigned NSAME = nsame();
+    many_equal_hashes(same_empty(), nsame());
+}
+
+/*
+ * The same with an order: a collision tree, O(log n) compare calls per
+ * operation, so 20,000 keys are the default here (HAMT_HOSTILE_KEYS sets
+ * both tests' size).  An AVL tree of n keys
+ * is at most 1.44 log2(n + 2) deep, so no lookup may take more compares.
+ */
+Test(hostile, many_equal_hashes_with_an_order_cost_log_n,
+     .timeout = 3600)
+{
+    const char *e = getenv("HAMT_HOSTILE_KEYS");
+    unsigned n = e != NULL ? nsame() : 20000u;
+    unsigned long bound = 2;
+
+    for (unsigned long x = (unsigned long)n + 2; x > 1; x >>= 1) {
+        bound += 3; /* 1.5 per bit of n, rounded up */
+    }
+    bound /= 2;
+    many_equal_hashes(same_empty_ordered(), n);
+
+    uint32_t *k = ids(n);
+    const struct hamt *m = same_empty_ordered();
+    struct hamt_batch *b = hamt_batch_begin(m);
+    for (unsigned i = 0; i < n; i++) {
+        /* Ascending ids: a plain search tree would degenerate. */
+        cr_assert_eq(hamt_batch_set(b, &k[i], val_of(i)), 0);
+    }
+    m = hamt_batch_finish(b);
+    cr_assert_eq(hamt__validate(m), 0);
+    for (unsigned i = 0; i < n; i += 7) {
+        uint32_t probe = i;
+        unsigned long c0 = id_compares;
+        cr_assert(hamt_get(m, &probe, NULL));
+        cr_assert_leq(id_compares - c0, bound, "key %u: %lu compares", i,
+                      id_compares - c0);
+        c0 = id_compares;
+        cr_assert_not_null(hamt_remove(m, &probe));
+        cr_assert_leq(id_compares - c0, bound, "del %u", i);
+    }
+    free(k);
+}
+
+static void
+many_equal_hashes(const struct hamt *empty, unsigned NSAME)
+{
     uint32_t *k = ids(NSAME);
     uint32_t probe;
-    const struct hamt *m = same_empty();
+    const struct hamt *m = empty;
     const struct hamt *e = m;
     const struct hamt *half = NULL;
     unsigned char *seen = calloc(NSAME, 1);

@@ -13,7 +13,7 @@ test_support_libtestsupport_la_SOURCES = test/support/testkeys.c test/support/re
 test_support_libtestsupport_la_CFLAGS = $(AM_CFLAGS) -Wno-missing-prototypes
 
 HAMT_UNIT_TESTS = test/node test/map test/hash test/iter test/api test/oom test/random test/ops \
-	test/hostile test/batch test/gc test/stats
+	test/hostile test/batch test/gc test/stats test/ctree
 ## Criterion cannot run under ThreadSanitizer (TOOLCHAIN.md): the TSan build
 ## runs only the plain-C stress programs.
 if !HAMT_TSAN
@@ -38,6 +38,7 @@ test_random_CFLAGS = $(UT_CF)
 test_ops_CFLAGS = $(UT_CF)
 test_gc_CFLAGS = $(UT_CF)
 test_batch_CFLAGS = $(UT_CF)
+test_ctree_CFLAGS = $(UT_CF)
 test_hostile_CFLAGS = $(UT_CF)
 test_stats_CFLAGS = $(UT_CF)
 

@@ -293,3 +293,133 @@ Test(oom, set_algebra_fails_cleanly_at_every_allocation)
     y = hamt_set(y, tk_key(51, 0x77), V(8));
     set_algebra_fails_cleanly(x, y);
 }
+
+/* ---- collision trees and batches over colliding keys (issue 17) ---- */
+
+Test(oom, collision_tree_updates_fail_cleanly)
+{
+    const struct hamt *m = tk_empty_ordered();
+    const struct tk *c[40];
+
+    for (unsigned i = 0; i < 40; i++) {
+        c[i] = tk_key(i, 0x55);
+        m = hamt_set(m, c[i], V(i + 1));
+    }
+    m = hamt_set(m, tk_key(99, 0x66), V(5));
+    for (int p = 0; p < 2; p++) {
+        /* Insert copies the trie path, the header and the tree path. */
+        cr_assert_geq(fail_each(m, op_set, tk_key(100, 0x55), p), 16);
+        fail_each(m, op_set, c[5], p); /* replace a value */
+        for (unsigned i = 0; i < 40; i += 3) {
+            fail_each(m, op_del, c[i], p); /* leaves, inner nodes, root */
+        }
+        oom_remove = false;
+        fail_each(m, op_update, c[7], p);
+        oom_remove = true;
+        fail_each(m, op_update, c[8], p);
+    }
+    const struct hamt *two = tk_empty_ordered();
+    two = hamt_set(hamt_set(two, c[0], NULL), c[1], NULL);
+    fail_each(two, op_del, c[1], false); /* the last key is pulled up */
+    fail_each(two, op_del, c[1], true);
+    fail_each(tk_empty_ordered(), op_set, c[1], true);
+    fail_each(hamt_set(tk_empty_ordered(), c[0], NULL), op_set, c[1], true);
+
+    /* The set algebra on two trees, and on a tree and one entry. */
+    const struct hamt *x = tk_empty_ordered(), *y = tk_empty_ordered();
+    for (unsigned i = 0; i < 6; i++) {
+        x = hamt_set(x, c[i], V(i + 1));
+        y = hamt_set(y, c[i + 3], V(i + 10));
+    }
+    set_algebra_fails_cleanly(x, y);
+    set_algebra_fails_cleanly(x, hamt_set(tk_empty_ordered(), c[4], V(3)));
+}
+
+typedef int (*batch_op)(struct hamt_batch *b, const void *key);
+
+static int
+bop_set(struct hamt_batch *b, const void *key)
+{
+    return hamt_batch_set(b, key, V(123));
+}
+
+static int
+bop_del(struct hamt_batch *b, const void *key)
+{
+    return hamt_batch_remove(b, key);
+}
+
+/* A batch operation failing at its 1st, 2nd, ... allocation leaves the
+ * batch's map as it was; returns the failure points tried. */
+static unsigned
+batch_fail_each(struct hamt_batch *b, batch_op op, const void *key,
+                bool persistent)
+{
+    unsigned n;
+
+    for (n = 1;; n++) {
+        uint64_t fp = fingerprint(hamt__batch_peek(b));
+        hamt__fail_after(n, persistent);
+        errno = 0;
+        int rc = op(b, key);
+        hamt__fail_after(0, false);
+        if (rc >= 0) {
+            cr_assert_eq(hamt__validate(hamt__batch_peek(b)), 0);
+            break;
+        }
+        cr_assert_eq(errno, ENOMEM);
+        cr_assert_eq(fingerprint(hamt__batch_peek(b)), fp,
+                     "batch changed at failure %u", n);
+        cr_assert_lt(n, 400, "operation never succeeds");
+    }
+    return n;
+}
+
+/* allocs: whether the operations must allocate (trees copy paths; a
+ * collision node the batch owns is edited in place, often with none). */
+static void
+batch_over_collisions_fails_cleanly(const struct hamt *empty, bool allocs)
+{
+    const struct hamt *m = empty;
+    const struct tk *c[300];
+
+    for (unsigned i = 0; i < 300; i++) {
+        c[i] = tk_key(i, 0x77);
+        m = hamt_set(m, c[i], V(i + 1));
+    }
+    for (int p = 0; p < 2; p++) {
+        /* Partly owned: a few paths already copied by the batch. */
+        struct hamt_batch *b = hamt_batch_begin(m);
+        for (unsigned i = 0; i < 300; i += 50) {
+            cr_assert_geq(hamt_batch_set(b, c[i], V(7)), 0);
+        }
+        unsigned total = 0;
+        for (unsigned i = 1; i < 300; i += 7) {
+            total += batch_fail_each(b, bop_set, tk_key(1000 + i, 0x77), p);
+            total += batch_fail_each(b, bop_set, c[i + 1], p);
+        }
+        /* Removing the lower half one by one rotates the tree at many
+         * levels, with siblings the batch does not own yet. */
+        for (unsigned i = 0; i < 150; i++) {
+            total += batch_fail_each(b, bop_del, c[i], p);
+        }
+        cr_assert_geq(total, 2 * 43 + 150);
+        cr_assert(!allocs || total > 2 * 43 + 150 + 100, "%u", total);
+        const struct hamt *r = hamt_batch_finish(b);
+        cr_assert_eq(hamt__validate(r), 0);
+        cr_assert_eq(hamt_size(r), 150 + 43);
+        for (unsigned i = 0; i < 150; i++) {
+            cr_assert(!hamt_get(r, c[i], NULL));
+        }
+    }
+}
+
+Test(oom, batches_over_collision_trees_fail_cleanly)
+{
+    batch_over_collisions_fails_cleanly(tk_empty_ordered(), true);
+}
+
+Test(oom, batches_over_collision_nodes_fail_cleanly)
+{
+    batch_over_collisions_fails_cleanly(tk_empty(), false);
+}

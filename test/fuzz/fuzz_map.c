@@ -14,7 +14,8 @@
  * Byte 0 chooses the key type: u64 keys (keyed default hash), or a custom
  * key type whose hash keeps only a few bits of a mixed key number, chosen
  * from a table of masks, so that full collisions, long shared prefixes
- * (deepest paths) and collision nodes happen all the time.
+ * (deepest paths) and collision nodes happen all the time; each mask comes
+ * twice, without an order (collision nodes) and with one (collision trees).
  *
  * Built with clang -fsanitize=fuzzer,address,undefined and the collector
  * off (HAMT_NO_GC): test/fuzz/run-fuzz.sh compiles the library sources
@@ -145,8 +146,20 @@ fk_equal(const void *a, const void *b, void *ctx)
     return ((const struct fk *)a)->id == ((const struct fk *)b)->id;
 }
 
-/* The empty maps: one u64 map, then one custom map per mask. */
-static const struct hamt *empties[1 + NMASKS];
+/* The order of the ordered key types: collision trees (lib/ctree.c). */
+static int
+fk_compare(const void *a, const void *b, void *ctx)
+{
+    uint32_t x = ((const struct fk *)a)->id, y = ((const struct fk *)b)->id;
+
+    (void)ctx;
+    return (x > y) - (x < y);
+}
+
+/* The empty maps: one u64 map, then one custom map per mask without an
+ * order (collision nodes), then one per mask with one (collision trees). */
+#define NKINDS (1 + 2 * NMASKS)
+static const struct hamt *empties[NKINDS];
 static int kind; /* index into empties */
 
 static const void *
@@ -392,16 +405,17 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
         abort();
     }
     empties[0] = hamt_new(HAMT_KEY_U64);
-    for (unsigned i = 0; i < NMASKS; i++) {
+    for (unsigned i = 0; i < 2 * NMASKS; i++) {
         struct hamt_key_type kt = {
             .size = sizeof kt,
             .hash = fk_hash,
             .equal = fk_equal,
-            .ctx = (void *)(uintptr_t)&masks[i],
+            .ctx = (void *)(uintptr_t)&masks[i % NMASKS],
+            .compare = i < NMASKS ? NULL : fk_compare,
         };
         empties[1 + i] = hamt_new_custom(&kt);
     }
-    for (unsigned i = 0; i <= NMASKS; i++) {
+    for (unsigned i = 0; i < NKINDS; i++) {
         if (empties[i] == NULL) {
             abort();
         }
@@ -422,7 +436,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     total_inputs++;
-    kind = data[0] % (1 + NMASKS);
+    kind = data[0] % NKINDS;
     memset(&cur, 0, sizeof cur);
     cur.m = empties[kind];
     for (unsigned s = 0; s < NSLOTS; s++) {

@@ -8,17 +8,23 @@
 
 #include "internal.h"
 
+unsigned long tk_hashes;
+
 static uint64_t
 tk_hash(const void *key, void *ctx)
 {
     (void)ctx;
+    tk_hashes++;
     return ((const struct tk *)key)->hash;
 }
+
+unsigned long tk_equals;
 
 static bool
 tk_equal(const void *a, const void *b, void *ctx)
 {
     (void)ctx;
+    tk_equals++;
     return ((const struct tk *)a)->id == ((const struct tk *)b)->id;
 }
 
@@ -27,6 +33,28 @@ tk_empty(void)
 {
     struct hamt_key_type kt = {
         .size = sizeof kt, .hash = tk_hash, .equal = tk_equal, .ctx = NULL};
+    return hamt_new_custom(&kt);
+}
+
+unsigned long tk_compares;
+
+static int
+tk_compare(const void *a, const void *b, void *ctx)
+{
+    uint64_t x = ((const struct tk *)a)->id, y = ((const struct tk *)b)->id;
+
+    (void)ctx;
+    tk_compares++;
+    return (x > y) - (x < y);
+}
+
+const struct hamt *
+tk_empty_ordered(void)
+{
+    struct hamt_key_type kt = {.size = sizeof kt,
+                              .hash = tk_hash,
+                              .equal = tk_equal,
+                              .compare = tk_compare};
     return hamt_new_custom(&kt);
 }
 

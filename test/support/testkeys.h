@@ -17,6 +17,14 @@ struct tk {
 
 /* The empty map of the test key type (same object on every call). */
 const struct hamt *tk_empty(void);
+/*
+ * The same keys with an order (by id): collision trees instead of
+ * collision nodes.  tk_compares counts the compare calls.
+ */
+const struct hamt *tk_empty_ordered(void);
+extern unsigned long tk_compares;
+/* Calls of the test key type's equal and hash (both key types). */
+extern unsigned long tk_equals, tk_hashes;
 /* Key number `id` with the given hash; named "k<id>".  Never freed. */
 const struct tk *tk_key(uint64_t id, uint64_t hash);
 /* A map holding keys k0..k(n-1) with the given hashes, value = key. */
