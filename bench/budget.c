@@ -56,7 +56,7 @@ static const struct budget_row {
 } budget_rows[] = {
     { 0, DIV_COLLECTOR },  { 16, DIV_COLLECTOR },  { 32, DIV_COLLECTOR },
     { 64, DIV_COLLECTOR }, { 128, DIV_COLLECTOR }, { 256, DIV_COLLECTOR },
-    { 1, 1 },
+    { 4, 1 },
 };
 #define NBUDGETS (sizeof budget_rows / sizeof budget_rows[0])
 

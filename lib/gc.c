@@ -130,7 +130,7 @@ gc_fail_now(void)
  * chosen neither (see the top comment; hamt_init(3) gives the measurements
  * behind them).
  */
-#define GC_BUDGET_DEFAULT ((size_t)1 << 20)
+#define GC_BUDGET_DEFAULT ((size_t)4 << 20)
 #define GC_DIVISOR_DEFAULT 1
 /* The collector's own minimum and divisor: what bdwgc starts with. */
 #define GC_BUDGET_COLLECTOR 1

@@ -25,7 +25,7 @@
 #define MIB ((size_t)1 << 20)
 
 /* The defaults documented in hamt_init(3): the minimum and the divisor. */
-#define DOC_DEFAULT (1 * MIB)
+#define DOC_DEFAULT (4 * MIB)
 #define DOC_DIVISOR 1
 /* The collector's own free-space divisor. */
 #define GC_DIVISOR 3
