@@ -20,12 +20,17 @@
  *   heap_mb              the collector's heap at the end of the phase
  *
  * under the workload "budget", map "libhamt" or "libhamt-scalar", metric
- * "<metric>_b<budget in MiB>" (b0 is the collector's own schedule, a budget
- * of 1 byte), and again as "<metric>_default" for the budget hamt_init()
- * chose in this process (the library's default, or HAMT_GC_BUDGET), which
- * the headline compares with b0.  Budgets are set with hamt_gc_set_budget()
- * before the map is built.  The report prints the curve and writes
- * budget.csv, which bench/plots.gp draws as budget_curve.png.
+ * "<metric>_b<budget in MiB>" for a fixed budget under the collector's own
+ * free-space divisor (b0 is the collector's own schedule: divisor 3, a
+ * budget of 1 byte), "<metric>_b<MiB>d<divisor>" for a budget under another
+ * divisor (the library's proportional default is one of these rows), and
+ * again as "<metric>_default" for the settings hamt_init() chose in this
+ * process (the library's default, or HAMT_GC_BUDGET / GC_FREE_SPACE_DIVISOR),
+ * which the headline compares with b0.  Budgets are set with
+ * hamt_gc_set_budget() and divisors with GC_set_free_space_divisor() before
+ * the map is built.  The report prints every row and writes the curve of the
+ * fixed budgets to budget.csv, which bench/plots.gp draws as
+ * budget_curve.png.
  */
 #include "bench.h"
 
@@ -38,9 +43,34 @@
 #define V(x) ((void *)(uintptr_t)(x))
 #define MIB ((size_t)1 << 20)
 
-/* Budgets in MiB; 0 stands for the collector's own schedule (1 byte). */
-static const unsigned budget_mib[] = { 0, 16, 32, 64, 128, 256 };
-#define NBUDGETS (sizeof budget_mib / sizeof budget_mib[0])
+/* The collector's own free-space divisor. */
+#define DIV_COLLECTOR 3
+
+/*
+ * The rows: a budget in MiB (0 stands for 1 byte) and a divisor.  The
+ * divisor-3 rows are the curve of fixed budgets (0 = the collector's own
+ * schedule); the last row is the library's default (hamt_init(3)).
+ */
+static const struct budget_row {
+    unsigned mib, div;
+} budget_rows[] = {
+    { 0, DIV_COLLECTOR },  { 16, DIV_COLLECTOR },  { 32, DIV_COLLECTOR },
+    { 64, DIV_COLLECTOR }, { 128, DIV_COLLECTOR }, { 256, DIV_COLLECTOR },
+    { 4, 1 },
+};
+#define NBUDGETS (sizeof budget_rows / sizeof budget_rows[0])
+
+/* The metric name of row r: <metric>_b<MiB>, plus d<divisor> off 3. */
+static void
+budget_name(char *buf, size_t len, const char *metric,
+            const struct budget_row *r)
+{
+    if (r->div == DIV_COLLECTOR) {
+        snprintf(buf, len, "%s_b%u", metric, r->mib);
+    } else {
+        snprintf(buf, len, "%s_b%ud%u", metric, r->mib, r->div);
+    }
+}
 
 /* Writer updates per timed phase. */
 static size_t
@@ -62,14 +92,15 @@ budget_cases(void)
     return 0;
 }
 
-/* Records v as metric_b<mib>, and as metric_default for the default. */
+/* Records v under row r's name, and as metric_default for the default. */
 static void
-budget_rec(const char *map, size_t n, const char *metric, unsigned mib,
-           bool is_default, unsigned run, double v)
+budget_rec(const char *map, size_t n, const char *metric,
+           const struct budget_row *r, bool is_default, unsigned run,
+           double v)
 {
     char name[64];
 
-    snprintf(name, sizeof name, "%s_b%u", metric, mib);
+    budget_name(name, sizeof name, metric, r);
     bench_rec("budget", map, n, name, run, v);
     if (is_default) {
         snprintf(name, sizeof name, "%s_default", metric);
@@ -85,9 +116,12 @@ budget_run(long c)
     }
     size_t n = edits_n(), updates = budget_updates();
     unsigned runs = bench_cfg.runs;
-    unsigned mib = budget_mib[c % NBUDGETS];
+    const struct budget_row *r = &budget_rows[c % NBUDGETS];
+    unsigned mib = r->mib;
     /* What hamt_init() chose here, before this case changes it. */
-    bool is_default = hamt_gc_budget() == (mib == 0 ? 1 : (size_t)mib * MIB);
+    bool is_default =
+        hamt_gc_budget() == (mib == 0 ? 1 : (size_t)mib * MIB) &&
+        GC_get_free_space_divisor() == r->div;
     bool scalar = c >= (long)NBUDGETS;
     const char *map = scalar ? "libhamt-scalar" : "libhamt";
 
@@ -95,6 +129,7 @@ budget_run(long c)
         bench_fail("budget: hamt_gc_set_budget(%u MiB) failed", mib);
         return;
     }
+    GC_set_free_space_divisor(r->div);
     /*
      * The map, cell and batch live in an uncollectable block: the
      * collector must see them (malloc memory is not scanned), and the
@@ -152,13 +187,13 @@ budget_run(long c)
         uint64_t t1 = bench_now_ns();
         bench_gc_read(&st, NULL);
         double secs = (double)(t1 - t0) / 1e9;
-        budget_rec(map, n, "updates_per_s", mib, is_default, run, (double)updates / secs);
-        budget_rec(map, n, "collections_per_1m", mib, is_default, run,
+        budget_rec(map, n, "updates_per_s", r, is_default, run, (double)updates / secs);
+        budget_rec(map, n, "collections_per_1m", r, is_default, run,
                    (double)st.collections * 1e6 / (double)updates);
-        budget_rec(map, n, "stopped_ns", mib, is_default, run,
+        budget_rec(map, n, "stopped_ns", r, is_default, run,
                    st.total_ms * 1e6 / (double)updates);
-        budget_rec(map, n, "max_pause_ms", mib, is_default, run, st.max_ms);
-        budget_rec(map, n, "heap_mb", mib, is_default, run,
+        budget_rec(map, n, "max_pause_ms", r, is_default, run, st.max_ms);
+        budget_rec(map, n, "heap_mb", r, is_default, run,
                    (double)st.heap_bytes / (double)MIB);
     }
     if (hamt_size(s->m) != n) {
@@ -168,13 +203,13 @@ budget_run(long c)
     GC_FREE(s);
 }
 
-/* A median of this section: map, metric stem, budget in MiB. */
+/* A median of this section: map, metric stem, row. */
 static double
-budget_median(const char *map, const char *metric, unsigned mib)
+budget_median(const char *map, const char *metric, const struct budget_row *r)
 {
     char name[64];
 
-    snprintf(name, sizeof name, "%s_b%u", metric, mib);
+    budget_name(name, sizeof name, metric, r);
     return rec_median("budget", map, BK_U64, edits_n(), 0, 0, 0, name);
 }
 
@@ -186,33 +221,37 @@ budget_report(void)
                                            "collections_per_1m", "stopped_ns",
                                            "max_pause_ms", "heap_mb" };
 
-    if (isnan(budget_median("libhamt", "updates_per_s", 0))) {
+    if (isnan(budget_median("libhamt", "updates_per_s", &budget_rows[0]))) {
         return;
     }
     printf("\n== the budget between collections (hamt_gc_set_budget): one "
            "writer, hamt_set + hamt_cell_store of random keys, N = %zu u64 "
            "keys, %zu updates per phase, median of %u phases; budget 0 = the "
-           "collector's own schedule; hamt_init's budget here: %zu MiB%s\n",
+           "collector's own schedule; div = the collector's free-space "
+           "divisor; hamt_init's settings here: %zu MiB, divisor %lu%s\n",
            edits_n(), budget_updates(), bench_cfg.runs,
            hamt_gc_budget() >> 20,
+           (unsigned long)GC_get_free_space_divisor(),
            getenv("HAMT_GC_BUDGET") != NULL ? " (HAMT_GC_BUDGET)" : "");
-    printf("%-15s %7s %10s %12s %12s %10s %8s\n", "map", "budget", "upd/s",
-           "coll/1M upd", "stopped ns", "max pause", "heap");
+    printf("%-15s %7s %3s %10s %12s %12s %10s %8s\n", "map", "budget", "div",
+           "upd/s", "coll/1M upd", "stopped ns", "max pause", "heap");
     for (unsigned k = 0; k < 2; k++) {
         for (unsigned i = 0; i < NBUDGETS; i++) {
-            unsigned b = budget_mib[i];
-            double u = budget_median(maps[k], "updates_per_s", b);
+            const struct budget_row *r = &budget_rows[i];
+            double u = budget_median(maps[k], "updates_per_s", r);
             if (isnan(u)) {
                 continue;
             }
-            printf("%-15s %3u MiB %8.3f M %12.1f %12.1f %7.1f ms %5.0f MiB\n",
-                   maps[k], b, u / 1e6,
-                   budget_median(maps[k], "collections_per_1m", b),
-                   budget_median(maps[k], "stopped_ns", b),
-                   budget_median(maps[k], "max_pause_ms", b),
-                   budget_median(maps[k], "heap_mb", b));
+            printf("%-15s %3u MiB %3u %8.3f M %12.1f %12.1f %7.1f ms %5.0f "
+                   "MiB\n",
+                   maps[k], r->mib, r->div, u / 1e6,
+                   budget_median(maps[k], "collections_per_1m", r),
+                   budget_median(maps[k], "stopped_ns", r),
+                   budget_median(maps[k], "max_pause_ms", r),
+                   budget_median(maps[k], "heap_mb", r));
         }
     }
+    /* The curve: the fixed budgets under the collector's divisor. */
     FILE *f = out_csv("budget.csv");
     fprintf(f, "budget_mib");
     for (unsigned k = 0; k < 2; k++) {
@@ -222,10 +261,14 @@ budget_report(void)
     }
     fprintf(f, "\n");
     for (unsigned i = 0; i < NBUDGETS; i++) {
-        fprintf(f, "%u", budget_mib[i]);
+        const struct budget_row *r = &budget_rows[i];
+        if (r->div != DIV_COLLECTOR) {
+            continue;
+        }
+        fprintf(f, "%u", r->mib);
         for (unsigned k = 0; k < 2; k++) {
             for (unsigned j = 0; j < 5; j++) {
-                double v = budget_median(maps[k], metrics[j], budget_mib[i]);
+                double v = budget_median(maps[k], metrics[j], r);
                 fprintf(f, ",%.4g", j == 0 ? v / 1e6 : v);
             }
         }

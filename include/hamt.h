@@ -175,9 +175,10 @@ HAMT_API int hamt_set_seed(const uint8_t seed[16]);
  * about `bytes` larger than the live data; the collector's own
  * proportional rule (free-space divisor) still applies above it.  Takes
  * effect from the next collection on.  hamt_init() sets a default budget
- * (see hamt_init(3)) unless the application chose one before it
- * (GC_set_min_bytes_allocd, or HAMT_GC_BUDGET in the environment); 1 gives
- * the collector its own schedule back.  Initialises the library if needed.
+ * and the free-space divisor 1 (see hamt_init(3)), each unless the
+ * application chose it before (GC_set_min_bytes_allocd or HAMT_GC_BUDGET;
+ * GC_set_free_space_divisor or GC_FREE_SPACE_DIVISOR); 1 leaves only the
+ * proportional rule.  Initialises the library if needed.
  * Returns 0, or -1 with errno EINVAL (bytes == 0) or hamt_init()'s errno.
  * Thread safety: any thread, any time (it takes the collector's lock).
  */

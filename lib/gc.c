@@ -30,17 +30,24 @@
  *
  * The budget between collections.  bdwgc starts a collection once the bytes
  * allocated since the last one reach max(scan size / free-space divisor,
- * minimum), where the minimum (GC_set_min_bytes_allocd) is 1 byte unless
- * someone sets it.  With the default divisor of 3 a writer of persistent
- * updates, whose every update is garbage a moment later, collects after
- * every third of its live heap: the marking of the whole live trie is paid
- * again and again for little garbage each time.  hamt_gc_set_budget() sets
- * that minimum: fewer collections for a larger heap (about the live data
- * plus the budget).  hamt_init() sets the library's default budget, but
- * only when the application has not chosen one itself: when the minimum is
- * still the collector's own default and the environment does not name one
- * (HAMT_GC_BUDGET).  The default and the measured curve behind it are in
- * hamt_init(3) and bench/README.
+ * minimum), where the divisor is 3 and the minimum (GC_set_min_bytes_allocd)
+ * is 1 byte unless someone sets them; it also grows the heap by a
+ * divisor-th of its size when a collection is not yet due.  With those
+ * settings a writer of persistent updates, whose every update is garbage a
+ * moment later, collects after every third of its live heap: the marking
+ * of the whole live trie is paid again and again for little garbage each
+ * time.  A large fixed minimum cures that for a large map but hurts a
+ * small one: its heap, and so the garbage it cycles through, no longer
+ * fits the cache.  So the library's default is proportional: divisor 1
+ * (collect when the garbage has reached about the live data) with a small
+ * minimum, so that a small map stays cache-sized and a large one collects
+ * rarely.  hamt_gc_set_budget() sets the minimum; the divisor is the
+ * collector's own setting (GC_set_free_space_divisor, GC_FREE_SPACE_DIVISOR).
+ * hamt_init() sets each of the two only when the application has not chosen
+ * it itself: the minimum when it is still the collector's default and the
+ * environment does not name one (HAMT_GC_BUDGET), the divisor when it is
+ * still the collector's default and GC_FREE_SPACE_DIVISOR is unset.  The
+ * measurements behind the default are in hamt_init(3) and bench/README.md.
  *
  * With --disable-gc (HAMT_NO_GC), allocation goes to calloc/malloc, and
  * nothing a map, cell or other thread could reach is ever freed (only the
@@ -126,12 +133,15 @@ gc_fail_now(void)
 #endif /* HAMT_TEST_HOOKS */
 
 /*
- * The budget hamt_init() sets when the application has chosen none (see the
- * top comment; hamt_init(3) gives the measurements behind it).
+ * The minimum and the divisor hamt_init() sets when the application has
+ * chosen neither (see the top comment; hamt_init(3) gives the measurements
+ * behind them).
  */
-#define GC_BUDGET_DEFAULT ((size_t)64 << 20)
-/* The collector's own minimum: what bdwgc starts with. */
+#define GC_BUDGET_DEFAULT ((size_t)4 << 20)
+#define GC_DIVISOR_DEFAULT 1
+/* The collector's own minimum and divisor: what bdwgc starts with. */
 #define GC_BUDGET_COLLECTOR 1
+#define GC_DIVISOR_COLLECTOR 3
 
 #ifdef HAMT_NO_GC
 /*
@@ -251,7 +261,10 @@ hamt__gc_set_budget(size_t bytes)
 /*
  * The budget at initialisation: HAMT_GC_BUDGET if set (EINVAL if
  * malformed), else the library's default unless the application set a
- * minimum of its own before hamt_init().
+ * minimum of its own before hamt_init().  Then the divisor: the library's
+ * unless the application or GC_FREE_SPACE_DIVISOR chose one (bdwgc reads
+ * that variable in GC_INIT, so a value equal to the collector's default is
+ * told apart by the variable, not by the setting).
  */
 static int
 gc_budget_init(void)
@@ -268,6 +281,12 @@ gc_budget_init(void)
     } else if (hamt__gc_budget() == GC_BUDGET_COLLECTOR) {
         gc_budget_apply(GC_BUDGET_DEFAULT);
     }
+#ifndef HAMT_NO_GC
+    if (getenv("GC_FREE_SPACE_DIVISOR") == NULL &&
+        GC_get_free_space_divisor() == GC_DIVISOR_COLLECTOR) {
+        GC_set_free_space_divisor(GC_DIVISOR_DEFAULT);
+    }
+#endif
     return 0;
 }
 

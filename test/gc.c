@@ -1,7 +1,7 @@
 /*
  * test/gc.c - the collector settings of gc.c: the budget between
- * collections (hamt_gc_set_budget, hamt_gc_budget, the default hamt_init
- * sets, HAMT_GC_BUDGET) and the maps whose values are scalars
+ * collections (hamt_gc_set_budget, hamt_gc_budget, the default minimum and
+ * free-space divisor hamt_init sets, HAMT_GC_BUDGET, GC_FREE_SPACE_DIVISOR) and the maps whose values are scalars
  * (hamt_new_scalar): which kinds are refused, which blocks are
  * pointer-free, and that nothing a map needs is lost to the collector.
  *
@@ -24,8 +24,11 @@
 #define V(x) ((void *)(uintptr_t)(x))
 #define MIB ((size_t)1 << 20)
 
-/* The default documented in hamt_init(3). */
-#define DOC_DEFAULT (64 * MIB)
+/* The defaults documented in hamt_init(3): the minimum and the divisor. */
+#define DOC_DEFAULT (4 * MIB)
+#define DOC_DIVISOR 1
+/* The collector's own free-space divisor. */
+#define GC_DIVISOR 3
 
 #ifndef HAMT_NO_GC
 Test(gc, init_sets_the_documented_default_budget)
@@ -33,6 +36,52 @@ Test(gc, init_sets_the_documented_default_budget)
     cr_assert_eq(hamt_init(), 0);
     cr_assert_eq(hamt_gc_budget(), DOC_DEFAULT);
     cr_assert_eq(GC_get_min_bytes_allocd(), DOC_DEFAULT);
+    cr_assert_eq(GC_get_free_space_divisor(), DOC_DIVISOR);
+}
+
+Test(gc, application_divisor_set_before_init_is_kept)
+{
+    GC_INIT();
+    GC_set_free_space_divisor(2);
+    cr_assert_eq(hamt_init(), 0);
+    cr_assert_not_null(hamt_new(HAMT_KEY_U64));
+    cr_assert_eq(GC_get_free_space_divisor(), 2);
+    /* The minimum is a separate choice: the library's default still. */
+    cr_assert_eq(hamt_gc_budget(), DOC_DEFAULT);
+}
+
+Test(gc, application_divisor_set_after_init_wins)
+{
+    cr_assert_eq(hamt_init(), 0);
+    GC_set_free_space_divisor(5);
+    cr_assert_not_null(hamt_set(hamt_new(HAMT_KEY_U64), HAMT_U64(1), V(1)));
+    cr_assert_eq(hamt_gc_set_budget(2 * MIB), 0);
+    cr_assert_eq(GC_get_free_space_divisor(), 5);
+}
+
+Test(gc, environment_divisor_is_kept_even_at_the_collectors_default)
+{
+    /* Equal to the collector's default: only the variable tells it apart. */
+    cr_assert_eq(setenv("GC_FREE_SPACE_DIVISOR", "3", 1), 0);
+    cr_assert_eq(hamt_init(), 0);
+    cr_assert_eq(GC_get_free_space_divisor(), GC_DIVISOR);
+    cr_assert_eq(hamt_gc_budget(), DOC_DEFAULT);
+}
+
+Test(gc, environment_budget_leaves_the_default_divisor)
+{
+    cr_assert_eq(setenv("HAMT_GC_BUDGET", "1", 1), 0);
+    cr_assert_eq(hamt_init(), 0);
+    cr_assert_eq(hamt_gc_budget(), 1);
+    cr_assert_eq(GC_get_free_space_divisor(), DOC_DIVISOR);
+}
+
+Test(gc, budget_setting_leaves_the_divisor)
+{
+    cr_assert_eq(hamt_gc_set_budget(1), 0);
+    cr_assert_eq(GC_get_free_space_divisor(), DOC_DIVISOR);
+    cr_assert_eq(hamt_gc_set_budget(32 * MIB), 0);
+    cr_assert_eq(GC_get_free_space_divisor(), DOC_DIVISOR);
 }
 
 Test(gc, set_budget_reaches_the_collector)
