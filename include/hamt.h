@@ -325,10 +325,13 @@ HAMT_API const struct hamt *hamt_cell_update(struct hamt_cell *c,
 
 /*
  * hamt_cell_wait - block until the cell's version exceeds `seen`, or until
- * `timeout` (relative, CLOCK_MONOTONIC; NULL waits forever) passes;
- * signals do not end the wait.  Returns 0, or -1 with errno ETIMEDOUT or
- * EINVAL (NULL cell, malformed timeout).  Publishing costs the writer no
- * system call while nobody waits.
+ * `timeout` (relative, CLOCK_MONOTONIC; NULL, or a timeout that takes the
+ * clock past the largest time_t, waits forever) passes; signals do not end
+ * the wait.  The waiter sleeps: in the kernel's futex, or, should that
+ * system call fail unexpectedly, in naps of at most 64 ms between looks.
+ * Returns 0, or -1 with errno ETIMEDOUT, EINVAL (NULL cell, malformed
+ * timeout), or the error of clock_nanosleep() if a nap fails too.
+ * Publishing costs the writer no system call while nobody waits.
  * Thread safety: any thread, any time.
  */
 HAMT_API int hamt_cell_wait(struct hamt_cell *c, uint64_t seen,
