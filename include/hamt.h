@@ -47,6 +47,13 @@ extern "C" {
 #define HAMT_VERSION_MINOR 1
 #define HAMT_VERSION_PATCH 0
 
+/*
+ * Declared at file scope for hamt_cell_wait(): strict ISO C99 (without
+ * POSIX) has no struct timespec in <time.h>, and a struct first named in a
+ * parameter list would be a different, local type.
+ */
+struct timespec;
+
 /* An immutable map.  Opaque; every version is a distinct pointer. */
 struct hamt;
 /* A shared, mutable publication cell holding the current map. */

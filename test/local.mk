@@ -70,6 +70,18 @@ test_cxx_header_CXXFLAGS = -Wall -Wextra -Werror $(SAN_CFLAGS)
 test_cxx_header_LDADD = lib/libhamt.la
 test_cxx_header_LDFLAGS = -no-install $(AM_LDFLAGS)
 
+## ... and in strict ISO C (c99/c11/c17 -pedantic -Werror, gcc and clang)
+## and strict C++ (c++11/c++17 -pedantic -Werror, g++ and clang++).
+TESTS += test/header-strict.sh
+EXTRA_DIST += test/header-strict.sh test/strict_header.c
+check_SCRIPTS += test/header.env
+CLEANFILES += test/header.env
+test/header.env: Makefile
+	$(AM_V_GEN)$(MKDIR_P) test && { \
+	  echo "CC='$(CC)'"; \
+	  echo "CXX='$(CXX)'"; \
+	} >$@
+
 LOG_COMPILER = $(SHELL) $(top_srcdir)/test/run-test.sh
 EXTRA_DIST += test/run-test.sh test/summary.sh test/run-all
 
