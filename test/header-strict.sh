@@ -10,11 +10,11 @@
 # when they are other compilers.  Compiles only (-fsyntax-only): what the
 # header means is the other tests' business.
 # `make check` runs it from the top build directory (srcdir set by the
-# test driver; CC and CXX come from test/header.env, written by
+# test driver; CC and CXX come from test/check.env, written by
 # test/local.mk).  Ends with "header-strict: N passed, N failed".
 set -u
 srcdir=${srcdir:-$(dirname "$0")/..}
-[ -f test/header.env ] && . ./test/header.env
+[ -f test/check.env ] && . ./test/check.env
 passed=0
 failed=0
 pass() { echo "PASS: $*"; passed=$((passed + 1)); }
