@@ -82,7 +82,8 @@ EXTRA_DIST += test/header-strict.sh test/strict_header.c
 if !HAMT_TSAN
 TESTS += test/installed.sh
 endif
-EXTRA_DIST += test/installed.sh test/installed/gc_user.c test/install-system.sh
+EXTRA_DIST += test/installed.sh test/installed/gc_user.c test/install-system.sh \
+	test/debian.sh
 
 ## The scripts above read the build's settings from test/check.env.
 check_SCRIPTS += test/check.env
