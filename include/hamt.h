@@ -60,7 +60,7 @@ struct hamt;
 struct hamt_cell;
 
 /* The built-in key kinds, and the tag for caller-defined key types. */
-enum hamt_key {
+enum hamt_key_kind {
     HAMT_KEY_STRING = 1, /* NUL-terminated string; copied on insertion */
     HAMT_KEY_BYTES = 2,  /* const struct hamt_bytes *; copied on insertion */
     HAMT_KEY_U64 = 3,    /* the key word itself is the integer */
@@ -88,23 +88,23 @@ struct hamt_bytes {
  * key must always give the same hash, and equal keys equal hashes.  They may
  * be called from any thread that reads a map, at the same time.
  */
-typedef uint64_t (*hamt_hash_fn)(const void *key, void *ctx);
-typedef bool (*hamt_equal_fn)(const void *a, const void *b, void *ctx);
+typedef uint64_t (*hamt_key_hash_fn)(const void *key, void *ctx);
+typedef bool (*hamt_key_equal_fn)(const void *a, const void *b, void *ctx);
 
 /* Compares two values for hamt_equal(); NULL there means identity. */
-typedef bool (*hamt_valeq_fn)(const void *a, const void *b, void *ctx);
+typedef bool (*hamt_value_equal_fn)(const void *a, const void *b, void *ctx);
 
 /* Called once per entry by hamt_foreach(); a non-zero return stops it. */
 typedef int (*hamt_foreach_fn)(const void *key, void *val, void *ctx);
 
 /*
  * A custom key type, given once to hamt_new_custom() and copied there.
- * `size` must be sizeof(struct hamt_keytype), so fields can be added later.
+ * `size` must be sizeof(struct hamt_key_type), so fields can be added later.
  */
-struct hamt_keytype {
+struct hamt_key_type {
     size_t size;
-    hamt_hash_fn hash;
-    hamt_equal_fn equal;
+    hamt_key_hash_fn hash;
+    hamt_key_equal_fn equal;
     void *ctx;
 };
 
@@ -149,7 +149,7 @@ HAMT_API int hamt_set_seed(const uint8_t seed[16]);
  * HAMT_KEY_CUSTOM), or the errno of a failed hamt_init() (EINVAL for a
  * malformed HAMT_SEED, ENOTSUP, ENOMEM).
  */
-HAMT_API const struct hamt *hamt_new(enum hamt_key kind);
+HAMT_API const struct hamt *hamt_new(enum hamt_key_kind kind);
 
 /*
  * hamt_new_custom - the empty map of a custom key type.  The same
@@ -157,18 +157,18 @@ HAMT_API const struct hamt *hamt_new(enum hamt_key kind);
  * copied; `ctx` is stored and passed to the callbacks.  Returns NULL with
  * errno EINVAL (NULL kt, wrong size, NULL callback) or ENOMEM.
  */
-HAMT_API const struct hamt *hamt_new_custom(const struct hamt_keytype *kt);
+HAMT_API const struct hamt *hamt_new_custom(const struct hamt_key_type *kt);
 
 /*
- * hamt_empty - the empty map of the key type of `m` (EINVAL if m is NULL).
+ * hamt_new_like - the empty map of the key type of `m` (EINVAL if m is NULL).
  */
-HAMT_API const struct hamt *hamt_empty(const struct hamt *m);
+HAMT_API const struct hamt *hamt_new_like(const struct hamt *m);
 
 /* hamt_size - number of entries, O(1); 0 with errno EINVAL for NULL. */
 HAMT_API size_t hamt_size(const struct hamt *m);
 
 /* hamt_key_kind - the key kind of `m`, or 0 with errno EINVAL for NULL. */
-HAMT_API enum hamt_key hamt_key_kind(const struct hamt *m);
+HAMT_API enum hamt_key_kind hamt_key_kind(const struct hamt *m);
 
 /* ---- lookup (hamt_get(3)) ---- */
 
@@ -208,10 +208,10 @@ HAMT_API const struct hamt *hamt_set(const struct hamt *m, const void *key,
                                      void *val);
 
 /*
- * hamt_del - the map `m` without `key`.  Returns `m` itself (allocating
+ * hamt_remove - the map `m` without `key`.  Returns `m` itself (allocating
  * nothing) when key is absent.  NULL with errno EINVAL or ENOMEM.
  */
-HAMT_API const struct hamt *hamt_del(const struct hamt *m, const void *key);
+HAMT_API const struct hamt *hamt_remove(const struct hamt *m, const void *key);
 
 /* ---- iteration (hamt_iter(3)) ---- */
 
@@ -241,7 +241,7 @@ HAMT_API int hamt_foreach(const struct hamt *m, hamt_foreach_fn fn, void *ctx);
  * subtrees are not descended.
  */
 HAMT_API int hamt_equal(const struct hamt *a, const struct hamt *b,
-                        hamt_valeq_fn veq, void *ctx);
+                        hamt_value_equal_fn veq, void *ctx);
 
 /* ---- threads and the collector (hamt_thread(3)) ---- */
 
@@ -270,7 +270,7 @@ HAMT_API int hamt_thread_unregister(void);
  * A function of the current map used by hamt_cell_update(): return the new
  * map, `cur` itself to publish nothing, or NULL (errno set) to fail.
  */
-typedef const struct hamt *(*hamt_update_fn)(const struct hamt *cur,
+typedef const struct hamt *(*hamt_cell_update_fn)(const struct hamt *cur,
                                               void *ctx);
 
 /*
@@ -328,7 +328,7 @@ HAMT_API uint64_t hamt_cell_cas(struct hamt_cell *c,
  * beyond its result.
  */
 HAMT_API const struct hamt *hamt_cell_update(struct hamt_cell *c,
-                                             hamt_update_fn fn, void *ctx);
+                                             hamt_cell_update_fn fn, void *ctx);
 
 /*
  * hamt_cell_wait - block until the cell's version exceeds `seen`, or until
@@ -346,38 +346,38 @@ HAMT_API int hamt_cell_wait(struct hamt_cell *c, uint64_t seen,
 
 /* ---- update with a function, diff, merge (hamt_ops(3)) ---- */
 
-/* What a hamt_update_value_fn decides for the key. */
-enum hamt_update_action {
-    HAMT_KEEP = 0,    /* leave the map as it is */
-    HAMT_REPLACE = 1, /* bind the key to *new_val (inserting it if absent) */
-    HAMT_REMOVE = 2   /* remove the key (nothing to do if absent) */
+/* What a hamt_alter_fn decides for the key. */
+enum hamt_alter_action {
+    HAMT_ALTER_KEEP = 0,    /* leave the map as it is */
+    HAMT_ALTER_SET = 1, /* bind the key to *new_val (inserting it if absent) */
+    HAMT_ALTER_REMOVE = 2   /* remove the key (nothing to do if absent) */
 };
 
 /*
- * The function of hamt_update_key(): `old` is the current value (NULL when
- * absent), `present` whether the key is bound; on HAMT_REPLACE it stores
- * the new value in *new_val.  Called exactly once per hamt_update_key()
+ * The function of hamt_alter(): `old` is the current value (NULL when
+ * absent), `present` whether the key is bound; on HAMT_ALTER_SET it stores
+ * the new value in *new_val.  Called exactly once per hamt_alter()
  * call.
  */
-typedef enum hamt_update_action (*hamt_update_value_fn)(void *old,
+typedef enum hamt_alter_action (*hamt_alter_fn)(void *old,
                                                          bool present,
                                                          void **new_val,
                                                          void *ctx);
 
 /*
- * hamt_update_key - the map `m` with the binding of `key` decided by
- * fn(old, present, &new_val, ctx).  HAMT_KEEP returns `m` itself and
- * allocates nothing; so do HAMT_REPLACE with the value already bound and
- * HAMT_REMOVE of an absent key.  `key` is stored as by hamt_set() (strings
+ * hamt_alter - the map `m` with the binding of `key` decided by
+ * fn(old, present, &new_val, ctx).  HAMT_ALTER_KEEP returns `m` itself and
+ * allocates nothing; so do HAMT_ALTER_SET with the value already bound and
+ * HAMT_ALTER_REMOVE of an absent key.  `key` is stored as by hamt_set() (strings
  * and byte strings copied).  Returns the new map or `m`, or NULL with errno
  * EINVAL (NULL map or fn, invalid key, fn returned an unknown action) or
  * ENOMEM; `m` stays valid either way.
  * Thread safety: any thread, concurrently with anything; fn runs in the
  * calling thread.
  */
-HAMT_API const struct hamt *hamt_update_key(const struct hamt *m,
+HAMT_API const struct hamt *hamt_alter(const struct hamt *m,
                                             const void *key,
-                                            hamt_update_value_fn fn,
+                                            hamt_alter_fn fn,
                                             void *ctx);
 
 /* The kind of difference reported by hamt_diff(). */
@@ -404,18 +404,18 @@ typedef int (*hamt_diff_fn)(const void *key, void *old_val, void *new_val,
  * in the calling thread.
  */
 HAMT_API int hamt_diff(const struct hamt *a, const struct hamt *b,
-                       hamt_valeq_fn veq, hamt_diff_fn fn, void *ctx);
+                       hamt_value_equal_fn veq, hamt_diff_fn fn, void *ctx);
 
 /* What a hamt_conflict_fn decides for a key present in both maps. */
-enum hamt_conflict {
-    HAMT_KEEP_LEFT = 0,  /* a's value */
-    HAMT_KEEP_RIGHT = 1, /* b's value */
-    HAMT_COMBINE = 2,    /* the value stored in *out */
-    HAMT_DROP = 3        /* leave the key out of the result */
+enum hamt_conflict_action {
+    HAMT_CONFLICT_LEFT = 0,  /* a's value */
+    HAMT_CONFLICT_RIGHT = 1, /* b's value */
+    HAMT_CONFLICT_COMBINE = 2,    /* the value stored in *out */
+    HAMT_CONFLICT_DROP = 3        /* leave the key out of the result */
 };
 
 /* Decides a key bound in both maps (va from a, vb from b). */
-typedef enum hamt_conflict (*hamt_conflict_fn)(const void *key, void *va,
+typedef enum hamt_conflict_action (*hamt_conflict_fn)(const void *key, void *va,
                                                void *vb, void **out,
                                                void *ctx);
 
@@ -452,14 +452,14 @@ HAMT_API const struct hamt *hamt_intersect(const struct hamt *a,
                                            hamt_conflict_fn fn, void *ctx);
 
 /*
- * hamt_difference - the bindings of `a` whose keys are not bound in `b`.
+ * hamt_subtract - the bindings of `a` whose keys are not bound in `b`.
  * Cost as hamt_merge() with a NULL fn.  Returns the result (`a` itself when
  * no key of b is in a; the shared empty map when every key is), or NULL
  * with errno EINVAL (NULL map, different key types) or ENOMEM; the inputs
  * stay valid.
  * Thread safety: any thread, concurrently with anything.
  */
-HAMT_API const struct hamt *hamt_difference(const struct hamt *a,
+HAMT_API const struct hamt *hamt_subtract(const struct hamt *a,
                                             const struct hamt *b);
 
 /* ---- batch editor (hamt_batch(3)) ---- */
@@ -504,21 +504,21 @@ HAMT_API int hamt_batch_set_many(struct hamt_batch *b, size_t n,
                                  size_t *done);
 
 /*
- * hamt_batch_del - remove `key` from the batch.  Returns 1 when it was
+ * hamt_batch_remove - remove `key` from the batch.  Returns 1 when it was
  * removed, 0 when absent, -1 with errno as hamt_batch_set().
  */
-HAMT_API int hamt_batch_del(struct hamt_batch *b, const void *key);
+HAMT_API int hamt_batch_remove(struct hamt_batch *b, const void *key);
 
 /*
- * hamt_batch_update_key - hamt_update_key() inside a batch: fn decides
+ * hamt_batch_alter - hamt_alter() inside a batch: fn decides
  * keep, replace or remove for `key`.  fn may use the batch: its action
  * then applies to the batch as fn left it, and is refused (EINVAL) when fn
  * finished or discarded the batch.  Returns 0, or -1 with errno EINVAL
- * (as hamt_batch_set(), NULL fn, an fn result outside hamt_update_action,
+ * (as hamt_batch_set(), NULL fn, an fn result outside hamt_alter_action,
  * or the batch ended inside fn) or ENOMEM (the batch is unchanged).
  */
-HAMT_API int hamt_batch_update_key(struct hamt_batch *b, const void *key,
-                                   hamt_update_value_fn fn, void *ctx);
+HAMT_API int hamt_batch_alter(struct hamt_batch *b, const void *key,
+                                   hamt_alter_fn fn, void *ctx);
 
 /*
  * hamt_batch_get - hamt_get() on the batch's current version.  False with

@@ -333,7 +333,7 @@ hamt_cell_cas(struct hamt_cell *c, const struct hamt *expected,
 }
 
 const struct hamt *
-hamt_cell_update(struct hamt_cell *c, hamt_update_fn fn, void *ctx)
+hamt_cell_update(struct hamt_cell *c, hamt_cell_update_fn fn, void *ctx)
 {
     struct cell_rec *cur;
     struct cell_rec *next = NULL;

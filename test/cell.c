@@ -106,7 +106,7 @@ Test(cell, store_publishes_and_counts_versions)
 {
     const struct hamt *m0 = u64_map(2);
     const struct hamt *m1 = hamt_set(m0, HAMT_U64(9), NULL);
-    const struct hamt *m2 = hamt_del(m1, HAMT_U64(0));
+    const struct hamt *m2 = hamt_remove(m1, HAMT_U64(0));
     struct hamt_cell *c = hamt_cell_new(m0);
     uint64_t v;
 

@@ -7,7 +7,7 @@
 #   2. lintian reports no error on the result (warnings are printed);
 #   3. dpkg -i installs both packages; libhamt-dev holds the header, the
 #      .pc file, the .so link, and every man page and link page
-#      (hamt_del(3) is a link to hamt_set(3));
+#      (hamt_remove(3) is a link to hamt_set(3));
 #   4. the README's example builds with `cc example.c $(pkg-config --cflags
 #      --libs hamt)` and runs against the installed packages, and so does
 #      test/installed/gc_user.c (the collector's interface comes along);
