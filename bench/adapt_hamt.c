@@ -2,7 +2,7 @@
  * adapt_hamt.c - libhamt behind the bench's table of function pointers.
  *
  * Single-thread operations use the persistent API directly: every insert
- * or remove derives a new map with hamt_set()/hamt_del() and drops the old
+ * or remove derives a new map with hamt_set()/hamt_remove() and drops the old
  * one (the collector reclaims it).  For concurrent runs the current map is
  * published in a hamt_cell: a reader takes one snapshot with
  * hamt_cell_load() per batch of lookups; the single writer derives the next
@@ -22,7 +22,7 @@
 
 #include <hamt.h>
 
-#include "internal.h" /* node layout, for the exact memory walk only */
+#include "stats.h" /* exact_bytes: the one figure the public API lacks */
 
 struct lh_state {
     const struct hamt *m;    /* the writer's current map */
@@ -94,7 +94,7 @@ lh_share(void *m)
         if (s->cell == NULL) {
             lh_die("hamt_cell_new");
         }
-    } else if (hamt_cell_store(s->cell, s->m) == 0) {
+    } else if (hamt_cell_store(s->cell, s->m, NULL) != 0) {
         lh_die("hamt_cell_store");
     }
 }
@@ -164,9 +164,9 @@ lh_remove(void *m, void *t, bkey k)
 {
     (void)t;
     struct lh_state *s = m;
-    const struct hamt *n = hamt_del(s->m, hkey(k));
+    const struct hamt *n = hamt_remove(s->m, hkey(k));
     if (n == NULL) {
-        lh_die("hamt_del");
+        lh_die("hamt_remove");
     }
     bool removed = n != s->m;
     s->m = n;
@@ -230,7 +230,7 @@ lh_update(void *m, void *t, bkey k, uint64_t v)
     if (n == NULL) {
         lh_die("hamt_set");
     }
-    if (hamt_cell_store(s->cell, n) == 0) {
+    if (hamt_cell_store(s->cell, n, NULL) != 0) {
         lh_die("hamt_cell_store");
     }
     s->m = n;
@@ -266,43 +266,17 @@ lh_quiesce(void *m, void *t)
     (void)t;
 }
 
-/*
- * Bytes the collector holds for the nodes of the trie under n (GC_size:
- * the request rounded up to the collector's granule, with its extra byte),
- * plus the key copies of a string map.  Walks the internal layout of
- * lib/internal.h; children at shift >= 65 are collision nodes.
- */
-static size_t
-lh_walk(const void *blk, const struct node *n, unsigned shift, bool strkeys)
-{
-    size_t bytes = GC_base((void *)(uintptr_t)blk) ? GC_size(blk) : 0;
-    if (shift >= HAMT_BITS * HAMT_LEVELS) {
-        const struct cnode *c = (const struct cnode *)n;
-        for (uint32_t i = 0; strkeys && i < c->count; i++) {
-            bytes += GC_size(c->slots[2 * i]);
-        }
-        return bytes;
-    }
-    unsigned ne = (unsigned)__builtin_popcount(n->datamap);
-    unsigned nc = (unsigned)__builtin_popcount(n->nodemap);
-    for (unsigned i = 0; strkeys && i < ne; i++) {
-        bytes += GC_size(n->slots[2 * i]);
-    }
-    for (unsigned i = 0; i < nc; i++) {
-        const struct node *c = n->slots[2 * ne + i];
-        bytes += lh_walk(c, c, shift + HAMT_BITS, strkeys);
-    }
-    return bytes;
-}
-
 static size_t
 lh_exact_bytes(void *m)
 {
+    /* What the collector holds for the nodes (GC_size) and, in a string
+     * map, for libhamt's own key copies. */
     struct lh_state *s = m;
-    if (hamt_size(s->m) == 0) {
-        return 0;
+    struct hamt__stats st;
+    if (hamt__stats(s->m, &st) != 0) {
+        lh_die("hamt__stats");
     }
-    return lh_walk(s->m, hamt__root(s->m), 0, s->kind == BK_STR);
+    return st.node_bytes + st.key_bytes;
 }
 
 /*
@@ -325,7 +299,7 @@ b16_flush(struct lh_state *s)
     if (s->m == NULL) {
         lh_die("hamt_batch_finish");
     }
-    if (s->cell != NULL && hamt_cell_store(s->cell, s->m) == 0) {
+    if (s->cell != NULL && hamt_cell_store(s->cell, s->m, NULL) != 0) {
         lh_die("hamt_cell_store");
     }
 }

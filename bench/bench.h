@@ -1,7 +1,9 @@
 /*
- * bench.h - the bench suite's common table of function pointers, shared by
- * the driver (bench/main.c), its helpers (bench/util.c) and one small
- * adapter per competitor (bench/adapt_*.c).
+ * bench.h - every declaration the files of the bench share: the table of
+ * function pointers each competitor fills (bench/adapt_*.c), the helpers
+ * (util.c, keys.c, out.c), the configuration, the records every figure is
+ * stored as, and the sections.  Each block below names the file that
+ * defines it; bench/README.md shows which files use which.
  *
  * Every competitor is a `struct bench_adapter`: create, insert, lookup,
  * remove, iterate, snapshot-read (read_batch), update (one writer or many)
@@ -32,6 +34,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef uint64_t bkey;
 
@@ -86,7 +89,7 @@ struct bench_adapter {
     size_t (*exact_bytes)(void *m);
 };
 
-/* ---- adapters (one file each; NULL-terminated list in main.c) ---- */
+/* ---- adapters (one file each; the list is in adapters.c) ---- */
 
 extern const struct bench_adapter bench_hamt;
 extern const struct bench_adapter bench_hamt_b16;
@@ -104,25 +107,6 @@ extern const struct bench_adapter bench_urcu;
 #ifdef HAVE_CK
 extern const struct bench_adapter bench_ck;
 #endif
-
-/* ---- results (main.c) ---- */
-
-/* One figure of run `run` (u64 keys); the strings are copied. */
-void bench_rec(const char *workload, const char *map, size_t n,
-               const char *metric, unsigned run, double v);
-/* A wrong answer: printed, counted, and the run's exit status fails. */
-void bench_fail(const char *fmt, ...);
-
-/* ---- batch editor and whole-map operations (edits.c) ---- */
-
-/*
- * The "edits" section at n keys runs one child process per case: the number
- * of cases, and case c (0 <= c < the number) measured over `runs` runs;
- * ghash may be NULL (its build is skipped).
- */
-unsigned bench_edits_cases(size_t n);
-void bench_edits_case(size_t n, unsigned runs, unsigned c,
-                      const struct bench_adapter *ghash);
 
 /* ---- helpers (util.c) ---- */
 
@@ -193,5 +177,245 @@ struct bench_gc_stats {
 };
 /* Copies the pauses since the last reset into *pauses (malloc'd, ms). */
 void bench_gc_read(struct bench_gc_stats *st, double **pauses);
+
+/* ---- the competitors of a run (adapters.c) ---- */
+
+/* Every adapter built in, NULL-terminated, in report order. */
+extern const struct bench_adapter *const bench_adapters[];
+/* Chosen by --only (every adapter without it). */
+bool bench_selected(const struct bench_adapter *a);
+/* Chosen, and measured in the single-thread and memory sections too. */
+bool bench_selected_single(const struct bench_adapter *a);
+/* The chosen adapter of that name, or NULL. */
+const struct bench_adapter *bench_adapter_named(const char *name);
+/* One line per competitor configure did not find, each after `prefix`. */
+void bench_print_skipped(FILE *f, const char *prefix);
+const char *bench_kind_name(enum bkind k);
+
+/* ---- configuration (config.c; main.c fills it from the command line) ---- */
+
+struct bench_cfg {
+    const char *mode;
+    const char *outdir;
+    unsigned runs;
+    size_t ns[8]; /* single-thread sizes */
+    unsigned nns;
+    enum bkind kinds[2];
+    unsigned nkinds;
+    unsigned readers[8]; /* reader counts beside one writer */
+    unsigned nreaders;
+    double phase_s;    /* concurrent phase with a writer */
+    double ro_phase_s; /* read-only phase */
+    size_t conc_n;
+    bool sweep;
+    unsigned sweep_threads;
+    double sweep_s;
+    size_t bp_max;
+    unsigned bp_per_decade;
+    double bp_min_s;
+    size_t min_lookups;   /* lookups per single-thread measurement */
+    size_t remove_sample; /* removes timed per run (0: all N) */
+    size_t rt_cap;        /* ops per phase for round-trip adapters */
+    size_t copy_cap;      /* updates per phase for copy-everything adapters */
+    const char *only;     /* --only: NULL for every competitor */
+    const char *sections; /* --sections: NULL for all */
+};
+extern struct bench_cfg bench_cfg;
+
+void bench_mode_quick(void);
+void bench_mode_full(void);
+/* The section is on the --sections list (every section without one). */
+bool bench_section_on(const char *name);
+
+/* ---- keys of the workloads (keys.c) ---- */
+
+/* String keys 0 .. n-1, made once (keys_prepare); u64 keys are computed. */
+extern char (*bench_str_keys)[BENCH_STRLEN + 1];
+/* Makes string keys 0 .. n-1 when kind is BK_STR (no-op otherwise). */
+void keys_prepare(enum bkind kind, size_t n);
+
+/* Key i as stored in a map (string keys live in bench_str_keys). */
+static inline bkey
+key_stored(enum bkind kind, size_t i)
+{
+    if (kind == BK_U64) {
+        return bench_key_u64(i);
+    }
+    return (bkey)(uintptr_t)bench_str_keys[i];
+}
+
+/* Key i as a probe: for strings a fresh copy in buf, as a caller would. */
+static inline bkey
+key_probe(enum bkind kind, size_t i, char *buf)
+{
+    if (kind == BK_U64) {
+        return bench_key_u64(i);
+    }
+    bench_key_str(i, buf);
+    return (bkey)(uintptr_t)buf;
+}
+
+/* The j-th index of a fixed shuffle of 0 .. n-1. */
+static inline size_t
+key_perm(size_t j, size_t n)
+{
+    return (size_t)(((uint64_t)(j % n) * 2654435761ULL) % n);
+}
+
+/* Inserts keys [from, to) untimed, value i + 1 (bulk where there is one). */
+void keys_build(const struct bench_adapter *a, void *m, void *t,
+                enum bkind kind, size_t from, size_t to);
+
+/* ---- result records and their statistics (records.c) ---- */
+
+/*
+ * One figure: a workload ("single", "rw", "edits", ...), the map, the key
+ * kind and size, the threads (readers, writers, read percentage of mixed
+ * threads), the metric, the repetition and the value.  A series is every
+ * run of one (workload .. metric); reports read medians of series.
+ */
+struct rec {
+    const char *workload;
+    const char *map;
+    enum bkind kind;
+    size_t n;
+    unsigned readers, writers, read_pct;
+    const char *metric;
+    unsigned run;
+    double v;
+};
+extern struct rec *recs;
+extern size_t nrecs;
+/* Wrong answers seen (bench_fail); any fails the run. */
+extern unsigned long bench_errors;
+
+/* Appends a record; the strings are kept, not copied. */
+void rec_add(const char *workload, const char *map, enum bkind kind,
+             size_t n, unsigned readers, unsigned writers, unsigned pct,
+             const char *metric, unsigned run, double v);
+/* One figure of run `run` (u64 keys, no threads); the strings are copied. */
+void bench_rec(const char *workload, const char *map, size_t n,
+               const char *metric, unsigned run, double v);
+/* A wrong answer: printed, counted, and the run's exit status fails. */
+void bench_fail(const char *fmt, ...);
+bool rec_match(const struct rec *r, const char *workload, const char *map,
+               enum bkind kind, size_t n, unsigned readers, unsigned writers,
+               unsigned pct, const char *metric);
+/* Values of one series in run order (at most cap); returns the count. */
+size_t rec_series(double *out, size_t cap, const char *workload,
+                  const char *map, enum bkind kind, size_t n,
+                  unsigned readers, unsigned writers, unsigned pct,
+                  const char *metric);
+/* Median and maximum of a series; NaN when it is empty. */
+double rec_median(const char *workload, const char *map, enum bkind kind,
+                  size_t n, unsigned readers, unsigned writers, unsigned pct,
+                  const char *metric);
+double rec_max(const char *workload, const char *map, enum bkind kind,
+               size_t n, unsigned readers, unsigned writers, unsigned pct,
+               const char *metric);
+/* Median over rounds of a/b, both single-thread series of one (kind, n). */
+double rec_ratio_per_round(const char *a, const char *b, enum bkind kind,
+                           size_t n, const char *metric);
+/*
+ * The records a child hands its parent: every record from the first
+ * `from` on, and the error count, as tab-separated lines.  rec_load
+ * appends a file's records and adds its errors; false if it is missing.
+ */
+void rec_save(const char *path, size_t from);
+bool rec_load(const char *path);
+
+/* ---- output files (out.c) ---- */
+
+/* "date | system | cpu x cores | mode, runs": first line of every file. */
+extern char bench_meta[1024];
+void out_meta_prepare(void);
+/* Opens outdir/name for writing (exits on failure). */
+FILE *out_open(const char *name);
+/* Opens outdir/name and writes the comment lines every CSV file starts with. */
+FILE *out_csv(const char *name);
+
+/* ---- sections (one file each; the list is in sections.c) ---- */
+
+/*
+ * A section of the bench.  The parent runs every section that is on in
+ * the order of bench_sections[], each in fresh child processes (a collector
+ * heap left large and full of garbage by one workload would otherwise tax
+ * the allocations of the next): one child per case when `cases` is set,
+ * else one child.  The child calls run(case) (case -1 without `cases`),
+ * which measures, records (rec_add) and may print tables; the records come
+ * back to the parent (child.c).  After every section has run, the parent
+ * calls each section's report(), which prints summaries from the records
+ * and writes the section's CSV files for the pictures, then the headline
+ * (report.c).
+ */
+struct bench_section {
+    const char *name; /* for --sections */
+    /* Number of child processes (one per case); NULL: one child. */
+    unsigned (*cases)(void);
+    /* Measure case c (or -1), in the child; prints its own tables. */
+    void (*run)(long c);
+    /* In the parent, after every section ran (may be NULL). */
+    void (*report)(void);
+    /* The child starts with the parent's records (single prints memory). */
+    bool preload;
+    /* No timing: run() runs in the parent, after the children. */
+    bool in_parent;
+};
+extern const struct bench_section bench_sections[];
+
+/* single.c: "memory" and "single" */
+unsigned memory_cases(void);
+void memory_run(long c);
+void single_run_all(long c);
+void single_write_data(void);
+/* concurrent.c */
+void concurrent_run(long c);
+void concurrent_write_data(void);
+/* breakpoint.c */
+void breakpoint_run(long c);
+void breakpoint_report(void);
+/* The N from which path copying wins at every larger N measured (0: it
+ * never does); *measured tells whether the section ran. */
+size_t breakpoint_wins_from(bool *measured);
+/* balance.c */
+void balance_run(long c);
+void balance_write_data(void);
+/* edits.c */
+unsigned edits_cases(void);
+void edits_run(long c);
+void edits_report(void);
+/* The N of the edits section (the largest single-thread size). */
+size_t edits_n(void);
+
+/* ---- concurrent phases (concurrent.c; the smoke mode uses them too) ---- */
+
+#define BENCH_BATCH 16 /* lookups per reader snapshot */
+
+struct conc_result {
+    double reader_ops_s;     /* all readers together */
+    double per_reader_ops_s; /* mean per reader */
+    double writer_ops_s;
+    double total_ops_s; /* mixed runs */
+    double p50, p99, p999, max;
+    struct bench_gc_stats gc;
+};
+/*
+ * One timed phase: `nr` readers and `nw` writers (or nr mixed threads when
+ * mixed_pct > 0) on the shared map for `secs`.  Checks that every lookup
+ * hit (bench_fail).  *pauses (if not NULL) gets the collector's pauses.
+ */
+void conc_run_phase(const struct bench_adapter *a, void *m, enum bkind kind,
+                    size_t n, unsigned nr, unsigned nw, int mixed_pct,
+                    double secs, struct conc_result *res, double **pauses);
+
+/* ---- report.c, smoke.c, child.c ---- */
+
+/* The headline table, the CSV files of every record, the pictures' data. */
+void report_all(void);
+/* make check: every adapter's answers on a small map; exit status. */
+int smoke_main(void);
+/* The parent's loop over the sections, and a child's one section. */
+int child_parent(int argc, char **argv);
+int child_main(const char *file, long case_no);
 
 #endif /* BENCH_H */

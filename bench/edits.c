@@ -21,11 +21,14 @@
  *              the map, ns per differing key
  *
  * Every result is checked (sizes, hamt_equal, difference counts); a wrong
- * answer is reported as an error like any other in the bench.
+ * answer is reported as an error like any other in the bench.  The report
+ * (in the parent, from the records) prints the tables of this section.
  */
 #include "bench.h"
 
 #include <hamt.h>
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,8 +162,8 @@ edits_nks(size_t n)
  *
  * with K values of k (at most n).
  */
-unsigned
-bench_edits_cases(size_t n)
+static unsigned
+edits_ncases(size_t n)
 {
     return 4 + 4 * (unsigned)edits_nks(n) + 1;
 }
@@ -209,7 +212,7 @@ edits_build(size_t n, unsigned way, int run, const void *const *keys,
         b = hamt_batch_begin(m);
         if (way == 1) {
             for (size_t i = 0; i < n; i++) {
-                if (hamt_batch_set(b, keys[i], vals[i]) != 1) {
+                if (hamt_batch_set(b, keys[i], vals[i]) != 0) {
                     bench_fail("edits: hamt_batch_set of key %zu failed", i);
                     break;
                 }
@@ -366,8 +369,8 @@ edits_diff_merge(size_t n, unsigned runs, const void *const *keys,
                 got[way] = edits_way(way, m, k, uk, uv);
             }
             if (got[0] == NULL || got[1] == NULL || got[2] == NULL ||
-                hamt_equal(got[1], got[0], NULL, NULL) != 1 ||
-                hamt_equal(got[2], got[0], NULL, NULL) != 1) {
+                !hamt_equal(got[1], got[0], NULL, NULL) ||
+                !hamt_equal(got[2], got[0], NULL, NULL)) {
                 bench_fail("edits: batches of %zu updates differ from the "
                            "sets", k);
             }
@@ -412,9 +415,9 @@ edits_diff_merge(size_t n, unsigned runs, const void *const *keys,
     }
 }
 
-void
-bench_edits_case(size_t n, unsigned runs, unsigned c,
-                 const struct bench_adapter *ghash)
+static void
+edits_case(size_t n, unsigned runs, unsigned c,
+           const struct bench_adapter *ghash)
 {
     unsigned nk = (unsigned)edits_nks(n);
     const void **keys;
@@ -438,4 +441,115 @@ bench_edits_case(size_t n, unsigned runs, unsigned c,
     }
     free(keys);
     free(vals);
+}
+
+size_t
+edits_n(void)
+{
+    size_t n = 0;
+    for (unsigned i = 0; i < bench_cfg.nns; i++) {
+        n = bench_cfg.ns[i] > n ? bench_cfg.ns[i] : n;
+    }
+    return n;
+}
+
+/*
+ * The edits section: with `only` >= 0 measures that case (in a child), and
+ * returns the number of cases (0 when libhamt is not selected).
+ */
+static unsigned
+edits_all(long only)
+{
+    if (!bench_selected(&bench_hamt)) {
+        return 0;
+    }
+    unsigned ncases = edits_ncases(edits_n());
+    if (only >= 0 && only < (long)ncases) {
+        edits_case(edits_n(), bench_cfg.runs, (unsigned)only,
+                   bench_adapter_named("ghash"));
+    }
+    return ncases;
+}
+
+#define EM(map, metric) rec_median("edits", map, BK_U64, n, 0, 0, 0, metric)
+
+void
+edits_report(void)
+{
+    size_t n = edits_n();
+    char a[64];
+
+    if (isnan(EM("libhamt", "batch_build"))) {
+        return;
+    }
+    printf("\n== batch editor and whole-map operations, u64 keys, N = %zu, "
+           "median of %u (ns)\n", n, bench_cfg.runs);
+    printf("build from empty, per key: ghash insert %.1f | hamt_set %.1f | "
+           "hamt_batch_set %.1f | hamt_batch_set_many %.1f\n",
+           EM("ghash", "build"), EM("libhamt", "persistent_build"),
+           EM("libhamt", "batch_build"), EM("libhamt", "batch_build_many"));
+    printf("collections during the build: hamt_set %.0f (max pause %.1f ms) | "
+           "hamt_batch_set %.0f (%.1f ms) | hamt_batch_set_many %.0f "
+           "(%.1f ms)\n",
+           EM("libhamt", "persistent_build_gcs"),
+           EM("libhamt", "persistent_build_gc_max_ms"),
+           EM("libhamt", "batch_build_gcs"),
+           EM("libhamt", "batch_build_gc_max_ms"),
+           EM("libhamt", "batch_build_many_gcs"),
+           EM("libhamt", "batch_build_many_gc_max_ms"));
+    printf("k updates of random keys, each way alone in its process (ns per "
+           "update; speedup = k sets / batch; bytes allocated per update; "
+           "floor = set_many's allocations alone, and the speedup it caps), "
+           "diff and merge (ns per changed key):\n");
+    printf("%7s %8s %8s %7s %8s %7s %6s %6s %7s %7s %8s %8s\n", "k",
+           "k sets", "batch", "speedup", "set_many", "speedup", "B sets",
+           "B many", "floor", "cap", "diff", "merge");
+    for (size_t k = 10; k <= 100000 && k <= n; k *= 10) {
+        double v[8];
+        static const char *const fmt[8] = {
+            "sets_k%zu", "batch_k%zu", "batch_many_k%zu", "sets_k%zu_bytes",
+            "batch_many_k%zu_bytes", "floor_many_k%zu", "diff_k%zu",
+            "merge_k%zu"
+        };
+        for (unsigned i = 0; i < 8; i++) {
+            snprintf(a, sizeof a, fmt[i], k);
+            v[i] = EM("libhamt", a);
+        }
+        printf("%7zu %8.1f %8.1f %6.2fx %8.1f %6.2fx %6.0f %6.0f %7.1f "
+               "%6.2fx %8.1f %8.1f\n", k, v[0], v[1], v[0] / v[1], v[2],
+               v[0] / v[2], v[3], v[4], v[5], v[0] / v[5], v[6], v[7]);
+    }
+    printf("the collector's share of k sets and of hamt_batch_set_many (ns "
+           "per update; gc = time the world stood still for collections, "
+           "rest = the remainder: the tree work, allocation and the lazy "
+           "sweep):\n");
+    printf("%7s %8s %8s %8s %8s %8s %8s %9s %8s\n", "k", "k sets", "gc",
+           "rest", "set_many", "gc", "rest", "speedup", "of rest");
+    for (size_t k = 10; k <= 100000 && k <= n; k *= 10) {
+        double v[4];
+        static const char *const fmt[4] = { "sets_k%zu", "sets_k%zu_gc_ns",
+                                            "batch_many_k%zu",
+                                            "batch_many_k%zu_gc_ns" };
+        for (unsigned i = 0; i < 4; i++) {
+            snprintf(a, sizeof a, fmt[i], k);
+            v[i] = EM("libhamt", a);
+        }
+        printf("%7zu %8.1f %8.1f %8.1f %8.1f %8.1f %8.1f %8.2fx %7.2fx\n", k,
+               v[0], v[1], v[0] - v[1], v[2], v[3], v[2] - v[3], v[0] / v[2],
+               (v[0] - v[1]) / (v[2] - v[3]));
+    }
+}
+
+
+unsigned
+edits_cases(void)
+{
+    /* Called with LONG_MAX, edits_all only counts. */
+    return edits_all(LONG_MAX);
+}
+
+void
+edits_run(long c)
+{
+    edits_all(c);
 }

@@ -1,14 +1,19 @@
-## bench/local.mk - the bench suite (issue 3): hamt-bench, one driver and
-## one adapter per competitor.  `make bench` runs the quick mode (under 3
-## minutes: headline rows, every competitor) and draws the pictures;
-## `make bench-full` runs every workload.  Both write CSV, gnuplot data and
-## PNGs to bench/out/.  `make check` runs only the smoke test (answers, no
-## timing).  Competitors whose library configure did not find are left out
-## of the build and reported by every run as "skipped: <name> not found".
+## bench/local.mk - the bench suite: hamt-bench (one file per section, one
+## adapter per competitor; bench/README.md describes both) and cell_bench.
+## `make bench` runs the quick mode (headline rows, every competitor) and
+## draws the pictures with bench/plots.gp; `make bench-full` runs every
+## workload.  Both write CSV files and PNGs to bench/out/;
+## bench/report.sh publishes a run to bench/results/ and bench/README.md.
+## `make check` runs only the smoke test (answers, no timing).
+## Competitors whose library configure did not find are left out of the
+## build and reported by every run as "skipped: <name> not found".
 
 noinst_PROGRAMS += bench/hamt-bench
-bench_hamt_bench_SOURCES = bench/bench.h bench/main.c bench/util.c \
-	bench/adapt_hamt.c bench/adapt_cow.c bench/edits.c
+bench_hamt_bench_SOURCES = bench/bench.h bench/main.c bench/config.c \
+	bench/adapters.c bench/keys.c bench/records.c bench/out.c \
+	bench/sections.c bench/child.c bench/report.c bench/smoke.c \
+	bench/single.c bench/concurrent.c bench/breakpoint.c bench/balance.c \
+	bench/edits.c bench/util.c bench/adapt_hamt.c bench/adapt_cow.c
 bench_hamt_bench_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(URCU_CFLAGS)
 bench_hamt_bench_LDADD = lib/libhamt_core.la $(GC_LIBS) $(SODIUM_LIBS) \
 	-lpthread -lm
@@ -25,18 +30,27 @@ bench_hamt_bench_SOURCES += bench/adapt_ck.c
 bench_hamt_bench_LDADD += -lck
 endif
 
+## The cell alone: one writer, 0-2 readers, the collector's pauses
+## (usage: bench/cell_bench [-k keys] [-s seconds]).  make check builds it
+## so that it keeps compiling, and never runs it.
+check_PROGRAMS += bench/cell_bench
+bench_cell_bench_SOURCES = bench/cell_bench.c
+bench_cell_bench_CFLAGS = $(AM_CFLAGS) -Wno-missing-prototypes
+bench_cell_bench_LDADD = lib/libhamt.la $(GC_LIBS) -lpthread
+bench_cell_bench_LDFLAGS = -no-install $(AM_LDFLAGS)
+
 ## The bench drives the collector directly (pauses, heap accounting), so its
 ## smoke test runs only in collector builds; ThreadSanitizer cannot run
 ## a program that uses libgc (TOOLCHAIN.md).
 if !HAMT_NO_GC
 TESTS += bench/smoke.sh
 endif
-EXTRA_DIST += bench/smoke.sh
+EXTRA_DIST += bench/smoke.sh bench/plots.gp bench/report.sh bench/README.md
 
 BENCH_OUT = bench/out
 BENCH_ARGS =
 bench_plot = if test -n "$(GNUPLOT)"; then \
-	  (cd $(BENCH_OUT) && $(GNUPLOT) plots.gp) && \
+	  (cd $(BENCH_OUT) && $(GNUPLOT) $(abs_top_srcdir)/bench/plots.gp) && \
 	  echo "pictures: $(BENCH_OUT)/ns_per_op.png read_throughput.png breakpoint.png gc_pauses.png"; \
 	else echo "skipped: gnuplot not found (no pictures)"; fi
 
@@ -51,5 +65,4 @@ bench-full: bench/hamt-bench$(EXEEXT)
 	@$(bench_plot)
 
 .PHONY: bench bench-full
-CLEANFILES += $(BENCH_OUT)/*.csv $(BENCH_OUT)/*.dat $(BENCH_OUT)/*.png \
-	$(BENCH_OUT)/plots.gp
+CLEANFILES += $(BENCH_OUT)/*.csv $(BENCH_OUT)/*.png

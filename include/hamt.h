@@ -9,10 +9,24 @@
  * new versions while any number of readers take snapshots with one atomic
  * load.
  *
- * Conventions used by every function below:
- *   - A function that returns a pointer returns NULL on failure and sets
- *     errno; a function that returns int returns -1 on failure and sets
- *     errno.  Successful calls leave errno alone.
+ * The return convention, which every function below follows:
+ *   - A function that makes an object (a map, cell, batch, or a snapshot
+ *     of a cell) returns a pointer, or NULL with errno set.
+ *   - An operation that can fail returns int: 0 on success, -1 with errno
+ *     set.  Any other answer it gives travels through an optional
+ *     out-parameter (NULL when not wanted).
+ *   - A query returns bool, size_t or an enum, cannot fail and never
+ *     touches errno: a NULL map or batch, or an ended batch, reads as
+ *     empty, and a key no map can hold (a NULL string) is absent.
+ *     (hamt_cell_version() alone can fail, on a thread's first use of a
+ *     cell; see there.)
+ *   - A walk with a callback (hamt_foreach(), hamt_diff()): the callback
+ *     returns 0 to go on and non-zero to stop; the walk returns 0 when it
+ *     saw everything, 1 when the callback stopped it, -1 with errno only
+ *     when the walk itself failed.  A callback passes anything else back
+ *     through its ctx.
+ *   - A function that cannot fail returns void.
+ *   - Successful calls leave errno alone.
  *   - errno values: ENOMEM (allocation failed), EINVAL (bad argument),
  *     EAGAIN (compare-and-publish lost a race), EBUSY (seed already in use),
  *     ETIMEDOUT (a wait timed out), ENOTSUP (hamt_init(): the library was
@@ -94,7 +108,7 @@ typedef bool (*hamt_key_equal_fn)(const void *a, const void *b, void *ctx);
 /* Compares two values for hamt_equal(); NULL there means identity. */
 typedef bool (*hamt_value_equal_fn)(const void *a, const void *b, void *ctx);
 
-/* Called once per entry by hamt_foreach(); a non-zero return stops it. */
+/* Called once per entry by hamt_foreach(); 0 goes on, non-zero stops it. */
 typedef int (*hamt_foreach_fn)(const void *key, void *val, void *ctx);
 
 /*
@@ -160,14 +174,16 @@ HAMT_API const struct hamt *hamt_new(enum hamt_key_kind kind);
 HAMT_API const struct hamt *hamt_new_custom(const struct hamt_key_type *kt);
 
 /*
- * hamt_new_like - the empty map of the key type of `m` (EINVAL if m is NULL).
+ * hamt_new_like - the empty map of the key type of `m`: the shared one of a
+ * built-in kind, or the one hamt_new_custom() gave for m's key type.  NULL
+ * with errno EINVAL for a NULL m.
  */
 HAMT_API const struct hamt *hamt_new_like(const struct hamt *m);
 
-/* hamt_size - number of entries, O(1); 0 with errno EINVAL for NULL. */
+/* hamt_size - number of entries, O(1); 0 for NULL. */
 HAMT_API size_t hamt_size(const struct hamt *m);
 
-/* hamt_key_kind - the key kind of `m`, or 0 with errno EINVAL for NULL. */
+/* hamt_key_kind - the key kind of `m`; 0 (no kind) for NULL. */
 HAMT_API enum hamt_key_kind hamt_key_kind(const struct hamt *m);
 
 /* ---- lookup (hamt_get(3)) ---- */
@@ -175,8 +191,8 @@ HAMT_API enum hamt_key_kind hamt_key_kind(const struct hamt *m);
 /*
  * hamt_get - look up `key`.  Returns true and stores the value in *val
  * (when val is not NULL) if present; false if absent.  Never allocates,
- * never locks.  A NULL map, or a NULL key of a string or bytes map, returns
- * false and sets errno to EINVAL; an absent key leaves errno alone.
+ * never locks, never touches errno.  A NULL map, or a NULL key of a string
+ * or bytes map, returns false.
  */
 HAMT_API bool hamt_get(const struct hamt *m, const void *key, void **val);
 
@@ -186,9 +202,9 @@ HAMT_API bool hamt_get(const struct hamt *m, const void *key, void **val);
  * of an absent key is left alone.  Returns the number found.  The lookups
  * walk the trie together, level by level, prefetching each key's next
  * node, so their cache misses overlap: on a large map this is several times
- * faster than n calls of hamt_get().  Never allocates, never locks.  A NULL
- * map, keys or found (with n > 0), or an invalid key, returns 0 and sets
- * errno to EINVAL, with found[] all false.
+ * faster than n calls of hamt_get().  Never allocates, never locks, never
+ * touches errno.  A NULL map or keys array, or an invalid key among keys,
+ * finds nothing (found[] all false, 0 returned); a NULL found returns 0.
  */
 HAMT_API size_t hamt_get_many(const struct hamt *m, size_t n,
                               const void *const keys[], void *vals[],
@@ -227,21 +243,21 @@ HAMT_API bool hamt_iter_next(struct hamt_iter *it, const void **key,
 
 /*
  * hamt_foreach - call fn(key, val, ctx) for every entry until fn returns
- * non-zero; returns that value, 0 after all entries, or -1 with errno
- * EINVAL (NULL map or fn).
+ * non-zero.  Returns 0 after all entries, 1 when fn stopped the walk, or -1
+ * with errno EINVAL (NULL map or fn).
  */
 HAMT_API int hamt_foreach(const struct hamt *m, hamt_foreach_fn fn, void *ctx);
 
 /* ---- comparison (hamt_equal(3)) ---- */
 
 /*
- * hamt_equal - 1 if `a` and `b` hold the same keys with equal values
- * (veq(va, vb, ctx), or identity when veq is NULL), 0 if not, -1 with
- * errno EINVAL for NULL maps or maps of different key types.  Shared
- * subtrees are not descended.
+ * hamt_equal - whether `a` and `b` hold the same keys with equal values
+ * (veq(va, vb, ctx), or identity when veq is NULL).  Maps of different key
+ * types are not equal; a NULL map reads as empty.  Shared subtrees are not
+ * descended.  Never touches errno.
  */
-HAMT_API int hamt_equal(const struct hamt *a, const struct hamt *b,
-                        hamt_value_equal_fn veq, void *ctx);
+HAMT_API bool hamt_equal(const struct hamt *a, const struct hamt *b,
+                         hamt_value_equal_fn veq, void *ctx);
 
 /* ---- threads and the collector (hamt_thread(3)) ---- */
 
@@ -259,10 +275,10 @@ HAMT_API int hamt_thread_register(void);
  * hamt_thread_unregister - forget the calling thread (a no-op if it was not
  * registered by this library).  After it, maps referenced only from this
  * thread may be reclaimed, so it must not touch maps until it registers
- * again.  Returns 0 (it does not fail).
+ * again.  It cannot fail.
  * Thread safety: acts on the calling thread only; any thread, any time.
  */
-HAMT_API int hamt_thread_unregister(void);
+HAMT_API void hamt_thread_unregister(void);
 
 /* ---- publication cells (hamt_cell(3)) ---- */
 
@@ -271,7 +287,7 @@ HAMT_API int hamt_thread_unregister(void);
  * map, `cur` itself to publish nothing, or NULL (errno set) to fail.
  */
 typedef const struct hamt *(*hamt_cell_update_fn)(const struct hamt *cur,
-                                              void *ctx);
+                                                  void *ctx);
 
 /*
  * hamt_cell_new - a cell whose current map is `m` (version 0).  The cell is
@@ -294,30 +310,35 @@ HAMT_API const struct hamt *hamt_cell_load(const struct hamt_cell *c,
                                            uint64_t *version);
 
 /*
- * hamt_cell_version - the version of the current map (0 with errno EINVAL
- * for a NULL cell).  Thread safety: any thread, any time.
+ * hamt_cell_version - the version of the current map; 0 for a NULL cell.
+ * The one query that can fail: a thread's first call on any cell registers
+ * it with the collector (as hamt_cell_load() does), and if that fails it
+ * returns 0 with errno ENOMEM.  A registered thread never sees errno set.
+ * Thread safety: any thread, any time.
  */
 HAMT_API uint64_t hamt_cell_version(const struct hamt_cell *c);
 
 /*
  * hamt_cell_store - publish `m` (single writer).  The version increases by
- * one, even when `m` is the current map (which wakes waiters).  Returns the
- * new version, or 0 with errno EINVAL or ENOMEM (nothing published).
+ * one, even when `m` is the current map (which wakes waiters).  Returns 0
+ * and the new version in *version (when not NULL), or -1 with errno EINVAL
+ * or ENOMEM (nothing published).
  * Thread safety: one writer at a time; must not run concurrently with
  * another publication to the same cell.
  */
-HAMT_API uint64_t hamt_cell_store(struct hamt_cell *c, const struct hamt *m);
+HAMT_API int hamt_cell_store(struct hamt_cell *c, const struct hamt *m,
+                             uint64_t *version);
 
 /*
  * hamt_cell_cas - publish `m` only if the current map is still `expected`.
  * Maps are compared, not publications: if `expected` was republished in
- * between, it still succeeds.  Returns the new version, or 0 with errno
- * EAGAIN (the current map is another one; nothing changed), EINVAL or ENOMEM.
+ * between, it still succeeds.  Returns 0 and the new version in *version
+ * (when not NULL), or -1 with errno EAGAIN (the current map is another one;
+ * nothing changed), EINVAL or ENOMEM.
  * Thread safety: any number of threads at once (lock-free).
  */
-HAMT_API uint64_t hamt_cell_cas(struct hamt_cell *c,
-                                const struct hamt *expected,
-                                const struct hamt *m);
+HAMT_API int hamt_cell_cas(struct hamt_cell *c, const struct hamt *expected,
+                           const struct hamt *m, uint64_t *version);
 
 /*
  * hamt_cell_update - load, apply fn(cur, ctx), and compare-and-publish,
@@ -328,7 +349,8 @@ HAMT_API uint64_t hamt_cell_cas(struct hamt_cell *c,
  * beyond its result.
  */
 HAMT_API const struct hamt *hamt_cell_update(struct hamt_cell *c,
-                                             hamt_cell_update_fn fn, void *ctx);
+                                             hamt_cell_update_fn fn,
+                                             void *ctx);
 
 /*
  * hamt_cell_wait - block until the cell's version exceeds `seen`, or until
@@ -348,37 +370,33 @@ HAMT_API int hamt_cell_wait(struct hamt_cell *c, uint64_t seen,
 
 /* What a hamt_alter_fn decides for the key. */
 enum hamt_alter_action {
-    HAMT_ALTER_KEEP = 0,    /* leave the map as it is */
-    HAMT_ALTER_SET = 1, /* bind the key to *new_val (inserting it if absent) */
-    HAMT_ALTER_REMOVE = 2   /* remove the key (nothing to do if absent) */
+    HAMT_ALTER_KEEP = 0,  /* leave the map as it is */
+    HAMT_ALTER_SET = 1,   /* bind the key to *new_val (adding it if absent) */
+    HAMT_ALTER_REMOVE = 2 /* remove the key (nothing to do if absent) */
 };
 
 /*
- * The function of hamt_alter(): `old` is the current value (NULL when
- * absent), `present` whether the key is bound; on HAMT_ALTER_SET it stores
- * the new value in *new_val.  Called exactly once per hamt_alter()
- * call.
+ * The function of hamt_alter() and hamt_batch_alter(): `old` is the current
+ * value (NULL when absent), `present` whether the key is bound; on
+ * HAMT_ALTER_SET it stores the new value in *new_val.  Called exactly once
+ * per call.
  */
-typedef enum hamt_alter_action (*hamt_alter_fn)(void *old,
-                                                         bool present,
-                                                         void **new_val,
-                                                         void *ctx);
+typedef enum hamt_alter_action (*hamt_alter_fn)(void *old, bool present,
+                                                void **new_val, void *ctx);
 
 /*
  * hamt_alter - the map `m` with the binding of `key` decided by
  * fn(old, present, &new_val, ctx).  HAMT_ALTER_KEEP returns `m` itself and
  * allocates nothing; so do HAMT_ALTER_SET with the value already bound and
- * HAMT_ALTER_REMOVE of an absent key.  `key` is stored as by hamt_set() (strings
- * and byte strings copied).  Returns the new map or `m`, or NULL with errno
- * EINVAL (NULL map or fn, invalid key, fn returned an unknown action) or
- * ENOMEM; `m` stays valid either way.
+ * HAMT_ALTER_REMOVE of an absent key.  `key` is stored as by hamt_set()
+ * (strings and byte strings copied).  Returns the new map or `m`, or NULL
+ * with errno EINVAL (NULL map or fn, invalid key, fn returned an unknown
+ * action) or ENOMEM; `m` stays valid either way.
  * Thread safety: any thread, concurrently with anything; fn runs in the
  * calling thread.
  */
-HAMT_API const struct hamt *hamt_alter(const struct hamt *m,
-                                            const void *key,
-                                            hamt_alter_fn fn,
-                                            void *ctx);
+HAMT_API const struct hamt *hamt_alter(const struct hamt *m, const void *key,
+                                       hamt_alter_fn fn, void *ctx);
 
 /* The kind of difference reported by hamt_diff(). */
 enum hamt_diff_kind {
@@ -387,7 +405,7 @@ enum hamt_diff_kind {
     HAMT_DIFF_CHANGED = 3  /* in both, values differ */
 };
 
-/* Called once per differing key by hamt_diff(); non-zero stops it. */
+/* Called once per differing key by hamt_diff(); 0 goes on, non-zero stops. */
 typedef int (*hamt_diff_fn)(const void *key, void *old_val, void *new_val,
                             enum hamt_diff_kind kind, void *ctx);
 
@@ -398,8 +416,8 @@ typedef int (*hamt_diff_fn)(const void *key, void *old_val, void *new_val,
  * the two maps share are skipped, so the work grows with the number of
  * differences, not with the size of the maps.  The key passed is b's for
  * added and changed keys, a's for removed ones.  Returns 0 after all
- * differences, fn's non-zero value if it stopped the walk, or -1 with
- * errno EINVAL (NULL map or fn, different key types).  Never allocates.
+ * differences, 1 when fn stopped the walk, or -1 with errno EINVAL (NULL
+ * map or fn, different key types).  Never allocates.
  * Thread safety: any thread, concurrently with anything; fn and veq run
  * in the calling thread.
  */
@@ -408,16 +426,16 @@ HAMT_API int hamt_diff(const struct hamt *a, const struct hamt *b,
 
 /* What a hamt_conflict_fn decides for a key present in both maps. */
 enum hamt_conflict_action {
-    HAMT_CONFLICT_LEFT = 0,  /* a's value */
-    HAMT_CONFLICT_RIGHT = 1, /* b's value */
-    HAMT_CONFLICT_COMBINE = 2,    /* the value stored in *out */
-    HAMT_CONFLICT_DROP = 3        /* leave the key out of the result */
+    HAMT_CONFLICT_LEFT = 0,    /* a's value */
+    HAMT_CONFLICT_RIGHT = 1,   /* b's value */
+    HAMT_CONFLICT_COMBINE = 2, /* the value stored in *out */
+    HAMT_CONFLICT_DROP = 3     /* leave the key out of the result */
 };
 
 /* Decides a key bound in both maps (va from a, vb from b). */
-typedef enum hamt_conflict_action (*hamt_conflict_fn)(const void *key, void *va,
-                                               void *vb, void **out,
-                                               void *ctx);
+typedef enum hamt_conflict_action (*hamt_conflict_fn)(const void *key,
+                                                      void *va, void *vb,
+                                                      void **out, void *ctx);
 
 /*
  * hamt_merge - the union of `a` and `b`.  A key bound in one map only keeps
@@ -460,7 +478,7 @@ HAMT_API const struct hamt *hamt_intersect(const struct hamt *a,
  * Thread safety: any thread, concurrently with anything.
  */
 HAMT_API const struct hamt *hamt_subtract(const struct hamt *a,
-                                            const struct hamt *b);
+                                          const struct hamt *b);
 
 /* ---- batch editor (hamt_batch(3)) ---- */
 
@@ -483,9 +501,9 @@ HAMT_API struct hamt_batch *hamt_batch_begin(const struct hamt *m);
 
 /*
  * hamt_batch_set - bind `key` to `val` in the batch (key stored as by
- * hamt_set()).  Returns 1 when the key was added, 0 when it was bound
- * already, -1 with errno EINVAL (NULL, finished or discarded batch, invalid
- * key) or ENOMEM (the batch is unchanged).
+ * hamt_set()).  Returns 0, or -1 with errno EINVAL (NULL, finished or
+ * discarded batch, invalid key) or ENOMEM (the batch is unchanged).
+ * Whether the key was added: hamt_batch_size() before and after.
  */
 HAMT_API int hamt_batch_set(struct hamt_batch *b, const void *key, void *val);
 
@@ -504,32 +522,32 @@ HAMT_API int hamt_batch_set_many(struct hamt_batch *b, size_t n,
                                  size_t *done);
 
 /*
- * hamt_batch_remove - remove `key` from the batch.  Returns 1 when it was
- * removed, 0 when absent, -1 with errno as hamt_batch_set().
+ * hamt_batch_remove - remove `key` from the batch (nothing to do if it is
+ * absent).  Returns 0, or -1 with errno as hamt_batch_set().
  */
 HAMT_API int hamt_batch_remove(struct hamt_batch *b, const void *key);
 
 /*
- * hamt_batch_alter - hamt_alter() inside a batch: fn decides
- * keep, replace or remove for `key`.  fn may use the batch: its action
+ * hamt_batch_alter - hamt_alter() inside a batch: fn decides keep, set or
+ * remove for `key`.  fn may use the batch: its action
  * then applies to the batch as fn left it, and is refused (EINVAL) when fn
  * finished or discarded the batch.  Returns 0, or -1 with errno EINVAL
  * (as hamt_batch_set(), NULL fn, an fn result outside hamt_alter_action,
  * or the batch ended inside fn) or ENOMEM (the batch is unchanged).
  */
 HAMT_API int hamt_batch_alter(struct hamt_batch *b, const void *key,
-                                   hamt_alter_fn fn, void *ctx);
+                              hamt_alter_fn fn, void *ctx);
 
 /*
- * hamt_batch_get - hamt_get() on the batch's current version.  False with
- * errno EINVAL for a NULL, finished or discarded batch or an invalid key.
+ * hamt_batch_get - hamt_get() on the batch's current version.  A NULL,
+ * finished or discarded batch reads as empty; never touches errno.
  */
 HAMT_API bool hamt_batch_get(const struct hamt_batch *b, const void *key,
                              void **val);
 
 /*
- * hamt_batch_size - entries in the batch's current version; 0 with errno
- * EINVAL for a NULL, finished or discarded batch.
+ * hamt_batch_size - entries in the batch's current version; 0 for a NULL,
+ * finished or discarded batch.
  */
 HAMT_API size_t hamt_batch_size(const struct hamt_batch *b);
 

@@ -125,7 +125,8 @@ hamt_batch_set(struct hamt_batch *b, const void *key, void *val)
         errno = EINVAL;
         return -1;
     }
-    return hamt__edit_set(&b->m, b->owner, key, val);
+    /* hamt__edit_set() says added (1) or replaced (0); the API does not. */
+    return hamt__edit_set(&b->m, b->owner, key, val) < 0 ? -1 : 0;
 }
 
 int
@@ -168,18 +169,18 @@ hamt_batch_set_many(struct hamt_batch *b, size_t n, const void *const keys[],
 }
 
 int
-hamt_batch_del(struct hamt_batch *b, const void *key)
+hamt_batch_remove(struct hamt_batch *b, const void *key)
 {
     if (batch_live(b) == NULL || !hamt__key_valid(b->m->kt, key)) {
         errno = EINVAL;
         return -1;
     }
-    return hamt__edit_del(&b->m, b->owner, key);
+    return hamt__edit_remove(&b->m, b->owner, key) < 0 ? -1 : 0;
 }
 
 int
-hamt_batch_update_key(struct hamt_batch *b, const void *key,
-                      hamt_update_value_fn fn, void *ctx)
+hamt_batch_alter(struct hamt_batch *b, const void *key, hamt_alter_fn fn,
+                 void *ctx)
 {
     if (batch_live(b) == NULL || fn == NULL ||
         !hamt__key_valid(b->m->kt, key)) {
@@ -187,8 +188,8 @@ hamt_batch_update_key(struct hamt_batch *b, const void *key,
         return -1;
     }
     void *nv;
-    enum hamt_update_action act =
-        hamt__update_decide(b->m, key, fn, ctx, &nv);
+    enum hamt_alter_action act =
+        hamt__alter_decide(b->m, key, fn, ctx, &nv);
     /*
      * fn may have used the batch.  If it finished or discarded it, the
      * update is refused (the finished map is frozen); if it changed it, the
@@ -197,14 +198,14 @@ hamt_batch_update_key(struct hamt_batch *b, const void *key,
     if (batch_live(b) == NULL) {
         return -1;
     }
-    return hamt__update_apply(&b->m, b->owner, key, act, nv);
+    return hamt__alter_apply(&b->m, b->owner, key, act, nv);
 }
 
 bool
 hamt_batch_get(const struct hamt_batch *b, const void *key, void **val)
 {
-    if (batch_live(b) == NULL || !hamt__key_valid(b->m->kt, key)) {
-        errno = EINVAL;
+    /* A query: an ended batch reads as empty, an invalid key as absent. */
+    if (b == NULL || b->owner == 0 || !hamt__key_valid(b->m->kt, key)) {
         return false;
     }
     return hamt__get(b->m, key, val);
@@ -213,8 +214,8 @@ hamt_batch_get(const struct hamt_batch *b, const void *key, void **val)
 size_t
 hamt_batch_size(const struct hamt_batch *b)
 {
-    if (batch_live(b) == NULL) {
-        return 0;
+    if (b == NULL || b->owner == 0) {
+        return 0; /* A query: an ended batch reads as empty. */
     }
     return b->m->size;
 }
@@ -232,7 +233,7 @@ hamt_batch_finish(struct hamt_batch *b)
     b->owner = 0;
     b->m = NULL;
     if (m->size == 0) {
-        return m->kt->empty; /* the shared empty map, as hamt_del gives */
+        return m->kt->empty; /* the shared empty map, as hamt_remove gives */
     }
     return m;
 }

@@ -220,8 +220,7 @@ uint64_t
 hamt_cell_version(const struct hamt_cell *c)
 {
     if (c == NULL) {
-        errno = EINVAL;
-        return 0;
+        return 0; /* A query: a NULL cell reads as version 0. */
     }
     if (hamt__thread_ensure() != 0) {
         return 0;
@@ -229,18 +228,19 @@ hamt_cell_version(const struct hamt_cell *c)
     return cell_rec_load(c)->version; /* ORDER: acquire; cell_rec_load(). */
 }
 
-uint64_t
-hamt_cell_store(struct hamt_cell *c, const struct hamt *m)
+int
+hamt_cell_store(struct hamt_cell *c, const struct hamt *m,
+                uint64_t *version)
 {
     struct cell_rec *cur;
     struct cell_rec *next;
 
     if (c == NULL || m == NULL) {
         errno = EINVAL;
-        return 0;
+        return -1;
     }
     if (hamt__thread_ensure() != 0) {
-        return 0;
+        return -1;
     }
     /*
      * ORDER: acquire (cell_rec_load).  Only the version is needed; with one
@@ -251,7 +251,7 @@ hamt_cell_store(struct hamt_cell *c, const struct hamt *m)
     cur = cell_rec_load(c);
     next = cell_rec_new(cur->version + 1, m);
     if (next == NULL) {
-        return 0;
+        return -1;
     }
     /*
      * ORDER: seq_cst; W1 of the waiting protocol.  Release is what P1 needs
@@ -262,7 +262,10 @@ hamt_cell_store(struct hamt_cell *c, const struct hamt *m)
      */
     hamt__store_sc(&c->rec, next);
     cell_wake(c);
-    return next->version;
+    if (version != NULL) {
+        *version = next->version; /* Our own record: plain read. */
+    }
+    return 0;
 }
 
 /*
@@ -291,19 +294,19 @@ cell_cas_rec(struct hamt_cell *c, struct cell_rec **cur,
     return false;
 }
 
-uint64_t
+int
 hamt_cell_cas(struct hamt_cell *c, const struct hamt *expected,
-              const struct hamt *m)
+              const struct hamt *m, uint64_t *version)
 {
     struct cell_rec *cur;
     struct cell_rec *next = NULL;
 
     if (c == NULL || expected == NULL || m == NULL) {
         errno = EINVAL;
-        return 0;
+        return -1;
     }
     if (hamt__thread_ensure() != 0) {
-        return 0;
+        return -1;
     }
     cur = cell_rec_load(c); /* ORDER: acquire; see cell_rec_load(). */
     /*
@@ -317,19 +320,22 @@ hamt_cell_cas(struct hamt_cell *c, const struct hamt *expected,
         if (next == NULL) {
             next = cell_rec_new(0, m);
             if (next == NULL) {
-                return 0;
+                return -1;
             }
         }
         next->version = cur->version + 1; /* Unpublished: plain write. */
         if (cell_cas_rec(c, &cur, next)) {
-            return next->version;
+            if (version != NULL) {
+                *version = next->version; /* Written by us before. */
+            }
+            return 0;
         }
     }
     if (next != NULL) {
         hamt__free(next); /* Never visible to another thread. */
     }
     errno = EAGAIN;
-    return 0;
+    return -1;
 }
 
 const struct hamt *

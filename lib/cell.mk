@@ -6,8 +6,7 @@
 ##   make check-unregistered    shows that a reader the collector does not
 ##                              know can read a reclaimed snapshot (expected
 ##                              to detect; not part of make check)
-##   test/stress/cell_bench     throughput and collector pauses (built by
-##                              make check, never run by it)
+## The cell's own benchmark is bench/cell_bench (bench/local.mk).
 ##
 ## In a build configured with --disable-gc --enable-sanitizers=thread
 ## (HAMT_TSAN) Criterion cannot run, so only the plain-C stress program is
@@ -20,16 +19,12 @@ CELL_LIBS = lib/libhamt_core.la $(GC_LIBS) -lpthread
 CELL_LF = -no-install $(AM_LDFLAGS)
 
 ## Plain-C stress program: run in every build (collector, or TSan without it).
-check_PROGRAMS += test/stress/cell_stress test/stress/cell_bench
+check_PROGRAMS += test/stress/cell_stress
 TESTS += test/stress/cell_stress
 test_stress_cell_stress_SOURCES = test/stress/cell_stress.c test/stress/payload.h
 test_stress_cell_stress_CFLAGS = $(CELL_CF)
 test_stress_cell_stress_LDADD = $(CELL_LIBS)
 test_stress_cell_stress_LDFLAGS = $(CELL_LF)
-test_stress_cell_bench_SOURCES = test/stress/cell_bench.c
-test_stress_cell_bench_CFLAGS = $(CELL_CF)
-test_stress_cell_bench_LDADD = $(CELL_LIBS)
-test_stress_cell_bench_LDFLAGS = $(CELL_LF)
 
 if !HAMT_TSAN
 check_PROGRAMS += test/cell test/thread

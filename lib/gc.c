@@ -165,6 +165,16 @@ hamt__alloc_usable(const void *p)
 #endif
 }
 
+size_t
+hamt__alloc_block_size(const void *p)
+{
+#ifdef HAMT_NO_GC
+    return malloc_usable_size((void *)(uintptr_t)p);
+#else
+    return GC_size(p);
+#endif
+}
+
 void
 hamt__free(void *p)
 {

@@ -40,7 +40,7 @@ hamt_init(void)
 }
 
 const struct hamt *
-hamt_new(enum hamt_key kind)
+hamt_new(enum hamt_key_kind kind)
 {
     if (hamt_init() != 0) {
         return NULL;
@@ -49,9 +49,9 @@ hamt_new(enum hamt_key kind)
 }
 
 const struct hamt *
-hamt_new_custom(const struct hamt_keytype *kt)
+hamt_new_custom(const struct hamt_key_type *kt)
 {
-    if (kt == NULL || kt->size != sizeof(struct hamt_keytype) ||
+    if (kt == NULL || kt->size != sizeof(struct hamt_key_type) ||
         kt->hash == NULL || kt->equal == NULL) {
         errno = EINVAL;
         return NULL;
@@ -63,7 +63,7 @@ hamt_new_custom(const struct hamt_keytype *kt)
 }
 
 const struct hamt *
-hamt_empty(const struct hamt *m)
+hamt_new_like(const struct hamt *m)
 {
     if (m == NULL) {
         errno = EINVAL;
@@ -76,18 +76,16 @@ size_t
 hamt_size(const struct hamt *m)
 {
     if (m == NULL) {
-        errno = EINVAL;
         return 0;
     }
     return m->size;
 }
 
-enum hamt_key
+enum hamt_key_kind
 hamt_key_kind(const struct hamt *m)
 {
     if (m == NULL) {
-        errno = EINVAL;
-        return (enum hamt_key)0;
+        return (enum hamt_key_kind)0;
     }
     return m->kt->kind;
 }
@@ -96,7 +94,6 @@ bool
 hamt_get(const struct hamt *m, const void *key, void **val)
 {
     if (HAMT_UNLIKELY(m == NULL || !hamt__key_valid(m->kt, key))) {
-        errno = EINVAL;
         return false;
     }
     return hamt__get(m, key, val);
@@ -106,11 +103,7 @@ size_t
 hamt_get_many(const struct hamt *m, size_t n, const void *const keys[],
               void *vals[], bool found[])
 {
-    if (n == 0) {
-        return 0;
-    }
-    if (found == NULL) {
-        errno = EINVAL;
+    if (n == 0 || found == NULL) {
         return 0;
     }
     bool ok = m != NULL && keys != NULL;
@@ -118,11 +111,13 @@ hamt_get_many(const struct hamt *m, size_t n, const void *const keys[],
         ok = hamt__key_valid(m->kt, keys[i]);
     }
     if (!ok) {
-        /* Documented: found[] all false on EINVAL. */
+        /*
+         * Documented: a NULL map or keys array, or any invalid key, finds
+         * nothing; a query never touches errno.
+         */
         for (size_t i = 0; i < n; i++) {
             found[i] = false;
         }
-        errno = EINVAL;
         return 0;
     }
     /* hamt__get_many() sets every found[i] itself. */
@@ -146,13 +141,13 @@ hamt_set(const struct hamt *m, const void *key, void *val)
 }
 
 const struct hamt *
-hamt_del(const struct hamt *m, const void *key)
+hamt_remove(const struct hamt *m, const void *key)
 {
     if (m == NULL || !hamt__key_valid(m->kt, key)) {
         errno = EINVAL;
         return NULL;
     }
-    return hamt__del(m, key);
+    return hamt__remove(m, key);
 }
 
 void
@@ -186,21 +181,20 @@ hamt_foreach(const struct hamt *m, hamt_foreach_fn fn, void *ctx)
     }
     hamt__iter_init(&it, m);
     while (hamt__iter_next(&it, &k, &v)) {
-        int rc = fn(k, v, ctx);
-        if (rc != 0) {
-            return rc;
+        if (fn(k, v, ctx) != 0) {
+            return 1; /* stopped; distinct from -1, which is our failure */
         }
     }
     return 0;
 }
 
-int
-hamt_equal(const struct hamt *a, const struct hamt *b, hamt_valeq_fn veq,
-           void *ctx)
+bool
+hamt_equal(const struct hamt *a, const struct hamt *b,
+           hamt_value_equal_fn veq, void *ctx)
 {
+    /* A query: a NULL map reads as empty (of any key type). */
     if (a == NULL || b == NULL) {
-        errno = EINVAL;
-        return -1;
+        return hamt_size(a) == 0 && hamt_size(b) == 0;
     }
     return hamt__equal(a, b, veq, ctx);
 }

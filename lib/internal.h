@@ -47,9 +47,9 @@
  * after it is published.
  */
 struct hamt__kt {
-    enum hamt_key kind;
-    hamt_hash_fn hash;     /* custom kinds only */
-    hamt_equal_fn equal;   /* custom kinds only */
+    enum hamt_key_kind kind;
+    hamt_key_hash_fn hash;     /* custom kinds only */
+    hamt_key_equal_fn equal;   /* custom kinds only */
     void *ctx;             /* custom kinds only */
     const struct hamt *empty;
     struct hamt__kt *next; /* registry of custom key types (map.c) */
@@ -114,6 +114,12 @@ void *hamt__alloc_atomic(size_t n);
  */
 size_t hamt__alloc_usable(const void *p);
 /*
+ * Bytes the allocator holds for the block starting at p: the collector's
+ * whole slot, its extra byte included (GC_size), or malloc_usable_size
+ * without the collector.  For memory accounting (stats.c).
+ */
+size_t hamt__alloc_block_size(const void *p);
+/*
  * Give back an object that was never visible to another thread (a no-op
  * without the collector).
  */
@@ -141,8 +147,8 @@ uint64_t hamt__hash_bytes(const void *p, size_t n);
 
 /* ---- maps (map.c) ---- */
 
-const struct hamt *hamt__new_builtin(enum hamt_key kind);
-const struct hamt *hamt__new_custom(const struct hamt_keytype *kt);
+const struct hamt *hamt__new_builtin(enum hamt_key_kind kind);
+const struct hamt *hamt__new_custom(const struct hamt_key_type *kt);
 bool hamt__get(const struct hamt *m, const void *key, void **val);
 /* Keys that hamt__get_many walks together (its prefetching group). */
 #define HAMT_GET_GROUP 16
@@ -150,33 +156,33 @@ bool hamt__get(const struct hamt *m, const void *key, void **val);
 size_t hamt__get_many(const struct hamt *m, size_t n, const void *const *keys,
                       void **vals, bool *found, bool whole);
 const struct hamt *hamt__set(const struct hamt *m, const void *key, void *val);
-const struct hamt *hamt__del(const struct hamt *m, const void *key);
+const struct hamt *hamt__remove(const struct hamt *m, const void *key);
 /*
  * Edits (map.c): set or remove `key` in *pm.  With a batch's `owner` id,
  * nodes whose owner tail holds it are written in place, and *pm is replaced
  * when its root block had to be rebuilt.  With owner 0 (hamt__set,
- * hamt__del) nothing is written: *pm is replaced by the new version, the
- * shared empty map when a del empties it.  Return 1 when the key was added
- * (set) or removed (del), 0 when not, -1 with errno = ENOMEM having changed
+ * hamt__remove) nothing is written: *pm is replaced by the new version, the
+ * shared empty map when a remove empties it.  Return 1 when the key was added
+ * (set) or removed (remove), 0 when not, -1 with errno = ENOMEM having changed
  * nothing.
  */
 int hamt__edit_set(struct hamt **pm, uint64_t owner, const void *key,
                    void *val);
-int hamt__edit_del(struct hamt **pm, uint64_t owner, const void *key);
+int hamt__edit_remove(struct hamt **pm, uint64_t owner, const void *key);
 /*
- * hamt_update_key() in two steps (ops.c).  decide: fn's action for `key`
+ * hamt_alter() in two steps (ops.c).  decide: fn's action for `key`
  * in m (the value to bind in *nv); fn may do anything, the caller checks
  * afterwards that what it edits is still there.  apply: the action as an
  * edit of *pm by `owner` (0: persistent, *pm is replaced on a change): 0,
  * or -1 with errno = ENOMEM (nothing changed) or EINVAL (not a
- * hamt_update_action).
+ * hamt_alter_action).
  */
-enum hamt_update_action hamt__update_decide(const struct hamt *m,
-                                            const void *key,
-                                            hamt_update_value_fn fn,
-                                            void *ctx, void **nv);
-int hamt__update_apply(struct hamt **pm, uint64_t owner, const void *key,
-                       enum hamt_update_action act, void *nv);
+enum hamt_alter_action hamt__alter_decide(const struct hamt *m,
+                                          const void *key,
+                                          hamt_alter_fn fn,
+                                          void *ctx, void **nv);
+int hamt__alter_apply(struct hamt **pm, uint64_t owner, const void *key,
+                      enum hamt_alter_action act, void *nv);
 /*
  * A fresh owner id for edits (batch.c): never given out before, or 0 once
  * 2^56 have been (then edit with owner 0, plain path copying).
@@ -184,8 +190,8 @@ int hamt__update_apply(struct hamt **pm, uint64_t owner, const void *key,
 uint64_t hamt__owner_new(void);
 /* The current version of a live batch (NULL once ended), for tests. */
 const struct hamt *hamt__batch_peek(const struct hamt_batch *b);
-int hamt__equal(const struct hamt *a, const struct hamt *b, hamt_valeq_fn veq,
-                void *ctx);
+bool hamt__equal(const struct hamt *a, const struct hamt *b,
+                 hamt_value_equal_fn veq, void *ctx);
 /* Hash of a stored or probe key under kt. */
 uint64_t hamt__key_hash(const struct hamt__kt *kt, const void *key);
 bool hamt__key_eq(const struct hamt__kt *kt, const void *stored,

@@ -1,5 +1,5 @@
 /*
- * map.c - persistent map operations by path copying: get, set, del, equal,
+ * map.c - persistent map operations by path copying: get, set, remove, equal,
  * and the key types they run on.
  *
  * Which nodes get copied.  An update walks from the root to the node that
@@ -14,12 +14,12 @@
  *
  * The identity rule.  An update that changes nothing returns its input
  * pointer and allocates nothing: set with a key already bound to the very
- * same value word, del of an absent key.  Callers and the cell rely on it to
- * skip publication, and equality relies on it to short-circuit.  Removing
- * the last key returns the key type's one shared empty map.
+ * same value word, removal of an absent key.  Callers and the cell rely on
+ * it to skip publication, and equality relies on it to short-circuit.
+ * Removing the last key returns the key type's one shared empty map.
  *
- * Canonical shape after del: a subtree left with one key is pulled up into
- * its parent (DEL_SINGLE below), so shapes never depend on history.
+ * Canonical shape after a removal: a subtree left with one key is pulled up
+ * into its parent (REMOVE_SINGLE below), so shapes never depend on history.
  *
  * Function families:
  *   map_kt_*      key types: built-in table, custom registry
@@ -79,7 +79,7 @@ static pthread_mutex_t kt_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct hamt__kt *kt_registry;
 
 const struct hamt *
-hamt__new_builtin(enum hamt_key kind)
+hamt__new_builtin(enum hamt_key_kind kind)
 {
     if (kind < HAMT_KEY_STRING || kind > HAMT_KEY_PTR) {
         errno = EINVAL;
@@ -90,7 +90,7 @@ hamt__new_builtin(enum hamt_key kind)
 }
 
 const struct hamt *
-hamt__new_custom(const struct hamt_keytype *ukt)
+hamt__new_custom(const struct hamt_key_type *ukt)
 {
     struct hamt__kt *kt;
     struct hamt *m;
@@ -254,7 +254,7 @@ map_prefetch_whole(const void *n)
  */
 static inline __attribute__((always_inline)) bool
 map_get_kind(const struct hamt *m, const void *key, void **val,
-             enum hamt_key kind)
+             enum hamt_key_kind kind)
 {
     const struct hamt__kt *kt = m->kt;
     const struct node *n = hamt__root(m);
@@ -731,28 +731,29 @@ hamt__set(const struct hamt *m, const void *key, void *val)
     return hamt__edit_set(&r, 0, key, val) < 0 ? NULL : r;
 }
 
-/* ---- del ---- */
+/* ---- remove ---- */
 
 /* Outcomes of removing a key from a subtree. */
-enum del_result {
-    DEL_NOTFOUND, /* the key is absent; nothing allocated */
-    DEL_NEWNODE,  /* dc->node is the subtree without the key */
-    DEL_SINGLE,   /* one key is left (dc->k, dc->v): pull it up */
-    DEL_NOMEM     /* allocation failed; errno = ENOMEM */
+enum remove_result {
+    REMOVE_NOTFOUND, /* the key is absent; nothing allocated */
+    REMOVE_NEWNODE,  /* dc->node is the subtree without the key */
+    REMOVE_SINGLE,   /* one key is left (dc->k, dc->v): pull it up */
+    REMOVE_NOMEM     /* allocation failed; errno = ENOMEM */
 };
 
 struct del_ctx {
     const struct hamt__kt *kt;
     const void *key;
     uint64_t h;
-    void *node;     /* out, DEL_NEWNODE (the input node if changed in place) */
-    const void *k;  /* out, DEL_SINGLE */
-    void *v;        /* out, DEL_SINGLE */
+    void *node;      /* out, REMOVE_NEWNODE (the input node if changed
+                        in place) */
+    const void *k;   /* out, REMOVE_SINGLE */
+    void *v;         /* out, REMOVE_SINGLE */
     struct edit *ed; /* the batch edit, or a persistent one (owner 0) */
 };
 
-static enum del_result
-map_del_cnode(struct del_ctx *dc, struct cnode *c)
+static enum remove_result
+map_remove_cnode(struct del_ctx *dc, struct cnode *c)
 {
     for (uint32_t i = 0; i < c->count; i++) {
         if (!hamt__key_eq(dc->kt, c->slots[2 * i], dc->key)) {
@@ -763,22 +764,22 @@ map_del_cnode(struct del_ctx *dc, struct cnode *c)
             /* N4: a collision node never holds one entry. */
             dc->k = c->slots[2 * (1 - i)];
             dc->v = c->slots[2 * (1 - i) + 1];
-            return DEL_SINGLE;
+            return REMOVE_SINGLE;
         }
         dc->node = map_mine_cn(dc->ed, hamt__cn_remove(c, i));
-        return dc->node != NULL ? DEL_NEWNODE : DEL_NOMEM;
+        return dc->node != NULL ? REMOVE_NEWNODE : REMOVE_NOMEM;
     }
-    return DEL_NOTFOUND;
+    return REMOVE_NOTFOUND;
 }
 
 /*
  * Removes the key from node `n` at `shift`.  The root (`pre` != 0) never
- * reports DEL_SINGLE: it may hold any number of entries.  A node reporting
- * DEL_SINGLE or replaced by a new node is retired (freed on success if the
+ * reports REMOVE_SINGLE: it may hold any number of entries.  A node reporting
+ * REMOVE_SINGLE or replaced by a new node is retired (freed on success if the
  * batch owns it); failures leave everything as it was (see struct edit).
  */
-static enum del_result
-map_del_node(struct del_ctx *dc, struct node *n, size_t pre, unsigned shift)
+static enum remove_result
+map_remove_node(struct del_ctx *dc, struct node *n, size_t pre, unsigned shift)
 {
     uint32_t bit = nd_bit(dc->h, shift);
     bool is_root = pre != 0;
@@ -787,20 +788,20 @@ map_del_node(struct del_ctx *dc, struct node *n, size_t pre, unsigned shift)
     if (n->datamap & bit) {
         unsigned i = nd_entry_index(n, bit);
         if (!hamt__key_eq(dc->kt, nd_key(n, i), dc->key)) {
-            return DEL_NOTFOUND;
+            return REMOVE_NOTFOUND;
         }
         if (!is_root && n->nodemap == 0 && nd_nentries(n) == 2) {
             /* N3: the other entry is the subtree's only key. */
             dc->k = nd_key(n, 1 - i);
             dc->v = nd_val(n, 1 - i);
             map_retire(ed, n, nd_tail(n), pre);
-            return DEL_SINGLE;
+            return REMOVE_SINGLE;
         }
         dc->node = map_change(ed, n, pre, ND_REMOVE_ENTRY, bit, NULL, NULL);
-        return dc->node != NULL ? DEL_NEWNODE : DEL_NOMEM;
+        return dc->node != NULL ? REMOVE_NEWNODE : REMOVE_NOMEM;
     }
     if (!(n->nodemap & bit)) {
-        return DEL_NOTFOUND;
+        return REMOVE_NOTFOUND;
     }
 
     unsigned slot = nd_child_slot(n, bit);
@@ -808,14 +809,14 @@ map_del_node(struct del_ctx *dc, struct node *n, size_t pre, unsigned shift)
 
     map_prefetch_whole(child);
     unsigned cshift = shift + HAMT_BITS;
-    enum del_result r = nd_is_collision_shift(cshift)
-                            ? map_del_cnode(dc, child)
-                            : map_del_node(dc, child, 0, cshift);
+    enum remove_result r = nd_is_collision_shift(cshift)
+                            ? map_remove_cnode(dc, child)
+                            : map_remove_node(dc, child, 0, cshift);
     switch (r) {
-    case DEL_NOTFOUND:
-    case DEL_NOMEM:
+    case REMOVE_NOTFOUND:
+    case REMOVE_NOMEM:
         return r;
-    case DEL_NEWNODE:
+    case REMOVE_NEWNODE:
         if (dc->node == child) {
             dc->node = n; /* the child changed in place */
         } else if (map_owns(ed, nd_tail(n))) {
@@ -824,22 +825,22 @@ map_del_node(struct del_ctx *dc, struct node *n, size_t pre, unsigned shift)
         } else {
             dc->node = map_mine(ed, hamt__nd_set_child(pre, n, bit, dc->node));
         }
-        return dc->node != NULL ? DEL_NEWNODE : DEL_NOMEM;
-    case DEL_SINGLE:
+        return dc->node != NULL ? REMOVE_NEWNODE : REMOVE_NOMEM;
+    case REMOVE_SINGLE:
         if (!is_root && n->datamap == 0 && nd_nchildren(n) == 1) {
             /* This node would hold just that key: pull it up further. */
             map_retire(ed, n, nd_tail(n), pre);
-            return DEL_SINGLE;
+            return REMOVE_SINGLE;
         }
         dc->node = map_change(ed, n, pre, ND_CHILD_TO_ENTRY, bit, dc->k, dc->v);
-        return dc->node != NULL ? DEL_NEWNODE : DEL_NOMEM;
+        return dc->node != NULL ? REMOVE_NEWNODE : REMOVE_NOMEM;
     }
     HAMT_UNREACHABLE();
-    return DEL_NOMEM;
+    return REMOVE_NOMEM;
 }
 
 int
-hamt__edit_del(struct hamt **pm, uint64_t owner, const void *key)
+hamt__edit_remove(struct hamt **pm, uint64_t owner, const void *key)
 {
     struct hamt *m = *pm;
     struct edit ed; /* as in hamt__edit_set */
@@ -852,12 +853,12 @@ hamt__edit_del(struct hamt **pm, uint64_t owner, const void *key)
 
     ed.owner = owner;
     ed.nretired = 0;
-    switch (map_del_node(&dc, hamt__root(m), sizeof(struct hamt), 0)) {
-    case DEL_NOTFOUND:
+    switch (map_remove_node(&dc, hamt__root(m), sizeof(struct hamt), 0)) {
+    case REMOVE_NOTFOUND:
         return 0;
-    case DEL_NOMEM:
+    case REMOVE_NOMEM:
         return -1;
-    case DEL_NEWNODE:
+    case REMOVE_NEWNODE:
         if (dc.node == hamt__root(m)) {
             m->size--; /* changed in place: the root block is owned */
         } else if (owner == 0 && m->size == 1) {
@@ -870,7 +871,7 @@ hamt__edit_del(struct hamt **pm, uint64_t owner, const void *key)
         }
         map_commit(&ed);
         return 1;
-    case DEL_SINGLE:
+    case REMOVE_SINGLE:
         break;
     }
     HAMT_UNREACHABLE();
@@ -878,19 +879,19 @@ hamt__edit_del(struct hamt **pm, uint64_t owner, const void *key)
 }
 
 const struct hamt *
-hamt__del(const struct hamt *m, const void *key)
+hamt__remove(const struct hamt *m, const void *key)
 {
     /* Owner 0: nothing is written in place; r is replaced on a change. */
     struct hamt *r = (struct hamt *)(uintptr_t)m;
 
-    return hamt__edit_del(&r, 0, key) < 0 ? NULL : r;
+    return hamt__edit_remove(&r, 0, key) < 0 ? NULL : r;
 }
 
 /* ---- equality ---- */
 
 struct eq_ctx {
     const struct hamt__kt *kt;
-    hamt_valeq_fn veq;
+    hamt_value_equal_fn veq;
     void *ctx;
 };
 
@@ -962,21 +963,20 @@ map_eq_node(const struct eq_ctx *ec, const struct node *a,
     return true;
 }
 
-int
-hamt__equal(const struct hamt *a, const struct hamt *b, hamt_valeq_fn veq,
-            void *ctx)
+bool
+hamt__equal(const struct hamt *a, const struct hamt *b,
+            hamt_value_equal_fn veq, void *ctx)
 {
     struct eq_ctx ec = {.kt = a->kt, .veq = veq, .ctx = ctx};
 
     if (a->kt != b->kt) {
-        errno = EINVAL;
-        return -1;
+        return false; /* maps of different key types are never equal */
     }
     if (a == b) {
-        return 1;
+        return true;
     }
     if (a->size != b->size) {
-        return 0;
+        return false;
     }
-    return map_eq_node(&ec, hamt__root(a), hamt__root(b), 0) ? 1 : 0;
+    return map_eq_node(&ec, hamt__root(a), hamt__root(b), 0);
 }

@@ -40,7 +40,7 @@
  *       or more, a child holds them.  So every non-root bitmap node holds at
  *       least two keys in its subtree, and after a remove a child left with
  *       one key is pulled up into its parent as an inline entry (map.c,
- *       DEL_SINGLE).  Two maps with the same keys have the same shape
+ *       REMOVE_SINGLE).  Two maps with the same keys have the same shape
  *       whatever the order of the updates, which lets equality compare
  *       node by node.
  *   N4  a collision node holds two or more entries, with distinct keys.

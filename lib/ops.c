@@ -1,6 +1,6 @@
 /*
  * ops.c - whole-map operations: update with a function, structural diff,
- * and the set algebra (merge, intersect, difference).
+ * and the set algebra (merge, intersect, subtract).
  *
  * Purpose.  These operations are built on the persistent core (map.c) and
  * the node encoding (node.h); nothing uses them back.  The public entry
@@ -35,10 +35,10 @@
  *                 every subtree only one map holds, or both share, whole
  *   hamt_*        the public entry points
  *
- * Complexity.  update: two root-to-leaf walks (lookup, then set or del).
+ * Complexity.  update: two root-to-leaf walks (lookup, then set or remove).
  * diff: O(d * depth) nodes for d differences plus the size of the subtrees
  * whose shape changed (entry against child), and never a shared subtree.
- * merge / intersect / difference: the nodes where the two maps hold
+ * merge / intersect / subtract: the nodes where the two maps hold
  * different things, O(min(|a|, |b|) * depth) at most and O(d * depth) for
  * two versions that differ in d keys, plus counting the smaller of two
  * groups of whole subtrees for the result's size (sa_shared_keys).  With a
@@ -96,9 +96,9 @@ ops_walk_sub(const void *p, unsigned shift, ops_entry_fn fn, void *ctx)
 
 /* ---- update ---- */
 
-enum hamt_update_action
-hamt__update_decide(const struct hamt *m, const void *key,
-                    hamt_update_value_fn fn, void *ctx, void **nv)
+enum hamt_alter_action
+hamt__alter_decide(const struct hamt *m, const void *key,
+                   hamt_alter_fn fn, void *ctx, void **nv)
 {
     void *old = NULL;
     bool present = hamt__get(m, key, &old);
@@ -111,26 +111,26 @@ hamt__update_decide(const struct hamt *m, const void *key,
 }
 
 int
-hamt__update_apply(struct hamt **pm, uint64_t owner, const void *key,
-                   enum hamt_update_action act, void *nv)
+hamt__alter_apply(struct hamt **pm, uint64_t owner, const void *key,
+                  enum hamt_alter_action act, void *nv)
 {
     switch (act) {
-    case HAMT_KEEP:
+    case HAMT_ALTER_KEEP:
         return 0;
-    case HAMT_REPLACE:
+    case HAMT_ALTER_SET:
         /* The identity rule: the same value changes nothing, allocates
          * nothing. */
         return hamt__edit_set(pm, owner, key, nv) < 0 ? -1 : 0;
-    case HAMT_REMOVE:
-        return hamt__edit_del(pm, owner, key) < 0 ? -1 : 0;
+    case HAMT_ALTER_REMOVE:
+        return hamt__edit_remove(pm, owner, key) < 0 ? -1 : 0;
     }
-    errno = EINVAL; /* fn returned no hamt_update_action */
+    errno = EINVAL; /* fn returned no hamt_alter_action */
     return -1;
 }
 
 const struct hamt *
-hamt_update_key(const struct hamt *m, const void *key,
-                hamt_update_value_fn fn, void *ctx)
+hamt_alter(const struct hamt *m, const void *key,
+           hamt_alter_fn fn, void *ctx)
 {
     struct hamt *r = (struct hamt *)(uintptr_t)m; /* replaced on a change */
 
@@ -139,16 +139,16 @@ hamt_update_key(const struct hamt *m, const void *key,
         return NULL;
     }
     void *nv;
-    enum hamt_update_action act = hamt__update_decide(m, key, fn, ctx, &nv);
+    enum hamt_alter_action act = hamt__alter_decide(m, key, fn, ctx, &nv);
 
-    return hamt__update_apply(&r, 0, key, act, nv) < 0 ? NULL : r;
+    return hamt__alter_apply(&r, 0, key, act, nv) < 0 ? NULL : r;
 }
 
 /* ---- diff ---- */
 
 struct diff_ctx {
     const struct hamt__kt *kt;
-    hamt_valeq_fn veq;
+    hamt_value_equal_fn veq;
     hamt_diff_fn fn;
     void *ctx;
     /* The inline entry compared against a subtree (ops_diff_entry_in_*). */
@@ -343,8 +343,8 @@ ops_diff_node(struct diff_ctx *dc, const struct node *a, const struct node *b,
 }
 
 int
-hamt_diff(const struct hamt *a, const struct hamt *b, hamt_valeq_fn veq,
-          hamt_diff_fn fn, void *ctx)
+hamt_diff(const struct hamt *a, const struct hamt *b,
+          hamt_value_equal_fn veq, hamt_diff_fn fn, void *ctx)
 {
     struct diff_ctx dc = {.veq = veq, .fn = fn, .ctx = ctx};
 
@@ -357,15 +357,16 @@ hamt_diff(const struct hamt *a, const struct hamt *b, hamt_valeq_fn veq,
         hamt__nodes_visited++;
         return 0;
     }
-    return ops_diff_node(&dc, hamt__root(a), hamt__root(b), 0);
+    /* fn's own value stays with fn (it has ctx): the walk says "stopped". */
+    return ops_diff_node(&dc, hamt__root(a), hamt__root(b), 0) != 0 ? 1 : 0;
 }
 
-/* ---- merge, intersect, difference ---- */
+/* ---- merge, intersect, subtract ---- */
 
 /* The result of a conflict decision: the value to bind, or drop. */
 static int
 sa_decide(hamt_conflict_fn fn, void *ctx, const void *key, void *va,
-                void *vb, void **out, bool *drop)
+          void *vb, void **out, bool *drop)
 {
     void *combined = NULL;
 
@@ -375,16 +376,16 @@ sa_decide(hamt_conflict_fn fn, void *ctx, const void *key, void *va,
         return 0;
     }
     switch (fn(key, va, vb, &combined, ctx)) {
-    case HAMT_KEEP_LEFT:
+    case HAMT_CONFLICT_LEFT:
         *out = va;
         return 0;
-    case HAMT_KEEP_RIGHT:
+    case HAMT_CONFLICT_RIGHT:
         *out = vb;
         return 0;
-    case HAMT_COMBINE:
+    case HAMT_CONFLICT_COMBINE:
         *out = combined;
         return 0;
-    case HAMT_DROP:
+    case HAMT_CONFLICT_DROP:
         *drop = true;
         return 0;
     }
@@ -400,7 +401,7 @@ sa_decide(hamt_conflict_fn fn, void *ctx, const void *key, void *va,
  *
  *   - A fragment that only one map holds is taken from it as it is: a
  *     whole child subtree is shared by pointer without being visited
- *     (merge takes both sides', intersect neither, difference a's).
+ *     (merge takes both sides', intersect neither, subtract a's).
  *   - The same child pointer in both maps (a subtree the two versions
  *     share) is shared whole as well, unless a conflict function must see
  *     its keys (merge and intersect with a fn).
@@ -430,7 +431,7 @@ sa_decide(hamt_conflict_fn fn, void *ctx, const void *key, void *va,
  * versions that differ in d keys.  A failed allocation returns NULL
  * (errno = ENOMEM) and leaves the partial result to the collector.
  */
-enum sa_op { SA_MERGE, SA_INTERSECT, SA_DIFFERENCE };
+enum sa_op { SA_MERGE, SA_INTERSECT, SA_SUBTRACT };
 
 /* What one side holds at a fragment, and what the result holds there. */
 enum sa_kind { SA_NONE, SA_ENTRY, SA_CHILD };
@@ -566,7 +567,7 @@ sa_both(struct sa_ctx *sc, const void *ka, void *va, const void *kb,
     sc->eb++;
     r->kind = SA_NONE;
     r->as_a = r->as_b = false;
-    if (sc->op == SA_DIFFERENCE) {
+    if (sc->op == SA_SUBTRACT) {
         return 0;
     }
     if (sa_decide(sc->fn, sc->ctx, ka, va, vb, &out, &drop) != 0) {
@@ -647,7 +648,7 @@ sa_pair(struct sa_ctx *sc, struct sa_slot *x, struct sa_slot *y,
         r->as_a = r->as_b = false;
         if (sc->op == SA_INTERSECT) {
             r->kind = SA_NONE;
-        } else if (sc->op == SA_DIFFERENCE) {
+        } else if (sc->op == SA_SUBTRACT) {
             sc->kept++;
             r->kind = SA_ENTRY;
             r->key = x->key;
@@ -666,9 +667,9 @@ sa_pair(struct sa_ctx *sc, struct sa_slot *x, struct sa_slot *y,
         return 0;
     }
     if (x->kind == SA_CHILD && y->kind == SA_CHILD && x->child == y->child &&
-        (sc->fn == NULL || sc->op == SA_DIFFERENCE)) {
+        (sc->fn == NULL || sc->op == SA_SUBTRACT)) {
         sa_push(&sc->shared, x->child, shift + HAMT_BITS);
-        r->kind = sc->op == SA_DIFFERENCE ? SA_NONE : SA_CHILD;
+        r->kind = sc->op == SA_SUBTRACT ? SA_NONE : SA_CHILD;
         r->child = x->child;
         r->as_a = r->as_b = r->kind == SA_CHILD;
         return 0;
@@ -987,7 +988,7 @@ hamt_intersect(const struct hamt *a, const struct hamt *b,
 }
 
 const struct hamt *
-hamt_difference(const struct hamt *a, const struct hamt *b)
+hamt_subtract(const struct hamt *a, const struct hamt *b)
 {
     if (!ops_args_ok(a, b)) {
         return NULL;
@@ -995,5 +996,5 @@ hamt_difference(const struct hamt *a, const struct hamt *b)
     if (a == b) {
         return a->kt->empty;
     }
-    return sa_run(a, b, SA_DIFFERENCE, NULL, NULL);
+    return sa_run(a, b, SA_SUBTRACT, NULL, NULL);
 }

@@ -160,12 +160,12 @@ hamt_thread_register(void)
     return hamt__thread_ensure();
 }
 
-int
+void
 hamt_thread_unregister(void)
 {
     if (thread_state != THREAD_OURS) {
         /* Not registered by this library: its owner decides. */
-        return 0;
+        return;
     }
     /*
      * Clear the key first, so the destructor cannot unregister a second
@@ -174,7 +174,6 @@ hamt_thread_unregister(void)
     (void)pthread_setspecific(thread_key, NULL);
     GC_unregister_my_thread();
     thread_state = THREAD_UNKNOWN;
-    return 0;
 }
 
 #else /* HAMT_NO_GC: nothing is ever freed, so no thread needs scanning. */
@@ -191,10 +190,9 @@ hamt_thread_register(void)
     return 0;
 }
 
-int
+void
 hamt_thread_unregister(void)
 {
-    return 0;
 }
 
 #endif /* HAMT_NO_GC */

@@ -3,8 +3,8 @@
 ##
 ## Pages are mdoc(7), one per function group plus the hamt(3) overview.
 ## Every name in a page's NAME section (.Nm) that is not the page's own name
-## gets a link page in man3dir at install time (hamt_del.3 holds
-## ".so man3/hamt_set.3"), so `man hamt_del` works; uninstall removes them.
+## gets a link page in man3dir at install time (hamt_remove.3 holds
+## ".so man3/hamt_set.3"), so `man hamt_remove` works; uninstall removes them.
 ##
 ## `make check` runs three scripts (TESTS).  Each prints PASS/FAIL lines
 ## and ends with "check-NAME: N passed, N failed" for test/summary.sh:

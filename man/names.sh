@@ -1,7 +1,7 @@
 #!/bin/sh
 # names.sh - print "page name" for every name in the NAME section (.Nm) of
 # each mdoc page given, where page is the page's file name without its
-# section suffix: "hamt_set hamt_set", "hamt_set hamt_del", ...
+# section suffix: "hamt_set hamt_set", "hamt_set hamt_remove", ...
 #
 # Used by man/local.mk (one link page per name that is not the page's own)
 # and by man/symbols.test (every exported function must be named here).

@@ -39,6 +39,29 @@ word_of(const struct hamt *m, uint64_t key)
     return (uint64_t)(uintptr_t)val;
 }
 
+/* hamt_cell_store() that must succeed; returns the version it published. */
+static uint64_t
+store_ok(struct hamt_cell *c, const struct hamt *m)
+{
+    uint64_t v = 0;
+
+    cr_assert_eq(hamt_cell_store(c, m, &v), 0);
+    cr_assert_neq(v, 0, "a publication's version is never 0");
+    return v;
+}
+
+/* hamt_cell_cas() that must succeed; returns the version it published. */
+static uint64_t
+cas_ok(struct hamt_cell *c, const struct hamt *expected,
+       const struct hamt *m)
+{
+    uint64_t v = 0;
+
+    cr_assert_eq(hamt_cell_cas(c, expected, m, &v), 0);
+    cr_assert_neq(v, 0, "a publication's version is never 0");
+    return v;
+}
+
 /* ---- creation and loading ---- */
 
 Test(cell, new_rejects_null_map)
@@ -78,11 +101,27 @@ Test(cell, load_of_null_cell_is_einval)
     cr_assert_eq(v, 7, "a failed load must not write *version");
 }
 
-Test(cell, version_of_null_cell_is_zero_and_einval)
+Test(cell, version_of_null_cell_is_zero_and_leaves_errno_alone)
 {
-    errno = 0;
+    errno = 12345;
     cr_assert_eq(hamt_cell_version(NULL), 0);
-    cr_assert_eq(errno, EINVAL);
+    cr_assert_eq(errno, 12345, "a query never touches errno");
+}
+
+Test(cell, failed_publication_leaves_version_out_parameter_alone)
+{
+    const struct hamt *m0 = u64_map(1);
+    const struct hamt *m1 = u64_map(2);
+    struct hamt_cell *c = hamt_cell_new(m0);
+    uint64_t v = 77;
+
+    cr_assert_eq(hamt_cell_store(c, NULL, &v), -1);
+    cr_assert_eq(v, 77);
+    cr_assert_eq(hamt_cell_cas(c, m1, m1, &v), -1); /* m1 is not current */
+    cr_assert_eq(errno, EAGAIN);
+    cr_assert_eq(v, 77);
+    cr_assert_eq(hamt_cell_cas(c, m0, m1, &v), 0);
+    cr_assert_eq(v, 1);
 }
 
 Test(cell, successful_calls_leave_errno_alone)
@@ -93,8 +132,8 @@ Test(cell, successful_calls_leave_errno_alone)
 
     errno = 12345;
     cr_assert_eq(hamt_cell_load(c, NULL), m);
-    cr_assert_eq(hamt_cell_store(c, m), 1);
-    cr_assert_eq(hamt_cell_cas(c, m, m), 2);
+    cr_assert_eq(hamt_cell_store(c, m, NULL), 0);
+    cr_assert_eq(hamt_cell_cas(c, m, m, NULL), 0);
     cr_assert_eq(hamt_cell_version(c), 2);
     cr_assert_eq(hamt_cell_wait(c, 1, &zero), 0);
     cr_assert_eq(errno, 12345);
@@ -110,10 +149,10 @@ Test(cell, store_publishes_and_counts_versions)
     struct hamt_cell *c = hamt_cell_new(m0);
     uint64_t v;
 
-    cr_assert_eq(hamt_cell_store(c, m1), 1);
+    cr_assert_eq(store_ok(c, m1), 1);
     cr_assert_eq(hamt_cell_load(c, &v), m1);
     cr_assert_eq(v, 1);
-    cr_assert_eq(hamt_cell_store(c, m2), 2);
+    cr_assert_eq(store_ok(c, m2), 2);
     cr_assert_eq(hamt_cell_load(c, &v), m2);
     cr_assert_eq(v, 2);
     /* Older snapshots are untouched by later publications. */
@@ -127,8 +166,8 @@ Test(cell, store_of_current_map_still_publishes)
     const struct hamt *m = u64_map(1);
     struct hamt_cell *c = hamt_cell_new(m);
 
-    cr_assert_eq(hamt_cell_store(c, m), 1);
-    cr_assert_eq(hamt_cell_store(c, m), 2);
+    cr_assert_eq(store_ok(c, m), 1);
+    cr_assert_eq(store_ok(c, m), 2);
     cr_assert_eq(hamt_cell_load(c, NULL), m);
 }
 
@@ -138,10 +177,10 @@ Test(cell, store_rejects_null_arguments)
     struct hamt_cell *c = hamt_cell_new(m);
 
     errno = 0;
-    cr_assert_eq(hamt_cell_store(NULL, m), 0);
+    cr_assert_eq(hamt_cell_store(NULL, m, NULL), -1);
     cr_assert_eq(errno, EINVAL);
     errno = 0;
-    cr_assert_eq(hamt_cell_store(c, NULL), 0);
+    cr_assert_eq(hamt_cell_store(c, NULL, NULL), -1);
     cr_assert_eq(errno, EINVAL);
     cr_assert_eq(hamt_cell_load(c, NULL), m);
     cr_assert_eq(hamt_cell_version(c), 0);
@@ -155,12 +194,12 @@ Test(cell, store_out_of_memory_publishes_nothing)
 
     hamt__fail_after(1, false);
     errno = 0;
-    cr_assert_eq(hamt_cell_store(c, m1), 0);
+    cr_assert_eq(hamt_cell_store(c, m1, NULL), -1);
     cr_assert_eq(errno, ENOMEM);
     hamt__fail_after(0, false);
     cr_assert_eq(hamt_cell_load(c, NULL), m0);
     cr_assert_eq(hamt_cell_version(c), 0);
-    cr_assert_eq(hamt_cell_store(c, m1), 1, "the cell works after ENOMEM");
+    cr_assert_eq(store_ok(c, m1), 1, "the cell works after ENOMEM");
 }
 
 Test(cell, new_out_of_memory_is_enomem)
@@ -186,7 +225,7 @@ Test(cell, cas_publishes_when_expected_is_current)
     struct hamt_cell *c = hamt_cell_new(m0);
     uint64_t v;
 
-    cr_assert_eq(hamt_cell_cas(c, m0, m1), 1);
+    cr_assert_eq(cas_ok(c, m0, m1), 1);
     cr_assert_eq(hamt_cell_load(c, &v), m1);
     cr_assert_eq(v, 1);
 }
@@ -198,9 +237,9 @@ Test(cell, cas_conflict_is_eagain_and_publishes_nothing)
     const struct hamt *m2 = u64_map(3);
     struct hamt_cell *c = hamt_cell_new(m0);
 
-    cr_assert_eq(hamt_cell_store(c, m1), 1); /* Another writer won. */
+    cr_assert_eq(store_ok(c, m1), 1); /* Another writer won. */
     errno = 0;
-    cr_assert_eq(hamt_cell_cas(c, m0, m2), 0);
+    cr_assert_eq(hamt_cell_cas(c, m0, m2, NULL), -1);
     cr_assert_eq(errno, EAGAIN);
     cr_assert_eq(hamt_cell_load(c, NULL), m1);
     cr_assert_eq(hamt_cell_version(c), 1);
@@ -213,8 +252,8 @@ Test(cell, cas_compares_maps_not_publications)
     struct hamt_cell *c = hamt_cell_new(m0);
 
     /* m0 was published again in between: the current map is still m0. */
-    cr_assert_eq(hamt_cell_store(c, m0), 1);
-    cr_assert_eq(hamt_cell_cas(c, m0, m1), 2);
+    cr_assert_eq(store_ok(c, m0), 1);
+    cr_assert_eq(cas_ok(c, m0, m1), 2);
     cr_assert_eq(hamt_cell_load(c, NULL), m1);
 }
 
@@ -224,13 +263,13 @@ Test(cell, cas_rejects_null_arguments)
     struct hamt_cell *c = hamt_cell_new(m);
 
     errno = 0;
-    cr_assert_eq(hamt_cell_cas(NULL, m, m), 0);
+    cr_assert_eq(hamt_cell_cas(NULL, m, m, NULL), -1);
     cr_assert_eq(errno, EINVAL);
     errno = 0;
-    cr_assert_eq(hamt_cell_cas(c, NULL, m), 0);
+    cr_assert_eq(hamt_cell_cas(c, NULL, m, NULL), -1);
     cr_assert_eq(errno, EINVAL);
     errno = 0;
-    cr_assert_eq(hamt_cell_cas(c, m, NULL), 0);
+    cr_assert_eq(hamt_cell_cas(c, m, NULL, NULL), -1);
     cr_assert_eq(errno, EINVAL);
     cr_assert_eq(hamt_cell_version(c), 0);
 }
@@ -243,7 +282,7 @@ Test(cell, cas_out_of_memory_publishes_nothing)
 
     hamt__fail_after(1, false);
     errno = 0;
-    cr_assert_eq(hamt_cell_cas(c, m0, m1), 0);
+    cr_assert_eq(hamt_cell_cas(c, m0, m1, NULL), -1);
     cr_assert_eq(errno, ENOMEM);
     hamt__fail_after(0, false);
     cr_assert_eq(hamt_cell_load(c, NULL), m0);
@@ -357,7 +396,7 @@ inc_key0_raced(const struct hamt *cur, void *ctx)
     struct racing *r = ctx;
 
     if (r->calls++ == 0) {
-        cr_assert_neq(hamt_cell_store(r->c, inc_key0(cur, NULL)), 0);
+        (void)store_ok(r->c, inc_key0(cur, NULL));
     }
     return inc_key0(cur, NULL);
 }
@@ -416,7 +455,7 @@ Test(cell, wait_returns_at_once_when_a_newer_version_exists)
 {
     struct hamt_cell *c = hamt_cell_new(u64_map(1));
 
-    cr_assert_eq(hamt_cell_store(c, u64_map(2)), 1);
+    cr_assert_eq(store_ok(c, u64_map(2)), 1);
     cr_assert_eq(hamt_cell_wait(c, 0, NULL), 0, "NULL timeout, no block");
 }
 
@@ -432,7 +471,7 @@ Test(cell, wait_times_out_with_etimedout, .timeout = 60)
     errno = 0;
     cr_assert_eq(hamt_cell_wait(c, 0, &zero), -1, "zero timeout polls");
     cr_assert_eq(errno, ETIMEDOUT);
-    cr_assert_eq(hamt_cell_store(c, u64_map(1)), 1);
+    cr_assert_eq(store_ok(c, u64_map(1)), 1);
     cr_assert_eq(hamt_cell_wait(c, 1, &zero), -1, "seen == current waits");
     cr_assert_eq(hamt_cell_wait(c, 0, &zero), 0);
 }
@@ -493,7 +532,7 @@ Test(cell, wait_returns_once_a_writer_publishes, .timeout = 60)
      * are not yet, they find the new version on their first look.
      */
     nanosleep(&nap, NULL);
-    cr_assert_eq(hamt_cell_store(c, u64_map(2)), 1);
+    cr_assert_eq(store_ok(c, u64_map(2)), 1);
     for (int i = 0; i < NWAITERS; i++) {
         pthread_join(t[i], NULL);
         cr_assert_eq(w[i].rc, 0);
@@ -596,6 +635,7 @@ run_sleepers(struct hamt_cell *c, struct sleeper *w, int n)
     pthread_t t[8];
     const struct timespec tick = { 0, 10 * 1000 * 1000 };
     const struct timespec wait = { 1, 0 };
+    uint64_t version = 0;
 
     cr_assert_leq(n, 8);
     for (int i = 0; i < n; i++) {
@@ -608,7 +648,8 @@ run_sleepers(struct hamt_cell *c, struct sleeper *w, int n)
         nanosleep(&tick, NULL);
     }
     nanosleep(&wait, NULL);
-    cr_assert_eq(hamt_cell_store(c, u64_map(2)), 1);
+    cr_assert_eq(hamt_cell_store(c, u64_map(2), &version), 0);
+    cr_assert_eq(version, 1);
     for (int i = 0; i < n; i++) {
         cr_assert_eq(pthread_join(t[i], NULL), 0);
         cr_log_info("waiter %d: rc %d, %.6f s of CPU", i, w[i].rc, w[i].cpu);

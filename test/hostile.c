@@ -47,7 +47,7 @@ id_equal(const void *a, const void *b, void *c)
 static const struct hamt *
 same_empty(void)
 {
-    struct hamt_keytype kt = {
+    struct hamt_key_type kt = {
         .size = sizeof kt, .hash = same_hash, .equal = id_equal,
     };
     const struct hamt *e = hamt_new_custom(&kt);
@@ -107,7 +107,7 @@ Test(hostile, many_equal_hashes_set_get_del_iterate,
     probe = NSAME;
     cr_assert(!hamt_get(m, &probe, NULL));
     cr_assert_eq(hamt_set(m, &k[7], val_of(7)), m, "no-op returns m");
-    cr_assert_eq(hamt_del(m, &probe), m, "absent key returns m");
+    cr_assert_eq(hamt_remove(m, &probe), m, "absent key returns m");
 
     hamt_iter_init(&it, m);
     while (hamt_iter_next(&it, &key, &v)) {
@@ -123,7 +123,7 @@ Test(hostile, many_equal_hashes_set_get_del_iterate,
     /* Remove the odd keys, then everything; the old versions stay intact. */
     const struct hamt *d = m;
     for (unsigned i = 1; i < NSAME; i += 2) {
-        d = hamt_del(d, &k[i]);
+        d = hamt_remove(d, &k[i]);
         cr_assert_not_null(d);
     }
     cr_assert_eq(hamt_size(d), NSAME / 2);
@@ -132,7 +132,7 @@ Test(hostile, many_equal_hashes_set_get_del_iterate,
         cr_assert_eq(hamt_contains(d, &k[i]), i % 2 == 0, "key %u", i);
     }
     for (unsigned i = 0; i < NSAME; i += 2) {
-        d = hamt_del(d, &k[i]);
+        d = hamt_remove(d, &k[i]);
         cr_assert_not_null(d);
     }
     cr_assert_eq(d, e, "removing every key gives the empty map");
@@ -165,7 +165,7 @@ Test(hostile, collision_node_behaves_at_every_size)
         /* Shrinking back from the full node reaches an equal map. */
         const struct hamt *s = v[64];
         for (unsigned i = n; i < 64; i++) {
-            s = hamt_del(s, &k[i]);
+            s = hamt_remove(s, &k[i]);
         }
         cr_assert_eq(hamt_equal(s, v[n], NULL, NULL), 1, "size %u", n);
         cr_assert_eq(hamt__validate(s), 0);
@@ -229,7 +229,7 @@ Test(hostile, shared_prefixes_take_the_deepest_path_and_no_deeper)
     cr_assert_leq(map_depth(m), HAMT_ITER_DEPTH);
 
     /* Removing the colliding key collapses the path canonically. */
-    const struct hamt *m2 = hamt_del(m, tk_key(3, h[3]));
+    const struct hamt *m2 = hamt_remove(m, tk_key(3, h[3]));
     cr_assert_not_null(m2);
     cr_assert_eq(hamt__validate(m2), 0);
     cr_assert_eq(map_depth(m2), HAMT_LEVELS, "%s", tk_shape(m2));
@@ -257,7 +257,7 @@ Test(hostile, many_deep_keys_keep_the_depth_bound)
         cr_assert(hamt_get(m, tk_key(i, h[i]), &v));
     }
     for (unsigned i = 0; i < 200; i += 3) {
-        m = hamt_del(m, tk_key(i, h[i]));
+        m = hamt_remove(m, tk_key(i, h[i]));
         cr_assert_not_null(m);
         cr_assert_eq(hamt__validate(m), 0);
         cr_assert_leq(map_depth(m), 1 + HAMT_LEVELS);
@@ -271,6 +271,14 @@ Test(hostile, many_deep_keys_keep_the_depth_bound)
         errno = 0;                                                             \
         cr_assert((expr) == (bad), #expr);                                     \
         cr_assert_eq(errno, EINVAL, #expr ": errno %d", errno);                \
+    } while (0)
+
+/* A query: returns `want` and leaves errno as it was. */
+#define EXPECT_QUIET(expr, want)                                               \
+    do {                                                                       \
+        errno = 12345;                                                         \
+        cr_assert((expr) == (want), #expr);                                    \
+        cr_assert_eq(errno, 12345, #expr ": errno %d", errno);                 \
     } while (0)
 
 static int
@@ -293,7 +301,7 @@ diff_fn(const void *k, void *o, void *n, enum hamt_diff_kind kd, void *c)
     return 0;
 }
 
-static enum hamt_conflict
+static enum hamt_conflict_action
 bad_conflict(const void *k, void *va, void *vb, void **out, void *c)
 {
     (void)k;
@@ -301,10 +309,10 @@ bad_conflict(const void *k, void *va, void *vb, void **out, void *c)
     (void)vb;
     (void)out;
     (void)c;
-    return (enum hamt_conflict)77;
+    return (enum hamt_conflict_action)77;
 }
 
-Test(hostile, get_many_rejects_null_and_invalid_arguments)
+Test(hostile, get_many_finds_nothing_for_null_and_invalid_arguments)
 {
     const struct hamt *u = hamt_set(hamt_new(HAMT_KEY_U64), HAMT_U64(1), NULL);
     const struct hamt *s = hamt_set(hamt_new(HAMT_KEY_STRING), "a", NULL);
@@ -312,12 +320,12 @@ Test(hostile, get_many_rejects_null_and_invalid_arguments)
     const void *skeys[2] = { "a", NULL };
     bool found[2] = { true, true };
 
-    EXPECT_EINVAL(hamt_get_many(NULL, 2, keys, NULL, found), 0);
+    EXPECT_QUIET(hamt_get_many(NULL, 2, keys, NULL, found), 0);
     cr_assert(!found[0] && !found[1], "found[] cleared");
-    EXPECT_EINVAL(hamt_get_many(u, 2, NULL, NULL, found), 0);
-    EXPECT_EINVAL(hamt_get_many(u, 2, keys, NULL, NULL), 0);
+    EXPECT_QUIET(hamt_get_many(u, 2, NULL, NULL, found), 0);
+    EXPECT_QUIET(hamt_get_many(u, 2, keys, NULL, NULL), 0);
     found[0] = true;
-    EXPECT_EINVAL(hamt_get_many(s, 2, skeys, NULL, found), 0);
+    EXPECT_QUIET(hamt_get_many(s, 2, skeys, NULL, found), 0);
     cr_assert(!found[0] && !found[1], "found[] cleared");
     /* n = 0 is a no-op, whatever the arrays. */
     errno = 0;
@@ -326,10 +334,10 @@ Test(hostile, get_many_rejects_null_and_invalid_arguments)
     cr_assert_eq(hamt_get_many(u, 2, keys, NULL, found), 1);
 }
 
-Test(hostile, contains_rejects_null_string_key)
+Test(hostile, contains_never_finds_a_null_string_key)
 {
-    EXPECT_EINVAL(hamt_contains(hamt_new(HAMT_KEY_STRING), NULL), false);
-    EXPECT_EINVAL(hamt_contains(hamt_new(HAMT_KEY_BYTES), NULL), false);
+    EXPECT_QUIET(hamt_contains(hamt_new(HAMT_KEY_STRING), NULL), false);
+    EXPECT_QUIET(hamt_contains(hamt_new(HAMT_KEY_BYTES), NULL), false);
 }
 
 Test(hostile, foreach_rejects_null_map_and_function)
@@ -360,12 +368,12 @@ Test(hostile, set_seed_rejects_null)
     EXPECT_EINVAL(hamt_set_seed(NULL), -1);
 }
 
-Test(hostile, equal_rejects_maps_of_different_key_types)
+Test(hostile, maps_of_different_key_types_are_never_equal)
 {
-    EXPECT_EINVAL(hamt_equal(hamt_new(HAMT_KEY_U64), hamt_new(HAMT_KEY_PTR),
-                             NULL, NULL), -1);
-    EXPECT_EINVAL(hamt_equal(hamt_new(HAMT_KEY_U64), same_empty(), NULL,
-                             NULL), -1);
+    EXPECT_QUIET(hamt_equal(hamt_new(HAMT_KEY_U64), hamt_new(HAMT_KEY_PTR),
+                            NULL, NULL), false);
+    EXPECT_QUIET(hamt_equal(hamt_new(HAMT_KEY_U64), same_empty(), NULL,
+                            NULL), false);
 }
 
 Test(hostile, structural_operations_reject_null_and_mixed_maps)
@@ -383,9 +391,9 @@ Test(hostile, structural_operations_reject_null_and_mixed_maps)
     EXPECT_EINVAL(hamt_intersect(NULL, u, NULL, NULL), NULL);
     EXPECT_EINVAL(hamt_intersect(u, NULL, NULL, NULL), NULL);
     EXPECT_EINVAL(hamt_intersect(u, p, NULL, NULL), NULL);
-    EXPECT_EINVAL(hamt_difference(NULL, u), NULL);
-    EXPECT_EINVAL(hamt_difference(u, NULL), NULL);
-    EXPECT_EINVAL(hamt_difference(u, p), NULL);
+    EXPECT_EINVAL(hamt_subtract(NULL, u), NULL);
+    EXPECT_EINVAL(hamt_subtract(u, NULL), NULL);
+    EXPECT_EINVAL(hamt_subtract(u, p), NULL);
 }
 
 Test(hostile, merge_and_intersect_reject_an_unknown_conflict_action)

@@ -13,7 +13,7 @@ test_support_libtestsupport_la_SOURCES = test/support/testkeys.c test/support/re
 test_support_libtestsupport_la_CFLAGS = $(AM_CFLAGS) -Wno-missing-prototypes
 
 HAMT_UNIT_TESTS = test/node test/map test/hash test/iter test/api test/oom test/random test/ops \
-	test/hostile test/batch
+	test/hostile test/batch test/stats
 ## Criterion cannot run under ThreadSanitizer (TOOLCHAIN.md): the TSan build
 ## runs only the plain-C stress programs.
 if !HAMT_TSAN
@@ -61,6 +61,10 @@ test_hostile_SOURCES = test/hostile.c
 test_hostile_CFLAGS = $(UT_CF)
 test_hostile_LDADD = $(UT_LIBS)
 test_hostile_LDFLAGS = $(UT_LF)
+test_stats_SOURCES = test/stats.c
+test_stats_CFLAGS = $(UT_CF)
+test_stats_LDADD = $(UT_LIBS)
+test_stats_LDFLAGS = $(UT_LF)
 
 ## The public header must compile as C++.
 check_PROGRAMS += test/cxx_header

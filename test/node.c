@@ -82,12 +82,12 @@ Test(node, collision_node_grows_and_shrinks_then_pulls_up)
     }
     snprintf(want, sizeof want, "R{%s}", nest(12, "C{k0,k1,k2,k3}"));
     cr_assert_str_eq(tk_shape(m), want);
-    m = hamt_del(m, k[1]);
-    m = hamt_del(m, k[3]);
+    m = hamt_remove(m, k[1]);
+    m = hamt_remove(m, k[3]);
     snprintf(want, sizeof want, "R{%s}", nest(12, "C{k0,k2}"));
     cr_assert_str_eq(tk_shape(m), want);
     /* One key left: it is pulled up through every level into the root. */
-    m = hamt_del(m, k[0]);
+    m = hamt_remove(m, k[0]);
     cr_assert_str_eq(tk_shape(m), "R{k2}");
     cr_assert_eq(hamt__validate(m), 0);
 }
@@ -96,7 +96,7 @@ Test(node, remove_pulls_a_single_key_up_into_its_parent)
 {
     /* k0,k1 share fragment 1 (child node); k2 is alone at fragment 2. */
     const struct hamt *m = tk_map(3, (uint64_t[]){1, 33, 2});
-    const struct hamt *d = hamt_del(m, tk_key(1, 33));
+    const struct hamt *d = hamt_remove(m, tk_key(1, 33));
 
     cr_assert_str_eq(tk_shape(d), "R{k0,k2}");
     cr_assert_eq(hamt__validate(d), 0);
@@ -110,11 +110,11 @@ Test(node, remove_beside_a_child_keeps_the_child)
     const struct hamt *m = tk_map(3, h);
 
     cr_assert_str_eq(tk_shape(m), "R{N{k0,N{k1,k2}}}");
-    const struct hamt *d = hamt_del(m, tk_key(0, h[0]));
+    const struct hamt *d = hamt_remove(m, tk_key(0, h[0]));
     /* The level-1 node keeps two keys below it: still a node. */
     cr_assert_str_eq(tk_shape(d), "R{N{N{k1,k2}}}");
     cr_assert_eq(hamt__validate(d), 0);
-    const struct hamt *e = hamt_del(d, tk_key(2, h[2]));
+    const struct hamt *e = hamt_remove(d, tk_key(2, h[2]));
     cr_assert_str_eq(tk_shape(e), "R{k1}");
 }
 
@@ -148,7 +148,7 @@ Test(node, shape_does_not_depend_on_update_order)
         b = hamt_set(b, k[perm[i]], NULL);
     }
     for (unsigned i = 0; i < N; i++) {
-        b = hamt_del(b, tk_key(1000 + i, h[perm[i]] ^ 0x400));
+        b = hamt_remove(b, tk_key(1000 + i, h[perm[i]] ^ 0x400));
     }
     cr_assert_eq(hamt__validate(a), 0);
     cr_assert_eq(hamt__validate(b), 0);

@@ -70,7 +70,7 @@ op_set(const struct hamt *m, const void *arg)
 static const struct hamt *
 op_del(const struct hamt *m, const void *arg)
 {
-    return hamt_del(m, arg);
+    return hamt_remove(m, arg);
 }
 
 static const struct hamt *
@@ -145,7 +145,7 @@ Test(oom, custom_key_type_creation_fails_cleanly)
     /* The test key type's callbacks with a new ctx: a new registry entry. */
     const struct hamt *base = tk_empty();
     cr_assert_not_null(base);
-    struct hamt_keytype k2;
+    struct hamt_key_type k2;
     memset(&k2, 0, sizeof k2);
     k2.size = sizeof k2;
     k2.hash = ((const struct hamt__kt *)base->kt)->hash;
@@ -165,14 +165,14 @@ Test(oom, custom_key_type_creation_fails_cleanly)
 }
 
 /* Replaces the value by old + 1, or removes the key when ctx says so. */
-static enum hamt_update_action
+static enum hamt_alter_action
 bump_or_remove(void *old, bool present, void **new_val, void *ctx)
 {
     if (*(const bool *)ctx) {
-        return HAMT_REMOVE;
+        return HAMT_ALTER_REMOVE;
     }
     *new_val = V((uintptr_t)old + (present ? 1 : 1000));
-    return HAMT_REPLACE;
+    return HAMT_ALTER_SET;
 }
 
 static bool oom_remove;
@@ -180,10 +180,10 @@ static bool oom_remove;
 static const struct hamt *
 op_update(const struct hamt *m, const void *arg)
 {
-    return hamt_update_key(m, arg, bump_or_remove, &oom_remove);
+    return hamt_alter(m, arg, bump_or_remove, &oom_remove);
 }
 
-Test(oom, update_key_fails_cleanly_at_every_allocation)
+Test(oom, alter_fails_cleanly_at_every_allocation)
 {
     const struct hamt *m = big_u64(3000);
 
@@ -197,13 +197,13 @@ Test(oom, update_key_fails_cleanly_at_every_allocation)
 }
 
 /* The set algebra, with the other map as the argument. */
-static enum hamt_conflict
+static enum hamt_conflict_action
 sum_values(const void *key, void *va, void *vb, void **out, void *ctx)
 {
     (void)key;
     (void)ctx;
     *out = V((uintptr_t)va + (uintptr_t)vb);
-    return HAMT_COMBINE;
+    return HAMT_CONFLICT_COMBINE;
 }
 
 static const struct hamt *
@@ -227,7 +227,7 @@ op_intersect_fn(const struct hamt *m, const void *arg)
 static const struct hamt *
 op_difference(const struct hamt *m, const void *arg)
 {
-    return hamt_difference(m, arg);
+    return hamt_subtract(m, arg);
 }
 
 /* Every set operation, each way round; the argument map stays intact too. */
@@ -258,7 +258,7 @@ Test(oom, set_algebra_fails_cleanly_at_every_allocation)
     const struct hamt *a = big_u64(200), *b = a;
     for (uint64_t i = 0; i < 4; i++) {
         b = hamt_set(b, HAMT_U64(500 + i), V(1));
-        b = hamt_del(b, HAMT_U64(i * 41));
+        b = hamt_remove(b, HAMT_U64(i * 41));
         b = hamt_set(b, HAMT_U64(i * 41 + 3), V(2));
     }
     set_algebra_fails_cleanly(a, b);

@@ -1,6 +1,6 @@
 /*
- * test/ops.c - whole-map operations: hamt_update_key, hamt_diff, hamt_merge,
- * hamt_intersect, hamt_difference.  Randomized runs against the reference
+ * test/ops.c - whole-map operations: hamt_alter, hamt_diff, hamt_merge,
+ * hamt_intersect, hamt_subtract.  Randomized runs against the reference
  * map (seed printed), on integer keys and on test keys whose hashes share
  * few bits (deep paths, full collisions, entry-against-subtree shapes).
  */
@@ -74,8 +74,8 @@ mutate(const struct space *s, const struct hamt *m, struct refmap *r,
         uint64_t x = ref_rand(seed);
         uint64_t k = (x >> 8) % range;
         if (x % 4 == 0) {
-            m = hamt_del(m, s->key[k]);
-            ref_del(r, k);
+            m = hamt_remove(m, s->key[k]);
+            ref_remove(r, k);
         } else {
             m = hamt_set(m, s->key[k], V(x % 4 + 1));
             ref_set(r, k, V(x % 4 + 1));
@@ -102,17 +102,17 @@ Test(ops, update_keep_returns_same_pointer_and_allocates_nothing)
         m = hamt_set(m, HAMT_U64(i), V(i + 1));
     }
     unsigned long before = hamt__alloc_count();
-    struct ref_upd u = {.act = HAMT_KEEP};
-    cr_assert_eq(hamt_update_key(m, HAMT_U64(7), ref_upd_fn, &u), m);
+    struct ref_upd u = {.act = HAMT_ALTER_KEEP};
+    cr_assert_eq(hamt_alter(m, HAMT_U64(7), ref_upd_fn, &u), m);
     cr_assert(u.seen_present);
     cr_assert_eq(u.seen_old, V(8));
-    cr_assert_eq(hamt_update_key(m, HAMT_U64(5000), ref_upd_fn, &u), m);
+    cr_assert_eq(hamt_alter(m, HAMT_U64(5000), ref_upd_fn, &u), m);
     cr_assert(!u.seen_present);
     cr_assert_null(u.seen_old);
-    u = (struct ref_upd){.act = HAMT_REPLACE, .val = V(8)};
-    cr_assert_eq(hamt_update_key(m, HAMT_U64(7), ref_upd_fn, &u), m);
-    u = (struct ref_upd){.act = HAMT_REMOVE};
-    cr_assert_eq(hamt_update_key(m, HAMT_U64(5000), ref_upd_fn, &u), m);
+    u = (struct ref_upd){.act = HAMT_ALTER_SET, .val = V(8)};
+    cr_assert_eq(hamt_alter(m, HAMT_U64(7), ref_upd_fn, &u), m);
+    u = (struct ref_upd){.act = HAMT_ALTER_REMOVE};
+    cr_assert_eq(hamt_alter(m, HAMT_U64(5000), ref_upd_fn, &u), m);
     cr_assert_eq(u.calls, 1);
     cr_assert_eq(hamt__alloc_count(), before);
 }
@@ -121,8 +121,8 @@ Test(ops, update_replaces_inserts_and_removes)
 {
     const struct hamt *m0 =
         hamt_set(hamt_new(HAMT_KEY_U64), HAMT_U64(1), V(10));
-    struct ref_upd u = {.act = HAMT_REPLACE, .val = V(11)};
-    const struct hamt *m1 = hamt_update_key(m0, HAMT_U64(1), ref_upd_fn, &u);
+    struct ref_upd u = {.act = HAMT_ALTER_SET, .val = V(11)};
+    const struct hamt *m1 = hamt_alter(m0, HAMT_U64(1), ref_upd_fn, &u);
     void *v;
 
     cr_assert(hamt_get(m1, HAMT_U64(1), &v));
@@ -130,32 +130,32 @@ Test(ops, update_replaces_inserts_and_removes)
     cr_assert(hamt_get(m0, HAMT_U64(1), &v));
     cr_assert_eq(v, V(10));
     u.val = V(20);
-    const struct hamt *m2 = hamt_update_key(m1, HAMT_U64(2), ref_upd_fn, &u);
+    const struct hamt *m2 = hamt_alter(m1, HAMT_U64(2), ref_upd_fn, &u);
     cr_assert_eq(hamt_size(m2), 2);
-    u.act = HAMT_REMOVE;
-    const struct hamt *m3 = hamt_update_key(m2, HAMT_U64(1), ref_upd_fn, &u);
+    u.act = HAMT_ALTER_REMOVE;
+    const struct hamt *m3 = hamt_alter(m2, HAMT_U64(1), ref_upd_fn, &u);
     cr_assert_eq(hamt_size(m3), 1);
     cr_assert(!hamt_contains(m3, HAMT_U64(1)));
-    cr_assert_eq(hamt_update_key(m3, HAMT_U64(2), ref_upd_fn, &u),
+    cr_assert_eq(hamt_alter(m3, HAMT_U64(2), ref_upd_fn, &u),
                  hamt_new(HAMT_KEY_U64));
 }
 
 Test(ops, update_rejects_bad_arguments)
 {
-    struct ref_upd u = {.act = (enum hamt_update_action)42};
+    struct ref_upd u = {.act = (enum hamt_alter_action)42};
     const struct hamt *m = hamt_new(HAMT_KEY_STRING);
 
     errno = 0;
-    cr_assert_null(hamt_update_key(NULL, "a", ref_upd_fn, &u));
+    cr_assert_null(hamt_alter(NULL, "a", ref_upd_fn, &u));
     cr_assert_eq(errno, EINVAL);
     errno = 0;
-    cr_assert_null(hamt_update_key(m, "a", NULL, &u));
+    cr_assert_null(hamt_alter(m, "a", NULL, &u));
     cr_assert_eq(errno, EINVAL);
     errno = 0;
-    cr_assert_null(hamt_update_key(m, NULL, ref_upd_fn, &u));
+    cr_assert_null(hamt_alter(m, NULL, ref_upd_fn, &u));
     cr_assert_eq(errno, EINVAL);
     errno = 0;
-    cr_assert_null(hamt_update_key(m, "a", ref_upd_fn, &u));
+    cr_assert_null(hamt_alter(m, "a", ref_upd_fn, &u));
     cr_assert_eq(errno, EINVAL);
 }
 
@@ -169,22 +169,22 @@ Test(ops, update_randomized_against_reference)
         const struct hamt *m = s.empty;
         for (int j = 0; j < 4000; j++) {
             uint64_t x = ref_rand(&seed), k = (x >> 8) % 200;
-            struct ref_upd u = {.act = (enum hamt_update_action)(x % 3),
+            struct ref_upd u = {.act = (enum hamt_alter_action)(x % 3),
                             .val = V((x >> 4) % 3 + 1)};
             void *rv = NULL;
             bool rp = ref_get(r, k, &rv);
-            const struct hamt *n = hamt_update_key(m, s.key[k], ref_upd_fn, &u);
+            const struct hamt *n = hamt_alter(m, s.key[k], ref_upd_fn, &u);
             cr_assert_not_null(n);
             cr_assert_eq(u.seen_present, rp);
             cr_assert_eq(u.seen_old, rp ? rv : NULL);
-            bool same = u.act == HAMT_KEEP ||
-                        (u.act == HAMT_REMOVE && !rp) ||
-                        (u.act == HAMT_REPLACE && rp && rv == u.val);
+            bool same = u.act == HAMT_ALTER_KEEP ||
+                        (u.act == HAMT_ALTER_REMOVE && !rp) ||
+                        (u.act == HAMT_ALTER_SET && rp && rv == u.val);
             cr_assert_eq(n == m, same);
-            if (u.act == HAMT_REPLACE) {
+            if (u.act == HAMT_ALTER_SET) {
                 ref_set(r, k, u.val);
-            } else if (u.act == HAMT_REMOVE) {
-                ref_del(r, k);
+            } else if (u.act == HAMT_ALTER_REMOVE) {
+                ref_remove(r, k);
             }
             m = n;
             if (j % 500 == 0) {
@@ -302,7 +302,7 @@ Test(ops, diff_compares_an_entry_against_a_subtree_and_collisions)
     cr_assert_eq(sn.kind[1], HAMT_DIFF_REMOVED);
     /* Full collisions: k0, k2, k3 share one hash. */
     const struct hamt *c = hamt_set(hamt_set(a, k2, V(5)), k3, V(6));
-    const struct hamt *d = hamt_set(hamt_del(c, k2), k3, V(7));
+    const struct hamt *d = hamt_set(hamt_remove(c, k2), k3, V(7));
     memset(&sn, 0, sizeof sn);
     sn.s = &s;
     cr_assert_eq(hamt_diff(c, d, NULL, diff_collect, &sn), 0);
@@ -327,7 +327,8 @@ diff_stop(const void *key, void *old_val, void *new_val,
     (void)old_val;
     (void)new_val;
     (void)kind;
-    return ++*(int *)ctx == 3 ? 7 : 0;
+    /* -1, the value that once read as the walk's own EINVAL. */
+    return ++*(int *)ctx == 3 ? -1 : 0;
 }
 
 Test(ops, diff_uses_veq_stops_early_and_rejects_bad_arguments)
@@ -343,8 +344,11 @@ Test(ops, diff_uses_veq_stops_early_and_rejects_bad_arguments)
     cr_assert_eq(calls, 0);
     b = hamt_set(hamt_set(b, HAMT_U64(6), V(2)), HAMT_U64(7), V(2));
     b = hamt_set(hamt_set(b, HAMT_U64(8), V(2)), HAMT_U64(9), V(2));
-    cr_assert_eq(hamt_diff(a, b, val_eq_mod2, diff_stop, &calls), 7);
+    errno = 12345;
+    cr_assert_eq(hamt_diff(a, b, val_eq_mod2, diff_stop, &calls), 1,
+                 "stopped, not failed");
     cr_assert_eq(calls, 3);
+    cr_assert_eq(errno, 12345);
     errno = 0;
     cr_assert_eq(hamt_diff(a, hamt_new(HAMT_KEY_STRING), NULL, diff_stop,
                            &calls), -1);
@@ -386,7 +390,7 @@ Test(ops, diff_of_1m_key_versions_visits_only_the_changed_paths,
     }
     for (uint64_t i = 0; i < 3; i++) {
         b = hamt_set(b, HAMT_U64(N + i * 7), V(1)); /* added */
-        b = hamt_del(b, HAMT_U64(i * 77777 + 5));   /* removed */
+        b = hamt_remove(b, HAMT_U64(i * 77777 + 5));   /* removed */
     }
     hamt__nodes_visited = 0;
     cr_assert_eq(hamt_diff(a, b, NULL, diff_count, &calls), 0);
@@ -398,9 +402,9 @@ Test(ops, diff_of_1m_key_versions_visits_only_the_changed_paths,
 
 /* ---- merge, intersect, difference ---- */
 
-static enum hamt_conflict policy_of_key;
+static enum hamt_conflict_action policy_of_key;
 
-static enum hamt_conflict
+static enum hamt_conflict_action
 conflict_fn(const void *key, void *va, void *vb, void **out, void *ctx)
 {
     (void)key;
@@ -418,16 +422,16 @@ expect_conflict(bool null_fn, void *va, void *vb, void **out)
         return true;
     }
     switch (policy_of_key) {
-    case HAMT_KEEP_LEFT:
+    case HAMT_CONFLICT_LEFT:
         *out = va;
         return true;
-    case HAMT_KEEP_RIGHT:
+    case HAMT_CONFLICT_RIGHT:
         *out = vb;
         return true;
-    case HAMT_COMBINE:
+    case HAMT_CONFLICT_COMBINE:
         *out = V((uintptr_t)va * 10 + (uintptr_t)vb);
         return true;
-    case HAMT_DROP:
+    case HAMT_CONFLICT_DROP:
         return false;
     }
     return false;
@@ -442,7 +446,7 @@ Test(ops, merge_intersect_difference_randomized_against_reference)
         for (int round = 0; round < 90; round++) {
             unsigned range = round % 2 ? CAP : 50;
             bool null_fn = round % 5 == 4;
-            policy_of_key = (enum hamt_conflict)(round % 4);
+            policy_of_key = (enum hamt_conflict_action)(round % 4);
             /*
              * Mode 0: unrelated maps; 1: b a later version of a; 2: a and
              * b two versions of a common base (subtrees shared, and new
@@ -486,7 +490,7 @@ Test(ops, merge_intersect_difference_randomized_against_reference)
             }
             const struct hamt *u = hamt_merge(a, b, fn, NULL);
             const struct hamt *in = hamt_intersect(a, b, fn, NULL);
-            const struct hamt *d = hamt_difference(a, b);
+            const struct hamt *d = hamt_subtract(a, b);
             check_same(&s, u, ru);
             check_same(&s, in, ri);
             check_same(&s, d, rd);
@@ -549,7 +553,7 @@ allocs_since(unsigned long before)
  */
 Test(ops, set_algebra_shares_the_subtrees_of_both_inputs)
 {
-    struct hamt_keytype kt = {
+    struct hamt_key_type kt = {
         .size = sizeof kt, .hash = ident_hash, .equal = ident_equal,
     };
     const struct hamt *e = hamt_new_custom(&kt);
@@ -571,7 +575,7 @@ Test(ops, set_algebra_shares_the_subtrees_of_both_inputs)
      * union's part in b is b's subtree under a root like b's: b itself.
      */
     t = hamt__alloc_count();
-    const struct hamt *d = hamt_difference(u, b);
+    const struct hamt *d = hamt_subtract(u, b);
     cr_assert_eq(allocs_since(t), 1);
     cr_assert_eq(hamt_equal(d, a, NULL, NULL), 1);
     cr_assert_eq(hamt_size(d), 500);
@@ -603,7 +607,7 @@ Test(ops, set_algebra_shares_the_subtrees_of_both_inputs)
      * of two entries, and no more.
      */
     t = hamt__alloc_count();
-    const struct hamt *yx = hamt_difference(y, x);
+    const struct hamt *yx = hamt_subtract(y, x);
     cr_assert_eq(allocs_since(t), 3);
     cr_assert_eq(hamt_size(yx), 2);
     cr_assert_eq(hamt__validate(yx), 0);
@@ -628,9 +632,9 @@ Test(ops, set_algebra_returns_inputs_and_shares_subtrees)
     cr_assert_eq(hamt_intersect(a, small, NULL, NULL), small);
     cr_assert_eq(hamt_intersect(small, a, NULL, NULL), small);
     cr_assert_eq(hamt_intersect(a, e, NULL, NULL), e);
-    cr_assert_eq(hamt_difference(a, e), a);
-    cr_assert_eq(hamt_difference(a, a), e);
-    cr_assert_eq(hamt_difference(small, a), e);
+    cr_assert_eq(hamt_subtract(a, e), a);
+    cr_assert_eq(hamt_subtract(a, a), e);
+    cr_assert_eq(hamt_subtract(small, a), e);
 
     /* Ten new keys merged into a: the result shares all but ~10 paths. */
     const struct hamt *ten = e;
@@ -645,7 +649,7 @@ Test(ops, set_algebra_returns_inputs_and_shares_subtrees)
     cr_assert_leq(hamt__nodes_visited, 100);
     cr_assert_eq(hamt__validate(u), 0);
     /* Removing them again: equal to a, and shares all but those paths. */
-    const struct hamt *d = hamt_difference(u, ten);
+    const struct hamt *d = hamt_subtract(u, ten);
     cr_assert_eq(hamt_equal(d, a, NULL, NULL), 1);
     calls = 0;
     hamt__nodes_visited = 0;
@@ -667,7 +671,7 @@ Test(ops, set_algebra_rejects_different_key_types)
     cr_assert_null(hamt_intersect(b, a, NULL, NULL));
     cr_assert_eq(errno, EINVAL);
     errno = 0;
-    cr_assert_null(hamt_difference(a, hamt_new(HAMT_KEY_STRING)));
+    cr_assert_null(hamt_subtract(a, hamt_new(HAMT_KEY_STRING)));
     cr_assert_eq(errno, EINVAL);
     errno = 0;
     cr_assert_null(hamt_merge(NULL, a, NULL, NULL));
@@ -684,9 +688,10 @@ Test(ops, set_algebra_out_of_memory_leaves_inputs_intact)
     }
     const struct hamt *a2 = a;
     for (uint64_t i = 0; i < 20; i++) {
-        a2 = hamt_set(hamt_del(a2, HAMT_U64(i * 7)), HAMT_U64(1000 + i), V(3));
+        a2 = hamt_set(hamt_remove(a2, HAMT_U64(i * 7)), HAMT_U64(1000 + i),
+                      V(3));
     }
-    policy_of_key = HAMT_COMBINE;
+    policy_of_key = HAMT_CONFLICT_COMBINE;
     for (int persistent = 0; persistent < 2; persistent++) {
         for (int op = 0; op < 6; op++) {
             unsigned n;
@@ -697,10 +702,10 @@ Test(ops, set_algebra_out_of_memory_leaves_inputs_intact)
                 /* Ops 3 to 5 are on close versions (shared subtrees). */
                 r = op == 0   ? hamt_merge(a, b, conflict_fn, NULL)
                     : op == 1 ? hamt_intersect(a, b, conflict_fn, NULL)
-                    : op == 2 ? hamt_difference(a, b)
+                    : op == 2 ? hamt_subtract(a, b)
                     : op == 3 ? hamt_merge(a, a2, NULL, NULL)
                     : op == 4 ? hamt_intersect(a2, a, NULL, NULL)
-                              : hamt_difference(a2, a);
+                              : hamt_subtract(a2, a);
                 hamt__fail_after(0, false);
                 cr_assert_eq(hamt__validate(a), 0);
                 cr_assert_eq(hamt__validate(b), 0);
@@ -719,13 +724,13 @@ Test(ops, set_algebra_out_of_memory_leaves_inputs_intact)
     }
 }
 
-static enum hamt_conflict
+static enum hamt_conflict_action
 sum_conflict(const void *key, void *va, void *vb, void **out, void *ctx)
 {
     (void)key;
     (void)ctx;
     *out = V((uintptr_t)va + (uintptr_t)vb);
-    return HAMT_COMBINE;
+    return HAMT_CONFLICT_COMBINE;
 }
 
 /*
@@ -746,7 +751,7 @@ one_hash(const void *k, void *c)
  * number, and runs a collection first: the blocks made for the earlier
  * keys are referenced by the half-built result alone, and must survive.
  */
-static enum hamt_conflict
+static enum hamt_conflict_action
 fresh_block(const void *key, void *va, void *vb, void **out, void *ctx)
 {
     (void)va;
@@ -763,13 +768,13 @@ fresh_block(const void *key, void *va, void *vb, void **out, void *ctx)
         p[i] = (uintptr_t)key;
     }
     *out = p;
-    return HAMT_COMBINE;
+    return HAMT_CONFLICT_COMBINE;
 }
 
 /* Values made by the conflict function stay alive while it runs again. */
 Test(ops, merge_keeps_values_made_by_the_conflict_function_alive)
 {
-    struct hamt_keytype kt = {
+    struct hamt_key_type kt = {
         .size = sizeof kt, .hash = one_hash, .equal = ident_equal,
     };
     const struct hamt *a = hamt_new_custom(&kt), *b;
@@ -821,7 +826,7 @@ Test(ops, set_algebra_of_many_close_versions)
                 b = hamt_set(b, HAMT_U64(base + n + j), V(7)); /* new */
                 break;
             case 1:
-                b = hamt_del(b, HAMT_U64(k));
+                b = hamt_remove(b, HAMT_U64(k));
                 break;
             default:
                 b = hamt_set(b, HAMT_U64(k), V(9)); /* changed */
@@ -835,7 +840,7 @@ Test(ops, set_algebra_of_many_close_versions)
                 hamt_merge(p, q, NULL, NULL),
                 hamt_merge(p, q, sum_conflict, NULL),
                 hamt_intersect(p, q, NULL, NULL),
-                hamt_difference(p, q),
+                hamt_subtract(p, q),
             };
             for (int o = 0; o < 4; o++) {
                 cr_assert_not_null(r[o]);
@@ -874,14 +879,14 @@ Test(ops, set_algebra_of_close_versions_costs_only_the_differences,
     b = a;
     for (uint64_t i = 0; i < 5; i++) {
         b = hamt_set(b, HAMT_U64(N + i), V(1));  /* only in b */
-        b = hamt_del(b, HAMT_U64(i * 30011));    /* only in a */
+        b = hamt_remove(b, HAMT_U64(i * 30011));    /* only in a */
         b = hamt_set(b, HAMT_U64(i * 30011 + 1), V(2)); /* changed */
     }
     unsigned long before = hamt__alloc_count();
     hamt__nodes_visited = 0;
     const struct hamt *u = hamt_merge(a, b, NULL, NULL);
     const struct hamt *in = hamt_intersect(a, b, NULL, NULL);
-    const struct hamt *d = hamt_difference(a, b);
+    const struct hamt *d = hamt_subtract(a, b);
     unsigned long allocs = hamt__alloc_count() - before;
     printf("ops merge+intersect+difference: 2 x %d keys, 15 differences, "
            "%lu nodes "

@@ -89,10 +89,10 @@ run(const struct hamt *m, uint64_t kspace, unsigned long ops,
             ref_set(r, k, val);
             m = n;
         } else if (op < 12) { /* del */
-            n = hamt_del(m, key(k));
+            n = hamt_remove(m, key(k));
             cr_assert_not_null(n);
             cr_assert_eq(n == m, !ref_get(r, k, NULL));
-            ref_del(r, k);
+            ref_remove(r, k);
             m = n;
         } else if (op < 15) { /* get */
             void *rv = NULL;

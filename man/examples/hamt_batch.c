@@ -7,18 +7,18 @@
 
 #include <hamt.h>
 
-/* hamt_batch_update_key(): double the value, drop it past 1000. */
-static enum hamt_update_action
+/* hamt_batch_alter(): double the value, drop it past 1000. */
+static enum hamt_alter_action
 twice(void *old, bool present, void **new_val, void *ctx)
 {
     uintptr_t v = (uintptr_t)old * 2;
 
     (void)ctx;
     if (!present || v > 1000) {
-        return HAMT_REMOVE;
+        return HAMT_ALTER_REMOVE;
     }
     *new_val = (void *)v;
-    return HAMT_REPLACE;
+    return HAMT_ALTER_SET;
 }
 
 int
@@ -42,9 +42,9 @@ main(void)
     squares = hamt_batch_finish(b); /* an ordinary map from here on */
 
     b = hamt_batch_begin(squares);
-    if (b == NULL || hamt_batch_update_key(b, HAMT_U64(20), twice, NULL) < 0 ||
-        hamt_batch_update_key(b, HAMT_U64(30), twice, NULL) < 0 ||
-        hamt_batch_del(b, HAMT_U64(7)) < 0) {
+    if (b == NULL || hamt_batch_alter(b, HAMT_U64(20), twice, NULL) < 0 ||
+        hamt_batch_alter(b, HAMT_U64(30), twice, NULL) < 0 ||
+        hamt_batch_remove(b, HAMT_U64(7)) < 0) {
         perror("libhamt");
         return 1;
     }

@@ -37,5 +37,5 @@ main(void)
 
     printf("by identity: %d\n", hamt_equal(a, b, NULL, NULL));
     printf("by content:  %d\n", hamt_equal(a, b, same_string, NULL));
-    return hamt_equal(a, b, same_string, NULL) == 1 ? 0 : 1;
+    return hamt_equal(a, b, same_string, NULL) ? 0 : 1;
 }

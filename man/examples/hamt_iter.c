@@ -46,7 +46,7 @@ main(void)
     }
     printf("sum of squares: %" PRIu64 "\n", sum);
 
-    /* A positive return stops the walk and becomes the result. */
+    /* A non-zero return stops the walk; hamt_foreach() then returns 1. */
     if (hamt_foreach(m, above, &limit) != 1 || sum != 385) {
         return 1;
     }

@@ -38,7 +38,7 @@ nocase_equal(const void *a, const void *b, void *ctx)
 int
 main(void)
 {
-    const struct hamt_keytype kt = {
+    const struct hamt_key_type kt = {
         .size = sizeof kt,
         .hash = nocase_hash,
         .equal = nocase_equal,
@@ -67,7 +67,7 @@ main(void)
     printf("%zu entry: %s\n", hamt_size(m), (const char *)val);
 
     /* One empty map per key type, whichever way it is reached. */
-    if (hamt_key_kind(m) != HAMT_KEY_CUSTOM || hamt_empty(m) != empty ||
+    if (hamt_key_kind(m) != HAMT_KEY_CUSTOM || hamt_new_like(m) != empty ||
         hamt_new_custom(&kt) != empty || hamt_size(empty) != 0) {
         fprintf(stderr, "unexpected key type\n");
         return 1;

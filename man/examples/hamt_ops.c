@@ -1,5 +1,5 @@
 /*
- * hamt_ops.c - count words with hamt_update_key(), list what changed between
+ * hamt_ops.c - count words with hamt_alter(), list what changed between
  * two versions with hamt_diff(), and merge two counts by adding them.
  */
 #include <stdint.h>
@@ -7,13 +7,13 @@
 
 #include <hamt.h>
 
-/* hamt_update_key(): add one to the count (absent counts as 0). */
-static enum hamt_update_action
+/* hamt_alter(): add one to the count (absent counts as 0). */
+static enum hamt_alter_action
 bump(void *old, bool present, void **new_val, void *ctx)
 {
     (void)ctx;
     *new_val = (void *)((present ? (uintptr_t)old : 0) + 1);
-    return HAMT_REPLACE;
+    return HAMT_ALTER_SET;
 }
 
 static int
@@ -31,13 +31,13 @@ show(const void *key, void *old_val, void *new_val, enum hamt_diff_kind kind,
 }
 
 /* hamt_merge(): a word counted in both maps gets the sum. */
-static enum hamt_conflict
+static enum hamt_conflict_action
 add(const void *key, void *va, void *vb, void **out, void *ctx)
 {
     (void)key;
     (void)ctx;
     *out = (void *)((uintptr_t)va + (uintptr_t)vb);
-    return HAMT_COMBINE;
+    return HAMT_CONFLICT_COMBINE;
 }
 
 int
@@ -48,13 +48,13 @@ main(void)
     void *n = NULL;
 
     for (size_t i = 0; i < 4 && v1 != NULL; i++) {
-        v1 = hamt_update_key(v1, words[i], bump, NULL);
+        v1 = hamt_alter(v1, words[i], bump, NULL);
     }
-    v2 = v1 != NULL ? hamt_update_key(v1, words[4], bump, NULL) : NULL;
-    v2 = v2 != NULL ? hamt_update_key(v2, "violet", bump, NULL) : NULL;
+    v2 = v1 != NULL ? hamt_alter(v1, words[4], bump, NULL) : NULL;
+    v2 = v2 != NULL ? hamt_alter(v2, "violet", bump, NULL) : NULL;
     sum = v2 != NULL ? hamt_merge(v1, v2, add, NULL) : NULL;
     if (sum == NULL) {
-        perror("hamt_update_key");
+        perror("hamt_alter");
         return 1;
     }
     if (hamt_diff(v1, v2, NULL, show, NULL) != 0) {

@@ -25,7 +25,7 @@ main(void)
     const struct hamt *v0 = must(hamt_new(HAMT_KEY_U64));
     const struct hamt *v1 = must(hamt_set(v0, HAMT_U64(1), one));
     const struct hamt *v2 = must(hamt_set(v1, HAMT_U64(2), two));
-    const struct hamt *v3 = must(hamt_del(v2, HAMT_U64(1)));
+    const struct hamt *v3 = must(hamt_remove(v2, HAMT_U64(1)));
 
     /* Each version still holds what it held when it was made. */
     printf("sizes: %zu %zu %zu %zu\n", hamt_size(v0), hamt_size(v1),
@@ -37,11 +37,11 @@ main(void)
 
     /* An update that changes nothing returns its input. */
     if (hamt_set(v2, HAMT_U64(2), two) != v2 ||
-        hamt_del(v3, HAMT_U64(1)) != v3) {
+        hamt_remove(v3, HAMT_U64(1)) != v3) {
         return 1;
     }
     /* Removing the last key gives the one shared empty map. */
-    if (must(hamt_del(v1, HAMT_U64(1))) != v0) {
+    if (must(hamt_remove(v1, HAMT_U64(1))) != v0) {
         return 1;
     }
     return 0;

@@ -102,7 +102,7 @@ main(void)
         const struct hamt *next =
             hamt_set(m, HAMT_U64(v), (void *)(uintptr_t)(v * v));
 
-        if (next == NULL || hamt_cell_store(cell, next) == 0) {
+        if (next == NULL || hamt_cell_store(cell, next, NULL) != 0) {
             die("publish");
         }
         m = next;

@@ -310,12 +310,12 @@ check_diff(const struct version *a, const struct version *b)
 }
 
 struct upd {
-    enum hamt_update_action act;
+    enum hamt_alter_action act;
     uintptr_t val;
     bool seen_present;
 };
 
-static enum hamt_update_action
+static enum hamt_alter_action
 upd_fn(void *old, bool present, void **nv, void *ctx)
 {
     struct upd *u = ctx;
@@ -326,13 +326,13 @@ upd_fn(void *old, bool present, void **nv, void *ctx)
     return u->act;
 }
 
-static enum hamt_conflict
+static enum hamt_conflict_action
 sum_conflict(const void *key, void *va, void *vb, void **out, void *ctx)
 {
     (void)key;
     (void)ctx;
     *out = (void *)((uintptr_t)va + (uintptr_t)vb);
-    return HAMT_COMBINE;
+    return HAMT_CONFLICT_COMBINE;
 }
 
 /* Whether two references bind the same keys to the same values. */
@@ -360,7 +360,7 @@ do_setop(unsigned op, const struct version *a, const struct version *b,
         op == 0   ? hamt_merge(a->m, b->m, NULL, NULL)
         : op == 1 ? hamt_merge(a->m, b->m, sum_conflict, NULL)
         : op == 2 ? hamt_intersect(a->m, b->m, NULL, NULL)
-                  : hamt_difference(a->m, b->m);
+                  : hamt_subtract(a->m, b->m);
 
     CHECK(m != NULL);
     memset(&out->r, 0, sizeof out->r);
@@ -403,7 +403,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
     }
     empties[0] = hamt_new(HAMT_KEY_U64);
     for (unsigned i = 0; i < NMASKS; i++) {
-        struct hamt_keytype kt = {
+        struct hamt_key_type kt = {
             .size = sizeof kt,
             .hash = fk_hash,
             .equal = fk_equal,
@@ -464,7 +464,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         case 2: { /* del */
             unsigned i = NEXT() % NKEYS;
-            const struct hamt *m = hamt_del(cur.m, key_of(i));
+            const struct hamt *m = hamt_remove(cur.m, key_of(i));
             CHECK(m != NULL);
             if (!cur.r.has[i]) {
                 CHECK(m == cur.m);
@@ -502,8 +502,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         case 7: { /* compare with a kept version */
             struct version *o = &slot[NEXT() % NSLOTS];
-            int eq = hamt_equal(cur.m, o->m, NULL, NULL);
-            CHECK(eq == (int)ref_equal(&cur.r, &o->r));
+            bool eq = hamt_equal(cur.m, o->m, NULL, NULL);
+            CHECK(eq == ref_equal(&cur.r, &o->r));
             CHECK(hamt_equal(o->m, cur.m, NULL, NULL) == eq);
             check_diff(o, &cur);
             check_diff(&cur, o);
@@ -543,14 +543,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 switch (bop % 6) {
                 case 0:
                 case 1:
-                    CHECK(hamt_batch_set(b, key_of(i), (void *)v) ==
-                          !cur.r.has[i]);
+                    CHECK(hamt_batch_set(b, key_of(i), (void *)v) == 0);
+                    CHECK(hamt_batch_size(b) == cur.r.size + !cur.r.has[i]);
                     cur.r.size += !cur.r.has[i];
                     cur.r.has[i] = true;
                     cur.r.val[i] = v;
                     break;
                 case 2:
-                    CHECK(hamt_batch_del(b, key_of(i)) == cur.r.has[i]);
+                    CHECK(hamt_batch_remove(b, key_of(i)) == 0);
+                    CHECK(hamt_batch_size(b) == cur.r.size - cur.r.has[i]);
                     cur.r.size -= cur.r.has[i];
                     cur.r.has[i] = false;
                     break;
@@ -578,14 +579,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 }
                 case 5: { /* update with a function: keep, replace, remove */
                     struct upd u = {.act = (bop / 8) % 3, .val = v};
-                    CHECK(hamt_batch_update_key(b, key_of(i), upd_fn, &u) ==
+                    CHECK(hamt_batch_alter(b, key_of(i), upd_fn, &u) ==
                           0);
                     CHECK(u.seen_present == cur.r.has[i]);
-                    if (u.act == HAMT_REPLACE) {
+                    if (u.act == HAMT_ALTER_SET) {
                         cur.r.size += !cur.r.has[i];
                         cur.r.has[i] = true;
                         cur.r.val[i] = v;
-                    } else if (u.act == HAMT_REMOVE && cur.r.has[i]) {
+                    } else if (u.act == HAMT_ALTER_REMOVE && cur.r.has[i]) {
                         cur.r.has[i] = false;
                         cur.r.size--;
                     }
@@ -626,15 +627,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 11: { /* update with a function: keep, replace or remove */
             unsigned i = NEXT() % NKEYS;
             struct upd u = {.act = NEXT() % 3, .val = NEXT() % 8};
-            const struct hamt *m = hamt_update_key(cur.m, key_of(i), upd_fn,
-                                                   &u);
+            const struct hamt *m = hamt_alter(cur.m, key_of(i), upd_fn,
+                                              &u);
             CHECK(m != NULL);
             CHECK(u.seen_present == cur.r.has[i]);
-            if (u.act == HAMT_REPLACE) {
+            if (u.act == HAMT_ALTER_SET) {
                 cur.r.size += !cur.r.has[i];
                 cur.r.has[i] = true;
                 cur.r.val[i] = u.val;
-            } else if (u.act == HAMT_REMOVE && cur.r.has[i]) {
+            } else if (u.act == HAMT_ALTER_REMOVE && cur.r.has[i]) {
                 cur.r.has[i] = false;
                 cur.r.size--;
             }

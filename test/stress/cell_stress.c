@@ -185,7 +185,8 @@ writer_store(void)
             perror("hamt_set");
             exit(2);
         }
-        if (hamt_cell_store(cell, m) != v) {
+        uint64_t pv = 0;
+        if (hamt_cell_store(cell, m, &pv) != 0 || pv != v) {
             atomic_fetch_add(&fail_torn, 1);
         }
 #ifndef HAMT_NO_GC
@@ -300,7 +301,7 @@ phase_update(void)
         m = hamt_set(m, HAMT_U64(w), (void *)0);
     }
     m = m ? hamt_set(m, HAMT_U64(TOTAL_KEY), (void *)0) : NULL;
-    if (m == NULL || (v0 = hamt_cell_store(cell, m)) == 0) {
+    if (m == NULL || hamt_cell_store(cell, m, &v0) != 0) {
         perror("phase_update");
         exit(2);
     }

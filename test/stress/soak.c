@@ -7,7 +7,7 @@
  * {magic, key, ver, count, sum}.  Each publication applies a batch of
  * random edits (sets with fresh payloads, removals), and every few
  * publications a structural operation instead (hamt_merge with a small map
- * of fresh payloads, hamt_difference with a small map of keys to remove);
+ * of fresh payloads, hamt_subtract with a small map of keys to remove);
  * then it rebinds the meta key to a payload holding the version about to be
  * published, the number of entries and a checksum of all (key, ver) pairs,
  * and publishes with hamt_cell_store().  The writer checks each new map
@@ -263,13 +263,13 @@ edit(uint64_t v, const struct hamt *prev)
             account(k, NULL);
             ops++;
         }
-        cur = checked(hamt_difference(cur, side));
+        cur = checked(hamt_subtract(cur, side));
     } else {
         for (unsigned i = 0; i < n; i++) {
             uint64_t k = rnd() % NKEYS;
             if (rnd() % 3 == 0) {
                 account(k, NULL);
-                cur = checked(hamt_del(cur, HAMT_U64(k)));
+                cur = checked(hamt_remove(cur, HAMT_U64(k)));
             } else {
                 struct payload *p = payload_new(k, v);
                 account(k, p);
@@ -358,7 +358,8 @@ main(int argc, char **argv)
             changes != changed + 1) {
             bad_diff++;
         }
-        if (hamt_cell_store(cell, cur) != v) {
+        uint64_t pv = 0;
+        if (hamt_cell_store(cell, cur, &pv) != 0 || pv != v) {
             bad_writer++;
         }
         pubs++;

@@ -53,7 +53,7 @@ ref_set(struct refmap *r, uint64_t k, void *v)
 }
 
 void
-ref_del(struct refmap *r, uint64_t k)
+ref_remove(struct refmap *r, uint64_t k)
 {
     if (r->present[k]) {
         r->present[k] = false;
@@ -99,7 +99,7 @@ ref_seed(const char *suite, const char *what)
     return seed;
 }
 
-enum hamt_update_action
+enum hamt_alter_action
 ref_upd_fn(void *old, bool present, void **new_val, void *ctx)
 {
     struct ref_upd *u = ctx;

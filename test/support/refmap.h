@@ -21,7 +21,7 @@ struct refmap *ref_new(size_t cap);
 struct refmap *ref_clone(const struct refmap *r);
 void ref_free(struct refmap *r);
 void ref_set(struct refmap *r, uint64_t k, void *v);
-void ref_del(struct refmap *r, uint64_t k);
+void ref_remove(struct refmap *r, uint64_t k);
 bool ref_get(const struct refmap *r, uint64_t k, void **v);
 
 /* A small deterministic PRNG (splitmix64) for reproducible runs. */
@@ -44,20 +44,20 @@ long ref_mismatch(const struct refmap *r, const void *const *keys,
 uint64_t ref_seed(const char *suite, const char *what);
 
 /*
- * An update function for hamt_update_key and hamt_batch_update_key that
+ * An update function for hamt_alter and hamt_batch_alter that
  * records what it was called with and answers `act` with `val`.
  */
 #include <hamt.h>
 
 struct ref_upd {
-    enum hamt_update_action act;
+    enum hamt_alter_action act;
     void *val;
     void *seen_old;
     bool seen_present;
     int calls;
 };
 
-enum hamt_update_action ref_upd_fn(void *old, bool present, void **new_val,
-                                   void *ctx);
+enum hamt_alter_action ref_upd_fn(void *old, bool present, void **new_val,
+                                  void *ctx);
 
 #endif

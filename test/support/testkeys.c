@@ -25,7 +25,7 @@ tk_equal(const void *a, const void *b, void *ctx)
 const struct hamt *
 tk_empty(void)
 {
-    struct hamt_keytype kt = {
+    struct hamt_key_type kt = {
         .size = sizeof kt, .hash = tk_hash, .equal = tk_equal, .ctx = NULL};
     return hamt_new_custom(&kt);
 }

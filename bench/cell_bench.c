@@ -2,8 +2,9 @@
  * cell_bench.c - throughput of the cell with one writer and 0, 1 or 2
  * readers on a map of u64 keys, and the collector's pauses meanwhile.
  *
- * Not a test: make check builds it and never runs it.  The bench suite
- * proper lives in bench/; this program only gives the figures for issue 4.
+ * A benchmark of the cell alone, beside hamt-bench (which compares whole
+ * maps): make check builds it, so it keeps compiling, and never runs it.
+ * It uses only the public API.
  *
  *   readers  load a snapshot (hamt_cell_load) per batch of BATCH lookups
  *            of random present keys; count lookups.
@@ -17,7 +18,12 @@
  * The machine may be shared and have two cores; with two readers and a
  * writer there are three busy threads.  Compare figures from one run.
  */
-#include "internal.h"
+#include "config.h"
+
+#include <hamt.h>
+
+#include <stdbool.h>
+#include <stdint.h>
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -133,7 +139,7 @@ writer_main(void *arg)
         uint64_t k = xorshift(&seed) % nkeys;
 
         m = hamt_set(m, HAMT_U64(k), (void *)(uintptr_t)(xorshift(&seed)));
-        if (m == NULL || hamt_cell_store(cell, m) == 0) {
+        if (m == NULL || hamt_cell_store(cell, m, NULL) != 0) {
             perror("writer");
             exit(2);
         }

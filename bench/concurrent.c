@@ -1,0 +1,458 @@
+/*
+ * concurrent.c - the concurrent sections, at N = 1M entries:
+ *
+ *   rw     one writer replacing values continuously and R readers
+ *          (batches of BENCH_BATCH lookups, one snapshot or read section
+ *          per batch): reader lookups/s, writer updates/s, sampled
+ *          single-lookup latency percentiles, and for collector-backed
+ *          maps the collections and each stop-the-world pause
+ *   ro     two readers and no writer
+ *   sweep  (full mode) T threads each mixing reads and updates at 99/1,
+ *          90/10 and 50/50; total ops/s
+ *
+ * libhamt-b16 (libhamt with a writer that publishes every 16th update)
+ * runs here only.  Ratios between competitors are ratios of medians taken
+ * in one process.  The report writes concurrent.csv (reader throughput per
+ * map) and gc_pauses.csv (every pause of libhamt's rw runs) for the
+ * pictures.
+ */
+#include "bench.h"
+
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define BENCH_LAT_EVERY 64  /* one sampled single lookup per 64 batches */
+#define BENCH_LAT_CAP 65536 /* latency samples kept per reader (reservoir) */
+
+static void
+hist_add(size_t n_entries, unsigned readers, unsigned run, const double *p,
+         size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        rec_add("gcpause", "libhamt", BK_U64, n_entries, readers, 1, 0,
+                "pause_ms", run, p[i]);
+    }
+}
+
+enum role { ROLE_READER, ROLE_WRITER, ROLE_MIXED };
+
+struct cshared {
+    const struct bench_adapter *a;
+    void *m;
+    enum bkind kind;
+    size_t n;
+    unsigned read_pct;
+    _Atomic int stop;
+    pthread_barrier_t bar;
+};
+
+struct cworker {
+    struct cshared *sh;
+    enum role role;
+    uint64_t rng;
+    uint64_t ops, hits, reads, sum;
+    uint64_t t0, t1;
+    double *lat;
+    size_t nlat, seen;
+    pthread_t thread;
+};
+
+static void
+lat_record(struct cworker *w, double ns)
+{
+    /* Reservoir sampling keeps a uniform sample of every latency seen. */
+    w->seen++;
+    if (w->nlat < BENCH_LAT_CAP) {
+        w->lat[w->nlat++] = ns;
+        return;
+    }
+    uint64_t j = bench_below(&w->rng, w->seen);
+    if (j < BENCH_LAT_CAP) {
+        w->lat[j] = ns;
+    }
+}
+
+static void *
+cworker_main(void *arg)
+{
+    struct cworker *w = arg;
+    struct cshared *sh = w->sh;
+    const struct bench_adapter *a = sh->a;
+    void *t = a->thread_enter(sh->m);
+    bkey keys[BENCH_BATCH];
+    char bufs[BENCH_BATCH][BENCH_STRLEN + 1];
+    uint64_t batch = 0, ctr = 0;
+
+    pthread_barrier_wait(&sh->bar);
+    w->t0 = bench_now_ns();
+    while (!atomic_load_explicit(&sh->stop, memory_order_relaxed)) {
+        switch (w->role) {
+        case ROLE_READER:
+            if (batch++ % BENCH_LAT_EVERY == 0) {
+                bkey k = key_probe(sh->kind, bench_below(&w->rng, sh->n),
+                                   bufs[0]);
+                uint64_t s = bench_now_ns();
+                w->hits += a->read_batch(sh->m, t, &k, 1, &w->sum);
+                lat_record(w, (double)(bench_now_ns() - s));
+                w->ops++;
+                w->reads++;
+                break;
+            }
+            for (unsigned b = 0; b < BENCH_BATCH; b++) {
+                keys[b] = key_probe(sh->kind, bench_below(&w->rng, sh->n),
+                                    bufs[b]);
+            }
+            w->hits += a->read_batch(sh->m, t, keys, BENCH_BATCH, &w->sum);
+            w->ops += BENCH_BATCH;
+            w->reads += BENCH_BATCH;
+            break;
+        case ROLE_WRITER: {
+            size_t i = bench_below(&w->rng, sh->n);
+            a->update(sh->m, t, key_stored(sh->kind, i), ++ctr);
+            w->ops++;
+            break;
+        }
+        case ROLE_MIXED: {
+            size_t i = bench_below(&w->rng, sh->n);
+            if (bench_below(&w->rng, 100) < sh->read_pct) {
+                bkey k = key_probe(sh->kind, i, bufs[0]);
+                w->hits += a->read_batch(sh->m, t, &k, 1, &w->sum);
+                w->reads++;
+            } else {
+                a->update_mw(sh->m, t, key_stored(sh->kind, i), ++ctr);
+            }
+            w->ops++;
+            break;
+        }
+        }
+    }
+    w->t1 = bench_now_ns();
+    a->thread_exit(sh->m, t);
+    return NULL;
+}
+
+static void
+sleep_s(double s)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t end = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec +
+                   (uint64_t)(s * 1e9);
+    ts.tv_sec = (time_t)(end / 1000000000ULL);
+    ts.tv_nsec = (long)(end % 1000000000ULL);
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) != 0) {
+        /* EINTR: the collector's signals; sleep on to the same deadline. */
+    }
+}
+
+
+/*
+ * One timed phase: `nr` readers and `nw` writers (or nr mixed threads when
+ * mixed_pct > 0) on the shared map.  Checks that every lookup hit.
+ */
+void
+conc_run_phase(const struct bench_adapter *a, void *m, enum bkind kind, size_t n,
+          unsigned nr, unsigned nw, int mixed_pct, double secs,
+          struct conc_result *res, double **pauses)
+{
+    struct cshared sh = { .a = a, .m = m, .kind = kind, .n = n };
+    unsigned nt = nr + nw;
+    struct cworker *w = bench_xcalloc(nt, sizeof *w);
+    atomic_init(&sh.stop, 0);
+    sh.read_pct = mixed_pct > 0 ? (unsigned)mixed_pct : 0;
+    pthread_barrier_init(&sh.bar, NULL, nt + 1);
+    for (unsigned i = 0; i < nt; i++) {
+        w[i].sh = &sh;
+        w[i].role = mixed_pct > 0 ? ROLE_MIXED
+                                  : (i < nr ? ROLE_READER : ROLE_WRITER);
+        w[i].rng = 0x1234567ULL * (i + 1) + n;
+        if (w[i].role == ROLE_READER) {
+            w[i].lat = bench_xmalloc(BENCH_LAT_CAP * sizeof(double));
+        }
+        if (pthread_create(&w[i].thread, NULL, cworker_main, &w[i]) != 0) {
+            fprintf(stderr, "hamt-bench: pthread_create failed\n");
+            exit(2);
+        }
+    }
+    if (a->flags & BA_GC) {
+        bench_gc_reset();
+    }
+    pthread_barrier_wait(&sh.bar);
+    sleep_s(secs);
+    atomic_store_explicit(&sh.stop, 1, memory_order_relaxed);
+    for (unsigned i = 0; i < nt; i++) {
+        pthread_join(w[i].thread, NULL);
+    }
+    memset(res, 0, sizeof *res);
+    if (a->flags & BA_GC) {
+        bench_gc_read(&res->gc, pauses);
+    } else if (pauses) {
+        *pauses = NULL;
+    }
+    size_t nlat = 0;
+    for (unsigned i = 0; i < nt; i++) {
+        double dt = (double)(w[i].t1 - w[i].t0) / 1e9;
+        double rate = dt > 0 ? (double)w[i].ops / dt : 0;
+        if (w[i].role == ROLE_READER) {
+            res->reader_ops_s += rate;
+            nlat += w[i].nlat;
+        } else if (w[i].role == ROLE_WRITER) {
+            res->writer_ops_s += rate;
+        }
+        res->total_ops_s += rate;
+        if (w[i].hits != w[i].reads) {
+            bench_fail("%s: a reader missed %llu of %llu present keys",
+                        a->name, (unsigned long long)(w[i].reads - w[i].hits),
+                        (unsigned long long)w[i].reads);
+        }
+    }
+    res->per_reader_ops_s = nr ? res->reader_ops_s / nr : 0;
+    if (nlat) {
+        double *all = bench_xmalloc(nlat * sizeof *all);
+        size_t k = 0;
+        for (unsigned i = 0; i < nt; i++) {
+            if (w[i].nlat != 0) { /* w[i].lat may be NULL otherwise */
+                memcpy(all + k, w[i].lat, w[i].nlat * sizeof *all);
+            }
+            k += w[i].nlat;
+        }
+        res->p50 = bench_percentile(all, nlat, 50);
+        res->p99 = bench_percentile(all, nlat, 99);
+        res->p999 = bench_percentile(all, nlat, 99.9);
+        res->max = all[nlat - 1];
+        free(all);
+    }
+    for (unsigned i = 0; i < nt; i++) {
+        free(w[i].lat);
+    }
+    free(w);
+    pthread_barrier_destroy(&sh.bar);
+}
+
+static void
+conc_record(const char *wl, const struct bench_adapter *a, enum bkind kind,
+            size_t n, unsigned nr, unsigned nw, unsigned pct, unsigned run,
+            const struct conc_result *res)
+{
+    if (pct) {
+        rec_add(wl, a->name, kind, n, nr, nw, pct, "total_ops_s", run,
+                res->total_ops_s);
+    } else if (nr) {
+        rec_add(wl, a->name, kind, n, nr, nw, pct, "reader_ops_s", run,
+                res->reader_ops_s);
+        rec_add(wl, a->name, kind, n, nr, nw, pct, "per_reader_ops_s", run,
+                res->per_reader_ops_s);
+        rec_add(wl, a->name, kind, n, nr, nw, pct, "lat_p50_ns", run,
+                res->p50);
+        rec_add(wl, a->name, kind, n, nr, nw, pct, "lat_p99_ns", run,
+                res->p99);
+        rec_add(wl, a->name, kind, n, nr, nw, pct, "lat_p999_ns", run,
+                res->p999);
+        rec_add(wl, a->name, kind, n, nr, nw, pct, "lat_max_ns", run,
+                res->max);
+    }
+    if (nw) {
+        rec_add(wl, a->name, kind, n, nr, nw, pct, "writer_ops_s", run,
+                res->writer_ops_s);
+    }
+    if (a->flags & BA_GC) {
+        rec_add(wl, a->name, kind, n, nr, nw, pct, "gc_collections", run,
+                (double)res->gc.collections);
+        rec_add(wl, a->name, kind, n, nr, nw, pct, "gc_total_ms", run,
+                res->gc.total_ms);
+        rec_add(wl, a->name, kind, n, nr, nw, pct, "gc_p99_ms", run,
+                res->gc.p99_ms);
+        rec_add(wl, a->name, kind, n, nr, nw, pct, "gc_max_ms", run,
+                res->gc.max_ms);
+        rec_add(wl, a->name, kind, n, nr, nw, pct, "gc_heap_mb", run,
+                (double)res->gc.heap_bytes / 1048576.0);
+    }
+}
+
+static void
+concurrent_one(const struct bench_adapter *a, enum bkind kind, size_t n)
+{
+    void *m = a->create(kind, n);
+    void *t = a->thread_enter(m);
+    keys_build(a, m, t, kind, 0, n);
+    if (a->share) {
+        a->share(m);
+    }
+    struct conc_result res;
+    if (a->flags & BA_CONCURRENT) {
+        for (unsigned ri = 0; ri < bench_cfg.nreaders; ri++) {
+            unsigned R = bench_cfg.readers[ri];
+            for (unsigned r = 0; r < bench_cfg.runs; r++) {
+                double *p = NULL;
+                conc_run_phase(a, m, kind, n, R, 1, 0, bench_cfg.phase_s, &res, &p);
+                conc_record("rw", a, kind, n, R, 1, 0, r, &res);
+                if (p && strcmp(a->name, "libhamt") == 0) {
+                    hist_add(n, R, r, p, res.gc.npauses);
+                }
+                free(p);
+            }
+        }
+    }
+    if (a->flags & BA_READ_MT) {
+        for (unsigned r = 0; r < bench_cfg.runs; r++) {
+            conc_run_phase(a, m, kind, n, 2, 0, 0, bench_cfg.ro_phase_s, &res, NULL);
+            conc_record("ro", a, kind, n, 2, 0, 0, r, &res);
+        }
+    }
+    if (bench_cfg.sweep && (a->flags & BA_CONCURRENT) && a->update_mw != NULL) {
+        static const unsigned pcts[] = { 99, 90, 50 };
+        for (unsigned p = 0; p < 3; p++) {
+            for (unsigned r = 0; r < bench_cfg.runs; r++) {
+                conc_run_phase(a, m, kind, n, bench_cfg.sweep_threads, 0, (int)pcts[p],
+                          bench_cfg.sweep_s, &res, NULL);
+                conc_record("sweep", a, kind, n, bench_cfg.sweep_threads, 0,
+                            pcts[p], r, &res);
+            }
+        }
+    }
+    a->thread_exit(m, t);
+    a->destroy(m);
+    if (a->flags & BA_GC) {
+        GC_gcollect();
+    }
+}
+
+static void
+concurrent_report(enum bkind kind, size_t n)
+{
+    for (unsigned ri = 0; ri < bench_cfg.nreaders; ri++) {
+        unsigned R = bench_cfg.readers[ri];
+        printf("\n== concurrent, %s keys, N = %zu: 1 writer + %u reader%s, "
+               "%.1f s phases, median of %u\n",
+               bench_kind_name(kind), n, R, R > 1 ? "s" : "", bench_cfg.phase_s,
+               bench_cfg.runs);
+        bench_print_skipped(stdout, "   ");
+        printf("%-14s %12s %12s %10s %8s %8s %9s %10s  %s\n", "map",
+               "read M/s", "per-reader", "write M/s", "p50 ns", "p99 ns",
+               "p99.9 ns", "max us", "GC n/max ms/heap MB");
+        for (unsigned i = 0; bench_adapters[i]; i++) {
+            const struct bench_adapter *a = bench_adapters[i];
+            if (!bench_selected(a)) {
+                continue;
+            }
+            if (!(a->flags & BA_CONCURRENT)) {
+                printf("%-14s  (not thread-safe with a writer: read-only "
+                       "runs only)\n",
+                       a->name);
+                continue;
+            }
+#define M(metric) rec_median("rw", a->name, kind, n, R, 1, 0, metric)
+            printf("%-14s %12.3f %12.3f %10.3g %8.0f %8.0f %9.0f %10.1f",
+                   a->name, M("reader_ops_s") / 1e6,
+                   M("per_reader_ops_s") / 1e6, M("writer_ops_s") / 1e6,
+                   M("lat_p50_ns"), M("lat_p99_ns"), M("lat_p999_ns"),
+                   M("lat_max_ns") / 1e3);
+            if (a->flags & BA_GC) {
+                printf("  %.0f/%.2f/%.0f", M("gc_collections"),
+                       rec_max("rw", a->name, kind, n, R, 1, 0, "gc_max_ms"),
+                       M("gc_heap_mb"));
+            }
+#undef M
+            printf("\n");
+        }
+    }
+    printf("\n== read-only, %s keys, N = %zu: 2 readers, no writer, %.1f s "
+           "phases, median of %u\n",
+           bench_kind_name(kind), n, bench_cfg.ro_phase_s, bench_cfg.runs);
+    bench_print_skipped(stdout, "   ");
+    printf("%-14s %12s %12s %8s %8s %10s\n", "map", "read M/s", "per-reader",
+           "p50 ns", "p99 ns", "max us");
+    for (unsigned i = 0; bench_adapters[i]; i++) {
+        const struct bench_adapter *a = bench_adapters[i];
+        if (!bench_selected(a) || !(a->flags & BA_READ_MT)) {
+            continue;
+        }
+#define M(metric) rec_median("ro", a->name, kind, n, 2, 0, 0, metric)
+        printf("%-14s %12.3f %12.3f %8.0f %8.0f %10.1f\n", a->name,
+               M("reader_ops_s") / 1e6, M("per_reader_ops_s") / 1e6,
+               M("lat_p50_ns"), M("lat_p99_ns"), M("lat_max_ns") / 1e3);
+#undef M
+    }
+    if (bench_cfg.sweep) {
+        printf("\n== read-ratio sweep, %s keys, N = %zu: %u threads each "
+               "mixing reads and updates, %.1f s phases; total M ops/s\n",
+               bench_kind_name(kind), n, bench_cfg.sweep_threads, bench_cfg.sweep_s);
+        bench_print_skipped(stdout, "   ");
+        printf("%-14s %10s %10s %10s\n", "map", "99/1", "90/10", "50/50");
+        for (unsigned i = 0; bench_adapters[i]; i++) {
+            const struct bench_adapter *a = bench_adapters[i];
+            if (!bench_selected(a) || !(a->flags & BA_CONCURRENT) ||
+                a->update_mw == NULL) {
+                continue;
+            }
+            printf("%-14s", a->name);
+            static const unsigned pcts[] = { 99, 90, 50 };
+            for (unsigned p = 0; p < 3; p++) {
+                printf(" %10.3f",
+                       rec_median("sweep", a->name, kind, n, bench_cfg.sweep_threads,
+                                  0, pcts[p], "total_ops_s") /
+                           1e6);
+            }
+            printf("\n");
+        }
+    }
+    fflush(stdout);
+}
+
+void
+concurrent_run(long c)
+{
+    (void)c;
+    for (unsigned k = 0; k < bench_cfg.nkinds; k++) {
+        keys_prepare(bench_cfg.kinds[k], 2 * bench_cfg.conc_n);
+        for (unsigned i = 0; bench_adapters[i]; i++) {
+            if (bench_selected(bench_adapters[i])) {
+                concurrent_one(bench_adapters[i], bench_cfg.kinds[k], bench_cfg.conc_n);
+            }
+        }
+        concurrent_report(bench_cfg.kinds[k], bench_cfg.conc_n);
+    }
+}
+
+/* Reader throughput (M/s) under a writer and without one, one row per map;
+ * and libhamt's pauses under write churn (plots.gp reads both). */
+void
+concurrent_write_data(void)
+{
+    const struct bench_cfg *c = &bench_cfg;
+    FILE *f = out_csv("concurrent.csv");
+    fprintf(f, "map");
+    for (unsigned ri = 0; ri < c->nreaders; ri++) {
+        fprintf(f, ",R=%u", c->readers[ri]);
+    }
+    fprintf(f, ",no-writer(R=2)\n");
+    for (unsigned i = 0; bench_adapters[i]; i++) {
+        const struct bench_adapter *a = bench_adapters[i];
+        if (!bench_selected(a)) {
+            continue;
+        }
+        fprintf(f, "%s", a->name);
+        for (unsigned ri = 0; ri < c->nreaders; ri++) {
+            double v = rec_median("rw", a->name, BK_U64, c->conc_n,
+                                  c->readers[ri], 1, 0, "reader_ops_s");
+            fprintf(f, isnan(v) ? ",NaN" : ",%.4f", v / 1e6);
+        }
+        double v = rec_median("ro", a->name, BK_U64, c->conc_n, 2, 0, 0,
+                              "reader_ops_s");
+        fprintf(f, isnan(v) ? ",NaN\n" : ",%.4f\n", v / 1e6);
+    }
+    fclose(f);
+
+    f = out_csv("gc_pauses.csv");
+    fprintf(f, "pause_ms\n");
+    for (size_t i = 0; i < nrecs; i++) {
+        if (strcmp(recs[i].workload, "gcpause") == 0) {
+            fprintf(f, "%.4f\n", recs[i].v);
+        }
+    }
+    fclose(f);
+}

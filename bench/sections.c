@@ -1,0 +1,28 @@
+/*
+ * sections.c - the sections of the bench, in the order they run.  A new
+ * section is one new file defining its run (and report) functions,
+ * declared in bench.h, and one row here; child.c runs whatever this table
+ * lists, and --sections NAME picks rows by name.
+ *
+ * The order matters twice: memory runs before single, whose child prints
+ * the memory figures beside its own (preload); and the reports run in
+ * this order after every section has run, before the headline.
+ */
+#include "bench.h"
+
+#include <stddef.h>
+
+const struct bench_section bench_sections[] = {
+    { .name = "memory", .cases = memory_cases, .run = memory_run },
+    { .name = "breakpoint", .run = breakpoint_run,
+      .report = breakpoint_report },
+    { .name = "concurrent", .run = concurrent_run,
+      .report = concurrent_write_data },
+    { .name = "edits", .cases = edits_cases, .run = edits_run,
+      .report = edits_report },
+    { .name = "single", .run = single_run_all, .report = single_write_data,
+      .preload = true },
+    { .name = "balance", .run = balance_run, .report = balance_write_data,
+      .in_parent = true },
+    { .name = NULL },
+};
