@@ -221,6 +221,53 @@ lh_read_batch(void *m, void *t, const bkey *keys, size_t n, uint64_t *sum)
     return hits;
 }
 
+/*
+ * libhamt-slot: the same map and writer, but readers run in threads the
+ * collector does not know (the driver starts them with rawthread.c) and
+ * protect each batch's snapshot with a hazard slot (hamt_cell_acquire).
+ */
+static size_t
+slot_read_batch(void *m, void *t, const bkey *keys, size_t n, uint64_t *sum)
+{
+    (void)t;
+    struct lh_state *s = m;
+    struct hamt_snapshot *hs;
+    const struct hamt *snap = hamt_cell_acquire(s->cell, NULL, &hs);
+    size_t hits = 0;
+    uint64_t acc = 0;
+    enum { CHUNK = 64 };
+    const void *hk[CHUNK];
+    void *vals[CHUNK];
+    bool found[CHUNK];
+    if (snap == NULL) {
+        lh_die("hamt_cell_acquire");
+    }
+    for (size_t i = 0; i < n; i += CHUNK) {
+        size_t c = n - i < CHUNK ? n - i : CHUNK;
+        for (size_t j = 0; j < c; j++) {
+            hk[j] = hkey(keys[i + j]);
+        }
+        hits += hamt_get_many(snap, c, hk, vals, found);
+        for (size_t j = 0; j < c; j++) {
+            if (found[j]) {
+                acc += (uint64_t)(uintptr_t)vals[j];
+            }
+        }
+    }
+    if (hamt_snapshot_release(hs) != 0) {
+        lh_die("hamt_snapshot_release");
+    }
+    *sum += acc;
+    return hits;
+}
+
+/* Reader threads must stay unknown: registration happens in the writer. */
+static void *
+slot_thread_enter(void *m)
+{
+    return m;
+}
+
 static void
 lh_update(void *m, void *t, bkey k, uint64_t v)
 {
@@ -423,4 +470,37 @@ const struct bench_adapter bench_hamt = {
     .bulk = lh_bulk,
     .quiesce = lh_quiesce,
     .exact_bytes = lh_exact_bytes,
+};
+
+/* The writer allocates: it registers itself (a thread-local test after the
+ * first call); readers never come here. */
+static void
+slot_update(void *m, void *t, bkey k, uint64_t v)
+{
+    if (hamt_thread_register() != 0) {
+        lh_die("hamt_thread_register");
+    }
+    lh_update(m, t, k, v);
+}
+
+const struct bench_adapter bench_hamt_slot = {
+    .name = "libhamt-slot",
+    .desc = "libhamt, readers unknown to the collector (hamt_cell_acquire)",
+    .flags = BA_CONCURRENT | BA_READ_MT | BA_GC | BA_CONC_ONLY |
+             BA_UNREG_READERS,
+    .create = lh_create,
+    .destroy = lh_destroy,
+    .thread_enter = slot_thread_enter,
+    .thread_exit = lh_thread_exit,
+    .share = lh_share,
+    .insert = lh_insert,
+    .lookup = lh_lookup,
+    .remove = lh_remove,
+    .iterate = lh_iterate,
+    .read_batch = slot_read_batch,
+    .update = slot_update,
+    .update_mw = NULL,
+    .bulk = lh_bulk,
+    .quiesce = lh_quiesce,
+    .exact_bytes = NULL,
 };

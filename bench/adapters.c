@@ -16,6 +16,7 @@
 const struct bench_adapter *const bench_adapters[] = {
     &bench_hamt,
     &bench_hamt_b16,
+    &bench_hamt_slot,
 #ifdef HAVE_GLIB
     &bench_glib,
     &bench_glib_mutex,

@@ -31,6 +31,7 @@
 #include <gc/gc.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -50,6 +51,8 @@ enum bkind { BK_U64 = 0, BK_STR = 1 };
 #define BA_ROUNDTRIP 0x08  /* every op is a cross-thread round trip: cap ops */
 #define BA_GC 0x10         /* allocates from the collector: GC accounting */
 #define BA_CONC_ONLY 0x20  /* a writer variant: concurrent sections only */
+/* Readers run in threads the collector does not know (rawthread.c). */
+#define BA_UNREG_READERS 0x40
 
 struct bench_adapter {
     const char *name; /* short id used in the CSV files */
@@ -93,6 +96,7 @@ struct bench_adapter {
 
 extern const struct bench_adapter bench_hamt;
 extern const struct bench_adapter bench_hamt_b16;
+extern const struct bench_adapter bench_hamt_slot;
 #ifdef HAVE_GLIB
 extern const struct bench_adapter bench_glib;
 extern const struct bench_adapter bench_glib_mutex;
@@ -174,9 +178,20 @@ struct bench_gc_stats {
     size_t npauses;
     double total_ms, p50_ms, p99_ms, max_ms;
     size_t heap_bytes;
+    double stopped_ms; /* world fully stopped: POST_STOP to PRE_START */
 };
 /* Copies the pauses since the last reset into *pauses (malloc'd, ms). */
 void bench_gc_read(struct bench_gc_stats *st, double **pauses);
+/*
+ * Non-zero from the collector's POST_STOP_WORLD event to its
+ * PRE_START_WORLD event (every registered thread stopped); readers sample
+ * it to count the lookups they made while the world was stopped.
+ */
+extern _Atomic int bench_gc_stopped;
+
+/* rawthread.c: the C library's pthread_create/join, never the collector's. */
+int bench_raw_thread_create(pthread_t *t, void *(*fn)(void *), void *arg);
+int bench_raw_thread_join(pthread_t t);
 
 /* ---- the competitors of a run (adapters.c) ---- */
 
@@ -386,6 +401,10 @@ void edits_run(long c);
 void edits_report(void);
 /* The N of the edits section (the largest single-thread size). */
 size_t edits_n(void);
+/* budget.c: the writer against the budget between collections */
+unsigned budget_cases(void);
+void budget_run(long c);
+void budget_report(void);
 
 /* ---- concurrent phases (concurrent.c; the smoke mode uses them too) ---- */
 
@@ -398,6 +417,12 @@ struct conc_result {
     double total_ops_s; /* mixed runs */
     double p50, p99, p999, max;
     struct bench_gc_stats gc;
+    /* Readers' stall profile (0 without readers). */
+    double gap_max_ms;       /* longest gap of any reader */
+    double gaps_1ms_10s;     /* gaps over 1 ms per reader per 10 s */
+    double gaps_5ms_10s;     /* gaps over 5 ms per reader per 10 s */
+    double rate_stopped;     /* lookups/s per reader, world stopped */
+    double rate_outside;     /* lookups/s per reader, otherwise */
 };
 /*
  * One timed phase: `nr` readers and `nw` writers (or nr mixed threads when

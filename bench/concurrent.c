@@ -47,6 +47,8 @@ struct cshared {
     size_t n;
     unsigned read_pct;
     _Atomic int stop;
+    /* Workers that have done at least one operation (see conc_run_phase). */
+    _Atomic unsigned working;
     pthread_barrier_t bar;
 };
 
@@ -59,7 +61,32 @@ struct cworker {
     double *lat;
     size_t nlat, seen;
     pthread_t thread;
+    bool raw; /* started with bench_raw_thread_create */
+    /*
+     * Readers' stall profile: the gap between the ends of consecutive
+     * batches, and lookups made while the collector had the world stopped.
+     */
+    uint64_t last_ns, gap_max_ns, gaps_1ms, gaps_5ms;
+    uint64_t ops_stopped;
 };
+
+/* After each reader batch of `ops` lookups: the stall profile. */
+static inline void
+stall_note(struct cworker *w, uint64_t ops)
+{
+    uint64_t now = bench_now_ns();
+    uint64_t gap = now - w->last_ns;
+
+    w->last_ns = now;
+    if (gap > w->gap_max_ns) {
+        w->gap_max_ns = gap;
+    }
+    w->gaps_1ms += gap > 1000000u;
+    w->gaps_5ms += gap > 5000000u;
+    if (atomic_load_explicit(&bench_gc_stopped, memory_order_relaxed)) {
+        w->ops_stopped += ops;
+    }
+}
 
 static void
 lat_record(struct cworker *w, double ns)
@@ -86,9 +113,16 @@ cworker_main(void *arg)
     bkey keys[BENCH_BATCH];
     char bufs[BENCH_BATCH][BENCH_STRLEN + 1];
     uint64_t batch = 0, ctr = 0;
+    bool counted = false;
 
     pthread_barrier_wait(&sh->bar);
     w->t0 = bench_now_ns();
+    w->last_ns = w->t0;
+    /*
+     * ORDER: relaxed; the flag only ends the loop and publishes no data.
+     * The parent reads this thread's counters after pthread_join, which
+     * orders them.
+     */
     while (!atomic_load_explicit(&sh->stop, memory_order_relaxed)) {
         switch (w->role) {
         case ROLE_READER:
@@ -100,6 +134,7 @@ cworker_main(void *arg)
                 lat_record(w, (double)(bench_now_ns() - s));
                 w->ops++;
                 w->reads++;
+                stall_note(w, 1);
                 break;
             }
             for (unsigned b = 0; b < BENCH_BATCH; b++) {
@@ -109,6 +144,7 @@ cworker_main(void *arg)
             w->hits += a->read_batch(sh->m, t, keys, BENCH_BATCH, &w->sum);
             w->ops += BENCH_BATCH;
             w->reads += BENCH_BATCH;
+            stall_note(w, BENCH_BATCH);
             break;
         case ROLE_WRITER: {
             size_t i = bench_below(&w->rng, sh->n);
@@ -128,6 +164,12 @@ cworker_main(void *arg)
             w->ops++;
             break;
         }
+        }
+        if (!counted) {
+            /* ORDER: relaxed; a count the parent only waits on (as above,
+             * pthread_join orders the counters it then reads). */
+            atomic_fetch_add_explicit(&sh->working, 1, memory_order_relaxed);
+            counted = true;
         }
     }
     w->t1 = bench_now_ns();
@@ -163,6 +205,7 @@ conc_run_phase(const struct bench_adapter *a, void *m, enum bkind kind, size_t n
     unsigned nt = nr + nw;
     struct cworker *w = bench_xcalloc(nt, sizeof *w);
     atomic_init(&sh.stop, 0);
+    atomic_init(&sh.working, 0);
     sh.read_pct = mixed_pct > 0 ? (unsigned)mixed_pct : 0;
     pthread_barrier_init(&sh.bar, NULL, nt + 1);
     for (unsigned i = 0; i < nt; i++) {
@@ -173,7 +216,11 @@ conc_run_phase(const struct bench_adapter *a, void *m, enum bkind kind, size_t n
         if (w[i].role == ROLE_READER) {
             w[i].lat = bench_xmalloc(BENCH_LAT_CAP * sizeof(double));
         }
-        if (pthread_create(&w[i].thread, NULL, cworker_main, &w[i]) != 0) {
+        w[i].raw = w[i].role == ROLE_READER && (a->flags & BA_UNREG_READERS);
+        if ((w[i].raw ? bench_raw_thread_create(&w[i].thread, cworker_main,
+                                                &w[i])
+                      : pthread_create(&w[i].thread, NULL, cworker_main,
+                                       &w[i])) != 0) {
             fprintf(stderr, "hamt-bench: pthread_create failed\n");
             exit(2);
         }
@@ -183,9 +230,24 @@ conc_run_phase(const struct bench_adapter *a, void *m, enum bkind kind, size_t n
     }
     pthread_barrier_wait(&sh.bar);
     sleep_s(secs);
+    /*
+     * On a loaded machine a thread may not have run at all in a short
+     * phase (the smoke test's are 50 ms): its rate would read 0.  Stop only
+     * once every thread has done one operation; each thread's rate is
+     * taken over its own time, so waiting longer changes no rate.
+     * ORDER: relaxed, as in cworker_main.
+     */
+    while (atomic_load_explicit(&sh.working, memory_order_relaxed) < nt) {
+        sleep_s(0.001);
+    }
+    /* ORDER: relaxed; see the load in cworker_main. */
     atomic_store_explicit(&sh.stop, 1, memory_order_relaxed);
     for (unsigned i = 0; i < nt; i++) {
-        pthread_join(w[i].thread, NULL);
+        if (w[i].raw) {
+            bench_raw_thread_join(w[i].thread);
+        } else {
+            pthread_join(w[i].thread, NULL);
+        }
     }
     memset(res, 0, sizeof *res);
     if (a->flags & BA_GC) {
@@ -211,6 +273,31 @@ conc_run_phase(const struct bench_adapter *a, void *m, enum bkind kind, size_t n
         }
     }
     res->per_reader_ops_s = nr ? res->reader_ops_s / nr : 0;
+    if (nr && mixed_pct == 0) {
+        double stopped_s = (a->flags & BA_GC) ? res->gc.stopped_ms / 1e3 : 0;
+        uint64_t in_stop = 0, all = 0;
+        double span = 0;
+        for (unsigned i = 0; i < nr; i++) {
+            double dt = (double)(w[i].t1 - w[i].t0) / 1e9;
+            double ms = (double)w[i].gap_max_ns / 1e6;
+            if (ms > res->gap_max_ms) {
+                res->gap_max_ms = ms;
+            }
+            if (dt > 0) {
+                res->gaps_1ms_10s += (double)w[i].gaps_1ms * 10.0 / dt / nr;
+                res->gaps_5ms_10s += (double)w[i].gaps_5ms * 10.0 / dt / nr;
+            }
+            in_stop += w[i].ops_stopped;
+            all += w[i].ops;
+            span += dt / nr;
+        }
+        res->rate_stopped = stopped_s > 0 ? (double)in_stop / nr / stopped_s
+                                          : NAN;
+        res->rate_outside = span > stopped_s
+                                ? (double)(all - in_stop) / nr /
+                                      (span - stopped_s)
+                                : NAN;
+    }
     if (nlat) {
         double *all = bench_xmalloc(nlat * sizeof *all);
         size_t k = 0;
@@ -254,6 +341,20 @@ conc_record(const char *wl, const struct bench_adapter *a, enum bkind kind,
                 res->p999);
         rec_add(wl, a->name, kind, n, nr, nw, pct, "lat_max_ns", run,
                 res->max);
+        rec_add(wl, a->name, kind, n, nr, nw, pct, "gap_max_ms", run,
+                res->gap_max_ms);
+        rec_add(wl, a->name, kind, n, nr, nw, pct, "gaps_1ms_per_10s", run,
+                res->gaps_1ms_10s);
+        rec_add(wl, a->name, kind, n, nr, nw, pct, "gaps_5ms_per_10s", run,
+                res->gaps_5ms_10s);
+        if ((a->flags & BA_GC) && !isnan(res->rate_stopped)) {
+            rec_add(wl, a->name, kind, n, nr, nw, pct, "rate_stopped_ops_s",
+                    run, res->rate_stopped);
+            rec_add(wl, a->name, kind, n, nr, nw, pct, "rate_outside_ops_s",
+                    run, res->rate_outside);
+            rec_add(wl, a->name, kind, n, nr, nw, pct, "rate_stopped_ratio",
+                    run, res->rate_stopped / res->rate_outside);
+        }
     }
     if (nw) {
         rec_add(wl, a->name, kind, n, nr, nw, pct, "writer_ops_s", run,
@@ -359,22 +460,49 @@ concurrent_report(enum bkind kind, size_t n)
 #undef M
             printf("\n");
         }
+        printf("\n== readers' stall profile, %s keys, N = %zu: 1 writer + %u "
+               "reader%s; gaps between consecutive batches of %u lookups "
+               "(per reader, scaled to 10 s), lookups/s per reader while the "
+               "collector had the world stopped / otherwise\n",
+               bench_kind_name(kind), n, R, R > 1 ? "s" : "", BENCH_BATCH);
+        printf("%-14s %10s %10s %10s %12s %12s %8s\n", "map", "max gap ms",
+               ">1ms/10s", ">5ms/10s", "M/s stopped", "M/s outside",
+               "ratio");
+        for (unsigned i = 0; bench_adapters[i]; i++) {
+            const struct bench_adapter *a = bench_adapters[i];
+            if (!bench_selected(a) || !(a->flags & BA_CONCURRENT)) {
+                continue;
+            }
+#define M(metric) rec_median("rw", a->name, kind, n, R, 1, 0, metric)
+            printf("%-14s %10.2f %10.1f %10.1f", a->name,
+                   rec_max("rw", a->name, kind, n, R, 1, 0, "gap_max_ms"),
+                   M("gaps_1ms_per_10s"), M("gaps_5ms_per_10s"));
+            if (a->flags & BA_GC) {
+                printf(" %12.3f %12.3f %7.0f%%",
+                       M("rate_stopped_ops_s") / 1e6,
+                       M("rate_outside_ops_s") / 1e6,
+                       M("rate_stopped_ratio") * 100);
+            }
+#undef M
+            printf("\n");
+        }
     }
     printf("\n== read-only, %s keys, N = %zu: 2 readers, no writer, %.1f s "
            "phases, median of %u\n",
            bench_kind_name(kind), n, bench_cfg.ro_phase_s, bench_cfg.runs);
     bench_print_skipped(stdout, "   ");
-    printf("%-14s %12s %12s %8s %8s %10s\n", "map", "read M/s", "per-reader",
-           "p50 ns", "p99 ns", "max us");
+    printf("%-14s %12s %12s %8s %8s %10s %10s\n", "map", "read M/s",
+           "per-reader", "p50 ns", "p99 ns", "max us", "max gap ms");
     for (unsigned i = 0; bench_adapters[i]; i++) {
         const struct bench_adapter *a = bench_adapters[i];
         if (!bench_selected(a) || !(a->flags & BA_READ_MT)) {
             continue;
         }
 #define M(metric) rec_median("ro", a->name, kind, n, 2, 0, 0, metric)
-        printf("%-14s %12.3f %12.3f %8.0f %8.0f %10.1f\n", a->name,
+        printf("%-14s %12.3f %12.3f %8.0f %8.0f %10.1f %10.2f\n", a->name,
                M("reader_ops_s") / 1e6, M("per_reader_ops_s") / 1e6,
-               M("lat_p50_ns"), M("lat_p99_ns"), M("lat_max_ns") / 1e3);
+               M("lat_p50_ns"), M("lat_p99_ns"), M("lat_max_ns") / 1e3,
+               rec_max("ro", a->name, kind, n, 2, 0, 0, "gap_max_ms"));
 #undef M
     }
     if (bench_cfg.sweep) {

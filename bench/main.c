@@ -37,6 +37,8 @@ usage(void)
         "  --phase S        seconds per concurrent phase\n"
         "  --n N,...        single-thread sizes\n"
         "  --only a,b       only these competitors (names as in --list)\n"
+        "  --markers M      the collector's marker threads (hamt_set_markers;\n"
+        "                   default: the collector's, one per core)\n"
         "  --sections LIST  any of");
     for (const struct bench_section *s = bench_sections; s->name; s++) {
         printf("%s%s", s == bench_sections ? " " : ",", s->name);
@@ -92,6 +94,18 @@ main(int argc, char **argv)
     long case_no = -1;
     bool do_smoke = false;
 
+    /*
+     * --markers must act before the collector initialises (the section
+     * children get the same argument list, so they use the same count).
+     */
+    for (int i = 1; i + 1 < argc; i++) {
+        if (strcmp(argv[i], "--markers") == 0 &&
+            hamt_set_markers((unsigned)atoi(argv[i + 1])) != 0) {
+            fprintf(stderr, "hamt-bench: hamt_set_markers: %s\n",
+                    strerror(errno));
+            return 2;
+        }
+    }
     if (init_library() != 0) {
         return 2;
     }
@@ -138,6 +152,8 @@ main(int argc, char **argv)
         } else if (strcmp(a, "--only") == 0 && v) {
             c->only = v;
             i++;
+        } else if (strcmp(a, "--markers") == 0 && v) {
+            i++; /* Applied before GC_INIT, above. */
         } else if (strcmp(a, "--list") == 0) {
             for (unsigned k = 0; bench_adapters[k]; k++) {
                 printf("%-14s %s\n", bench_adapters[k]->name,

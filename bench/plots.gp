@@ -8,6 +8,9 @@
 #   breakpoint.png       breakpoint.csv: ns per update, copy-on-write
 #                        against path copying, and the breakpoint
 #   gc_pauses.png        gc_pauses.csv: histogram of libhamt's pauses
+#   budget_curve.png     budget.csv: one writer against the budget between
+#                        collections (updates/s, stopped time per update,
+#                        longest pause, heap and collections)
 #
 # plot_info.csv gives the titles their run: the stamp (date, machine, mode),
 # the runs per figure, the concurrent N and the breakpoint N (0: none).
@@ -105,4 +108,29 @@ if (npauses > 0) {
 } else {
     set label 2 'no collections' at graph 0.5, graph 0.5 center
     plot [0:1] [0:1] NaN notitle
+}
+
+# ---- the writer against the budget between collections (budget.csv) ----
+if (system("test -f budget.csv && echo y") eq "y") {
+    set output 'budget_curve.png'
+    set multiplot layout 2,2 \
+        title sprintf("one writer against the budget between collections (0 = the collector's own schedule)\n%s", stamp)
+    unset logscale
+    unset label
+    set style data linespoints
+    set key top left
+    set xlabel 'budget (MiB)'
+    set title 'writer updates/s (M)'
+    set ylabel 'M updates/s'
+    plot 'budget.csv' using 1:2 lw 2, '' using 1:7 lw 2
+    set title 'stopped time per update'
+    set ylabel 'ns'
+    plot 'budget.csv' using 1:4 lw 2, '' using 1:9 lw 2
+    set title 'longest pause'
+    set ylabel 'ms'
+    plot 'budget.csv' using 1:5 lw 2, '' using 1:10 lw 2
+    set title 'heap, and collections per million updates'
+    set ylabel 'MiB / collections'
+    plot 'budget.csv' using 1:6 lw 2, '' using 1:11 lw 2, '' using 1:3 lw 2
+    unset multiplot
 }

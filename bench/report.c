@@ -23,6 +23,9 @@ enum tsize {
     AT_SINGLE, /* the single-thread N: 1M if measured, else the largest */
     AT_CONC,   /* the concurrent N (conc_n) */
     AT_EDITS,  /* the edits section's N (edits_n) */
+    AT_10K,    /* a fixed single-thread N (rows left out if not measured) */
+    AT_100K,
+    AT_1M,
 };
 
 /* One figure: the median of a series, scaled. */
@@ -70,6 +73,15 @@ struct target {
       .ref = EDITS("libhamt", batch "_k" #k), .cmp = AT_LEAST, \
       .limit = 3.0, .optional = true }
 
+/* Issue 14's persistent update goals at one N (Clojure's ratios here). */
+#define VS_GHASH_AT(op, text, lim, at) \
+    { .what = text, .unit = "ns", .size = at, \
+      .hamt = SINGLE("libhamt", op), .ref = SINGLE("ghash", op), \
+      .per_round = true, .cmp = AT_MOST, .limit = lim, .optional = true }
+/* The budget section (budget.c), at its N. */
+#define BUDGET(m, metric_, scale_) \
+    { .workload = "budget", .map = m, .metric = metric_, .scale = scale_ }
+
 static const struct target targets[] = {
     VS_GHASH("lookup_hit", "lookup hit vs ghash", 1.0),
     VS_GHASH("insert", "persistent insert vs ghash insert", 2.5),
@@ -100,6 +112,44 @@ static const struct target targets[] = {
     { .what = "writer updates/s (1 reader) vs ck_hs writer", .unit = "M/s",
       .size = AT_CONC, .hamt = RW("libhamt", "writer_ops_s"),
       .ref = RW("ck-hs", "writer_ops_s"), .cmp = AT_LEAST, .limit = 1.0 },
+    /*
+     * Issue 14: readers the collector never stops (libhamt-slot, hazard
+     * slots) next to registered readers (libhamt), 1 writer, 1 reader.
+     */
+    { .what = "readers (slot) under 1 writer vs best(rculfhash, ck_hs)",
+      .unit = "M/s", .size = AT_CONC,
+      .hamt = RW("libhamt-slot", "reader_ops_s"),
+      .ref = { .workload = "rw", .map = "urcu-lfht,ck-hs",
+               .metric = "reader_ops_s", .readers = 1, .writers = 1,
+               .scale = 1e6, .best_of = true },
+      .cmp = AT_LEAST, .limit = 3.0 },
+    { .what = "reader gaps over 5 ms per 10 s under 1 writer: slot",
+      .unit = "n", .size = AT_CONC,
+      .hamt = { .workload = "rw", .map = "libhamt-slot",
+                .metric = "gaps_5ms_per_10s", .readers = 1, .writers = 1 },
+      .cmp = AT_MOST, .limit = 2.0 },
+    { .what = "reader gaps over 5 ms per 10 s under 1 writer: registered",
+      .unit = "n", .size = AT_CONC,
+      .hamt = { .workload = "rw", .map = "libhamt",
+                .metric = "gaps_5ms_per_10s", .readers = 1, .writers = 1 },
+      .cmp = AT_MOST, .limit = 2.0 },
+    { .what = "reader longest gap (slot): 1 writer vs 2 readers, no writer",
+      .unit = "ms", .size = AT_CONC,
+      .hamt = { .workload = "rw", .map = "libhamt-slot",
+                .metric = "gap_max_ms", .readers = 1, .writers = 1 },
+      .ref = { .workload = "ro", .map = "libhamt-slot",
+               .metric = "gap_max_ms", .readers = 2 },
+      .cmp = AT_MOST, .limit = 1.0 },
+    { .what = "reader lookup rate during collections / outside: slot",
+      .unit = "M/s", .size = AT_CONC,
+      .hamt = RW("libhamt-slot", "rate_stopped_ops_s"),
+      .ref = RW("libhamt-slot", "rate_outside_ops_s"), .cmp = AT_LEAST,
+      .limit = 0.9 },
+    { .what = "reader lookup rate during collections / outside: registered",
+      .unit = "M/s", .size = AT_CONC,
+      .hamt = RW("libhamt", "rate_stopped_ops_s"),
+      .ref = RW("libhamt", "rate_outside_ops_s"), .cmp = AT_LEAST,
+      .limit = 0.9 },
     { .what = "2 readers, no writer vs unlocked ghash", .unit = "M/s",
       .size = AT_CONC,
       .hamt = { .workload = "ro", .map = "libhamt", .metric = "reader_ops_s",
@@ -132,6 +182,39 @@ static const struct target targets[] = {
               "k=10000 updates: k sets / batch_set_many (speedup)"),
     K_SPEEDUP(100000, "batch_many",
               "k=100000 updates: k sets / batch_set_many (speedup)"),
+    VS_GHASH_AT("insert", "persistent insert vs ghash, N = 10k", 1.8,
+                AT_10K),
+    VS_GHASH_AT("insert", "persistent insert vs ghash, N = 100k", 5.0,
+                AT_100K),
+    VS_GHASH_AT("insert", "persistent insert vs ghash, N = 1M", 5.9, AT_1M),
+    VS_GHASH_AT("remove", "persistent remove vs ghash, N = 10k", 4.9,
+                AT_10K),
+    VS_GHASH_AT("remove", "persistent remove vs ghash, N = 100k", 11.0,
+                AT_100K),
+    VS_GHASH_AT("remove", "persistent remove vs ghash, N = 1M", 12.8, AT_1M),
+    { .what = "writer stopped ns/update: default budget vs collector's",
+      .unit = "ns", .size = AT_EDITS,
+      .hamt = BUDGET("libhamt", "stopped_ns_default", 0),
+      .ref = BUDGET("libhamt", "stopped_ns_b0", 0), .cmp = AT_MOST,
+      .limit = 0.5, .optional = true },
+    { .what = "writer collections/1M updates: default budget vs collector's",
+      .unit = "", .size = AT_EDITS,
+      .hamt = BUDGET("libhamt", "collections_per_1m_default", 0),
+      .ref = BUDGET("libhamt", "collections_per_1m_b0", 0), .cmp = AT_MOST,
+      .limit = 0.5, .optional = true },
+    { .what = "writer updates/s, no reader: default budget vs collector's",
+      .unit = "M/s", .size = AT_EDITS,
+      .hamt = BUDGET("libhamt", "updates_per_s_default", 1e6),
+      .ref = BUDGET("libhamt", "updates_per_s_b0", 1e6), .cmp = AT_LEAST,
+      .limit = 1.0, .optional = true },
+    { .what = "writer stopped ns/update: scalar values vs plain (default)",
+      .unit = "ns", .size = AT_EDITS,
+      .hamt = BUDGET("libhamt-scalar", "stopped_ns_default", 0),
+      .ref = BUDGET("libhamt", "stopped_ns_default", 0), .cmp = AT_MOST,
+      .limit = 1.0, .optional = true },
+    { .what = "writer updates/s publishing every update (1 reader)",
+      .unit = "M/s", .size = AT_CONC, .hamt = RW("libhamt", "writer_ops_s"),
+      .cmp = AT_LEAST, .limit = 1.0 },
 };
 #define NTARGETS (sizeof targets / sizeof targets[0])
 
@@ -167,6 +250,12 @@ target_n(const struct target *t)
         return bench_cfg.conc_n;
     case AT_EDITS:
         return edits_n();
+    case AT_10K:
+        return 10000;
+    case AT_100K:
+        return 100000;
+    case AT_1M:
+        return 1000000;
     }
     return 0;
 }

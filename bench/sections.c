@@ -20,6 +20,8 @@ const struct bench_section bench_sections[] = {
       .report = concurrent_write_data },
     { .name = "edits", .cases = edits_cases, .run = edits_run,
       .report = edits_report },
+    { .name = "budget", .cases = budget_cases, .run = budget_run,
+      .report = budget_report },
     { .name = "single", .run = single_run_all, .report = single_write_data,
       .preload = true },
     { .name = "balance", .run = balance_run, .report = balance_write_data,

@@ -215,6 +215,9 @@ static double gc_pauses[GC_MAX_PAUSES];
 static size_t gc_npauses;
 static unsigned long gc_collections;
 static uint64_t gc_stop_t0;
+static uint64_t gc_stopped_t0, gc_stopped_ns;
+
+_Atomic int bench_gc_stopped;
 
 static void
 gc_event(GC_EventType e)
@@ -226,6 +229,19 @@ gc_event(GC_EventType e)
         break;
     case GC_EVENT_PRE_STOP_WORLD:
         gc_stop_t0 = bench_now_ns();
+        break;
+    case GC_EVENT_POST_STOP_WORLD:
+        /* Every registered thread is stopped from here ... */
+        gc_stopped_t0 = bench_now_ns();
+        atomic_store_explicit(&bench_gc_stopped, 1, memory_order_relaxed);
+        break;
+    case GC_EVENT_PRE_START_WORLD:
+        /* ... to here: the window the stopped lookup rate is taken over. */
+        atomic_store_explicit(&bench_gc_stopped, 0, memory_order_relaxed);
+        if (gc_stopped_t0 != 0) {
+            gc_stopped_ns += bench_now_ns() - gc_stopped_t0;
+        }
+        gc_stopped_t0 = 0;
         break;
     case GC_EVENT_POST_START_WORLD:
         if (gc_stop_t0 != 0 && gc_npauses < GC_MAX_PAUSES) {
@@ -250,6 +266,7 @@ bench_gc_reset(void)
     GC_alloc_lock();
     gc_npauses = 0;
     gc_collections = 0;
+    gc_stopped_ns = 0;
     GC_alloc_unlock();
 }
 
@@ -263,6 +280,7 @@ bench_gc_read(struct bench_gc_stats *st, double **pauses)
         memcpy(p, gc_pauses, n * sizeof *p);
     }
     st->collections = gc_collections;
+    st->stopped_ms = (double)gc_stopped_ns / 1e6;
     GC_alloc_unlock();
     st->npauses = n;
     st->total_ms = 0;

@@ -72,6 +72,8 @@ struct timespec;
 struct hamt;
 /* A shared, mutable publication cell holding the current map. */
 struct hamt_cell;
+/* A snapshot held by a thread the collector does not know (a hazard slot). */
+struct hamt_snapshot;
 
 /* The built-in key kinds, and the tag for caller-defined key types. */
 enum hamt_key_kind {
@@ -155,6 +157,30 @@ HAMT_API int hamt_init(void);
  */
 HAMT_API int hamt_set_seed(const uint8_t seed[16]);
 
+/*
+ * hamt_gc_set_budget - trade memory for writer speed: the collector starts
+ * a collection only after at least `bytes` have been allocated since the
+ * last one (process-wide; bdwgc's GC_set_min_bytes_allocd).  A larger
+ * budget means fewer collections, less stopped time per update and a heap
+ * about `bytes` larger than the live data; the collector's own
+ * proportional rule (free-space divisor) still applies above it.  Takes
+ * effect from the next collection on.  hamt_init() sets a default budget
+ * (see hamt_init(3)) unless the application chose one before it
+ * (GC_set_min_bytes_allocd, or HAMT_GC_BUDGET in the environment); 1 gives
+ * the collector its own schedule back.  Initialises the library if needed.
+ * Returns 0, or -1 with errno EINVAL (bytes == 0) or hamt_init()'s errno.
+ * Thread safety: any thread, any time (it takes the collector's lock).
+ */
+HAMT_API int hamt_gc_set_budget(size_t bytes);
+
+/*
+ * hamt_gc_budget - the current budget in bytes (the collector's minimum
+ * between collections, whoever set it).  Initialises the library if
+ * needed; 0 if that failed.  Never touches errno.
+ * Thread safety: any thread, any time.
+ */
+HAMT_API size_t hamt_gc_budget(void);
+
 /* ---- maps (hamt_new(3)) ---- */
 
 /*
@@ -164,6 +190,26 @@ HAMT_API int hamt_set_seed(const uint8_t seed[16]);
  * malformed HAMT_SEED, ENOTSUP, ENOMEM).
  */
 HAMT_API const struct hamt *hamt_new(enum hamt_key_kind kind);
+
+/*
+ * hamt_new_scalar - the empty map of a key kind whose keys are integers in
+ * the word, for values that are not pointers the map must keep alive
+ * (integers, or pointers the application keeps alive some other way).
+ * The collector then need not scan the map's leaves: nodes without
+ * children are allocated pointer-free (GC_MALLOC_ATOMIC), which cuts the
+ * marking work of large maps.  Every map derived from it (hamt_set,
+ * batches, merges) inherits the choice.  Such maps form a key type of
+ * their own: hamt_merge() and the other two-map functions refuse to mix
+ * them with hamt_new(HAMT_KEY_U64) maps (EINVAL), and hamt_equal() finds
+ * them unequal to those.  A value the
+ * collector must keep alive stored in such a map may be reclaimed while
+ * the map still holds it.  Only HAMT_KEY_U64 is accepted: string, byte and
+ * pointer keys are pointers the collector must see.  Returns the shared
+ * empty map, or NULL with errno EINVAL (any other kind) or the errno of a
+ * failed hamt_init().
+ * Thread safety: any thread, any time.
+ */
+HAMT_API const struct hamt *hamt_new_scalar(enum hamt_key_kind kind);
 
 /*
  * hamt_new_custom - the empty map of a custom key type.  The same
@@ -280,6 +326,19 @@ HAMT_API int hamt_thread_register(void);
  */
 HAMT_API void hamt_thread_unregister(void);
 
+/*
+ * hamt_set_markers - the number of marker threads the collector uses
+ * (1..64; 1 marks in the collecting thread alone).  Markers run only while
+ * the world is stopped, but they compete for cores with readers that the
+ * collector does not stop (hamt_cell_acquire()).  Call it before
+ * hamt_init() and before anything else initialises the collector; the
+ * collector's own default (one marker per core, or GC_MARKERS) applies
+ * otherwise.  Returns 0, or -1 with errno EINVAL (0 or more than 64) or
+ * EBUSY (the collector is initialised already: nothing changed).
+ * Thread safety: main thread, before any other call of the library.
+ */
+HAMT_API int hamt_set_markers(unsigned n);
+
 /* ---- publication cells (hamt_cell(3)) ---- */
 
 /*
@@ -292,8 +351,10 @@ typedef const struct hamt *(*hamt_cell_update_fn)(const struct hamt *cur,
 /*
  * hamt_cell_new - a cell whose current map is `m` (version 0).  The cell is
  * collector-allocated: keep its pointer where the collector looks (a
- * registered thread's stack, a global, a collector-allocated object).
- * NULL with errno EINVAL (NULL map) or ENOMEM.
+ * registered thread's stack, a global, a collector-allocated object); a
+ * thread the collector does not know keeps nothing alive.  NULL with errno
+ * EINVAL (NULL map), ENOMEM, or ENOTSUP (the collector runs in incremental
+ * mode with manual dirty bits, which the library does not support).
  * Thread safety: any thread; share the cell through synchronisation.
  */
 HAMT_API struct hamt_cell *hamt_cell_new(const struct hamt *m);
@@ -310,10 +371,38 @@ HAMT_API const struct hamt *hamt_cell_load(const struct hamt_cell *c,
                                            uint64_t *version);
 
 /*
+ * hamt_cell_acquire - take a snapshot from a thread the collector need not
+ * know: the current map (and its version in *version when not NULL),
+ * protected by a hazard slot stored in *snap until hamt_snapshot_release().
+ * The thread is never registered and never calls the collector.  A thread
+ * may hold any number of snapshots at once.  Steady cost: one seq_cst store
+ * and one load; lock-free (retries only while publications land); no
+ * allocation except a thread's first slots.  NULL (and *snap = NULL) with
+ * errno EINVAL (NULL cell or snap), ENOMEM (no memory for a thread's
+ * slots) or ENOTSUP (the collector runs in incremental mode).
+ * Thread safety: any thread, any time, concurrently with anything.  Only
+ * read the map (lookups, iteration, comparison); never allocate from a
+ * thread the collector does not know.
+ */
+HAMT_API const struct hamt *hamt_cell_acquire(const struct hamt_cell *c,
+                                              uint64_t *version,
+                                              struct hamt_snapshot **snap);
+
+/*
+ * hamt_snapshot_release - end a snapshot taken by hamt_cell_acquire(); the
+ * map and the values read from it must not be used afterwards (unless
+ * something else keeps them alive).  Returns 0, or -1 with errno EINVAL
+ * (NULL, already released, or held by another thread).
+ * Thread safety: the thread that acquired the snapshot.
+ */
+HAMT_API int hamt_snapshot_release(struct hamt_snapshot *snap);
+
+/*
  * hamt_cell_version - the version of the current map; 0 for a NULL cell.
- * The one query that can fail: a thread's first call on any cell registers
- * it with the collector (as hamt_cell_load() does), and if that fails it
- * returns 0 with errno ENOMEM.  A registered thread never sees errno set.
+ * The one query that can fail: in a thread the library has not registered
+ * it reads the version under a hazard slot (it never registers the
+ * thread), and if the thread's first slots cannot be allocated it returns
+ * 0 with errno ENOMEM.  A registered thread never sees errno set.
  * Thread safety: any thread, any time.
  */
 HAMT_API uint64_t hamt_cell_version(const struct hamt_cell *c);
@@ -359,8 +448,10 @@ HAMT_API const struct hamt *hamt_cell_update(struct hamt_cell *c,
  * the wait.  The waiter sleeps: in the kernel's futex, or, should that
  * system call fail unexpectedly, in naps of at most 64 ms between looks.
  * Returns 0, or -1 with errno ETIMEDOUT, EINVAL (NULL cell, malformed
- * timeout), or the error of clock_nanosleep() if a nap fails too.
- * Publishing costs the writer no system call while nobody waits.
+ * timeout), ENOMEM (a thread's first slot), or the error of
+ * clock_nanosleep() if a nap fails too.  Publishing costs the writer no
+ * system call while nobody waits.  Never registers the thread (it reads
+ * versions under a hazard slot).
  * Thread safety: any thread, any time.
  */
 HAMT_API int hamt_cell_wait(struct hamt_cell *c, uint64_t seen,

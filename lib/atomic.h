@@ -49,6 +49,8 @@
 #define hamt__load_sc(p) atomic_load_explicit((p), memory_order_seq_cst)
 #define hamt__load_rlx(p) atomic_load_explicit((p), memory_order_relaxed)
 
+#define hamt__store_rlx(p, v) \
+    atomic_store_explicit((p), (v), memory_order_relaxed)
 #define hamt__store_rel(p, v) \
     atomic_store_explicit((p), (v), memory_order_release)
 #define hamt__store_sc(p, v) \

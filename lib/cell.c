@@ -32,8 +32,8 @@
  *       writer and is never blocked by it.  (The first call on a thread
  *       registers the thread with the collector; see thread.c.)
  *   P3  A snapshot never changes and stays valid for as long as a thread
- *       the collector knows holds it, however many versions are published
- *       meanwhile.
+ *       the collector knows holds it, or a hazard slot holds it (S3),
+ *       however many versions are published meanwhile.
  *   P4  The map and version of one snapshot belong together: the version is
  *       the number of publications that preceded this map.
  *   P5  Versions start at 0 and increase by exactly one per successful
@@ -71,9 +71,116 @@
  * and futex_wake wakes it.  The cost on x86-64: the publication is an XCHG
  * instead of a MOV, and the waiter-count load is a plain MOV.
  *
+ * ---- Readers the collector does not know: hazard slots ----
+ *
+ * hamt_cell_acquire() lets a thread that is never registered with the
+ * collector read snapshots.  The collector neither stops nor scans such a
+ * thread, so what keeps its snapshot alive is a slot (slot.h, thread.c): a
+ * word the collector reads as a root in every collection.  The protocol:
+ *
+ *     reader (unregistered)                 writer (registered)
+ *     A1 r := rec                (relaxed)  W  rec := new   (seq_cst store
+ *     A2 slot := r               (seq_cst)                   or CAS)
+ *     A3 r2 := rec               (seq_cst)
+ *     A4 if r2 != r: r := r2, go to A2
+ *     A5 read r->version, r->map and the map's nodes for as long as wanted
+ *     A6 slot := NULL            (release)
+ *
+ *     collector (registered thread, world stopped, thread.c slot_push_roots)
+ *     F  fence                   (seq_cst)  after every registered thread
+ *                                           acknowledged the stop
+ *     G  v := slot               (acquire)  for every slot; v is scanned
+ *
+ * Guarantees of the slot protocol (also listed in hamt_cell(3)):
+ *
+ *   S1  (what the collector must be) bdwgc in its default, non-incremental
+ *       mode: every marking step, parallel markers included, runs in
+ *       GC_stopped_mark with every registered thread stopped; the hook that
+ *       reads the slots (G) runs there, in GC_push_roots, called with the
+ *       world stopped in every collection (also after a mark stack
+ *       overflow).  Unregistered threads are sent no signal (GC_suspend_all
+ *       walks GC_threads only) and their stacks are not scanned.  Every
+ *       writer of the cell is registered (publishing allocates).  In
+ *       incremental or generational mode marking also runs with the world
+ *       going (GC_collect_a_little_inner), which S3 does not cover:
+ *       hamt_cell_acquire() fails there with ENOTSUP, and hamt_cell_new()
+ *       fails with ENOTSUP when manual dirty bits are allowed as well (no
+ *       cell is safe then: the library never calls GC_end_stubborn_change).
+ *   S2  A reader dereferences r only after A3 returned r itself, and then
+ *       reads the record through the value A3 returned (seq_cst, hence
+ *       acquire): P1 holds for it as for hamt_cell_load().
+ *   S3  (no snapshot is reclaimed while its slot holds it) Take a
+ *       collection, F its fence, C the record in the cell while the world
+ *       is stopped (the writers are stopped, so it cannot change).  A
+ *       reader whose A3 returned r and whose slot still holds r at F:
+ *       - if r = C, r is reachable from the cell, which the caller keeps
+ *         reachable from a root the collector sees (hamt_cell(3)); marked.
+ *       - otherwise A3 read a value that some later publication W, made
+ *         before the stop, overwrote.  A seq_cst load that reads a value
+ *         older than a seq_cst store precedes it in the single total order
+ *         S: A3 < W.  A2 < A3 (program order, both seq_cst).  W happens
+ *         before F: the writer's acknowledgement of the stop (sem_post in
+ *         its suspend handler) synchronises with the collector's sem_wait;
+ *         or W is the collecting thread's own earlier store; or the writer
+ *         has since unregistered, exited or entered GC_do_blocking, each
+ *         of which takes the collector's allocation lock after W, and the
+ *         collection holds that lock.  S is consistent with happens-before
+ *         and both are seq_cst, so W < F.  Hence A2 < F, and the acquire load G that
+ *         follows F in the collector's thread sees A2 or a later store to
+ *         the slot: it sees r, which is then marked, with the map and every
+ *         node and value reachable from the record.
+ *       The chunk holding the slot is seen as well: it was linked with a
+ *       seq_cst compare-and-swap before A2 in the reader's program order.
+ *   S4  (ABA is harmless) r in A1 may be a record reclaimed since and its
+ *       memory reused.  A2 then roots a stale word (harmless) and A3 sees a
+ *       different record, so r is never read.  If the memory was reused
+ *       for a record that was published again, A3 returns the same address
+ *       and the reader reads that record, which is current at A3 and
+ *       rooted from then on: the snapshot is a real, complete version.
+ *   S5  The root scan reads slots only with atomic loads (G into the
+ *       chunk's shadow array, then GC_push_all_eager on the shadow, which
+ *       only the hook touches), so the collector never reads a slot word
+ *       non-atomically.
+ *   S6  (release) A6 is a release store and G an acquire load: a
+ *       collection that sees the slot empty sees every read the reader
+ *       made of the snapshot as done, so reclaiming it afterwards cannot
+ *       change what the reader read.  A snapshot must not be touched after
+ *       A6; values looked up in it may be reclaimed from then on unless
+ *       something else keeps them.
+ *   S7  (cost and progress) The steady path of acquire is one relaxed load,
+ *       one seq_cst store and one seq_cst load (x86-64: MOV, XCHG, MOV), no
+ *       lock, no allocation, no shared write other than the thread's own
+ *       slot; release is one store.  A4 repeats only when a publication
+ *       landed between A1 and A3, so acquire is lock-free (a writer
+ *       publishing without pause can delay one reader, never all).  The
+ *       writer pays nothing: publications are seq_cst already (P7).  A
+ *       thread's first slot (and one past all it holds) mallocs a chunk
+ *       once; the thread never calls the collector.
+ *   S8  Slots grow without a fixed limit (32 per chunk, chunks linked for
+ *       ever) and a thread's chunks are cleared and reused after it exits
+ *       (thread.c).  A thread holds as many snapshots at once as it likes;
+ *       each acquire takes its own slot and is released on its own.
+ *
+ *   W/R table: which side writes (W) and reads (R) each shared word.
+ *
+ *     word               writer          slot reader        collector hook
+ *     ----------------   -------------   ----------------   --------------
+ *     cell rec           W seq_cst       R relaxed (A1),    (marks via the
+ *                        (store, CAS)      R seq_cst (A3)    cell object)
+ *     slot rec           -               W seq_cst (A2),    R acquire (G)
+ *                                          W release (A6)    after F
+ *     chunk list head    -               W seq_cst CAS      R acquire
+ *                                          (new chunk)
+ *     chunk owner        -               W CAS acq_rel /    -
+ *                                          release at exit
+ *     chunk used,        -               W/R plain (owner   -
+ *     mine_next                            only)
+ *     chunk shadow       -               -                  W/R plain
+ *                                                             (under lock)
+ *
  * Function families: hamt_cell_new; readers hamt_cell_load,
- * hamt_cell_version, hamt_cell_wait; writers hamt_cell_store, hamt_cell_cas,
- * hamt_cell_update.
+ * hamt_cell_acquire and hamt_snapshot_release, hamt_cell_version,
+ * hamt_cell_wait; writers hamt_cell_store, hamt_cell_cas, hamt_cell_update.
  *
  * References: userspace-rcu (rcu_assign_pointer/rcu_dereference and their
  * numbered guarantees), Concurrency Kit (ck_pr orders), Drepper "Futexes
@@ -88,6 +195,7 @@
 #include <unistd.h>
 
 #include "atomic.h"
+#include "slot.h"
 
 /* One publication: never written after the store that makes it visible. */
 struct cell_rec {
@@ -128,6 +236,86 @@ static inline struct cell_rec *
 cell_rec_load(const struct hamt_cell *c)
 {
     return hamt__load_acq(&c->rec);
+}
+
+/*
+ * A1-A4 of the slot protocol (top comment): roots the current record in
+ * slot `s` and returns it.  The caller may read the record only through
+ * the returned pointer (S2).
+ */
+static struct cell_rec *
+cell_protect(const struct hamt_cell *c, struct hamt_snapshot *s)
+{
+    /*
+     * ORDER: relaxed; A1.  Only a guess that A3 confirms: it is never
+     * dereferenced, so it needs no ordering (S2, S4).
+     */
+    struct cell_rec *r = hamt__load_rlx(&c->rec);
+    struct cell_rec *r2;
+
+    for (;;) {
+        /*
+         * ORDER: seq_cst; A2.  Must precede A3 in the single total order,
+         * so that a publication A3 did not see follows it too, and with it
+         * the collector's fence F (S3).  Pairs with F and the acquire load
+         * G in thread.c slot_push_roots().
+         */
+        hamt__store_sc(&s->rec, (void *)r);
+        /*
+         * ORDER: seq_cst; A3.  seq_cst so that it is ordered after A2 (a
+         * later load may otherwise be satisfied before the store is
+         * visible: S3); as an acquire it also pairs with the publication
+         * of the record it returns (P1, S2).
+         */
+        r2 = hamt__load_sc(&c->rec);
+        if (HAMT_LIKELY(r2 == r)) {
+            return r;
+        }
+        r = r2; /* A publication landed in between: protect the new one. */
+    }
+}
+
+/*
+ * For a call that reads the cell's record several times (version, wait):
+ * *slot stays NULL if the thread is known to the collector (it reads
+ * records directly), or becomes a slot that protects each read; when slot
+ * readers are refused the thread is registered instead.  0 or -1 (errno).
+ */
+static int
+cell_reader_begin(struct hamt_snapshot **slot)
+{
+    *slot = NULL;
+    if (hamt__thread_known()) {
+        return 0;
+    }
+    if (hamt__slots_refused() != 0) {
+        return hamt__thread_ensure();
+    }
+    *slot = hamt__slot_get();
+    return *slot != NULL ? 0 : -1;
+}
+
+/*
+ * The current record's version, with the record loaded seq_cst (the wait
+ * protocol's R3 needs that; a slot's A3 is seq_cst too).
+ */
+static uint64_t
+cell_version_sc(const struct hamt_cell *c, struct hamt_snapshot *slot)
+{
+    uint64_t v;
+
+    if (slot == NULL) {
+        /* ORDER: seq_cst; R3 or its fast-path twin (hamt_cell_wait). */
+        return hamt__load_sc(&c->rec)->version;
+    }
+    v = cell_protect(c, slot)->version;
+    /*
+     * ORDER: release; A6 (S6), pairs with the acquire load in thread.c
+     * slot_push_roots().  The slot stays the caller's but roots nothing
+     * while it sleeps, so a waiter does not keep an old version alive.
+     */
+    hamt__store_rel(&slot->rec, NULL);
+    return v;
 }
 
 static long
@@ -174,7 +362,7 @@ hamt_cell_new(const struct hamt *m)
         errno = EINVAL;
         return NULL;
     }
-    if (hamt__thread_ensure() != 0) {
+    if (hamt__thread_ensure() != 0 || hamt__slots_setup() != 0) {
         return NULL;
     }
     c = hamt__alloc(sizeof *c);
@@ -216,16 +404,82 @@ hamt_cell_load(const struct hamt_cell *c, uint64_t *version)
     return r->map;
 }
 
+const struct hamt *
+hamt_cell_acquire(const struct hamt_cell *c, uint64_t *version,
+                  struct hamt_snapshot **snap)
+{
+    struct hamt_snapshot *s;
+    struct cell_rec *r;
+    int refused;
+
+    if (HAMT_UNLIKELY(c == NULL || snap == NULL)) {
+        if (snap != NULL) {
+            *snap = NULL;
+        }
+        errno = EINVAL;
+        return NULL;
+    }
+    refused = hamt__slots_refused();
+    if (HAMT_UNLIKELY(refused != 0)) {
+        *snap = NULL;
+        errno = refused;
+        return NULL;
+    }
+    s = hamt__slot_get();
+    if (HAMT_UNLIKELY(s == NULL)) {
+        *snap = NULL;
+        return NULL;
+    }
+    r = cell_protect(c, s);
+    if (version != NULL) {
+        *version = r->version;
+    }
+    *snap = s;
+    return r->map;
+}
+
+const struct hamt *
+hamt__cell_peek_unprotected(const struct hamt_cell *c, uint64_t *version)
+{
+    /*
+     * ORDER: acquire; as cell_rec_load() (P1).  Deliberately nothing else:
+     * this is the reader of the slot protocol without A2 (slot.h).
+     */
+    const struct cell_rec *r = cell_rec_load(c);
+
+    *version = r->version;
+    return r->map;
+}
+
+int
+hamt_snapshot_release(struct hamt_snapshot *snap)
+{
+    if (snap == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    return hamt__slot_put(snap); /* A6; EINVAL if not held by this thread. */
+}
+
 uint64_t
 hamt_cell_version(const struct hamt_cell *c)
 {
+    struct hamt_snapshot *slot;
+    uint64_t v;
+
     if (c == NULL) {
         return 0; /* A query: a NULL cell reads as version 0. */
     }
-    if (hamt__thread_ensure() != 0) {
+    if (cell_reader_begin(&slot) != 0) {
         return 0;
     }
-    return cell_rec_load(c)->version; /* ORDER: acquire; cell_rec_load(). */
+    if (slot == NULL) {
+        /* ORDER: acquire; see cell_rec_load(). */
+        return cell_rec_load(c)->version;
+    }
+    v = cell_version_sc(c, slot);
+    (void)hamt__slot_put(slot); /* Held by this thread: cannot fail. */
+    return v;
 }
 
 int
@@ -469,6 +723,7 @@ hamt_cell_wait(struct hamt_cell *c, uint64_t seen,
     struct timespec deadline;
     const struct timespec *until = NULL; /* NULL: wait without limit */
     long step = 1000 * 1000;             /* first nap after a failure */
+    struct hamt_snapshot *slot;
     uint32_t s;
     int saved_errno = errno;
     int rc = 0;
@@ -481,12 +736,16 @@ hamt_cell_wait(struct hamt_cell *c, uint64_t seen,
         errno = EINVAL;
         return -1;
     }
-    if (hamt__thread_ensure() != 0) {
+    if (cell_reader_begin(&slot) != 0) {
         return -1;
     }
-    /* Fast path, no shared write. ORDER: acquire; see cell_rec_load(). */
-    if (cell_rec_load(c)->version > seen) {
-        return 0;
+    /*
+     * Fast path; for a registered thread no shared write.  ORDER: seq_cst
+     * (cell_version_sc); acquire would do here, but the slot path is
+     * seq_cst anyway and on x86-64 the two are the same load.
+     */
+    if (cell_version_sc(c, slot) > seen) {
+        goto out;
     }
     if (timeout != NULL && cell_deadline(timeout, &deadline)) {
         until = &deadline;
@@ -506,11 +765,12 @@ hamt_cell_wait(struct hamt_cell *c, uint64_t seen,
          */
         s = hamt__load_sc(&c->seq);
         /*
-         * ORDER: seq_cst; R3.  Must not be satisfied before R1 is visible
-         * (acquire would allow that on weak hardware, and would let R3 and
-         * W2 both read old values).  Also an acquire for P1 on the record.
+         * ORDER: seq_cst; R3 (cell_version_sc: the load of `rec`, or A3
+         * of the slot protocol).  Must not be satisfied before R1 is
+         * visible (acquire would allow that on weak hardware, and would
+         * let R3 and W2 both read old values).  Also an acquire for P1.
          */
-        if (hamt__load_sc(&c->rec)->version > seen) {
+        if (cell_version_sc(c, slot) > seen) {
             break;
         }
         if (cell_futex(&c->seq, FUTEX_WAIT_BITSET, s, until) == 0) {
@@ -538,7 +798,7 @@ hamt_cell_wait(struct hamt_cell *c, uint64_t seen,
         }
         /* One last look: a publication may have raced the deadline. */
         /* ORDER: seq_cst; as R3 above. */
-        if (hamt__load_sc(&c->rec)->version <= seen) {
+        if (cell_version_sc(c, slot) <= seen) {
             rc = -1;
             err = ETIMEDOUT;
         }
@@ -550,6 +810,10 @@ hamt_cell_wait(struct hamt_cell *c, uint64_t seen,
      * to wake.  seq_cst only for uniformity with R1 (free on x86-64).
      */
     hamt__sub_sc(&c->waiters, 1);
+out:
+    if (slot != NULL) {
+        (void)hamt__slot_put(slot); /* A6: held by this thread. */
+    }
     /* A successful call leaves errno as it found it (the futex sets it). */
     errno = rc != 0 ? err : saved_errno;
     return rc;

@@ -12,7 +12,7 @@
 ## (HAMT_TSAN) Criterion cannot run, so only the plain-C stress program is
 ## built and run there; it prints its own "N passed, N failed" line.
 
-lib_libhamt_core_la_SOURCES += lib/cell.c lib/thread.c
+lib_libhamt_core_la_SOURCES += lib/cell.c lib/thread.c lib/slot.h
 
 CELL_CF = $(AM_CFLAGS) -Wno-missing-prototypes
 CELL_LIBS = lib/libhamt_core.la $(GC_LIBS) -lpthread
@@ -25,10 +25,21 @@ test_stress_cell_stress_SOURCES = test/stress/cell_stress.c test/stress/payload.
 test_stress_cell_stress_CFLAGS = $(CELL_CF)
 test_stress_cell_stress_LDADD = $(CELL_LIBS)
 test_stress_cell_stress_LDFLAGS = $(CELL_LF)
+check_PROGRAMS += test/stress/slot_stress
+TESTS += test/stress/slot_stress
+test_stress_slot_stress_SOURCES = test/stress/slot_stress.c \
+	test/stress/payload.h
+test_stress_slot_stress_CFLAGS = $(CELL_CF)
+test_stress_slot_stress_LDADD = $(CELL_LIBS)
+test_stress_slot_stress_LDFLAGS = $(CELL_LF)
 
 if !HAMT_TSAN
-check_PROGRAMS += test/cell test/thread
-TESTS += test/cell test/thread
+check_PROGRAMS += test/cell test/thread test/slot
+TESTS += test/cell test/thread test/slot
+test_slot_SOURCES = test/slot.c test/stress/payload.h
+test_slot_CFLAGS = $(CELL_CF) $(CRITERION_CFLAGS)
+test_slot_LDADD = $(CELL_LIBS) $(CRITERION_LIBS)
+test_slot_LDFLAGS = $(CELL_LF)
 test_cell_SOURCES = test/cell.c
 test_cell_CFLAGS = $(CELL_CF) $(CRITERION_CFLAGS)
 test_cell_LDADD = $(CELL_LIBS) $(CRITERION_LIBS)
@@ -47,3 +58,15 @@ endif
 check-unregistered: test/stress/cell_stress
 	$(builddir)/test/stress/cell_stress -u
 .PHONY: check-unregistered
+
+## Expected to detect: the slot readers of slot_stress with their slot left
+## out (hamt__cell_peek_unprotected) must see a reclaimed snapshot or crash.
+## Reliable (it detects within the first collections), so make check runs
+## it in collector builds as test/stress/slot_noslot.sh.
+if !HAMT_NO_GC
+TESTS += test/stress/slot_noslot.sh
+endif
+EXTRA_DIST += test/stress/slot_noslot.sh
+check-noslot: test/stress/slot_stress
+	$(builddir)/test/stress/slot_stress -N
+.PHONY: check-noslot

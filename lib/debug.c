@@ -118,6 +118,9 @@ debug_validate(const struct hamt__kt *kt, const void *p, unsigned shift,
         if (c->count < 2) {
             return 4;
         }
+        if (hamt__alloc_kind(c) == 1 && !kt->scalar) {
+            return 7;
+        }
         for (uint32_t i = 0; i < c->count; i++) {
             if (hamt__key_hash(kt, c->slots[2 * i]) != prefix) {
                 return 4;
@@ -134,6 +137,14 @@ debug_validate(const struct hamt__kt *kt, const void *p, unsigned shift,
     const struct node *n = p;
     if (n->datamap & n->nodemap) {
         return 1;
+    }
+    /*
+     * N6: a pointer-free block holds no child, and only maps whose values
+     * are scalars have any (-1: not a collector block, e.g. a static empty
+     * map or a build without the collector).
+     */
+    if (hamt__alloc_kind(n) == 1 && (n->nodemap != 0 || !kt->scalar)) {
+        return 7;
     }
     size_t before = *count;
     unsigned i = 0;

@@ -28,6 +28,20 @@
  *     reclaimed.  The library never keeps the only reference to a version in
  *     such memory, and hamt(3) tells callers not to either.
  *
+ * The budget between collections.  bdwgc starts a collection once the bytes
+ * allocated since the last one reach max(scan size / free-space divisor,
+ * minimum), where the minimum (GC_set_min_bytes_allocd) is 1 byte unless
+ * someone sets it.  With the default divisor of 3 a writer of persistent
+ * updates, whose every update is garbage a moment later, collects after
+ * every third of its live heap: the marking of the whole live trie is paid
+ * again and again for little garbage each time.  hamt_gc_set_budget() sets
+ * that minimum: fewer collections for a larger heap (about the live data
+ * plus the budget).  hamt_init() sets the library's default budget, but
+ * only when the application has not chosen one itself: when the minimum is
+ * still the collector's own default and the environment does not name one
+ * (HAMT_GC_BUDGET).  The default and the measured curve behind it are in
+ * hamt_init(3) and bench/README.
+ *
  * With --disable-gc (HAMT_NO_GC), allocation goes to calloc/malloc and is
  * never freed: ThreadSanitizer cannot run a program that uses libgc, and ASan
  * cannot see overflows inside collector objects.  That mode is for short
@@ -42,9 +56,13 @@
 #include <malloc.h>
 #include <stdlib.h>
 
+#include "atomic.h"
+
 #ifndef HAMT_NO_GC
 #define GC_THREADS
 #include <gc/gc.h>
+#include <gc/gc_inline.h> /* GC_I_PTRFREE */
+#include <gc/gc_mark.h>   /* GC_get_kind_and_size */
 #endif
 
 /*
@@ -57,8 +75,16 @@ static unsigned long fail_countdown;
 /*
  * Allocations made by this thread.  Thread-local, so counting costs no
  * atomic operation; tests read it from the thread that allocated.
+ * Initial-exec, as thread.c's state byte (see there): a fixed offset from
+ * the thread pointer instead of a call to __tls_get_addr on every
+ * allocation, which callgrind showed on the persistent update path.
  */
+#if defined(__GNUC__)
+static _Thread_local unsigned long alloc_count
+    __attribute__((tls_model("initial-exec")));
+#else
 static _Thread_local unsigned long alloc_count;
+#endif
 
 void
 hamt__fail_after(unsigned long n, bool persistent)
@@ -92,6 +118,152 @@ gc_fail_now(void)
     return true;
 }
 
+/*
+ * The budget hamt_init() sets when the application has chosen none (see the
+ * top comment; hamt_init(3) gives the measurements behind it).
+ */
+#define GC_BUDGET_DEFAULT ((size_t)64 << 20)
+/* The collector's own minimum: what bdwgc starts with. */
+#define GC_BUDGET_COLLECTOR 1
+
+#ifdef HAMT_NO_GC
+/*
+ * Without the collector the budget is only remembered, for hamt_gc_budget;
+ * atomic, since any thread may set or read it (the collector's lock plays
+ * that part otherwise).
+ */
+static HAMT_ATOMIC(size_t) nogc_budget = GC_BUDGET_COLLECTOR;
+#endif
+
+/*
+ * Parses HAMT_GC_BUDGET: a decimal byte count, optionally followed by K, M
+ * or G (binary multiples).  False for anything else, 0 or an overflow.
+ */
+bool
+hamt__gc_budget_parse(const char *s, size_t *out)
+{
+    size_t v = 0;
+    unsigned shift = 0;
+
+    if (*s < '0' || *s > '9') {
+        return false;
+    }
+    for (; *s >= '0' && *s <= '9'; s++) {
+        unsigned d = (unsigned)(*s - '0');
+        if (v > (SIZE_MAX - d) / 10) {
+            return false;
+        }
+        v = 10 * v + d;
+    }
+    switch (*s) {
+    case '\0':
+        break;
+    case 'K':
+    case 'k':
+        shift = 10;
+        s++;
+        break;
+    case 'M':
+    case 'm':
+        shift = 20;
+        s++;
+        break;
+    case 'G':
+    case 'g':
+        shift = 30;
+        s++;
+        break;
+    default:
+        return false;
+    }
+    if (*s != '\0' || v == 0 || v > (SIZE_MAX >> shift)) {
+        return false;
+    }
+    *out = v << shift;
+    return true;
+}
+
+#ifndef HAMT_NO_GC
+/*
+ * The collector reads the minimum under its allocation lock (at the end of
+ * each collection): read and write it under the same lock, so that setting
+ * the budget while other threads allocate is not a data race.
+ */
+static void *
+gc_budget_store(void *arg)
+{
+    GC_set_min_bytes_allocd(*(const size_t *)arg);
+    return NULL;
+}
+
+static void *
+gc_budget_fetch(void *arg)
+{
+    *(size_t *)arg = GC_get_min_bytes_allocd();
+    return NULL;
+}
+#endif
+
+static void
+gc_budget_apply(size_t bytes)
+{
+#ifdef HAMT_NO_GC
+    /* ORDER: relaxed; the word publishes nothing else, and a reader only
+     * needs some value that was set (pairs with the load below). */
+    hamt__store_rlx(&nogc_budget, bytes);
+#else
+    (void)GC_call_with_alloc_lock(gc_budget_store, &bytes);
+#endif
+}
+
+size_t
+hamt__gc_budget(void)
+{
+#ifdef HAMT_NO_GC
+    /* ORDER: relaxed; pairs with the store in gc_budget_apply(). */
+    return hamt__load_rlx(&nogc_budget);
+#else
+    size_t v;
+
+    (void)GC_call_with_alloc_lock(gc_budget_fetch, &v);
+    return v;
+#endif
+}
+
+int
+hamt__gc_set_budget(size_t bytes)
+{
+    if (bytes == 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    gc_budget_apply(bytes);
+    return 0;
+}
+
+/*
+ * The budget at initialisation: HAMT_GC_BUDGET if set (EINVAL if
+ * malformed), else the library's default unless the application set a
+ * minimum of its own before hamt_init().
+ */
+static int
+gc_budget_init(void)
+{
+    const char *env = getenv("HAMT_GC_BUDGET");
+    size_t v;
+
+    if (env != NULL) {
+        if (!hamt__gc_budget_parse(env, &v)) {
+            errno = EINVAL;
+            return -1;
+        }
+        gc_budget_apply(v);
+    } else if (hamt__gc_budget() == GC_BUDGET_COLLECTOR) {
+        gc_budget_apply(GC_BUDGET_DEFAULT);
+    }
+    return 0;
+}
+
 int
 hamt__gc_init(void)
 {
@@ -113,7 +285,7 @@ hamt__gc_init(void)
     }
     GC_allow_register_threads();
 #endif
-    return 0;
+    return gc_budget_init();
 }
 
 /* One allocation, scanned (GC_MALLOC, zeroed) or pointer-free. */
@@ -162,6 +334,22 @@ hamt__alloc_usable(const void *p)
     size_t n = GC_size(p);
 
     return n != 0 ? n - 1 : 0;
+#endif
+}
+
+int
+hamt__alloc_kind(const void *p)
+{
+#ifdef HAMT_NO_GC
+    (void)p;
+    return -1;
+#else
+    void *base = GC_base((void *)(uintptr_t)p);
+
+    if (base == NULL) {
+        return -1;
+    }
+    return GC_get_kind_and_size(base, NULL) == GC_I_PTRFREE ? 1 : 0;
 #endif
 }
 

@@ -39,6 +39,27 @@ hamt_init(void)
     return 0;
 }
 
+int
+hamt_gc_set_budget(size_t bytes)
+{
+    if (hamt_init() != 0) {
+        return -1;
+    }
+    return hamt__gc_set_budget(bytes);
+}
+
+size_t
+hamt_gc_budget(void)
+{
+    int saved = errno;
+
+    if (hamt_init() != 0) {
+        errno = saved; /* a query: errno is left alone */
+        return 0;
+    }
+    return hamt__gc_budget();
+}
+
 const struct hamt *
 hamt_new(enum hamt_key_kind kind)
 {
@@ -46,6 +67,15 @@ hamt_new(enum hamt_key_kind kind)
         return NULL;
     }
     return hamt__new_builtin(kind);
+}
+
+const struct hamt *
+hamt_new_scalar(enum hamt_key_kind kind)
+{
+    if (hamt_init() != 0) {
+        return NULL;
+    }
+    return hamt__new_scalar(kind);
 }
 
 const struct hamt *

@@ -51,6 +51,12 @@ struct hamt__kt {
     hamt_key_hash_fn hash;     /* custom kinds only */
     hamt_key_equal_fn equal;   /* custom kinds only */
     void *ctx;             /* custom kinds only */
+    /*
+     * hamt_new_scalar(): the values are not pointers the map keeps alive
+     * and the keys are integers in the word, so childless nodes are
+     * allocated pointer-free (node.h, ND_ATOMIC).  Built-in kinds only.
+     */
+    bool scalar;
     const struct hamt *empty;
     struct hamt__kt *next; /* registry of custom key types (map.c) */
 };
@@ -104,6 +110,14 @@ hamt__root(const struct hamt *m)
 /* ---- allocation and the collector (gc.c) ---- */
 
 int hamt__gc_init(void);
+/* hamt_gc_set_budget() and hamt_gc_budget() (gc.c). */
+int hamt__gc_set_budget(size_t bytes);
+size_t hamt__gc_budget(void);
+/*
+ * The syntax of HAMT_GC_BUDGET: decimal bytes, optionally followed by K, M
+ * or G (binary multiples); false for anything else, 0 or an overflow.
+ */
+bool hamt__gc_budget_parse(const char *s, size_t *out);
 /* Scanned, zeroed memory; NULL with errno = ENOMEM. */
 void *hamt__alloc(size_t n);
 /* Pointer-free memory (never holds node, key or value pointers); not zeroed. */
@@ -113,6 +127,11 @@ void *hamt__alloc_atomic(size_t n);
  * size less its extra byte, or malloc_usable_size without the collector).
  */
 size_t hamt__alloc_usable(const void *p);
+/*
+ * For tests: 1 if the collector block holding p is pointer-free, 0 if it is
+ * scanned, -1 if p is not in the collector's heap (or without it).
+ */
+int hamt__alloc_kind(const void *p);
 /*
  * Bytes the allocator holds for the block starting at p: the collector's
  * whole slot, its extra byte included (GC_size), or malloc_usable_size
@@ -148,6 +167,8 @@ uint64_t hamt__hash_bytes(const void *p, size_t n);
 /* ---- maps (map.c) ---- */
 
 const struct hamt *hamt__new_builtin(enum hamt_key_kind kind);
+/* The empty map of hamt_new_scalar(): HAMT_KEY_U64 only, else EINVAL. */
+const struct hamt *hamt__new_scalar(enum hamt_key_kind kind);
 const struct hamt *hamt__new_custom(const struct hamt_key_type *kt);
 bool hamt__get(const struct hamt *m, const void *key, void **val);
 /* Keys that hamt__get_many walks together (its prefetching group). */
@@ -218,8 +239,9 @@ char *hamt__debug_shape(const struct hamt *m,
 /*
  * Checks every structural invariant (bitmaps disjoint, entries where their
  * hash says, canonical shape, collision nodes only at the bottom with >= 2
- * entries, size matches).  Returns 0, or a positive code naming the first
- * violation.
+ * entries, size matches, no child in a pointer-free block and no
+ * pointer-free block outside scalar maps: N6, code 7).  Returns 0, or a
+ * positive code naming the first violation.
  */
 int hamt__validate(const struct hamt *m);
 /* Nodes visited by structural operations (equality, diff), for tests. */

@@ -60,14 +60,24 @@ static struct hamt__kt builtin_kts[];
         .root = {.node = {.datamap = 0, .nodemap = 0}},                        \
     }
 
-static struct map_empty builtin_empty[4] = {
-    MAP_EMPTY_INIT(0), MAP_EMPTY_INIT(1), MAP_EMPTY_INIT(2), MAP_EMPTY_INIT(3)};
+static struct map_empty builtin_empty[5] = {
+    MAP_EMPTY_INIT(0), MAP_EMPTY_INIT(1), MAP_EMPTY_INIT(2), MAP_EMPTY_INIT(3),
+    MAP_EMPTY_INIT(4)};
 
+/*
+ * The key types of the built-in kinds, then (index 4) the u64 maps of
+ * hamt_new_scalar(), a key type of its own: its maps never mix with plain
+ * u64 maps (equality and the set algebra refuse maps of different key
+ * types), so a pointer value can never enter a pointer-free node through
+ * them.
+ */
+#define MAP_KT_SCALAR_U64 4
 static struct hamt__kt builtin_kts[] = {
     {.kind = HAMT_KEY_STRING, .empty = &builtin_empty[0].h},
     {.kind = HAMT_KEY_BYTES, .empty = &builtin_empty[1].h},
     {.kind = HAMT_KEY_U64, .empty = &builtin_empty[2].h},
     {.kind = HAMT_KEY_PTR, .empty = &builtin_empty[3].h},
+    {.kind = HAMT_KEY_U64, .scalar = true, .empty = &builtin_empty[4].h},
 };
 
 /*
@@ -87,6 +97,24 @@ hamt__new_builtin(enum hamt_key_kind kind)
     }
     hamt__seed_use();
     return builtin_kts[kind - HAMT_KEY_STRING].empty;
+}
+
+/*
+ * Only u64 keys live in the word.  String and byte-string keys are pointers
+ * to copies the node must keep alive; HAMT_KEY_PTR keys are pointers whose
+ * referents the map keeps alive today (a pointer-free node would let the
+ * address be reused by another object, which would then match the key);
+ * custom keys are whatever their callbacks read.
+ */
+const struct hamt *
+hamt__new_scalar(enum hamt_key_kind kind)
+{
+    if (kind != HAMT_KEY_U64) {
+        errno = EINVAL;
+        return NULL;
+    }
+    hamt__seed_use();
+    return builtin_kts[MAP_KT_SCALAR_U64].empty;
 }
 
 const struct hamt *
@@ -439,6 +467,7 @@ hamt__get_many(const struct hamt *m, size_t n, const void *const *keys,
  */
 struct edit {
     uint64_t owner;    /* 0 for a persistent update */
+    bool scalar;       /* the map's kt->scalar: pointer-free leaves */
     unsigned nretired; /* blocks to free on success */
     void *retired[HAMT_LEVELS + 2];
 };
@@ -530,14 +559,19 @@ map_change(struct edit *ed, struct node *n, size_t pre, enum nd_change op,
     struct node *r;
 
     if (ed->owner == 0) {
-        return hamt__nd_change(pre, 0, n, op, bit, key, val);
+        return hamt__nd_change(pre, 0, n, op, bit, key, val, ed->scalar);
     }
+    /*
+     * N6: a childless node of a scalar map may be pointer-free; a child
+     * must not be stored in it, so it is rebuilt (as a scanned node).
+     */
     if (map_owns(ed, nd_tail(n)) &&
+        !(op == ND_ENTRY_TO_CHILD && ND_ATOMIC(ed->scalar, nd_nchildren(n))) &&
         hamt__nd_change_in_place(pre, n, op, bit, key, val)) {
         nd_tail_set(nd_tail(n), ed->owner); /* the tail moved */
         return n;
     }
-    r = hamt__nd_change(pre, map_room(n), n, op, bit, key, val);
+    r = hamt__nd_change(pre, map_room(n), n, op, bit, key, val, ed->scalar);
     if (r != NULL) {
         nd_tail_set(nd_tail(r), ed->owner);
         map_retire(ed, n, nd_tail(n), pre);
@@ -584,13 +618,15 @@ map_set_cnode(struct set_ctx *sc, struct cnode *c)
                 c->slots[2 * i + 1] = sc->val;
                 return c;
             }
-            return map_mine_cn(sc->ed, hamt__cn_set_value(c, i, sc->val));
+            return map_mine_cn(sc->ed, hamt__cn_set_value(c, i, sc->val,
+                                                          sc->ed->scalar));
         }
     }
     if (!map_key_store(sc->kt, sc->key, &stored)) {
         return NULL;
     }
-    d = map_mine_cn(sc->ed, hamt__cn_append(c, stored, sc->val));
+    d = map_mine_cn(sc->ed,
+                    hamt__cn_append(c, stored, sc->val, sc->ed->scalar));
     if (d != NULL) {
         sc->added = true;
         map_retire(sc->ed, c, cn_tail(c), 0);
@@ -627,7 +663,8 @@ map_set_node(struct set_ctx *sc, struct node *n, size_t pre, unsigned shift)
                 n->slots[2 * i + 1] = sc->val;
                 return n;
             }
-            return map_mine(ed, hamt__nd_set_value(pre, n, bit, sc->val));
+            return map_mine(ed, hamt__nd_set_value(pre, n, bit, sc->val,
+                                                   ed->scalar));
         }
         /* Two keys meet: the old entry moves down into a pair subtree. */
         const void *stored;
@@ -636,7 +673,7 @@ map_set_node(struct set_ctx *sc, struct node *n, size_t pre, unsigned shift)
         }
         void *child = hamt__nd_pair(shift + HAMT_BITS, k, nd_val(n, i),
                                     hamt__key_hash(sc->kt, k), stored,
-                                    sc->val, sc->h);
+                                    sc->val, sc->h, ed->scalar);
         if (map_mine_pair(ed, child, shift + HAMT_BITS) == NULL) {
             return NULL;
         }
@@ -705,6 +742,7 @@ hamt__edit_set(struct hamt **pm, uint64_t owner, const void *key, void *val)
     struct node *nr;
 
     ed.owner = owner;
+    ed.scalar = m->kt->scalar;
     ed.nretired = 0;
     nr = map_set_node(&sc, root, sizeof(struct hamt), 0);
     if (nr == NULL) {
@@ -766,7 +804,8 @@ map_remove_cnode(struct del_ctx *dc, struct cnode *c)
             dc->v = c->slots[2 * (1 - i) + 1];
             return REMOVE_SINGLE;
         }
-        dc->node = map_mine_cn(dc->ed, hamt__cn_remove(c, i));
+        dc->node =
+            map_mine_cn(dc->ed, hamt__cn_remove(c, i, dc->ed->scalar));
         return dc->node != NULL ? REMOVE_NEWNODE : REMOVE_NOMEM;
     }
     return REMOVE_NOTFOUND;
@@ -852,6 +891,7 @@ hamt__edit_remove(struct hamt **pm, uint64_t owner, const void *key)
     };
 
     ed.owner = owner;
+    ed.scalar = m->kt->scalar;
     ed.nretired = 0;
     switch (map_remove_node(&dc, hamt__root(m), sizeof(struct hamt), 0)) {
     case REMOVE_NOTFOUND:

@@ -48,6 +48,13 @@
  *       Every function here returns a fresh node (owner tail 0); none
  *       writes its input.  Only a live batch writes nodes in place, and
  *       only those whose tail carries its own id (batch.c).
+ *   N6  a pointer-free block (node.h, ND_ATOMIC: a childless node or a
+ *       collision node of a map whose values are scalars) never holds a
+ *       child pointer, nor a key or value the collector must see: the
+ *       constructors choose the kind from the shape they build, and a batch
+ *       never adds a child to such a node in place (map.c, map_change).
+ *       Pointer-free memory is not zeroed, so its owner tail is cleared
+ *       here and every slot is written by the constructor.
  *
  * Function families: hamt__nd_* build bitmap nodes, hamt__cn_* collision
  * nodes.  All return NULL with errno = ENOMEM when allocation fails, having
@@ -57,13 +64,26 @@
 
 #include <string.h>
 
-/* A node of ne entries and nc children with `room` spare bytes after it. */
+/*
+ * A node of ne entries and nc children with `room` spare bytes after it.
+ * Pointer-free (ND_ATOMIC in node.h) when the map's values are scalars and
+ * the node has no children: then its tail is cleared here, since such
+ * memory is not zeroed, and the caller writes every slot.
+ */
 static struct node *
-nd_alloc_room(size_t pre, unsigned ne, unsigned nc, size_t room)
+nd_alloc_room(size_t pre, unsigned ne, unsigned nc, size_t room, bool scalar)
 {
-    char *block =
-        hamt__alloc(pre + nd_bytes(ne, nc) + HAMT_OWNER_BYTES + room);
+    size_t end = pre + nd_bytes(ne, nc);
+    char *block;
 
+    if (ND_ATOMIC(scalar, nc)) {
+        block = hamt__alloc_atomic(end + HAMT_OWNER_BYTES + room);
+        if (block != NULL) {
+            memset(block + end, 0, HAMT_OWNER_BYTES);
+        }
+    } else {
+        block = hamt__alloc(end + HAMT_OWNER_BYTES + room);
+    }
     if (block == NULL) {
         return NULL;
     }
@@ -71,16 +91,16 @@ nd_alloc_room(size_t pre, unsigned ne, unsigned nc, size_t room)
 }
 
 struct node *
-hamt__nd_alloc(size_t pre, unsigned ne, unsigned nc)
+hamt__nd_alloc(size_t pre, unsigned ne, unsigned nc, bool scalar)
 {
-    return nd_alloc_room(pre, ne, nc, 0);
+    return nd_alloc_room(pre, ne, nc, 0, scalar);
 }
 
 struct node *
-hamt__nd_copy(size_t pre, const struct node *n)
+hamt__nd_copy(size_t pre, const struct node *n, bool scalar)
 {
     unsigned ne = nd_nentries(n), nc = nd_nchildren(n);
-    struct node *c = hamt__nd_alloc(pre, ne, nc);
+    struct node *c = hamt__nd_alloc(pre, ne, nc, scalar);
 
     if (c != NULL) {
         memcpy(c, n, nd_bytes(ne, nc));
@@ -89,9 +109,10 @@ hamt__nd_copy(size_t pre, const struct node *n)
 }
 
 struct node *
-hamt__nd_set_value(size_t pre, const struct node *n, uint32_t bit, void *val)
+hamt__nd_set_value(size_t pre, const struct node *n, uint32_t bit, void *val,
+                   bool scalar)
 {
-    struct node *c = hamt__nd_copy(pre, n);
+    struct node *c = hamt__nd_copy(pre, n, scalar);
 
     if (c != NULL) {
         c->slots[2 * nd_entry_index(n, bit) + 1] = val;
@@ -185,13 +206,14 @@ nd_changed_counts(const struct node *n, enum nd_change op, unsigned *ne,
 
 struct node *
 hamt__nd_change(size_t pre, size_t room, const struct node *n,
-                enum nd_change op, uint32_t bit, const void *key, void *val)
+                enum nd_change op, uint32_t bit, const void *key, void *val,
+                bool scalar)
 {
     unsigned ne, nc;
     struct node *c;
 
     nd_changed_counts(n, op, &ne, &nc);
-    c = nd_alloc_room(pre, ne, nc, room);
+    c = nd_alloc_room(pre, ne, nc, room, scalar);
     if (c != NULL) {
         nd_compose(c, n, op, bit, key, val);
     }
@@ -229,7 +251,8 @@ hamt__nd_change_in_place(size_t pre, struct node *n, enum nd_change op,
 struct node *
 hamt__nd_set_child(size_t pre, const struct node *n, uint32_t bit, void *child)
 {
-    struct node *c = hamt__nd_copy(pre, n);
+    /* n has a child, so the copy is scanned whatever the values are. */
+    struct node *c = hamt__nd_copy(pre, n, false);
 
     if (c != NULL) {
         c->slots[nd_child_slot(n, bit)] = child;
@@ -239,12 +262,12 @@ hamt__nd_set_child(size_t pre, const struct node *n, uint32_t bit, void *child)
 
 void *
 hamt__nd_pair(unsigned shift, const void *k1, void *v1, uint64_t h1,
-              const void *k2, void *v2, uint64_t h2)
+              const void *k2, void *v2, uint64_t h2, bool scalar)
 {
     struct node *n;
 
     if (nd_is_collision_shift(shift)) {
-        struct cnode *c = hamt__cn_alloc(2);
+        struct cnode *c = hamt__cn_alloc(2, scalar);
         if (c == NULL) {
             return NULL;
         }
@@ -256,23 +279,27 @@ hamt__nd_pair(unsigned shift, const void *k1, void *v1, uint64_t h1,
     }
     uint32_t f1 = nd_frag(h1, shift), f2 = nd_frag(h2, shift);
     if (f1 == f2) {
-        void *child = hamt__nd_pair(shift + HAMT_BITS, k1, v1, h1, k2, v2, h2);
+        void *child =
+            hamt__nd_pair(shift + HAMT_BITS, k1, v1, h1, k2, v2, h2, scalar);
         if (child == NULL) {
             return NULL;
         }
-        n = hamt__nd_alloc(0, 0, 1);
+        n = hamt__nd_alloc(0, 0, 1, scalar);
         if (n == NULL) {
             return NULL; /* `child` becomes garbage; nothing saw it. */
         }
+        n->datamap = 0;
         n->nodemap = UINT32_C(1) << f1;
         n->slots[0] = child;
         return n;
     }
-    n = hamt__nd_alloc(0, 2, 0);
+    n = hamt__nd_alloc(0, 2, 0, scalar);
     if (n == NULL) {
         return NULL;
     }
+    /* Every field is written: a pointer-free node is not zeroed. */
     n->datamap = (UINT32_C(1) << f1) | (UINT32_C(1) << f2);
+    n->nodemap = 0;
     if (f1 > f2) {
         const void *tk = k1;
         void *tv = v1;
@@ -289,12 +316,21 @@ hamt__nd_pair(unsigned shift, const void *k1, void *v1, uint64_t h1,
 }
 
 struct cnode *
-hamt__cn_alloc(uint32_t count)
+hamt__cn_alloc(uint32_t count, bool scalar)
 {
-    struct cnode *c =
-        hamt__alloc(sizeof(struct cnode) + 2 * (size_t)count * sizeof(void *) +
-                    HAMT_OWNER_BYTES);
+    size_t end = sizeof(struct cnode) + 2 * (size_t)count * sizeof(void *);
+    struct cnode *c;
 
+    /* A collision node holds no children: pointer-free for scalar maps. */
+    if (scalar) {
+        c = hamt__alloc_atomic(end + HAMT_OWNER_BYTES);
+        if (c != NULL) {
+            c->unused = 0;
+            memset((char *)c + end, 0, HAMT_OWNER_BYTES);
+        }
+    } else {
+        c = hamt__alloc(end + HAMT_OWNER_BYTES);
+    }
     if (c != NULL) {
         c->count = count;
     }
@@ -302,9 +338,9 @@ hamt__cn_alloc(uint32_t count)
 }
 
 struct cnode *
-hamt__cn_set_value(const struct cnode *c, uint32_t i, void *val)
+hamt__cn_set_value(const struct cnode *c, uint32_t i, void *val, bool scalar)
 {
-    struct cnode *d = hamt__cn_alloc(c->count);
+    struct cnode *d = hamt__cn_alloc(c->count, scalar);
 
     if (d != NULL) {
         memcpy(d->slots, c->slots, 2 * (size_t)c->count * sizeof(void *));
@@ -314,9 +350,10 @@ hamt__cn_set_value(const struct cnode *c, uint32_t i, void *val)
 }
 
 struct cnode *
-hamt__cn_append(const struct cnode *c, const void *key, void *val)
+hamt__cn_append(const struct cnode *c, const void *key, void *val,
+                bool scalar)
 {
-    struct cnode *d = hamt__cn_alloc(c->count + 1);
+    struct cnode *d = hamt__cn_alloc(c->count + 1, scalar);
 
     if (d != NULL) {
         memcpy(d->slots, c->slots, 2 * (size_t)c->count * sizeof(void *));
@@ -327,9 +364,9 @@ hamt__cn_append(const struct cnode *c, const void *key, void *val)
 }
 
 struct cnode *
-hamt__cn_remove(const struct cnode *c, uint32_t i)
+hamt__cn_remove(const struct cnode *c, uint32_t i, bool scalar)
 {
-    struct cnode *d = hamt__cn_alloc(c->count - 1);
+    struct cnode *d = hamt__cn_alloc(c->count - 1, scalar);
 
     if (d != NULL) {
         memcpy(d->slots, c->slots, 2 * (size_t)i * sizeof(void *));

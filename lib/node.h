@@ -127,16 +127,30 @@ cn_tail(const struct cnode *c)
 }
 
 /*
+ * Pointer-free nodes.  A map made by hamt_new_scalar() declares that its
+ * values are not pointers it must keep alive, and its keys are integers in
+ * the word (HAMT_KEY_U64).  A node of such a map that has no children then
+ * holds nothing the collector must follow, so it is allocated pointer-free
+ * (GC_MALLOC_ATOMIC): the collector neither scans it nor zeroes it.  Every
+ * constructor below takes the map's `scalar` flag and applies this rule to
+ * the node it builds; a node with a child is always scanned.  The one way
+ * a child could enter a pointer-free block is an in-place change by a
+ * batch (map.c refuses it: it rebuilds such a node as a scanned one).  So:
+ * a pointer-free block never holds a child (invariant N6 in node.c).
+ */
+#define ND_ATOMIC(scalar, nc) ((scalar) && (nc) == 0)
+
+/*
  * Constructors.  Each returns a new node (never modifying its input), or
  * NULL with errno = ENOMEM.  `pre` bytes are reserved in front of the node
  * in the same block (sizeof(struct hamt) for a root node, 0 otherwise); the
  * returned pointer is the node, `pre` bytes into the block.
  */
 /* An uninitialised node of ne entries and nc children (tail 0). */
-struct node *hamt__nd_alloc(size_t pre, unsigned ne, unsigned nc);
-struct node *hamt__nd_copy(size_t pre, const struct node *n);
+struct node *hamt__nd_alloc(size_t pre, unsigned ne, unsigned nc, bool scalar);
+struct node *hamt__nd_copy(size_t pre, const struct node *n, bool scalar);
 struct node *hamt__nd_set_value(size_t pre, const struct node *n, uint32_t bit,
-                                void *val);
+                                void *val, bool scalar);
 /* The changes of shape: an entry or a child appears or disappears. */
 enum nd_change {
     ND_INSERT_ENTRY,   /* (key, val) becomes the entry for bit */
@@ -150,7 +164,7 @@ enum nd_change {
  */
 struct node *hamt__nd_change(size_t pre, size_t room, const struct node *n,
                              enum nd_change op, uint32_t bit, const void *key,
-                             void *val);
+                             void *val, bool scalar);
 /*
  * The same change made in n itself, when its block (starting `pre` bytes
  * before n) has room for the new shape: true, or false having changed
@@ -168,14 +182,15 @@ struct node *hamt__nd_set_child(size_t pre, const struct node *n, uint32_t bit,
  * subtree root (a struct node, or a struct cnode at the collision depth).
  */
 void *hamt__nd_pair(unsigned shift, const void *k1, void *v1, uint64_t h1,
-                    const void *k2, void *v2, uint64_t h2);
+                    const void *k2, void *v2, uint64_t h2, bool scalar);
 
 /* Collision nodes. */
-struct cnode *hamt__cn_alloc(uint32_t count);
-struct cnode *hamt__cn_set_value(const struct cnode *c, uint32_t i, void *val);
+struct cnode *hamt__cn_alloc(uint32_t count, bool scalar);
+struct cnode *hamt__cn_set_value(const struct cnode *c, uint32_t i, void *val,
+                                 bool scalar);
 struct cnode *hamt__cn_append(const struct cnode *c, const void *key,
-                              void *val);
-struct cnode *hamt__cn_remove(const struct cnode *c, uint32_t i);
+                              void *val, bool scalar);
+struct cnode *hamt__cn_remove(const struct cnode *c, uint32_t i, bool scalar);
 
 /* True for the shift of a child that is a collision node. */
 static inline bool

@@ -659,7 +659,7 @@ sa_pair(struct sa_ctx *sc, struct sa_slot *x, struct sa_slot *y,
             r->kind = SA_CHILD;
             r->child = hamt__nd_pair(shift + HAMT_BITS, x->key, x->val,
                                      sa_hash(sc, x), y->key, y->val,
-                                     sa_hash(sc, y));
+                                     sa_hash(sc, y), sc->kt->scalar);
             if (r->child == NULL) {
                 return -1;
             }
@@ -758,7 +758,7 @@ sa_cnode(struct sa_ctx *sc, const struct sa_side *a, const struct sa_side *b,
         r->key = out[0];
         r->val = out[1];
     } else {
-        struct cnode *c = hamt__cn_alloc(n);
+        struct cnode *c = hamt__cn_alloc(n, sc->kt->scalar);
         if (c == NULL) {
             goto done;
         }
@@ -834,7 +834,7 @@ sa_node(struct sa_ctx *sc, const struct sa_side *a, const struct sa_side *b,
         return 0;
     }
     struct node *n = hamt__nd_alloc(shift == 0 ? sizeof(struct hamt) : 0, ne,
-                                    nc);
+                                    nc, sc->kt->scalar);
     if (n == NULL) {
         return -1;
     }

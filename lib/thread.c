@@ -49,29 +49,79 @@
  * signals must not hold maps.
  *
  * Without the collector (HAMT_NO_GC, sanitizer builds) nothing is ever
- * freed, so every function here is a no-op that succeeds.
+ * freed, so the registration functions are no-ops that succeed.
+ *
+ * ---- Hazard slots: readers the collector never knows ----
+ *
+ * A thread that only reads through hamt_cell_acquire() is never registered.
+ * It protects each snapshot with a slot (slot.h; the protocol and its proof
+ * are in cell.c).  This file owns where slots live and how threads get
+ * them:
+ *
+ *   slot_chunks (static) --> chunk --> chunk --> ... --> NULL
+ *                            (next: set before the chunk is linked, never
+ *                             changed; chunks are never unlinked or freed)
+ *
+ *   struct slot_chunk (malloc'd, never collector memory)
+ *   +------------------------------+------------------+-------------------+
+ *   | slot[SLOT_N] {rec, chunk, i} | shadow[SLOT_N]   | next, mine_next,  |
+ *   | rec written by the owner     | collector only   | owner, used       |
+ *   +------------------------------+------------------+-------------------+
+ *
+ *   - A chunk belongs to at most one live thread (`owner`, claimed with a
+ *     compare-and-swap from NULL).  The owner takes slots from it by
+ *     setting bits in `used` (owner-private, no atomics) and chains the
+ *     chunks it owns through `mine_next`; the thread-local `slot_mine`
+ *     heads that chain.  So the number of slots grows with the number of
+ *     reader threads (and snapshots held at once) without a fixed limit.
+ *   - At thread exit a pthread key destructor clears every slot of the
+ *     thread's chunks and gives the chunks back (owner := NULL, release);
+ *     the next thread that needs one claims it instead of allocating.
+ *   - The steady path of hamt__slot_get() is a thread-local load and a bit
+ *     search: no lock, no allocation, no shared write.  The slow path (a
+ *     thread's first slot, or all its slots in use) walks the chunk list
+ *     for a free chunk and mallocs one when there is none; it calls
+ *     pthread_setspecific and malloc, never the collector.
+ *   - The collector reads the slots through its push-other-roots hook
+ *     (slot_push_roots), installed once from a registered thread
+ *     (hamt__slots_setup, called by hamt_cell_new): it copies every slot
+ *     with an acquire load into the chunk's shadow array and scans that
+ *     array at once with GC_push_all_eager.  Copying first is what makes
+ *     the reads of the slots atomic loads ordered by the hook's own fence
+ *     (cell.c, S3 and S5); the shadow is touched only inside the hook,
+ *     which runs under the collector's lock, one collection at a time.
+ *   - Chunks come from calloc and never from the collector: collector
+ *     memory would need registration to allocate, and a chunk must outlive
+ *     every collection that could read it (it lives forever).
+ *
+ * The marker count (hamt_set_markers) lives here too: it is about reader
+ * threads competing with the collector's parallel markers for cores.
  */
 #include "internal.h"
 
-#ifndef HAMT_NO_GC
-
 #include <pthread.h>
+#include <stdlib.h>
 
-#define GC_THREADS
-#define GC_NO_THREAD_REDIRECTS
-#include <gc/gc.h>
-
-enum thread_state {
-    THREAD_UNKNOWN = 0,
-    THREAD_FOREIGN = 1,
-    THREAD_OURS = 2
-};
+#include "slot.h"
 
 #if defined(__GNUC__)
 #define THREAD_TLS_MODEL __attribute__((tls_model("initial-exec")))
 #else
 #define THREAD_TLS_MODEL
 #endif
+
+#ifndef HAMT_NO_GC
+
+#define GC_THREADS
+#define GC_NO_THREAD_REDIRECTS
+#include <gc/gc.h>
+#include <gc/gc_mark.h>
+
+enum thread_state {
+    THREAD_UNKNOWN = 0,
+    THREAD_FOREIGN = 1,
+    THREAD_OURS = 2
+};
 
 /* Private to its thread: see the invariants above. */
 static _Thread_local unsigned char thread_state THREAD_TLS_MODEL;
@@ -154,6 +204,12 @@ hamt__thread_ensure(void)
     return thread_register_slow();
 }
 
+bool
+hamt__thread_known(void)
+{
+    return thread_state != THREAD_UNKNOWN;
+}
+
 int
 hamt_thread_register(void)
 {
@@ -184,6 +240,12 @@ hamt__thread_ensure(void)
     return 0;
 }
 
+bool
+hamt__thread_known(void)
+{
+    return true;
+}
+
 int
 hamt_thread_register(void)
 {
@@ -193,6 +255,366 @@ hamt_thread_register(void)
 void
 hamt_thread_unregister(void)
 {
+}
+
+#endif /* HAMT_NO_GC */
+
+/* ---- hazard slots (see the top comment) ---- */
+
+#define SLOT_N 32u
+#define SLOT_ALL 0xffffffffu /* `used` with every one of SLOT_N bits set */
+
+struct slot_chunk {
+    struct hamt_snapshot slot[SLOT_N];
+    void *shadow[SLOT_N];            /* Collector hook only. */
+    struct slot_chunk *next;         /* Immutable once linked. */
+    struct slot_chunk *mine_next;    /* Owner only. */
+    HAMT_ATOMIC(const void *) owner; /* &slot_self of the owner, or NULL. */
+    uint32_t used;                   /* Owner only: slots in use. */
+};
+
+/* Every chunk ever made; only ever grows at the head. */
+static HAMT_ATOMIC(struct slot_chunk *) slot_chunks;
+
+/* The chunks the calling thread owns (private to the thread). */
+static _Thread_local struct slot_chunk *slot_mine THREAD_TLS_MODEL;
+/* Its address names the calling thread as a chunk's owner. */
+static _Thread_local char slot_self THREAD_TLS_MODEL;
+
+static pthread_once_t slot_key_once = PTHREAD_ONCE_INIT;
+static pthread_key_t slot_key;
+static int slot_key_error;
+
+/* 0, or ENOTSUP when the collector's mode is one the proof excludes. */
+static HAMT_ATOMIC(int) slot_refused;
+
+/*
+ * Thread exit: clear every slot of the thread's chunks and give the chunks
+ * back.  `value` is the head of the thread's chain (slot_mine).
+ */
+static void
+slot_key_destroy(void *value)
+{
+    struct slot_chunk *ch = value;
+    struct slot_chunk *next;
+
+    while (ch != NULL) {
+        for (unsigned i = 0; i < SLOT_N; i++) {
+            /*
+             * ORDER: release; pairs with the acquire load in
+             * slot_push_roots() (S5 in cell.c): the thread's reads of a
+             * snapshot it never released come before the collector sees
+             * its slot empty.
+             */
+            hamt__store_rel(&ch->slot[i].rec, NULL);
+        }
+        next = ch->mine_next;
+        ch->used = 0;
+        ch->mine_next = NULL;
+        /*
+         * ORDER: release; pairs with the acquire (success order of the
+         * compare-and-swap) in slot_claim(): the next owner sees `used`,
+         * `mine_next` and the cleared slots as written here.
+         */
+        hamt__store_rel(&ch->owner, NULL);
+        ch = next;
+    }
+    slot_mine = NULL;
+}
+
+static void
+slot_key_create(void)
+{
+    slot_key_error = pthread_key_create(&slot_key, slot_key_destroy);
+}
+
+/* Claims a chunk nobody owns, or NULL if every chunk is owned. */
+static struct slot_chunk *
+slot_claim(void)
+{
+    /*
+     * ORDER: acquire; pairs with the release (seq_cst) compare-and-swap in
+     * slot_link(): a linked chunk's `next` and its slots' immutable fields
+     * are visible.
+     */
+    for (struct slot_chunk *ch = hamt__load_acq(&slot_chunks); ch != NULL;
+         ch = ch->next) {
+        const void *none = NULL;
+
+        /*
+         * ORDER: relaxed pre-check, then acq_rel compare-and-swap.  The
+         * acquire half pairs with the release store of NULL in
+         * slot_key_destroy() (the previous owner's plain writes are
+         * visible); release is not needed for anything but is what a
+         * success order of acq_rel gives.  Failure needs nothing: the
+         * chunk is skipped.
+         */
+        if (hamt__load_rlx(&ch->owner) == NULL
+            && atomic_compare_exchange_strong_explicit(
+                &ch->owner, &none, (const void *)&slot_self,
+                memory_order_acq_rel, memory_order_relaxed)) {
+            return ch;
+        }
+    }
+    return NULL;
+}
+
+/* Links a fresh chunk at the head of slot_chunks. */
+static void
+slot_link(struct slot_chunk *ch)
+{
+    /* ORDER: relaxed; only the starting guess of the loop below. */
+    struct slot_chunk *head = hamt__load_rlx(&slot_chunks);
+
+    do {
+        ch->next = head; /* Unpublished until the swap succeeds. */
+        /*
+         * ORDER: seq_cst on success.  Release publishes `next` and the
+         * slots' fields (pairs with the acquire loads in slot_claim() and
+         * slot_push_roots()).  seq_cst because a reader's slot store (S2 in
+         * cell.c) follows this in program order, and the collector's fence
+         * must see the chunk whenever it must see the store (S3).
+         * Failure: relaxed, `head` is only the next guess.
+         */
+    } while (!atomic_compare_exchange_weak_explicit(
+        &slot_chunks, &head, ch, memory_order_seq_cst, memory_order_relaxed));
+}
+
+/* The slow path of hamt__slot_get(): one more chunk for this thread. */
+static struct hamt_snapshot *
+slot_get_slow(void)
+{
+    struct slot_chunk *ch;
+    bool fresh = false;
+
+    if (pthread_once(&slot_key_once, slot_key_create) != 0
+        || slot_key_error != 0) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    ch = slot_claim();
+    if (ch == NULL) {
+        ch = calloc(1, sizeof *ch);
+        if (ch == NULL) {
+            errno = ENOMEM;
+            return NULL;
+        }
+        for (unsigned i = 0; i < SLOT_N; i++) {
+            hamt__atomic_init(&ch->slot[i].rec, NULL);
+            ch->slot[i].chunk = ch;
+            ch->slot[i].index = i;
+        }
+        hamt__atomic_init(&ch->owner, (const void *)&slot_self);
+        fresh = true;
+    }
+    ch->mine_next = slot_mine;
+    if (pthread_setspecific(slot_key, ch) != 0) {
+        /* Without the destructor the chunk would never come back. */
+        ch->mine_next = NULL;
+        if (fresh) {
+            free(ch); /* Never linked: nobody else can see it. */
+        } else {
+            /* ORDER: release; as in slot_key_destroy(). */
+            hamt__store_rel(&ch->owner, NULL);
+        }
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (fresh) {
+        slot_link(ch);
+    }
+    slot_mine = ch;
+    ch->used = 1u;
+    return &ch->slot[0];
+}
+
+struct hamt_snapshot *
+hamt__slot_get(void)
+{
+    for (struct slot_chunk *ch = slot_mine; ch != NULL; ch = ch->mine_next) {
+        if (HAMT_LIKELY(ch->used != SLOT_ALL)) {
+            unsigned i = (unsigned)__builtin_ctz(~ch->used);
+
+            ch->used |= 1u << i;
+            return &ch->slot[i];
+        }
+    }
+    return slot_get_slow();
+}
+
+int
+hamt__slot_put(struct hamt_snapshot *s)
+{
+    struct slot_chunk *ch = s->chunk;
+
+    /*
+     * ORDER: relaxed.  Only an identity check: if the calling thread owns
+     * the chunk it wrote this value itself; no other thread can store this
+     * thread's &slot_self.
+     */
+    if (HAMT_UNLIKELY(hamt__load_rlx(&ch->owner) != (const void *)&slot_self
+                      || s->index >= SLOT_N || &ch->slot[s->index] != s
+                      || (ch->used & (1u << s->index)) == 0)) {
+        errno = EINVAL;
+        return -1;
+    }
+    /*
+     * ORDER: release; S6 in cell.c.  Pairs with the acquire load in
+     * slot_push_roots(): every read the thread made of the snapshot happens
+     * before a collection that sees the slot empty can reclaim it.
+     */
+    hamt__store_rel(&s->rec, NULL);
+    ch->used &= ~(1u << s->index);
+    return 0;
+}
+
+size_t
+hamt__slot_chunk_count(void)
+{
+    size_t n = 0;
+
+    /* ORDER: acquire; pairs with the seq_cst swap in slot_link(). */
+    for (struct slot_chunk *ch = hamt__load_acq(&slot_chunks); ch != NULL;
+         ch = ch->next) {
+        n++;
+    }
+    return n;
+}
+
+int
+hamt__slots_refused(void)
+{
+    /*
+     * ORDER: relaxed.  Set once by hamt__slots_setup() before the cell it
+     * was called for is shared; the caller's own synchronisation on that
+     * cell orders the store before this load.
+     */
+    return hamt__load_rlx(&slot_refused);
+}
+
+#ifndef HAMT_NO_GC
+
+static pthread_once_t slot_hook_once = PTHREAD_ONCE_INIT;
+static GC_push_other_roots_proc slot_prev_push;
+
+/*
+ * The collector's push-other-roots hook: runs in the collecting thread,
+ * with the allocation lock held, while the world is stopped (in the
+ * non-incremental mode that hamt__slots_setup() requires).
+ */
+static void GC_CALLBACK
+slot_push_roots(void)
+{
+    /*
+     * ORDER: seq_cst fence; F in cell.c (S3).  Every registered writer
+     * acknowledged the stop before this point, so each publication it made
+     * precedes this fence in the single total order; a reader's slot store
+     * that precedes one of those publications precedes the fence too, and
+     * the loads below see it.
+     */
+    atomic_thread_fence(memory_order_seq_cst);
+    /* ORDER: acquire; pairs with the seq_cst swap in slot_link(). */
+    for (struct slot_chunk *ch = hamt__load_acq(&slot_chunks); ch != NULL;
+         ch = ch->next) {
+        for (unsigned i = 0; i < SLOT_N; i++) {
+            /*
+             * ORDER: acquire; pairs with the release store that clears a
+             * slot (hamt__slot_put, slot_key_destroy): if this sees the
+             * slot empty, the reader's reads of the snapshot it held
+             * happened before (S6).
+             */
+            ch->shadow[i] = hamt__load_acq(&ch->slot[i].rec);
+        }
+        /* Scanned now, in this thread: the shadow is ours only here. */
+        GC_push_all_eager(ch->shadow, ch->shadow + SLOT_N);
+    }
+    if (slot_prev_push != 0) {
+        slot_prev_push(); /* The thread stacks, and any other client's. */
+    }
+}
+
+/* Runs under the collector's allocation lock (GC_call_with_alloc_lock). */
+static void *GC_CALLBACK
+slot_hook_install(void *arg)
+{
+    (void)arg;
+    slot_prev_push = GC_get_push_other_roots();
+    GC_set_push_other_roots(slot_push_roots);
+    return NULL;
+}
+
+static void
+slot_hook_once_fn(void)
+{
+    /*
+     * gc_mark.h asks for external synchronisation of the setter and the
+     * getter: the allocation lock is what every collection holds while it
+     * calls the hook.
+     */
+    (void)GC_call_with_alloc_lock(slot_hook_install, NULL);
+}
+
+int
+hamt__slots_setup(void)
+{
+    if (GC_is_incremental_mode()) {
+        /*
+         * ORDER: relaxed; see hamt__slots_refused().  Incremental and
+         * generational modes mark with the world running; S1-S8 assume
+         * every marking step runs with the writers stopped.
+         */
+        atomic_store_explicit(&slot_refused, ENOTSUP, memory_order_relaxed);
+        if (GC_get_manual_vdb_allowed()) {
+            /*
+             * Manual dirty bits need GC_end_stubborn_change() after every
+             * write to a collector object; the library makes none, so no
+             * cell is safe in that mode, registered readers or not.
+             */
+            errno = ENOTSUP;
+            return -1;
+        }
+        return 0;
+    }
+    (void)pthread_once(&slot_hook_once, slot_hook_once_fn);
+    return 0;
+}
+
+int
+hamt_set_markers(unsigned n)
+{
+    if (n == 0 || n > 64) {
+        errno = EINVAL;
+        return -1;
+    }
+    /*
+     * The collector reads the count in GC_init (GC_thr_init) and starts the
+     * markers at GC_allow_register_threads(): after that a new count would
+     * be silently ignored.
+     */
+    if (GC_is_init_called()) {
+        errno = EBUSY;
+        return -1;
+    }
+    GC_set_markers_count(n);
+    return 0;
+}
+
+#else /* HAMT_NO_GC */
+
+int
+hamt__slots_setup(void)
+{
+    return 0; /* Nothing is freed: slots protect nothing but are kept. */
+}
+
+int
+hamt_set_markers(unsigned n)
+{
+    if (n == 0 || n > 64) {
+        errno = EINVAL;
+        return -1;
+    }
+    return 0; /* No collector, no markers. */
 }
 
 #endif /* HAMT_NO_GC */

@@ -75,6 +75,11 @@ man_examples_cppflags = -I$(top_srcdir)/include
 man_examples_ldadd = lib/libhamt.la $(GC_LIBS) -lpthread
 man_examples_ldflags = -no-install $(AM_LDFLAGS)
 
+check_PROGRAMS += man/examples/hamt_cell_acquire
+man_examples_hamt_cell_acquire_CPPFLAGS = $(man_examples_cppflags)
+man_examples_hamt_cell_acquire_LDADD = $(man_examples_ldadd)
+man_examples_hamt_cell_acquire_LDFLAGS = $(man_examples_ldflags)
+
 check_PROGRAMS += man/examples/readers_writer
 man_examples_readers_writer_CPPFLAGS = $(man_examples_cppflags)
 man_examples_readers_writer_LDADD = $(man_examples_ldadd)

@@ -23,10 +23,15 @@ struct space {
     const void *key[CAP];
 };
 
+/* Integer keys in a map whose values are scalars (hamt_new_scalar). */
+static bool scalar_maps;
+
 static void
 space_init(struct space *s, bool tk, uint64_t *seed)
 {
-    s->empty = tk ? tk_empty() : hamt_new(HAMT_KEY_U64);
+    s->empty = tk ? tk_empty()
+                  : scalar_maps ? hamt_new_scalar(HAMT_KEY_U64)
+                                : hamt_new(HAMT_KEY_U64);
     for (uint64_t i = 0; i < CAP; i++) {
         /* Few distinct hash bits: collision nodes and deep paths. */
         s->key[i] = tk ? (const void *)tk_key(
@@ -162,6 +167,12 @@ Test(batch, random_against_reference)
     random_run(false);
 }
 
+Test(batch, random_against_reference_scalar_map)
+{
+    scalar_maps = true;
+    random_run(false);
+}
+
 Test(batch, random_against_reference_colliding_keys)
 {
     random_run(true);
@@ -237,6 +248,12 @@ interleave_run(bool tk)
 
 Test(batch, interleaved_with_persistent_updates)
 {
+    interleave_run(false);
+}
+
+Test(batch, interleaved_with_persistent_updates_scalar_map)
+{
+    scalar_maps = true;
     interleave_run(false);
 }
 
@@ -568,6 +585,12 @@ Test(batch, every_allocation_failing_leaves_the_batch_unchanged)
     oom_run(false);
 }
 
+Test(batch, every_allocation_failing_scalar_map)
+{
+    scalar_maps = true;
+    oom_run(false);
+}
+
 Test(batch, every_allocation_failing_colliding_keys)
 {
     oom_run(true);
@@ -622,6 +645,12 @@ set_many_run(bool tk)
 
 Test(batch, set_many_against_reference)
 {
+    set_many_run(false);
+}
+
+Test(batch, set_many_against_reference_scalar_map)
+{
+    scalar_maps = true;
     set_many_run(false);
 }
 

@@ -13,7 +13,7 @@ test_support_libtestsupport_la_SOURCES = test/support/testkeys.c test/support/re
 test_support_libtestsupport_la_CFLAGS = $(AM_CFLAGS) -Wno-missing-prototypes
 
 HAMT_UNIT_TESTS = test/node test/map test/hash test/iter test/api test/oom test/random test/ops \
-	test/hostile test/batch test/stats
+	test/hostile test/batch test/gc test/stats
 ## Criterion cannot run under ThreadSanitizer (TOOLCHAIN.md): the TSan build
 ## runs only the plain-C stress programs.
 if !HAMT_TSAN
@@ -53,6 +53,10 @@ test_ops_SOURCES = test/ops.c
 test_ops_CFLAGS = $(UT_CF)
 test_ops_LDADD = $(UT_LIBS)
 test_ops_LDFLAGS = $(UT_LF)
+test_gc_SOURCES = test/gc.c
+test_gc_CFLAGS = $(UT_CF)
+test_gc_LDADD = $(UT_LIBS)
+test_gc_LDFLAGS = $(UT_LF)
 test_batch_SOURCES = test/batch.c
 test_batch_CFLAGS = $(UT_CF)
 test_batch_LDADD = $(UT_LIBS)

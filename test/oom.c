@@ -74,18 +74,38 @@ op_del(const struct hamt *m, const void *arg)
 }
 
 static const struct hamt *
-big_u64(unsigned n)
+fill_u64(const struct hamt *m, unsigned n)
 {
-    const struct hamt *m = hamt_new(HAMT_KEY_U64);
     for (uint64_t i = 0; i < n; i++) {
         m = hamt_set(m, HAMT_U64(i), V(i));
     }
     return m;
 }
 
+static const struct hamt *
+big_u64(unsigned n)
+{
+    return fill_u64(hamt_new(HAMT_KEY_U64), n);
+}
+
 Test(oom, set_and_del_fail_cleanly_at_every_allocation)
 {
     const struct hamt *m = big_u64(5000);
+    unsigned total = 0;
+
+    for (int p = 0; p < 2; p++) {
+        for (uint64_t k = 0; k < 10000; k += 997) {
+            total += fail_each(m, op_set, HAMT_U64(k), p);
+            total += fail_each(m, op_del, HAMT_U64(k), p);
+        }
+    }
+    cr_assert_gt(total, 40);
+}
+
+/* The same on a map whose values are scalars (pointer-free leaves). */
+Test(oom, scalar_map_set_and_del_fail_cleanly_at_every_allocation)
+{
+    const struct hamt *m = fill_u64(hamt_new_scalar(HAMT_KEY_U64), 5000);
     unsigned total = 0;
 
     for (int p = 0; p < 2; p++) {

@@ -136,6 +136,14 @@ Test(random, million_mixed_u64_ops_match_reference, .timeout = 600)
     run(hamt_new(HAMT_KEY_U64), 3000, 1000000, key_u64, seed);
 }
 
+/* The same on a map whose values are scalars: pointer-free leaves. */
+Test(random, scalar_map_ops_match_reference, .timeout = 600)
+{
+    uint64_t seed = test_seed();
+
+    run(hamt_new_scalar(HAMT_KEY_U64), 3000, 300000, key_u64, seed);
+}
+
 Test(random, narrow_hashes_deep_paths_and_collisions_match_reference,
      .timeout = 600)
 {

@@ -1,0 +1,235 @@
+/*
+ * budget.c - the "budget" section of hamt-bench: what the collector costs
+ * a writer as a function of the budget between collections
+ * (hamt_gc_set_budget, hamt_init(3)), for maps whose values the collector
+ * scans (hamt_new) and maps whose values are scalars (hamt_new_scalar,
+ * pointer-free leaves).
+ *
+ * One case per (budget, map kind), each in a process of its own, since a
+ * collector heap never shrinks: a case that ran after a larger budget would
+ * start with that heap.  A case loads N u64 keys through one batch,
+ * publishes the map in a cell, collects once, then runs `runs` phases of
+ * BUDGET_UPDATES updates by one writer: replace the value of a random key
+ * (hamt_set) and publish it (hamt_cell_store), as the concurrent section's
+ * writer does, without readers.  Per phase it records
+ *
+ *   updates_per_s        writer updates per second
+ *   collections_per_1m   collections per million updates
+ *   stopped_ns           time the world stood still, per update
+ *   max_pause_ms         the longest pause of the phase
+ *   heap_mb              the collector's heap at the end of the phase
+ *
+ * under the workload "budget", map "libhamt" or "libhamt-scalar", metric
+ * "<metric>_b<budget in MiB>" (b0 is the collector's own schedule, a budget
+ * of 1 byte), and again as "<metric>_default" for the budget hamt_init()
+ * chose in this process (the library's default, or HAMT_GC_BUDGET), which
+ * the headline compares with b0.  Budgets are set with hamt_gc_set_budget()
+ * before the map is built.  The report prints the curve and writes
+ * budget.csv, which bench/plots.gp draws as budget_curve.png.
+ */
+#include "bench.h"
+
+#include <hamt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define V(x) ((void *)(uintptr_t)(x))
+#define MIB ((size_t)1 << 20)
+
+/* Budgets in MiB; 0 stands for the collector's own schedule (1 byte). */
+static const unsigned budget_mib[] = { 0, 16, 32, 64, 128, 256 };
+#define NBUDGETS (sizeof budget_mib / sizeof budget_mib[0])
+
+/* Writer updates per timed phase. */
+static size_t
+budget_updates(void)
+{
+    return strcmp(bench_cfg.mode, "full") == 0 ? 1000000 : 200000;
+}
+
+unsigned
+budget_cases(void)
+{
+    /* libhamt is the only map here; without it the section has nothing. */
+    for (unsigned i = 0; bench_adapters[i] != NULL; i++) {
+        if (strcmp(bench_adapters[i]->name, "libhamt") == 0 &&
+            bench_selected(bench_adapters[i])) {
+            return 2 * (unsigned)NBUDGETS;
+        }
+    }
+    return 0;
+}
+
+/* Records v as metric_b<mib>, and as metric_default for the default. */
+static void
+budget_rec(const char *map, size_t n, const char *metric, unsigned mib,
+           bool is_default, unsigned run, double v)
+{
+    char name[64];
+
+    snprintf(name, sizeof name, "%s_b%u", metric, mib);
+    bench_rec("budget", map, n, name, run, v);
+    if (is_default) {
+        snprintf(name, sizeof name, "%s_default", metric);
+        bench_rec("budget", map, n, name, run, v);
+    }
+}
+
+void
+budget_run(long c)
+{
+    if (c < 0 || c >= (long)(2 * NBUDGETS)) {
+        return;
+    }
+    size_t n = edits_n(), updates = budget_updates();
+    unsigned runs = bench_cfg.runs;
+    unsigned mib = budget_mib[c % NBUDGETS];
+    /* What hamt_init() chose here, before this case changes it. */
+    bool is_default = hamt_gc_budget() == (mib == 0 ? 1 : (size_t)mib * MIB);
+    bool scalar = c >= (long)NBUDGETS;
+    const char *map = scalar ? "libhamt-scalar" : "libhamt";
+
+    if (hamt_gc_set_budget(mib == 0 ? 1 : (size_t)mib * MIB) != 0) {
+        bench_fail("budget: hamt_gc_set_budget(%u MiB) failed", mib);
+        return;
+    }
+    /*
+     * The map, cell and batch live in an uncollectable block: the
+     * collector must see them (malloc memory is not scanned), and the
+     * compiler may keep them only in registers.
+     */
+    struct st {
+        const struct hamt *m;
+        struct hamt_cell *cell;
+        struct hamt_batch *b;
+    } *s = GC_MALLOC_UNCOLLECTABLE(sizeof *s);
+    if (s == NULL) {
+        bench_fail("budget: out of memory");
+        return;
+    }
+    s->m = scalar ? hamt_new_scalar(HAMT_KEY_U64) : hamt_new(HAMT_KEY_U64);
+    s->b = s->m != NULL ? hamt_batch_begin(s->m) : NULL;
+    if (s->b == NULL) {
+        bench_fail("budget: set-up failed");
+        GC_FREE(s);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (hamt_batch_set(s->b, HAMT_U64(bench_key_u64(i)), V(i + 1)) < 0) {
+            bench_fail("budget: load failed");
+            GC_FREE(s);
+            return;
+        }
+    }
+    s->m = hamt_batch_finish(s->b);
+    s->b = NULL;
+    s->cell = hamt_cell_new(s->m);
+    if (s->m == NULL || s->cell == NULL) {
+        bench_fail("budget: set-up failed");
+        GC_FREE(s);
+        return;
+    }
+    GC_gcollect();
+
+    uint64_t rs = 0x5eed ^ (uint64_t)c;
+    for (unsigned run = 0; run < runs; run++) {
+        struct bench_gc_stats st;
+        bench_gc_reset();
+        uint64_t t0 = bench_now_ns();
+        for (size_t u = 0; u < updates; u++) {
+            size_t i = (size_t)bench_below(&rs, n);
+            const struct hamt *m2 =
+                hamt_set(s->m, HAMT_U64(bench_key_u64(i)), V(u + 2));
+            if (m2 == NULL || hamt_cell_store(s->cell, m2, NULL) != 0) {
+                bench_fail("budget: update failed");
+                GC_FREE(s);
+                return;
+            }
+            s->m = m2;
+        }
+        uint64_t t1 = bench_now_ns();
+        bench_gc_read(&st, NULL);
+        double secs = (double)(t1 - t0) / 1e9;
+        budget_rec(map, n, "updates_per_s", mib, is_default, run, (double)updates / secs);
+        budget_rec(map, n, "collections_per_1m", mib, is_default, run,
+                   (double)st.collections * 1e6 / (double)updates);
+        budget_rec(map, n, "stopped_ns", mib, is_default, run,
+                   st.total_ms * 1e6 / (double)updates);
+        budget_rec(map, n, "max_pause_ms", mib, is_default, run, st.max_ms);
+        budget_rec(map, n, "heap_mb", mib, is_default, run,
+                   (double)st.heap_bytes / (double)MIB);
+    }
+    if (hamt_size(s->m) != n) {
+        bench_fail("budget: the map holds %zu keys, not %zu",
+                   hamt_size(s->m), n);
+    }
+    GC_FREE(s);
+}
+
+/* A median of this section: map, metric stem, budget in MiB. */
+static double
+budget_median(const char *map, const char *metric, unsigned mib)
+{
+    char name[64];
+
+    snprintf(name, sizeof name, "%s_b%u", metric, mib);
+    return rec_median("budget", map, BK_U64, edits_n(), 0, 0, 0, name);
+}
+
+void
+budget_report(void)
+{
+    static const char *const maps[] = { "libhamt", "libhamt-scalar" };
+    static const char *const metrics[] = { "updates_per_s",
+                                           "collections_per_1m", "stopped_ns",
+                                           "max_pause_ms", "heap_mb" };
+
+    if (isnan(budget_median("libhamt", "updates_per_s", 0))) {
+        return;
+    }
+    printf("\n== the budget between collections (hamt_gc_set_budget): one "
+           "writer, hamt_set + hamt_cell_store of random keys, N = %zu u64 "
+           "keys, %zu updates per phase, median of %u phases; budget 0 = the "
+           "collector's own schedule; hamt_init's budget here: %zu MiB%s\n",
+           edits_n(), budget_updates(), bench_cfg.runs,
+           hamt_gc_budget() >> 20,
+           getenv("HAMT_GC_BUDGET") != NULL ? " (HAMT_GC_BUDGET)" : "");
+    printf("%-15s %7s %10s %12s %12s %10s %8s\n", "map", "budget", "upd/s",
+           "coll/1M upd", "stopped ns", "max pause", "heap");
+    for (unsigned k = 0; k < 2; k++) {
+        for (unsigned i = 0; i < NBUDGETS; i++) {
+            unsigned b = budget_mib[i];
+            double u = budget_median(maps[k], "updates_per_s", b);
+            if (isnan(u)) {
+                continue;
+            }
+            printf("%-15s %3u MiB %8.3f M %12.1f %12.1f %7.1f ms %5.0f MiB\n",
+                   maps[k], b, u / 1e6,
+                   budget_median(maps[k], "collections_per_1m", b),
+                   budget_median(maps[k], "stopped_ns", b),
+                   budget_median(maps[k], "max_pause_ms", b),
+                   budget_median(maps[k], "heap_mb", b));
+        }
+    }
+    FILE *f = out_csv("budget.csv");
+    fprintf(f, "budget_mib");
+    for (unsigned k = 0; k < 2; k++) {
+        for (unsigned j = 0; j < 5; j++) {
+            fprintf(f, ",%s %s", maps[k], metrics[j]);
+        }
+    }
+    fprintf(f, "\n");
+    for (unsigned i = 0; i < NBUDGETS; i++) {
+        fprintf(f, "%u", budget_mib[i]);
+        for (unsigned k = 0; k < 2; k++) {
+            for (unsigned j = 0; j < 5; j++) {
+                double v = budget_median(maps[k], metrics[j], budget_mib[i]);
+                fprintf(f, ",%.4g", j == 0 ? v / 1e6 : v);
+            }
+        }
+        fprintf(f, "\n");
+    }
+    fclose(f);
+}

@@ -1,0 +1,360 @@
+/*
+ * test/gc.c - the collector settings of gc.c: the budget between
+ * collections (hamt_gc_set_budget, hamt_gc_budget, the default hamt_init
+ * sets, HAMT_GC_BUDGET) and the maps whose values are scalars
+ * (hamt_new_scalar): which kinds are refused, which blocks are
+ * pointer-free, and that nothing a map needs is lost to the collector.
+ *
+ * Criterion runs every test in a fresh process, so each test sees the
+ * collector before hamt_init() has run.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdlib.h>
+
+#ifndef HAMT_NO_GC
+#define GC_THREADS
+#include <gc/gc.h>
+#endif
+#include <string.h>
+
+#include "internal.h"
+#include "node.h"
+
+#define V(x) ((void *)(uintptr_t)(x))
+#define MIB ((size_t)1 << 20)
+
+/* The default documented in hamt_init(3). */
+#define DOC_DEFAULT (64 * MIB)
+
+#ifndef HAMT_NO_GC
+Test(gc, init_sets_the_documented_default_budget)
+{
+    cr_assert_eq(hamt_init(), 0);
+    cr_assert_eq(hamt_gc_budget(), DOC_DEFAULT);
+    cr_assert_eq(GC_get_min_bytes_allocd(), DOC_DEFAULT);
+}
+
+Test(gc, set_budget_reaches_the_collector)
+{
+    cr_assert_eq(hamt_gc_set_budget(3 * MIB), 0);
+    cr_assert_eq(hamt_gc_budget(), 3 * MIB);
+    cr_assert_eq(GC_get_min_bytes_allocd(), 3 * MIB);
+    /* 1 is the collector's own schedule. */
+    cr_assert_eq(hamt_gc_set_budget(1), 0);
+    cr_assert_eq(GC_get_min_bytes_allocd(), 1);
+}
+
+#endif /* HAMT_NO_GC */
+
+Test(gc, zero_budget_is_refused)
+{
+    cr_assert_eq(hamt_gc_set_budget(5 * MIB), 0);
+    errno = 0;
+    cr_assert_eq(hamt_gc_set_budget(0), -1);
+    cr_assert_eq(errno, EINVAL);
+    cr_assert_eq(hamt_gc_budget(), 5 * MIB, "a refused call changes nothing");
+}
+
+Test(gc, budget_query_leaves_errno_alone)
+{
+    errno = 1234;
+    cr_assert_gt(hamt_gc_budget(), 0);
+    cr_assert_eq(errno, 1234);
+}
+
+#ifndef HAMT_NO_GC
+Test(gc, application_budget_set_before_init_is_kept)
+{
+    GC_INIT();
+    GC_set_min_bytes_allocd(7 * MIB);
+    cr_assert_eq(hamt_init(), 0);
+    cr_assert_eq(hamt_gc_budget(), 7 * MIB);
+    cr_assert_not_null(hamt_new(HAMT_KEY_U64));
+    cr_assert_eq(GC_get_min_bytes_allocd(), 7 * MIB);
+}
+
+Test(gc, application_budget_set_after_init_wins)
+{
+    cr_assert_eq(hamt_init(), 0);
+    GC_set_min_bytes_allocd(9 * MIB);
+    cr_assert_not_null(hamt_set(hamt_new(HAMT_KEY_U64), HAMT_U64(1), V(1)));
+    cr_assert_eq(hamt_gc_budget(), 9 * MIB);
+}
+
+#endif /* HAMT_NO_GC */
+
+Test(gc, environment_budget_is_read_at_init)
+{
+    cr_assert_eq(setenv("HAMT_GC_BUDGET", "12M", 1), 0);
+    cr_assert_eq(hamt_init(), 0);
+    cr_assert_eq(hamt_gc_budget(), 12 * MIB);
+}
+
+Test(gc, environment_budget_syntax)
+{
+    static const struct {
+        const char *s;
+        size_t v;
+    } ok[] = {{"1", 1},     {"4096", 4096},  {"3k", 3072},
+              {"3K", 3072}, {"5m", 5 * MIB}, {"2G", (size_t)2 << 30}};
+    static const char *const bad[] = {
+        "", "0", "0M", "-1", " 1", "1 ", "12 MB", "1MB", "1T", "M", "0x10",
+        "99999999999999999999", "17179869184G"};
+    size_t v;
+
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        v = 0;
+        cr_assert(hamt__gc_budget_parse(ok[i].s, &v), "%s", ok[i].s);
+        cr_assert_eq(v, ok[i].v, "%s", ok[i].s);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        v = 77;
+        cr_assert_not(hamt__gc_budget_parse(bad[i], &v), "'%s'", bad[i]);
+        cr_assert_eq(v, 77, "'%s' wrote the result", bad[i]);
+    }
+}
+
+Test(gc, malformed_environment_budget_fails_init)
+{
+    cr_assert_eq(setenv("HAMT_GC_BUDGET", "12 MB", 1), 0);
+    errno = 0;
+    cr_assert_eq(hamt_init(), -1);
+    cr_assert_eq(errno, EINVAL);
+    cr_assert_null(hamt_new(HAMT_KEY_U64));
+    cr_assert_eq(errno, EINVAL);
+}
+
+/* ---- maps whose values are scalars ---- */
+
+Test(gc, scalar_maps_only_for_integer_keys)
+{
+    static const int bad[] = {0, HAMT_KEY_STRING, HAMT_KEY_BYTES, HAMT_KEY_PTR,
+                              HAMT_KEY_CUSTOM, 99};
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        errno = 0;
+        cr_assert_null(hamt_new_scalar((enum hamt_key_kind)bad[i]), "kind %d",
+                       bad[i]);
+        cr_assert_eq(errno, EINVAL);
+    }
+    const struct hamt *e = hamt_new_scalar(HAMT_KEY_U64);
+    cr_assert_not_null(e);
+    cr_assert_eq(hamt_new_scalar(HAMT_KEY_U64), e, "one shared empty map");
+    cr_assert_neq(e, hamt_new(HAMT_KEY_U64));
+    cr_assert_eq(hamt_key_kind(e), HAMT_KEY_U64);
+    const struct hamt *m = hamt_set(e, HAMT_U64(5), V(6));
+    cr_assert_eq(hamt_new_like(m), e, "derived maps keep the key type");
+    cr_assert_eq(hamt_remove(m, HAMT_U64(5)), e);
+}
+
+Test(gc, scalar_maps_do_not_mix_with_plain_ones)
+{
+    const struct hamt *s = hamt_set(hamt_new_scalar(HAMT_KEY_U64),
+                                    HAMT_U64(1), V(1));
+    const struct hamt *p = hamt_set(hamt_new(HAMT_KEY_U64), HAMT_U64(2),
+                                    V(2));
+
+    errno = 0;
+    cr_assert_null(hamt_merge(s, p, NULL, NULL));
+    cr_assert_eq(errno, EINVAL);
+    errno = 0;
+    cr_assert_null(hamt_merge(p, s, NULL, NULL));
+    cr_assert_eq(errno, EINVAL);
+    errno = 0;
+    cr_assert_null(hamt_intersect(p, s, NULL, NULL));
+    cr_assert_eq(errno, EINVAL);
+}
+
+#ifndef HAMT_NO_GC
+/* Counts of the blocks of a map's nodes: pointer-free or scanned. */
+struct kinds {
+    size_t leaf_free, leaf_scanned, inner_free, inner_scanned;
+};
+
+static void
+kinds_walk(const void *p, unsigned shift, struct kinds *k)
+{
+    int kind = hamt__alloc_kind(p);
+
+    cr_assert_neq(kind, -1, "a node outside the collector's heap");
+    if (nd_is_collision_shift(shift)) {
+        *(kind ? &k->leaf_free : &k->leaf_scanned) += 1;
+        return;
+    }
+    const struct node *n = p;
+    if (n->nodemap == 0) {
+        *(kind ? &k->leaf_free : &k->leaf_scanned) += 1;
+        return;
+    }
+    *(kind ? &k->inner_free : &k->inner_scanned) += 1;
+    for (uint32_t rest = n->nodemap; rest != 0; rest &= rest - 1) {
+        kinds_walk(nd_child(n, rest & -rest), shift + HAMT_BITS, k);
+    }
+}
+
+static struct kinds
+kinds_of(const struct hamt *m)
+{
+    struct kinds k = {0};
+
+    kinds_walk(hamt__root(m), 0, &k);
+    return k;
+}
+
+static const struct hamt *
+build_persistent(const struct hamt *m, uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++) {
+        m = hamt_set(m, HAMT_U64(i * 0x9e3779b97f4a7c15u), V(i));
+        cr_assert_not_null(m);
+    }
+    return m;
+}
+
+Test(gc, childless_nodes_of_scalar_maps_are_pointer_free)
+{
+    struct kinds s = kinds_of(build_persistent(hamt_new_scalar(HAMT_KEY_U64),
+                                               20000));
+    struct kinds p =
+        kinds_of(build_persistent(hamt_new(HAMT_KEY_U64), 20000));
+
+    /* Persistent updates build every node fresh: the rule is exact. */
+    cr_assert_gt(s.leaf_free, 100);
+    cr_assert_eq(s.leaf_scanned, 0);
+    cr_assert_eq(s.inner_free, 0, "a node with children is pointer-free");
+    cr_assert_gt(s.inner_scanned, 0);
+    cr_assert_eq(p.leaf_free + p.inner_free, 0, "plain maps are all scanned");
+    cr_assert_eq(p.leaf_scanned, s.leaf_free, "same keys, same shape");
+}
+
+#endif /* HAMT_NO_GC */
+
+/*
+ * A batch that turns an entry of a pointer-free node it owns into a child
+ * must rebuild the node as a scanned one (N6): random batch edits over a
+ * key space that makes new children often, with hamt__validate's N6 check
+ * and a walk of the kinds after every round.
+ */
+Test(gc, batches_never_put_a_child_in_a_pointer_free_node)
+{
+    const struct hamt *m = hamt_new_scalar(HAMT_KEY_U64);
+    uint64_t st = 42;
+    size_t grown = 0;
+
+    for (unsigned round = 0; round < 30; round++) {
+        struct hamt_batch *b = hamt_batch_begin(m);
+        cr_assert_not_null(b);
+        for (unsigned j = 0; j < 3000; j++) {
+            st = st * 6364136223846793005u + 1442695040888963407u;
+            uint64_t k = (st >> 20) % 20000;
+            if ((st >> 8) % 4 == 0) {
+                cr_assert_geq(hamt_batch_remove(b, HAMT_U64(k)), 0);
+            } else {
+                cr_assert_geq(hamt_batch_set(b, HAMT_U64(k), V(k + 1)), 0);
+            }
+        }
+        cr_assert_eq(hamt__validate(hamt__batch_peek(b)), 0);
+        m = hamt_batch_finish(b);
+        cr_assert_eq(hamt__validate(m), 0);
+#ifndef HAMT_NO_GC
+        struct kinds k = kinds_of(m);
+        cr_assert_eq(k.inner_free, 0, "round %u", round);
+        grown += k.leaf_free;
+#else
+        grown += hamt_size(m);
+#endif
+    }
+    cr_assert_gt(grown, 0, "batches made no pointer-free leaves");
+}
+
+/* A reference of what a scalar map holds, checked after collections. */
+static void
+check_contents(const struct hamt *m, const uint64_t *ref, uint64_t n)
+{
+    size_t count = 0;
+
+    for (uint64_t k = 0; k < n; k++) {
+        void *v = NULL;
+        bool f = hamt_get(m, HAMT_U64(k), &v);
+        cr_assert_eq(f, ref[k] != 0, "key %lu presence", (unsigned long)k);
+        if (f) {
+            cr_assert_eq(v, V(ref[k]), "key %lu value", (unsigned long)k);
+            count++;
+        }
+    }
+    cr_assert_eq(hamt_size(m), count);
+    cr_assert_eq(hamt__validate(m), 0);
+}
+
+#ifndef HAMT_NO_GC
+/* Fills freed memory with junk, so that a reclaimed node reads wrong. */
+static void
+churn(void)
+{
+    for (unsigned i = 0; i < 20000; i++) {
+        unsigned char *p = GC_MALLOC(16 + 16 * (i % 16));
+        memset(p, 0xa5, 16 + 16 * (i % 16));
+    }
+}
+
+#define COLLECT() (GC_gcollect(), churn(), GC_gcollect())
+#else
+#define COLLECT() ((void)0) /* nothing is freed without the collector */
+#endif /* HAMT_NO_GC */
+
+/*
+ * Only the pointer-free leaves are unscanned: every node a map reaches
+ * through a child pointer stays alive across collections, whether the
+ * map was built by persistent updates, batches or a merge.
+ */
+Test(gc, scalar_maps_survive_collections, .timeout = 120)
+{
+    enum { N = 6000 };
+    static uint64_t ref[N];
+    const struct hamt *m = hamt_new_scalar(HAMT_KEY_U64);
+    uint64_t st = 7;
+
+    for (unsigned round = 0; round < 12; round++) {
+        struct hamt_batch *b = round % 2 ? hamt_batch_begin(m) : NULL;
+        for (unsigned j = 0; j < 1500; j++) {
+            st = st * 6364136223846793005u + 1442695040888963407u;
+            uint64_t k = (st >> 20) % N, v = (st >> 40) + 1;
+            bool del = (st >> 8) % 3 == 0;
+            if (b != NULL) {
+                cr_assert_geq(del ? hamt_batch_remove(b, HAMT_U64(k))
+                                  : hamt_batch_set(b, HAMT_U64(k), V(v)),
+                              0);
+            } else {
+                m = del ? hamt_remove(m, HAMT_U64(k))
+                        : hamt_set(m, HAMT_U64(k), V(v));
+                cr_assert_not_null(m);
+            }
+            ref[k] = del ? 0 : v;
+        }
+        if (b != NULL) {
+            m = hamt_batch_finish(b);
+        }
+        COLLECT();
+        check_contents(m, ref, N);
+    }
+    /* A merge of two halves builds its nodes bottom up (ops.c). */
+    const struct hamt *lo = hamt_new_scalar(HAMT_KEY_U64), *hi = lo;
+    for (uint64_t k = 0; k < N; k++) {
+        if (ref[k] != 0) {
+            if (k < N / 2) {
+                lo = hamt_set(lo, HAMT_U64(k), V(ref[k]));
+            } else {
+                hi = hamt_set(hi, HAMT_U64(k), V(ref[k]));
+            }
+        }
+    }
+    const struct hamt *u = hamt_merge(lo, hi, NULL, NULL);
+    cr_assert_not_null(u);
+    lo = hi = NULL;
+    COLLECT();
+    check_contents(u, ref, N);
+#ifndef HAMT_NO_GC
+    cr_assert_eq(kinds_of(u).inner_free, 0);
+#endif
+}

@@ -1,0 +1,389 @@
+/*
+ * test/slot.c - readers the collector does not know (hamt_cell_acquire,
+ * hamt_snapshot_release; lib/slot.h and lib/thread.c): results, errno on
+ * every error path, several snapshots held at once, slots reused after a
+ * thread exits, growth past one chunk, snapshots surviving forced
+ * collections in a thread the collector never heard of, the refused
+ * collector modes and the marker count.
+ *
+ * Reader threads here are made with the plain pthread_create
+ * (GC_NO_THREAD_REDIRECTS), so the collector knows nothing of them unless
+ * the library registers them; several tests check that it never does.
+ */
+#include "internal.h"
+#include "slot.h"
+#include "stress/payload.h"
+
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#ifndef HAMT_NO_GC
+#define GC_THREADS
+#define GC_NO_THREAD_REDIRECTS
+#include <gc/gc.h>
+#endif
+
+static const struct hamt *
+u64_map(uint64_t n, uint64_t tag)
+{
+    const struct hamt *m = hamt_new(HAMT_KEY_U64);
+
+    for (uint64_t k = 0; k < n; k++) {
+        m = hamt_set(m, HAMT_U64(k), (void *)(uintptr_t)(k + tag));
+        cr_assert_not_null(m);
+    }
+    return m;
+}
+
+static uint64_t
+word_of(const struct hamt *m, uint64_t key)
+{
+    void *val = NULL;
+
+    cr_assert(hamt_get(m, HAMT_U64(key), &val));
+    return (uint64_t)(uintptr_t)val;
+}
+
+static void
+run_thread(void *(*fn)(void *), void *arg)
+{
+    pthread_t t;
+
+    cr_assert_eq(pthread_create(&t, NULL, fn, arg), 0);
+    cr_assert_eq(pthread_join(t, NULL), 0);
+}
+
+/* ---- errors ---- */
+
+Test(slot, acquire_rejects_null_arguments)
+{
+    struct hamt_cell *c = hamt_cell_new(u64_map(1, 1));
+    struct hamt_snapshot *snap = (struct hamt_snapshot *)&snap;
+
+    errno = 0;
+    cr_assert_null(hamt_cell_acquire(NULL, NULL, &snap));
+    cr_assert_eq(errno, EINVAL);
+    cr_assert_null(snap, "a failed acquire clears *snap");
+    errno = 0;
+    cr_assert_null(hamt_cell_acquire(c, NULL, NULL));
+    cr_assert_eq(errno, EINVAL);
+}
+
+Test(slot, release_rejects_null_and_double_release)
+{
+    struct hamt_cell *c = hamt_cell_new(u64_map(1, 1));
+    struct hamt_snapshot *snap;
+
+    errno = 0;
+    cr_assert_eq(hamt_snapshot_release(NULL), -1);
+    cr_assert_eq(errno, EINVAL);
+    cr_assert_not_null(hamt_cell_acquire(c, NULL, &snap));
+    errno = 0;
+    cr_assert_eq(hamt_snapshot_release(snap), 0);
+    cr_assert_eq(errno, 0, "a successful release leaves errno alone");
+    cr_assert_eq(hamt_snapshot_release(snap), -1);
+    cr_assert_eq(errno, EINVAL);
+}
+
+static void *
+release_foreign(void *arg)
+{
+    struct hamt_snapshot *snap = arg;
+    intptr_t ok;
+
+    errno = 0;
+    ok = hamt_snapshot_release(snap) == -1 && errno == EINVAL;
+    return (void *)ok;
+}
+
+Test(slot, release_from_another_thread_is_einval)
+{
+    struct hamt_cell *c = hamt_cell_new(u64_map(1, 1));
+    struct hamt_snapshot *snap;
+    pthread_t t;
+    void *ok = NULL;
+
+    cr_assert_not_null(hamt_cell_acquire(c, NULL, &snap));
+    cr_assert_eq(pthread_create(&t, NULL, release_foreign, snap), 0);
+    cr_assert_eq(pthread_join(t, &ok), 0);
+    cr_assert(ok != NULL, "another thread's release must fail with EINVAL");
+    cr_assert_eq(hamt_snapshot_release(snap), 0, "still held by its owner");
+}
+
+/* ---- results ---- */
+
+Test(slot, acquire_returns_the_current_map_and_version)
+{
+    const struct hamt *m0 = u64_map(10, 1);
+    const struct hamt *m1 = hamt_set(m0, HAMT_U64(3), (void *)77);
+    struct hamt_cell *c = hamt_cell_new(m0);
+    struct hamt_snapshot *snap;
+    uint64_t v = 99;
+
+    cr_assert_eq(hamt_cell_acquire(c, &v, &snap), m0);
+    cr_assert_eq(v, 0);
+    cr_assert_eq(hamt_snapshot_release(snap), 0);
+    cr_assert_eq(hamt_cell_store(c, m1, &v), 0);
+    cr_assert_eq(v, 1);
+    cr_assert_eq(hamt_cell_acquire(c, NULL, &snap), m1);
+    cr_assert_eq(hamt_snapshot_release(snap), 0);
+}
+
+Test(slot, several_snapshots_are_held_and_released_one_by_one)
+{
+    enum { N = 40 }; /* more than one chunk of slots */
+    struct hamt_cell *c = hamt_cell_new(u64_map(64, 0));
+    struct hamt_snapshot *snap[N];
+    const struct hamt *m[N];
+    uint64_t v[N];
+
+    for (unsigned i = 0; i < N; i++) {
+        m[i] = hamt_cell_acquire(c, &v[i], &snap[i]);
+        cr_assert_not_null(m[i]);
+        cr_assert_eq(v[i], i);
+        for (unsigned j = 0; j < i; j++) {
+            cr_assert_neq(snap[i], snap[j], "each snapshot has its own slot");
+        }
+        const struct hamt *next =
+            hamt_set(m[i], HAMT_U64(i % 64), (void *)(uintptr_t)(1000 + i));
+        cr_assert_not_null(next);
+        uint64_t pv = 0;
+
+        cr_assert_eq(hamt_cell_store(c, next, &pv), 0);
+        cr_assert_eq(pv, i + 1);
+    }
+    /* Release every other one first, then the rest: each on its own. */
+    for (unsigned i = 0; i < N; i += 2) {
+        cr_assert_eq(hamt_snapshot_release(snap[i]), 0);
+    }
+    for (unsigned i = 1; i < N; i += 2) {
+        cr_assert_eq(word_of(m[i], (i - 1) % 64), 1000 + i - 1);
+        cr_assert_eq(hamt_snapshot_release(snap[i]), 0);
+    }
+}
+
+/* ---- threads the collector does not know ---- */
+
+struct reader_arg {
+    struct hamt_cell *cell;
+    atomic_int phase; /* 0 start, 1 acquired, 2 main collected, 3 done */
+    uint64_t nkeys;
+    int registered_after; /* -1 not checked */
+    int ok;
+};
+
+#ifndef HAMT_NO_GC
+static void
+wait_phase(atomic_int *p, int want)
+{
+    while (atomic_load(p) < want) {
+        sched_yield();
+    }
+}
+
+/*
+ * Takes a snapshot of version 0 (payloads built by the test), lets the
+ * main thread drop every other reference and collect, then checks every
+ * payload: a reclaimed and reused one no longer agrees with itself.
+ */
+static void *
+unregistered_reader(void *p)
+{
+    struct reader_arg *a = p;
+    struct hamt_snapshot *snap;
+    uint64_t v = 1;
+    const struct hamt *m = hamt_cell_acquire(a->cell, &v, &snap);
+    struct timespec zero = { 0, 0 };
+
+    a->ok = m != NULL && v == 0;
+    atomic_store(&a->phase, 1);
+    wait_phase(&a->phase, 2);
+    for (uint64_t k = 0; a->ok && k < a->nkeys; k++) {
+        void *val = NULL;
+
+        a->ok = hamt_get(m, HAMT_U64(k), &val) && payload_ok(val, k, 0);
+    }
+    a->ok = a->ok && hamt_snapshot_release(snap) == 0;
+    /* version and wait must not register the thread either. */
+    a->ok = a->ok && hamt_cell_version(a->cell) > 0;
+    a->ok = a->ok && hamt_cell_wait(a->cell, 0, &zero) == 0;
+    a->registered_after = GC_thread_is_registered();
+    atomic_store(&a->phase, 3);
+    return NULL;
+}
+
+Test(slot, snapshot_of_unregistered_thread_survives_collections,
+     .timeout = 120)
+{
+    enum { NKEYS = 2000 };
+    const struct hamt *m = hamt_new(HAMT_KEY_U64);
+    struct reader_arg a = { .nkeys = NKEYS, .registered_after = -1 };
+    pthread_t t;
+
+    for (uint64_t k = 0; k < NKEYS; k++) {
+        m = hamt_set(m, HAMT_U64(k), payload_alloc(k, 0));
+        cr_assert_not_null(m);
+    }
+    a.cell = hamt_cell_new(m);
+    cr_assert_not_null(a.cell);
+    m = NULL;
+    cr_assert_eq(pthread_create(&t, NULL, unregistered_reader, &a), 0);
+    wait_phase(&a.phase, 1);
+    /* Replace every payload, publish, and collect hard: only the slot
+     * keeps version 0 alive; churn reuses whatever was reclaimed. */
+    for (int round = 0; round < 5; round++) {
+        const struct hamt *cur = hamt_cell_load(a.cell, NULL);
+
+        for (uint64_t k = 0; k < NKEYS; k++) {
+            cur = hamt_set(cur, HAMT_U64(k), payload_alloc(k, round + 1));
+            cr_assert_not_null(cur);
+        }
+        cr_assert_eq(hamt_cell_store(a.cell, cur, NULL), 0);
+        cur = NULL;
+        GC_gcollect();
+    }
+    atomic_store(&a.phase, 2);
+    wait_phase(&a.phase, 3);
+    cr_assert_eq(pthread_join(t, NULL), 0);
+    cr_assert(a.ok, "a payload of the held snapshot was reclaimed");
+    cr_assert_eq(a.registered_after, 0,
+                 "acquire, version and wait must not register the thread");
+}
+#endif /* HAMT_NO_GC */
+
+static void *
+acquire_one(void *p)
+{
+    struct reader_arg *a = p;
+    struct hamt_snapshot *snap;
+
+    a->ok = hamt_cell_acquire(a->cell, NULL, &snap) != NULL;
+    /* Exits holding it: the thread-exit destructor must clear it. */
+    return NULL;
+}
+
+Test(slot, slots_are_reused_after_their_thread_exits)
+{
+    struct reader_arg a = { .cell = hamt_cell_new(u64_map(4, 1)) };
+    size_t before;
+
+    run_thread(acquire_one, &a);
+    cr_assert(a.ok);
+    before = hamt__slot_chunk_count();
+    cr_assert_geq(before, 1);
+    for (int i = 0; i < 20; i++) {
+        a.ok = 0;
+        run_thread(acquire_one, &a);
+        cr_assert(a.ok);
+    }
+    cr_assert_eq(hamt__slot_chunk_count(), before,
+                 "threads that came one after another must reuse one chunk");
+}
+
+enum { MANY = 48 };
+
+struct many_arg {
+    struct hamt_cell *cell;
+    pthread_barrier_t *held;
+    pthread_barrier_t *go;
+    int ok;
+};
+
+static void *
+hold_across_barrier(void *p)
+{
+    struct many_arg *a = p;
+    struct hamt_snapshot *snap;
+    const struct hamt *m = hamt_cell_acquire(a->cell, NULL, &snap);
+
+    a->ok = m != NULL;
+    (void)pthread_barrier_wait(a->held);
+    (void)pthread_barrier_wait(a->go);
+    a->ok = a->ok && word_of(m, 2) == 3 && hamt_snapshot_release(snap) == 0;
+    return NULL;
+}
+
+Test(slot, slots_grow_with_many_threads_holding_at_once, .timeout = 120)
+{
+    struct hamt_cell *c = hamt_cell_new(u64_map(4, 1));
+    pthread_barrier_t held, go;
+    pthread_t t[MANY];
+    struct many_arg a[MANY];
+
+    cr_assert_eq(pthread_barrier_init(&held, NULL, MANY + 1), 0);
+    cr_assert_eq(pthread_barrier_init(&go, NULL, MANY + 1), 0);
+    for (int i = 0; i < MANY; i++) {
+        a[i] = (struct many_arg){ c, &held, &go, 0 };
+        cr_assert_eq(pthread_create(&t[i], NULL, hold_across_barrier, &a[i]),
+                     0);
+    }
+    (void)pthread_barrier_wait(&held);
+    /* Every thread holds a snapshot now: one chunk each at least. */
+    cr_assert_geq(hamt__slot_chunk_count(), MANY);
+#ifndef HAMT_NO_GC
+    GC_gcollect();
+#endif
+    (void)pthread_barrier_wait(&go);
+    for (int i = 0; i < MANY; i++) {
+        cr_assert_eq(pthread_join(t[i], NULL), 0);
+        cr_assert(a[i].ok, "thread %d", i);
+    }
+}
+
+/* ---- collector modes and markers ---- */
+
+#ifndef HAMT_NO_GC
+Test(slot, incremental_mode_refuses_slot_readers)
+{
+    struct hamt_cell *c;
+    struct hamt_snapshot *snap = (struct hamt_snapshot *)&snap;
+
+    GC_INIT();
+    GC_enable_incremental();
+    cr_assert(GC_is_incremental_mode(), "incremental mode did not start");
+    c = hamt_cell_new(u64_map(4, 1));
+    cr_assert_not_null(c, "registered readers still work");
+    errno = 0;
+    cr_assert_null(hamt_cell_acquire(c, NULL, &snap));
+    cr_assert_eq(errno, ENOTSUP);
+    cr_assert_null(snap);
+    cr_assert_not_null(hamt_cell_load(c, NULL));
+}
+
+Test(slot, manual_dirty_bits_refuse_cells)
+{
+    GC_set_manual_vdb_allowed(1);
+    GC_INIT();
+    GC_enable_incremental();
+    cr_assert(GC_is_incremental_mode(), "incremental mode did not start");
+    errno = 0;
+    cr_assert_null(hamt_cell_new(u64_map(4, 1)));
+    cr_assert_eq(errno, ENOTSUP);
+}
+
+Test(slot, set_markers_before_init_sets_the_count)
+{
+    cr_assert(!GC_is_init_called(), "the test process starts fresh");
+    errno = 0;
+    cr_assert_eq(hamt_set_markers(0), -1);
+    cr_assert_eq(errno, EINVAL);
+    cr_assert_eq(hamt_set_markers(65), -1);
+    cr_assert_eq(errno, EINVAL);
+    cr_assert_eq(hamt_set_markers(1), 0);
+    cr_assert_eq(hamt_init(), 0);
+    cr_assert_eq(GC_get_parallel(), 0, "one marker: no parallel marking");
+    errno = 0;
+    cr_assert_eq(hamt_set_markers(2), -1);
+    cr_assert_eq(errno, EBUSY);
+}
+#else
+Test(slot, set_markers_checks_its_argument)
+{
+    errno = 0;
+    cr_assert_eq(hamt_set_markers(0), -1);
+    cr_assert_eq(errno, EINVAL);
+    cr_assert_eq(hamt_set_markers(2), 0);
+}
+#endif /* HAMT_NO_GC */
