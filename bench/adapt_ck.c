@@ -330,6 +330,15 @@ ck_update_mw(void *m, void *t, bkey k, uint64_t v)
 }
 
 static void
+ck_remove_mw(void *m, void *t, bkey k)
+{
+    struct ck_state *s = m;
+    pthread_mutex_lock(&s->wmu);
+    (void)ck_remove(m, t, k);
+    pthread_mutex_unlock(&s->wmu);
+}
+
+static void
 ck_quiesce(void *m, void *t)
 {
     (void)m;
@@ -352,6 +361,8 @@ const struct bench_adapter bench_ck = {
     .read_batch = ck_read_batch,
     .update = ck_update,
     .update_mw = ck_update_mw,
+    .insert_mw = ck_update_mw,
+    .remove_mw = ck_remove_mw,
     .bulk = NULL,
     .quiesce = ck_quiesce,
 };

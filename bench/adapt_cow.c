@@ -276,6 +276,15 @@ cow_update_mw(void *m, void *t, bkey k, uint64_t v)
 }
 
 static void
+cow_remove_mw(void *m, void *t, bkey k)
+{
+    struct cow_state *s = m;
+    pthread_mutex_lock(&s->wmu);
+    (void)cow_remove(m, t, k);
+    pthread_mutex_unlock(&s->wmu);
+}
+
+static void
 cow_bulk(void *m, void *t, const bkey *keys, const uint64_t *vals, size_t n)
 {
     (void)t;
@@ -316,6 +325,8 @@ const struct bench_adapter bench_cow = {
     .read_batch = cow_read_batch,
     .update = cow_update,
     .update_mw = cow_update_mw,
+    .insert_mw = cow_update_mw,
+    .remove_mw = cow_remove_mw,
     .bulk = cow_bulk,
     .quiesce = cow_quiesce,
 };

@@ -236,6 +236,19 @@ glib_update(void *m, void *t, bkey k, uint64_t v)
     glib_insert(m, t, k, v);
 }
 
+/* The locked variants lock inside insert and remove: safe for writers. */
+static void
+glib_insert_mw(void *m, void *t, bkey k, uint64_t v)
+{
+    (void)glib_insert(m, t, k, v);
+}
+
+static void
+glib_remove_mw(void *m, void *t, bkey k)
+{
+    (void)glib_remove(m, t, k);
+}
+
 static void
 glib_quiesce(void *m, void *t)
 {
@@ -266,6 +279,8 @@ const struct bench_adapter bench_glib_mutex = {
     .create = glib_mutex_create,
     .update = glib_update,
     .update_mw = glib_update,
+    .insert_mw = glib_insert_mw,
+    .remove_mw = glib_remove_mw,
     GLIB_COMMON,
 };
 
@@ -276,6 +291,8 @@ const struct bench_adapter bench_glib_rwlock = {
     .create = glib_rwlock_create,
     .update = glib_update,
     .update_mw = glib_update,
+    .insert_mw = glib_insert_mw,
+    .remove_mw = glib_remove_mw,
     GLIB_COMMON,
 };
 
@@ -286,5 +303,7 @@ const struct bench_adapter bench_glib_shards = {
     .create = glib_shards_create,
     .update = glib_update,
     .update_mw = glib_update,
+    .insert_mw = glib_insert_mw,
+    .remove_mw = glib_remove_mw,
     GLIB_COMMON,
 };

@@ -306,6 +306,31 @@ lh_update_mw(void *m, void *t, bkey k, uint64_t v)
     }
 }
 
+/* Several writers: hamt_cell_update() (compare-and-publish, retried). */
+static void
+lh_insert_mw(void *m, void *t, bkey k, uint64_t v)
+{
+    lh_update_mw(m, t, k, v);
+}
+
+static const struct hamt *
+lh_del_fn(const struct hamt *cur, void *ctx)
+{
+    const struct lh_upd *u = ctx;
+    return hamt_remove(cur, hkey(u->k));
+}
+
+static void
+lh_remove_mw(void *m, void *t, bkey k)
+{
+    (void)t;
+    struct lh_state *s = m;
+    struct lh_upd u = { k, 0 };
+    if (hamt_cell_update(s->cell, lh_del_fn, &u) == NULL) {
+        lh_die("hamt_cell_update");
+    }
+}
+
 static void
 lh_quiesce(void *m, void *t)
 {
@@ -467,6 +492,8 @@ const struct bench_adapter bench_hamt = {
     .read_batch = lh_read_batch,
     .update = lh_update,
     .update_mw = lh_update_mw,
+    .insert_mw = lh_insert_mw,
+    .remove_mw = lh_remove_mw,
     .bulk = lh_bulk,
     .quiesce = lh_quiesce,
     .exact_bytes = lh_exact_bytes,

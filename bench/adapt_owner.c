@@ -248,6 +248,12 @@ owner_update(void *m, void *t, bkey k, uint64_t v)
 }
 
 static void
+owner_remove_mw(void *m, void *t, bkey k)
+{
+    (void)owner_remove(m, t, k);
+}
+
+static void
 owner_bulk(void *m, void *t, const bkey *keys, const uint64_t *vals, size_t n)
 {
     struct owner_req r = { .op = OP_BULK, .keys = keys, .vals = vals, .n = n };
@@ -277,6 +283,8 @@ const struct bench_adapter bench_owner = {
     .read_batch = owner_read_batch,
     .update = owner_update,
     .update_mw = owner_update,
+    .insert_mw = owner_update,
+    .remove_mw = owner_remove_mw,
     .bulk = owner_bulk,
     .quiesce = owner_quiesce,
 };

@@ -237,6 +237,13 @@ urcu_update(void *m, void *t, bkey k, uint64_t v)
     urcu_insert(m, t, k, v);
 }
 
+/* Lock-free: any number of writers. */
+static void
+urcu_remove_mw(void *m, void *t, bkey k)
+{
+    (void)urcu_remove(m, t, k);
+}
+
 static void
 urcu_quiesce(void *m, void *t)
 {
@@ -261,6 +268,8 @@ const struct bench_adapter bench_urcu = {
     .read_batch = urcu_read_batch,
     .update = urcu_update,
     .update_mw = urcu_update,
+    .insert_mw = urcu_update,
+    .remove_mw = urcu_remove_mw,
     .bulk = NULL,
     .quiesce = urcu_quiesce,
 };

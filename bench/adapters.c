@@ -17,6 +17,7 @@ const struct bench_adapter *const bench_adapters[] = {
     &bench_hamt,
     &bench_hamt_b16,
     &bench_hamt_slot,
+    &bench_hamt_combine,
 #ifdef HAVE_GLIB
     &bench_glib,
     &bench_glib_mutex,
@@ -25,6 +26,7 @@ const struct bench_adapter *const bench_adapters[] = {
     &bench_owner,
 #endif
     &bench_cow,
+    &bench_syncmap,
 #ifdef HAVE_URCU
     &bench_urcu,
 #endif

@@ -83,6 +83,13 @@ struct bench_adapter {
     void (*update)(void *m, void *t, bkey k, uint64_t v);
     /* The same, safe with several writer threads at once. */
     void (*update_mw)(void *m, void *t, bkey k, uint64_t v);
+    /*
+     * Several-writer section (writers.c): add a new key, remove a key,
+     * safe with several writer threads and readers at once.  NULL: the
+     * competitor sits out the insert/delete key pattern.
+     */
+    void (*insert_mw)(void *m, void *t, bkey k, uint64_t v);
+    void (*remove_mw)(void *m, void *t, bkey k);
     /* Untimed bulk build (may be NULL: the driver loops over insert). */
     void (*bulk)(void *m, void *t, const bkey *keys, const uint64_t *vals,
                  size_t n);
@@ -97,6 +104,7 @@ struct bench_adapter {
 extern const struct bench_adapter bench_hamt;
 extern const struct bench_adapter bench_hamt_b16;
 extern const struct bench_adapter bench_hamt_slot;
+extern const struct bench_adapter bench_hamt_combine;
 #ifdef HAVE_GLIB
 extern const struct bench_adapter bench_glib;
 extern const struct bench_adapter bench_glib_mutex;
@@ -105,6 +113,7 @@ extern const struct bench_adapter bench_glib_shards;
 extern const struct bench_adapter bench_owner;
 #endif
 extern const struct bench_adapter bench_cow;
+extern const struct bench_adapter bench_syncmap;
 #ifdef HAVE_URCU
 extern const struct bench_adapter bench_urcu;
 #endif
@@ -405,6 +414,10 @@ size_t edits_n(void);
 unsigned budget_cases(void);
 void budget_run(long c);
 void budget_report(void);
+/* writers.c: several writers; prints its own tables and files */
+void writers_run(long c);
+/* The smoke mode's check of every several-writer call; adds to counts. */
+void writers_smoke(unsigned *pass, unsigned *fail);
 
 /* ---- concurrent phases (concurrent.c; the smoke mode uses them too) ---- */
 

@@ -14,7 +14,8 @@ bench_hamt_bench_SOURCES = bench/bench.h bench/main.c bench/config.c \
 	bench/sections.c bench/child.c bench/report.c bench/smoke.c \
 	bench/single.c bench/concurrent.c bench/breakpoint.c bench/balance.c \
 	bench/edits.c bench/util.c bench/adapt_hamt.c bench/adapt_cow.c \
-	bench/budget.c bench/rawthread.c
+	bench/budget.c bench/rawthread.c bench/writers.c \
+	bench/adapt_syncmap.c bench/adapt_combine.c
 bench_hamt_bench_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(URCU_CFLAGS)
 bench_hamt_bench_LDADD = lib/libhamt_core.la $(GC_LIBS) $(SODIUM_LIBS) \
 	-lpthread -lm
@@ -52,6 +53,8 @@ BENCH_OUT = bench/out
 BENCH_ARGS =
 bench_plot = if test -n "$(GNUPLOT)"; then \
 	  (cd $(BENCH_OUT) && $(GNUPLOT) $(abs_top_srcdir)/bench/plots.gp) && \
+	  { test ! -f $(BENCH_OUT)/writers.gp || \
+	    (cd $(BENCH_OUT) && $(GNUPLOT) writers.gp); } && \
 	  echo "pictures: $(BENCH_OUT)/ns_per_op.png read_throughput.png breakpoint.png gc_pauses.png"; \
 	else echo "skipped: gnuplot not found (no pictures)"; fi
 

@@ -24,6 +24,7 @@ const struct bench_section bench_sections[] = {
       .report = budget_report },
     { .name = "single", .run = single_run_all, .report = single_write_data,
       .preload = true },
+    { .name = "writers", .run = writers_run },
     { .name = "balance", .run = balance_run, .report = balance_write_data,
       .in_parent = true },
     { .name = NULL },

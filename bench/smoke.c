@@ -138,6 +138,7 @@ smoke_main(void)
         printf("ok: %s\n", bench_adapters[i]->name);
         fflush(stdout);
     }
+    writers_smoke(&smoke_pass, &smoke_fail);
     /* The chi-square tail at known points: Q(31, 31) ~ 0.4672. */
     double q = bench_chi2_q(31.0, 31.0);
     smoke_check(fabs(q - 0.4672) < 0.001, "chi2", BK_U64, "chi-square tail");

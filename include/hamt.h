@@ -656,6 +656,67 @@ HAMT_API const struct hamt *hamt_batch_finish(struct hamt_batch *b);
  */
 HAMT_API void hamt_batch_discard(struct hamt_batch *b);
 
+/* ---- combined publication (hamt_combine(3)) ---- */
+
+/*
+ * A combiner: any number of threads submit updates to one cell through it;
+ * whichever submitter finds it free becomes the publisher, applies every
+ * pending request in one batch and publishes the result once (flat
+ * combining).  A submitter returns once its update is visible.
+ */
+struct hamt_combine;
+
+/*
+ * hamt_combine_new - a combiner publishing to cell `c` (stored, not
+ * copied).  Collector-allocated: keep its pointer where the collector looks,
+ * as with the cell.  Use one combiner per cell: two on one cell are correct
+ * but do not combine with each other.  NULL with errno EINVAL (NULL cell)
+ * or ENOMEM.
+ * Thread safety: any thread; share the combiner through synchronisation.
+ */
+HAMT_API struct hamt_combine *hamt_combine_new(struct hamt_cell *c);
+
+/*
+ * hamt_combine_set - bind `key` to `val` in the cell's map (key stored as
+ * by hamt_set()) and return once that is visible: 0 with the version that
+ * first shows it in *version (when not NULL), or -1 with errno EINVAL (NULL
+ * combiner, invalid key, malformed timeout), ENOMEM (not applied),
+ * ETIMEDOUT (`timeout`, relative, passed while the request still waited to
+ * be taken: not applied; a taken request always completes), or EDEADLK
+ * (called from an alter function this combiner is running).  NULL timeout
+ * waits as long as it takes.
+ * Thread safety: any number of threads at once; blocking (the publisher
+ * holds a flag); readers of the cell are not affected.  Not concurrently
+ * with hamt_cell_store() on the same cell; hamt_cell_cas() and
+ * hamt_cell_update() are fine.
+ */
+HAMT_API int hamt_combine_set(struct hamt_combine *cb, const void *key,
+                              void *val, const struct timespec *timeout,
+                              uint64_t *version);
+
+/*
+ * hamt_combine_remove - remove `key` (nothing to do if absent); returns as
+ * hamt_combine_set().
+ * Thread safety: as hamt_combine_set().
+ */
+HAMT_API int hamt_combine_remove(struct hamt_combine *cb, const void *key,
+                                 const struct timespec *timeout,
+                                 uint64_t *version);
+
+/*
+ * hamt_combine_alter - hamt_batch_alter() of `key` with fn and ctx,
+ * applied by the publisher thread (fn runs there, once per publication
+ * attempt: again only if another thread published to the cell outside the
+ * combiner meanwhile).  fn must not wait for other submitters of this
+ * combiner.  Returns as hamt_combine_set(); EINVAL also for a NULL fn or an
+ * fn result outside hamt_alter_action.
+ * Thread safety: as hamt_combine_set().
+ */
+HAMT_API int hamt_combine_alter(struct hamt_combine *cb, const void *key,
+                                hamt_alter_fn fn, void *ctx,
+                                const struct timespec *timeout,
+                                uint64_t *version);
+
 #ifdef __cplusplus
 }
 #endif

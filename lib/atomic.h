@@ -74,4 +74,25 @@
 #define hamt__add_rlx(p, v) \
     atomic_fetch_add_explicit((p), (v), memory_order_relaxed)
 
+/*
+ * Used by combine.c (flat combining): the request list and the request
+ * state words.  Each call site says why its order is enough.
+ */
+#define hamt__store_rlx(p, v) \
+    atomic_store_explicit((p), (v), memory_order_relaxed)
+#define hamt__xchg_acq(p, v) \
+    atomic_exchange_explicit((p), (v), memory_order_acquire)
+#define hamt__xchg_rel(p, v) \
+    atomic_exchange_explicit((p), (v), memory_order_release)
+/* Strong CAS, relaxed on success and failure: a flag on one word only. */
+#define hamt__cas_rlx(p, expp, v)                                   \
+    atomic_compare_exchange_strong_explicit((p), (expp), (v),       \
+                                            memory_order_relaxed,   \
+                                            memory_order_relaxed)
+/* Strong CAS, release on success (hands data over), relaxed on failure. */
+#define hamt__cas_rel(p, expp, v)                                   \
+    atomic_compare_exchange_strong_explicit((p), (expp), (v),       \
+                                            memory_order_release,   \
+                                            memory_order_relaxed)
+
 #endif /* HAMT_ATOMIC_H */

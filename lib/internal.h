@@ -220,6 +220,15 @@ bool hamt__key_eq(const struct hamt__kt *kt, const void *stored,
 /* Whether `key` is acceptable for kt (non-NULL for strings and bytes). */
 bool hamt__key_valid(const struct hamt__kt *kt, const void *key);
 
+/* ---- combined publication (combine.c) ---- */
+
+/*
+ * Requests waiting in the combiner's list.  Only for an alter function run
+ * by the combiner's publisher (tests): elsewhere the list may change and
+ * its requests vanish while it is walked.
+ */
+size_t hamt__combine_pending(const struct hamt_combine *cb);
+
 /* ---- iteration (iter.c) ---- */
 
 void hamt__iter_init(struct hamt_iter *it, const struct hamt *m);

@@ -28,7 +28,8 @@ dist_man3_MANS = \
 	man/hamt_cell.3 \
 	man/hamt_thread.3 \
 	man/hamt_ops.3 \
-	man/hamt_batch.3
+	man/hamt_batch.3 \
+	man/hamt_combine.3
 
 EXTRA_DIST += man/names.sh man/check-lint.sh man/check-symbols.sh \
 	man/check-examples.sh
@@ -134,6 +135,11 @@ check_PROGRAMS += man/examples/hamt_batch
 man_examples_hamt_batch_CPPFLAGS = $(man_examples_cppflags)
 man_examples_hamt_batch_LDADD = $(man_examples_ldadd)
 man_examples_hamt_batch_LDFLAGS = $(man_examples_ldflags)
+
+check_PROGRAMS += man/examples/hamt_combine
+man_examples_hamt_combine_CPPFLAGS = $(man_examples_cppflags)
+man_examples_hamt_combine_LDADD = $(man_examples_ldadd)
+man_examples_hamt_combine_LDFLAGS = $(man_examples_ldflags)
 
 ## ---- the checks ----
 

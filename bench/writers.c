@@ -1,0 +1,717 @@
+/*
+ * writers.c - the several-writer section of hamt-bench (issue 15).
+ *
+ * Every contender with a several-writer update (update_mw) runs W writer
+ * threads and R reader threads on one map of N = 1M u64 keys:
+ *
+ *   writer   each operation is a lookup with probability read_pct%, else
+ *            an update; the update is timed from the call to its return
+ *            (for every contender the update is visible to readers when
+ *            the call returns: "submit-to-visible" latency)
+ *   reader   batches of WR_BATCH lookups (read_batch: one snapshot, read
+ *            section or epoch per batch where the contender has one)
+ *
+ * Key patterns:
+ *   update   replace the value of a random existing key (the key set is
+ *            stable: sync.Map's favourable case);
+ *   churn    insert a new key and delete the oldest one (a global counter
+ *            hands out fresh key numbers; the map keeps N keys, a sliding
+ *            window); each insert and each delete counts as one update.
+ *            Readers probe keys inside the window, away from its ends.
+ *
+ * Grid: W in {1, 2, 4}, R in {1, 2}, read_pct in {50, 90, 99}, both
+ * patterns (full mode); the quick mode runs only the rows of the targets:
+ * the update pattern, 90% reads, W = 4 and R = 1 (libhamt-1w: W = 1).  "libhamt-1w" is the
+ * baseline of the combining target: libhamt with one writer publishing
+ * every update with hamt_cell_store (W = 1 only).  The machine has 2
+ * cores: every row with W + R > 2 (the owner thread adds one more thread)
+ * oversubscribes it, and the tables say so.
+ *
+ * Each figure is the median of `runs` phases on the same map.  Output: a
+ * table per pattern and read ratio, the targets of issue 15 with verdicts,
+ * writers.csv, writers_*.dat and writers.gp (one picture per read ratio:
+ * total updates/s against W, R = 1, both patterns).
+ */
+#include "bench.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define WR_N 1000000u
+#define WR_LAT_CAP 16384
+#define WR_MARGIN 4096 /* churn readers stay this far inside the window */
+#define WR_MAXC 16
+#define WR_BATCH 16 /* reader lookups per snapshot, as in main.c */
+
+enum wr_pattern { WP_UPDATE = 0, WP_CHURN = 1 };
+static const char *const wr_pattern_name[] = { "update", "churn" };
+static const unsigned wr_pcts[] = { 50, 90, 99 };
+
+struct wr_contender {
+    const char *name;
+    const struct bench_adapter *a;
+    bool one_writer; /* W = 1 only, through a->update (single writer) */
+};
+
+struct wr_shared {
+    const struct bench_adapter *a;
+    void *m;
+    size_t n;
+    unsigned read_pct;
+    enum wr_pattern pat;
+    bool one_writer;
+    _Atomic uint64_t *next; /* churn: next fresh key number */
+    _Atomic int stop;
+    pthread_barrier_t bar;
+};
+
+struct wr_worker {
+    struct wr_shared *sh;
+    bool writer;
+    uint64_t rng;
+    uint64_t updates, reads, hits, sum;
+    uint64_t t0, t1;
+    double *lat;
+    size_t nlat, seen;
+    pthread_t thread;
+};
+
+struct wr_cell {
+    double upd_s, rd_s, p50_us, p99_us, worst_p99_us;
+    double hit_pct;
+};
+
+static inline bkey
+wr_key(uint64_t i)
+{
+    return bench_key_u64(i);
+}
+
+static void
+wr_lat(struct wr_worker *w, double ns)
+{
+    w->seen++;
+    if (w->nlat < WR_LAT_CAP) {
+        w->lat[w->nlat++] = ns;
+        return;
+    }
+    uint64_t j = bench_below(&w->rng, w->seen);
+    if (j < WR_LAT_CAP) {
+        w->lat[j] = ns;
+    }
+}
+
+/* A key number a reader may expect to be present. */
+static uint64_t
+wr_probe(struct wr_worker *w)
+{
+    struct wr_shared *sh = w->sh;
+    if (sh->pat == WP_UPDATE) {
+        return bench_below(&w->rng, sh->n);
+    }
+    /* ORDER: relaxed; only picks a key, the answer is not checked. */
+    uint64_t hi = atomic_load_explicit(sh->next, memory_order_relaxed);
+    uint64_t span = sh->n > 2 * WR_MARGIN ? sh->n - 2 * WR_MARGIN : 1;
+    return hi - sh->n + WR_MARGIN + bench_below(&w->rng, span);
+}
+
+static void
+wr_update(struct wr_worker *w, uint64_t *ctr, void *t)
+{
+    struct wr_shared *sh = w->sh;
+    const struct bench_adapter *a = sh->a;
+    uint64_t s;
+    if (sh->pat == WP_UPDATE) {
+        bkey k = wr_key(bench_below(&w->rng, sh->n));
+        s = bench_now_ns();
+        if (sh->one_writer) {
+            a->update(sh->m, t, k, ++*ctr);
+        } else {
+            a->update_mw(sh->m, t, k, ++*ctr);
+        }
+        wr_lat(w, (double)(bench_now_ns() - s));
+        w->updates++;
+        return;
+    }
+    /* ORDER: relaxed; the counter only hands out distinct numbers. */
+    uint64_t j = atomic_fetch_add_explicit(sh->next, 1, memory_order_relaxed);
+    s = bench_now_ns();
+    a->insert_mw(sh->m, t, wr_key(j), j + 1);
+    uint64_t s2 = bench_now_ns();
+    wr_lat(w, (double)(s2 - s));
+    a->remove_mw(sh->m, t, wr_key(j - sh->n));
+    wr_lat(w, (double)(bench_now_ns() - s2));
+    w->updates += 2;
+}
+
+static void *
+wr_main(void *arg)
+{
+    struct wr_worker *w = arg;
+    struct wr_shared *sh = w->sh;
+    const struct bench_adapter *a = sh->a;
+    void *t = a->thread_enter(sh->m);
+    bkey keys[WR_BATCH];
+    uint64_t ctr = w->rng & 0xffff;
+
+    pthread_barrier_wait(&sh->bar);
+    w->t0 = bench_now_ns();
+    while (!atomic_load_explicit(&sh->stop, memory_order_relaxed)) {
+        if (!w->writer) {
+            for (unsigned b = 0; b < WR_BATCH; b++) {
+                keys[b] = wr_key(wr_probe(w));
+            }
+            w->hits += a->read_batch(sh->m, t, keys, WR_BATCH, &w->sum);
+            w->reads += WR_BATCH;
+        } else if (bench_below(&w->rng, 100) < sh->read_pct) {
+            bkey k = wr_key(wr_probe(w));
+            w->hits += a->read_batch(sh->m, t, &k, 1, &w->sum);
+            w->reads++;
+        } else {
+            wr_update(w, &ctr, t);
+        }
+    }
+    w->t1 = bench_now_ns();
+    a->thread_exit(sh->m, t);
+    return NULL;
+}
+
+static void
+wr_sleep(double s)
+{
+    struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
+    while (nanosleep(&ts, &ts) != 0) {
+        /* EINTR: the collector's signals; sleep on. */
+    }
+}
+
+static int
+wr_cmp(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* One timed phase; fills *c.  Returns false if a reader missed (update). */
+static bool
+wr_phase(const struct wr_contender *ct, void *m, enum wr_pattern pat,
+         size_t n, _Atomic uint64_t *next, unsigned nw, unsigned nr,
+         unsigned read_pct, double secs, struct wr_cell *c)
+{
+    struct wr_shared sh = { .a = ct->a, .m = m, .n = n, .read_pct = read_pct,
+                            .pat = pat, .one_writer = ct->one_writer,
+                            .next = next };
+    unsigned nt = nw + nr;
+    struct wr_worker *w = bench_xcalloc(nt, sizeof *w);
+    atomic_init(&sh.stop, 0);
+    pthread_barrier_init(&sh.bar, NULL, nt + 1);
+    for (unsigned i = 0; i < nt; i++) {
+        w[i].sh = &sh;
+        w[i].writer = i < nw;
+        w[i].rng = 0x9e3779b9ULL * (i + 1) + bench_now_ns();
+        if (w[i].writer) {
+            w[i].lat = bench_xmalloc(WR_LAT_CAP * sizeof(double));
+        }
+        if (pthread_create(&w[i].thread, NULL, wr_main, &w[i]) != 0) {
+            fprintf(stderr, "hamt-bench: pthread_create failed\n");
+            exit(2);
+        }
+    }
+    pthread_barrier_wait(&sh.bar);
+    wr_sleep(secs);
+    atomic_store_explicit(&sh.stop, 1, memory_order_relaxed);
+    for (unsigned i = 0; i < nt; i++) {
+        pthread_join(w[i].thread, NULL);
+    }
+    memset(c, 0, sizeof *c);
+    size_t nlat = 0;
+    uint64_t reads = 0, hits = 0;
+    bool ok = true;
+    for (unsigned i = 0; i < nt; i++) {
+        double dt = (double)(w[i].t1 - w[i].t0) / 1e9;
+        if (dt <= 0) {
+            continue;
+        }
+        if (w[i].writer) {
+            c->upd_s += (double)w[i].updates / dt;
+            nlat += w[i].nlat;
+            if (w[i].nlat != 0) {
+                qsort(w[i].lat, w[i].nlat, sizeof(double), wr_cmp);
+                double p = w[i].lat[(size_t)(0.99 * (double)(w[i].nlat - 1))];
+                if (p / 1e3 > c->worst_p99_us) {
+                    c->worst_p99_us = p / 1e3;
+                }
+            }
+        } else {
+            c->rd_s += (double)w[i].reads / dt;
+        }
+        reads += w[i].reads;
+        hits += w[i].hits;
+    }
+    c->hit_pct = reads ? 100.0 * (double)hits / (double)reads : 100.0;
+    if (pat == WP_UPDATE && hits != reads) {
+        ok = false;
+    }
+    if (nlat != 0) {
+        double *all = bench_xmalloc(nlat * sizeof *all);
+        size_t k = 0;
+        for (unsigned i = 0; i < nt; i++) {
+            if (w[i].nlat != 0) {
+                memcpy(all + k, w[i].lat, w[i].nlat * sizeof *all);
+                k += w[i].nlat;
+            }
+        }
+        c->p50_us = bench_percentile(all, nlat, 50) / 1e3;
+        c->p99_us = bench_percentile(all, nlat, 99) / 1e3;
+        free(all);
+    }
+    for (unsigned i = 0; i < nt; i++) {
+        free(w[i].lat);
+    }
+    free(w);
+    pthread_barrier_destroy(&sh.bar);
+    return ok;
+}
+
+/* A map of keys 0 .. n-1 (values i + 1), shared for threads. */
+static void *
+wr_build(const struct bench_adapter *a, size_t n)
+{
+    void *m = a->create(BK_U64, n);
+    void *t = a->thread_enter(m);
+    if (a->bulk != NULL) {
+        enum { CH = 65536 };
+        bkey *k = bench_xmalloc(CH * sizeof *k);
+        uint64_t *v = bench_xmalloc(CH * sizeof *v);
+        for (size_t i = 0; i < n; i += CH) {
+            size_t c = n - i < CH ? n - i : CH;
+            for (size_t j = 0; j < c; j++) {
+                k[j] = wr_key(i + j);
+                v[j] = i + j + 1;
+            }
+            a->bulk(m, t, k, v, c);
+        }
+        free(k);
+        free(v);
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            a->insert(m, t, wr_key(i), i + 1);
+        }
+    }
+    if (a->share != NULL) {
+        a->share(m);
+    }
+    a->thread_exit(m, t);
+    return m;
+}
+
+static unsigned
+wr_contenders(const struct bench_adapter *const *list,
+              struct wr_contender *out)
+{
+    unsigned k = 0;
+    for (unsigned i = 0; list[i] != NULL && k < WR_MAXC - 1; i++) {
+        const struct bench_adapter *a = list[i];
+        if (a->update_mw == NULL || !(a->flags & BA_CONCURRENT)) {
+            continue;
+        }
+        out[k++] = (struct wr_contender){ a->name, a, false };
+        if (strcmp(a->name, "libhamt") == 0) {
+            out[k - 1].name = "libhamt-cas";
+            out[k++] = (struct wr_contender){ "libhamt-1w", a, true };
+        }
+    }
+    return k;
+}
+
+/* ---- results ---- */
+
+struct wr_row {
+    const char *name;
+    enum wr_pattern pat;
+    unsigned pct, w, r, threads;
+    struct wr_cell med;
+};
+
+static struct wr_row *rows;
+static size_t nrows, caprows;
+
+static void
+wr_row_add(const struct wr_row *r)
+{
+    if (nrows == caprows) {
+        caprows = caprows ? 2 * caprows : 256;
+        rows = realloc(rows, caprows * sizeof *rows);
+        if (rows == NULL) {
+            abort();
+        }
+    }
+    rows[nrows++] = *r;
+}
+
+static const struct wr_row *
+wr_find(const char *name, enum wr_pattern pat, unsigned pct, unsigned w,
+        unsigned r)
+{
+    for (size_t i = 0; i < nrows; i++) {
+        if (strcmp(rows[i].name, name) == 0 && rows[i].pat == pat &&
+            rows[i].pct == pct && rows[i].w == w && rows[i].r == r) {
+            return &rows[i];
+        }
+    }
+    return NULL;
+}
+
+static double
+wr_med(double *v, unsigned n)
+{
+    return bench_median(v, n);
+}
+
+static void
+wr_targets(unsigned pct)
+{
+    const struct wr_row *cb = wr_find("libhamt-combine", WP_UPDATE, pct, 4, 1);
+    const struct wr_row *one = wr_find("libhamt-1w", WP_UPDATE, pct, 1, 1);
+    const struct wr_row *sh = wr_find("ghash-shards", WP_UPDATE, pct, 4, 1);
+    if (cb == NULL) {
+        return;
+    }
+    printf("\ntargets (update pattern, %u%% reads, W = 4, R = 1; same run):\n",
+           pct);
+    if (one != NULL) {
+        double x = cb->med.upd_s / one->med.upd_s;
+        printf("  combine updates/s vs one writer publishing each (W=1): "
+               "%.2fx (target >= 2x) %s\n",
+               x, x >= 2 ? "MET" : "NOT MET");
+    }
+    if (sh != NULL) {
+        double x = cb->med.upd_s / sh->med.upd_s;
+        printf("  combine updates/s vs 32 shards (W=4): %.2fx (target >= 1x)"
+               " %s\n",
+               x, x >= 1 ? "MET" : "NOT MET");
+    }
+    /*
+     * Twice: against every other contender, and against those whose
+     * writers reach a tenth of the combiner's updates/s (the cow-map's
+     * readers run almost alone: its writers copy 1M entries per update).
+     */
+    for (int busy = 0; busy < 2; busy++) {
+        double best = 0;
+        const char *bestn = "-";
+        for (size_t i = 0; i < nrows; i++) {
+            const struct wr_row *r = &rows[i];
+            if (r->pat == WP_UPDATE && r->pct == pct && r->w == 4 &&
+                r->r == 1 && strncmp(r->name, "libhamt", 7) != 0 &&
+                (!busy || r->med.upd_s >= cb->med.upd_s / 10) &&
+                r->med.rd_s > best) {
+                best = r->med.rd_s;
+                bestn = r->name;
+            }
+        }
+        if (best > 0) {
+            double x = cb->med.rd_s / best;
+            printf("  reader lookups/s vs best other%s (%s): %.2fx (target "
+                   ">= 2x) %s\n",
+                   busy ? " writing >= 1/10 as fast" : "", bestn, x,
+                   x >= 2 ? "MET" : "NOT MET");
+        }
+    }
+    printf("  submit-to-visible p99: %.1f us (target < 100 us) %s\n",
+           cb->med.p99_us, cb->med.p99_us < 100 ? "MET" : "NOT MET");
+}
+
+static void
+wr_report(FILE *csv)
+{
+    for (int p = 0; p < 2; p++) {
+        for (unsigned ip = 0; ip < 3; ip++) {
+            unsigned pct = wr_pcts[ip];
+            bool any = false;
+            for (size_t i = 0; i < nrows; i++) {
+                any |= rows[i].pat == (enum wr_pattern)p && rows[i].pct == pct;
+            }
+            if (!any) {
+                continue;
+            }
+            printf("\nseveral writers: %s pattern, %u%% reads (writers), "
+                   "1M u64 keys\n",
+                   wr_pattern_name[p], pct);
+            printf("  %-16s %2s %2s %-5s %12s %12s %9s %9s %9s\n", "map", "W",
+                   "R", "cores", "updates/s", "rd lookups/s", "p50 us",
+                   "p99 us", "worst p99");
+            for (size_t i = 0; i < nrows; i++) {
+                const struct wr_row *r = &rows[i];
+                if (r->pat != (enum wr_pattern)p || r->pct != pct) {
+                    continue;
+                }
+                printf("  %-16s %2u %2u %-5s %12.0f %12.0f %9.1f %9.1f "
+                       "%9.1f\n",
+                       r->name, r->w, r->r, r->threads > 2 ? "OVER" : "ok",
+                       r->med.upd_s, r->med.rd_s, r->med.p50_us,
+                       r->med.p99_us, r->med.worst_p99_us);
+            }
+        }
+    }
+    printf("\n  cores: OVER = the row runs more threads than the 2 cores "
+           "(W + R, plus the owner thread)\n");
+    for (unsigned ip = 0; ip < 3; ip++) {
+        wr_targets(wr_pcts[ip]);
+    }
+    if (csv != NULL) {
+        fprintf(csv, "pattern,read_pct,map,writers,readers,threads,"
+                     "oversubscribed,updates_s,reader_lookups_s,lat_p50_us,"
+                     "lat_p99_us,worst_writer_p99_us,reader_hit_pct\n");
+        for (size_t i = 0; i < nrows; i++) {
+            const struct wr_row *r = &rows[i];
+            fprintf(csv, "%s,%u,%s,%u,%u,%u,%d,%.0f,%.0f,%.2f,%.2f,%.2f,%.2f\n",
+                    wr_pattern_name[r->pat], r->pct, r->name, r->w, r->r,
+                    r->threads, r->threads > 2, r->med.upd_s, r->med.rd_s,
+                    r->med.p50_us, r->med.p99_us, r->med.worst_p99_us,
+                    r->med.hit_pct);
+        }
+    }
+}
+
+/* writers_<pattern>_r<pct>.dat: one block per contender (W, updates/s). */
+static void
+wr_plots(const char *outdir, const struct wr_contender *cs, unsigned nc)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/writers.gp", outdir);
+    FILE *gp = fopen(path, "w");
+    if (gp == NULL) {
+        return;
+    }
+    fprintf(gp, "# writers.gp - one picture per read ratio (R = 1)\n"
+                "set terminal pngcairo size 1200,480\n"
+                "set logscale y\nset xlabel 'writer threads W'\n"
+                "set ylabel 'total updates/s'\nset key outside right\n"
+                "set xtics (1, 2, 4)\n");
+    for (unsigned ip = 0; ip < 3; ip++) {
+        unsigned pct = wr_pcts[ip];
+        bool any = false;
+        for (int p = 0; p < 2; p++) {
+            snprintf(path, sizeof path, "%s/writers_%s_r%u.dat", outdir,
+                     wr_pattern_name[p], pct);
+            bool have = false;
+            for (unsigned c = 0; c < nc; c++) {
+                have |= wr_find(cs[c].name, (enum wr_pattern)p, pct, 4, 1) !=
+                        NULL;
+            }
+            FILE *d = have ? fopen(path, "w") : NULL;
+            if (d == NULL) {
+                continue;
+            }
+            /* One block per contender in every file, so that a contender
+             * keeps its index (and colour) in both panels. */
+            for (unsigned c = 0; c < nc; c++) {
+                bool some = false;
+                fprintf(d, "\"%s\"\n", cs[c].name);
+                for (unsigned w = 1; w <= 4; w *= 2) {
+                    const struct wr_row *r =
+                        wr_find(cs[c].name, (enum wr_pattern)p, pct, w, 1);
+                    if (r != NULL) {
+                        fprintf(d, "%u %.0f\n", w, r->med.upd_s);
+                        some = true;
+                    }
+                }
+                if (!some) {
+                    fprintf(d, "1 NaN\n");
+                }
+                fprintf(d, "\n\n");
+            }
+            fclose(d);
+            any = true;
+        }
+        if (!any) {
+            continue;
+        }
+        fprintf(gp, "set output 'writers_r%u.png'\nset multiplot layout 1,2 "
+                    "title 'several writers, %u%% reads, 1M u64 keys, R = 1"
+                    " (2 cores: W >= 2 oversubscribes)'\n",
+                pct, pct);
+        for (int p = 0; p < 2; p++) {
+            fprintf(gp, "set title '%s pattern'\n"
+                        "plot for [i=0:%u] 'writers_%s_r%u.dat' index i "
+                        "using 1:2 with linespoints title columnheader(1)\n",
+                    wr_pattern_name[p], nc - 1, wr_pattern_name[p], pct);
+        }
+        fprintf(gp, "unset multiplot\n");
+    }
+    fclose(gp);
+}
+
+/* The chosen adapters, NULL-terminated. */
+static const struct bench_adapter **
+wr_chosen(void)
+{
+    static const struct bench_adapter *sel[32];
+    unsigned k = 0;
+    for (unsigned i = 0; bench_adapters[i] != NULL && k < 31; i++) {
+        if (bench_selected(bench_adapters[i])) {
+            sel[k++] = bench_adapters[i];
+        }
+    }
+    sel[k] = NULL;
+    return sel;
+}
+
+void
+writers_run(long c_unused)
+{
+    const struct bench_adapter *const *list = wr_chosen();
+    bool full = strcmp(bench_cfg.mode, "full") == 0;
+    unsigned runs = bench_cfg.runs;
+    const char *outdir = bench_cfg.outdir;
+    (void)c_unused;
+    struct wr_contender cs[WR_MAXC];
+    unsigned nc = wr_contenders(list, cs);
+    static const unsigned pcts_full[] = { 50, 90, 99 };
+    static const unsigned pcts_quick[] = { 90 };
+    const unsigned *pcts = full ? pcts_full : pcts_quick;
+    unsigned npct = full ? 3 : 1;
+    double secs = full ? 0.4 : 0.2;
+    runs = runs > 3 ? 3 : (runs < 1 ? 1 : runs);
+    uint64_t t0 = bench_now_ns();
+
+    printf("\n== several writers (%s grid, %u runs of %.2f s per figure; "
+           "medians) ==\n",
+           full ? "full" : "quick", runs, secs);
+    fflush(stdout);
+    for (unsigned c = 0; c < nc; c++) {
+        const struct bench_adapter *a = cs[c].a;
+        for (int p = 0; p < 2; p++) {
+            if (p == WP_CHURN &&
+                (a->insert_mw == NULL || cs[c].one_writer || !full)) {
+                continue;
+            }
+            void *m = wr_build(a, WR_N);
+            _Atomic uint64_t next;
+            atomic_init(&next, WR_N);
+            for (unsigned ip = 0; ip < npct; ip++) {
+                for (unsigned w = 1; w <= 4; w *= 2) {
+                    if (cs[c].one_writer && w != 1) {
+                        continue;
+                    }
+                    /* Quick: the rows of the targets only. */
+                    if (!full && w != (cs[c].one_writer ? 1u : 4u)) {
+                        continue;
+                    }
+                    for (unsigned r = 1; r <= (full ? 2u : 1u); r++) {
+                        double up[3], rd[3], p50[3], p99[3], wp[3], hp[3];
+                        struct wr_cell cell;
+                        for (unsigned k = 0; k < runs; k++) {
+                            if (!wr_phase(&cs[c], m, (enum wr_pattern)p,
+                                          WR_N, &next, w, r, pcts[ip], secs,
+                                          &cell)) {
+                                bench_fail("%s: a reader missed a present "
+                                           "key (writers, W=%u R=%u)",
+                                           cs[c].name, w, r);
+                            }
+                            up[k] = cell.upd_s;
+                            rd[k] = cell.rd_s;
+                            p50[k] = cell.p50_us;
+                            p99[k] = cell.p99_us;
+                            wp[k] = cell.worst_p99_us;
+                            hp[k] = cell.hit_pct;
+                        }
+                        struct wr_row row = {
+                            .name = cs[c].name, .pat = (enum wr_pattern)p,
+                            .pct = pcts[ip], .w = w, .r = r,
+                            .threads = w + r +
+                                       (strcmp(a->name, "owner-thread") == 0),
+                        };
+                        row.med.upd_s = wr_med(up, runs);
+                        row.med.rd_s = wr_med(rd, runs);
+                        row.med.p50_us = wr_med(p50, runs);
+                        row.med.p99_us = wr_med(p99, runs);
+                        row.med.worst_p99_us = wr_med(wp, runs);
+                        row.med.hit_pct = wr_med(hp, runs);
+                        wr_row_add(&row);
+                    }
+                }
+            }
+            void *t = a->thread_enter(m);
+            if (a->quiesce != NULL) {
+                a->quiesce(m, t);
+            }
+            a->thread_exit(m, t);
+            a->destroy(m);
+            GC_gcollect();
+        }
+        printf("   (%s done, %.0f s)\n", cs[c].name,
+               (double)(bench_now_ns() - t0) / 1e9);
+        fflush(stdout);
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/writers.csv", outdir);
+    FILE *csv = fopen(path, "w");
+    wr_report(csv);
+    if (csv != NULL) {
+        fclose(csv);
+    }
+    wr_plots(outdir, cs, nc);
+    printf("\nwrote %s/writers.csv, writers_*.dat, writers.gp\n", outdir);
+}
+
+void
+writers_smoke(unsigned *pass, unsigned *fail)
+{
+    struct wr_contender cs[WR_MAXC];
+    unsigned nc = wr_contenders(wr_chosen(), cs);
+    const size_t n = 20000;
+
+    for (unsigned c = 0; c < nc; c++) {
+        const struct bench_adapter *a = cs[c].a;
+        for (int p = 0; p < 2; p++) {
+            if (p == WP_CHURN && (a->insert_mw == NULL || cs[c].one_writer)) {
+                continue;
+            }
+            void *m = wr_build(a, n);
+            _Atomic uint64_t next;
+            struct wr_cell cell;
+            atomic_init(&next, n);
+            bool ok = wr_phase(&cs[c], m, (enum wr_pattern)p, n, &next,
+                               cs[c].one_writer ? 1 : 2, 1, 50, 0.05, &cell);
+            ok &= cell.upd_s > 0 && cell.rd_s > 0;
+            if (p == WP_CHURN) {
+                /* The window [next - n, next) is exactly the key set. */
+                void *t = a->thread_enter(m);
+                uint64_t hi = atomic_load(&next);
+                /* read_batch: the published map (lookup may be the
+                 * single-thread writer's own). */
+                for (uint64_t i = hi - n; i < hi; i += 7) {
+                    bkey k = wr_key(i);
+                    uint64_t sum = 0;
+                    ok &= a->read_batch(m, t, &k, 1, &sum) == 1 &&
+                          sum == i + 1;
+                }
+                for (uint64_t i = 0; i < hi - n; i += 7) {
+                    bkey k = wr_key(i);
+                    uint64_t sum = 0;
+                    ok &= a->read_batch(m, t, &k, 1, &sum) == 0;
+                }
+                a->thread_exit(m, t);
+            }
+            if (ok) {
+                (*pass)++;
+            } else {
+                (*fail)++;
+                printf("FAIL: %s writers %s pattern\n", cs[c].name,
+                       wr_pattern_name[p]);
+            }
+            void *t = a->thread_enter(m);
+            if (a->quiesce != NULL) {
+                a->quiesce(m, t);
+            }
+            a->thread_exit(m, t);
+            a->destroy(m);
+        }
+        printf("ok: %s (writers)\n", cs[c].name);
+        fflush(stdout);
+    }
+}

@@ -1,0 +1,459 @@
+/*
+ * test/combine.c - combined publication (lib/combine.c, hamt_combine(3)).
+ *
+ * The batches of several requests are made deterministic with an alter
+ * function that holds the publisher inside its round until the other
+ * threads' requests wait in the list (hamt__combine_pending); the round
+ * after it then takes all of them at once.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+#define V(x) ((void *)(uintptr_t)(x))
+#define K(x) HAMT_U64(x)
+
+static struct hamt_cell *cell;
+static struct hamt_combine *comb;
+
+static void
+setup(void)
+{
+    cr_assert_eq(hamt_init(), 0);
+    cell = hamt_cell_new(hamt_new(HAMT_KEY_U64));
+    cr_assert_not_null(cell);
+    comb = hamt_combine_new(cell);
+    cr_assert_not_null(comb);
+}
+
+static void
+nap(void)
+{
+    struct timespec t = { 0, 200000 };
+
+    nanosleep(&t, NULL);
+}
+
+TestSuite(combine, .init = setup, .timeout = 60);
+
+Test(combine, new_rejects_null_cell)
+{
+    errno = 0;
+    cr_assert_null(hamt_combine_new(NULL));
+    cr_assert_eq(errno, EINVAL);
+}
+
+Test(combine, single_thread_set_remove_alter_publish_one_version_each)
+{
+    uint64_t v = 99;
+    void *val;
+
+    errno = 0;
+    cr_assert_eq(hamt_combine_set(comb, K(5), V(50), NULL, &v), 0);
+    cr_assert_eq(errno, 0, "success leaves errno alone");
+    cr_assert_eq(v, 1);
+    cr_assert_eq(hamt_cell_version(cell), 1);
+    cr_assert(hamt_get(hamt_cell_load(cell, NULL), K(5), &val));
+    cr_assert_eq(val, V(50));
+    cr_assert_eq(hamt_combine_set(comb, K(6), V(60), NULL, NULL), 0);
+    cr_assert_eq(hamt_combine_remove(comb, K(5), NULL, &v), 0);
+    cr_assert_eq(v, 3);
+    cr_assert_not(hamt_contains(hamt_cell_load(cell, NULL), K(5)));
+    cr_assert(hamt_contains(hamt_cell_load(cell, NULL), K(6)));
+}
+
+Test(combine, request_that_changes_nothing_returns_current_version)
+{
+    uint64_t v = 0;
+    const struct hamt *m;
+
+    cr_assert_eq(hamt_combine_set(comb, K(1), V(10), NULL, &v), 0);
+    m = hamt_cell_load(cell, NULL);
+    cr_assert_eq(hamt_combine_set(comb, K(1), V(10), NULL, &v), 0);
+    cr_assert_eq(v, 1);
+    cr_assert_eq(hamt_combine_remove(comb, K(2), NULL, &v), 0);
+    cr_assert_eq(v, 1);
+    cr_assert_eq(hamt_cell_version(cell), 1, "nothing was published");
+    cr_assert_eq(hamt_cell_load(cell, NULL), m);
+}
+
+static enum hamt_alter_action
+incr(void *old, bool present, void **nv, void *ctx)
+{
+    (void)ctx;
+    *nv = V((uintptr_t)(present ? old : NULL) + 1);
+    return HAMT_ALTER_SET;
+}
+
+Test(combine, rejects_bad_arguments)
+{
+    struct timespec bad = { 0, 1000000000L };
+    const struct hamt *s = hamt_new(HAMT_KEY_STRING);
+    struct hamt_cell *sc = hamt_cell_new(s);
+    struct hamt_combine *scb = hamt_combine_new(sc);
+
+    errno = 0;
+    cr_assert_eq(hamt_combine_set(NULL, K(1), V(1), NULL, NULL), -1);
+    cr_assert_eq(errno, EINVAL);
+    errno = 0;
+    cr_assert_eq(hamt_combine_set(comb, K(1), V(1), &bad, NULL), -1);
+    cr_assert_eq(errno, EINVAL);
+    errno = 0;
+    cr_assert_eq(hamt_combine_alter(comb, K(1), NULL, NULL, NULL, NULL), -1);
+    cr_assert_eq(errno, EINVAL);
+    errno = 0;
+    cr_assert_eq(hamt_combine_set(scb, NULL, V(1), NULL, NULL), -1,
+                 "a NULL string key is invalid");
+    cr_assert_eq(errno, EINVAL);
+    errno = 0;
+    cr_assert_eq(hamt_combine_remove(scb, NULL, NULL, NULL), -1);
+    cr_assert_eq(errno, EINVAL);
+    cr_assert_eq(hamt_cell_version(sc), 0);
+    cr_assert_eq(hamt_cell_version(cell), 0);
+}
+
+static enum hamt_alter_action
+bad_action(void *old, bool present, void **nv, void *ctx)
+{
+    (void)old;
+    (void)present;
+    (void)nv;
+    (void)ctx;
+    return (enum hamt_alter_action)77;
+}
+
+/* ---- batches made deterministic ---- */
+
+struct holder {
+    size_t wait_for;    /* requests that must be pending before returning */
+    unsigned long fail; /* hamt__fail_after(fail, persistent) before return */
+    bool persistent;
+    atomic_bool entered;
+    atomic_bool release; /* when set, return even if not all are pending */
+    int calls;
+};
+
+static enum hamt_alter_action
+hold(void *old, bool present, void **nv, void *ctx)
+{
+    struct holder *h = ctx;
+
+    h->calls++;
+    atomic_store(&h->entered, true);
+    while (hamt__combine_pending(comb) < h->wait_for
+           && !atomic_load(&h->release)) {
+        nap();
+    }
+    if (h->fail != 0) {
+        hamt__fail_after(h->fail, h->persistent);
+    }
+    *nv = V((uintptr_t)(present ? old : NULL) + 1);
+    return HAMT_ALTER_SET;
+}
+
+struct sub {
+    int op; /* 0 set, 1 remove, 2 alter incr, 3 alter bad, 4 alter hold */
+    uint64_t key;
+    void *val;
+    struct holder *h;
+    const struct timespec *timeout;
+    int rc, err;
+    uint64_t ver;
+    pthread_t t;
+};
+
+static void *
+sub_main(void *arg)
+{
+    struct sub *s = arg;
+
+    errno = 0;
+    switch (s->op) {
+    case 0:
+        s->rc = hamt_combine_set(comb, K(s->key), s->val, s->timeout,
+                                 &s->ver);
+        break;
+    case 1:
+        s->rc = hamt_combine_remove(comb, K(s->key), s->timeout, &s->ver);
+        break;
+    case 2:
+        s->rc = hamt_combine_alter(comb, K(s->key), incr, NULL, s->timeout,
+                                   &s->ver);
+        break;
+    case 3:
+        s->rc = hamt_combine_alter(comb, K(s->key), bad_action, NULL,
+                                   s->timeout, &s->ver);
+        break;
+    default:
+        s->rc = hamt_combine_alter(comb, K(s->key), hold, s->h, s->timeout,
+                                   &s->ver);
+        break;
+    }
+    s->err = s->rc != 0 ? errno : 0;
+    return NULL;
+}
+
+static void
+start(struct sub *s)
+{
+    cr_assert_eq(pthread_create(&s->t, NULL, sub_main, s), 0);
+}
+
+/* Starts a holder request and waits until its function runs. */
+static void
+start_holder(struct sub *hs, struct holder *h, size_t wait_for)
+{
+    h->wait_for = wait_for;
+    hs->op = 4;
+    hs->key = 1000;
+    hs->h = h;
+    start(hs);
+    while (!atomic_load(&h->entered)) {
+        nap();
+    }
+}
+
+Test(combine, waiting_requests_publish_as_one_version)
+{
+    struct holder h = { 0 };
+    struct sub hs = { 0 }, s[3] = { { 0 } };
+    const struct hamt *m;
+
+    start_holder(&hs, &h, 3);
+    for (int i = 0; i < 3; i++) {
+        s[i].op = 0;
+        s[i].key = (uint64_t)i + 1;
+        s[i].val = V(100 + i);
+        start(&s[i]);
+    }
+    pthread_join(hs.t, NULL);
+    for (int i = 0; i < 3; i++) {
+        pthread_join(s[i].t, NULL);
+    }
+    cr_assert_eq(hs.rc, 0);
+    cr_assert_eq(hs.ver, 1, "the holder's round published alone");
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(s[i].rc, 0);
+        cr_assert_eq(s[i].ver, 2, "request %d: version %llu", i,
+                     (unsigned long long)s[i].ver);
+    }
+    cr_assert_eq(hamt_cell_version(cell), 2, "one publication for three");
+    m = hamt_cell_load(cell, NULL);
+    cr_assert_eq(hamt_size(m), 4);
+    for (int i = 0; i < 3; i++) {
+        void *val;
+
+        cr_assert(hamt_get(m, K(i + 1), &val));
+        cr_assert_eq(val, V(100 + i));
+    }
+}
+
+Test(combine, a_failing_request_fails_alone)
+{
+    struct holder h = { 0 };
+    struct sub hs = { 0 }, s[3] = { { 0 } };
+    const struct hamt *m;
+    void *val;
+
+    start_holder(&hs, &h, 3);
+    s[0] = (struct sub){ .op = 0, .key = 7, .val = V(70) };
+    s[1] = (struct sub){ .op = 3, .key = 8 };
+    s[2] = (struct sub){ .op = 2, .key = 9 };
+    for (int i = 0; i < 3; i++) {
+        start(&s[i]);
+    }
+    pthread_join(hs.t, NULL);
+    for (int i = 0; i < 3; i++) {
+        pthread_join(s[i].t, NULL);
+    }
+    cr_assert_eq(s[0].rc, 0);
+    cr_assert_eq(s[1].rc, -1);
+    cr_assert_eq(s[1].err, EINVAL);
+    cr_assert_eq(s[2].rc, 0);
+    cr_assert_eq(s[0].ver, 2);
+    cr_assert_eq(s[2].ver, 2);
+    m = hamt_cell_load(cell, NULL);
+    cr_assert(hamt_get(m, K(7), &val));
+    cr_assert_eq(val, V(70));
+    cr_assert_not(hamt_contains(m, K(8)));
+    cr_assert(hamt_get(m, K(9), &val));
+    cr_assert_eq(val, V(1));
+}
+
+Test(combine, timeout_while_pending_means_not_applied)
+{
+    struct holder h = { 0 };
+    struct sub hs = { 0 }, s = { 0 };
+    const struct timespec tmo = { 0, 5000000 };
+    uint64_t v;
+
+    /* The holder keeps the flag until released: s can only wait. */
+    start_holder(&hs, &h, 1000);
+    s = (struct sub){ .op = 0, .key = 42, .val = V(1), .timeout = &tmo };
+    start(&s);
+    pthread_join(s.t, NULL);
+    cr_assert_eq(s.rc, -1);
+    cr_assert_eq(s.err, ETIMEDOUT);
+    atomic_store(&h.release, true);
+    pthread_join(hs.t, NULL);
+    cr_assert_eq(hs.rc, 0);
+    /* The cancelled request is dropped by the next round, never applied. */
+    cr_assert_eq(hamt_combine_set(comb, K(43), V(2), NULL, &v), 0);
+    cr_assert_not(hamt_contains(hamt_cell_load(cell, NULL), K(42)));
+    cr_assert(hamt_contains(hamt_cell_load(cell, NULL), K(43)));
+    cr_assert_eq(v, 2);
+}
+
+Test(combine, a_timed_request_succeeds_when_served_in_time)
+{
+    const struct timespec tmo = { 5, 0 };
+    uint64_t v = 0;
+
+    cr_assert_eq(hamt_combine_set(comb, K(3), V(3), &tmo, &v), 0);
+    cr_assert_eq(v, 1);
+    cr_assert(hamt_contains(hamt_cell_load(cell, NULL), K(3)));
+}
+
+static enum hamt_alter_action
+reenter(void *old, bool present, void **nv, void *ctx)
+{
+    int *rc = ctx;
+
+    (void)old;
+    (void)present;
+    errno = 0;
+    rc[0] = hamt_combine_set(comb, K(2), V(2), NULL, NULL);
+    rc[1] = errno;
+    *nv = V(1);
+    return HAMT_ALTER_SET;
+}
+
+Test(combine, alter_function_submitting_to_its_combiner_gets_edeadlk)
+{
+    int rc[2] = { 0, 0 };
+
+    cr_assert_eq(hamt_combine_alter(comb, K(1), reenter, rc, NULL, NULL), 0);
+    cr_assert_eq(rc[0], -1);
+    cr_assert_eq(rc[1], EDEADLK);
+    cr_assert(hamt_contains(hamt_cell_load(cell, NULL), K(1)));
+    cr_assert_not(hamt_contains(hamt_cell_load(cell, NULL), K(2)));
+}
+
+/* Publishes behind the combiner's back on the first call (C7). */
+static enum hamt_alter_action
+race(void *old, bool present, void **nv, void *ctx)
+{
+    int *calls = ctx;
+
+    if ((*calls)++ == 0) {
+        const struct hamt *cur = hamt_cell_load(cell, NULL);
+
+        cr_assert_eq(
+            hamt_cell_cas(cell, cur, hamt_set(cur, K(77), V(7)), NULL), 0);
+    }
+    *nv = V((uintptr_t)(present ? old : NULL) + 1);
+    return HAMT_ALTER_SET;
+}
+
+Test(combine, another_writer_publishing_meanwhile_redoes_the_round)
+{
+    int calls = 0;
+    uint64_t v = 0;
+    void *val;
+    const struct hamt *m;
+
+    cr_assert_eq(hamt_combine_alter(comb, K(5), race, &calls, NULL, &v), 0);
+    cr_assert_eq(calls, 2, "fn ran again on the new map");
+    cr_assert_eq(v, 2);
+    m = hamt_cell_load(cell, NULL);
+    cr_assert(hamt_get(m, K(5), &val));
+    cr_assert_eq(val, V(1), "applied once");
+    cr_assert(hamt_contains(m, K(77)), "the other writer's update kept");
+}
+
+/*
+ * OOM injection during a combined batch: the holder arms the failing
+ * allocator just before its round ends, so the n-th allocation from there
+ * (its own publication, then the round of the three waiting requests)
+ * fails.  Every request must succeed and be in the map, or fail with
+ * ENOMEM and be absent; the map must stay valid.
+ */
+static void
+oom_during_batch(bool persistent)
+{
+    unsigned n;
+
+    for (n = 1; n < 200; n++) {
+        struct holder h = { 0 };
+        struct sub hs = { 0 }, s[3] = { { 0 } };
+        const struct hamt *m;
+        int ok = 0;
+        void *val;
+
+        cell = hamt_cell_new(hamt_new(HAMT_KEY_U64));
+        comb = hamt_combine_new(cell);
+        cr_assert_not_null(comb);
+        /* A base big enough that sets copy a few nodes each. */
+        for (uint64_t k = 0; k < 2000; k++) {
+            cr_assert_eq(hamt_combine_set(comb, K(10000 + k), V(k), NULL,
+                                          NULL),
+                         0);
+        }
+        uint64_t v0 = hamt_cell_version(cell);
+        h.fail = n;
+        h.persistent = persistent;
+        start_holder(&hs, &h, 3);
+        s[0] = (struct sub){ .op = 0, .key = 1, .val = V(11) };
+        s[1] = (struct sub){ .op = 1, .key = 10005 };
+        s[2] = (struct sub){ .op = 2, .key = 3 };
+        for (int i = 0; i < 3; i++) {
+            start(&s[i]);
+        }
+        pthread_join(hs.t, NULL);
+        for (int i = 0; i < 3; i++) {
+            pthread_join(s[i].t, NULL);
+        }
+        hamt__fail_after(0, false);
+        m = hamt_cell_load(cell, NULL);
+        cr_assert_eq(hamt__validate(m), 0);
+        for (int i = 0; i < 3; i++) {
+            cr_assert(s[i].rc == 0 || (s[i].rc == -1 && s[i].err == ENOMEM),
+                      "n=%u request %d: rc %d errno %d", n, i, s[i].rc,
+                      s[i].err);
+            ok += s[i].rc == 0;
+        }
+        cr_assert_eq(hamt_get(m, K(1), &val), s[0].rc == 0, "n=%u", n);
+        if (s[0].rc == 0) {
+            cr_assert_eq(val, V(11));
+        }
+        cr_assert_eq(hamt_contains(m, K(10005)), s[1].rc != 0, "n=%u", n);
+        cr_assert_eq(hamt_get(m, K(3), &val), s[2].rc == 0, "n=%u", n);
+        if (s[2].rc == 0) {
+            cr_assert_eq(val, V(1));
+        }
+        /* Nothing else changed, and only whole rounds were published. */
+        cr_assert_eq(hamt_size(m), 2000 + (hs.rc == 0) + (s[0].rc == 0)
+                                       + (s[2].rc == 0) - (s[1].rc == 0));
+        cr_assert_leq(hamt_cell_version(cell), v0 + 2);
+        if (ok == 3 && hs.rc == 0) {
+            break;
+        }
+    }
+    cr_assert_lt(n, 200, "never succeeded");
+    cr_assert_gt(n, 1, "no failure was injected");
+}
+
+Test(combine, oom_during_a_batch_fails_only_its_requests_transient)
+{
+    oom_during_batch(false);
+}
+
+Test(combine, oom_during_a_batch_fails_only_its_requests_persistent)
+{
+    oom_during_batch(true);
+}
