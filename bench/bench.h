@@ -123,18 +123,6 @@ extern const struct bench_adapter bench_ck;
 
 /* ---- helpers (util.c) ---- */
 
-/* The competitors' own hash (not libhamt's): murmur3's 64-bit finalizer. */
-static inline uint64_t
-bench_mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
-
 /* Hash of a key for the non-GLib competitors (FNV-1a + mix for strings). */
 uint64_t bench_hash(enum bkind kind, bkey k);
 bool bench_key_eq(enum bkind kind, bkey a, bkey b);

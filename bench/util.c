@@ -10,6 +10,7 @@
  * cache miss of its own) and keys i >= N are guaranteed misses.
  */
 #include "bench.h"
+#include "../test/support/mix.h"
 
 #include <malloc.h>
 #include <math.h>
@@ -46,14 +47,14 @@ uint64_t
 bench_hash(enum bkind kind, bkey k)
 {
     if (kind == BK_U64) {
-        return bench_mix64(k);
+        return mix64(k);
     }
     const unsigned char *p = (const unsigned char *)(uintptr_t)k;
     uint64_t h = 0xcbf29ce484222325ULL;
     while (*p) {
         h = (h ^ *p++) * 0x100000001b3ULL;
     }
-    return bench_mix64(h);
+    return mix64(h);
 }
 
 bool

@@ -15,8 +15,10 @@
  *            after it.  Compiles to a plain load on x86-64 and to LDAR
  *            on AArch64: the read path pays nothing extra.
  *
- *   release  (hamt__store_rel)  The single writer's publication when
- *            nobody can be waiting for it.  Pairs with acquire above.
+ *   release  (hamt__store_rel)  Giving up a hazard slot or a chunk of
+ *            slots (thread.c, cell.c): what the owner wrote before is
+ *            visible to whoever takes it next with an acquire or seq_cst
+ *            access.
  *
  *   seq_cst  (hamt__store_sc, hamt__load_sc, hamt__cas_sc,
  *            hamt__add_sc)      The store/load "Dekker" pattern between a
@@ -27,9 +29,11 @@
  *            over the four accesses rules that out.  cell.c explains the
  *            interleaving where it is used.
  *
- *   relaxed  (hamt__load_rlx, hamt__add_rlx)  Counters that publish no
- *            other memory (statistics, the futex word's own increments
- *            are ordered by the seq_cst accesses around them).
+ *   relaxed  (hamt__load_rlx, hamt__add_rlx, hamt__store_rlx)  Words
+ *            that publish no other memory: the batch's owner-id counter,
+ *            whose values only need to be distinct, and the slot code's
+ *            hints, each checked again by a stronger access (the ORDER:
+ *            comments at thread.c's and cell.c's call sites say how).
  *
  * Objects are declared with HAMT_ATOMIC(type), which is C11 _Atomic; a
  * plain access to such an object would be seq_cst and is never written on
@@ -55,6 +59,8 @@
     atomic_store_explicit((p), (v), memory_order_release)
 #define hamt__store_sc(p, v) \
     atomic_store_explicit((p), (v), memory_order_seq_cst)
+#define hamt__store_rlx(p, v) \
+    atomic_store_explicit((p), (v), memory_order_relaxed)
 
 /*
  * Strong compare-and-swap: seq_cst on success (a release publication that

@@ -27,17 +27,10 @@
  * Freeing.  A node the batch created and then replaced (a node that grew
  * or shrank) was never visible to anyone else, so map.c gives it back to
  * the collector at once (GC_FREE through hamt__free) instead of leaving it
- * for the next collection; define HAMT_BATCH_KEEP_REPLACED to compare.
- * Measured (2026-11-26, a driver loading N u64 keys through one batch, one
- * load per process, 14 runs of each build alternating, medians): at N =
- * 1M, 7 collections instead of 16 and 20 ms stopped in all instead of 53
- * (longest pause 10 ms instead of 13) through hamt_batch_set, 7.5 instead
- * of 16 and 23 ms instead of 51 through hamt_batch_set_many; at 100k, 4
- * instead of 8 and 2.4 ms instead of 5.1.  Every paired run agreed.  The
- * bytes allocated are the same; bdwgc counts freed bytes against the
- * allocation that triggers the next collection, so collections come half
- * as often.  The load time gained 8-20% in the medians, less than this
- * machine's run-to-run spread.  So the frees stay.
+ * for the next collection.  The bytes allocated are the same either way,
+ * but bdwgc counts freed bytes against the allocation that triggers the
+ * next collection, so a large batch load sees far fewer collections and
+ * much less time stopped in them.
  *
  * Thread safety: a batch belongs to one thread at a time (its operations
  * are not synchronised); every map, the source included, stays readable by
@@ -46,8 +39,7 @@
  */
 #include "internal.h"
 
-#include <stdatomic.h>
-
+#include "atomic.h"
 #include "node.h"
 
 struct hamt_batch {
@@ -55,13 +47,8 @@ struct hamt_batch {
     uint64_t owner;         /* its id; 0 once finished or discarded */
 };
 
-/*
- * The next owner id.  memory_order_relaxed: ids only need to be distinct,
- * which the atomic read-modify-write gives; no other memory is published
- * through the counter (the id reaches nodes through the batch object, which
- * one thread uses at a time).
- */
-static _Atomic uint64_t batch_next_owner = 1;
+/* The next owner id; accessed only through atomic.h's relaxed wrappers. */
+static HAMT_ATOMIC(uint64_t) batch_next_owner = 1;
 
 /* The batch if it is live, else NULL with errno = EINVAL. */
 static struct hamt_batch *
@@ -77,18 +64,24 @@ batch_live(const struct hamt_batch *b)
 uint64_t
 hamt__owner_new(void)
 {
-    uint64_t id =
-        atomic_fetch_add_explicit(&batch_next_owner, 1, memory_order_relaxed);
+    /*
+     * ORDER: relaxed.  Ids only need to be distinct, which the atomic
+     * read-modify-write gives on its own; no other memory is published
+     * through the counter (an id reaches nodes through the batch object,
+     * which one thread uses at a time), so it pairs with nothing.
+     */
+    uint64_t id = hamt__add_rlx(&batch_next_owner, 1);
 
     if (id > HAMT_OWNER_MAX) {
         /*
          * 2^56 ids: one would repeat, which would be unsafe.  Pin the
          * counter past the last id so that it cannot wrap to small ids
-         * however many more calls come; relaxed, as above: nothing else is
-         * published through the counter.
+         * however many more calls come.  ORDER: relaxed, as the add above:
+         * the store publishes nothing and pairs with nothing, and every
+         * add ordered before or after it still draws an id above the
+         * maximum, since nothing ever lowers the counter below MAX + 1.
          */
-        atomic_store_explicit(&batch_next_owner, HAMT_OWNER_MAX + 1,
-                              memory_order_relaxed);
+        hamt__store_rlx(&batch_next_owner, HAMT_OWNER_MAX + 1);
         return 0;
     }
     return id;

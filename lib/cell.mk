@@ -1,4 +1,4 @@
-## lib/cell.mk - the publication cell and the thread model (issue 4):
+## lib/cell.mk - the publication cell and the thread model:
 ## library sources, their Criterion tests, and the plain-C stress programs.
 ##
 ##   make check                 test/cell, test/thread (Criterion) and
@@ -12,10 +12,10 @@
 ## (HAMT_TSAN) Criterion cannot run, so only the plain-C stress program is
 ## built and run there; it prints its own "N passed, N failed" line.
 
-lib_libhamt_core_la_SOURCES += lib/cell.c lib/thread.c lib/slot.h
+HAMT_SOURCES += lib/cell.c lib/thread.c lib/slot.h
 
 CELL_CF = $(AM_CFLAGS) -Wno-missing-prototypes
-CELL_LIBS = lib/libhamt_core.la $(GC_LIBS) -lpthread
+CELL_LIBS = lib/libhamt_test.la $(GC_LIBS) -lpthread
 CELL_LF = -no-install $(AM_LDFLAGS)
 
 ## Plain-C stress program: run in every build (collector, or TSan without it).
@@ -41,11 +41,11 @@ test_slot_CFLAGS = $(CELL_CF) $(CRITERION_CFLAGS)
 test_slot_LDADD = $(CELL_LIBS) $(CRITERION_LIBS)
 test_slot_LDFLAGS = $(CELL_LF)
 test_cell_SOURCES = test/cell.c
-test_cell_CFLAGS = $(CELL_CF) $(CRITERION_CFLAGS)
+test_cell_CFLAGS = $(CELL_CF) -DHAMT_TEST_HOOKS $(CRITERION_CFLAGS)
 test_cell_LDADD = $(CELL_LIBS) $(CRITERION_LIBS)
 test_cell_LDFLAGS = $(CELL_LF)
 test_thread_SOURCES = test/thread.c test/stress/payload.h
-test_thread_CFLAGS = $(CELL_CF) $(CRITERION_CFLAGS)
+test_thread_CFLAGS = $(CELL_CF) -DHAMT_TEST_HOOKS $(CRITERION_CFLAGS)
 test_thread_LDADD = $(CELL_LIBS) $(CRITERION_LIBS)
 test_thread_LDFLAGS = $(CELL_LF)
 endif

@@ -6,7 +6,7 @@
 ##                test/stress/combine_stress (plain C: submitters and
 ##                readers; also run by the TSan build of test/run-all)
 
-lib_libhamt_core_la_SOURCES += lib/combine.c
+HAMT_SOURCES += lib/combine.c
 
 check_PROGRAMS += test/stress/combine_stress
 TESTS += test/stress/combine_stress
@@ -18,8 +18,5 @@ test_stress_combine_stress_LDFLAGS = $(CELL_LF)
 if !HAMT_TSAN
 check_PROGRAMS += test/combine
 TESTS += test/combine
-test_combine_SOURCES = test/combine.c
 test_combine_CFLAGS = $(UT_CF)
-test_combine_LDADD = $(UT_LIBS)
-test_combine_LDFLAGS = $(UT_LF)
 endif

@@ -1,6 +1,6 @@
 /*
- * debug.c - dump and validate tries (used by the tests and by HAMT_DEBUG
- * builds).
+ * debug.c - dump and validate tries, for the tests, the fuzzer, the soak
+ * test and the bench (hidden symbols; the library itself never calls them).
  *
  * Dump format (hamt__debug_shape): the root prints as R{...}, a bitmap node
  * as N{...}, a collision node as C{...}; inside the braces come the node's
@@ -23,7 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#ifdef HAMT_TEST_HOOKS
 _Thread_local unsigned long hamt__nodes_visited;
+#endif
 
 struct dump {
     FILE *f;

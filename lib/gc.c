@@ -42,14 +42,19 @@
  * (HAMT_GC_BUDGET).  The default and the measured curve behind it are in
  * hamt_init(3) and bench/README.
  *
- * With --disable-gc (HAMT_NO_GC), allocation goes to calloc/malloc and is
- * never freed: ThreadSanitizer cannot run a program that uses libgc, and ASan
- * cannot see overflows inside collector objects.  That mode is for short
- * sanitizer runs only.
+ * With --disable-gc (HAMT_NO_GC), allocation goes to calloc/malloc, and
+ * nothing a map, cell or other thread could reach is ever freed (only the
+ * objects hamt__free() is given, which no one else ever saw):
+ * ThreadSanitizer cannot run a program that uses libgc, and ASan cannot see
+ * overflows inside collector objects.  That mode is for short sanitizer
+ * runs only.
  *
  * Fault injection: hamt__fail_after(n, persistent) makes the n-th allocation
  * from now fail with ENOMEM (and all later ones when persistent), so tests
- * can fail every allocation of an operation in turn.
+ * can fail every allocation of an operation in turn; hamt__alloc_count()
+ * counts this thread's allocations.  Both exist only with HAMT_TEST_HOOKS,
+ * in the library the tests link (internal.h); the installed one allocates
+ * with no check and no count.
  */
 #include "internal.h"
 
@@ -65,6 +70,7 @@
 #include <gc/gc_mark.h>   /* GC_get_kind_and_size */
 #endif
 
+#ifdef HAMT_TEST_HOOKS
 /*
  * Fault-injection state.  Plain variables: only single-threaded tests set
  * them, and the hot path reads `fail_armed` once per allocation.
@@ -117,6 +123,7 @@ gc_fail_now(void)
     fail_countdown = 0;
     return true;
 }
+#endif /* HAMT_TEST_HOOKS */
 
 /*
  * The budget hamt_init() sets when the application has chosen none (see the
@@ -267,14 +274,6 @@ gc_budget_init(void)
 int
 hamt__gc_init(void)
 {
-#if defined(HAMT_POPCNT) && (defined(__x86_64__) || defined(__i386__))
-    /* Compiled with -mpopcnt (configure.ac): refuse a CPU without it. */
-    __builtin_cpu_init();
-    if (!__builtin_cpu_supports("popcnt")) {
-        errno = ENOTSUP;
-        return -1;
-    }
-#endif
 #ifndef HAMT_NO_GC
     /*
      * GC_INIT is idempotent; GC_allow_register_threads must come after it
@@ -294,11 +293,13 @@ gc_alloc(size_t n, bool atomic)
 {
     void *p;
 
+#ifdef HAMT_TEST_HOOKS
     alloc_count++;
     if (HAMT_UNLIKELY(gc_fail_now())) {
         errno = ENOMEM;
         return NULL;
     }
+#endif
 #ifdef HAMT_NO_GC
     p = atomic ? malloc(n ? n : 1) : calloc(1, n);
 #else

@@ -1,12 +1,14 @@
 /*
- * hamt.c - the public entry points of the map: argument checks, errno, and
- * dispatch to map.c and iter.c.  No algorithms live here.
+ * hamt.c - the public entry points of the map itself (library set-up, empty
+ * maps, lookups, set, remove, iteration, equality): argument checks and
+ * dispatch to keys.c, map.c and iter.c, whose hamt__ functions trust their
+ * arguments because batch.c and ops.c call them too.  No algorithms live
+ * here.  The other modules define their own entry points (the rule is in
+ * internal.h).
  *
- * Error convention (hamt(3)): a pointer result is NULL and an int result -1
- * on failure, with errno set to EINVAL for bad arguments or ENOMEM for a
- * failed allocation; successful calls leave errno alone.  Lookups cannot
- * fail: they return false for an absent key and touch errno only for an
- * invalid argument.
+ * Return convention (hamt.h, hamt(3)): a made object or NULL with errno;
+ * an operation 0 or -1 with errno; a query cannot fail and never touches
+ * errno, reading a NULL map as empty and an invalid key as absent.
  *
  * Thread safety: every function here only reads its input maps, which are
  * immutable, so any of them may run on any thread at any time.  The first
@@ -20,10 +22,26 @@
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int init_errno;
 
+/* 0, or -1 with errno = ENOTSUP on a CPU the library cannot run on. */
+static int
+hamt_cpu_check(void)
+{
+#if defined(HAMT_POPCNT) && (defined(__x86_64__) || defined(__i386__))
+    /* Compiled with -mpopcnt (configure.ac): refuse a CPU without it. */
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("popcnt")) {
+        errno = ENOTSUP;
+        return -1;
+    }
+#endif
+    return 0;
+}
+
 static void
 hamt_init_once(void)
 {
-    if (hamt__gc_init() != 0 || hamt__hash_init() != 0) {
+    if (hamt_cpu_check() != 0 || hamt__gc_init() != 0 ||
+        hamt__hash_init() != 0) {
         init_errno = errno;
     }
 }

@@ -4,17 +4,20 @@
  * Nothing here is installed.  Non-static internals carry the hamt__ prefix;
  * the white-box tests link the convenience library and may call them.
  *
- * Data layout of a map version (one collector object):
+ * Where entry points live (one rule for every module): a public function
+ * (HAMT_API in hamt.h) is defined in the module that owns what it acts
+ * on, and begins with its argument checks; the algorithm follows in the
+ * same module, or is a hamt__ function of another module when that one is
+ * shared.  So cell.c defines hamt_cell_*, thread.c hamt_thread_*, batch.c
+ * hamt_batch_*, ops.c hamt_alter/diff/merge/intersect/subtract, hash.c
+ * hamt_set_seed, keys.c none (its functions are shared, unchecked), and
+ * hamt.c those of the map itself (hamt_init, hamt_new*, lookups, set,
+ * remove, iteration, equality): map.c and iter.c are called unchecked
+ * from batch.c and ops.c too, so their public face, the checks, is hamt.c.
+ * A hamt__ function trusts its arguments.
  *
- *   struct hamt                     root node (struct node), same block
- *   +----------+----------+ +----------+----------+--------------------+
- *   | kt       | size     | | datamap  | nodemap  | slots[] ...        |
- *   +----------+----------+ +----------+----------+--------------------+
- *
- * The root node lives in the same block as the map header, so a lookup
- * does not pay an extra pointer hop and an update allocates one object
- * fewer.  The root node of a map is never shared with another map (only its
- * children are), which is what makes the layout safe.
+ * Data layout: node.c's top comment draws it (a map version is a struct
+ * hamt header with its root node in the same collector object).
  */
 #ifndef HAMT_INTERNAL_H
 #define HAMT_INTERNAL_H
@@ -39,7 +42,7 @@
 #endif
 
 
-/* ---- key types (hash.c, map.c) ---- */
+/* ---- key types (keys.c) ---- */
 
 /*
  * The resolved key type shared by every map derived from one empty map.
@@ -58,8 +61,25 @@ struct hamt__kt {
      */
     bool scalar;
     const struct hamt *empty;
-    struct hamt__kt *next; /* registry of custom key types (map.c) */
+    struct hamt__kt *next; /* registry of custom key types (keys.c) */
 };
+
+const struct hamt *hamt__new_builtin(enum hamt_key_kind kind);
+/* The empty map of hamt_new_scalar(): HAMT_KEY_U64 only, else EINVAL. */
+const struct hamt *hamt__new_scalar(enum hamt_key_kind kind);
+const struct hamt *hamt__new_custom(const struct hamt_key_type *kt);
+/* Hash of a stored or probe key under kt. */
+uint64_t hamt__key_hash(const struct hamt__kt *kt, const void *key);
+bool hamt__key_eq(const struct hamt__kt *kt, const void *stored,
+                  const void *probe);
+/* Whether `key` is acceptable for kt (non-NULL for strings and bytes). */
+bool hamt__key_valid(const struct hamt__kt *kt, const void *key);
+/*
+ * The word to store for a new key (a private copy for strings and byte
+ * strings), in *out.  False with errno = ENOMEM.
+ */
+bool hamt__key_store(const struct hamt__kt *kt, const void *key,
+                     const void **out);
 
 /* ---- nodes (node.c, node.h) ---- */
 
@@ -95,7 +115,10 @@ struct cnode {
     void *slots[]; /* key, value pairs */
 };
 
-/* A map version: header followed by its root node in the same block. */
+/*
+ * A map version: header followed by its root node in the same block
+ * (drawn in node.c).
+ */
 struct hamt {
     const struct hamt__kt *kt;
     size_t size;
@@ -144,14 +167,20 @@ size_t hamt__alloc_block_size(const void *p);
  */
 void hamt__free(void *p);
 
+#ifdef HAMT_TEST_HOOKS
 /*
- * Fault injection for tests: the n-th allocation from now fails (n >= 1),
- * and every later one too when `persistent`.  n = 0 turns it off.  Not
- * thread-safe; tests only.
+ * Test hooks, compiled only into lib/libhamt_test.la, the variant of the
+ * library the tests link (Makefile.am); the installed library and the
+ * bench have none of them, so its hot paths carry no counters.
+ *
+ * Fault injection: the n-th allocation from now fails (n >= 1), and every
+ * later one too when `persistent`.  n = 0 turns it off.  Not thread-safe;
+ * tests only.
  */
 void hamt__fail_after(unsigned long n, bool persistent);
 /* Allocations performed by the calling thread since it started. */
 unsigned long hamt__alloc_count(void);
+#endif
 
 /* Registers the calling thread with the collector if needed (thread.c). */
 int hamt__thread_ensure(void);
@@ -166,10 +195,6 @@ uint64_t hamt__hash_bytes(const void *p, size_t n);
 
 /* ---- maps (map.c) ---- */
 
-const struct hamt *hamt__new_builtin(enum hamt_key_kind kind);
-/* The empty map of hamt_new_scalar(): HAMT_KEY_U64 only, else EINVAL. */
-const struct hamt *hamt__new_scalar(enum hamt_key_kind kind);
-const struct hamt *hamt__new_custom(const struct hamt_key_type *kt);
 bool hamt__get(const struct hamt *m, const void *key, void **val);
 /* Keys that hamt__get_many walks together (its prefetching group). */
 #define HAMT_GET_GROUP 16
@@ -213,12 +238,6 @@ uint64_t hamt__owner_new(void);
 const struct hamt *hamt__batch_peek(const struct hamt_batch *b);
 bool hamt__equal(const struct hamt *a, const struct hamt *b,
                  hamt_value_equal_fn veq, void *ctx);
-/* Hash of a stored or probe key under kt. */
-uint64_t hamt__key_hash(const struct hamt__kt *kt, const void *key);
-bool hamt__key_eq(const struct hamt__kt *kt, const void *stored,
-                  const void *probe);
-/* Whether `key` is acceptable for kt (non-NULL for strings and bytes). */
-bool hamt__key_valid(const struct hamt__kt *kt, const void *key);
 
 /* ---- combined publication (combine.c) ---- */
 
@@ -253,7 +272,15 @@ char *hamt__debug_shape(const struct hamt *m,
  * positive code naming the first violation.
  */
 int hamt__validate(const struct hamt *m);
-/* Nodes visited by structural operations (equality, diff), for tests. */
+#ifdef HAMT_TEST_HOOKS
+/*
+ * Nodes visited by structural operations (equality, diff, set algebra),
+ * for tests that check what a walk skipped.  A test hook: see above.
+ */
 extern _Thread_local unsigned long hamt__nodes_visited;
+#define HAMT_COUNT_VISIT() ((void)hamt__nodes_visited++)
+#else
+#define HAMT_COUNT_VISIT() ((void)0)
+#endif
 
 #endif /* HAMT_INTERNAL_H */

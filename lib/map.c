@@ -1,12 +1,12 @@
 /*
- * map.c - persistent map operations by path copying: get, set, remove, equal,
- * and the key types they run on.
+ * map.c - persistent map operations by path copying: get, set, remove and
+ * equal.  Keys are handled through keys.c (hamt__key_*).
  *
  * Which nodes get copied.  An update walks from the root to the node that
  * holds (or will hold) the key, and copies exactly the nodes on that path,
  * each with one slot changed; every other subtree is shared, by pointer,
  * with the input map.  The root node is copied into a new map block (header
- * + root, see internal.h), so an update allocates depth + 1 objects at most
+ * + root, drawn in node.c), so an update allocates depth + 1 objects at most
  * (plus the pair subtree when two keys first meet, plus a key copy for
  * string and byte-string keys).  Nothing reachable from the input map is
  * written (invariant N5 in node.c); a failed allocation leaves garbage that
@@ -22,14 +22,16 @@
  * into its parent (REMOVE_SINGLE below), so shapes never depend on history.
  *
  * Function families:
- *   map_kt_*      key types: built-in table, custom registry
- *   map_key_*     hashing, equality and copying of keys by kind
  *   map_get_*     lookup, specialised per kind (no allocation, no lock),
  *                 and batched lookup with prefetching
+ *   map_owns, map_mine*, map_retire, map_room, map_change, map_commit
+ *                 the edit: which nodes a batch may write in place, and the
+ *                 nodes it replaced, freed once an update succeeds
  *   map_set_*     insertion / replacement
- *   map_del_*     removal
+ *   map_remove_*  removal
  *   map_eq_*      structural equality
- *   hamt__*       the entry points used by hamt.c
+ *   hamt__*       the internal entry points (internal.h) that hamt.c,
+ *                 ops.c and batch.c call
  *
  * References: Bagwell, "Ideal Hash Trees" (2001); Steindorfer and Vinju,
  * "Optimizing Hash-Array Mapped Tries for Fast and Lean Immutable JVM
@@ -37,219 +39,7 @@
  */
 #include "node.h"
 
-#include <pthread.h>
 #include <string.h>
-
-/* ---- key types ---- */
-
-/* The shared empty map of each built-in kind: a header and an empty root. */
-struct map_empty {
-    struct hamt h;
-    union {
-        struct node node;
-        /* Room for the owner tail (node.h), which stays 0. */
-        unsigned char bytes[sizeof(struct node) + HAMT_OWNER_BYTES];
-    } root;
-};
-
-static struct hamt__kt builtin_kts[];
-
-#define MAP_EMPTY_INIT(i)                                                      \
-    {                                                                          \
-        .h = {.kt = &builtin_kts[i], .size = 0},                               \
-        .root = {.node = {.datamap = 0, .nodemap = 0}},                        \
-    }
-
-static struct map_empty builtin_empty[5] = {
-    MAP_EMPTY_INIT(0), MAP_EMPTY_INIT(1), MAP_EMPTY_INIT(2), MAP_EMPTY_INIT(3),
-    MAP_EMPTY_INIT(4)};
-
-/*
- * The key types of the built-in kinds, then (index 4) the u64 maps of
- * hamt_new_scalar(), a key type of its own: its maps never mix with plain
- * u64 maps (equality and the set algebra refuse maps of different key
- * types), so a pointer value can never enter a pointer-free node through
- * them.
- */
-#define MAP_KT_SCALAR_U64 4
-static struct hamt__kt builtin_kts[] = {
-    {.kind = HAMT_KEY_STRING, .empty = &builtin_empty[0].h},
-    {.kind = HAMT_KEY_BYTES, .empty = &builtin_empty[1].h},
-    {.kind = HAMT_KEY_U64, .empty = &builtin_empty[2].h},
-    {.kind = HAMT_KEY_PTR, .empty = &builtin_empty[3].h},
-    {.kind = HAMT_KEY_U64, .scalar = true, .empty = &builtin_empty[4].h},
-};
-
-/*
- * Registry of custom key types, so that the same (hash, equal, ctx) always
- * gives the same empty map.  A global, hence scanned by the collector; the
- * list is only appended to, under the mutex (creation is not a hot path).
- */
-static pthread_mutex_t kt_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct hamt__kt *kt_registry;
-
-const struct hamt *
-hamt__new_builtin(enum hamt_key_kind kind)
-{
-    if (kind < HAMT_KEY_STRING || kind > HAMT_KEY_PTR) {
-        errno = EINVAL;
-        return NULL;
-    }
-    hamt__seed_use();
-    return builtin_kts[kind - HAMT_KEY_STRING].empty;
-}
-
-/*
- * Only u64 keys live in the word.  String and byte-string keys are pointers
- * to copies the node must keep alive; HAMT_KEY_PTR keys are pointers whose
- * referents the map keeps alive today (a pointer-free node would let the
- * address be reused by another object, which would then match the key);
- * custom keys are whatever their callbacks read.
- */
-const struct hamt *
-hamt__new_scalar(enum hamt_key_kind kind)
-{
-    if (kind != HAMT_KEY_U64) {
-        errno = EINVAL;
-        return NULL;
-    }
-    hamt__seed_use();
-    return builtin_kts[MAP_KT_SCALAR_U64].empty;
-}
-
-const struct hamt *
-hamt__new_custom(const struct hamt_key_type *ukt)
-{
-    struct hamt__kt *kt;
-    struct hamt *m;
-    const struct hamt *result = NULL;
-
-    pthread_mutex_lock(&kt_lock);
-    for (kt = kt_registry; kt != NULL; kt = kt->next) {
-        if (kt->hash == ukt->hash && kt->equal == ukt->equal &&
-            kt->ctx == ukt->ctx) {
-            result = kt->empty;
-            goto out;
-        }
-    }
-    kt = hamt__alloc(sizeof *kt);
-    m = hamt__alloc(sizeof(struct hamt) + nd_bytes(0, 0) + HAMT_OWNER_BYTES);
-    if (kt == NULL || m == NULL) {
-        goto out; /* errno = ENOMEM from hamt__alloc */
-    }
-    kt->kind = HAMT_KEY_CUSTOM;
-    kt->hash = ukt->hash;
-    kt->equal = ukt->equal;
-    kt->ctx = ukt->ctx;
-    m->kt = kt;
-    m->size = 0;
-    kt->empty = m;
-    kt->next = kt_registry;
-    kt_registry = kt;
-    result = m;
-out:
-    pthread_mutex_unlock(&kt_lock);
-    return result;
-}
-
-/* ---- keys ---- */
-
-/* The bytes-key copy: header and data in one pointer-free block. */
-static inline uint64_t
-map_key_hash_bytes(const struct hamt_bytes *b)
-{
-    return hamt__hash_bytes(b->data, b->len);
-}
-
-uint64_t
-hamt__key_hash(const struct hamt__kt *kt, const void *key)
-{
-    switch (kt->kind) {
-    case HAMT_KEY_STRING:
-        return hamt__hash_bytes(key, strlen(key));
-    case HAMT_KEY_BYTES:
-        return map_key_hash_bytes(key);
-    case HAMT_KEY_U64:
-    case HAMT_KEY_PTR:
-        return hamt__hash_u64((uint64_t)(uintptr_t)key);
-    case HAMT_KEY_CUSTOM:
-        return kt->hash(key, kt->ctx);
-    }
-    HAMT_UNREACHABLE();
-    return 0;
-}
-
-bool
-hamt__key_eq(const struct hamt__kt *kt, const void *stored, const void *probe)
-{
-    switch (kt->kind) {
-    case HAMT_KEY_STRING:
-        return stored == probe || strcmp(stored, probe) == 0;
-    case HAMT_KEY_BYTES: {
-        const struct hamt_bytes *a = stored, *b = probe;
-        return a->len == b->len &&
-               (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
-    }
-    case HAMT_KEY_U64:
-    case HAMT_KEY_PTR:
-        return stored == probe;
-    case HAMT_KEY_CUSTOM:
-        return kt->equal(stored, probe, kt->ctx);
-    }
-    HAMT_UNREACHABLE();
-    return false;
-}
-
-bool
-hamt__key_valid(const struct hamt__kt *kt, const void *key)
-{
-    if (kt->kind == HAMT_KEY_STRING) {
-        return key != NULL;
-    }
-    if (kt->kind == HAMT_KEY_BYTES) {
-        const struct hamt_bytes *b = key;
-        return b != NULL && (b->len == 0 || b->data != NULL);
-    }
-    return true;
-}
-
-/*
- * The word to store for a new key: a private copy for strings and byte
- * strings (pointer-free block), the key word itself otherwise.  False with
- * errno = ENOMEM.
- */
-static bool
-map_key_store(const struct hamt__kt *kt, const void *key, const void **out)
-{
-    if (kt->kind == HAMT_KEY_STRING) {
-        size_t n = strlen(key) + 1;
-        char *s = hamt__alloc_atomic(n);
-        if (s == NULL) {
-            return false;
-        }
-        memcpy(s, key, n);
-        *out = s;
-    } else if (kt->kind == HAMT_KEY_BYTES) {
-        const struct hamt_bytes *b = key;
-        struct hamt_bytes *c = hamt__alloc_atomic(sizeof *c + b->len);
-        if (c == NULL) {
-            return false;
-        }
-        /*
-         * c->data points into the same pointer-free block; the block is
-         * kept alive by the pointer to its start that the node holds.
-         */
-        c->len = b->len;
-        c->data = c + 1;
-        if (b->len != 0) {
-            memcpy(c + 1, b->data, b->len);
-        }
-        *out = c;
-    } else {
-        *out = key;
-    }
-    return true;
-}
 
 /* ---- lookup ---- */
 
@@ -258,11 +48,10 @@ map_key_store(const struct hamt__kt *kt, const void *key, const void **out)
  * a descent needs is found from the bitmaps in that first line, and would
  * otherwise be a second dependent miss (a full node of 32 slots spans five
  * lines; the owner tail that batches check is at its end).  The first line
- * itself is read at once by the caller; prefetching it too measured slower.
- * Prefetching past the end of a small node only reads memory nearby; a
- * prefetch never faults.  Measured with bench/hamt-bench --quick --sections
- * single at 1M u64 keys, builds run alternately (5 runs each): lookup hit
- * 2.73x -> 2.22x ghash.
+ * itself is read at once by the caller, so prefetching it too only adds
+ * an instruction (the bench showed it slower).  Prefetching past the end
+ * of a small node only reads memory nearby; a prefetch never faults.  The
+ * bench's single-thread lookup section is where this shows.
  */
 static inline void
 map_prefetch_whole(const void *n)
@@ -358,10 +147,11 @@ hamt__get(const struct hamt *m, const void *key, void **val)
  *
  * A lookup needs a node's first two lines (bitmaps and the slots after
  * them); asking for all five lines of 16 nodes at once only queues up
- * misses (hamt_get_many 0.65x -> 0.83x ghash, 5 alternating runs).  A walk
- * ahead of updates (`whole`) wants whole nodes, which the updates then read
- * for their owner tails and copy: hamt_batch_set_many at k = 1,000 updates
- * 2.77x -> 3.21x faster than k sets against two lines (medians of 5).
+ * misses, and hamt_get_many is slower for it.  A walk ahead of updates
+ * (`whole`) wants whole nodes, which the updates then read for their owner
+ * tails and copy, and hamt_batch_set_many is faster for prefetching them
+ * whole.  The bench's "single" (get_many) and "edits" (batch) sections
+ * show both.
  */
 
 static size_t
@@ -583,11 +373,9 @@ map_change(struct edit *ed, struct node *n, size_t pre, enum nd_change op,
 static void
 map_commit(struct edit *ed)
 {
-#ifndef HAMT_BATCH_KEEP_REPLACED
     for (unsigned i = 0; i < ed->nretired; i++) {
         hamt__free(ed->retired[i]);
     }
-#endif
     ed->nretired = 0;
 }
 
@@ -622,7 +410,7 @@ map_set_cnode(struct set_ctx *sc, struct cnode *c)
                                                           sc->ed->scalar));
         }
     }
-    if (!map_key_store(sc->kt, sc->key, &stored)) {
+    if (!hamt__key_store(sc->kt, sc->key, &stored)) {
         return NULL;
     }
     d = map_mine_cn(sc->ed,
@@ -668,7 +456,7 @@ map_set_node(struct set_ctx *sc, struct node *n, size_t pre, unsigned shift)
         }
         /* Two keys meet: the old entry moves down into a pair subtree. */
         const void *stored;
-        if (!map_key_store(sc->kt, sc->key, &stored)) {
+        if (!hamt__key_store(sc->kt, sc->key, &stored)) {
             return NULL;
         }
         void *child = hamt__nd_pair(shift + HAMT_BITS, k, nd_val(n, i),
@@ -702,7 +490,7 @@ map_set_node(struct set_ctx *sc, struct node *n, size_t pre, unsigned shift)
         return map_mine(ed, hamt__nd_set_child(pre, n, bit, nc));
     } else {
         const void *stored;
-        if (!map_key_store(sc->kt, sc->key, &stored)) {
+        if (!hamt__key_store(sc->kt, sc->key, &stored)) {
             return NULL;
         }
         r = map_change(ed, n, pre, ND_INSERT_ENTRY, bit, stored, sc->val);
@@ -945,7 +733,7 @@ static bool
 map_eq_cnode(const struct eq_ctx *ec, const struct cnode *a,
              const struct cnode *b)
 {
-    hamt__nodes_visited++;
+    HAMT_COUNT_VISIT();
     if (a == b) {
         return true;
     }
@@ -976,7 +764,7 @@ static bool
 map_eq_node(const struct eq_ctx *ec, const struct node *a,
             const struct node *b, unsigned shift)
 {
-    hamt__nodes_visited++;
+    HAMT_COUNT_VISIT();
     if (a == b) {
         return true;
     }

@@ -2,7 +2,10 @@
  * node.c - the CHAMP node encoding: bitmap nodes, collision nodes, and the
  * copy-with-one-change constructors that path copying is built from.
  *
- * Layout of a bitmap node (struct node):
+ * The layout.  This is the one drawing of it; internal.h, node.h and
+ * ops.c refer here.
+ *
+ * A bitmap node (struct node):
  *
  *   +----------+----------+------+------+-----+------+------+-----+
  *   | datamap  | nodemap  | k0   | v0   | ... | kE-1 | vE-1 | c0 .. cC-1
@@ -10,13 +13,26 @@
  *     32 bits    32 bits    E = popcount(datamap) entries, then
  *                           C = popcount(nodemap) child pointers
  *
+ * A map version (struct hamt, internal.h) is one collector object: the
+ * header, then its root node in the same block.
+ *
+ *   +----------+----------+ +----------+----------+--------------------+
+ *   | kt       | size     | | datamap  | nodemap  | slots[] ...        |
+ *   +----------+----------+ +----------+----------+--------------------+
+ *
+ * So a lookup pays no extra pointer hop for the root and an update
+ * allocates one object fewer.  The root node of a map is never shared with
+ * another map (only its children are), which is what makes this safe.
+ *
+ * A collision node (struct cnode): [count | unused | k0 v0 k1 v1 ...].
+ *
  * Bit f of datamap: the key whose fragment at this level is f is stored
  * inline; bit f of nodemap: a child node holds the keys with fragment f.
  * Entries and children are each in fragment order, so the position of
  * fragment f is popcount(map & ((1 << f) - 1)) - one popcount instruction
  * (the library is compiled with -mpopcnt where the CPU has it, so that it
- * is one; see configure.ac).  Entries first, children after: a lookup that ends at an
- * inline entry reads only the front of the node.
+ * is one; see configure.ac).  Entries first, children after: a lookup that
+ * ends at an inline entry reads only the front of the node.
  *
  * A collision node (struct cnode) holds keys whose full 64-bit hashes are
  * equal; it sits only at depth HAMT_COLLISION_DEPTH (13), below the last

@@ -3,15 +3,14 @@
  * and the set algebra (merge, intersect, subtract).
  *
  * Purpose.  These operations are built on the persistent core (map.c) and
- * the node encoding (node.h); nothing uses them back.  The public entry
- * points live here too (argument checks, then the algorithm), because the
- * module is self-contained.
+ * the node encoding (node.h); of them, only alter's two steps
+ * (hamt__alter_decide/apply) are used back, by batch.c.  Their public
+ * entry points live here, argument checks first, then the algorithm (the
+ * rule is in internal.h).
  *
- * Layout walked (see node.c and internal.h):
- *
- *   map block:   [kt | size][datamap | nodemap | k0 v0 .. kE-1 vE-1 | c0 ..]
- *   child at shift 5..60: struct node, same layout without the header
- *   child at shift 65:    struct cnode [count | unused | k0 v0 ..]
+ * Layout walked: node.c's drawing.  The map block's root and every child
+ * down to shift 60 are bitmap nodes; a child at shift 65 is a collision
+ * node.
  *
  * Invariants relied on:
  *   - N3 (canonical shape): a fragment with one key holds it inline, so at
@@ -29,11 +28,14 @@
  *     is that node (sa_node), so a result equal to an input is the input.
  *
  * Function families:
- *   ops_walk_*    visit every entry of a subtree (counts nodes visited)
+ *   ops_walk_*    visit every entry of a subtree
+ *   hamt__alter_* alter in two steps (decide, apply), shared with batch.c
  *   ops_diff_*    structural diff, skipping shared subtrees
  *   sa_*          the set algebra: a walk over both maps at once that takes
  *                 every subtree only one map holds, or both share, whole
  *   hamt_*        the public entry points
+ * (In the test build every walk also counts the nodes it visits,
+ * HAMT_COUNT_VISIT(), so that tests can check what a walk skipped.)
  *
  * Complexity.  update: two root-to-leaf walks (lookup, then set or remove).
  * diff: O(d * depth) nodes for d differences plus the size of the subtrees
@@ -66,7 +68,7 @@ ops_walk_sub(const void *p, unsigned shift, ops_entry_fn fn, void *ctx)
 {
     int rc;
 
-    hamt__nodes_visited++;
+    HAMT_COUNT_VISIT();
     if (nd_is_collision_shift(shift)) {
         const struct cnode *c = p;
         for (uint32_t i = 0; i < c->count; i++) {
@@ -222,7 +224,7 @@ ops_diff_cnode(struct diff_ctx *dc, const struct cnode *a,
 {
     int rc;
 
-    hamt__nodes_visited++;
+    HAMT_COUNT_VISIT();
     if (a == b) {
         return 0;
     }
@@ -272,7 +274,7 @@ ops_diff_node(struct diff_ctx *dc, const struct node *a, const struct node *b,
     uint32_t all = a->datamap | a->nodemap | b->datamap | b->nodemap;
     int rc = 0;
 
-    hamt__nodes_visited++;
+    HAMT_COUNT_VISIT();
     if (a == b) {
         return 0;
     }
@@ -354,7 +356,7 @@ hamt_diff(const struct hamt *a, const struct hamt *b,
     }
     dc.kt = a->kt;
     if (a == b) {
-        hamt__nodes_visited++;
+        HAMT_COUNT_VISIT();
         return 0;
     }
     /* fn's own value stays with fn (it has ctx): the walk says "stopped". */
@@ -457,8 +459,8 @@ struct sa_side {
  * Subtrees taken whole (a pointer and the shift of its root), kept up to
  * SA_LIST_CAP of them; n counts them all.  A fixed array: two close
  * versions of a large map share tens of thousands of subtrees, and a list
- * grown with realloc each call cost more in fresh pages (about 10 us a page
- * fault on these machines) than the walk itself.
+ * grown with realloc on each call spent more on faulting in fresh pages
+ * than the walk itself spent.
  */
 #define SA_LIST_CAP 256
 struct sa_list {
@@ -785,7 +787,7 @@ sa_node(struct sa_ctx *sc, const struct sa_side *a, const struct sa_side *b,
     unsigned ne = 0, nc = 0;
     bool all_a = true, all_b = true;
 
-    hamt__nodes_visited++;
+    HAMT_COUNT_VISIT();
     if (nd_is_collision_shift(shift)) {
         return sa_cnode(sc, a, b, r);
     }
@@ -864,7 +866,7 @@ sa_count_sub(const void *p, unsigned shift, size_t *left, size_t *keys)
         return false;
     }
     --*left;
-    hamt__nodes_visited++;
+    HAMT_COUNT_VISIT();
     if (nd_is_collision_shift(shift)) {
         *keys += ((const struct cnode *)p)->count;
         return true;

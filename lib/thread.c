@@ -232,7 +232,8 @@ hamt_thread_unregister(void)
     thread_state = THREAD_UNKNOWN;
 }
 
-#else /* HAMT_NO_GC: nothing is ever freed, so no thread needs scanning. */
+#else
+/* HAMT_NO_GC: nothing shared is ever freed, so no thread needs scanning. */
 
 int
 hamt__thread_ensure(void)

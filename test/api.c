@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 
+#include "expect.h"
 #include "internal.h"
 
 static uint64_t
@@ -21,21 +22,6 @@ e0(const void *a, const void *b, void *c)
     (void)c;
     return a == b;
 }
-
-#define EXPECT_EINVAL(expr, bad)                                               \
-    do {                                                                       \
-        errno = 0;                                                             \
-        cr_assert((expr) == (bad), #expr);                                     \
-        cr_assert_eq(errno, EINVAL, #expr ": errno %d", errno);                \
-    } while (0)
-
-/* A query: returns `want` and leaves errno as it was. */
-#define EXPECT_QUIET(expr, want)                                               \
-    do {                                                                       \
-        errno = 12345;                                                         \
-        cr_assert((expr) == (want), #expr);                                    \
-        cr_assert_eq(errno, 12345, #expr ": errno %d", errno);                 \
-    } while (0)
 
 Test(api, null_map_given_to_an_update_sets_einval)
 {

@@ -1,5 +1,5 @@
 /*
- * test/hostile.c - keys chosen to hurt (issue 6): every key with the same
+ * test/hostile.c - keys chosen to hurt: every key with the same
  * hash, keys sharing long hash prefixes (the deepest paths), and the public
  * functions test/api.c does not already cover called with NULL or otherwise
  * invalid arguments (EINVAL or a documented no-op, never a crash).  The
@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "expect.h"
 #include "internal.h"
 #include "testkeys.h"
 
@@ -265,21 +266,6 @@ Test(hostile, many_deep_keys_keep_the_depth_bound)
 }
 
 /* ---- invalid arguments not covered by test/api.c ---- */
-
-#define EXPECT_EINVAL(expr, bad)                                               \
-    do {                                                                       \
-        errno = 0;                                                             \
-        cr_assert((expr) == (bad), #expr);                                     \
-        cr_assert_eq(errno, EINVAL, #expr ": errno %d", errno);                \
-    } while (0)
-
-/* A query: returns `want` and leaves errno as it was. */
-#define EXPECT_QUIET(expr, want)                                               \
-    do {                                                                       \
-        errno = 12345;                                                         \
-        cr_assert((expr) == (want), #expr);                                    \
-        cr_assert_eq(errno, 12345, #expr ": errno %d", errno);                 \
-    } while (0)
 
 static int
 count_fn(const void *k, void *v, void *c)

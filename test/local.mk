@@ -1,15 +1,15 @@
 ## test/local.mk - Criterion unit tests, one program per module.
-## Each program is run through test/run-criterion.sh, which keeps the
-## Criterion "Synthesis" line in the .log; test/summary.sh adds those lines
-## up into one "N passed, N failed" line (make check-summary).
+## Each program is run through test/run-test.sh (LOG_COMPILER below);
+## Criterion's "Synthesis" line lands in its .log, and test/summary.sh adds
+## those lines up into one "N passed, N failed" line (make check-summary).
 
-UT_CF = -I$(top_srcdir)/test/support $(AM_CFLAGS) $(CRITERION_CFLAGS) $(SODIUM_CFLAGS) -Wno-missing-prototypes
-UT_LIBS = test/support/libtestsupport.la lib/libhamt_core.la $(CRITERION_LIBS) $(GC_LIBS) $(SODIUM_LIBS) -lpthread
-UT_LF = -no-install $(AM_LDFLAGS)
+UT_CF = -DHAMT_TEST_HOOKS -I$(top_srcdir)/test/support $(AM_CFLAGS) $(CRITERION_CFLAGS) $(SODIUM_CFLAGS) -Wno-missing-prototypes
+UT_LIBS = test/support/libtestsupport.la lib/libhamt_test.la $(CRITERION_LIBS) $(GC_LIBS) $(SODIUM_LIBS) -lpthread
 
 noinst_LTLIBRARIES += test/support/libtestsupport.la
 test_support_libtestsupport_la_SOURCES = test/support/testkeys.c test/support/refmap.c \
-	test/support/testkeys.h test/support/refmap.h
+	test/support/testkeys.h test/support/refmap.h test/support/mix.h \
+	test/support/expect.h
 test_support_libtestsupport_la_CFLAGS = $(AM_CFLAGS) -Wno-missing-prototypes
 
 HAMT_UNIT_TESTS = test/node test/map test/hash test/iter test/api test/oom test/random test/ops \
@@ -21,54 +21,25 @@ check_PROGRAMS += $(HAMT_UNIT_TESTS)
 TESTS += $(HAMT_UNIT_TESTS)
 endif
 
-test_node_SOURCES = test/node.c
+## A unit test test/NAME is built from test/NAME.c (Automake's default
+## source) and links UT_LIBS, the default LDADD of this tree: every other
+## program names its own LDADD.  Automake has no pattern for per-program
+## flags, so each test names its CFLAGS on one line (which also gives its
+## objects a name of their own).  A new test: add it to HAMT_UNIT_TESTS
+## and add its _CFLAGS line.
+LDADD = $(UT_LIBS)
 test_node_CFLAGS = $(UT_CF)
-test_node_LDADD = $(UT_LIBS)
-test_node_LDFLAGS = $(UT_LF)
-test_map_SOURCES = test/map.c
 test_map_CFLAGS = $(UT_CF)
-test_map_LDADD = $(UT_LIBS)
-test_map_LDFLAGS = $(UT_LF)
-test_hash_SOURCES = test/hash.c
 test_hash_CFLAGS = $(UT_CF)
-test_hash_LDADD = $(UT_LIBS)
-test_hash_LDFLAGS = $(UT_LF)
-test_iter_SOURCES = test/iter.c
 test_iter_CFLAGS = $(UT_CF)
-test_iter_LDADD = $(UT_LIBS)
-test_iter_LDFLAGS = $(UT_LF)
-test_api_SOURCES = test/api.c
 test_api_CFLAGS = $(UT_CF)
-test_api_LDADD = $(UT_LIBS)
-test_api_LDFLAGS = $(UT_LF)
-test_oom_SOURCES = test/oom.c
 test_oom_CFLAGS = $(UT_CF)
-test_oom_LDADD = $(UT_LIBS)
-test_oom_LDFLAGS = $(UT_LF)
-test_random_SOURCES = test/random.c
 test_random_CFLAGS = $(UT_CF)
-test_random_LDADD = $(UT_LIBS)
-test_random_LDFLAGS = $(UT_LF)
-test_ops_SOURCES = test/ops.c
 test_ops_CFLAGS = $(UT_CF)
-test_ops_LDADD = $(UT_LIBS)
-test_ops_LDFLAGS = $(UT_LF)
-test_gc_SOURCES = test/gc.c
 test_gc_CFLAGS = $(UT_CF)
-test_gc_LDADD = $(UT_LIBS)
-test_gc_LDFLAGS = $(UT_LF)
-test_batch_SOURCES = test/batch.c
 test_batch_CFLAGS = $(UT_CF)
-test_batch_LDADD = $(UT_LIBS)
-test_batch_LDFLAGS = $(UT_LF)
-test_hostile_SOURCES = test/hostile.c
 test_hostile_CFLAGS = $(UT_CF)
-test_hostile_LDADD = $(UT_LIBS)
-test_hostile_LDFLAGS = $(UT_LF)
-test_stats_SOURCES = test/stats.c
 test_stats_CFLAGS = $(UT_CF)
-test_stats_LDADD = $(UT_LIBS)
-test_stats_LDFLAGS = $(UT_LF)
 
 ## The public header must compile as C++.
 check_PROGRAMS += test/cxx_header

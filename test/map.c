@@ -191,7 +191,13 @@ Test(map, byte_string_keys_compare_by_length_and_content)
     m = hamt_set(m, &k1, V(1));
     m = hamt_set(m, &k2, V(2));
     m = hamt_set(m, &k0, V(0));
-    data[0] = 'x'; /* stored copies are private */
+    /* Stored copies are private: the caller's bytes change, no key does. */
+    data[0] = 'x';
+    const char orig[3] = {'a', 0, 'b'};
+    struct hamt_bytes probe = {.len = 3, .data = orig};
+    cr_assert(hamt_get(m, &probe, &v), "the stored key kept its bytes");
+    cr_assert_eq(v, V(1));
+    cr_assert_not(hamt_get(m, &k1, NULL), "\"x\\0b\" was never inserted");
     data[0] = 'a';
     cr_assert_eq(hamt_size(m), 3);
     cr_assert(hamt_get(m, &k1, &v));

@@ -1,4 +1,4 @@
-## test/fuzz/fuzz.mk - hardening (issue 6): the differential fuzzer and
+## test/fuzz/fuzz.mk - hardening: the differential fuzzer and
 ## the soak program.
 ##
 ##   make fuzz FUZZ_SECONDS=N   builds test/fuzz/fuzz_map with clang

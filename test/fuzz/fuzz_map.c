@@ -35,6 +35,7 @@
 
 #include "hamt.h"
 #include "internal.h"
+#include "../support/mix.h"
 
 #define NKEYS 64
 #define NSLOTS 8
@@ -130,22 +131,11 @@ static const uint64_t masks[] = {
 #define NMASKS (sizeof masks / sizeof masks[0])
 
 static uint64_t
-mix(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    x ^= x >> 33;
-    return x;
-}
-
-static uint64_t
 fk_hash(const void *key, void *ctx)
 {
     const struct fk *k = key;
 
-    return mix(k->id + 1) & *(const uint64_t *)ctx;
+    return mix64(k->id + 1) & *(const uint64_t *)ctx;
 }
 
 static bool

@@ -31,7 +31,7 @@ fail() {
 }
 
 objs=
-for f in gc hash node map iter debug hamt ops batch cell thread; do
+for f in gc hash node keys map iter debug hamt ops batch cell thread; do
     [ -f "$srcdir/lib/$f.c" ] || continue
     extra=
     # Route the collector-off allocator through the fuzzer's tracker.

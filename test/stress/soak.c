@@ -1,6 +1,6 @@
 /*
  * soak.c - a long run of one writer and several readers through a cell,
- * with the collector on (issue 6).
+ * with the collector on.
  *
  * A plain C program.  The writer owns a map of u64 keys 0..NKEYS-1 plus a
  * meta key NKEYS.  Every value is a collector-allocated payload
@@ -27,6 +27,7 @@
  * "N passed, N failed" (one case per property); exits 1 if any failed.
  */
 #include "internal.h"
+#include "../support/mix.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -63,20 +64,9 @@ static atomic_ulong snapshots, bad_snapshot, bad_monotonic, bad_old;
 static unsigned long bad_diff, bad_writer;
 
 static uint64_t
-mix(uint64_t x)
-{
-    x ^= x >> 31;
-    x *= 0x7fb5d329728ea185ull;
-    x ^= x >> 27;
-    x *= 0x81dadef4bc2dd44dull;
-    x ^= x >> 33;
-    return x;
-}
-
-static uint64_t
 contrib(uint64_t key, uint64_t ver)
 {
-    return mix(key * 0x9e3779b97f4a7c15ull + ver);
+    return mix64(key * 0x9e3779b97f4a7c15ull + ver);
 }
 
 static uint64_t rng_state;
@@ -84,8 +74,7 @@ static uint64_t rng_state;
 static uint64_t
 rnd(void)
 {
-    rng_state += 0x9e3779b97f4a7c15ull;
-    return mix(rng_state);
+    return mix64_next(&rng_state);
 }
 
 static struct payload *

@@ -1,6 +1,8 @@
 /* refmap.c - see refmap.h. */
 #include "refmap.h"
 
+#include "mix.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,11 +79,7 @@ ref_get(const struct refmap *r, uint64_t k, void **v)
 uint64_t
 ref_rand(uint64_t *state)
 {
-    uint64_t z = (*state += UINT64_C(0x9e3779b97f4a7c15));
-
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return z ^ (z >> 31);
+    return mix64_next(state);
 }
 
 uint64_t

@@ -24,7 +24,7 @@ void ref_set(struct refmap *r, uint64_t k, void *v);
 void ref_remove(struct refmap *r, uint64_t k);
 bool ref_get(const struct refmap *r, uint64_t k, void **v);
 
-/* A small deterministic PRNG (splitmix64) for reproducible runs. */
+/* A small deterministic PRNG (mix64_next, mix.h) for reproducible runs. */
 uint64_t ref_rand(uint64_t *state);
 
 /*
