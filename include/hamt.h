@@ -61,6 +61,13 @@ extern "C" {
 #define HAMT_VERSION_MINOR 1
 #define HAMT_VERSION_PATCH 0
 
+/*
+ * Declared at file scope for hamt_cell_wait(): strict ISO C99 (without
+ * POSIX) has no struct timespec in <time.h>, and a struct first named in a
+ * parameter list would be a different, local type.
+ */
+struct timespec;
+
 /* An immutable map.  Opaque; every version is a distinct pointer. */
 struct hamt;
 /* A shared, mutable publication cell holding the current map. */
@@ -460,11 +467,15 @@ HAMT_API const struct hamt *hamt_cell_update(struct hamt_cell *c,
 
 /*
  * hamt_cell_wait - block until the cell's version exceeds `seen`, or until
- * `timeout` (relative, CLOCK_MONOTONIC; NULL waits forever) passes;
- * signals do not end the wait.  Returns 0, or -1 with errno ETIMEDOUT,
- * EINVAL (NULL cell, malformed timeout) or ENOMEM (a thread's first slot).
- * Publishing costs the writer no system call while nobody waits.  Never
- * registers the thread (it reads versions under a hazard slot).
+ * `timeout` (relative, CLOCK_MONOTONIC; NULL, or a timeout that takes the
+ * clock past the largest time_t, waits forever) passes; signals do not end
+ * the wait.  The waiter sleeps: in the kernel's futex, or, should that
+ * system call fail unexpectedly, in naps of at most 64 ms between looks.
+ * Returns 0, or -1 with errno ETIMEDOUT, EINVAL (NULL cell, malformed
+ * timeout), ENOMEM (a thread's first slot), or the error of
+ * clock_nanosleep() if a nap fails too.  Publishing costs the writer no
+ * system call while nobody waits.  Never registers the thread (it reads
+ * versions under a hazard slot).
  * Thread safety: any thread, any time.
  */
 HAMT_API int hamt_cell_wait(struct hamt_cell *c, uint64_t seen,

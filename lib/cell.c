@@ -45,7 +45,10 @@
  *       EAGAIN (cas) or retry (update).  Publishing is lock-free.
  *   P7  hamt_cell_wait() returns once a version newer than the caller's is
  *       published, or on timeout.  While nobody waits, publishing makes no
- *       system call and writes no word other than `rec`.
+ *       system call and writes no word other than `rec`.  A waiter sleeps
+ *       for any valid timeout: a deadline the clock cannot express is
+ *       "forever", and a system call that fails is never retried without
+ *       sleeping (cell_nap()).
  *
  * The waiting protocol (P7).  The futex word `seq` is bumped, and waiters
  * woken, only when `waiters` is non-zero.  Writer and waiter each write
@@ -630,17 +633,87 @@ hamt_cell_update(struct hamt_cell *c, hamt_cell_update_fn fn, void *ctx)
     return m;
 }
 
-/* The absolute CLOCK_MONOTONIC deadline `rel` from now. */
-static void
+/*
+ * The largest time_t.  time_t is a signed integer type on every target this
+ * library builds for (Linux); the static assertion keeps it honest.
+ */
+#define CELL_TIME_MAX \
+    ((time_t)((((uintmax_t)1 << (sizeof(time_t) * CHAR_BIT - 2)) - 1) * 2 + 1))
+_Static_assert((time_t)-1 < 0, "time_t must be a signed integer type");
+
+/*
+ * The absolute CLOCK_MONOTONIC deadline `rel` (valid: 0 <= tv_nsec < 1e9,
+ * tv_sec >= 0) from now.  Returns false when the sum does not fit in a
+ * time_t: such a deadline lies beyond what the clock can express and means
+ * "forever".  Adding first and checking after would be signed overflow
+ * (undefined; in practice a deadline in the past, which made the futex fail
+ * at once and the wait loop spin).
+ */
+static bool
 cell_deadline(const struct timespec *rel, struct timespec *abs)
 {
     clock_gettime(CLOCK_MONOTONIC, abs);
+    /* abs->tv_sec >= 0 on CLOCK_MONOTONIC; keep one second for the carry. */
+    if (rel->tv_sec > CELL_TIME_MAX - 1 - abs->tv_sec) {
+        return false;
+    }
     abs->tv_sec += rel->tv_sec;
     abs->tv_nsec += rel->tv_nsec;
     if (abs->tv_nsec >= 1000000000L) {
         abs->tv_nsec -= 1000000000L;
         abs->tv_sec++;
     }
+    return true;
+}
+
+/* The longest nap after an unexpected futex failure (see cell_nap()). */
+#define CELL_NAP_MAX_NS (64L * 1000 * 1000)
+
+/*
+ * Sleep after the futex failed in a way the waiting protocol does not
+ * expect (not a wake-up, EAGAIN, EINTR or ETIMEDOUT: e.g. ENOSYS or EPERM
+ * from a sandbox that filters futex, or EINVAL).  Retrying at once would
+ * turn the wait into a busy loop, so the waiter polls instead: it sleeps
+ * *step nanoseconds (doubling up to CELL_NAP_MAX_NS, so a publication is
+ * still noticed) but never past `deadline` (NULL: no deadline).  Returns 0
+ * (slept, or a signal cut the nap short: the caller re-checks either way),
+ * or an error number from clock_nanosleep().
+ */
+static int
+cell_nap(const struct timespec *deadline, long *step)
+{
+    struct timespec until;
+    int e;
+
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_nsec += *step;
+    while (until.tv_nsec >= 1000000000L) {
+        until.tv_nsec -= 1000000000L;
+        until.tv_sec++;
+    }
+    if (deadline != NULL
+        && (until.tv_sec > deadline->tv_sec
+            || (until.tv_sec == deadline->tv_sec
+                && until.tv_nsec > deadline->tv_nsec))) {
+        until = *deadline;
+    }
+    if (*step < CELL_NAP_MAX_NS) {
+        *step *= 2;
+    }
+    e = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL);
+    return e == EINTR ? 0 : e;
+}
+
+/* Whether CLOCK_MONOTONIC has reached `deadline`. */
+static bool
+cell_past(const struct timespec *deadline)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return now.tv_sec > deadline->tv_sec
+           || (now.tv_sec == deadline->tv_sec
+               && now.tv_nsec >= deadline->tv_nsec);
 }
 
 int
@@ -648,10 +721,13 @@ hamt_cell_wait(struct hamt_cell *c, uint64_t seen,
                const struct timespec *timeout)
 {
     struct timespec deadline;
+    const struct timespec *until = NULL; /* NULL: wait without limit */
+    long step = 1000 * 1000;             /* first nap after a failure */
     struct hamt_snapshot *slot;
     uint32_t s;
     int saved_errno = errno;
     int rc = 0;
+    int err = 0;
 
     if (c == NULL
         || (timeout != NULL
@@ -671,8 +747,8 @@ hamt_cell_wait(struct hamt_cell *c, uint64_t seen,
     if (cell_version_sc(c, slot) > seen) {
         goto out;
     }
-    if (timeout != NULL) {
-        cell_deadline(timeout, &deadline);
+    if (timeout != NULL && cell_deadline(timeout, &deadline)) {
+        until = &deadline;
     }
     /*
      * ORDER: seq_cst; R1.  Must precede R3 in the single total order, so
@@ -697,21 +773,36 @@ hamt_cell_wait(struct hamt_cell *c, uint64_t seen,
         if (cell_version_sc(c, slot) > seen) {
             break;
         }
-        if (cell_futex(&c->seq, FUTEX_WAIT_BITSET, s,
-                       timeout != NULL ? &deadline : NULL)
-                != 0
-            && errno == ETIMEDOUT) {
-            /* One last look: a publication may have raced the deadline. */
-            /* ORDER: seq_cst; as R3 above. */
-            if (cell_version_sc(c, slot) <= seen) {
-                rc = -1;
-            }
-            break;
+        if (cell_futex(&c->seq, FUTEX_WAIT_BITSET, s, until) == 0) {
+            continue; /* Woken (or spuriously): re-check. */
         }
         /*
-         * Woken, the word changed (EAGAIN), or a signal interrupted the
-         * wait (EINTR; the collector stops threads with signals): re-check.
+         * Each failure the protocol expects either slept or stands for an
+         * event that ended the sleep: EAGAIN (the word changed: a
+         * publication), EINTR (a signal; the collector stops threads with
+         * signals), ETIMEDOUT (the deadline).  Any other failure returns at
+         * once, so retrying it directly would spin: nap first.
          */
+        if (errno == EAGAIN || errno == EINTR) {
+            continue;
+        }
+        if (errno != ETIMEDOUT) {
+            err = cell_nap(until, &step);
+            if (err != 0) {
+                rc = -1;
+                break;
+            }
+            if (until == NULL || !cell_past(until)) {
+                continue;
+            }
+        }
+        /* One last look: a publication may have raced the deadline. */
+        /* ORDER: seq_cst; as R3 above. */
+        if (cell_version_sc(c, slot) <= seen) {
+            rc = -1;
+            err = ETIMEDOUT;
+        }
+        break;
     }
     /*
      * ORDER: seq_cst.  Only a count: a writer that still sees this waiter
@@ -724,6 +815,6 @@ out:
         (void)hamt__slot_put(slot); /* A6: held by this thread. */
     }
     /* A successful call leaves errno as it found it (the futex sets it). */
-    errno = rc != 0 ? ETIMEDOUT : saved_errno;
+    errno = rc != 0 ? err : saved_errno;
     return rc;
 }

@@ -7,8 +7,15 @@
 #include "internal.h"
 
 #include <criterion/criterion.h>
+#include <limits.h>
+#include <linux/filter.h>
+#include <linux/futex.h>
+#include <linux/seccomp.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <time.h>
 
 static const struct hamt *
@@ -530,5 +537,204 @@ Test(cell, wait_returns_once_a_writer_publishes, .timeout = 60)
         pthread_join(t[i], NULL);
         cr_assert_eq(w[i].rc, 0);
         cr_assert_eq(w[i].version, 1);
+    }
+}
+
+/* ---- waiting sleeps (issue 17) ---- */
+
+/*
+ * The CPU a waiter may use in its one-second wait.  A sleeping waiter uses
+ * well under a millisecond (a few naps, or none); a spinning one gets its
+ * share of a core, which stayed above a tenth of a second even with eight
+ * runnable threads per core.  The bound sits far from both.
+ */
+#define WAITER_CPU_MAX 0.02
+
+/* Seconds of CPU the calling thread has used. */
+static double
+thread_cpu_seconds(void)
+{
+    struct timespec t;
+
+    cr_assert_eq(clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t), 0);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/*
+ * A waiter that measures its own CPU time across one hamt_cell_wait() call,
+ * optionally after making the futex system call fail in its thread.
+ */
+struct sleeper {
+    struct hamt_cell *c;
+    atomic_int *started;
+    struct timespec timeout;
+    int deny_futex; /* error number the futex wait gets, or 0 */
+    int rc;
+    int err;
+    uint64_t version;
+    double cpu;
+};
+
+/*
+ * A seccomp filter for the calling thread only: the futex operation that
+ * hamt_cell_wait() sleeps in (FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG) fails
+ * with `err`, as it would in a sandbox that refuses futex; every other
+ * system call, and every other futex operation (the collector's locks
+ * wait with FUTEX_WAIT), is allowed.  The filter does not check the
+ * architecture: it is the test's own thread, making native calls only.
+ */
+static void
+deny_futex_wait(int err)
+{
+    enum { ARG1 = offsetof(struct seccomp_data, args[1])
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+                  + 4
+#endif
+    };
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_futex, 0, 3),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG1),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+                 FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K,
+                 SECCOMP_RET_ERRNO | ((unsigned)err & SECCOMP_RET_DATA)),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = { sizeof f / sizeof f[0], f };
+
+    cr_assert_eq(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0,
+                 "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+    cr_assert_eq(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog), 0,
+                 "seccomp filter: %s", strerror(errno));
+}
+
+static void *
+sleeper_main(void *arg)
+{
+    struct sleeper *w = arg;
+    double cpu;
+
+    if (w->deny_futex != 0) {
+        deny_futex_wait(w->deny_futex);
+    }
+    /* A first cell call, so that the thread's one-time set-up is not
+     * counted below. */
+    hamt_cell_version(w->c);
+    atomic_fetch_add(w->started, 1);
+    cpu = thread_cpu_seconds();
+    errno = 0;
+    w->rc = hamt_cell_wait(w->c, 0, &w->timeout);
+    w->err = errno;
+    w->cpu = thread_cpu_seconds() - cpu;
+    w->version = hamt_cell_version(w->c);
+    return NULL;
+}
+
+/*
+ * Starts one sleeper per entry of w[], lets them wait about a second
+ * after all have started, publishes once, and joins them.  The second
+ * is not a timing assertion: the waiters must sleep through it, and their
+ * CPU use is what is checked.
+ */
+static void
+run_sleepers(struct hamt_cell *c, struct sleeper *w, int n)
+{
+    atomic_int started = 0;
+    pthread_t t[8];
+    const struct timespec tick = { 0, 10 * 1000 * 1000 };
+    const struct timespec wait = { 1, 0 };
+    uint64_t version = 0;
+
+    cr_assert_leq(n, 8);
+    for (int i = 0; i < n; i++) {
+        w[i].c = c;
+        w[i].started = &started;
+        w[i].rc = -2;
+        cr_assert_eq(pthread_create(&t[i], NULL, sleeper_main, &w[i]), 0);
+    }
+    while (atomic_load(&started) < n) {
+        nanosleep(&tick, NULL);
+    }
+    nanosleep(&wait, NULL);
+    cr_assert_eq(hamt_cell_store(c, u64_map(2), &version), 0);
+    cr_assert_eq(version, 1);
+    for (int i = 0; i < n; i++) {
+        cr_assert_eq(pthread_join(t[i], NULL), 0);
+        cr_log_info("waiter %d: rc %d, %.6f s of CPU", i, w[i].rc, w[i].cpu);
+    }
+}
+
+/*
+ * A timeout too large for CLOCK_MONOTONIC plus the timeout to fit in a
+ * time_t used to overflow the deadline (UBSan: signed overflow); the
+ * deadline came out in the past, the futex failed at once and the wait
+ * spun a whole CPU.  Such a timeout means "forever": each waiter must
+ * sleep, using a small fraction of the second it waits (WAITER_CPU_MAX),
+ * and return 0 when the publication comes.  Also timeouts that fit in a
+ * time_t but lie centuries ahead (the kernel caps them).
+ */
+Test(cell, wait_with_huge_timeout_sleeps_until_published, .timeout = 60)
+{
+    struct hamt_cell *c = hamt_cell_new(u64_map(1));
+    const time_t tmax = (time_t)LONG_MAX;
+    struct timespec now;
+    struct sleeper w[6];
+
+    _Static_assert(sizeof(time_t) == sizeof(long), "time_t is a long");
+    cr_assert_eq(clock_gettime(CLOCK_MONOTONIC, &now), 0);
+    memset(w, 0, sizeof w);
+    w[0].timeout = (struct timespec){ tmax, 0 };
+    w[1].timeout = (struct timespec){ tmax, 999999999L };
+    /* The sum is exactly the largest time_t; the nanoseconds carry over. */
+    w[2].timeout = (struct timespec){ tmax - now.tv_sec, 999999999L };
+    w[3].timeout = (struct timespec){ tmax / 2 + 1, 0 };
+    w[4].timeout = (struct timespec){ (time_t)1 << 40, 0 };
+    w[5].timeout = (struct timespec){ 100 * 365 * 86400L, 0 };
+    run_sleepers(c, w, 6);
+    for (int i = 0; i < 6; i++) {
+        cr_assert_eq(w[i].rc, 0, "waiter %d (timeout %jd s): rc %d errno %d",
+                     i, (intmax_t)w[i].timeout.tv_sec, w[i].rc, w[i].err);
+        cr_assert_eq(w[i].version, 1);
+        cr_assert_lt(w[i].cpu, WAITER_CPU_MAX,
+                     "waiter %d (timeout %jd s) used %.3f s of CPU", i,
+                     (intmax_t)w[i].timeout.tv_sec, w[i].cpu);
+    }
+}
+
+/*
+ * When the futex wait fails in a way the protocol does not expect (here
+ * ENOSYS and EPERM, as a sandbox that filters futex returns), the waiter
+ * must not retry it in a busy loop: it sleeps between looks, still sees
+ * the publication, and still times out.
+ */
+Test(cell, wait_sleeps_when_the_futex_fails, .timeout = 60)
+{
+    struct hamt_cell *c = hamt_cell_new(u64_map(1));
+    struct sleeper w[4];
+
+    memset(w, 0, sizeof w);
+    w[0].deny_futex = ENOSYS;
+    w[0].timeout = (struct timespec){ LONG_MAX, 0 };
+    w[1].deny_futex = EPERM;
+    w[1].timeout = (struct timespec){ 3600, 0 };
+    /* These two time out before the publication. */
+    w[2].deny_futex = ENOSYS;
+    w[2].timeout = (struct timespec){ 0, 200 * 1000 * 1000 };
+    w[3].deny_futex = EPERM;
+    w[3].timeout = (struct timespec){ 0, 1000 };
+    run_sleepers(c, w, 4);
+    for (int i = 0; i < 4; i++) {
+        cr_assert_lt(w[i].cpu, WAITER_CPU_MAX, "waiter %d used %.3f s of CPU",
+                     i, w[i].cpu);
+    }
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(w[i].rc, 0, "waiter %d: rc %d errno %d", i, w[i].rc,
+                     w[i].err);
+        cr_assert_eq(w[i].version, 1);
+    }
+    for (int i = 2; i < 4; i++) {
+        cr_assert_eq(w[i].rc, -1, "waiter %d: rc %d", i, w[i].rc);
+        cr_assert_eq(w[i].err, ETIMEDOUT, "waiter %d: errno %d", i, w[i].err);
     }
 }

@@ -50,6 +50,34 @@ test_cxx_header_CXXFLAGS = -Wall -Wextra -Werror $(SAN_CFLAGS)
 test_cxx_header_LDADD = lib/libhamt.la
 test_cxx_header_LDFLAGS = -no-install $(AM_LDFLAGS)
 
+## ... and in strict ISO C (c99/c11/c17 -pedantic -Werror, gcc and clang)
+## and strict C++ (c++11/c++17 -pedantic -Werror, g++ and clang++).
+TESTS += test/header-strict.sh
+EXTRA_DIST += test/header-strict.sh test/strict_header.c
+
+## What a user builds against the installed library, with pkg-config's
+## flags only: the man examples and a program that calls the collector as
+## hamt(3) says (test/installed.sh installs into a temporary DESTDIR).
+## Not in the TSan build: the collector cannot run under TSan.
+if !HAMT_TSAN
+TESTS += test/installed.sh
+endif
+EXTRA_DIST += test/installed.sh test/installed/gc_user.c test/install-system.sh \
+	test/debian.sh
+
+## The scripts above read the build's settings from test/check.env.
+check_SCRIPTS += test/check.env
+CLEANFILES += test/check.env
+test/check.env: Makefile
+	$(AM_V_GEN)$(MKDIR_P) test && { \
+	  echo "CC='$(CC)'"; \
+	  echo "CXX='$(CXX)'"; \
+	  echo "MAKE='$(MAKE)'"; \
+	  echo "PKG_CONFIG='$(PKG_CONFIG)'"; \
+	  echo "SAN_CFLAGS='$(SAN_CFLAGS)'"; \
+	  echo "libdir='$(libdir)'"; \
+	} >$@
+
 LOG_COMPILER = $(SHELL) $(top_srcdir)/test/run-test.sh
 EXTRA_DIST += test/run-test.sh test/summary.sh test/run-all
 
