@@ -110,16 +110,16 @@ ck_hash_str(const void *obj, unsigned long seed)
 static bool
 ck_cmp_u64(const void *a, const void *b)
 {
-    return ((const struct ck_entry *)a)->key ==
-           ((const struct ck_entry *)b)->key;
+    return ((const struct ck_entry *)a)->key
+           == ((const struct ck_entry *)b)->key;
 }
 
 static bool
 ck_cmp_str(const void *a, const void *b)
 {
     return strcmp((const char *)(uintptr_t)((const struct ck_entry *)a)->key,
-                  (const char *)(uintptr_t)((const struct ck_entry *)b)->key) ==
-           0;
+                  (const char *)(uintptr_t)((const struct ck_entry *)b)->key)
+           == 0;
 }
 
 static void
@@ -138,8 +138,8 @@ ck_create(enum bkind kind, size_t hint)
     pthread_mutex_init(&s->wmu, NULL);
     if (!ck_hs_init(&s->hs, CK_HS_MODE_SPMC | CK_HS_MODE_OBJECT,
                     kind == BK_U64 ? ck_hash_u64 : ck_hash_str,
-                    kind == BK_U64 ? ck_cmp_u64 : ck_cmp_str, &ck_allocator,
-                    64, 0)) {
+                    kind == BK_U64 ? ck_cmp_u64 : ck_cmp_str, &ck_allocator, 64,
+                    0)) {
         abort();
     }
     return s;

@@ -111,8 +111,8 @@ cb_share(void *m)
 static void
 cb_set(struct cb_state *s, bkey k, uint64_t v)
 {
-    if (hamt_combine_set(s->comb, cb_key(k), (void *)(uintptr_t)v, NULL,
-                         NULL) != 0) {
+    if (hamt_combine_set(s->comb, cb_key(k), (void *)(uintptr_t)v, NULL, NULL)
+        != 0) {
         cb_die("hamt_combine_set");
     }
 }

@@ -40,7 +40,8 @@ glib_create_with(enum bkind kind, enum glib_lock lock, unsigned nshards)
 {
     struct glib_map *g;
     if (posix_memalign((void **)&g, 64,
-                       sizeof *g + nshards * sizeof(struct glib_shard)) != 0) {
+                       sizeof *g + nshards * sizeof(struct glib_shard))
+        != 0) {
         abort();
     }
     g->kind = kind;
@@ -256,10 +257,10 @@ glib_quiesce(void *m, void *t)
     (void)t;
 }
 
-#define GLIB_COMMON                                                           \
-    .destroy = glib_destroy, .thread_enter = glib_thread_enter,              \
-    .thread_exit = glib_thread_exit, .share = NULL, .insert = glib_insert,   \
-    .lookup = glib_lookup, .remove = glib_remove, .iterate = glib_iterate,   \
+#define GLIB_COMMON                                                            \
+    .destroy = glib_destroy, .thread_enter = glib_thread_enter,                \
+    .thread_exit = glib_thread_exit, .share = NULL, .insert = glib_insert,     \
+    .lookup = glib_lookup, .remove = glib_remove, .iterate = glib_iterate,     \
     .read_batch = glib_read_batch, .bulk = NULL, .quiesce = glib_quiesce
 
 const struct bench_adapter bench_glib = {

@@ -25,8 +25,8 @@
 #include "stats.h" /* exact_bytes: the one figure the public API lacks */
 
 struct lh_state {
-    const struct hamt *m;    /* the writer's current map */
-    struct hamt_cell *cell;  /* published map for concurrent runs */
+    const struct hamt *m;   /* the writer's current map */
+    struct hamt_cell *cell; /* published map for concurrent runs */
     enum bkind kind;
     /* libhamt-b16 only: the writer's open batch and its pending updates. */
     struct hamt_batch *batch;
@@ -300,7 +300,7 @@ lh_update_mw(void *m, void *t, bkey k, uint64_t v)
 {
     (void)t;
     struct lh_state *s = m;
-    struct lh_upd u = { k, v };
+    struct lh_upd u = {k, v};
     if (hamt_cell_update(s->cell, lh_upd_fn, &u) == NULL) {
         lh_die("hamt_cell_update");
     }
@@ -325,7 +325,7 @@ lh_remove_mw(void *m, void *t, bkey k)
 {
     (void)t;
     struct lh_state *s = m;
-    struct lh_upd u = { k, 0 };
+    struct lh_upd u = {k, 0};
     if (hamt_cell_update(s->cell, lh_del_fn, &u) == NULL) {
         lh_die("hamt_cell_update");
     }
@@ -513,8 +513,8 @@ slot_update(void *m, void *t, bkey k, uint64_t v)
 const struct bench_adapter bench_hamt_slot = {
     .name = "libhamt-slot",
     .desc = "libhamt, readers unknown to the collector (hamt_cell_acquire)",
-    .flags = BA_CONCURRENT | BA_READ_MT | BA_GC | BA_CONC_ONLY |
-             BA_UNREG_READERS,
+    .flags =
+        BA_CONCURRENT | BA_READ_MT | BA_GC | BA_CONC_ONLY | BA_UNREG_READERS,
     .create = lh_create,
     .destroy = lh_destroy,
     .thread_enter = slot_thread_enter,

@@ -179,7 +179,7 @@ owner_destroy(void *m)
 {
     struct owner_map *o = m;
     struct owner_tctx *t = owner_thread_enter(m);
-    struct owner_req r = { .op = OP_STOP };
+    struct owner_req r = {.op = OP_STOP};
     owner_call(o, t, &r);
     owner_thread_exit(m, t);
     pthread_join(o->thread, NULL);
@@ -192,7 +192,7 @@ owner_destroy(void *m)
 static bool
 owner_insert(void *m, void *t, bkey k, uint64_t v)
 {
-    struct owner_req r = { .op = OP_INSERT, .k = k, .v = v };
+    struct owner_req r = {.op = OP_INSERT, .k = k, .v = v};
     owner_call(m, t, &r);
     return r.ok;
 }
@@ -200,7 +200,7 @@ owner_insert(void *m, void *t, bkey k, uint64_t v)
 static bool
 owner_lookup(void *m, void *t, bkey k, uint64_t *v)
 {
-    struct owner_req r = { .op = OP_LOOKUP, .k = k };
+    struct owner_req r = {.op = OP_LOOKUP, .k = k};
     owner_call(m, t, &r);
     if (r.ok) {
         *v = r.v;
@@ -211,7 +211,7 @@ owner_lookup(void *m, void *t, bkey k, uint64_t *v)
 static bool
 owner_remove(void *m, void *t, bkey k)
 {
-    struct owner_req r = { .op = OP_REMOVE, .k = k };
+    struct owner_req r = {.op = OP_REMOVE, .k = k};
     owner_call(m, t, &r);
     return r.ok;
 }
@@ -219,7 +219,7 @@ owner_remove(void *m, void *t, bkey k)
 static size_t
 owner_iterate(void *m, void *t, uint64_t *sum)
 {
-    struct owner_req r = { .op = OP_ITERATE };
+    struct owner_req r = {.op = OP_ITERATE};
     owner_call(m, t, &r);
     *sum += r.v;
     return r.n;
@@ -256,7 +256,7 @@ owner_remove_mw(void *m, void *t, bkey k)
 static void
 owner_bulk(void *m, void *t, const bkey *keys, const uint64_t *vals, size_t n)
 {
-    struct owner_req r = { .op = OP_BULK, .keys = keys, .vals = vals, .n = n };
+    struct owner_req r = {.op = OP_BULK, .keys = keys, .vals = vals, .n = n};
     owner_call(m, t, &r);
 }
 

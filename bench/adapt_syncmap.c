@@ -242,9 +242,9 @@ sm_try_expunge_locked(struct sm_entry *e)
 {
     uint64_t p = atomic_load_explicit(&e->p, memory_order_relaxed);
     while (p == 0) {
-        if (atomic_compare_exchange_weak_explicit(
-                &e->p, &p, SM_EXPUNGED, memory_order_relaxed,
-                memory_order_relaxed)) {
+        if (atomic_compare_exchange_weak_explicit(&e->p, &p, SM_EXPUNGED,
+                                                  memory_order_relaxed,
+                                                  memory_order_relaxed)) {
             return true;
         }
     }
@@ -475,8 +475,7 @@ syncmap_iterate(void *m, void *t, uint64_t *sum)
 }
 
 static size_t
-syncmap_read_batch(void *m, void *t, const bkey *keys, size_t n,
-                   uint64_t *sum)
+syncmap_read_batch(void *m, void *t, const bkey *keys, size_t n, uint64_t *sum)
 {
     (void)t;
     size_t hits = 0;

@@ -64,7 +64,8 @@ urcu_match_str(struct cds_lfht_node *n, const void *key)
 {
     const struct urcu_node *e = caa_container_of(n, struct urcu_node, n);
     return strcmp((const char *)(uintptr_t)e->key,
-                  (const char *)(uintptr_t) * (const bkey *)key) == 0;
+                  (const char *)(uintptr_t) * (const bkey *)key)
+           == 0;
 }
 
 static inline cds_lfht_match_fct
@@ -184,8 +185,7 @@ urcu_remove(void *m, void *t, bkey k)
     cds_lfht_lookup(u->ht, bench_hash(u->kind, k), urcu_match(u), &k, &it);
     struct cds_lfht_node *n = cds_lfht_iter_get_node(&it);
     if (n != NULL && cds_lfht_del(u->ht, n) == 0) {
-        call_rcu(&caa_container_of(n, struct urcu_node, n)->rh,
-                 urcu_free_node);
+        call_rcu(&caa_container_of(n, struct urcu_node, n)->rh, urcu_free_node);
         r = true;
     }
     rcu_read_unlock();

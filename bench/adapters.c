@@ -14,19 +14,12 @@
 #include <string.h>
 
 const struct bench_adapter *const bench_adapters[] = {
-    &bench_hamt,
-    &bench_hamt_b16,
-    &bench_hamt_slot,
-    &bench_hamt_combine,
+    &bench_hamt,  &bench_hamt_b16,   &bench_hamt_slot,   &bench_hamt_combine,
 #ifdef HAVE_GLIB
-    &bench_glib,
-    &bench_glib_mutex,
-    &bench_glib_rwlock,
-    &bench_glib_shards,
+    &bench_glib,  &bench_glib_mutex, &bench_glib_rwlock, &bench_glib_shards,
     &bench_owner,
 #endif
-    &bench_cow,
-    &bench_syncmap,
+    &bench_cow,   &bench_syncmap,
 #ifdef HAVE_URCU
     &bench_urcu,
 #endif
@@ -77,8 +70,8 @@ const struct bench_adapter *
 bench_adapter_named(const char *name)
 {
     for (unsigned i = 0; bench_adapters[i]; i++) {
-        if (strcmp(bench_adapters[i]->name, name) == 0 &&
-            bench_selected(bench_adapters[i])) {
+        if (strcmp(bench_adapters[i]->name, name) == 0
+            && bench_selected(bench_adapters[i])) {
             return bench_adapters[i];
         }
     }

@@ -62,7 +62,7 @@ balance_root_slots(enum bkind kind, size_t n, double cnt[32])
 static void
 balance_one(const char *what, enum bkind kind, size_t n, bool root)
 {
-    double cnt[32] = { 0 };
+    double cnt[32] = {0};
     if (root) {
         balance_root_slots(kind, n, cnt);
     } else {
@@ -74,7 +74,7 @@ balance_one(const char *what, enum bkind kind, size_t n, bool root)
     for (unsigned b = 0; b < 32; b++) {
         chi2 += (cnt[b] - e) * (cnt[b] - e) / e;
     }
-    bal[nbal++] = (struct balance){ what, kind, chi2, bench_chi2_q(chi2, 31) };
+    bal[nbal++] = (struct balance){what, kind, chi2, bench_chi2_q(chi2, 31)};
 }
 
 void
@@ -85,7 +85,8 @@ balance_run(long c)
     nbal = 0;
     for (unsigned k = 0; k < bench_cfg.nkinds && nbal + 2 <= 4; k++) {
         keys_prepare(bench_cfg.kinds[k], n);
-        balance_one("32 shards (bench hash >> 59)", bench_cfg.kinds[k], n, false);
+        balance_one("32 shards (bench hash >> 59)", bench_cfg.kinds[k], n,
+                    false);
         balance_one("32 root slots (libhamt hash & 31)", bench_cfg.kinds[k], n,
                     true);
     }
@@ -97,7 +98,6 @@ balance_run(long c)
                bench_kind_name(bal[i].kind), bal[i].chi2, bal[i].p);
     }
 }
-
 
 void
 balance_write_data(void)

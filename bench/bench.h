@@ -302,8 +302,8 @@ extern size_t nrecs;
 extern unsigned long bench_errors;
 
 /* Appends a record; the strings are kept, not copied. */
-void rec_add(const char *workload, const char *map, enum bkind kind,
-             size_t n, unsigned readers, unsigned writers, unsigned pct,
+void rec_add(const char *workload, const char *map, enum bkind kind, size_t n,
+             unsigned readers, unsigned writers, unsigned pct,
              const char *metric, unsigned run, double v);
 /* One figure of run `run` (u64 keys, no threads); the strings are copied. */
 void bench_rec(const char *workload, const char *map, size_t n,
@@ -315,15 +315,14 @@ bool rec_match(const struct rec *r, const char *workload, const char *map,
                unsigned pct, const char *metric);
 /* Values of one series in run order (at most cap); returns the count. */
 size_t rec_series(double *out, size_t cap, const char *workload,
-                  const char *map, enum bkind kind, size_t n,
-                  unsigned readers, unsigned writers, unsigned pct,
-                  const char *metric);
+                  const char *map, enum bkind kind, size_t n, unsigned readers,
+                  unsigned writers, unsigned pct, const char *metric);
 /* Median and maximum of a series; NaN when it is empty. */
 double rec_median(const char *workload, const char *map, enum bkind kind,
                   size_t n, unsigned readers, unsigned writers, unsigned pct,
                   const char *metric);
-double rec_max(const char *workload, const char *map, enum bkind kind,
-               size_t n, unsigned readers, unsigned writers, unsigned pct,
+double rec_max(const char *workload, const char *map, enum bkind kind, size_t n,
+               unsigned readers, unsigned writers, unsigned pct,
                const char *metric);
 /* Median over rounds of a/b, both single-thread series of one (kind, n). */
 double rec_ratio_per_round(const char *a, const char *b, enum bkind kind,
@@ -425,11 +424,11 @@ struct conc_result {
     double p50, p99, p999, max;
     struct bench_gc_stats gc;
     /* Readers' stall profile (0 without readers). */
-    double gap_max_ms;       /* longest gap of any reader */
-    double gaps_1ms_10s;     /* gaps over 1 ms per reader per 10 s */
-    double gaps_5ms_10s;     /* gaps over 5 ms per reader per 10 s */
-    double rate_stopped;     /* lookups/s per reader, world stopped */
-    double rate_outside;     /* lookups/s per reader, otherwise */
+    double gap_max_ms;   /* longest gap of any reader */
+    double gaps_1ms_10s; /* gaps over 1 ms per reader per 10 s */
+    double gaps_5ms_10s; /* gaps over 5 ms per reader per 10 s */
+    double rate_stopped; /* lookups/s per reader, world stopped */
+    double rate_outside; /* lookups/s per reader, otherwise */
 };
 /*
  * One timed phase: `nr` readers and `nw` writers (or nr mixed threads when

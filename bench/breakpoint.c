@@ -79,10 +79,10 @@ breakpoint_measure(void)
         void *ct = c->thread_enter(cm);
         keys_build(c, cm, ct, BK_U64, 0, n);
         for (unsigned r = 0; r < bench_cfg.runs; r++) {
-            rec_add("breakpoint", "libhamt", BK_U64, n, 0, 1, 0, "update_ns",
-                    r, time_updates(h, hm, ht, n, &rng));
-            rec_add("breakpoint", "cow-map", BK_U64, n, 0, 1, 0, "update_ns",
-                    r, time_updates(c, cm, ct, n, &rng));
+            rec_add("breakpoint", "libhamt", BK_U64, n, 0, 1, 0, "update_ns", r,
+                    time_updates(h, hm, ht, n, &rng));
+            rec_add("breakpoint", "cow-map", BK_U64, n, 0, 1, 0, "update_ns", r,
+                    time_updates(c, cm, ct, n, &rng));
         }
         c->thread_exit(cm, ct);
         c->destroy(cm);
@@ -116,9 +116,10 @@ breakpoint_summary(bool print)
     if (out == NULL) {
         return;
     }
-    fprintf(out, "\n== copy-on-write vs path copying: ns per update (replace a "
-           "value and publish), median of %u\n",
-           bench_cfg.runs);
+    fprintf(out,
+            "\n== copy-on-write vs path copying: ns per update (replace a "
+            "value and publish), median of %u\n",
+            bench_cfg.runs);
     fprintf(out, "%10s %14s %14s %10s\n", "N", "cow-map", "libhamt",
             "cow/hamt");
     bp_found = 0;
@@ -138,12 +139,14 @@ breakpoint_summary(bool print)
         }
     }
     if (bp_found) {
-        fprintf(out, "   path copying wins from N = %zu on (every larger N "
-                     "measured)\n",
+        fprintf(out,
+                "   path copying wins from N = %zu on (every larger N "
+                "measured)\n",
                 bp_found);
     } else {
-        fprintf(out, "   path copying does not win for good within N <= "
-                     "%zu\n",
+        fprintf(out,
+                "   path copying does not win for good within N <= "
+                "%zu\n",
                 bench_cfg.bp_max);
     }
     if (print) {
@@ -152,7 +155,6 @@ breakpoint_summary(bool print)
         fclose(out);
     }
 }
-
 
 void
 breakpoint_run(long c)

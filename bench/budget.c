@@ -54,9 +54,13 @@
 static const struct budget_row {
     unsigned mib, div;
 } budget_rows[] = {
-    { 0, DIV_COLLECTOR },  { 16, DIV_COLLECTOR },  { 32, DIV_COLLECTOR },
-    { 64, DIV_COLLECTOR }, { 128, DIV_COLLECTOR }, { 256, DIV_COLLECTOR },
-    { 4, 1 },
+    {0, DIV_COLLECTOR},
+    {16, DIV_COLLECTOR},
+    {32, DIV_COLLECTOR},
+    {64, DIV_COLLECTOR},
+    {128, DIV_COLLECTOR},
+    {256, DIV_COLLECTOR},
+    {4, 1},
 };
 #define NBUDGETS (sizeof budget_rows / sizeof budget_rows[0])
 
@@ -84,8 +88,8 @@ budget_cases(void)
 {
     /* libhamt is the only map here; without it the section has nothing. */
     for (unsigned i = 0; bench_adapters[i] != NULL; i++) {
-        if (strcmp(bench_adapters[i]->name, "libhamt") == 0 &&
-            bench_selected(bench_adapters[i])) {
+        if (strcmp(bench_adapters[i]->name, "libhamt") == 0
+            && bench_selected(bench_adapters[i])) {
             return 2 * (unsigned)NBUDGETS;
         }
     }
@@ -95,8 +99,7 @@ budget_cases(void)
 /* Records v under row r's name, and as metric_default for the default. */
 static void
 budget_rec(const char *map, size_t n, const char *metric,
-           const struct budget_row *r, bool is_default, unsigned run,
-           double v)
+           const struct budget_row *r, bool is_default, unsigned run, double v)
 {
     char name[64];
 
@@ -119,9 +122,8 @@ budget_run(long c)
     const struct budget_row *r = &budget_rows[c % NBUDGETS];
     unsigned mib = r->mib;
     /* What hamt_init() chose here, before this case changes it. */
-    bool is_default =
-        hamt_gc_budget() == (mib == 0 ? 1 : (size_t)mib * MIB) &&
-        GC_get_free_space_divisor() == r->div;
+    bool is_default = hamt_gc_budget() == (mib == 0 ? 1 : (size_t)mib * MIB)
+                      && GC_get_free_space_divisor() == r->div;
     bool scalar = c >= (long)NBUDGETS;
     const char *map = scalar ? "libhamt-scalar" : "libhamt";
 
@@ -187,7 +189,8 @@ budget_run(long c)
         uint64_t t1 = bench_now_ns();
         bench_gc_read(&st, NULL);
         double secs = (double)(t1 - t0) / 1e9;
-        budget_rec(map, n, "updates_per_s", r, is_default, run, (double)updates / secs);
+        budget_rec(map, n, "updates_per_s", r, is_default, run,
+                   (double)updates / secs);
         budget_rec(map, n, "collections_per_1m", r, is_default, run,
                    (double)st.collections * 1e6 / (double)updates);
         budget_rec(map, n, "stopped_ns", r, is_default, run,
@@ -197,8 +200,8 @@ budget_run(long c)
                    (double)st.heap_bytes / (double)MIB);
     }
     if (hamt_size(s->m) != n) {
-        bench_fail("budget: the map holds %zu keys, not %zu",
-                   hamt_size(s->m), n);
+        bench_fail("budget: the map holds %zu keys, not %zu", hamt_size(s->m),
+                   n);
     }
     GC_FREE(s);
 }
@@ -216,10 +219,10 @@ budget_median(const char *map, const char *metric, const struct budget_row *r)
 void
 budget_report(void)
 {
-    static const char *const maps[] = { "libhamt", "libhamt-scalar" };
-    static const char *const metrics[] = { "updates_per_s",
-                                           "collections_per_1m", "stopped_ns",
-                                           "max_pause_ms", "heap_mb" };
+    static const char *const maps[] = {"libhamt", "libhamt-scalar"};
+    static const char *const metrics[] = {"updates_per_s", "collections_per_1m",
+                                          "stopped_ns", "max_pause_ms",
+                                          "heap_mb"};
 
     if (isnan(budget_median("libhamt", "updates_per_s", &budget_rows[0]))) {
         return;
@@ -229,8 +232,7 @@ budget_report(void)
            "keys, %zu updates per phase, median of %u phases; budget 0 = the "
            "collector's own schedule; div = the collector's free-space "
            "divisor; hamt_init's settings here: %zu MiB, divisor %lu%s\n",
-           edits_n(), budget_updates(), bench_cfg.runs,
-           hamt_gc_budget() >> 20,
+           edits_n(), budget_updates(), bench_cfg.runs, hamt_gc_budget() >> 20,
            (unsigned long)GC_get_free_space_divisor(),
            getenv("HAMT_GC_BUDGET") != NULL ? " (HAMT_GC_BUDGET)" : "");
     printf("%-15s %7s %3s %10s %12s %12s %10s %8s\n", "map", "budget", "div",

@@ -155,7 +155,7 @@ run(int nreaders, bool with_writer)
     pthread_t w;
     unsigned long lookups = 0, misses = 0;
     double t0, t1;
-    const struct timespec tick = { 0, 10 * 1000 * 1000 };
+    const struct timespec tick = {0, 10 * 1000 * 1000};
     size_t p0 = npauses;
     double total = 0, max = 0, med = 0;
 

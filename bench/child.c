@@ -48,10 +48,9 @@ child_run(char **argv, int argc, const char *section, long mcase)
         _exit(127);
     }
     int st = 0;
-    if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) ||
-        WEXITSTATUS(st) > 1) {
-        bench_fail("section %s: child process failed (status %d)", section,
-                   st);
+    if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st)
+        || WEXITSTATUS(st) > 1) {
+        bench_fail("section %s: child process failed (status %d)", section, st);
     }
     if (!rec_load(file)) {
         bench_fail("section %s: no results", section);

@@ -159,8 +159,8 @@ build(const struct hamt *e, struct ckey *keys, const void **kp, size_t n,
         size_t g = n - i < 64 ? n - i : 64;
         if (w == W_BATCH ? hamt_batch_set(b, &keys[i], &keys[i]) < 0
                          : hamt_batch_set_many(b, g, kp + i,
-                                               (void *const *)(kp + i),
-                                               NULL) < 0) {
+                                               (void *const *)(kp + i), NULL)
+                               < 0) {
             die("hamt_batch_set");
         }
     }
@@ -173,8 +173,8 @@ build(const struct hamt *e, struct ckey *keys, const void **kp, size_t n,
  * that no way pays for marking another way's map.
  */
 static void
-round_once(const struct hamt *e, struct ckey *keys, const void **kp,
-           size_t n, const size_t *order, double *t, int r)
+round_once(const struct hamt *e, struct ckey *keys, const void **kp, size_t n,
+           const size_t *order, double *t, int r)
 {
     const struct hamt *m = NULL;
     /* The build order alternates between rounds, so that no way is always
@@ -292,10 +292,10 @@ main(int argc, char **argv)
     if (hamt_init() != 0) {
         die("hamt_init");
     }
-    struct hamt_key_type kd = {.size = sizeof kd, .hash = hash_mix,
-                              .equal = key_eq};
-    struct hamt_key_type ku = {.size = sizeof ku, .hash = hash_const,
-                              .equal = key_eq};
+    struct hamt_key_type kd = {
+        .size = sizeof kd, .hash = hash_mix, .equal = key_eq};
+    struct hamt_key_type ku = {
+        .size = sizeof ku, .hash = hash_const, .equal = key_eq};
     printf("colliding keys (medians of %d rounds; figures from one run)\n",
            rounds);
     printf("%-10s %8s", "keys", "n");
@@ -306,8 +306,10 @@ main(int argc, char **argv)
     run_kind("distinct", hamt_new_custom(&kd), n, rounds, md, NULL);
 #ifndef COLLIDE_NO_ORDER
     double mo[W_NWAYS];
-    struct hamt_key_type ko = {.size = sizeof ko, .hash = hash_const,
-                              .equal = key_eq, .compare = key_cmp};
+    struct hamt_key_type ko = {.size = sizeof ko,
+                               .hash = hash_const,
+                               .equal = key_eq,
+                               .compare = key_cmp};
     run_kind("ordered", hamt_new_custom(&ko), n, rounds, mo, NULL);
 #endif
     run_kind("unordered", hamt_new_custom(&ku), nu, rounds, mu, NULL);
@@ -332,9 +334,9 @@ main(int argc, char **argv)
 #else /* the section of hamt-bench */
 
 static const char *const kind_name[3] = {"distinct", "ordered", "unordered"};
-static const char *const metric[W_NWAYS] = {
-    "build_set_ms", "build_batch_ms", "build_many_ms", "lookup_ns",
-    "remove_ns"};
+static const char *const metric[W_NWAYS] = {"build_set_ms", "build_batch_ms",
+                                            "build_many_ms", "lookup_ns",
+                                            "remove_ns"};
 
 /* Keys of case c: the unordered case scans them all in every operation. */
 size_t
@@ -429,8 +431,8 @@ collide_report(void)
     printf("ordered / distinct build: hamt_set %.2fx, hamt_batch_set %.2fx, "
            "hamt_batch_set_many %.2fx (target <= 10x: %s)\n",
            rs, rb, rm, rs <= 10 && rb <= 10 && rm <= 10 ? "met" : "MISSED");
-    printf("ordered lookup: %.0f ns (target < 2000 ns: %s)\n",
-           m[1][W_LOOKUP], m[1][W_LOOKUP] < 2000 ? "met" : "MISSED");
+    printf("ordered lookup: %.0f ns (target < 2000 ns: %s)\n", m[1][W_LOOKUP],
+           m[1][W_LOOKUP] < 2000 ? "met" : "MISSED");
     printf("batch_set_many / batch_set: distinct %.2fx, ordered %.2fx, "
            "unordered %.2fx (target <= 1 for the colliding rows)\n",
            m[0][W_MANY] / m[0][W_BATCH], m[1][W_MANY] / m[1][W_BATCH],

@@ -127,8 +127,8 @@ cworker_main(void *arg)
         switch (w->role) {
         case ROLE_READER:
             if (batch++ % BENCH_LAT_EVERY == 0) {
-                bkey k = key_probe(sh->kind, bench_below(&w->rng, sh->n),
-                                   bufs[0]);
+                bkey k =
+                    key_probe(sh->kind, bench_below(&w->rng, sh->n), bufs[0]);
                 uint64_t s = bench_now_ns();
                 w->hits += a->read_batch(sh->m, t, &k, 1, &w->sum);
                 lat_record(w, (double)(bench_now_ns() - s));
@@ -138,8 +138,8 @@ cworker_main(void *arg)
                 break;
             }
             for (unsigned b = 0; b < BENCH_BATCH; b++) {
-                keys[b] = key_probe(sh->kind, bench_below(&w->rng, sh->n),
-                                    bufs[b]);
+                keys[b] =
+                    key_probe(sh->kind, bench_below(&w->rng, sh->n), bufs[b]);
             }
             w->hits += a->read_batch(sh->m, t, keys, BENCH_BATCH, &w->sum);
             w->ops += BENCH_BATCH;
@@ -182,8 +182,8 @@ sleep_s(double s)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    uint64_t end = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec +
-                   (uint64_t)(s * 1e9);
+    uint64_t end = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec
+                   + (uint64_t)(s * 1e9);
     ts.tv_sec = (time_t)(end / 1000000000ULL);
     ts.tv_nsec = (long)(end % 1000000000ULL);
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) != 0) {
@@ -191,17 +191,16 @@ sleep_s(double s)
     }
 }
 
-
 /*
  * One timed phase: `nr` readers and `nw` writers (or nr mixed threads when
  * mixed_pct > 0) on the shared map.  Checks that every lookup hit.
  */
 void
-conc_run_phase(const struct bench_adapter *a, void *m, enum bkind kind, size_t n,
-          unsigned nr, unsigned nw, int mixed_pct, double secs,
-          struct conc_result *res, double **pauses)
+conc_run_phase(const struct bench_adapter *a, void *m, enum bkind kind,
+               size_t n, unsigned nr, unsigned nw, int mixed_pct, double secs,
+               struct conc_result *res, double **pauses)
 {
-    struct cshared sh = { .a = a, .m = m, .kind = kind, .n = n };
+    struct cshared sh = {.a = a, .m = m, .kind = kind, .n = n};
     unsigned nt = nr + nw;
     struct cworker *w = bench_xcalloc(nt, sizeof *w);
     atomic_init(&sh.stop, 0);
@@ -210,17 +209,17 @@ conc_run_phase(const struct bench_adapter *a, void *m, enum bkind kind, size_t n
     pthread_barrier_init(&sh.bar, NULL, nt + 1);
     for (unsigned i = 0; i < nt; i++) {
         w[i].sh = &sh;
-        w[i].role = mixed_pct > 0 ? ROLE_MIXED
-                                  : (i < nr ? ROLE_READER : ROLE_WRITER);
+        w[i].role =
+            mixed_pct > 0 ? ROLE_MIXED : (i < nr ? ROLE_READER : ROLE_WRITER);
         w[i].rng = 0x1234567ULL * (i + 1) + n;
         if (w[i].role == ROLE_READER) {
             w[i].lat = bench_xmalloc(BENCH_LAT_CAP * sizeof(double));
         }
         w[i].raw = w[i].role == ROLE_READER && (a->flags & BA_UNREG_READERS);
-        if ((w[i].raw ? bench_raw_thread_create(&w[i].thread, cworker_main,
-                                                &w[i])
-                      : pthread_create(&w[i].thread, NULL, cworker_main,
-                                       &w[i])) != 0) {
+        if ((w[i].raw
+                 ? bench_raw_thread_create(&w[i].thread, cworker_main, &w[i])
+                 : pthread_create(&w[i].thread, NULL, cworker_main, &w[i]))
+            != 0) {
             fprintf(stderr, "hamt-bench: pthread_create failed\n");
             exit(2);
         }
@@ -267,9 +266,9 @@ conc_run_phase(const struct bench_adapter *a, void *m, enum bkind kind, size_t n
         }
         res->total_ops_s += rate;
         if (w[i].hits != w[i].reads) {
-            bench_fail("%s: a reader missed %llu of %llu present keys",
-                        a->name, (unsigned long long)(w[i].reads - w[i].hits),
-                        (unsigned long long)w[i].reads);
+            bench_fail("%s: a reader missed %llu of %llu present keys", a->name,
+                       (unsigned long long)(w[i].reads - w[i].hits),
+                       (unsigned long long)w[i].reads);
         }
     }
     res->per_reader_ops_s = nr ? res->reader_ops_s / nr : 0;
@@ -291,12 +290,11 @@ conc_run_phase(const struct bench_adapter *a, void *m, enum bkind kind, size_t n
             all += w[i].ops;
             span += dt / nr;
         }
-        res->rate_stopped = stopped_s > 0 ? (double)in_stop / nr / stopped_s
-                                          : NAN;
-        res->rate_outside = span > stopped_s
-                                ? (double)(all - in_stop) / nr /
-                                      (span - stopped_s)
-                                : NAN;
+        res->rate_stopped =
+            stopped_s > 0 ? (double)in_stop / nr / stopped_s : NAN;
+        res->rate_outside =
+            span > stopped_s ? (double)(all - in_stop) / nr / (span - stopped_s)
+                             : NAN;
     }
     if (nlat) {
         double *all = bench_xmalloc(nlat * sizeof *all);
@@ -333,14 +331,11 @@ conc_record(const char *wl, const struct bench_adapter *a, enum bkind kind,
                 res->reader_ops_s);
         rec_add(wl, a->name, kind, n, nr, nw, pct, "per_reader_ops_s", run,
                 res->per_reader_ops_s);
-        rec_add(wl, a->name, kind, n, nr, nw, pct, "lat_p50_ns", run,
-                res->p50);
-        rec_add(wl, a->name, kind, n, nr, nw, pct, "lat_p99_ns", run,
-                res->p99);
+        rec_add(wl, a->name, kind, n, nr, nw, pct, "lat_p50_ns", run, res->p50);
+        rec_add(wl, a->name, kind, n, nr, nw, pct, "lat_p99_ns", run, res->p99);
         rec_add(wl, a->name, kind, n, nr, nw, pct, "lat_p999_ns", run,
                 res->p999);
-        rec_add(wl, a->name, kind, n, nr, nw, pct, "lat_max_ns", run,
-                res->max);
+        rec_add(wl, a->name, kind, n, nr, nw, pct, "lat_max_ns", run, res->max);
         rec_add(wl, a->name, kind, n, nr, nw, pct, "gap_max_ms", run,
                 res->gap_max_ms);
         rec_add(wl, a->name, kind, n, nr, nw, pct, "gaps_1ms_per_10s", run,
@@ -389,7 +384,8 @@ concurrent_one(const struct bench_adapter *a, enum bkind kind, size_t n)
             unsigned R = bench_cfg.readers[ri];
             for (unsigned r = 0; r < bench_cfg.runs; r++) {
                 double *p = NULL;
-                conc_run_phase(a, m, kind, n, R, 1, 0, bench_cfg.phase_s, &res, &p);
+                conc_run_phase(a, m, kind, n, R, 1, 0, bench_cfg.phase_s, &res,
+                               &p);
                 conc_record("rw", a, kind, n, R, 1, 0, r, &res);
                 if (p && strcmp(a->name, "libhamt") == 0) {
                     hist_add(n, R, r, p, res.gc.npauses);
@@ -400,16 +396,17 @@ concurrent_one(const struct bench_adapter *a, enum bkind kind, size_t n)
     }
     if (a->flags & BA_READ_MT) {
         for (unsigned r = 0; r < bench_cfg.runs; r++) {
-            conc_run_phase(a, m, kind, n, 2, 0, 0, bench_cfg.ro_phase_s, &res, NULL);
+            conc_run_phase(a, m, kind, n, 2, 0, 0, bench_cfg.ro_phase_s, &res,
+                           NULL);
             conc_record("ro", a, kind, n, 2, 0, 0, r, &res);
         }
     }
     if (bench_cfg.sweep && (a->flags & BA_CONCURRENT) && a->update_mw != NULL) {
-        static const unsigned pcts[] = { 99, 90, 50 };
+        static const unsigned pcts[] = {99, 90, 50};
         for (unsigned p = 0; p < 3; p++) {
             for (unsigned r = 0; r < bench_cfg.runs; r++) {
-                conc_run_phase(a, m, kind, n, bench_cfg.sweep_threads, 0, (int)pcts[p],
-                          bench_cfg.sweep_s, &res, NULL);
+                conc_run_phase(a, m, kind, n, bench_cfg.sweep_threads, 0,
+                               (int)pcts[p], bench_cfg.sweep_s, &res, NULL);
                 conc_record("sweep", a, kind, n, bench_cfg.sweep_threads, 0,
                             pcts[p], r, &res);
             }
@@ -432,9 +429,9 @@ concurrent_report(enum bkind kind, size_t n)
                bench_kind_name(kind), n, R, R > 1 ? "s" : "", bench_cfg.phase_s,
                bench_cfg.runs);
         bench_print_skipped(stdout, "   ");
-        printf("%-14s %12s %12s %10s %8s %8s %9s %10s  %s\n", "map",
-               "read M/s", "per-reader", "write M/s", "p50 ns", "p99 ns",
-               "p99.9 ns", "max us", "GC n/max ms/heap MB");
+        printf("%-14s %12s %12s %10s %8s %8s %9s %10s  %s\n", "map", "read M/s",
+               "per-reader", "write M/s", "p50 ns", "p99 ns", "p99.9 ns",
+               "max us", "GC n/max ms/heap MB");
         for (unsigned i = 0; bench_adapters[i]; i++) {
             const struct bench_adapter *a = bench_adapters[i];
             if (!bench_selected(a)) {
@@ -466,8 +463,7 @@ concurrent_report(enum bkind kind, size_t n)
                "collector had the world stopped / otherwise\n",
                bench_kind_name(kind), n, R, R > 1 ? "s" : "", BENCH_BATCH);
         printf("%-14s %10s %10s %10s %12s %12s %8s\n", "map", "max gap ms",
-               ">1ms/10s", ">5ms/10s", "M/s stopped", "M/s outside",
-               "ratio");
+               ">1ms/10s", ">5ms/10s", "M/s stopped", "M/s outside", "ratio");
         for (unsigned i = 0; bench_adapters[i]; i++) {
             const struct bench_adapter *a = bench_adapters[i];
             if (!bench_selected(a) || !(a->flags & BA_CONCURRENT)) {
@@ -478,8 +474,7 @@ concurrent_report(enum bkind kind, size_t n)
                    rec_max("rw", a->name, kind, n, R, 1, 0, "gap_max_ms"),
                    M("gaps_1ms_per_10s"), M("gaps_5ms_per_10s"));
             if (a->flags & BA_GC) {
-                printf(" %12.3f %12.3f %7.0f%%",
-                       M("rate_stopped_ops_s") / 1e6,
+                printf(" %12.3f %12.3f %7.0f%%", M("rate_stopped_ops_s") / 1e6,
                        M("rate_outside_ops_s") / 1e6,
                        M("rate_stopped_ratio") * 100);
             }
@@ -508,22 +503,23 @@ concurrent_report(enum bkind kind, size_t n)
     if (bench_cfg.sweep) {
         printf("\n== read-ratio sweep, %s keys, N = %zu: %u threads each "
                "mixing reads and updates, %.1f s phases; total M ops/s\n",
-               bench_kind_name(kind), n, bench_cfg.sweep_threads, bench_cfg.sweep_s);
+               bench_kind_name(kind), n, bench_cfg.sweep_threads,
+               bench_cfg.sweep_s);
         bench_print_skipped(stdout, "   ");
         printf("%-14s %10s %10s %10s\n", "map", "99/1", "90/10", "50/50");
         for (unsigned i = 0; bench_adapters[i]; i++) {
             const struct bench_adapter *a = bench_adapters[i];
-            if (!bench_selected(a) || !(a->flags & BA_CONCURRENT) ||
-                a->update_mw == NULL) {
+            if (!bench_selected(a) || !(a->flags & BA_CONCURRENT)
+                || a->update_mw == NULL) {
                 continue;
             }
             printf("%-14s", a->name);
-            static const unsigned pcts[] = { 99, 90, 50 };
+            static const unsigned pcts[] = {99, 90, 50};
             for (unsigned p = 0; p < 3; p++) {
-                printf(" %10.3f",
-                       rec_median("sweep", a->name, kind, n, bench_cfg.sweep_threads,
-                                  0, pcts[p], "total_ops_s") /
-                           1e6);
+                printf(" %10.3f", rec_median("sweep", a->name, kind, n,
+                                             bench_cfg.sweep_threads, 0,
+                                             pcts[p], "total_ops_s")
+                                      / 1e6);
             }
             printf("\n");
         }
@@ -539,7 +535,8 @@ concurrent_run(long c)
         keys_prepare(bench_cfg.kinds[k], 2 * bench_cfg.conc_n);
         for (unsigned i = 0; bench_adapters[i]; i++) {
             if (bench_selected(bench_adapters[i])) {
-                concurrent_one(bench_adapters[i], bench_cfg.kinds[k], bench_cfg.conc_n);
+                concurrent_one(bench_adapters[i], bench_cfg.kinds[k],
+                               bench_cfg.conc_n);
             }
         }
         concurrent_report(bench_cfg.kinds[k], bench_cfg.conc_n);

@@ -35,7 +35,7 @@
 
 #define V(x) ((void *)(uintptr_t)(x))
 
-static const size_t edit_ks[] = { 10, 100, 1000, 10000, 100000 };
+static const size_t edit_ks[] = {10, 100, 1000, 10000, 100000};
 /* Updates of each kind per k and run. */
 #define EDIT_UPDATES 300000
 
@@ -71,8 +71,8 @@ edits_gc(const char *metric, size_t n, unsigned run)
  * hamt_batch_set_many.  Returns the new map, NULL on a failure.
  */
 static const struct hamt *
-edits_way(unsigned way, const struct hamt *m, size_t k,
-          const void *const *uk, void *const *uv)
+edits_way(unsigned way, const struct hamt *m, size_t k, const void *const *uk,
+          void *const *uv)
 {
     const struct hamt *q = m;
     struct hamt_batch *b;
@@ -173,9 +173,8 @@ static void
 edits_build(size_t n, unsigned way, int run, const void *const *keys,
             void *const *vals, const struct bench_adapter *ghash)
 {
-    static const char *const metric[4] = { "build", "batch_build",
-                                           "batch_build_many",
-                                           "persistent_build" };
+    static const char *const metric[4] = {
+        "build", "batch_build", "batch_build_many", "persistent_build"};
     const struct hamt *m;
     struct hamt_batch *b;
     uint64_t t0, t1;
@@ -277,11 +276,11 @@ edits_floor_round(size_t k, double bytes_per_update)
  * 2 itself.
  */
 static void
-edits_updates(const struct hamt *m, size_t n, const void *const *keys,
-              size_t k, unsigned way, int run)
+edits_updates(const struct hamt *m, size_t n, const void *const *keys, size_t k,
+              unsigned way, int run)
 {
-    static const char *const prefix[4] = { "sets", "batch", "batch_many",
-                                           "floor_many" };
+    static const char *const prefix[4] = {"sets", "batch", "batch_many",
+                                          "floor_many"};
     static double floor_bytes; /* way 2's bytes per update (warm-up) */
     const void **uk = bench_xmalloc(k * sizeof *uk);
     void **uv = bench_xmalloc(k * sizeof *uv);
@@ -368,11 +367,12 @@ edits_diff_merge(size_t n, unsigned runs, const void *const *keys,
             for (unsigned way = 0; way < 3; way++) {
                 got[way] = edits_way(way, m, k, uk, uv);
             }
-            if (got[0] == NULL || got[1] == NULL || got[2] == NULL ||
-                !hamt_equal(got[1], got[0], NULL, NULL) ||
-                !hamt_equal(got[2], got[0], NULL, NULL)) {
+            if (got[0] == NULL || got[1] == NULL || got[2] == NULL
+                || !hamt_equal(got[1], got[0], NULL, NULL)
+                || !hamt_equal(got[2], got[0], NULL, NULL)) {
                 bench_fail("edits: batches of %zu updates differ from the "
-                           "sets", k);
+                           "sets",
+                           k);
             }
             const struct hamt *bm = got[1];
             free(uk);
@@ -384,7 +384,8 @@ edits_diff_merge(size_t n, unsigned runs, const void *const *keys,
             t1 = bench_now_ns();
             if (rc != 0 || nd == 0 || nd > k) {
                 bench_fail("edits: diff after %zu updates: rc %d, %zu "
-                           "changes", k, rc, nd);
+                           "changes",
+                           k, rc, nd);
             }
             snprintf(metric, sizeof metric, "diff_k%zu", k);
             bench_rec("edits", "libhamt", n, metric, run,
@@ -406,7 +407,8 @@ edits_diff_merge(size_t n, unsigned runs, const void *const *keys,
             t1 = bench_now_ns();
             if (mu == NULL || hamt_size(mu) != n + 2 * h) {
                 bench_fail("edits: merge of two branches of %zu keys: size "
-                           "%zu", h, mu ? hamt_size(mu) : 0);
+                           "%zu",
+                           h, mu ? hamt_size(mu) : 0);
             }
             snprintf(metric, sizeof metric, "merge_k%zu", k);
             bench_rec("edits", "libhamt", n, metric, run,
@@ -483,7 +485,8 @@ edits_report(void)
         return;
     }
     printf("\n== batch editor and whole-map operations, u64 keys, N = %zu, "
-           "median of %u (ns)\n", n, bench_cfg.runs);
+           "median of %u (ns)\n",
+           n, bench_cfg.runs);
     printf("build from empty, per key: ghash insert %.1f | hamt_set %.1f | "
            "hamt_batch_set %.1f | hamt_batch_set_many %.1f\n",
            EM("ghash", "build"), EM("libhamt", "persistent_build"),
@@ -501,35 +504,39 @@ edits_report(void)
            "update; speedup = k sets / batch; bytes allocated per update; "
            "floor = set_many's allocations alone, and the speedup it caps), "
            "diff and merge (ns per changed key):\n");
-    printf("%7s %8s %8s %7s %8s %7s %6s %6s %7s %7s %8s %8s\n", "k",
-           "k sets", "batch", "speedup", "set_many", "speedup", "B sets",
-           "B many", "floor", "cap", "diff", "merge");
+    printf("%7s %8s %8s %7s %8s %7s %6s %6s %7s %7s %8s %8s\n", "k", "k sets",
+           "batch", "speedup", "set_many", "speedup", "B sets", "B many",
+           "floor", "cap", "diff", "merge");
     for (size_t k = 10; k <= 100000 && k <= n; k *= 10) {
         double v[8];
-        static const char *const fmt[8] = {
-            "sets_k%zu", "batch_k%zu", "batch_many_k%zu", "sets_k%zu_bytes",
-            "batch_many_k%zu_bytes", "floor_many_k%zu", "diff_k%zu",
-            "merge_k%zu"
-        };
+        static const char *const fmt[8] = {"sets_k%zu",
+                                           "batch_k%zu",
+                                           "batch_many_k%zu",
+                                           "sets_k%zu_bytes",
+                                           "batch_many_k%zu_bytes",
+                                           "floor_many_k%zu",
+                                           "diff_k%zu",
+                                           "merge_k%zu"};
         for (unsigned i = 0; i < 8; i++) {
             snprintf(a, sizeof a, fmt[i], k);
             v[i] = EM("libhamt", a);
         }
         printf("%7zu %8.1f %8.1f %6.2fx %8.1f %6.2fx %6.0f %6.0f %7.1f "
-               "%6.2fx %8.1f %8.1f\n", k, v[0], v[1], v[0] / v[1], v[2],
-               v[0] / v[2], v[3], v[4], v[5], v[0] / v[5], v[6], v[7]);
+               "%6.2fx %8.1f %8.1f\n",
+               k, v[0], v[1], v[0] / v[1], v[2], v[0] / v[2], v[3], v[4], v[5],
+               v[0] / v[5], v[6], v[7]);
     }
     printf("the collector's share of k sets and of hamt_batch_set_many (ns "
            "per update; gc = time the world stood still for collections, "
            "rest = the remainder: the tree work, allocation and the lazy "
            "sweep):\n");
-    printf("%7s %8s %8s %8s %8s %8s %8s %9s %8s\n", "k", "k sets", "gc",
-           "rest", "set_many", "gc", "rest", "speedup", "of rest");
+    printf("%7s %8s %8s %8s %8s %8s %8s %9s %8s\n", "k", "k sets", "gc", "rest",
+           "set_many", "gc", "rest", "speedup", "of rest");
     for (size_t k = 10; k <= 100000 && k <= n; k *= 10) {
         double v[4];
-        static const char *const fmt[4] = { "sets_k%zu", "sets_k%zu_gc_ns",
-                                            "batch_many_k%zu",
-                                            "batch_many_k%zu_gc_ns" };
+        static const char *const fmt[4] = {"sets_k%zu", "sets_k%zu_gc_ns",
+                                           "batch_many_k%zu",
+                                           "batch_many_k%zu_gc_ns"};
         for (unsigned i = 0; i < 4; i++) {
             snprintf(a, sizeof a, fmt[i], k);
             v[i] = EM("libhamt", a);
@@ -539,7 +546,6 @@ edits_report(void)
                (v[0] - v[1]) / (v[2] - v[3]));
     }
 }
-
 
 unsigned
 edits_cases(void)

@@ -71,12 +71,11 @@ init_library(void)
     GC_allow_register_threads();
     bench_gc_hook_install();
     if (getenv("HAMT_SEED") == NULL) {
-        static const uint8_t seed[16] = { 0x68, 0x61, 0x6d, 0x74, 0x2d, 0x62,
-                                          0x65, 0x6e, 0x63, 0x68, 0x2d, 0x73,
-                                          0x65, 0x65, 0x64, 0x21 };
+        static const uint8_t seed[16] = {0x68, 0x61, 0x6d, 0x74, 0x2d, 0x62,
+                                         0x65, 0x6e, 0x63, 0x68, 0x2d, 0x73,
+                                         0x65, 0x65, 0x64, 0x21};
         if (hamt_set_seed(seed) != 0) {
-            fprintf(stderr, "hamt-bench: hamt_set_seed: %s\n",
-                    strerror(errno));
+            fprintf(stderr, "hamt-bench: hamt_set_seed: %s\n", strerror(errno));
         }
     }
     if (hamt_init() != 0) {
@@ -99,8 +98,8 @@ main(int argc, char **argv)
      * children get the same argument list, so they use the same count).
      */
     for (int i = 1; i + 1 < argc; i++) {
-        if (strcmp(argv[i], "--markers") == 0 &&
-            hamt_set_markers((unsigned)atoi(argv[i + 1])) != 0) {
+        if (strcmp(argv[i], "--markers") == 0
+            && hamt_set_markers((unsigned)atoi(argv[i + 1])) != 0) {
             fprintf(stderr, "hamt-bench: hamt_set_markers: %s\n",
                     strerror(errno));
             return 2;

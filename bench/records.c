@@ -50,8 +50,8 @@ rec_add(const char *workload, const char *map, enum bkind kind, size_t n,
             abort();
         }
     }
-    recs[nrecs++] = (struct rec){ workload, map,    kind,   n, readers,
-                                  writers,  pct,    metric, run, v };
+    recs[nrecs++] = (struct rec){workload, map, kind,   n,   readers,
+                                 writers,  pct, metric, run, v};
 }
 
 void
@@ -68,10 +68,10 @@ rec_match(const struct rec *r, const char *workload, const char *map,
           enum bkind kind, size_t n, unsigned readers, unsigned writers,
           unsigned pct, const char *metric)
 {
-    return strcmp(r->workload, workload) == 0 && strcmp(r->map, map) == 0 &&
-           r->kind == kind && r->n == n && r->readers == readers &&
-           r->writers == writers && r->read_pct == pct &&
-           strcmp(r->metric, metric) == 0;
+    return strcmp(r->workload, workload) == 0 && strcmp(r->map, map) == 0
+           && r->kind == kind && r->n == n && r->readers == readers
+           && r->writers == writers && r->read_pct == pct
+           && strcmp(r->metric, metric) == 0;
 }
 
 size_t
@@ -91,8 +91,7 @@ rec_series(double *out, size_t cap, const char *workload, const char *map,
 
 double
 rec_median(const char *workload, const char *map, enum bkind kind, size_t n,
-           unsigned readers, unsigned writers, unsigned pct,
-           const char *metric)
+           unsigned readers, unsigned writers, unsigned pct, const char *metric)
 {
     double v[SERIES_CAP];
     size_t k = rec_series(v, SERIES_CAP, workload, map, kind, n, readers,
@@ -121,10 +120,10 @@ rec_ratio_per_round(const char *a, const char *b, enum bkind kind, size_t n,
 {
     /* Run r of a and of b were measured seconds apart (single.c). */
     double va[SERIES_CAP], vb[SERIES_CAP], r[SERIES_CAP];
-    size_t ka = rec_series(va, SERIES_CAP, "single", a, kind, n, 0, 0, 0,
-                           metric);
-    size_t kb = rec_series(vb, SERIES_CAP, "single", b, kind, n, 0, 0, 0,
-                           metric);
+    size_t ka =
+        rec_series(va, SERIES_CAP, "single", a, kind, n, 0, 0, 0, metric);
+    size_t kb =
+        rec_series(vb, SERIES_CAP, "single", b, kind, n, 0, 0, 0, metric);
     size_t k = ka < kb ? ka : kb;
     if (k == 0) {
         return NAN;
@@ -145,9 +144,9 @@ rec_save(const char *path, size_t from)
     }
     for (size_t i = from; i < nrecs; i++) {
         const struct rec *r = &recs[i];
-        fprintf(f, "%s\t%s\t%d\t%zu\t%u\t%u\t%u\t%s\t%u\t%.17g\n",
-                r->workload, r->map, (int)r->kind, r->n, r->readers,
-                r->writers, r->read_pct, r->metric, r->run, r->v);
+        fprintf(f, "%s\t%s\t%d\t%zu\t%u\t%u\t%u\t%s\t%u\t%.17g\n", r->workload,
+                r->map, (int)r->kind, r->n, r->readers, r->writers, r->read_pct,
+                r->metric, r->run, r->v);
     }
     fprintf(f, "errors\t%lu\n", bench_errors);
     fclose(f);
@@ -171,10 +170,11 @@ rec_load(const char *path)
             bench_errors += e;
             continue;
         }
-        if (sscanf(line, "%63[^\t]\t%63[^\t]\t%d\t%zu\t%u\t%u\t%u\t%63[^\t]"
-                         "\t%u\t%lg",
-                   wl, map, &kind, &n, &rd, &wr, &pct, metric, &run,
-                   &v) == 10) {
+        if (sscanf(line,
+                   "%63[^\t]\t%63[^\t]\t%d\t%zu\t%u\t%u\t%u\t%63[^\t]"
+                   "\t%u\t%lg",
+                   wl, map, &kind, &n, &rd, &wr, &pct, metric, &run, &v)
+            == 10) {
             rec_add(strdup(wl), strdup(map), (enum bkind)kind, n, rd, wr, pct,
                     strdup(metric), run, v);
         }

@@ -77,7 +77,7 @@ single_run(const struct bench_adapter *a, enum bkind kind, size_t n,
     uint64_t t1 = bench_now_ns();
     if (fresh != cu) {
         bench_fail("%s %s n=%zu: %zu of %zu inserts were new", a->name,
-                    bench_kind_name(kind), n, fresh, cu);
+                   bench_kind_name(kind), n, fresh, cu);
     }
     rec_add(W, a->name, kind, n, 0, 0, 0, "insert", run,
             (double)(t1 - t0) / (double)cu);
@@ -95,7 +95,7 @@ single_run(const struct bench_adapter *a, enum bkind kind, size_t n,
     t1 = bench_now_ns();
     if (bad) {
         bench_fail("%s %s n=%zu: %zu of %zu lookup hits wrong", a->name,
-                    bench_kind_name(kind), n, bad, L);
+                   bench_kind_name(kind), n, bad, L);
     }
     rec_add(W, a->name, kind, n, 0, 0, 0, "lookup_hit", run,
             (double)(t1 - t0) / (double)L);
@@ -121,8 +121,8 @@ single_run(const struct bench_adapter *a, enum bkind kind, size_t n,
         }
         t1 = bench_now_ns();
         if (hits != L) {
-            bench_fail("%s n=%zu: %zu of %zu batched lookup hits", a->name,
-                        n, hits, L);
+            bench_fail("%s n=%zu: %zu of %zu batched lookup hits", a->name, n,
+                       hits, L);
         }
         rec_add(W, a->name, kind, n, 0, 0, 0, "lookup_hit_batch", run,
                 (double)(t1 - t0) / (double)L);
@@ -139,8 +139,8 @@ single_run(const struct bench_adapter *a, enum bkind kind, size_t n,
     }
     t1 = bench_now_ns();
     if (bad) {
-        bench_fail("%s %s n=%zu: %zu lookup misses found something",
-                    a->name, bench_kind_name(kind), n, bad);
+        bench_fail("%s %s n=%zu: %zu lookup misses found something", a->name,
+                   bench_kind_name(kind), n, bad);
     }
     rec_add(W, a->name, kind, n, 0, 0, 0, "lookup_miss", run,
             (double)(t1 - t0) / (double)L);
@@ -162,7 +162,7 @@ single_run(const struct bench_adapter *a, enum bkind kind, size_t n,
     t1 = bench_now_ns();
     if (bad) {
         bench_fail("%s %s n=%zu: iteration saw wrong entries", a->name,
-                    bench_kind_name(kind), n);
+                   bench_kind_name(kind), n);
     }
     rec_add(W, a->name, kind, n, 0, 0, 0, "iterate", run,
             (double)(t1 - t0) / (double)(passes * n));
@@ -178,8 +178,8 @@ single_run(const struct bench_adapter *a, enum bkind kind, size_t n,
     }
     t1 = bench_now_ns();
     if (removed != cu) {
-        bench_fail("%s %s n=%zu: %zu of %zu removes found their key",
-                    a->name, bench_kind_name(kind), n, removed, cu);
+        bench_fail("%s %s n=%zu: %zu of %zu removes found their key", a->name,
+                   bench_kind_name(kind), n, removed, cu);
     }
     rec_add(W, a->name, kind, n, 0, 0, 0, "remove", run,
             (double)(t1 - t0) / (double)cu);
@@ -192,8 +192,7 @@ single_run(const struct bench_adapter *a, enum bkind kind, size_t n,
         rec_add(W, a->name, kind, n, 0, 0, 0, "gc_collections", run,
                 (double)st.collections);
         rec_add(W, a->name, kind, n, 0, 0, 0, "gc_max_ms", run, st.max_ms);
-        rec_add(W, a->name, kind, n, 0, 0, 0, "gc_total_ms", run,
-                st.total_ms);
+        rec_add(W, a->name, kind, n, 0, 0, 0, "gc_total_ms", run, st.total_ms);
     }
 }
 
@@ -237,9 +236,8 @@ memory_all(long only)
                     a->quiesce(m, t);
                 }
                 size_t mem1 = mem_now(a);
-                rec_add("memory", a->name, kind, n, 0, 0, 0,
-                        "bytes_per_entry", 0,
-                        ((double)mem1 - (double)mem0) / (double)n);
+                rec_add("memory", a->name, kind, n, 0, 0, 0, "bytes_per_entry",
+                        0, ((double)mem1 - (double)mem0) / (double)n);
                 if (a->exact_bytes) {
                     rec_add("memory", a->name, kind, n, 0, 0, 0,
                             "exact_bytes_per_entry", 0,
@@ -256,8 +254,8 @@ memory_all(long only)
     return c;
 }
 
-static const char *const st_ops[] = { "insert", "lookup_hit", "lookup_miss",
-                                      "remove", "iterate", NULL };
+static const char *const st_ops[] = {"insert", "lookup_hit", "lookup_miss",
+                                     "remove", "iterate",    NULL};
 
 static void
 single_report(enum bkind kind, size_t n)
@@ -268,11 +266,12 @@ single_report(enum bkind kind, size_t n)
     printf("   insert all N one by one; %zu shuffled lookups (hit and miss) "
            "per run; remove %s, shuffled\n",
            bench_cfg.min_lookups,
-           bench_cfg.remove_sample && bench_cfg.remove_sample < n ? "a sample of keys"
-                                                     : "every key");
+           bench_cfg.remove_sample && bench_cfg.remove_sample < n
+               ? "a sample of keys"
+               : "every key");
     bench_print_skipped(stdout, "   ");
-    printf("%-14s %9s %9s %9s %9s %9s %11s  %s\n", "map", "insert",
-           "lkp-hit", "lkp-miss", "remove", "iterate", "bytes/entry",
+    printf("%-14s %9s %9s %9s %9s %9s %11s  %s\n", "map", "insert", "lkp-hit",
+           "lkp-miss", "remove", "iterate", "bytes/entry",
            "GC n/total ms/max ms (per run)");
     for (unsigned i = 0; bench_adapters[i]; i++) {
         const struct bench_adapter *a = bench_adapters[i];
@@ -284,16 +283,15 @@ single_report(enum bkind kind, size_t n)
             printf(" %9.1f",
                    rec_median("single", a->name, kind, n, 0, 0, 0, st_ops[o]));
         }
-        printf(" %11.1f",
-               rec_median("memory", a->name, kind, n, 0, 0, 0,
-                          "bytes_per_entry"));
+        printf(" %11.1f", rec_median("memory", a->name, kind, n, 0, 0, 0,
+                                     "bytes_per_entry"));
         if (a->flags & BA_GC) {
-            printf("  %.0f/%.0f/%.1f",
-                   rec_median("single", a->name, kind, n, 0, 0, 0,
-                              "gc_collections"),
-                   rec_median("single", a->name, kind, n, 0, 0, 0,
-                              "gc_total_ms"),
-                   rec_max("single", a->name, kind, n, 0, 0, 0, "gc_max_ms"));
+            printf(
+                "  %.0f/%.0f/%.1f",
+                rec_median("single", a->name, kind, n, 0, 0, 0,
+                           "gc_collections"),
+                rec_median("single", a->name, kind, n, 0, 0, 0, "gc_total_ms"),
+                rec_max("single", a->name, kind, n, 0, 0, 0, "gc_max_ms"));
         }
         if (a->flags & (BA_COPY_ALL | BA_ROUNDTRIP)) {
             printf("  (capped: %zu updates", cap_updates(a, n));
@@ -310,11 +308,10 @@ single_report(enum bkind kind, size_t n)
             printf(" %8.2fx",
                    rec_ratio_per_round("libhamt", "ghash", kind, n, st_ops[o]));
         }
-        printf(" %10.2fx\n",
-               rec_median("memory", "libhamt", kind, n, 0, 0, 0,
-                          "bytes_per_entry") /
-                   rec_median("memory", "ghash", kind, n, 0, 0, 0,
-                              "bytes_per_entry"));
+        printf(" %10.2fx\n", rec_median("memory", "libhamt", kind, n, 0, 0, 0,
+                                        "bytes_per_entry")
+                                 / rec_median("memory", "ghash", kind, n, 0, 0,
+                                              0, "bytes_per_entry"));
     }
     printf("   memory (built first in a fresh process): libhamt and cow-map "
            "count the collector heap in use after GC_gcollect (heap minus "
@@ -322,8 +319,7 @@ single_report(enum bkind kind, size_t n)
            "(hamt_batch_set_many): %.1f B/entry, its nodes%s alone, by "
            "GC_size, %.1f.  The others count live malloc chunks with their "
            "headers (mallinfo2 uordblks+hblkhd delta)%s.\n",
-           rec_median("memory", "libhamt", kind, n, 0, 0, 0,
-                      "bytes_per_entry"),
+           rec_median("memory", "libhamt", kind, n, 0, 0, 0, "bytes_per_entry"),
            kind == BK_STR ? " and key copies" : "",
            rec_median("memory", "libhamt", kind, n, 0, 0, 0,
                       "exact_bytes_per_entry"),
@@ -385,9 +381,9 @@ single_write_data(void)
             fprintf(f, "%zu", c->ns[ni]);
             for (unsigned i = 0; bench_adapters[i]; i++) {
                 if (bench_selected_single(bench_adapters[i])) {
-                    double v = rec_median("single", bench_adapters[i]->name,
-                                          BK_U64, c->ns[ni], 0, 0, 0,
-                                          st_ops[o]);
+                    double v =
+                        rec_median("single", bench_adapters[i]->name, BK_U64,
+                                   c->ns[ni], 0, 0, 0, st_ops[o]);
                     fprintf(f, isnan(v) ? ",NaN" : ",%.2f", v);
                 }
             }

@@ -85,21 +85,21 @@ smoke_adapter(const struct bench_adapter *a, enum bkind kind)
         for (unsigned b = 0; b < BENCH_BATCH; b++) {
             want += i + b + 1;
         }
-        ok &= a->read_batch(m, t, keys, BENCH_BATCH, &s) == BENCH_BATCH &&
-              s == want;
+        ok &= a->read_batch(m, t, keys, BENCH_BATCH, &s) == BENCH_BATCH
+              && s == want;
     }
     smoke_check(ok, a->name, kind, "snapshot reads find every value");
     unsigned long e0 = bench_errors;
     struct conc_result res;
     if (a->flags & BA_CONCURRENT) {
         conc_run_phase(a, m, kind, n, 1, 1, 0, 0.05, &res, NULL);
-        smoke_check(bench_errors == e0 && res.reader_ops_s > 0 &&
-                        res.writer_ops_s > 0,
+        smoke_check(bench_errors == e0 && res.reader_ops_s > 0
+                        && res.writer_ops_s > 0,
                     a->name, kind, "reader sees every key under a writer");
         if (a->update_mw != NULL) {
             conc_run_phase(a, m, kind, n, 2, 0, 50, 0.05, &res, NULL);
-            smoke_check(bench_errors == e0 && res.total_ops_s > 0, a->name, kind,
-                        "two mixed reader/writers see every key");
+            smoke_check(bench_errors == e0 && res.total_ops_s > 0, a->name,
+                        kind, "two mixed reader/writers see every key");
         }
     }
     if (a->flags & BA_READ_MT) {

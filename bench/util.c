@@ -63,8 +63,7 @@ bench_key_eq(enum bkind kind, bkey a, bkey b)
     if (kind == BK_U64) {
         return a == b;
     }
-    return strcmp((const char *)(uintptr_t)a, (const char *)(uintptr_t)b) ==
-           0;
+    return strcmp((const char *)(uintptr_t)a, (const char *)(uintptr_t)b) == 0;
 }
 
 uint64_t
@@ -91,8 +90,7 @@ bench_xcalloc(size_t n, size_t sz)
 {
     void *p = calloc(n ? n : 1, sz ? sz : 1);
     if (p == NULL) {
-        fprintf(stderr, "hamt-bench: out of memory (%zu x %zu bytes)\n", n,
-                sz);
+        fprintf(stderr, "hamt-bench: out of memory (%zu x %zu bytes)\n", n, sz);
         exit(2);
     }
     return p;

@@ -47,8 +47,8 @@
 #define WR_BATCH 16 /* reader lookups per snapshot, as in main.c */
 
 enum wr_pattern { WP_UPDATE = 0, WP_CHURN = 1 };
-static const char *const wr_pattern_name[] = { "update", "churn" };
-static const unsigned wr_pcts[] = { 50, 90, 99 };
+static const char *const wr_pattern_name[] = {"update", "churn"};
+static const unsigned wr_pcts[] = {50, 90, 99};
 
 struct wr_contender {
     const char *name;
@@ -182,7 +182,7 @@ wr_main(void *arg)
 static void
 wr_sleep(double s)
 {
-    struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
     while (nanosleep(&ts, &ts) != 0) {
         /* EINTR: the collector's signals; sleep on. */
     }
@@ -197,13 +197,17 @@ wr_cmp(const void *x, const void *y)
 
 /* One timed phase; fills *c.  Returns false if a reader missed (update). */
 static bool
-wr_phase(const struct wr_contender *ct, void *m, enum wr_pattern pat,
-         size_t n, _Atomic uint64_t *next, unsigned nw, unsigned nr,
-         unsigned read_pct, double secs, struct wr_cell *c)
+wr_phase(const struct wr_contender *ct, void *m, enum wr_pattern pat, size_t n,
+         _Atomic uint64_t *next, unsigned nw, unsigned nr, unsigned read_pct,
+         double secs, struct wr_cell *c)
 {
-    struct wr_shared sh = { .a = ct->a, .m = m, .n = n, .read_pct = read_pct,
-                            .pat = pat, .one_writer = ct->one_writer,
-                            .next = next };
+    struct wr_shared sh = {.a = ct->a,
+                           .m = m,
+                           .n = n,
+                           .read_pct = read_pct,
+                           .pat = pat,
+                           .one_writer = ct->one_writer,
+                           .next = next};
     unsigned nt = nw + nr;
     struct wr_worker *w = bench_xcalloc(nt, sizeof *w);
     atomic_init(&sh.stop, 0);
@@ -309,8 +313,7 @@ wr_build(const struct bench_adapter *a, size_t n)
 }
 
 static unsigned
-wr_contenders(const struct bench_adapter *const *list,
-              struct wr_contender *out)
+wr_contenders(const struct bench_adapter *const *list, struct wr_contender *out)
 {
     unsigned k = 0;
     for (unsigned i = 0; list[i] != NULL && k < WR_MAXC - 1; i++) {
@@ -318,10 +321,10 @@ wr_contenders(const struct bench_adapter *const *list,
         if (a->update_mw == NULL || !(a->flags & BA_CONCURRENT)) {
             continue;
         }
-        out[k++] = (struct wr_contender){ a->name, a, false };
+        out[k++] = (struct wr_contender){a->name, a, false};
         if (strcmp(a->name, "libhamt") == 0) {
             out[k - 1].name = "libhamt-cas";
-            out[k++] = (struct wr_contender){ "libhamt-1w", a, true };
+            out[k++] = (struct wr_contender){"libhamt-1w", a, true};
         }
     }
     return k;
@@ -357,8 +360,8 @@ wr_find(const char *name, enum wr_pattern pat, unsigned pct, unsigned w,
         unsigned r)
 {
     for (size_t i = 0; i < nrows; i++) {
-        if (strcmp(rows[i].name, name) == 0 && rows[i].pat == pat &&
-            rows[i].pct == pct && rows[i].w == w && rows[i].r == r) {
+        if (strcmp(rows[i].name, name) == 0 && rows[i].pat == pat
+            && rows[i].pct == pct && rows[i].w == w && rows[i].r == r) {
             return &rows[i];
         }
     }
@@ -404,10 +407,10 @@ wr_targets(unsigned pct)
         const char *bestn = "-";
         for (size_t i = 0; i < nrows; i++) {
             const struct wr_row *r = &rows[i];
-            if (r->pat == WP_UPDATE && r->pct == pct && r->w == 4 &&
-                r->r == 1 && strncmp(r->name, "libhamt", 7) != 0 &&
-                (!busy || r->med.upd_s >= cb->med.upd_s / 10) &&
-                r->med.rd_s > best) {
+            if (r->pat == WP_UPDATE && r->pct == pct && r->w == 4 && r->r == 1
+                && strncmp(r->name, "libhamt", 7) != 0
+                && (!busy || r->med.upd_s >= cb->med.upd_s / 10)
+                && r->med.rd_s > best) {
                 best = r->med.rd_s;
                 bestn = r->name;
             }
@@ -451,8 +454,8 @@ wr_report(FILE *csv)
                 printf("  %-16s %2u %2u %-5s %12.0f %12.0f %9.1f %9.1f "
                        "%9.1f\n",
                        r->name, r->w, r->r, r->threads > 2 ? "OVER" : "ok",
-                       r->med.upd_s, r->med.rd_s, r->med.p50_us,
-                       r->med.p99_us, r->med.worst_p99_us);
+                       r->med.upd_s, r->med.rd_s, r->med.p50_us, r->med.p99_us,
+                       r->med.worst_p99_us);
             }
         }
     }
@@ -499,8 +502,8 @@ wr_plots(const char *outdir, const struct wr_contender *cs, unsigned nc)
                      wr_pattern_name[p], pct);
             bool have = false;
             for (unsigned c = 0; c < nc; c++) {
-                have |= wr_find(cs[c].name, (enum wr_pattern)p, pct, 4, 1) !=
-                        NULL;
+                have |=
+                    wr_find(cs[c].name, (enum wr_pattern)p, pct, 4, 1) != NULL;
             }
             FILE *d = have ? fopen(path, "w") : NULL;
             if (d == NULL) {
@@ -530,14 +533,16 @@ wr_plots(const char *outdir, const struct wr_contender *cs, unsigned nc)
         if (!any) {
             continue;
         }
-        fprintf(gp, "set output 'writers_r%u.png'\nset multiplot layout 1,2 "
-                    "title 'several writers, %u%% reads, 1M u64 keys, R = 1"
-                    " (2 cores: W >= 2 oversubscribes)'\n",
+        fprintf(gp,
+                "set output 'writers_r%u.png'\nset multiplot layout 1,2 "
+                "title 'several writers, %u%% reads, 1M u64 keys, R = 1"
+                " (2 cores: W >= 2 oversubscribes)'\n",
                 pct, pct);
         for (int p = 0; p < 2; p++) {
-            fprintf(gp, "set title '%s pattern'\n"
-                        "plot for [i=0:%u] 'writers_%s_r%u.dat' index i "
-                        "using 1:2 with linespoints title columnheader(1)\n",
+            fprintf(gp,
+                    "set title '%s pattern'\n"
+                    "plot for [i=0:%u] 'writers_%s_r%u.dat' index i "
+                    "using 1:2 with linespoints title columnheader(1)\n",
                     wr_pattern_name[p], nc - 1, wr_pattern_name[p], pct);
         }
         fprintf(gp, "unset multiplot\n");
@@ -570,8 +575,8 @@ writers_run(long c_unused)
     (void)c_unused;
     struct wr_contender cs[WR_MAXC];
     unsigned nc = wr_contenders(list, cs);
-    static const unsigned pcts_full[] = { 50, 90, 99 };
-    static const unsigned pcts_quick[] = { 90 };
+    static const unsigned pcts_full[] = {50, 90, 99};
+    static const unsigned pcts_quick[] = {90};
     const unsigned *pcts = full ? pcts_full : pcts_quick;
     unsigned npct = full ? 3 : 1;
     double secs = full ? 0.4 : 0.2;
@@ -585,8 +590,8 @@ writers_run(long c_unused)
     for (unsigned c = 0; c < nc; c++) {
         const struct bench_adapter *a = cs[c].a;
         for (int p = 0; p < 2; p++) {
-            if (p == WP_CHURN &&
-                (a->insert_mw == NULL || cs[c].one_writer || !full)) {
+            if (p == WP_CHURN
+                && (a->insert_mw == NULL || cs[c].one_writer || !full)) {
                 continue;
             }
             void *m = wr_build(a, WR_N);
@@ -605,9 +610,8 @@ writers_run(long c_unused)
                         double up[3], rd[3], p50[3], p99[3], wp[3], hp[3];
                         struct wr_cell cell;
                         for (unsigned k = 0; k < runs; k++) {
-                            if (!wr_phase(&cs[c], m, (enum wr_pattern)p,
-                                          WR_N, &next, w, r, pcts[ip], secs,
-                                          &cell)) {
+                            if (!wr_phase(&cs[c], m, (enum wr_pattern)p, WR_N,
+                                          &next, w, r, pcts[ip], secs, &cell)) {
                                 bench_fail("%s: a reader missed a present "
                                            "key (writers, W=%u R=%u)",
                                            cs[c].name, w, r);
@@ -620,10 +624,13 @@ writers_run(long c_unused)
                             hp[k] = cell.hit_pct;
                         }
                         struct wr_row row = {
-                            .name = cs[c].name, .pat = (enum wr_pattern)p,
-                            .pct = pcts[ip], .w = w, .r = r,
-                            .threads = w + r +
-                                       (strcmp(a->name, "owner-thread") == 0),
+                            .name = cs[c].name,
+                            .pat = (enum wr_pattern)p,
+                            .pct = pcts[ip],
+                            .w = w,
+                            .r = r,
+                            .threads =
+                                w + r + (strcmp(a->name, "owner-thread") == 0),
                         };
                         row.med.upd_s = wr_med(up, runs);
                         row.med.rd_s = wr_med(rd, runs);
@@ -687,8 +694,7 @@ writers_smoke(unsigned *pass, unsigned *fail)
                 for (uint64_t i = hi - n; i < hi; i += 7) {
                     bkey k = wr_key(i);
                     uint64_t sum = 0;
-                    ok &= a->read_batch(m, t, &k, 1, &sum) == 1 &&
-                          sum == i + 1;
+                    ok &= a->read_batch(m, t, &k, 1, &sum) == 1 && sum == i + 1;
                 }
                 for (uint64_t i = 0; i < hi - n; i += 7) {
                     bkey k = wr_key(i);

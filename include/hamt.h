@@ -462,8 +462,7 @@ HAMT_API int hamt_cell_cas(struct hamt_cell *c, const struct hamt *expected,
  * beyond its result.
  */
 HAMT_API const struct hamt *hamt_cell_update(struct hamt_cell *c,
-                                             hamt_cell_update_fn fn,
-                                             void *ctx);
+                                             hamt_cell_update_fn fn, void *ctx);
 
 /*
  * hamt_cell_wait - block until the cell's version exceeds `seen`, or until
@@ -548,9 +547,9 @@ enum hamt_conflict_action {
 };
 
 /* Decides a key bound in both maps (va from a, vb from b). */
-typedef enum hamt_conflict_action (*hamt_conflict_fn)(const void *key,
-                                                      void *va, void *vb,
-                                                      void **out, void *ctx);
+typedef enum hamt_conflict_action (*hamt_conflict_fn)(const void *key, void *va,
+                                                      void *vb, void **out,
+                                                      void *ctx);
 
 /*
  * hamt_merge - the union of `a` and `b`.  A key bound in one map only keeps

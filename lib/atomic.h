@@ -53,13 +53,13 @@
 #define hamt__load_sc(p) atomic_load_explicit((p), memory_order_seq_cst)
 #define hamt__load_rlx(p) atomic_load_explicit((p), memory_order_relaxed)
 
-#define hamt__store_rlx(p, v) \
+#define hamt__store_rlx(p, v)                                                  \
     atomic_store_explicit((p), (v), memory_order_relaxed)
-#define hamt__store_rel(p, v) \
+#define hamt__store_rel(p, v)                                                  \
     atomic_store_explicit((p), (v), memory_order_release)
-#define hamt__store_sc(p, v) \
+#define hamt__store_sc(p, v)                                                   \
     atomic_store_explicit((p), (v), memory_order_seq_cst)
-#define hamt__store_rlx(p, v) \
+#define hamt__store_rlx(p, v)                                                  \
     atomic_store_explicit((p), (v), memory_order_relaxed)
 
 /*
@@ -68,37 +68,34 @@
  * reads the record that won).  Returns true on success; on failure *expp
  * holds the current value.
  */
-#define hamt__cas_sc(p, expp, v)                                    \
-    atomic_compare_exchange_strong_explicit((p), (expp), (v),       \
-                                            memory_order_seq_cst,   \
-                                            memory_order_acquire)
+#define hamt__cas_sc(p, expp, v)                                               \
+    atomic_compare_exchange_strong_explicit(                                   \
+        (p), (expp), (v), memory_order_seq_cst, memory_order_acquire)
 
-#define hamt__add_sc(p, v) \
+#define hamt__add_sc(p, v)                                                     \
     atomic_fetch_add_explicit((p), (v), memory_order_seq_cst)
-#define hamt__sub_sc(p, v) \
+#define hamt__sub_sc(p, v)                                                     \
     atomic_fetch_sub_explicit((p), (v), memory_order_seq_cst)
-#define hamt__add_rlx(p, v) \
+#define hamt__add_rlx(p, v)                                                    \
     atomic_fetch_add_explicit((p), (v), memory_order_relaxed)
 
 /*
  * Used by combine.c (flat combining): the request list and the request
  * state words.  Each call site says why its order is enough.
  */
-#define hamt__store_rlx(p, v) \
+#define hamt__store_rlx(p, v)                                                  \
     atomic_store_explicit((p), (v), memory_order_relaxed)
-#define hamt__xchg_acq(p, v) \
+#define hamt__xchg_acq(p, v)                                                   \
     atomic_exchange_explicit((p), (v), memory_order_acquire)
-#define hamt__xchg_rel(p, v) \
+#define hamt__xchg_rel(p, v)                                                   \
     atomic_exchange_explicit((p), (v), memory_order_release)
 /* Strong CAS, relaxed on success and failure: a flag on one word only. */
-#define hamt__cas_rlx(p, expp, v)                                   \
-    atomic_compare_exchange_strong_explicit((p), (expp), (v),       \
-                                            memory_order_relaxed,   \
-                                            memory_order_relaxed)
+#define hamt__cas_rlx(p, expp, v)                                              \
+    atomic_compare_exchange_strong_explicit(                                   \
+        (p), (expp), (v), memory_order_relaxed, memory_order_relaxed)
 /* Strong CAS, release on success (hands data over), relaxed on failure. */
-#define hamt__cas_rel(p, expp, v)                                   \
-    atomic_compare_exchange_strong_explicit((p), (expp), (v),       \
-                                            memory_order_release,   \
-                                            memory_order_relaxed)
+#define hamt__cas_rel(p, expp, v)                                              \
+    atomic_compare_exchange_strong_explicit(                                   \
+        (p), (expp), (v), memory_order_release, memory_order_relaxed)
 
 #endif /* HAMT_ATOMIC_H */

@@ -43,8 +43,8 @@
 #include "node.h"
 
 struct hamt_batch {
-    struct hamt *m;         /* current version: the source until changed */
-    uint64_t owner;         /* its id; 0 once finished or discarded */
+    struct hamt *m; /* current version: the source until changed */
+    uint64_t owner; /* its id; 0 once finished or discarded */
 };
 
 /* The next owner id; accessed only through atomic.h's relaxed wrappers. */
@@ -153,7 +153,8 @@ hamt_batch_set_many(struct hamt_batch *b, size_t n, const void *const keys[],
         for (size_t j = i; j < i + g; j++) {
             /* The walk's hashes: a custom hash is not called twice. */
             if (hamt__edit_set_hashed(&b->m, b->owner, keys[j], vals[j],
-                                      hashes[j - i]) < 0) {
+                                      hashes[j - i])
+                < 0) {
                 return -1; /* errno = ENOMEM; keys[0 .. j-1] are set */
             }
             if (done != NULL) {
@@ -178,14 +179,13 @@ int
 hamt_batch_alter(struct hamt_batch *b, const void *key, hamt_alter_fn fn,
                  void *ctx)
 {
-    if (batch_live(b) == NULL || fn == NULL ||
-        !hamt__key_valid(b->m->kt, key)) {
+    if (batch_live(b) == NULL || fn == NULL
+        || !hamt__key_valid(b->m->kt, key)) {
         errno = EINVAL;
         return -1;
     }
     void *nv;
-    enum hamt_alter_action act =
-        hamt__alter_decide(b->m, key, fn, ctx, &nv);
+    enum hamt_alter_action act = hamt__alter_decide(b->m, key, fn, ctx, &nv);
     /*
      * fn may have used the batch.  If it finished or discarded it, the
      * update is refused (the finished map is frozen); if it changed it, the

@@ -483,8 +483,7 @@ hamt_cell_version(const struct hamt_cell *c)
 }
 
 int
-hamt_cell_store(struct hamt_cell *c, const struct hamt *m,
-                uint64_t *version)
+hamt_cell_store(struct hamt_cell *c, const struct hamt *m, uint64_t *version)
 {
     struct cell_rec *cur;
     struct cell_rec *next;
@@ -529,8 +528,7 @@ hamt_cell_store(struct hamt_cell *c, const struct hamt *m,
  * record now current.  Returns true if `next` was published.
  */
 static bool
-cell_cas_rec(struct hamt_cell *c, struct cell_rec **cur,
-             struct cell_rec *next)
+cell_cas_rec(struct hamt_cell *c, struct cell_rec **cur, struct cell_rec *next)
 {
     /*
      * ORDER: seq_cst on success: release for P1 (pairs with the acquire in
@@ -637,7 +635,7 @@ hamt_cell_update(struct hamt_cell *c, hamt_cell_update_fn fn, void *ctx)
  * The largest time_t.  time_t is a signed integer type on every target this
  * library builds for (Linux); the static assertion keeps it honest.
  */
-#define CELL_TIME_MAX \
+#define CELL_TIME_MAX                                                          \
     ((time_t)((((uintmax_t)1 << (sizeof(time_t) * CHAR_BIT - 2)) - 1) * 2 + 1))
 _Static_assert((time_t)-1 < 0, "time_t must be a signed integer type");
 

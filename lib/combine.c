@@ -162,11 +162,7 @@
 /* Re-checks of the state word before a submitter sleeps. */
 #define COMBINE_SPINS 64
 
-enum combine_op {
-    OP_SET = 1,
-    OP_REMOVE = 2,
-    OP_ALTER = 3
-};
+enum combine_op { OP_SET = 1, OP_REMOVE = 2, OP_ALTER = 3 };
 
 #define STATE_PENDING 0u
 #define STATE_TAKEN 1u
@@ -349,8 +345,7 @@ combine_apply(const struct hamt_combine *cb, struct hamt_batch *b,
             while (at < n) {
                 size_t done = 0;
 
-                if (hamt_batch_set_many(b, n - at, keys + at, vals + at,
-                                        &done)
+                if (hamt_batch_set_many(b, n - at, keys + at, vals + at, &done)
                     == 0) {
                     break;
                 }
@@ -691,8 +686,7 @@ combine_one(struct hamt_combine *cb, enum combine_op op, const void *key,
     r->version = 0;
     /* Unpublished until the push. */
     hamt__atomic_init(&r->state, STATE_PENDING);
-    return combine_submit(cb, r, timeout != NULL ? &deadline : NULL,
-                          version);
+    return combine_submit(cb, r, timeout != NULL ? &deadline : NULL, version);
 }
 
 int
@@ -706,14 +700,12 @@ int
 hamt_combine_remove(struct hamt_combine *cb, const void *key,
                     const struct timespec *timeout, uint64_t *version)
 {
-    return combine_one(cb, OP_REMOVE, key, NULL, NULL, NULL, timeout,
-                       version);
+    return combine_one(cb, OP_REMOVE, key, NULL, NULL, NULL, timeout, version);
 }
 
 int
-hamt_combine_alter(struct hamt_combine *cb, const void *key,
-                   hamt_alter_fn fn, void *ctx,
-                   const struct timespec *timeout, uint64_t *version)
+hamt_combine_alter(struct hamt_combine *cb, const void *key, hamt_alter_fn fn,
+                   void *ctx, const struct timespec *timeout, uint64_t *version)
 {
     if (fn == NULL) {
         errno = EINVAL;
@@ -732,8 +724,8 @@ hamt__combine_pending(const struct hamt_combine *cb)
      * the caller holds the flag (an alter function of a round), so that no
      * request below the head can complete and vanish.
      */
-    for (const struct combine_req *r = hamt__load_acq(&cb->pending);
-         r != NULL; r = r->next) {
+    for (const struct combine_req *r = hamt__load_acq(&cb->pending); r != NULL;
+         r = r->next) {
         n++;
     }
     return n;

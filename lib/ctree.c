@@ -236,8 +236,8 @@ ct_path_own(uint64_t owner, struct ctree *t, struct ctn *const *p, int d,
 }
 
 bool
-hamt__ct_get(const struct hamt__kt *kt, const struct ctree *t,
-             const void *key, void **val)
+hamt__ct_get(const struct hamt__kt *kt, const struct ctree *t, const void *key,
+             void **val)
 {
     const struct ctn *n = t->root;
 
@@ -318,8 +318,8 @@ hamt__ct_set(const struct hamt__kt *kt, uint64_t owner, struct ctree *t,
         p[d++] = n;
     }
     /* Every allocation before the first write (see the top comment). */
-    if (!ct_path_own(owner, t, p, d, w, &wt) ||
-        (n == NULL && (leaf = ct_leaf(key, val, owner)) == NULL)) {
+    if (!ct_path_own(owner, t, p, d, w, &wt)
+        || (n == NULL && (leaf = ct_leaf(key, val, owner)) == NULL)) {
         return -1;
     }
     if (n != NULL) {
@@ -344,8 +344,7 @@ hamt__ct_set(const struct hamt__kt *kt, uint64_t owner, struct ctree *t,
 
 int
 hamt__ct_remove(const struct hamt__kt *kt, uint64_t owner, struct ctree *t,
-                const void *key, struct ctree **out, const void **lk,
-                void **lv)
+                const void *key, struct ctree **out, const void **lk, void **lv)
 {
     struct ctn *p[CT_MAXH], *w[CT_MAXH], *sw[CT_MAXH], *sx[CT_MAXH];
     struct ctn *n = t->root;
@@ -402,8 +401,8 @@ hamt__ct_remove(const struct hamt__kt *kt, uint64_t owner, struct ctree *t,
             if ((sw[i] = ct_own(s, owner)) == NULL) {
                 return -1;
             }
-            if (s->c[dir[i]] != NULL &&
-                (sx[i] = ct_own(s->c[dir[i]], owner)) == NULL) {
+            if (s->c[dir[i]] != NULL
+                && (sx[i] = ct_own(s->c[dir[i]], owner)) == NULL) {
                 return -1;
             }
         }
@@ -527,8 +526,8 @@ hamt__ct_cur_skip(struct ct_cur *cu)
 static bool
 ct_cur_skip_shared(struct ct_cur *a, struct ct_cur *b)
 {
-    if (a->one || b->one || a->d == 0 || b->d == 0 ||
-        a->stk[a->d - 1] != b->stk[b->d - 1]) {
+    if (a->one || b->one || a->d == 0 || b->d == 0
+        || a->stk[a->d - 1] != b->stk[b->d - 1]) {
         return false;
     }
     a->d--;
@@ -591,8 +590,8 @@ hamt__ct_equal(const struct hamt__kt *kt, const struct ctree *a,
     }
     hamt__ct_cur_init(&ca, a);
     hamt__ct_cur_init(&cb, b);
-    while (hamt__ct_cur_peek(&ca, &ka, &va) &&
-           hamt__ct_cur_peek(&cb, &kb, &vb)) {
+    while (hamt__ct_cur_peek(&ca, &ka, &va)
+           && hamt__ct_cur_peek(&cb, &kb, &vb)) {
         if (ct_cur_skip_shared(&ca, &cb)) {
             continue;
         }
@@ -738,8 +737,8 @@ ct_check_sub(struct ct_check *ck, const struct ctn *n, unsigned depth)
 }
 
 int
-hamt__ct_validate(const struct hamt__kt *kt, const struct ctree *t,
-                  uint64_t h, size_t *count)
+hamt__ct_validate(const struct hamt__kt *kt, const struct ctree *t, uint64_t h,
+                  size_t *count)
 {
     struct ct_check ck = {.kt = kt, .h = h};
     int rc = ct_check_sub(&ck, t->root, 0);

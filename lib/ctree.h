@@ -20,7 +20,7 @@ struct ctn {
     const void *key;
     void *val;
     const void *ck[2]; /* c[0]->key and c[1]->key (T5 in ctree.c) */
-    unsigned char h;                       /* height; a leaf is 1 */
+    unsigned char h;   /* height; a leaf is 1 */
     unsigned char owner[HAMT_OWNER_BYTES]; /* batch id, or 0 (node.h) */
 };
 
@@ -61,8 +61,7 @@ bool hamt__ct_get(const struct hamt__kt *kt, const struct ctree *t,
                   const void *key, void **val);
 /* A tree of the two distinct keys, its nodes owned by `owner`; or NULL. */
 struct ctree *hamt__ct_pair(const struct hamt__kt *kt, uint64_t owner,
-                            const void *k1, void *v1, const void *k2,
-                            void *v2);
+                            const void *k1, void *v1, const void *k2, void *v2);
 /* Marks the header and nodes of a fresh pair tree as owned by `owner`. */
 void hamt__ct_mine(struct ctree *t, uint64_t owner);
 /*
@@ -79,9 +78,9 @@ int hamt__ct_set(const struct hamt__kt *kt, uint64_t owner, struct ctree *t,
  * changed in place); 2 removed and one key is left, (*lk, *lv), which the
  * caller pulls up (N3, N4); -1 with errno = ENOMEM, nothing changed.
  */
-int hamt__ct_remove(const struct hamt__kt *kt, uint64_t owner,
-                    struct ctree *t, const void *key, struct ctree **out,
-                    const void **lk, void **lv);
+int hamt__ct_remove(const struct hamt__kt *kt, uint64_t owner, struct ctree *t,
+                    const void *key, struct ctree **out, const void **lk,
+                    void **lv);
 /*
  * A balanced tree of the n >= 2 entries kv[0..2n-1] (key, value pairs in
  * strictly increasing key order); NULL with errno = ENOMEM.
@@ -91,8 +90,7 @@ struct ctree *hamt__ct_build(void *const *kv, size_t n);
 size_t hamt__ct_node_bytes(const struct ctree *t);
 /* Calls fn on every entry in key order; stops at fn's first non-zero. */
 int hamt__ct_walk(const struct ctree *t,
-                  int (*fn)(const void *key, void *val, void *ctx),
-                  void *ctx);
+                  int (*fn)(const void *key, void *val, void *ctx), void *ctx);
 /* Equal keys (in order) and values (a == b, or veq when not NULL). */
 bool hamt__ct_equal(const struct hamt__kt *kt, const struct ctree *a,
                     const struct ctree *b, hamt_value_equal_fn veq, void *ctx);

@@ -190,8 +190,8 @@ debug_validate(const struct hamt__kt *kt, const void *p, unsigned shift,
             if (shift == 60 && f >= 16) {
                 return 2; /* no hash has these bits */
             }
-            int rc = debug_validate(kt, nd_child(n, bit), shift + HAMT_BITS,
-                                    fp, false, count);
+            int rc = debug_validate(kt, nd_child(n, bit), shift + HAMT_BITS, fp,
+                                    false, count);
             if (rc != 0) {
                 return rc;
             }

@@ -282,8 +282,8 @@ gc_budget_init(void)
         gc_budget_apply(GC_BUDGET_DEFAULT);
     }
 #ifndef HAMT_NO_GC
-    if (getenv("GC_FREE_SPACE_DIVISOR") == NULL &&
-        GC_get_free_space_divisor() == GC_DIVISOR_COLLECTOR) {
+    if (getenv("GC_FREE_SPACE_DIVISOR") == NULL
+        && GC_get_free_space_divisor() == GC_DIVISOR_COLLECTOR) {
         GC_set_free_space_divisor(GC_DIVISOR_DEFAULT);
     }
 #endif

@@ -41,8 +41,8 @@ hamt_cpu_check(void)
 static void
 hamt_init_once(void)
 {
-    if (hamt_cpu_check() != 0 || hamt__gc_init() != 0 ||
-        hamt__hash_init() != 0) {
+    if (hamt_cpu_check() != 0 || hamt__gc_init() != 0
+        || hamt__hash_init() != 0) {
         init_errno = errno;
     }
 }
@@ -104,9 +104,9 @@ hamt_new_custom(const struct hamt_key_type *kt)
 
     /* A caller built against the header before compare passes the older
      * size; the fields it does not have stay NULL. */
-    if (kt == NULL ||
-        (kt->size != sizeof k && kt->size != HAMT_KEY_TYPE_SIZE_V1) ||
-        kt->hash == NULL || kt->equal == NULL) {
+    if (kt == NULL
+        || (kt->size != sizeof k && kt->size != HAMT_KEY_TYPE_SIZE_V1)
+        || kt->hash == NULL || kt->equal == NULL) {
         errno = EINVAL;
         return NULL;
     }
@@ -245,8 +245,8 @@ hamt_foreach(const struct hamt *m, hamt_foreach_fn fn, void *ctx)
 }
 
 bool
-hamt_equal(const struct hamt *a, const struct hamt *b,
-           hamt_value_equal_fn veq, void *ctx)
+hamt_equal(const struct hamt *a, const struct hamt *b, hamt_value_equal_fn veq,
+           void *ctx)
 {
     /* A query: a NULL map reads as empty (of any key type). */
     if (a == NULL || b == NULL) {

@@ -41,7 +41,6 @@
 #define HAMT_UNREACHABLE() ((void)0)
 #endif
 
-
 /* ---- key types (keys.c) ---- */
 
 /*
@@ -51,10 +50,10 @@
  */
 struct hamt__kt {
     enum hamt_key_kind kind;
-    hamt_key_hash_fn hash;     /* custom kinds only */
-    hamt_key_equal_fn equal;   /* custom kinds only */
+    hamt_key_hash_fn hash;       /* custom kinds only */
+    hamt_key_equal_fn equal;     /* custom kinds only */
     hamt_key_compare_fn compare; /* custom kinds; NULL: no order */
-    void *ctx;             /* custom kinds only */
+    void *ctx;                   /* custom kinds only */
     /*
      * hamt_new_scalar(): the values are not pointers the map keeps alive
      * and the keys are integers in the word, so childless nodes are
@@ -232,10 +231,9 @@ int hamt__edit_remove(struct hamt **pm, uint64_t owner, const void *key);
  * or -1 with errno = ENOMEM (nothing changed) or EINVAL (not a
  * hamt_alter_action).
  */
-enum hamt_alter_action hamt__alter_decide(const struct hamt *m,
-                                          const void *key,
-                                          hamt_alter_fn fn,
-                                          void *ctx, void **nv);
+enum hamt_alter_action hamt__alter_decide(const struct hamt *m, const void *key,
+                                          hamt_alter_fn fn, void *ctx,
+                                          void **nv);
 int hamt__alter_apply(struct hamt **pm, uint64_t owner, const void *key,
                       enum hamt_alter_action act, void *nv);
 /*

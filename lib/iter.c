@@ -50,8 +50,8 @@ hamt__iter_next(struct hamt_iter *it, const void **key, void **val)
         uint32_t p = it->priv_pos[d];
         void *const *slots;
 
-        if (d == HAMT_COLLISION_DEPTH &&
-            ct_ordered(((const struct hamt *)it->priv_map)->kt)) {
+        if (d == HAMT_COLLISION_DEPTH
+            && ct_ordered(((const struct hamt *)it->priv_map)->kt)) {
             const void **last = &it->priv_node[d + 1];
             if (p == 0) {
                 *last = NULL;

@@ -106,8 +106,8 @@ hamt__new_custom(const struct hamt_key_type *ukt)
 
     pthread_mutex_lock(&kt_lock);
     for (kt = kt_registry; kt != NULL; kt = kt->next) {
-        if (kt->hash == ukt->hash && kt->equal == ukt->equal &&
-            kt->compare == ukt->compare && kt->ctx == ukt->ctx) {
+        if (kt->hash == ukt->hash && kt->equal == ukt->equal
+            && kt->compare == ukt->compare && kt->ctx == ukt->ctx) {
             result = kt->empty;
             goto out;
         }
@@ -171,8 +171,8 @@ hamt__key_eq(const struct hamt__kt *kt, const void *stored, const void *probe)
         return stored == probe || strcmp(stored, probe) == 0;
     case HAMT_KEY_BYTES: {
         const struct hamt_bytes *a = stored, *b = probe;
-        return a->len == b->len &&
-               (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
+        return a->len == b->len
+               && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
     }
     case HAMT_KEY_U64:
     case HAMT_KEY_PTR:

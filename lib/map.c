@@ -228,8 +228,8 @@ map_get_group(const struct hamt *m, size_t n, const void *const *keys,
                     hits++;
                 }
             } else if (nd->nodemap & bit) {
-                if (whole && shift != 0 && nd->datamap == 0 &&
-                    nd->nodemap == bit) {
+                if (whole && shift != 0 && nd->datamap == 0
+                    && nd->nodemap == bit) {
                     /*
                      * A chain node (one child, no entry): keys whose
                      * hashes share a long prefix, as colliding keys do.
@@ -263,9 +263,9 @@ hamt__get_many(const struct hamt *m, size_t n, const void *const *keys,
 
     for (size_t i = 0; i < n; i += HAMT_GET_GROUP) {
         size_t g = n - i < HAMT_GET_GROUP ? n - i : HAMT_GET_GROUP;
-        hits += map_get_group(m, g, keys + i, vals != NULL ? vals + i : NULL,
-                              found + i, whole,
-                              hashes != NULL ? hashes + i : NULL);
+        hits +=
+            map_get_group(m, g, keys + i, vals != NULL ? vals + i : NULL,
+                          found + i, whole, hashes != NULL ? hashes + i : NULL);
     }
     return hits;
 }
@@ -393,9 +393,9 @@ map_change(struct edit *ed, struct node *n, size_t pre, enum nd_change op,
      * N6: a childless node of a scalar map may be pointer-free; a child
      * must not be stored in it, so it is rebuilt (as a scanned node).
      */
-    if (map_owns(ed, nd_tail(n)) &&
-        !(op == ND_ENTRY_TO_CHILD && ND_ATOMIC(ed->scalar, nd_nchildren(n))) &&
-        hamt__nd_change_in_place(pre, n, op, bit, key, val)) {
+    if (map_owns(ed, nd_tail(n))
+        && !(op == ND_ENTRY_TO_CHILD && ND_ATOMIC(ed->scalar, nd_nchildren(n)))
+        && hamt__nd_change_in_place(pre, n, op, bit, key, val)) {
         nd_tail_set(nd_tail(n), ed->owner); /* the tail moved */
         return n;
     }
@@ -424,7 +424,7 @@ struct set_ctx {
     const void *key; /* the caller's key */
     void *val;
     uint64_t h;
-    bool added; /* out: a new key was inserted */
+    bool added;      /* out: a new key was inserted */
     struct edit *ed; /* the batch edit, or a persistent one (owner 0) */
 };
 
@@ -459,25 +459,25 @@ map_set_cnode(struct set_ctx *sc, struct cnode *c)
                 c->slots[2 * i + 1] = sc->val;
                 return c;
             }
-            return map_mine_cn(sc->ed, hamt__cn_set_value(c, i, sc->val,
-                                                          sc->ed->scalar));
+            return map_mine_cn(
+                sc->ed, hamt__cn_set_value(c, i, sc->val, sc->ed->scalar));
         }
     }
     if (!hamt__key_store(sc->kt, sc->key, &stored)) {
         return NULL;
     }
-    if (map_owns(sc->ed, cn_tail(c)) &&
-        hamt__cn_append_in_place(c, stored, sc->val)) {
+    if (map_owns(sc->ed, cn_tail(c))
+        && hamt__cn_append_in_place(c, stored, sc->val)) {
         nd_tail_set(cn_tail(c), sc->ed->owner); /* the tail moved */
         sc->added = true;
         return c;
     }
     /* A batch leaves room to append in place: half the entries again,
      * so that n appends copy O(n) entries in all, not O(n^2). */
-    d = map_mine_cn(sc->ed, hamt__cn_append_room(
-                                c, stored, sc->val,
-                                sc->ed->owner != 0 ? c->count / 2 : 0,
-                                sc->ed->scalar));
+    d = map_mine_cn(sc->ed,
+                    hamt__cn_append_room(c, stored, sc->val,
+                                         sc->ed->owner != 0 ? c->count / 2 : 0,
+                                         sc->ed->scalar));
     if (d != NULL) {
         sc->added = true;
         map_retire(sc->ed, c, cn_tail(c), 0);
@@ -514,17 +514,17 @@ map_set_node(struct set_ctx *sc, struct node *n, size_t pre, unsigned shift)
                 n->slots[2 * i + 1] = sc->val;
                 return n;
             }
-            return map_mine(ed, hamt__nd_set_value(pre, n, bit, sc->val,
-                                                   ed->scalar));
+            return map_mine(
+                ed, hamt__nd_set_value(pre, n, bit, sc->val, ed->scalar));
         }
         /* Two keys meet: the old entry moves down into a pair subtree. */
         const void *stored;
         if (!hamt__key_store(sc->kt, sc->key, &stored)) {
             return NULL;
         }
-        void *child = hamt__nd_pair(sc->kt, shift + HAMT_BITS, k,
-                                    nd_val(n, i), hamt__key_hash(sc->kt, k),
-                                    stored, sc->val, sc->h, ed->scalar);
+        void *child = hamt__nd_pair(sc->kt, shift + HAMT_BITS, k, nd_val(n, i),
+                                    hamt__key_hash(sc->kt, k), stored, sc->val,
+                                    sc->h, ed->scalar);
         if (map_mine_pair(ed, child, shift + HAMT_BITS, sc->kt) == NULL) {
             return NULL;
         }
@@ -686,8 +686,7 @@ map_remove_cnode(struct del_ctx *dc, struct cnode *c)
             dc->v = c->slots[2 * (1 - i) + 1];
             return REMOVE_SINGLE;
         }
-        dc->node =
-            map_mine_cn(dc->ed, hamt__cn_remove(c, i, dc->ed->scalar));
+        dc->node = map_mine_cn(dc->ed, hamt__cn_remove(c, i, dc->ed->scalar));
         return dc->node != NULL ? REMOVE_NEWNODE : REMOVE_NOMEM;
     }
     return REMOVE_NOTFOUND;
@@ -731,8 +730,8 @@ map_remove_node(struct del_ctx *dc, struct node *n, size_t pre, unsigned shift)
     map_prefetch_whole(child);
     unsigned cshift = shift + HAMT_BITS;
     enum remove_result r = nd_is_collision_shift(cshift)
-                            ? map_remove_cnode(dc, child)
-                            : map_remove_node(dc, child, 0, cshift);
+                               ? map_remove_cnode(dc, child)
+                               : map_remove_node(dc, child, 0, cshift);
     switch (r) {
     case REMOVE_NOTFOUND:
     case REMOVE_NOMEM:
@@ -842,8 +841,8 @@ map_eq_cnode(const struct eq_ctx *ec, const struct cnode *a,
                 break;
             }
         }
-        if (j == b->count ||
-            !map_eq_val(ec, a->slots[2 * i + 1], b->slots[2 * j + 1])) {
+        if (j == b->count
+            || !map_eq_val(ec, a->slots[2 * i + 1], b->slots[2 * j + 1])) {
             return false;
         }
     }
@@ -855,8 +854,8 @@ map_eq_cnode(const struct eq_ctx *ec, const struct cnode *a,
  * node, so the walk compares node by node and skips shared subtrees.
  */
 static bool
-map_eq_node(const struct eq_ctx *ec, const struct node *a,
-            const struct node *b, unsigned shift)
+map_eq_node(const struct eq_ctx *ec, const struct node *a, const struct node *b,
+            unsigned shift)
 {
     HAMT_COUNT_VISIT();
     if (a == b) {
@@ -867,8 +866,8 @@ map_eq_node(const struct eq_ctx *ec, const struct node *a,
     }
     unsigned ne = nd_nentries(a), nc = nd_nchildren(a);
     for (unsigned i = 0; i < ne; i++) {
-        if (!hamt__key_eq(ec->kt, nd_key(a, i), nd_key(b, i)) ||
-            !map_eq_val(ec, nd_val(a, i), nd_val(b, i))) {
+        if (!hamt__key_eq(ec->kt, nd_key(a, i), nd_key(b, i))
+            || !map_eq_val(ec, nd_val(a, i), nd_val(b, i))) {
             return false;
         }
     }
@@ -888,8 +887,8 @@ map_eq_node(const struct eq_ctx *ec, const struct node *a,
 }
 
 bool
-hamt__equal(const struct hamt *a, const struct hamt *b,
-            hamt_value_equal_fn veq, void *ctx)
+hamt__equal(const struct hamt *a, const struct hamt *b, hamt_value_equal_fn veq,
+            void *ctx)
 {
     struct eq_ctx ec = {.kt = a->kt, .veq = veq, .ctx = ctx};
 

@@ -254,8 +254,8 @@ hamt__nd_change_in_place(size_t pre, struct node *n, enum nd_change op,
 
     nd_changed_counts(n, op, &ne, &nc);
     size_t new_end = nd_bytes(ne, nc);
-    if (pre + new_end + HAMT_OWNER_BYTES >
-        hamt__alloc_usable((char *)n - pre)) {
+    if (pre + new_end + HAMT_OWNER_BYTES
+        > hamt__alloc_usable((char *)n - pre)) {
         return false;
     }
     nd_compose(&tmp.n, n, op, bit, key, val);
@@ -303,9 +303,8 @@ hamt__nd_pair(const struct hamt__kt *kt, unsigned shift, const void *k1,
     }
     uint32_t f1 = nd_frag(h1, shift), f2 = nd_frag(h2, shift);
     if (f1 == f2) {
-        void *child =
-            hamt__nd_pair(kt, shift + HAMT_BITS, k1, v1, h1, k2, v2, h2,
-                          scalar);
+        void *child = hamt__nd_pair(kt, shift + HAMT_BITS, k1, v1, h1, k2, v2,
+                                    h2, scalar);
         if (child == NULL) {
             return NULL;
         }
@@ -392,8 +391,8 @@ hamt__cn_append_room(const struct cnode *c, const void *key, void *val,
 bool
 hamt__cn_append_in_place(struct cnode *c, const void *key, void *val)
 {
-    size_t end = sizeof(struct cnode) +
-                 2 * ((size_t)c->count + 1) * sizeof(void *);
+    size_t end =
+        sizeof(struct cnode) + 2 * ((size_t)c->count + 1) * sizeof(void *);
 
     if (end + HAMT_OWNER_BYTES > hamt__alloc_usable(c)) {
         return false;

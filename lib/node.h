@@ -114,16 +114,16 @@ nd_tail_set(unsigned char *t, uint64_t id)
 static inline unsigned char *
 nd_tail(const struct node *n)
 {
-    return (unsigned char *)(uintptr_t)n + nd_bytes(nd_nentries(n),
-                                                    nd_nchildren(n));
+    return (unsigned char *)(uintptr_t)n
+           + nd_bytes(nd_nentries(n), nd_nchildren(n));
 }
 
 /* The owner tail of a collision node. */
 static inline unsigned char *
 cn_tail(const struct cnode *c)
 {
-    return (unsigned char *)(uintptr_t)c + sizeof(struct cnode) +
-           2 * (size_t)c->count * sizeof(void *);
+    return (unsigned char *)(uintptr_t)c + sizeof(struct cnode)
+           + 2 * (size_t)c->count * sizeof(void *);
 }
 
 /*
@@ -182,9 +182,9 @@ struct node *hamt__nd_set_child(size_t pre, const struct node *n, uint32_t bit,
  * subtree root (a struct node, or at the collision depth a struct cnode,
  * or a struct ctree when kt has an order).
  */
-void *hamt__nd_pair(const struct hamt__kt *kt, unsigned shift,
-                    const void *k1, void *v1, uint64_t h1, const void *k2,
-                    void *v2, uint64_t h2, bool scalar);
+void *hamt__nd_pair(const struct hamt__kt *kt, unsigned shift, const void *k1,
+                    void *v1, uint64_t h1, const void *k2, void *v2,
+                    uint64_t h2, bool scalar);
 
 /* Collision nodes. */
 struct cnode *hamt__cn_alloc(uint32_t count, bool scalar);

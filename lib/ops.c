@@ -94,8 +94,7 @@ ops_walk_sub(const struct hamt__kt *kt, const void *p, unsigned shift,
         }
     }
     for (unsigned j = 0; j < nc; j++) {
-        rc = ops_walk_sub(kt, n->slots[2 * ne + j], shift + HAMT_BITS, fn,
-                          ctx);
+        rc = ops_walk_sub(kt, n->slots[2 * ne + j], shift + HAMT_BITS, fn, ctx);
         if (rc != 0) {
             return rc;
         }
@@ -106,8 +105,8 @@ ops_walk_sub(const struct hamt__kt *kt, const void *p, unsigned shift,
 /* ---- update ---- */
 
 enum hamt_alter_action
-hamt__alter_decide(const struct hamt *m, const void *key,
-                   hamt_alter_fn fn, void *ctx, void **nv)
+hamt__alter_decide(const struct hamt *m, const void *key, hamt_alter_fn fn,
+                   void *ctx, void **nv)
 {
     void *old = NULL;
     bool present = hamt__get(m, key, &old);
@@ -138,8 +137,7 @@ hamt__alter_apply(struct hamt **pm, uint64_t owner, const void *key,
 }
 
 const struct hamt *
-hamt_alter(const struct hamt *m, const void *key,
-           hamt_alter_fn fn, void *ctx)
+hamt_alter(const struct hamt *m, const void *key, hamt_alter_fn fn, void *ctx)
 {
     struct hamt *r = (struct hamt *)(uintptr_t)m; /* replaced on a change */
 
@@ -325,10 +323,9 @@ ops_diff_node(struct diff_ctx *dc, const struct node *a, const struct node *b,
                 }
                 rc = !nd_is_collision_shift(cshift)
                          ? ops_diff_node(dc, ca, cb, cshift)
-                     : ct_ordered(dc->kt)
-                         ? hamt__ct_diff(dc->kt, ca, cb, dc->veq, dc->ctx,
-                                         dc->fn, dc->ctx)
-                         : ops_diff_cnode(dc, ca, cb);
+                     : ct_ordered(dc->kt) ? hamt__ct_diff(
+                           dc->kt, ca, cb, dc->veq, dc->ctx, dc->fn, dc->ctx)
+                                          : ops_diff_cnode(dc, ca, cb);
             } else if (b->datamap & bit) {
                 unsigned j = nd_entry_index(b, bit);
                 dc->ek = nd_key(b, j);
@@ -348,15 +345,16 @@ ops_diff_node(struct diff_ctx *dc, const struct node *a, const struct node *b,
                         dc->ctx);
         } else {
             /* The bit is in `all`, so b holds a child here. */
-            rc = ops_walk_sub(dc->kt, nd_child(b, bit), cshift, ops_diff_added, dc);
+            rc = ops_walk_sub(dc->kt, nd_child(b, bit), cshift, ops_diff_added,
+                              dc);
         }
     }
     return rc;
 }
 
 int
-hamt_diff(const struct hamt *a, const struct hamt *b,
-          hamt_value_equal_fn veq, hamt_diff_fn fn, void *ctx)
+hamt_diff(const struct hamt *a, const struct hamt *b, hamt_value_equal_fn veq,
+          hamt_diff_fn fn, void *ctx)
 {
     struct diff_ctx dc = {.veq = veq, .fn = fn, .ctx = ctx};
 
@@ -377,8 +375,8 @@ hamt_diff(const struct hamt *a, const struct hamt *b,
 
 /* The result of a conflict decision: the value to bind, or drop. */
 static int
-sa_decide(hamt_conflict_fn fn, void *ctx, const void *key, void *va,
-          void *vb, void **out, bool *drop)
+sa_decide(hamt_conflict_fn fn, void *ctx, const void *key, void *va, void *vb,
+          void **out, bool *drop)
 {
     void *combined = NULL;
 
@@ -452,7 +450,7 @@ struct sa_slot {
     enum sa_kind kind;
     const void *key; /* SA_ENTRY */
     void *val;
-    uint64_t h;      /* SA_ENTRY, when has_h */
+    uint64_t h; /* SA_ENTRY, when has_h */
     bool has_h;
     const void *child; /* SA_CHILD: a node, or a cnode at the collision shift */
 };
@@ -569,8 +567,8 @@ sa_bits(const struct sa_side *s, unsigned shift)
 
 /* A key bound in both maps. 0, or -1 with errno = EINVAL (fn's answer). */
 static int
-sa_both(struct sa_ctx *sc, const void *ka, void *va, const void *kb,
-        void *vb, struct sa_res *r)
+sa_both(struct sa_ctx *sc, const void *ka, void *va, const void *kb, void *vb,
+        struct sa_res *r)
 {
     void *out;
     bool drop;
@@ -622,8 +620,7 @@ sa_alone(struct sa_ctx *sc, const struct sa_slot *x, bool from_a,
 }
 
 static int sa_node(struct sa_ctx *sc, const struct sa_side *a,
-                   const struct sa_side *b, unsigned shift,
-                   struct sa_res *r);
+                   const struct sa_side *b, unsigned shift, struct sa_res *r);
 
 static void
 sa_side_of(struct sa_ctx *sc, struct sa_slot *x, struct sa_side *s)
@@ -640,8 +637,8 @@ sa_side_of(struct sa_ctx *sc, struct sa_slot *x, struct sa_side *s)
 
 /* The outcome at one fragment (at `shift`) from what a and b hold there. */
 static int
-sa_pair(struct sa_ctx *sc, struct sa_slot *x, struct sa_slot *y,
-        unsigned shift, struct sa_res *r)
+sa_pair(struct sa_ctx *sc, struct sa_slot *x, struct sa_slot *y, unsigned shift,
+        struct sa_res *r)
 {
     if (y->kind == SA_NONE) {
         sa_alone(sc, x, true, shift, r);
@@ -678,8 +675,8 @@ sa_pair(struct sa_ctx *sc, struct sa_slot *x, struct sa_slot *y,
         }
         return 0;
     }
-    if (x->kind == SA_CHILD && y->kind == SA_CHILD && x->child == y->child &&
-        (sc->fn == NULL || sc->op == SA_SUBTRACT)) {
+    if (x->kind == SA_CHILD && y->kind == SA_CHILD && x->child == y->child
+        && (sc->fn == NULL || sc->op == SA_SUBTRACT)) {
         sa_push(&sc->shared, x->child, shift + HAMT_BITS);
         r->kind = sc->op == SA_SUBTRACT ? SA_NONE : SA_CHILD;
         r->child = x->child;
@@ -801,15 +798,16 @@ sa_cnode(struct sa_ctx *sc, const struct sa_side *a, const struct sa_side *b,
         void *v = ca ? pa[2 * i + 1] : a->val;
         struct sa_res e = {.kind = SA_NONE};
         uint32_t j = 0;
-        while (j < nb && (used[j] || !hamt__key_eq(sc->kt, cb ? pb[2 * j]
-                                                              : b->key,
-                                                    k))) {
+        while (
+            j < nb
+            && (used[j] || !hamt__key_eq(sc->kt, cb ? pb[2 * j] : b->key, k))) {
             j++;
         }
         if (j < nb) {
             used[j] = true;
             if (sa_both(sc, k, v, cb ? pb[2 * j] : b->key,
-                        cb ? pb[2 * j + 1] : b->val, &e) != 0) {
+                        cb ? pb[2 * j + 1] : b->val, &e)
+                != 0) {
                 goto done;
             }
         } else {
@@ -979,8 +977,8 @@ sa_count_sub(const struct hamt__kt *kt, const void *p, unsigned shift,
 }
 
 static bool
-sa_count_list(const struct hamt__kt *kt, const struct sa_list *l,
-              size_t budget, size_t *keys)
+sa_count_list(const struct hamt__kt *kt, const struct sa_list *l, size_t budget,
+              size_t *keys)
 {
     *keys = 0;
     for (size_t i = 0; i < l->n; i++) {
@@ -1054,8 +1052,8 @@ sa_run(const struct hamt *a, const struct hamt *b, enum sa_op op,
     } else {
         size += ua - ss;
     }
-    struct hamt *m = (struct hamt *)((char *)(uintptr_t)r.child -
-                                     sizeof(struct hamt));
+    struct hamt *m =
+        (struct hamt *)((char *)(uintptr_t)r.child - sizeof(struct hamt));
     m->kt = a->kt;
     m->size = size;
     return size == 0 ? a->kt->empty : m;
@@ -1079,8 +1077,8 @@ hamt_merge(const struct hamt *a, const struct hamt *b, hamt_conflict_fn fn,
 }
 
 const struct hamt *
-hamt_intersect(const struct hamt *a, const struct hamt *b,
-               hamt_conflict_fn fn, void *ctx)
+hamt_intersect(const struct hamt *a, const struct hamt *b, hamt_conflict_fn fn,
+               void *ctx)
 {
     return ops_args_ok(a, b) ? sa_run(a, b, SA_INTERSECT, fn, ctx) : NULL;
 }

@@ -88,8 +88,8 @@ hamt__stats(const struct hamt *m, struct hamt__stats *st)
     struct walk w = {
         .st = st,
         .kt = m->kt,
-        .copies = m->kt->kind == HAMT_KEY_STRING ||
-                  m->kt->kind == HAMT_KEY_BYTES,
+        .copies =
+            m->kt->kind == HAMT_KEY_STRING || m->kt->kind == HAMT_KEY_BYTES,
     };
     st->entries = stats_walk(&w, m, hamt__root(m), 0);
     return 0;

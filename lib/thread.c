@@ -117,11 +117,7 @@
 #include <gc/gc.h>
 #include <gc/gc_mark.h>
 
-enum thread_state {
-    THREAD_UNKNOWN = 0,
-    THREAD_FOREIGN = 1,
-    THREAD_OURS = 2
-};
+enum thread_state { THREAD_UNKNOWN = 0, THREAD_FOREIGN = 1, THREAD_OURS = 2 };
 
 /* Private to its thread: see the invariants above. */
 static _Thread_local unsigned char thread_state THREAD_TLS_MODEL;

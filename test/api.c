@@ -33,8 +33,8 @@ Test(api, null_map_given_to_an_update_sets_einval)
 Test(api, queries_read_a_null_map_as_empty_and_leave_errno_alone)
 {
     void *v = (void *)1;
-    const struct hamt *one = hamt_set(hamt_new(HAMT_KEY_U64), HAMT_U64(1),
-                                      NULL);
+    const struct hamt *one =
+        hamt_set(hamt_new(HAMT_KEY_U64), HAMT_U64(1), NULL);
 
     EXPECT_QUIET(hamt_get(NULL, HAMT_U64(1), &v), false);
     cr_assert_eq(v, (void *)1, "value untouched");

@@ -29,13 +29,13 @@ static bool scalar_maps;
 static void
 space_init(struct space *s, bool tk, uint64_t *seed)
 {
-    s->empty = tk ? tk_empty()
-                  : scalar_maps ? hamt_new_scalar(HAMT_KEY_U64)
-                                : hamt_new(HAMT_KEY_U64);
+    s->empty = tk            ? tk_empty()
+               : scalar_maps ? hamt_new_scalar(HAMT_KEY_U64)
+                             : hamt_new(HAMT_KEY_U64);
     for (uint64_t i = 0; i < CAP; i++) {
         /* Few distinct hash bits: collision nodes and deep paths. */
         s->key[i] = tk ? (const void *)tk_key(
-                             i, ref_rand(seed) & UINT64_C(0x800000000000003f))
+                        i, ref_rand(seed) & UINT64_C(0x800000000000003f))
                        : HAMT_U64(i * 7919);
     }
 }
@@ -101,7 +101,7 @@ batch_step(const struct space *s, struct hamt_batch *b, struct refmap *r,
         break;
     case 2: {
         struct ref_upd u = {.act = (enum hamt_alter_action)((x >> 4) % 3),
-                        .val = V(x % 5 + 1)};
+                            .val = V(x % 5 + 1)};
         cr_assert_eq(hamt_batch_alter(b, s->key[k], ref_upd_fn, &u), 0);
         cr_assert_eq(u.calls, 1);
         cr_assert_eq(u.seen_present, present);
@@ -186,8 +186,8 @@ Test(batch, random_against_reference_colliding_keys)
 static void
 interleave_run(bool tk)
 {
-    uint64_t seed = start_seed(tk ? "interleave (colliding keys)"
-                                  : "interleave");
+    uint64_t seed =
+        start_seed(tk ? "interleave (colliding keys)" : "interleave");
     struct space s;
     space_init(&s, tk, &seed);
     struct refmap *rs = ref_new(CAP);
@@ -315,7 +315,7 @@ Test(batch, unchanged_batch_returns_the_source)
     struct hamt_batch *b = hamt_batch_begin(m);
     unsigned long a0 = hamt__alloc_count();
     cr_assert_eq(hamt_batch_set(b, HAMT_U64(1), V(1)), 0); /* same value */
-    cr_assert_eq(hamt_batch_remove(b, HAMT_U64(2)), 0);       /* absent */
+    cr_assert_eq(hamt_batch_remove(b, HAMT_U64(2)), 0);    /* absent */
     struct ref_upd u = {.act = HAMT_ALTER_KEEP};
     cr_assert_eq(hamt_batch_alter(b, HAMT_U64(1), ref_upd_fn, &u), 0);
     u.act = HAMT_ALTER_REMOVE;
@@ -415,8 +415,7 @@ Test(batch, update_function_that_uses_its_batch)
         r.b = hamt_batch_begin(m);
         cr_assert_eq(hamt_batch_set(r.b, HAMT_U64(2), V(20)), 0);
         errno = 0;
-        cr_assert_eq(hamt_batch_alter(r.b, HAMT_U64(1), reenter_fn, &r),
-                     -1);
+        cr_assert_eq(hamt_batch_alter(r.b, HAMT_U64(1), reenter_fn, &r), -1);
         cr_assert_eq(errno, EINVAL);
         cr_assert_eq(hamt_batch_size(r.b), 0);
         if (r.what == 0) {
@@ -480,8 +479,8 @@ Test(batch, use_after_finish_fails_with_einval)
         cr_assert_eq(hamt_batch_remove(x, HAMT_U64(1)), -1);
         cr_assert_eq(errno, EINVAL);
         errno = 0;
-        cr_assert_eq(hamt_batch_alter(x, HAMT_U64(1), never_called,
-                                      &calls), -1);
+        cr_assert_eq(hamt_batch_alter(x, HAMT_U64(1), never_called, &calls),
+                     -1);
         cr_assert_eq(errno, EINVAL);
         cr_assert_eq(calls, 0);
         errno = 12345;
@@ -718,8 +717,9 @@ Test(batch, set_many_out_of_memory_applies_a_prefix)
                          "key %u, done %zu", i, done);
         }
         /* The rest can still be applied. */
-        cr_assert_eq(hamt_batch_set_many(b, N - done, keys + done,
-                                         vals + done, NULL), 0);
+        cr_assert_eq(
+            hamt_batch_set_many(b, N - done, keys + done, vals + done, NULL),
+            0);
         const struct hamt *m = hamt_batch_finish(b);
         cr_assert_eq(hamt_size(m), N);
         cr_assert_eq(hamt__validate(m), 0);

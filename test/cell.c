@@ -52,8 +52,7 @@ store_ok(struct hamt_cell *c, const struct hamt *m)
 
 /* hamt_cell_cas() that must succeed; returns the version it published. */
 static uint64_t
-cas_ok(struct hamt_cell *c, const struct hamt *expected,
-       const struct hamt *m)
+cas_ok(struct hamt_cell *c, const struct hamt *expected, const struct hamt *m)
 {
     uint64_t v = 0;
 
@@ -128,7 +127,7 @@ Test(cell, successful_calls_leave_errno_alone)
 {
     const struct hamt *m = u64_map(2);
     struct hamt_cell *c = hamt_cell_new(m);
-    const struct timespec zero = { 0, 0 };
+    const struct timespec zero = {0, 0};
 
     errno = 12345;
     cr_assert_eq(hamt_cell_load(c, NULL), m);
@@ -299,8 +298,7 @@ inc_key0(const struct hamt *cur, void *ctx)
     if (calls != NULL) {
         (*calls)++;
     }
-    return hamt_set(cur, HAMT_U64(0),
-                    (void *)(uintptr_t)(word_of(cur, 0) + 1));
+    return hamt_set(cur, HAMT_U64(0), (void *)(uintptr_t)(word_of(cur, 0) + 1));
 }
 
 Test(cell, update_publishes_the_function_result)
@@ -404,7 +402,7 @@ inc_key0_raced(const struct hamt *cur, void *ctx)
 Test(cell, update_retries_when_another_writer_wins)
 {
     const struct hamt *m0 = u64_map(1);
-    struct racing r = { hamt_cell_new(m0), 0 };
+    struct racing r = {hamt_cell_new(m0), 0};
     const struct hamt *m;
 
     m = hamt_cell_update(r.c, inc_key0_raced, &r);
@@ -433,8 +431,8 @@ updater(void *arg)
 
 Test(cell, update_from_several_threads_loses_nothing, .timeout = 120)
 {
-    struct hamt_cell *c = hamt_cell_new(hamt_set(hamt_new(HAMT_KEY_U64),
-                                                 HAMT_U64(0), (void *)0));
+    struct hamt_cell *c =
+        hamt_cell_new(hamt_set(hamt_new(HAMT_KEY_U64), HAMT_U64(0), (void *)0));
     pthread_t t[UPD_THREADS];
     void *ret;
 
@@ -462,8 +460,8 @@ Test(cell, wait_returns_at_once_when_a_newer_version_exists)
 Test(cell, wait_times_out_with_etimedout, .timeout = 60)
 {
     struct hamt_cell *c = hamt_cell_new(u64_map(1));
-    const struct timespec t = { 0, 20 * 1000 * 1000 };
-    const struct timespec zero = { 0, 0 };
+    const struct timespec t = {0, 20 * 1000 * 1000};
+    const struct timespec zero = {0, 0};
 
     errno = 0;
     cr_assert_eq(hamt_cell_wait(c, 0, &t), -1);
@@ -479,7 +477,7 @@ Test(cell, wait_times_out_with_etimedout, .timeout = 60)
 Test(cell, wait_rejects_null_cell_and_bad_timeouts)
 {
     struct hamt_cell *c = hamt_cell_new(u64_map(1));
-    const struct timespec bad[] = { { -1, 0 }, { 0, -1 }, { 0, 1000000000L } };
+    const struct timespec bad[] = {{-1, 0}, {0, -1}, {0, 1000000000L}};
 
     errno = 0;
     cr_assert_eq(hamt_cell_wait(NULL, 0, NULL), -1);
@@ -517,10 +515,10 @@ Test(cell, wait_returns_once_a_writer_publishes, .timeout = 60)
     atomic_int started = 0;
     struct waiter w[NWAITERS];
     pthread_t t[NWAITERS];
-    const struct timespec nap = { 0, 50 * 1000 * 1000 };
+    const struct timespec nap = {0, 50 * 1000 * 1000};
 
     for (int i = 0; i < NWAITERS; i++) {
-        w[i] = (struct waiter){ c, &started, -2, 0 };
+        w[i] = (struct waiter){c, &started, -2, 0};
         cr_assert_eq(pthread_create(&t[i], NULL, waiter_main, &w[i]), 0);
     }
     while (atomic_load(&started) < NWAITERS) {
@@ -586,9 +584,10 @@ struct sleeper {
 static void
 deny_futex_wait(int err)
 {
-    enum { ARG1 = offsetof(struct seccomp_data, args[1])
+    enum {
+        ARG1 = offsetof(struct seccomp_data, args[1])
 #if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-                  + 4
+               + 4
 #endif
     };
     struct sock_filter f[] = {
@@ -601,7 +600,7 @@ deny_futex_wait(int err)
                  SECCOMP_RET_ERRNO | ((unsigned)err & SECCOMP_RET_DATA)),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
     };
-    struct sock_fprog prog = { sizeof f / sizeof f[0], f };
+    struct sock_fprog prog = {sizeof f / sizeof f[0], f};
 
     cr_assert_eq(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0,
                  "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
@@ -642,8 +641,8 @@ run_sleepers(struct hamt_cell *c, struct sleeper *w, int n)
 {
     atomic_int started = 0;
     pthread_t t[8];
-    const struct timespec tick = { 0, 10 * 1000 * 1000 };
-    const struct timespec wait = { 1, 0 };
+    const struct timespec tick = {0, 10 * 1000 * 1000};
+    const struct timespec wait = {1, 0};
     uint64_t version = 0;
 
     cr_assert_leq(n, 8);
@@ -684,17 +683,17 @@ Test(cell, wait_with_huge_timeout_sleeps_until_published, .timeout = 60)
     _Static_assert(sizeof(time_t) == sizeof(long), "time_t is a long");
     cr_assert_eq(clock_gettime(CLOCK_MONOTONIC, &now), 0);
     memset(w, 0, sizeof w);
-    w[0].timeout = (struct timespec){ tmax, 0 };
-    w[1].timeout = (struct timespec){ tmax, 999999999L };
+    w[0].timeout = (struct timespec){tmax, 0};
+    w[1].timeout = (struct timespec){tmax, 999999999L};
     /* The sum is exactly the largest time_t; the nanoseconds carry over. */
-    w[2].timeout = (struct timespec){ tmax - now.tv_sec, 999999999L };
-    w[3].timeout = (struct timespec){ tmax / 2 + 1, 0 };
-    w[4].timeout = (struct timespec){ (time_t)1 << 40, 0 };
-    w[5].timeout = (struct timespec){ 100 * 365 * 86400L, 0 };
+    w[2].timeout = (struct timespec){tmax - now.tv_sec, 999999999L};
+    w[3].timeout = (struct timespec){tmax / 2 + 1, 0};
+    w[4].timeout = (struct timespec){(time_t)1 << 40, 0};
+    w[5].timeout = (struct timespec){100 * 365 * 86400L, 0};
     run_sleepers(c, w, 6);
     for (int i = 0; i < 6; i++) {
-        cr_assert_eq(w[i].rc, 0, "waiter %d (timeout %jd s): rc %d errno %d",
-                     i, (intmax_t)w[i].timeout.tv_sec, w[i].rc, w[i].err);
+        cr_assert_eq(w[i].rc, 0, "waiter %d (timeout %jd s): rc %d errno %d", i,
+                     (intmax_t)w[i].timeout.tv_sec, w[i].rc, w[i].err);
         cr_assert_eq(w[i].version, 1);
         cr_assert_lt(w[i].cpu, WAITER_CPU_MAX,
                      "waiter %d (timeout %jd s) used %.3f s of CPU", i,
@@ -715,14 +714,14 @@ Test(cell, wait_sleeps_when_the_futex_fails, .timeout = 60)
 
     memset(w, 0, sizeof w);
     w[0].deny_futex = ENOSYS;
-    w[0].timeout = (struct timespec){ LONG_MAX, 0 };
+    w[0].timeout = (struct timespec){LONG_MAX, 0};
     w[1].deny_futex = EPERM;
-    w[1].timeout = (struct timespec){ 3600, 0 };
+    w[1].timeout = (struct timespec){3600, 0};
     /* These two time out before the publication. */
     w[2].deny_futex = ENOSYS;
-    w[2].timeout = (struct timespec){ 0, 200 * 1000 * 1000 };
+    w[2].timeout = (struct timespec){0, 200 * 1000 * 1000};
     w[3].deny_futex = EPERM;
-    w[3].timeout = (struct timespec){ 0, 1000 };
+    w[3].timeout = (struct timespec){0, 1000};
     run_sleepers(c, w, 4);
     for (int i = 0; i < 4; i++) {
         cr_assert_lt(w[i].cpu, WAITER_CPU_MAX, "waiter %d used %.3f s of CPU",

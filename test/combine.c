@@ -34,7 +34,7 @@ setup(void)
 static void
 nap(void)
 {
-    struct timespec t = { 0, 200000 };
+    struct timespec t = {0, 200000};
 
     nanosleep(&t, NULL);
 }
@@ -92,7 +92,7 @@ incr(void *old, bool present, void **nv, void *ctx)
 
 Test(combine, rejects_bad_arguments)
 {
-    struct timespec bad = { 0, 1000000000L };
+    struct timespec bad = {0, 1000000000L};
     const struct hamt *s = hamt_new(HAMT_KEY_STRING);
     struct hamt_cell *sc = hamt_cell_new(s);
     struct hamt_combine *scb = hamt_combine_new(sc);
@@ -175,8 +175,7 @@ sub_main(void *arg)
     errno = 0;
     switch (s->op) {
     case 0:
-        s->rc = hamt_combine_set(comb, K(s->key), s->val, s->timeout,
-                                 &s->ver);
+        s->rc = hamt_combine_set(comb, K(s->key), s->val, s->timeout, &s->ver);
         break;
     case 1:
         s->rc = hamt_combine_remove(comb, K(s->key), s->timeout, &s->ver);
@@ -220,8 +219,8 @@ start_holder(struct sub *hs, struct holder *h, size_t wait_for)
 
 Test(combine, waiting_requests_publish_as_one_version)
 {
-    struct holder h = { 0 };
-    struct sub hs = { 0 }, s[3] = { { 0 } };
+    struct holder h = {0};
+    struct sub hs = {0}, s[3] = {{0}};
     const struct hamt *m;
 
     start_holder(&hs, &h, 3);
@@ -255,15 +254,15 @@ Test(combine, waiting_requests_publish_as_one_version)
 
 Test(combine, a_failing_request_fails_alone)
 {
-    struct holder h = { 0 };
-    struct sub hs = { 0 }, s[3] = { { 0 } };
+    struct holder h = {0};
+    struct sub hs = {0}, s[3] = {{0}};
     const struct hamt *m;
     void *val;
 
     start_holder(&hs, &h, 3);
-    s[0] = (struct sub){ .op = 0, .key = 7, .val = V(70) };
-    s[1] = (struct sub){ .op = 3, .key = 8 };
-    s[2] = (struct sub){ .op = 2, .key = 9 };
+    s[0] = (struct sub){.op = 0, .key = 7, .val = V(70)};
+    s[1] = (struct sub){.op = 3, .key = 8};
+    s[2] = (struct sub){.op = 2, .key = 9};
     for (int i = 0; i < 3; i++) {
         start(&s[i]);
     }
@@ -287,14 +286,14 @@ Test(combine, a_failing_request_fails_alone)
 
 Test(combine, timeout_while_pending_means_not_applied)
 {
-    struct holder h = { 0 };
-    struct sub hs = { 0 }, s = { 0 };
-    const struct timespec tmo = { 0, 5000000 };
+    struct holder h = {0};
+    struct sub hs = {0}, s = {0};
+    const struct timespec tmo = {0, 5000000};
     uint64_t v;
 
     /* The holder keeps the flag until released: s can only wait. */
     start_holder(&hs, &h, 1000);
-    s = (struct sub){ .op = 0, .key = 42, .val = V(1), .timeout = &tmo };
+    s = (struct sub){.op = 0, .key = 42, .val = V(1), .timeout = &tmo};
     start(&s);
     pthread_join(s.t, NULL);
     cr_assert_eq(s.rc, -1);
@@ -311,7 +310,7 @@ Test(combine, timeout_while_pending_means_not_applied)
 
 Test(combine, a_timed_request_succeeds_when_served_in_time)
 {
-    const struct timespec tmo = { 5, 0 };
+    const struct timespec tmo = {5, 0};
     uint64_t v = 0;
 
     cr_assert_eq(hamt_combine_set(comb, K(3), V(3), &tmo, &v), 0);
@@ -335,7 +334,7 @@ reenter(void *old, bool present, void **nv, void *ctx)
 
 Test(combine, alter_function_submitting_to_its_combiner_gets_edeadlk)
 {
-    int rc[2] = { 0, 0 };
+    int rc[2] = {0, 0};
 
     cr_assert_eq(hamt_combine_alter(comb, K(1), reenter, rc, NULL, NULL), 0);
     cr_assert_eq(rc[0], -1);
@@ -353,8 +352,8 @@ race(void *old, bool present, void **nv, void *ctx)
     if ((*calls)++ == 0) {
         const struct hamt *cur = hamt_cell_load(cell, NULL);
 
-        cr_assert_eq(
-            hamt_cell_cas(cell, cur, hamt_set(cur, K(77), V(7)), NULL), 0);
+        cr_assert_eq(hamt_cell_cas(cell, cur, hamt_set(cur, K(77), V(7)), NULL),
+                     0);
     }
     *nv = V((uintptr_t)(present ? old : NULL) + 1);
     return HAMT_ALTER_SET;
@@ -389,8 +388,8 @@ oom_during_batch(bool persistent)
     unsigned n;
 
     for (n = 1; n < 200; n++) {
-        struct holder h = { 0 };
-        struct sub hs = { 0 }, s[3] = { { 0 } };
+        struct holder h = {0};
+        struct sub hs = {0}, s[3] = {{0}};
         const struct hamt *m;
         int ok = 0;
         void *val;
@@ -400,17 +399,16 @@ oom_during_batch(bool persistent)
         cr_assert_not_null(comb);
         /* A base big enough that sets copy a few nodes each. */
         for (uint64_t k = 0; k < 2000; k++) {
-            cr_assert_eq(hamt_combine_set(comb, K(10000 + k), V(k), NULL,
-                                          NULL),
+            cr_assert_eq(hamt_combine_set(comb, K(10000 + k), V(k), NULL, NULL),
                          0);
         }
         uint64_t v0 = hamt_cell_version(cell);
         h.fail = n;
         h.persistent = persistent;
         start_holder(&hs, &h, 3);
-        s[0] = (struct sub){ .op = 0, .key = 1, .val = V(11) };
-        s[1] = (struct sub){ .op = 1, .key = 10005 };
-        s[2] = (struct sub){ .op = 2, .key = 3 };
+        s[0] = (struct sub){.op = 0, .key = 1, .val = V(11)};
+        s[1] = (struct sub){.op = 1, .key = 10005};
+        s[2] = (struct sub){.op = 2, .key = 3};
         for (int i = 0; i < 3; i++) {
             start(&s[i]);
         }

@@ -37,7 +37,7 @@ Test(ctree, colliding_keys_dump_in_key_order)
         m = hamt_set(m, k[order[i]], V(i));
     }
     cr_assert_not_null(strstr(tk_shape(m), "C{k0,k1,k2,k3,k4}"), "%s",
-                      tk_shape(m));
+                       tk_shape(m));
     cr_assert_eq(hamt__validate(m), 0);
 }
 
@@ -284,8 +284,7 @@ Test(ctree, batch_set_many_searches_colliding_keys_once)
         v[i] = V(i);
     }
     unsigned long e0 = tk_equals, h0 = tk_hashes;
-    cr_assert_eq(hamt_batch_set_many(b, N, (const void *const *)k, v, NULL),
-                 0);
+    cr_assert_eq(hamt_batch_set_many(b, N, (const void *const *)k, v, NULL), 0);
     /* One hash call per key (the updates take the walk's hashes), and one
      * for the stored key the second key meets, when the two form a pair. */
     cr_assert_leq(tk_hashes - h0, N + 1, "%lu hash calls", tk_hashes - h0);
@@ -343,14 +342,12 @@ Test(ctree, diff_and_equal_of_close_versions_skip_shared_subtrees)
     unsigned long c0 = tk_compares;
     cr_assert_eq(hamt_diff(a, b, NULL, count_diff, &calls), 0);
     cr_assert_eq(calls, 3);
-    cr_assert_lt(tk_compares - c0, N / 4, "%lu compares",
-                 tk_compares - c0);
+    cr_assert_lt(tk_compares - c0, N / 4, "%lu compares", tk_compares - c0);
     const struct hamt *c1 = hamt_set(hamt_set(a, k[N], V(1)), k[N], V(2));
     const struct hamt *c2 = hamt_set(a, k[N], V(2));
     c0 = tk_compares;
     cr_assert(hamt_equal(c1, c2, NULL, NULL));
-    cr_assert_lt(tk_compares - c0, N / 4, "%lu compares",
-                 tk_compares - c0);
+    cr_assert_lt(tk_compares - c0, N / 4, "%lu compares", tk_compares - c0);
     void *v5;
     cr_assert(hamt_get(c2, k[5], &v5));
     const struct hamt *d = hamt_set(c2, k[5], V((uintptr_t)v5 + 1));

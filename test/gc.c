@@ -147,9 +147,19 @@ Test(gc, environment_budget_syntax)
         size_t v;
     } ok[] = {{"1", 1},     {"4096", 4096},  {"3k", 3072},
               {"3K", 3072}, {"5m", 5 * MIB}, {"2G", (size_t)2 << 30}};
-    static const char *const bad[] = {
-        "", "0", "0M", "-1", " 1", "1 ", "12 MB", "1MB", "1T", "M", "0x10",
-        "99999999999999999999", "17179869184G"};
+    static const char *const bad[] = {"",
+                                      "0",
+                                      "0M",
+                                      "-1",
+                                      " 1",
+                                      "1 ",
+                                      "12 MB",
+                                      "1MB",
+                                      "1T",
+                                      "M",
+                                      "0x10",
+                                      "99999999999999999999",
+                                      "17179869184G"};
     size_t v;
 
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
@@ -178,8 +188,8 @@ Test(gc, malformed_environment_budget_fails_init)
 
 Test(gc, scalar_maps_only_for_integer_keys)
 {
-    static const int bad[] = {0, HAMT_KEY_STRING, HAMT_KEY_BYTES, HAMT_KEY_PTR,
-                              HAMT_KEY_CUSTOM, 99};
+    static const int bad[] = {
+        0, HAMT_KEY_STRING, HAMT_KEY_BYTES, HAMT_KEY_PTR, HAMT_KEY_CUSTOM, 99};
 
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         errno = 0;
@@ -199,10 +209,9 @@ Test(gc, scalar_maps_only_for_integer_keys)
 
 Test(gc, scalar_maps_do_not_mix_with_plain_ones)
 {
-    const struct hamt *s = hamt_set(hamt_new_scalar(HAMT_KEY_U64),
-                                    HAMT_U64(1), V(1));
-    const struct hamt *p = hamt_set(hamt_new(HAMT_KEY_U64), HAMT_U64(2),
-                                    V(2));
+    const struct hamt *s =
+        hamt_set(hamt_new_scalar(HAMT_KEY_U64), HAMT_U64(1), V(1));
+    const struct hamt *p = hamt_set(hamt_new(HAMT_KEY_U64), HAMT_U64(2), V(2));
 
     errno = 0;
     cr_assert_null(hamt_merge(s, p, NULL, NULL));
@@ -263,10 +272,9 @@ build_persistent(const struct hamt *m, uint64_t n)
 
 Test(gc, childless_nodes_of_scalar_maps_are_pointer_free)
 {
-    struct kinds s = kinds_of(build_persistent(hamt_new_scalar(HAMT_KEY_U64),
-                                               20000));
-    struct kinds p =
-        kinds_of(build_persistent(hamt_new(HAMT_KEY_U64), 20000));
+    struct kinds s =
+        kinds_of(build_persistent(hamt_new_scalar(HAMT_KEY_U64), 20000));
+    struct kinds p = kinds_of(build_persistent(hamt_new(HAMT_KEY_U64), 20000));
 
     /* Persistent updates build every node fresh: the rule is exact. */
     cr_assert_gt(s.leaf_free, 100);
@@ -350,7 +358,7 @@ churn(void)
 #define COLLECT() (GC_gcollect(), churn(), GC_gcollect())
 #else
 #define COLLECT() ((void)0) /* nothing is freed without the collector */
-#endif /* HAMT_NO_GC */
+#endif                      /* HAMT_NO_GC */
 
 /*
  * Only the pointer-free leaves are unscanned: every node a map reaches

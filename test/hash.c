@@ -12,7 +12,7 @@
 
 #include "internal.h"
 
-static const uint8_t ref_key[16] = {0, 1, 2, 3, 4, 5, 6, 7,
+static const uint8_t ref_key[16] = {0, 1, 2,  3,  4,  5,  6,  7,
                                     8, 9, 10, 11, 12, 13, 14, 15};
 
 /*
@@ -97,8 +97,8 @@ placement(const char *seed, uint64_t out[64])
         for (unsigned i = 0; i < 64; i++) {
             char key[16];
             snprintf(key, sizeof key, "key%u", i);
-            h[i] = i < 32 ? hamt__hash_bytes(key, strlen(key))
-                          : hamt__hash_u64(i);
+            h[i] =
+                i < 32 ? hamt__hash_bytes(key, strlen(key)) : hamt__hash_u64(i);
         }
         ssize_t w = write(fd[1], h, sizeof h);
         _exit(w == (ssize_t)sizeof h ? 0 : 1);

@@ -49,7 +49,9 @@ static const struct hamt *
 same_empty(void)
 {
     struct hamt_key_type kt = {
-        .size = sizeof kt, .hash = same_hash, .equal = id_equal,
+        .size = sizeof kt,
+        .hash = same_hash,
+        .equal = id_equal,
     };
     const struct hamt *e = hamt_new_custom(&kt);
 
@@ -91,7 +93,9 @@ static const struct hamt *
 same_empty_ordered(void)
 {
     struct hamt_key_type kt = {
-        .size = sizeof kt, .hash = same_hash, .equal = id_equal,
+        .size = sizeof kt,
+        .hash = same_hash,
+        .equal = id_equal,
         .compare = id_compare,
     };
     const struct hamt *e = hamt_new_custom(&kt);
@@ -103,8 +107,7 @@ same_empty_ordered(void)
 static void many_equal_hashes(const struct hamt *empty, unsigned NSAME);
 
 /* Many keys (100,000 with HAMT_HOSTILE_KEYS) with one hash: exact. */
-Test(hostile, many_equal_hashes_set_get_del_iterate,
-     .timeout = 3600)
+Test(hostile, many_equal_hashes_set_get_del_iterate, .timeout = 3600)
 {
     many_equal_hashes(same_empty(), nsame());
 }
@@ -115,8 +118,7 @@ Test(hostile, many_equal_hashes_set_get_del_iterate,
  * both tests' size).  An AVL tree of n keys
  * is at most 1.44 log2(n + 2) deep, so no lookup may take more compares.
  */
-Test(hostile, many_equal_hashes_with_an_order_cost_log_n,
-     .timeout = 3600)
+Test(hostile, many_equal_hashes_with_an_order_cost_log_n, .timeout = 3600)
 {
     const char *e = getenv("HAMT_HOSTILE_KEYS");
     unsigned n = e != NULL ? nsame() : 20000u;
@@ -288,7 +290,9 @@ Test(hostile, shared_prefixes_take_the_deepest_path_and_no_deeper)
 {
     const uint64_t low = 0x0123456789abcdefull & ((1ull << 60) - 1);
     uint64_t h[6] = {
-        low, low | (1ull << 60), low | (15ull << 60),
+        low,
+        low | (1ull << 60),
+        low | (15ull << 60),
         low | (15ull << 60), /* full collision with the previous key */
         low ^ (1ull << 55),  /* splits at level 11 */
         low ^ 1,             /* splits at the root */
@@ -318,8 +322,8 @@ Test(hostile, many_deep_keys_keep_the_depth_bound)
     for (unsigned i = 0; i < 200; i++) {
         /* 5 distinct top nibbles, 40 distinct level-11 fragments, 5 equal
          * full hashes each, all sharing the low 55 bits. */
-        h[i] = 0x00abcdef01234567ull | ((uint64_t)(i % 5) << 60) |
-               ((uint64_t)((i / 5) % 8) << 55);
+        h[i] = 0x00abcdef01234567ull | ((uint64_t)(i % 5) << 60)
+               | ((uint64_t)((i / 5) % 8) << 55);
     }
     const struct hamt *m = tk_map(200, h);
     cr_assert_not_null(m);
@@ -375,9 +379,9 @@ Test(hostile, get_many_finds_nothing_for_null_and_invalid_arguments)
 {
     const struct hamt *u = hamt_set(hamt_new(HAMT_KEY_U64), HAMT_U64(1), NULL);
     const struct hamt *s = hamt_set(hamt_new(HAMT_KEY_STRING), "a", NULL);
-    const void *keys[2] = { HAMT_U64(1), HAMT_U64(2) };
-    const void *skeys[2] = { "a", NULL };
-    bool found[2] = { true, true };
+    const void *keys[2] = {HAMT_U64(1), HAMT_U64(2)};
+    const void *skeys[2] = {"a", NULL};
+    bool found[2] = {true, true};
 
     EXPECT_QUIET(hamt_get_many(NULL, 2, keys, NULL, found), 0);
     cr_assert(!found[0] && !found[1], "found[] cleared");
@@ -429,10 +433,11 @@ Test(hostile, set_seed_rejects_null)
 
 Test(hostile, maps_of_different_key_types_are_never_equal)
 {
-    EXPECT_QUIET(hamt_equal(hamt_new(HAMT_KEY_U64), hamt_new(HAMT_KEY_PTR),
-                            NULL, NULL), false);
-    EXPECT_QUIET(hamt_equal(hamt_new(HAMT_KEY_U64), same_empty(), NULL,
-                            NULL), false);
+    EXPECT_QUIET(
+        hamt_equal(hamt_new(HAMT_KEY_U64), hamt_new(HAMT_KEY_PTR), NULL, NULL),
+        false);
+    EXPECT_QUIET(hamt_equal(hamt_new(HAMT_KEY_U64), same_empty(), NULL, NULL),
+                 false);
 }
 
 Test(hostile, structural_operations_reject_null_and_mixed_maps)
@@ -457,10 +462,10 @@ Test(hostile, structural_operations_reject_null_and_mixed_maps)
 
 Test(hostile, merge_and_intersect_reject_an_unknown_conflict_action)
 {
-    const struct hamt *a = hamt_set(hamt_new(HAMT_KEY_U64), HAMT_U64(1),
-                                    (void *)1);
-    const struct hamt *b = hamt_set(hamt_new(HAMT_KEY_U64), HAMT_U64(1),
-                                    (void *)2);
+    const struct hamt *a =
+        hamt_set(hamt_new(HAMT_KEY_U64), HAMT_U64(1), (void *)1);
+    const struct hamt *b =
+        hamt_set(hamt_new(HAMT_KEY_U64), HAMT_U64(1), (void *)2);
 
     EXPECT_EINVAL(hamt_merge(a, b, bad_conflict, NULL), NULL);
     EXPECT_EINVAL(hamt_intersect(a, b, bad_conflict, NULL), NULL);

@@ -27,7 +27,8 @@ Test(iter, visits_every_entry_exactly_once)
         uint64_t key = HAMT_AS_U64(k);
         cr_assert_eq(key % 3, 0);
         cr_assert_eq(v, V(key / 3));
-        cr_assert_eq(seen[key / 3], 0, "key %llu twice", (unsigned long long)key);
+        cr_assert_eq(seen[key / 3], 0, "key %llu twice",
+                     (unsigned long long)key);
         seen[key / 3] = 1;
         n++;
     }

@@ -295,8 +295,8 @@ Test(map, equality_is_order_independent_and_uses_value_callback)
     /* A query: other key types are unequal, NULL reads as empty. */
     errno = 12345;
     cr_assert_not(hamt_equal(a, hamt_new(HAMT_KEY_STRING), NULL, NULL));
-    cr_assert_not(hamt_equal(hamt_new(HAMT_KEY_U64), hamt_new(HAMT_KEY_PTR),
-                             NULL, NULL));
+    cr_assert_not(
+        hamt_equal(hamt_new(HAMT_KEY_U64), hamt_new(HAMT_KEY_PTR), NULL, NULL));
     cr_assert_not(hamt_equal(a, NULL, NULL, NULL));
     cr_assert(hamt_equal(NULL, hamt_new(HAMT_KEY_STRING), NULL, NULL));
     cr_assert(hamt_equal(NULL, NULL, NULL, NULL));
@@ -316,8 +316,8 @@ Test(map, equality_skips_shared_subtrees)
     hamt__nodes_visited = 0;
     cr_assert_eq(hamt_equal(a, b, NULL, NULL), 1);
     /* One path (<= 14 nodes) differs; everything else is shared. */
-    cr_assert_leq(hamt__nodes_visited, 14 * 32,
-                  "visited %lu nodes", hamt__nodes_visited);
+    cr_assert_leq(hamt__nodes_visited, 14 * 32, "visited %lu nodes",
+                  hamt__nodes_visited);
 }
 
 Test(map, collisions_equality_ignores_entry_order)

@@ -59,8 +59,7 @@ Test(node, equal_hashes_make_a_collision_node_below_the_last_level)
 Test(node, keys_differing_only_in_the_top_bit_reach_the_last_level)
 {
     /* Fragments agree up to shift 55; at shift 60 they are 0 and 8. */
-    const struct hamt *m =
-        tk_map(2, (uint64_t[]){0, UINT64_C(1) << 63});
+    const struct hamt *m = tk_map(2, (uint64_t[]){0, UINT64_C(1) << 63});
     char want[512];
 
     snprintf(want, sizeof want, "R{%s}", nest(12, "k0,k1"));

@@ -28,8 +28,8 @@ fingerprint(const struct hamt *m)
     cr_assert_eq(hamt__validate(m), 0);
     hamt_iter_init(&it, m);
     while (hamt_iter_next(&it, &k, &v)) {
-        uint64_t x = (uint64_t)(uintptr_t)k * 0x9e3779b97f4a7c15u ^
-                     (uint64_t)(uintptr_t)v;
+        uint64_t x = (uint64_t)(uintptr_t)k * 0x9e3779b97f4a7c15u
+                     ^ (uint64_t)(uintptr_t)v;
         sum += x ^ (x >> 29);
     }
     return sum;
@@ -212,7 +212,7 @@ Test(oom, alter_fails_cleanly_at_every_allocation)
         fail_each(m, op_update, HAMT_U64(17), p);   /* replace */
         fail_each(m, op_update, HAMT_U64(9999), p); /* insert */
         oom_remove = true;
-        fail_each(m, op_update, HAMT_U64(23), p);   /* remove */
+        fail_each(m, op_update, HAMT_U64(23), p); /* remove */
     }
 }
 
@@ -254,8 +254,8 @@ op_difference(const struct hamt *m, const void *arg)
 static void
 set_algebra_fails_cleanly(const struct hamt *a, const struct hamt *b)
 {
-    static const op_fn ops[] = { op_merge, op_merge_fn, op_intersect_fn,
-                                 op_difference };
+    static const op_fn ops[] = {op_merge, op_merge_fn, op_intersect_fn,
+                                op_difference};
     uint64_t fa = fingerprint(a), fb = fingerprint(b);
 
     for (int p = 0; p < 2; p++) {

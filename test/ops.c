@@ -43,7 +43,7 @@ space_init(struct space *s, bool tk, uint64_t *seed)
     for (uint64_t i = 0; i < CAP; i++) {
         /* Few distinct hash bits: collision nodes and deep paths. */
         s->key[i] = tk ? (const void *)tk_key(
-                             i, ref_rand(seed) & UINT64_C(0x800000000000003f))
+                        i, ref_rand(seed) & UINT64_C(0x800000000000003f))
                        : HAMT_U64(i);
     }
 }
@@ -92,7 +92,6 @@ start_seed(const char *what)
 }
 
 /* ---- update ---- */
-
 
 Test(ops, update_keep_returns_same_pointer_and_allocates_nothing)
 {
@@ -170,16 +169,16 @@ Test(ops, update_randomized_against_reference)
         for (int j = 0; j < 4000; j++) {
             uint64_t x = ref_rand(&seed), k = (x >> 8) % 200;
             struct ref_upd u = {.act = (enum hamt_alter_action)(x % 3),
-                            .val = V((x >> 4) % 3 + 1)};
+                                .val = V((x >> 4) % 3 + 1)};
             void *rv = NULL;
             bool rp = ref_get(r, k, &rv);
             const struct hamt *n = hamt_alter(m, s.key[k], ref_upd_fn, &u);
             cr_assert_not_null(n);
             cr_assert_eq(u.seen_present, rp);
             cr_assert_eq(u.seen_old, rp ? rv : NULL);
-            bool same = u.act == HAMT_ALTER_KEEP ||
-                        (u.act == HAMT_ALTER_REMOVE && !rp) ||
-                        (u.act == HAMT_ALTER_SET && rp && rv == u.val);
+            bool same = u.act == HAMT_ALTER_KEEP
+                        || (u.act == HAMT_ALTER_REMOVE && !rp)
+                        || (u.act == HAMT_ALTER_SET && rp && rv == u.val);
             cr_assert_eq(n == m, same);
             if (u.act == HAMT_ALTER_SET) {
                 ref_set(r, k, u.val);
@@ -350,8 +349,8 @@ Test(ops, diff_uses_veq_stops_early_and_rejects_bad_arguments)
     cr_assert_eq(calls, 3);
     cr_assert_eq(errno, 12345);
     errno = 0;
-    cr_assert_eq(hamt_diff(a, hamt_new(HAMT_KEY_STRING), NULL, diff_stop,
-                           &calls), -1);
+    cr_assert_eq(
+        hamt_diff(a, hamt_new(HAMT_KEY_STRING), NULL, diff_stop, &calls), -1);
     cr_assert_eq(errno, EINVAL);
     errno = 0;
     cr_assert_eq(hamt_diff(a, NULL, NULL, diff_stop, &calls), -1);
@@ -373,8 +372,7 @@ diff_count(const void *key, void *old_val, void *new_val,
     return 0;
 }
 
-Test(ops, diff_of_1m_key_versions_visits_only_the_changed_paths,
-     .timeout = 120)
+Test(ops, diff_of_1m_key_versions_visits_only_the_changed_paths, .timeout = 120)
 {
     enum { N = 1000000 };
     const struct hamt *a = hamt_new(HAMT_KEY_U64), *b;
@@ -389,8 +387,8 @@ Test(ops, diff_of_1m_key_versions_visits_only_the_changed_paths,
         b = hamt_set(b, HAMT_U64(i * 99991), V(1)); /* changed */
     }
     for (uint64_t i = 0; i < 3; i++) {
-        b = hamt_set(b, HAMT_U64(N + i * 7), V(1)); /* added */
-        b = hamt_remove(b, HAMT_U64(i * 77777 + 5));   /* removed */
+        b = hamt_set(b, HAMT_U64(N + i * 7), V(1));  /* added */
+        b = hamt_remove(b, HAMT_U64(i * 77777 + 5)); /* removed */
     }
     hamt__nodes_visited = 0;
     cr_assert_eq(hamt_diff(a, b, NULL, diff_count, &calls), 0);
@@ -455,15 +453,14 @@ Test(ops, merge_intersect_difference_randomized_against_reference)
             int mode = round % 3;
             struct refmap *rc = ref_new(CAP);
             const struct hamt *c =
-                mode == 2 ? mutate(&s, s.empty, rc,
-                                   (unsigned)(ref_rand(&seed) % 400), range,
-                                   &seed)
-                          : s.empty;
+                mode == 2
+                    ? mutate(&s, s.empty, rc, (unsigned)(ref_rand(&seed) % 400),
+                             range, &seed)
+                    : s.empty;
             struct refmap *ra = ref_clone(rc);
             const struct hamt *a = mutate(
-                &s, c, ra,
-                (unsigned)(ref_rand(&seed) % (mode == 2 ? 40 : 400)), range,
-                &seed);
+                &s, c, ra, (unsigned)(ref_rand(&seed) % (mode == 2 ? 40 : 400)),
+                range, &seed);
             struct refmap *rb = ref_clone(mode == 1 ? ra : rc);
             const struct hamt *b = mode == 1 ? a : c;
             b = mutate(&s, b, rb,
@@ -499,11 +496,11 @@ Test(ops, merge_intersect_difference_randomized_against_reference)
             check_same(&s, b, rb);
             /* A result equal to an input is that input. */
             cr_assert_eq(u == a || u == b,
-                         hamt_equal(u, a, NULL, NULL) == 1 ||
-                             hamt_equal(u, b, NULL, NULL) == 1);
+                         hamt_equal(u, a, NULL, NULL) == 1
+                             || hamt_equal(u, b, NULL, NULL) == 1);
             cr_assert_eq(in == a || in == b,
-                         hamt_equal(in, a, NULL, NULL) == 1 ||
-                             hamt_equal(in, b, NULL, NULL) == 1);
+                         hamt_equal(in, a, NULL, NULL) == 1
+                             || hamt_equal(in, b, NULL, NULL) == 1);
             cr_assert_eq(d == a, hamt_equal(d, a, NULL, NULL) == 1);
             ref_free(ra);
             ref_free(rb);
@@ -554,7 +551,9 @@ allocs_since(unsigned long before)
 Test(ops, set_algebra_shares_the_subtrees_of_both_inputs)
 {
     struct hamt_key_type kt = {
-        .size = sizeof kt, .hash = ident_hash, .equal = ident_equal,
+        .size = sizeof kt,
+        .hash = ident_hash,
+        .equal = ident_equal,
     };
     const struct hamt *e = hamt_new_custom(&kt);
     cr_assert_not_null(e);
@@ -598,8 +597,8 @@ Test(ops, set_algebra_shares_the_subtrees_of_both_inputs)
     cr_assert_eq(hamt_size(xy), 504);
     cr_assert_eq(hamt__validate(xy), 0);
     void *v;
-    cr_assert(hamt_get(xy, (const void *)(uintptr_t)(32 * (32 * 41 + 4) + 1),
-                       &v));
+    cr_assert(
+        hamt_get(xy, (const void *)(uintptr_t)(32 * (32 * 41 + 4) + 1), &v));
     cr_assert_eq(v, V(8));
     /*
      * One version minus the other: y's two new keys, which share root
@@ -655,8 +654,7 @@ Test(ops, set_algebra_returns_inputs_and_shares_subtrees)
     hamt__nodes_visited = 0;
     cr_assert_eq(hamt_diff(a, d, NULL, diff_count, &calls), 0);
     cr_assert_eq(calls, 0);
-    cr_assert_leq(hamt__nodes_visited, 100, "visited %lu",
-                  hamt__nodes_visited);
+    cr_assert_leq(hamt__nodes_visited, 100, "visited %lu", hamt__nodes_visited);
 }
 
 Test(ops, set_algebra_rejects_different_key_types)
@@ -775,7 +773,9 @@ fresh_block(const void *key, void *va, void *vb, void **out, void *ctx)
 Test(ops, merge_keeps_values_made_by_the_conflict_function_alive)
 {
     struct hamt_key_type kt = {
-        .size = sizeof kt, .hash = one_hash, .equal = ident_equal,
+        .size = sizeof kt,
+        .hash = one_hash,
+        .equal = ident_equal,
     };
     const struct hamt *a = hamt_new_custom(&kt), *b;
     cr_assert_not_null(a);
@@ -833,7 +833,7 @@ Test(ops, set_algebra_of_many_close_versions)
                 break;
             }
         }
-        const struct hamt *in[2] = { a, b };
+        const struct hamt *in[2] = {a, b};
         for (int d = 0; d < 2; d++) {
             const struct hamt *p = in[d], *q = in[1 - d];
             const struct hamt *r[4] = {
@@ -844,8 +844,8 @@ Test(ops, set_algebra_of_many_close_versions)
             };
             for (int o = 0; o < 4; o++) {
                 cr_assert_not_null(r[o]);
-                cr_assert_eq(hamt__validate(r[o]), 0,
-                             "round %u, op %d, way %d", round, o, d);
+                cr_assert_eq(hamt__validate(r[o]), 0, "round %u, op %d, way %d",
+                             round, o, d);
             }
             for (uint64_t k = base; k < base + n + 6; k++) {
                 void *vp, *vq, *v;
@@ -858,7 +858,8 @@ Test(ops, set_algebra_of_many_close_versions)
                 cr_assert_eq(hamt_get(r[1], HAMT_U64(k), &v), hp || hq);
                 if (hp || hq) {
                     cr_assert_eq(v, hp && hq ? V((uintptr_t)vp + (uintptr_t)vq)
-                                             : hp ? vp : vq);
+                                    : hp     ? vp
+                                             : vq);
                 }
                 cr_assert_eq(hamt_get(r[2], HAMT_U64(k), &v), hp && hq);
                 cr_assert_eq(hamt_get(r[3], HAMT_U64(k), &v), hp && !hq);
@@ -878,8 +879,8 @@ Test(ops, set_algebra_of_close_versions_costs_only_the_differences,
     }
     b = a;
     for (uint64_t i = 0; i < 5; i++) {
-        b = hamt_set(b, HAMT_U64(N + i), V(1));  /* only in b */
-        b = hamt_remove(b, HAMT_U64(i * 30011));    /* only in a */
+        b = hamt_set(b, HAMT_U64(N + i), V(1));         /* only in b */
+        b = hamt_remove(b, HAMT_U64(i * 30011));        /* only in a */
         b = hamt_set(b, HAMT_U64(i * 30011 + 1), V(2)); /* changed */
     }
     unsigned long before = hamt__alloc_count();

@@ -23,8 +23,10 @@ test_seed(void)
     const char *s = getenv("HAMT_TEST_SEED");
     uint64_t seed = s ? strtoull(s, NULL, 0) : (uint64_t)time(NULL);
 
-    fprintf(stderr, "random: seed %" PRIu64 " (HAMT_TEST_SEED=%" PRIu64
-                    " reproduces)\n", seed, seed);
+    fprintf(stderr,
+            "random: seed %" PRIu64 " (HAMT_TEST_SEED=%" PRIu64
+            " reproduces)\n",
+            seed, seed);
     return seed;
 }
 
@@ -84,8 +86,8 @@ run(const struct hamt *m, uint64_t kspace, unsigned long ops,
             n = hamt_set(m, key(k), val);
             cr_assert_not_null(n);
             bool same = ref_get(r, k, &v) && v == val;
-            cr_assert_eq(n == m, same, "identity rule, op %lu seed %" PRIu64,
-                         i, seed);
+            cr_assert_eq(n == m, same, "identity rule, op %lu seed %" PRIu64, i,
+                         seed);
             ref_set(r, k, val);
             m = n;
         } else if (op < 12) { /* del */
@@ -104,12 +106,13 @@ run(const struct hamt *m, uint64_t kspace, unsigned long ops,
             unsigned slot = (unsigned)(x >> 60) % KEEP;
             if (old[slot] != NULL) {
                 check_equal(old[slot], oldr[slot], kspace, key, seed);
-                cr_assert_eq(hamt_equal(old[slot], m, NULL, NULL),
-                             oldr[slot]->size == r->size &&
-                                 memcmp(oldr[slot]->present, r->present,
-                                        kspace) == 0 &&
-                                 memcmp(oldr[slot]->val, r->val,
-                                        kspace * sizeof(void *)) == 0);
+                cr_assert_eq(
+                    hamt_equal(old[slot], m, NULL, NULL),
+                    oldr[slot]->size == r->size
+                        && memcmp(oldr[slot]->present, r->present, kspace) == 0
+                        && memcmp(oldr[slot]->val, r->val,
+                                  kspace * sizeof(void *))
+                               == 0);
                 ref_free(oldr[slot]);
             }
             old[slot] = m;
@@ -179,9 +182,9 @@ static void
 make_coll(void)
 {
     for (uint64_t k = 0; k < NCOLL; k++) {
-        uint64_t h = k % 7 == 3 ? 0x55 ^ (UINT64_C(1) << 63)
+        uint64_t h = k % 7 == 3    ? 0x55 ^ (UINT64_C(1) << 63)
                      : k % 31 == 5 ? 0x66 + k
-                                    : 0x55;
+                                   : 0x55;
         coll[k] = tk_key(k, h);
     }
 }
@@ -243,8 +246,8 @@ bump(void *old, bool present, void **nv, void *ctx)
 
 /* hamt_diff, hamt_equal and the set algebra of a and b against the refs. */
 static void
-check_pair(const struct hamt *a, const struct refmap *ra,
-           const struct hamt *b, const struct refmap *rb, uint64_t seed)
+check_pair(const struct hamt *a, const struct refmap *ra, const struct hamt *b,
+           const struct refmap *rb, uint64_t seed)
 {
     struct diff_check dc = {.ra = ra, .rb = rb};
     size_t ndiff = 0;
@@ -261,9 +264,10 @@ check_pair(const struct hamt *a, const struct refmap *ra,
         }
         if (ina || inb) {
             ref_set(mg, k, ina ? xa : xb);
-            ref_set(mgf, k, ina && inb ? V((uintptr_t)xa + (uintptr_t)xb)
-                            : ina      ? xa
-                                       : xb);
+            ref_set(mgf, k,
+                    ina && inb ? V((uintptr_t)xa + (uintptr_t)xb)
+                    : ina      ? xa
+                               : xb);
         }
         if (ina && inb) {
             ref_set(is, k, V((uintptr_t)xa + (uintptr_t)xb));
@@ -279,8 +283,8 @@ check_pair(const struct hamt *a, const struct refmap *ra,
     check_equal(hamt_merge(a, b, NULL, NULL), mg, NCOLL, key_coll, seed);
     check_equal(hamt_merge(a, b, sum_conflict, NULL), mgf, NCOLL, key_coll,
                 seed);
-    check_equal(hamt_intersect(a, b, sum_conflict, NULL), is, NCOLL,
-                key_coll, seed);
+    check_equal(hamt_intersect(a, b, sum_conflict, NULL), is, NCOLL, key_coll,
+                seed);
     check_equal(hamt_subtract(a, b), df, NCOLL, key_coll, seed);
     ref_free(mg);
     ref_free(mgf);
@@ -338,8 +342,7 @@ run_bulk(const struct hamt *m, unsigned rounds, uint64_t seed)
             case 6: {
                 void *old = NULL;
                 bool present = ref_get(r, k, &old);
-                cr_assert_eq(hamt_batch_alter(b, key_coll(k), bump,
-                                                   NULL), 0);
+                cr_assert_eq(hamt_batch_alter(b, key_coll(k), bump, NULL), 0);
                 if (present && ((uintptr_t)old & 3) == 0) {
                     ref_remove(r, k);
                 } else {
@@ -385,8 +388,7 @@ Test(random, colliding_keys_with_an_order_match_reference, .timeout = 600)
     run_bulk(tk_empty_ordered(), 60, seed);
 }
 
-Test(random, colliding_keys_without_an_order_match_reference,
-     .timeout = 600)
+Test(random, colliding_keys_without_an_order_match_reference, .timeout = 600)
 {
     uint64_t seed = test_seed();
 

@@ -195,7 +195,7 @@ unregistered_reader(void *p)
     struct hamt_snapshot *snap;
     uint64_t v = 1;
     const struct hamt *m = hamt_cell_acquire(a->cell, &v, &snap);
-    struct timespec zero = { 0, 0 };
+    struct timespec zero = {0, 0};
 
     a->ok = m != NULL && v == 0;
     atomic_store(&a->phase, 1);
@@ -214,12 +214,11 @@ unregistered_reader(void *p)
     return NULL;
 }
 
-Test(slot, snapshot_of_unregistered_thread_survives_collections,
-     .timeout = 120)
+Test(slot, snapshot_of_unregistered_thread_survives_collections, .timeout = 120)
 {
     enum { NKEYS = 2000 };
     const struct hamt *m = hamt_new(HAMT_KEY_U64);
-    struct reader_arg a = { .nkeys = NKEYS, .registered_after = -1 };
+    struct reader_arg a = {.nkeys = NKEYS, .registered_after = -1};
     pthread_t t;
 
     for (uint64_t k = 0; k < NKEYS; k++) {
@@ -266,7 +265,7 @@ acquire_one(void *p)
 
 Test(slot, slots_are_reused_after_their_thread_exits)
 {
-    struct reader_arg a = { .cell = hamt_cell_new(u64_map(4, 1)) };
+    struct reader_arg a = {.cell = hamt_cell_new(u64_map(4, 1))};
     size_t before;
 
     run_thread(acquire_one, &a);
@@ -315,7 +314,7 @@ Test(slot, slots_grow_with_many_threads_holding_at_once, .timeout = 120)
     cr_assert_eq(pthread_barrier_init(&held, NULL, MANY + 1), 0);
     cr_assert_eq(pthread_barrier_init(&go, NULL, MANY + 1), 0);
     for (int i = 0; i < MANY; i++) {
-        a[i] = (struct many_arg){ c, &held, &go, 0 };
+        a[i] = (struct many_arg){c, &held, &go, 0};
         cr_assert_eq(pthread_create(&t[i], NULL, hold_across_barrier, &a[i]),
                      0);
     }

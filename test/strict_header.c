@@ -20,7 +20,7 @@ main(void)
 #if defined(_POSIX_C_SOURCE) || __STDC_VERSION__ >= 201112L
     {
         /* Here <time.h> defines the struct: it must be the header's. */
-        struct timespec zero = { 0, 0 };
+        struct timespec zero = {0, 0};
 
         rc = hamt_cell_wait(c, 0, &zero);
     }

@@ -108,7 +108,7 @@ reg_probe_main(void *arg)
 
 Test(thread, first_cell_call_registers_a_plain_thread)
 {
-    struct reg_probe p = { .c = hamt_cell_new(hamt_new(HAMT_KEY_U64)) };
+    struct reg_probe p = {.c = hamt_cell_new(hamt_new(HAMT_KEY_U64))};
     pthread_t t;
 
     spawn(&t, reg_probe_main, &p);
@@ -206,7 +206,7 @@ stress_reader(void *arg)
 Test(thread, readers_see_valid_snapshots_while_writer_publishes_and_collects,
      .timeout = 300)
 {
-    struct stress s = { 0 };
+    struct stress s = {0};
     pthread_t t[NREADERS];
     const struct hamt *m = hamt_new(HAMT_KEY_U64);
 
@@ -263,7 +263,7 @@ hs_reader(void *arg)
 {
     struct handshake *h = arg;
     const struct payload *held[HS_KEYS]; /* On this thread's stack only. */
-    const struct timespec nap = { 0, 1000 * 1000 };
+    const struct timespec nap = {0, 1000 * 1000};
     const struct hamt *m;
     void *val;
 
@@ -326,8 +326,8 @@ hs_scribble(void)
 static unsigned
 hs_round(bool stay_registered)
 {
-    struct handshake h = { .stay_registered = stay_registered };
-    const struct timespec nap = { 0, 1000 * 1000 };
+    struct handshake h = {.stay_registered = stay_registered};
+    const struct timespec nap = {0, 1000 * 1000};
     pthread_t t;
     void **volatile keep;
 
@@ -351,8 +351,10 @@ Test(thread, registered_reader_keeps_snapshot_alive, .timeout = 300)
 {
     cr_assert_eq(hamt_init(), 0);
     for (int r = 0; r < HS_ROUNDS; r++) {
-        cr_assert_eq(hs_round(true), 0, "round %d: a registered reader's "
-                     "snapshot was reclaimed", r);
+        cr_assert_eq(hs_round(true), 0,
+                     "round %d: a registered reader's "
+                     "snapshot was reclaimed",
+                     r);
     }
 }
 
@@ -364,8 +366,10 @@ Test(thread, unregistered_reader_sees_reclaimed_snapshot, .timeout = 300)
     for (int r = 0; r < HS_ROUNDS && damaged == 0; r++) {
         damaged += hs_round(false);
     }
-    cr_assert_gt(damaged, 0, "expected to detect: an unregistered reader's "
-                 "snapshot survived %d rounds of collection", HS_ROUNDS);
+    cr_assert_gt(damaged, 0,
+                 "expected to detect: an unregistered reader's "
+                 "snapshot survived %d rounds of collection",
+                 HS_ROUNDS);
 }
 
 #endif /* HAMT_NO_GC */

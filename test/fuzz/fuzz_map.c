@@ -120,14 +120,14 @@ struct fk {
 static struct fk fkeys[NKEYS];
 
 static const uint64_t masks[] = {
-    0,                                     /* every key collides */
-    0x3,                                   /* 4 hashes, at the root */
-    0xf000000000000000ull,                 /* 16 hashes, deepest level */
-    0xc000000000000001ull,                 /* mixed: root and bottom */
-    0x8000000000000000ull | (1ull << 31),  /* two deep bits */
-    0x1full << 30,                         /* one middle level */
-    0xffffffffffffffffull,                 /* full hash */
-    0x00000000000000ffull,                 /* two shallow levels */
+    0,                                    /* every key collides */
+    0x3,                                  /* 4 hashes, at the root */
+    0xf000000000000000ull,                /* 16 hashes, deepest level */
+    0xc000000000000001ull,                /* mixed: root and bottom */
+    0x8000000000000000ull | (1ull << 31), /* two deep bits */
+    0x1full << 30,                        /* one middle level */
+    0xffffffffffffffffull,                /* full hash */
+    0x00000000000000ffull,                /* two shallow levels */
 };
 #define NMASKS (sizeof masks / sizeof masks[0])
 
@@ -204,20 +204,20 @@ struct version {
 
 static unsigned long long total_ops, total_inputs;
 
-#define CHECK(cond)                                                        \
-    do {                                                                   \
-        if (!(cond)) {                                                     \
-            fprintf(stderr, "fuzz_map: mismatch at %s:%d: %s\n", __FILE__, \
-                    __LINE__, #cond);                                      \
-            abort();                                                       \
-        }                                                                  \
+#define CHECK(cond)                                                            \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            fprintf(stderr, "fuzz_map: mismatch at %s:%d: %s\n", __FILE__,     \
+                    __LINE__, #cond);                                          \
+            abort();                                                           \
+        }                                                                      \
     } while (0)
 
 /* Full comparison of a map with its reference, and the validator. */
 static void
 check_full(const struct hamt *m, const struct ref *r)
 {
-    bool seen[NKEYS] = { false };
+    bool seen[NKEYS] = {false};
     struct hamt_iter it;
     const void *k;
     void *v;
@@ -250,8 +250,7 @@ static bool
 ref_equal(const struct ref *a, const struct ref *b)
 {
     for (unsigned i = 0; i < NKEYS; i++) {
-        if (a->has[i] != b->has[i] ||
-            (a->has[i] && a->val[i] != b->val[i])) {
+        if (a->has[i] != b->has[i] || (a->has[i] && a->val[i] != b->val[i])) {
             return false;
         }
     }
@@ -265,8 +264,8 @@ struct diffctx {
 };
 
 static int
-diff_cb(const void *key, void *old_val, void *new_val,
-        enum hamt_diff_kind dk, void *ctx)
+diff_cb(const void *key, void *old_val, void *new_val, enum hamt_diff_kind dk,
+        void *ctx)
 {
     struct diffctx *d = ctx;
     unsigned i = index_of(key);
@@ -299,13 +298,13 @@ diff_cb(const void *key, void *old_val, void *new_val,
 static void
 check_diff(const struct version *a, const struct version *b)
 {
-    struct diffctx d = { .a = &a->r, .b = &b->r };
+    struct diffctx d = {.a = &a->r, .b = &b->r};
     size_t want = 0;
 
     CHECK(hamt_diff(a->m, b->m, NULL, diff_cb, &d) == 0);
     for (unsigned i = 0; i < NKEYS; i++) {
-        if (a->r.has[i] != b->r.has[i] ||
-            (a->r.has[i] && a->r.val[i] != b->r.val[i])) {
+        if (a->r.has[i] != b->r.has[i]
+            || (a->r.has[i] && a->r.val[i] != b->r.val[i])) {
             want++;
         }
     }
@@ -359,11 +358,11 @@ static void
 do_setop(unsigned op, const struct version *a, const struct version *b,
          struct version *out)
 {
-    const struct hamt *m =
-        op == 0   ? hamt_merge(a->m, b->m, NULL, NULL)
-        : op == 1 ? hamt_merge(a->m, b->m, sum_conflict, NULL)
-        : op == 2 ? hamt_intersect(a->m, b->m, NULL, NULL)
-                  : hamt_subtract(a->m, b->m);
+    const struct hamt *m = op == 0 ? hamt_merge(a->m, b->m, NULL, NULL)
+                           : op == 1
+                               ? hamt_merge(a->m, b->m, sum_conflict, NULL)
+                           : op == 2 ? hamt_intersect(a->m, b->m, NULL, NULL)
+                                     : hamt_subtract(a->m, b->m);
 
     CHECK(m != NULL);
     memset(&out->r, 0, sizeof out->r);
@@ -379,8 +378,8 @@ do_setop(unsigned op, const struct version *a, const struct version *b,
     }
     out->m = m;
     check_full(m, &out->r);
-    CHECK((m == a->m || m == b->m) ==
-          (ref_same(&out->r, &a->r) || ref_same(&out->r, &b->r)));
+    CHECK((m == a->m || m == b->m)
+          == (ref_same(&out->r, &a->r) || ref_same(&out->r, &b->r)));
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -583,8 +582,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 }
                 case 5: { /* update with a function: keep, replace, remove */
                     struct upd u = {.act = (bop / 8) % 3, .val = v};
-                    CHECK(hamt_batch_alter(b, key_of(i), upd_fn, &u) ==
-                          0);
+                    CHECK(hamt_batch_alter(b, key_of(i), upd_fn, &u) == 0);
                     CHECK(u.seen_present == cur.r.has[i]);
                     if (u.act == HAMT_ALTER_SET) {
                         cur.r.size += !cur.r.has[i];
@@ -631,8 +629,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 11: { /* update with a function: keep, replace or remove */
             unsigned i = NEXT() % NKEYS;
             struct upd u = {.act = NEXT() % 3, .val = NEXT() % 8};
-            const struct hamt *m = hamt_alter(cur.m, key_of(i), upd_fn,
-                                              &u);
+            const struct hamt *m = hamt_alter(cur.m, key_of(i), upd_fn, &u);
             CHECK(m != NULL);
             CHECK(u.seen_present == cur.r.has[i]);
             if (u.act == HAMT_ALTER_SET) {

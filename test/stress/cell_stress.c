@@ -70,7 +70,6 @@
 #define NUPDATES 5000u
 #endif
 
-
 static struct hamt_cell *cell;
 static unsigned pubs = DEFAULT_PUBS;
 static bool unregistered_mode;
@@ -151,7 +150,7 @@ reader_main(void *arg)
 static void *
 waiter_main(void *arg)
 {
-    const struct timespec patience = { 30, 0 }; /* A hang guard only. */
+    const struct timespec patience = {30, 0}; /* A hang guard only. */
     uint64_t seen = 0;
     uint64_t now;
 
@@ -490,8 +489,7 @@ main(int argc, char **argv)
     }
     setup();
     phase_store();
-    report("store_readers_see_consistent_snapshots",
-           atomic_load(&fail_torn));
+    report("store_readers_see_consistent_snapshots", atomic_load(&fail_torn));
     report("store_versions_increase", atomic_load(&fail_backwards));
     report("wait_wakes_on_publication", atomic_load(&fail_wait));
     phase_update();

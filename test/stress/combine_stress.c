@@ -123,7 +123,7 @@ submitter_main(void *arg)
 {
     unsigned s = (unsigned)(uintptr_t)arg;
     /* The last submitter's requests may time out while pending. */
-    const struct timespec tmo = { 0, 20000 };
+    const struct timespec tmo = {0, 20000};
     const struct timespec *t = s == NSUB - 1 ? &tmo : NULL;
 
     for (unsigned i = 0; i < NREQ; i++) {
@@ -131,8 +131,8 @@ submitter_main(void *arg)
         uint64_t k = KEY(s, i);
 
         st->rm_rc = st->alt_rc = 1;
-        st->set_rc = hamt_combine_set(comb, HAMT_U64(k), VAL(k), t,
-                                      &st->set_ver);
+        st->set_rc =
+            hamt_combine_set(comb, HAMT_U64(k), VAL(k), t, &st->set_ver);
         st->set_err = st->set_rc != 0 ? errno : 0;
         if (i % 3 == 2 && steps[s][i - 1].set_rc == 0) {
             struct step *p = &steps[s][i - 1];
@@ -142,8 +142,8 @@ submitter_main(void *arg)
             p->rm_err = p->rm_rc != 0 ? errno : 0;
         }
         if (i % 4 == 3) {
-            st->alt_rc = hamt_combine_alter(comb, HAMT_U64(COUNTER), incr,
-                                            NULL, t, &st->alt_ver);
+            st->alt_rc = hamt_combine_alter(comb, HAMT_U64(COUNTER), incr, NULL,
+                                            t, &st->alt_ver);
             st->alt_err = st->alt_rc != 0 ? errno : 0;
         }
     }
@@ -194,8 +194,8 @@ struct diffctx {
 };
 
 static int
-diff_cb(const void *key, void *old_val, void *new_val,
-        enum hamt_diff_kind kind, void *ctx)
+diff_cb(const void *key, void *old_val, void *new_val, enum hamt_diff_kind kind,
+        void *ctx)
 {
     struct diffctx *d = ctx;
     uint64_t k = HAMT_AS_U64(key);
@@ -275,12 +275,11 @@ check(void)
                 vexp[st->alt_ver % MAXVER].alters++;
                 alters_ok++;
             }
-            int errs[3] = { st->set_rc != 0 ? st->set_err : 0,
-                            st->rm_rc == -1 ? st->rm_err : 0,
-                            st->alt_rc == -1 ? st->alt_err : 0 };
+            int errs[3] = {st->set_rc != 0 ? st->set_err : 0,
+                           st->rm_rc == -1 ? st->rm_err : 0,
+                           st->alt_rc == -1 ? st->alt_err : 0};
             for (int e = 0; e < 3; e++) {
-                if (errs[e] != 0
-                    && (s != NSUB - 1 || errs[e] != ETIMEDOUT)) {
+                if (errs[e] != 0 && (s != NSUB - 1 || errs[e] != ETIMEDOUT)) {
                     bad_err++;
                 }
             }
@@ -303,7 +302,7 @@ check(void)
     for (uint64_t v = 1; v < MAXVER; v++) {
         const struct hamt *a = atomic_load(&maps[v - 1]);
         const struct hamt *b = atomic_load(&maps[v]);
-        struct diffctx d = { v, 0, 0, 0 };
+        struct diffctx d = {v, 0, 0, 0};
 
         if (a == NULL || b == NULL) {
             continue;

@@ -51,8 +51,8 @@ payload_ok(const void *val, uint64_t key, uint64_t ver)
 {
     const struct payload *p = val;
 
-    return p != NULL && p->self == p && p->key == key && p->ver == ver &&
-           p->magic == payload_magic(key, ver);
+    return p != NULL && p->self == p && p->key == key && p->ver == ver
+           && p->magic == payload_magic(key, ver);
 }
 
 /* The version of key k's payload in the map of version v. */
@@ -77,8 +77,8 @@ payload_snapshot_ok(const struct hamt *m, uint64_t v, uint64_t nkeys)
         return false;
     }
     for (uint64_t k = 0; k < nkeys; k++) {
-        if (!hamt_get(m, HAMT_U64(k), &val) ||
-            !payload_ok(val, k, payload_expected_ver(k, v, nkeys))) {
+        if (!hamt_get(m, HAMT_U64(k), &val)
+            || !payload_ok(val, k, payload_expected_ver(k, v, nkeys))) {
             return false;
         }
     }

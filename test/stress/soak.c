@@ -113,8 +113,8 @@ snapshot_ok(const struct hamt *m, uint64_t ver)
     void *v;
     uint64_t n = 0, sum = 0;
 
-    if (hamt__validate(m) != 0 || meta == NULL || meta->magic != MAGIC ||
-        meta->key != META || meta->ver != ver) {
+    if (hamt__validate(m) != 0 || meta == NULL || meta->magic != MAGIC
+        || meta->key != META || meta->ver != ver) {
         return false;
     }
     if (hamt_size(m) != meta->count + 1) {
@@ -293,7 +293,8 @@ main(int argc, char **argv)
             seed = strtoull(optarg, NULL, 0);
             break;
         default:
-            fprintf(stderr, "usage: soak [-t SECONDS] [-r READERS] [-s SEED]\n");
+            fprintf(stderr,
+                    "usage: soak [-t SECONDS] [-r READERS] [-s SEED]\n");
             return 2;
         }
     }
@@ -343,8 +344,8 @@ main(int argc, char **argv)
         meta->count = count;
         meta->sum = sum;
         cur = checked(hamt_set(cur, HAMT_U64(META), meta));
-        if (hamt_diff(prev, cur, NULL, count_diff, &changes) != 0 ||
-            changes != changed + 1) {
+        if (hamt_diff(prev, cur, NULL, count_diff, &changes) != 0
+            || changes != changed + 1) {
             bad_diff++;
         }
         uint64_t pv = 0;
@@ -378,18 +379,18 @@ main(int argc, char **argv)
         const char *name;
         unsigned long bad;
     } cases[] = {
-        { "readers_see_consistent_snapshots", atomic_load(&bad_snapshot) },
-        { "versions_never_go_backwards", atomic_load(&bad_monotonic) },
-        { "kept_snapshots_stay_unchanged", atomic_load(&bad_old) },
-        { "diff_matches_the_writer_edits", bad_diff },
-        { "writer_publishes_in_order", bad_writer },
-        { "readers_checked_something",
-          atomic_load(&snapshots) == 0 || pubs == 0 },
+        {"readers_see_consistent_snapshots", atomic_load(&bad_snapshot)},
+        {"versions_never_go_backwards", atomic_load(&bad_monotonic)},
+        {"kept_snapshots_stay_unchanged", atomic_load(&bad_old)},
+        {"diff_matches_the_writer_edits", bad_diff},
+        {"writer_publishes_in_order", bad_writer},
+        {"readers_checked_something",
+         atomic_load(&snapshots) == 0 || pubs == 0},
     };
     unsigned passed = 0, failed = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        printf("%s: %s (%lu)\n", cases[i].bad ? "FAIL" : "PASS",
-               cases[i].name, cases[i].bad);
+        printf("%s: %s (%lu)\n", cases[i].bad ? "FAIL" : "PASS", cases[i].name,
+               cases[i].bad);
         if (cases[i].bad) {
             failed++;
         } else {

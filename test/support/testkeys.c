@@ -52,9 +52,9 @@ const struct hamt *
 tk_empty_ordered(void)
 {
     struct hamt_key_type kt = {.size = sizeof kt,
-                              .hash = tk_hash,
-                              .equal = tk_equal,
-                              .compare = tk_compare};
+                               .hash = tk_hash,
+                               .equal = tk_equal,
+                               .compare = tk_compare};
     return hamt_new_custom(&kt);
 }
 
