@@ -1,7 +1,8 @@
 #!/bin/sh
 # report.sh - publish a bench run: copy its headline, summary and pictures
 # into bench/results/, then rewrite the "Latest figures" part of
-# bench/README.md from bench/results/headline.csv.  The figures in the
+# bench/README.md and the headline table of the top README.md from
+# bench/results/headline.csv.  The figures in the
 # README are never edited by hand; run this instead.
 #
 #   bench/report.sh bench/out     after make bench-full (or make bench)
@@ -47,7 +48,7 @@ if ! grep -qF "$begin" "$readme" || ! grep -qF "$end" "$readme"; then
 fi
 
 figures=$(mktemp)
-trap 'rm -f "$figures" "$figures.new"' EXIT
+trap 'rm -f "$figures" "$figures.new" "$figures.top"' EXIT
 
 # headline.csv: "# hamt-bench <stamp>" and "# skipped: ..." comment lines,
 # a header, then target,libhamt,reference,unit,ratio,goal,verdict with the
@@ -117,3 +118,34 @@ $0 == end { skip = 0 }
 !skip { print }' "$readme" >"$figures.new"
 cat "$figures.new" >"$readme"
 echo "bench/README.md: figures rewritten from $results/headline.csv"
+
+# The top README shows a few of the same rows: the ones a newcomer asks
+# about first.  Each pattern picks the rows whose target starts with it.
+top=$here/../README.md
+tbegin='<!-- headline: written by bench/report.sh from bench/results/; do not edit -->'
+tend='<!-- end of headline -->'
+if ! grep -qF "$tbegin" "$top" || ! grep -qF "$tend" "$top"; then
+    echo "$0: $top lacks the headline markers" >&2
+    exit 1
+fi
+awk '
+BEGIN {
+    n = split("lookup hit vs ghash|lookup hit, 16-key|persistent insert vs ghash, N = 1M|" \
+              "persistent remove vs ghash, N = 1M|bytes per entry|" \
+              "readers (slot) under 1 writer|reader lookup rate during collections / outside: slot|" \
+              "writer updates/s (1 reader)|build via one batch (hamt_batch_set_many)|" \
+              "k=1000 updates: k sets / batch_set_many|one hash, ordered: hamt_set build", want, "|")
+}
+/^Run of / { print; print ""; next }
+/^\| target \|/ || /^\| --- \|/ { print; next }
+/^\| / {
+    for (i = 1; i <= n; i++) {
+        if (index($0, "| " want[i]) == 1) { print; next }
+    }
+}' "$figures" >"$figures.top"
+awk -v begin="$tbegin" -v end="$tend" -v figs="$figures.top" '
+$0 == begin { print; while ((getline l < figs) > 0) print l; skip = 1; next }
+$0 == end { skip = 0 }
+!skip { print }' "$top" >"$figures.new"
+cat "$figures.new" >"$top"
+echo "README.md: headline rewritten from $results/headline.csv"
