@@ -21,14 +21,15 @@ CELL_LF = -no-install $(AM_LDFLAGS)
 ## Plain-C stress program: run in every build (collector, or TSan without it).
 check_PROGRAMS += test/stress/cell_stress
 TESTS += test/stress/cell_stress
-test_stress_cell_stress_SOURCES = test/stress/cell_stress.c test/stress/payload.h
+test_stress_cell_stress_SOURCES = test/stress/cell_stress.c \
+	test/stress/payload.h test/stress/harness.h
 test_stress_cell_stress_CFLAGS = $(CELL_CF)
 test_stress_cell_stress_LDADD = $(CELL_LIBS)
 test_stress_cell_stress_LDFLAGS = $(CELL_LF)
 check_PROGRAMS += test/stress/slot_stress
 TESTS += test/stress/slot_stress
 test_stress_slot_stress_SOURCES = test/stress/slot_stress.c \
-	test/stress/payload.h
+	test/stress/payload.h test/stress/harness.h
 test_stress_slot_stress_CFLAGS = $(CELL_CF)
 test_stress_slot_stress_LDADD = $(CELL_LIBS)
 test_stress_slot_stress_LDFLAGS = $(CELL_LF)

@@ -10,7 +10,8 @@ HAMT_SOURCES += lib/combine.c
 
 check_PROGRAMS += test/stress/combine_stress
 TESTS += test/stress/combine_stress
-test_stress_combine_stress_SOURCES = test/stress/combine_stress.c
+test_stress_combine_stress_SOURCES = test/stress/combine_stress.c \
+	test/stress/harness.h
 test_stress_combine_stress_CFLAGS = $(CELL_CF)
 test_stress_combine_stress_LDADD = $(CELL_LIBS)
 test_stress_combine_stress_LDFLAGS = $(CELL_LF)

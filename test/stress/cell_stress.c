@@ -39,6 +39,7 @@
  *       holding a snapshot.  Passes only if the damage was detected (a
  *       failed check, or the reader crashing on reused memory).
  */
+#include "harness.h"
 #include "internal.h"
 #include "payload.h"
 
@@ -82,21 +83,6 @@ static atomic_ulong fail_wait;
 static atomic_ulong fail_update;
 static atomic_ulong checks;
 static atomic_ulong wakes;
-
-/*
- * Under ThreadSanitizer the cases run in a child process (this program
- * again, with CELL_STRESS_FD naming a pipe), because TSan's verdict only
- * shows in the exit status (66 when it reported anything).  The parent
- * turns that status into a case of its own, so the final "N passed,
- * N failed" line agrees with the exit status.
- */
-#if defined(__SANITIZE_THREAD__)
-#define CELL_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define CELL_TSAN 1
-#endif
-#endif
 
 static struct payload *
 payload_new(uint64_t key, uint64_t ver)
@@ -330,19 +316,6 @@ phase_update(void)
     }
 }
 
-static int passed, failed;
-
-static void
-report(const char *name, unsigned long failures)
-{
-    if (failures == 0) {
-        passed++;
-    } else {
-        failed++;
-        printf("FAIL %s: %lu\n", name, failures);
-    }
-}
-
 /* Builds the initial map (version 0: every payload of version 0). */
 static void
 setup(void)
@@ -407,56 +380,6 @@ run_unregistered(void)
 #endif
 }
 
-#ifdef CELL_TSAN
-/* Runs the cases in a child and adds TSan's verdict as one more case. */
-static int
-run_under_tsan(char **argv)
-{
-    int fds[2];
-    char buf[32];
-    pid_t pid;
-    int status;
-    int p = 0, f = 0;
-    bool tsan;
-    FILE *in;
-
-    fflush(stdout);
-    if (pipe(fds) != 0 || (pid = fork()) < 0) {
-        perror("run_under_tsan");
-        return 2;
-    }
-    if (pid == 0) {
-        close(fds[0]);
-        snprintf(buf, sizeof buf, "%d", fds[1]);
-        setenv("CELL_STRESS_FD", buf, 1);
-        execv("/proc/self/exe", argv);
-        perror("execv");
-        _exit(2);
-    }
-    close(fds[1]);
-    in = fdopen(fds[0], "r");
-    if (in == NULL || fscanf(in, "%d %d", &p, &f) != 2) {
-        f++; /* The child died before reporting its cases. */
-    }
-    if (in != NULL) {
-        fclose(in);
-    }
-    if (waitpid(pid, &status, 0) != pid) {
-        perror("waitpid");
-        return 2;
-    }
-    passed = p;
-    failed = f;
-    tsan = WIFEXITED(status) && WEXITSTATUS(status) == 66;
-    report("tsan_reports_no_race", tsan ? 1 : 0);
-    if (!WIFEXITED(status) || (!tsan && WEXITSTATUS(status) != 0 && f == 0)) {
-        failed++; /* Crashed, or failed without saying which case. */
-    }
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
-}
-#endif
-
 int
 main(int argc, char **argv)
 {
@@ -478,9 +401,9 @@ main(int argc, char **argv)
     if (unregistered_mode) {
         return run_unregistered(); /* Forks before the collector starts. */
     }
-#ifdef CELL_TSAN
+#ifdef STRESS_TSAN
     if (getenv("CELL_STRESS_FD") == NULL) {
-        return run_under_tsan(argv);
+        return stress_run_under_tsan(argv, "CELL_STRESS_FD", stress_report);
     }
 #endif
     if (hamt_init() != 0) {
@@ -489,23 +412,15 @@ main(int argc, char **argv)
     }
     setup();
     phase_store();
-    report("store_readers_see_consistent_snapshots", atomic_load(&fail_torn));
-    report("store_versions_increase", atomic_load(&fail_backwards));
-    report("wait_wakes_on_publication", atomic_load(&fail_wait));
+    stress_report("store_readers_see_consistent_snapshots",
+                  atomic_load(&fail_torn));
+    stress_report("store_versions_increase", atomic_load(&fail_backwards));
+    stress_report("wait_wakes_on_publication", atomic_load(&fail_wait));
     phase_update();
-    report("update_loses_no_increment", atomic_load(&fail_update));
+    stress_report("update_loses_no_increment", atomic_load(&fail_update));
     printf("cell_stress: %lu snapshot checks, %lu wake-ups, %u publications"
            " + %u updates\n",
            atomic_load(&checks), atomic_load(&wakes), pubs,
            NWRITERS * NUPDATES);
-    printf("%d passed, %d failed\n", passed, failed);
-    if (getenv("CELL_STRESS_FD") != NULL) {
-        FILE *f = fdopen(atoi(getenv("CELL_STRESS_FD")), "w");
-
-        if (f != NULL) {
-            fprintf(f, "%d %d\n", passed, failed);
-            fclose(f);
-        }
-    }
-    return failed == 0 ? 0 : 1;
+    return stress_finish("CELL_STRESS_FD");
 }

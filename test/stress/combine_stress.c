@@ -36,6 +36,7 @@
  *   tsan_reports_no_race              (TSan builds only) the runtime
  *       reported nothing.
  */
+#include "harness.h"
 #include "internal.h"
 
 #include <pthread.h>
@@ -51,14 +52,6 @@
 #define GC_THREADS
 #define GC_NO_THREAD_REDIRECTS
 #include <gc/gc.h>
-#endif
-
-#if defined(__SANITIZE_THREAD__)
-#define STRESS_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define STRESS_TSAN 1
-#endif
 #endif
 
 #define NSUB 4
@@ -93,7 +86,6 @@ static const struct hamt *_Atomic maps[MAXVER];
 static atomic_bool done;
 static atomic_ulong fail_backwards;
 static atomic_ulong loads;
-static int passed, failed;
 
 static void
 report(const char *name, unsigned long bad)
@@ -329,55 +321,6 @@ check(void)
     free(vexp);
 }
 
-#ifdef STRESS_TSAN
-/* Runs the cases in a child and adds TSan's verdict (exit 66) as a case. */
-static int
-run_under_tsan(char **argv)
-{
-    int fds[2];
-    char buf[32];
-    pid_t pid;
-    int status;
-    int p = 0, f = 0;
-    FILE *in;
-
-    fflush(stdout);
-    if (pipe(fds) != 0 || (pid = fork()) < 0) {
-        perror("run_under_tsan");
-        return 2;
-    }
-    if (pid == 0) {
-        close(fds[0]);
-        snprintf(buf, sizeof buf, "%d", fds[1]);
-        setenv("COMBINE_STRESS_FD", buf, 1);
-        execv("/proc/self/exe", argv);
-        perror("execv");
-        _exit(2);
-    }
-    close(fds[1]);
-    in = fdopen(fds[0], "r");
-    if (in == NULL || fscanf(in, "%d %d", &p, &f) != 2) {
-        f++;
-    }
-    if (in != NULL) {
-        fclose(in);
-    }
-    if (waitpid(pid, &status, 0) != pid) {
-        perror("waitpid");
-        return 2;
-    }
-    passed = p;
-    failed = f;
-    bool tsan = WIFEXITED(status) && WEXITSTATUS(status) == 66;
-    report("tsan_reports_no_race", tsan ? 1 : 0);
-    if (!WIFEXITED(status) || (!tsan && WEXITSTATUS(status) != 0 && f == 0)) {
-        failed++;
-    }
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
-}
-#endif
-
 int
 main(int argc, char **argv)
 {
@@ -386,7 +329,7 @@ main(int argc, char **argv)
     (void)argc;
 #ifdef STRESS_TSAN
     if (getenv("COMBINE_STRESS_FD") == NULL) {
-        return run_under_tsan(argv);
+        return stress_run_under_tsan(argv, "COMBINE_STRESS_FD", report);
     }
 #else
     (void)argv;
@@ -423,14 +366,5 @@ main(int argc, char **argv)
         pthread_join(rd[r], NULL);
     }
     check();
-    printf("%d passed, %d failed\n", passed, failed);
-    if (getenv("COMBINE_STRESS_FD") != NULL) {
-        FILE *f = fdopen(atoi(getenv("COMBINE_STRESS_FD")), "w");
-
-        if (f != NULL) {
-            fprintf(f, "%d %d\n", passed, failed);
-            fclose(f);
-        }
-    }
-    return failed == 0 ? 0 : 1;
+    return stress_finish("COMBINE_STRESS_FD");
 }

@@ -36,6 +36,7 @@
  *       (hamt__cell_peek_unprotected).  Runs in a child process and passes
  *       only if the damage was detected (a failed check, or a crash).
  */
+#include "harness.h"
 #include "internal.h"
 #include "payload.h"
 #include "slot.h"
@@ -55,14 +56,6 @@
 #include <gc/gc.h>
 #endif
 
-#if defined(__SANITIZE_THREAD__)
-#define SLOT_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define SLOT_TSAN 1
-#endif
-#endif
-
 #define NKEYS 256u
 #define READERS 2
 #define GC_EVERY 50u
@@ -70,7 +63,7 @@
  * up to HARD_LIMIT_S), so that slot_chunks_are_reused has reuse to see. */
 #define MIN_THREADS (3 * READERS)
 #define HARD_LIMIT_S 120.0
-#ifdef SLOT_TSAN
+#ifdef STRESS_TSAN
 #define SNAPS 40u /* TSan is slow: threads come and go sooner. */
 #else
 #define SNAPS 200u
@@ -243,19 +236,6 @@ write_for(double seconds)
     return (unsigned long)v;
 }
 
-static int passed, failed;
-
-static void
-report(const char *name, unsigned long failures)
-{
-    if (failures == 0) {
-        passed++;
-    } else {
-        failed++;
-        printf("FAIL %s: %lu\n", name, failures);
-    }
-}
-
 /* Runs the readers and the writer; returns the publications made. */
 static unsigned long
 run(void)
@@ -327,56 +307,6 @@ run_no_slot(void)
 #endif
 }
 
-#ifdef SLOT_TSAN
-/* Runs the cases in a child and adds TSan's verdict as one more case. */
-static int
-run_under_tsan(char **argv)
-{
-    int fds[2];
-    char buf[32];
-    pid_t pid;
-    int status;
-    int p = 0, f = 0;
-    bool tsan;
-    FILE *in;
-
-    fflush(stdout);
-    if (pipe(fds) != 0 || (pid = fork()) < 0) {
-        perror("run_under_tsan");
-        return 2;
-    }
-    if (pid == 0) {
-        close(fds[0]);
-        snprintf(buf, sizeof buf, "%d", fds[1]);
-        setenv("SLOT_STRESS_FD", buf, 1);
-        execv("/proc/self/exe", argv);
-        perror("execv");
-        _exit(2);
-    }
-    close(fds[1]);
-    in = fdopen(fds[0], "r");
-    if (in == NULL || fscanf(in, "%d %d", &p, &f) != 2) {
-        f++; /* The child died before reporting its cases. */
-    }
-    if (in != NULL) {
-        fclose(in);
-    }
-    if (waitpid(pid, &status, 0) != pid) {
-        perror("waitpid");
-        return 2;
-    }
-    passed = p;
-    failed = f;
-    tsan = WIFEXITED(status) && WEXITSTATUS(status) == 66;
-    report("tsan_reports_no_race", tsan ? 1 : 0);
-    if (!WIFEXITED(status) || (!tsan && WEXITSTATUS(status) != 0 && f == 0)) {
-        failed++; /* Crashed, or failed without saying which case. */
-    }
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
-}
-#endif
-
 int
 main(int argc, char **argv)
 {
@@ -384,7 +314,7 @@ main(int argc, char **argv)
     size_t chunks;
     int opt;
 
-#ifdef SLOT_TSAN
+#ifdef STRESS_TSAN
     run_seconds = 2.0;
 #endif
     while ((opt = getopt(argc, argv, "t:N")) != -1) {
@@ -406,9 +336,9 @@ main(int argc, char **argv)
         }
         return run_no_slot(); /* Forks before the collector starts. */
     }
-#ifdef SLOT_TSAN
+#ifdef STRESS_TSAN
     if (getenv("SLOT_STRESS_FD") == NULL) {
-        return run_under_tsan(argv);
+        return stress_run_under_tsan(argv, "SLOT_STRESS_FD", stress_report);
     }
 #endif
     if (hamt_init() != 0) {
@@ -417,26 +347,18 @@ main(int argc, char **argv)
     }
     pubs = run();
     chunks = hamt__slot_chunk_count();
-    report("slot_readers_see_intact_snapshots",
-           atomic_load(&fail_intact) + atomic_load(&fail_acquire));
-    report("slot_versions_increase", atomic_load(&fail_backwards));
+    stress_report("slot_readers_see_intact_snapshots",
+                  atomic_load(&fail_intact) + atomic_load(&fail_acquire));
+    stress_report("slot_versions_increase", atomic_load(&fail_backwards));
 #ifndef HAMT_NO_GC
-    report("slot_readers_stay_unknown", atomic_load(&fail_registered));
+    stress_report("slot_readers_stay_unknown", atomic_load(&fail_registered));
 #endif
-    report("slot_chunks_are_reused",
-           chunks <= READERS && atomic_load(&threads_run) > READERS ? 0 : 1);
+    stress_report("slot_chunks_are_reused",
+                  chunks <= READERS && atomic_load(&threads_run) > READERS ? 0
+                                                                           : 1);
     printf("slot_stress: %.1f s, %lu publications, %lu snapshots checked, "
            "%lu reader threads, %zu slot chunks\n",
            run_seconds, pubs, atomic_load(&snapshots),
            atomic_load(&threads_run), chunks);
-    printf("%d passed, %d failed\n", passed, failed);
-    if (getenv("SLOT_STRESS_FD") != NULL) {
-        FILE *f = fdopen(atoi(getenv("SLOT_STRESS_FD")), "w");
-
-        if (f != NULL) {
-            fprintf(f, "%d %d\n", passed, failed);
-            fclose(f);
-        }
-    }
-    return failed == 0 ? 0 : 1;
+    return stress_finish("SLOT_STRESS_FD");
 }
