@@ -13,14 +13,9 @@
  * The state is GC_MALLOC_UNCOLLECTABLE: it holds the only references to the
  * map, the cell and the combiner.
  */
-#include "bench.h"
+#include "hamt_common.h"
 
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <hamt.h>
+#define WHO "libhamt-combine"
 
 struct cb_state {
     const struct hamt *m;      /* before share() */
@@ -28,20 +23,6 @@ struct cb_state {
     struct hamt_combine *comb; /* after share() */
     enum bkind kind;
 };
-
-static void
-cb_die(const char *what)
-{
-    fprintf(stderr, "hamt-bench: libhamt-combine %s failed: %s\n", what,
-            strerror(errno));
-    exit(2);
-}
-
-static inline const void *
-cb_key(bkey k)
-{
-    return (const void *)(uintptr_t)k;
-}
 
 static const struct hamt *
 cb_cur(const struct cb_state *s)
@@ -55,13 +36,10 @@ cb_create(enum bkind kind, size_t hint)
     (void)hint;
     struct cb_state *s = GC_MALLOC_UNCOLLECTABLE(sizeof *s);
     if (s == NULL) {
-        cb_die("state allocation");
+        bh_die(WHO, "state allocation");
     }
     s->kind = kind;
-    s->m = hamt_new(kind == BK_U64 ? HAMT_KEY_U64 : HAMT_KEY_STRING);
-    if (s->m == NULL) {
-        cb_die("hamt_new");
-    }
+    s->m = bh_new(WHO, kind);
     s->cell = NULL;
     s->comb = NULL;
     return s;
@@ -80,9 +58,7 @@ cb_destroy(void *m)
 static void *
 cb_thread_enter(void *m)
 {
-    if (hamt_thread_register() != 0) {
-        cb_die("hamt_thread_register");
-    }
+    bh_thread_register(WHO);
     return m;
 }
 
@@ -103,7 +79,7 @@ cb_share(void *m)
     s->cell = hamt_cell_new(s->m);
     s->comb = s->cell != NULL ? hamt_combine_new(s->cell) : NULL;
     if (s->comb == NULL) {
-        cb_die("hamt_combine_new");
+        bh_die(WHO, "hamt_combine_new");
     }
     s->m = NULL;
 }
@@ -111,9 +87,9 @@ cb_share(void *m)
 static void
 cb_set(struct cb_state *s, bkey k, uint64_t v)
 {
-    if (hamt_combine_set(s->comb, cb_key(k), (void *)(uintptr_t)v, NULL, NULL)
+    if (hamt_combine_set(s->comb, bh_key(k), (void *)(uintptr_t)v, NULL, NULL)
         != 0) {
-        cb_die("hamt_combine_set");
+        bh_die(WHO, "hamt_combine_set");
     }
 }
 
@@ -122,14 +98,14 @@ cb_insert(void *m, void *t, bkey k, uint64_t v)
 {
     (void)t;
     struct cb_state *s = m;
-    bool fresh = !hamt_contains(cb_cur(s), cb_key(k));
+    bool fresh = !hamt_contains(cb_cur(s), bh_key(k));
     if (s->cell != NULL) {
         cb_set(s, k, v);
         return fresh;
     }
-    s->m = hamt_set(s->m, cb_key(k), (void *)(uintptr_t)v);
+    s->m = hamt_set(s->m, bh_key(k), (void *)(uintptr_t)v);
     if (s->m == NULL) {
-        cb_die("hamt_set");
+        bh_die(WHO, "hamt_set");
     }
     return fresh;
 }
@@ -138,12 +114,7 @@ static bool
 cb_lookup(void *m, void *t, bkey k, uint64_t *v)
 {
     (void)t;
-    void *val;
-    if (!hamt_get(cb_cur(m), cb_key(k), &val)) {
-        return false;
-    }
-    *v = (uint64_t)(uintptr_t)val;
-    return true;
+    return bh_lookup(cb_cur(m), k, v);
 }
 
 static bool
@@ -151,16 +122,16 @@ cb_remove(void *m, void *t, bkey k)
 {
     (void)t;
     struct cb_state *s = m;
-    bool had = hamt_contains(cb_cur(s), cb_key(k));
+    bool had = hamt_contains(cb_cur(s), bh_key(k));
     if (s->cell != NULL) {
-        if (hamt_combine_remove(s->comb, cb_key(k), NULL, NULL) != 0) {
-            cb_die("hamt_combine_remove");
+        if (hamt_combine_remove(s->comb, bh_key(k), NULL, NULL) != 0) {
+            bh_die(WHO, "hamt_combine_remove");
         }
         return had;
     }
-    s->m = hamt_remove(s->m, cb_key(k));
+    s->m = hamt_remove(s->m, bh_key(k));
     if (s->m == NULL) {
-        cb_die("hamt_remove");
+        bh_die(WHO, "hamt_remove");
     }
     return had;
 }
@@ -169,18 +140,7 @@ static size_t
 cb_iterate(void *m, void *t, uint64_t *sum)
 {
     (void)t;
-    struct hamt_iter it;
-    const void *k;
-    void *v;
-    size_t n = 0;
-    uint64_t acc = 0;
-    hamt_iter_init(&it, cb_cur(m));
-    while (hamt_iter_next(&it, &k, &v)) {
-        acc += (uint64_t)(uintptr_t)v;
-        n++;
-    }
-    *sum += acc;
-    return n;
+    return bh_iterate(cb_cur(m), sum);
 }
 
 static size_t
@@ -188,27 +148,7 @@ cb_read_batch(void *m, void *t, const bkey *keys, size_t n, uint64_t *sum)
 {
     (void)t;
     /* One snapshot for the whole batch, looked up with hamt_get_many. */
-    const struct hamt *snap = cb_cur(m);
-    size_t hits = 0;
-    uint64_t acc = 0;
-    enum { CHUNK = 64 };
-    const void *hk[CHUNK];
-    void *vals[CHUNK];
-    bool found[CHUNK];
-    for (size_t i = 0; i < n; i += CHUNK) {
-        size_t c = n - i < CHUNK ? n - i : CHUNK;
-        for (size_t j = 0; j < c; j++) {
-            hk[j] = cb_key(keys[i + j]);
-        }
-        hits += hamt_get_many(snap, c, hk, vals, found);
-        for (size_t j = 0; j < c; j++) {
-            if (found[j]) {
-                acc += (uint64_t)(uintptr_t)vals[j];
-            }
-        }
-    }
-    *sum += acc;
-    return hits;
+    return bh_get_batch(cb_cur(m), keys, n, sum);
 }
 
 static void
@@ -228,8 +168,8 @@ cb_remove_mw(void *m, void *t, bkey k)
 {
     (void)t;
     struct cb_state *s = m;
-    if (hamt_combine_remove(s->comb, cb_key(k), NULL, NULL) != 0) {
-        cb_die("hamt_combine_remove");
+    if (hamt_combine_remove(s->comb, bh_key(k), NULL, NULL) != 0) {
+        bh_die(WHO, "hamt_combine_remove");
     }
 }
 
@@ -239,33 +179,15 @@ cb_bulk(void *m, void *t, const bkey *keys, const uint64_t *vals, size_t n)
 {
     (void)t;
     struct cb_state *s = m;
-    const struct hamt *cur = cb_cur(s);
-    const void **k = malloc(n * sizeof *k);
-    void **v = malloc(n * sizeof *v);
-    struct hamt_batch *b = hamt_batch_begin(cur);
-    if (k == NULL || v == NULL || b == NULL) {
-        cb_die("bulk set-up");
-    }
-    for (size_t i = 0; i < n; i++) {
-        k[i] = cb_key(keys[i]);
-        v[i] = (void *)(uintptr_t)vals[i];
-    }
-    if (hamt_batch_set_many(b, n, k, v, NULL) != 0) {
-        cb_die("hamt_batch_set_many");
-    }
-    cur = hamt_batch_finish(b);
-    if (cur == NULL) {
-        cb_die("hamt_batch_finish");
-    }
+    const struct hamt *cur = bh_bulk(WHO, cb_cur(s), keys, vals, n);
+
     if (s->cell != NULL) {
         if (hamt_cell_store(s->cell, cur, NULL) != 0) { /* no writer runs */
-            cb_die("hamt_cell_store");
+            bh_die(WHO, "hamt_cell_store");
         }
     } else {
         s->m = cur;
     }
-    free(k);
-    free(v);
 }
 
 static void

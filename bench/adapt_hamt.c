@@ -13,16 +13,11 @@
  * references to the current map and the cell, so it must be memory the
  * collector scans (malloc memory is not scanned).
  */
-#include "bench.h"
-
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <hamt.h>
+#include "hamt_common.h"
 
 #include "stats.h" /* exact_bytes: the one figure the public API lacks */
+
+#define WHO "libhamt"
 
 struct lh_state {
     const struct hamt *m;   /* the writer's current map */
@@ -33,27 +28,16 @@ struct lh_state {
     unsigned pending;
 };
 
-static void
-lh_die(const char *what)
-{
-    fprintf(stderr, "hamt-bench: libhamt %s failed: %s\n", what,
-            strerror(errno));
-    exit(2);
-}
-
 static void *
 lh_create(enum bkind kind, size_t hint)
 {
     (void)hint;
     struct lh_state *s = GC_MALLOC_UNCOLLECTABLE(sizeof *s);
     if (s == NULL) {
-        lh_die("state allocation");
+        bh_die(WHO, "state allocation");
     }
     s->kind = kind;
-    s->m = hamt_new(kind == BK_U64 ? HAMT_KEY_U64 : HAMT_KEY_STRING);
-    if (s->m == NULL) {
-        lh_die("hamt_new");
-    }
+    s->m = bh_new(WHO, kind);
     s->cell = NULL;
     s->batch = NULL;
     s->pending = 0;
@@ -72,9 +56,7 @@ lh_destroy(void *m)
 static void *
 lh_thread_enter(void *m)
 {
-    if (hamt_thread_register() != 0) {
-        lh_die("hamt_thread_register");
-    }
+    bh_thread_register(WHO);
     return m;
 }
 
@@ -92,17 +74,11 @@ lh_share(void *m)
     if (s->cell == NULL) {
         s->cell = hamt_cell_new(s->m);
         if (s->cell == NULL) {
-            lh_die("hamt_cell_new");
+            bh_die(WHO, "hamt_cell_new");
         }
     } else if (hamt_cell_store(s->cell, s->m, NULL) != 0) {
-        lh_die("hamt_cell_store");
+        bh_die(WHO, "hamt_cell_store");
     }
-}
-
-static inline const void *
-hkey(bkey k)
-{
-    return (const void *)(uintptr_t)k;
 }
 
 static bool
@@ -111,9 +87,9 @@ lh_insert(void *m, void *t, bkey k, uint64_t v)
     (void)t;
     struct lh_state *s = m;
     size_t before = hamt_size(s->m);
-    const struct hamt *n = hamt_set(s->m, hkey(k), (void *)(uintptr_t)v);
+    const struct hamt *n = hamt_set(s->m, bh_key(k), (void *)(uintptr_t)v);
     if (n == NULL) {
-        lh_die("hamt_set");
+        bh_die(WHO, "hamt_set");
     }
     s->m = n;
     return hamt_size(n) != before;
@@ -125,25 +101,7 @@ lh_bulk(void *m, void *t, const bkey *keys, const uint64_t *vals, size_t n)
 {
     (void)t;
     struct lh_state *s = m;
-    const void **k = malloc(n * sizeof *k);
-    void **v = malloc(n * sizeof *v);
-    struct hamt_batch *b = hamt_batch_begin(s->m);
-    if (k == NULL || v == NULL || b == NULL) {
-        lh_die("bulk set-up");
-    }
-    for (size_t i = 0; i < n; i++) {
-        k[i] = hkey(keys[i]);
-        v[i] = (void *)(uintptr_t)vals[i];
-    }
-    if (hamt_batch_set_many(b, n, k, v, NULL) != 0) {
-        lh_die("hamt_batch_set_many");
-    }
-    s->m = hamt_batch_finish(b);
-    if (s->m == NULL) {
-        lh_die("hamt_batch_finish");
-    }
-    free(k);
-    free(v);
+    s->m = bh_bulk(WHO, s->m, keys, vals, n);
 }
 
 static bool
@@ -151,12 +109,7 @@ lh_lookup(void *m, void *t, bkey k, uint64_t *v)
 {
     (void)t;
     struct lh_state *s = m;
-    void *val;
-    if (!hamt_get(s->m, hkey(k), &val)) {
-        return false;
-    }
-    *v = (uint64_t)(uintptr_t)val;
-    return true;
+    return bh_lookup(s->m, k, v);
 }
 
 static bool
@@ -164,9 +117,9 @@ lh_remove(void *m, void *t, bkey k)
 {
     (void)t;
     struct lh_state *s = m;
-    const struct hamt *n = hamt_remove(s->m, hkey(k));
+    const struct hamt *n = hamt_remove(s->m, bh_key(k));
     if (n == NULL) {
-        lh_die("hamt_remove");
+        bh_die(WHO, "hamt_remove");
     }
     bool removed = n != s->m;
     s->m = n;
@@ -178,18 +131,7 @@ lh_iterate(void *m, void *t, uint64_t *sum)
 {
     (void)t;
     struct lh_state *s = m;
-    struct hamt_iter it;
-    const void *k;
-    void *v;
-    size_t n = 0;
-    uint64_t acc = 0;
-    hamt_iter_init(&it, s->m);
-    while (hamt_iter_next(&it, &k, &v)) {
-        acc += (uint64_t)(uintptr_t)v;
-        n++;
-    }
-    *sum += acc;
-    return n;
+    return bh_iterate(s->m, sum);
 }
 
 static size_t
@@ -198,27 +140,7 @@ lh_read_batch(void *m, void *t, const bkey *keys, size_t n, uint64_t *sum)
     (void)t;
     struct lh_state *s = m;
     /* One snapshot for the whole batch, looked up with hamt_get_many. */
-    const struct hamt *snap = hamt_cell_load(s->cell, NULL);
-    size_t hits = 0;
-    uint64_t acc = 0;
-    enum { CHUNK = 64 };
-    const void *hk[CHUNK];
-    void *vals[CHUNK];
-    bool found[CHUNK];
-    for (size_t i = 0; i < n; i += CHUNK) {
-        size_t c = n - i < CHUNK ? n - i : CHUNK;
-        for (size_t j = 0; j < c; j++) {
-            hk[j] = hkey(keys[i + j]);
-        }
-        hits += hamt_get_many(snap, c, hk, vals, found);
-        for (size_t j = 0; j < c; j++) {
-            if (found[j]) {
-                acc += (uint64_t)(uintptr_t)vals[j];
-            }
-        }
-    }
-    *sum += acc;
-    return hits;
+    return bh_get_batch(hamt_cell_load(s->cell, NULL), keys, n, sum);
 }
 
 /*
@@ -233,31 +155,14 @@ slot_read_batch(void *m, void *t, const bkey *keys, size_t n, uint64_t *sum)
     struct lh_state *s = m;
     struct hamt_snapshot *hs;
     const struct hamt *snap = hamt_cell_acquire(s->cell, NULL, &hs);
-    size_t hits = 0;
-    uint64_t acc = 0;
-    enum { CHUNK = 64 };
-    const void *hk[CHUNK];
-    void *vals[CHUNK];
-    bool found[CHUNK];
+    size_t hits;
     if (snap == NULL) {
-        lh_die("hamt_cell_acquire");
+        bh_die(WHO, "hamt_cell_acquire");
     }
-    for (size_t i = 0; i < n; i += CHUNK) {
-        size_t c = n - i < CHUNK ? n - i : CHUNK;
-        for (size_t j = 0; j < c; j++) {
-            hk[j] = hkey(keys[i + j]);
-        }
-        hits += hamt_get_many(snap, c, hk, vals, found);
-        for (size_t j = 0; j < c; j++) {
-            if (found[j]) {
-                acc += (uint64_t)(uintptr_t)vals[j];
-            }
-        }
-    }
+    hits = bh_get_batch(snap, keys, n, sum);
     if (hamt_snapshot_release(hs) != 0) {
-        lh_die("hamt_snapshot_release");
+        bh_die(WHO, "hamt_snapshot_release");
     }
-    *sum += acc;
     return hits;
 }
 
@@ -273,12 +178,12 @@ lh_update(void *m, void *t, bkey k, uint64_t v)
 {
     (void)t;
     struct lh_state *s = m;
-    const struct hamt *n = hamt_set(s->m, hkey(k), (void *)(uintptr_t)v);
+    const struct hamt *n = hamt_set(s->m, bh_key(k), (void *)(uintptr_t)v);
     if (n == NULL) {
-        lh_die("hamt_set");
+        bh_die(WHO, "hamt_set");
     }
     if (hamt_cell_store(s->cell, n, NULL) != 0) {
-        lh_die("hamt_cell_store");
+        bh_die(WHO, "hamt_cell_store");
     }
     s->m = n;
 }
@@ -292,7 +197,7 @@ static const struct hamt *
 lh_upd_fn(const struct hamt *cur, void *ctx)
 {
     const struct lh_upd *u = ctx;
-    return hamt_set(cur, hkey(u->k), (void *)(uintptr_t)u->v);
+    return hamt_set(cur, bh_key(u->k), (void *)(uintptr_t)u->v);
 }
 
 static void
@@ -302,7 +207,7 @@ lh_update_mw(void *m, void *t, bkey k, uint64_t v)
     struct lh_state *s = m;
     struct lh_upd u = {k, v};
     if (hamt_cell_update(s->cell, lh_upd_fn, &u) == NULL) {
-        lh_die("hamt_cell_update");
+        bh_die(WHO, "hamt_cell_update");
     }
 }
 
@@ -317,7 +222,7 @@ static const struct hamt *
 lh_del_fn(const struct hamt *cur, void *ctx)
 {
     const struct lh_upd *u = ctx;
-    return hamt_remove(cur, hkey(u->k));
+    return hamt_remove(cur, bh_key(u->k));
 }
 
 static void
@@ -327,7 +232,7 @@ lh_remove_mw(void *m, void *t, bkey k)
     struct lh_state *s = m;
     struct lh_upd u = {k, 0};
     if (hamt_cell_update(s->cell, lh_del_fn, &u) == NULL) {
-        lh_die("hamt_cell_update");
+        bh_die(WHO, "hamt_cell_update");
     }
 }
 
@@ -346,7 +251,7 @@ lh_exact_bytes(void *m)
     struct lh_state *s = m;
     struct hamt__stats st;
     if (hamt__stats(s->m, &st) != 0) {
-        lh_die("hamt__stats");
+        bh_die(WHO, "hamt__stats");
     }
     return st.node_bytes + st.key_bytes;
 }
@@ -369,10 +274,10 @@ b16_flush(struct lh_state *s)
     s->batch = NULL;
     s->pending = 0;
     if (s->m == NULL) {
-        lh_die("hamt_batch_finish");
+        bh_die(WHO, "hamt_batch_finish");
     }
     if (s->cell != NULL && hamt_cell_store(s->cell, s->m, NULL) != 0) {
-        lh_die("hamt_cell_store");
+        bh_die(WHO, "hamt_cell_store");
     }
 }
 
@@ -384,11 +289,11 @@ b16_update(void *m, void *t, bkey k, uint64_t v)
     if (s->batch == NULL) {
         s->batch = hamt_batch_begin(s->m);
         if (s->batch == NULL) {
-            lh_die("hamt_batch_begin");
+            bh_die(WHO, "hamt_batch_begin");
         }
     }
-    if (hamt_batch_set(s->batch, hkey(k), (void *)(uintptr_t)v) < 0) {
-        lh_die("hamt_batch_set");
+    if (hamt_batch_set(s->batch, bh_key(k), (void *)(uintptr_t)v) < 0) {
+        bh_die(WHO, "hamt_batch_set");
     }
     if (++s->pending == B16) {
         b16_flush(s);
@@ -504,9 +409,7 @@ const struct bench_adapter bench_hamt = {
 static void
 slot_update(void *m, void *t, bkey k, uint64_t v)
 {
-    if (hamt_thread_register() != 0) {
-        lh_die("hamt_thread_register");
-    }
+    bh_thread_register(WHO);
     lh_update(m, t, k, v);
 }
 
