@@ -289,13 +289,17 @@ hamt__ct_mine(struct ctree *t, uint64_t owner)
     nd_tail_set(r->c[r->c[0] == NULL]->owner, owner);
 }
 
-int
-hamt__ct_set(const struct hamt__kt *kt, uint64_t owner, struct ctree *t,
-             const void *key, void *val, struct ctree **out)
+/*
+ * The search of hamt__ct_set and hamt__ct_remove: walks from n toward key,
+ * recording the nodes passed in p and the sides taken in dir (*dp of
+ * them); returns the node holding key, or NULL.  Inline, so that both
+ * compile as they did with a loop each.
+ */
+static inline struct ctn *
+ct_path(const struct hamt__kt *kt, struct ctn *n, const void *key,
+        struct ctn **p, int *dir, int *dp)
 {
-    struct ctn *p[CT_MAXH], *w[CT_MAXH], *n = t->root, *leaf = NULL;
-    int dir[CT_MAXH], d = 0;
-    struct ctree *wt;
+    int d = 0;
 
     while (n != NULL) {
         __builtin_prefetch(n->c[0]); /* as in hamt__ct_get */
@@ -310,6 +314,19 @@ hamt__ct_set(const struct hamt__kt *kt, uint64_t owner, struct ctree *t,
         dir[d++] = c > 0;
         n = n->c[c > 0];
     }
+    *dp = d;
+    return n;
+}
+
+int
+hamt__ct_set(const struct hamt__kt *kt, uint64_t owner, struct ctree *t,
+             const void *key, void *val, struct ctree **out)
+{
+    struct ctn *p[CT_MAXH], *w[CT_MAXH], *leaf = NULL;
+    int dir[CT_MAXH], d;
+    struct ctree *wt;
+    struct ctn *n = ct_path(kt, t->root, key, p, dir, &d);
+
     if (n != NULL) {
         if (n->val == val) {
             *out = t; /* the identity rule: nothing allocated */
@@ -347,23 +364,10 @@ hamt__ct_remove(const struct hamt__kt *kt, uint64_t owner, struct ctree *t,
                 const void *key, struct ctree **out, const void **lk, void **lv)
 {
     struct ctn *p[CT_MAXH], *w[CT_MAXH], *sw[CT_MAXH], *sx[CT_MAXH];
-    struct ctn *n = t->root;
-    int dir[CT_MAXH], d = 0, k;
+    int dir[CT_MAXH], d, k;
     struct ctree *wt;
+    struct ctn *n = ct_path(kt, t->root, key, p, dir, &d);
 
-    while (n != NULL) {
-        __builtin_prefetch(n->c[0]); /* as in hamt__ct_get */
-        __builtin_prefetch(n->c[1]);
-        __builtin_prefetch(n->ck[0]);
-        __builtin_prefetch(n->ck[1]);
-        int c = ct_cmp(kt, key, n->key);
-        if (c == 0) {
-            break;
-        }
-        p[d] = n;
-        dir[d++] = c > 0;
-        n = n->c[c > 0];
-    }
     if (n == NULL) {
         return 0;
     }
