@@ -690,6 +690,57 @@ sa_pair(struct sa_ctx *sc, struct sa_slot *x, struct sa_slot *y, unsigned shift,
 }
 
 /*
+ * The merged entries of a collision level (sa_ctree, sa_cnode) as they
+ * come: out holds n key/value pairs; all_a (all_b) stays true while every
+ * result so far is a's (b's) own.
+ */
+struct sa_merged {
+    void **out;
+    size_t n;
+    bool all_a, all_b;
+};
+
+static inline void
+sa_merged_add(struct sa_merged *m, const struct sa_res *e)
+{
+    m->all_a &= e->as_a;
+    m->all_b &= e->as_b;
+    if (e->kind == SA_ENTRY) {
+        m->out[2 * m->n] = (void *)(uintptr_t)e->key;
+        m->out[2 * m->n++ + 1] = e->val;
+    }
+}
+
+/*
+ * Sets r for a finished collision level that needs no new node (one side
+ * taken whole, or at most one entry left) and returns true; false leaves
+ * the caller to build a node of the m->n entries and set r->kind and
+ * r->child.
+ */
+static inline bool
+sa_merged_small(const struct sa_merged *m, const struct sa_side *a,
+                const struct sa_side *b, struct sa_res *r)
+{
+    r->as_a = m->all_a;
+    r->as_b = m->all_b;
+    if (m->all_a || m->all_b) {
+        const struct sa_side *s = m->all_a ? a : b;
+        r->kind = s->node ? SA_CHILD : SA_ENTRY;
+        r->child = s->node;
+        r->key = s->key;
+        r->val = s->val;
+        return true;
+    }
+    if (m->n < 2) {
+        r->kind = m->n ? SA_ENTRY : SA_NONE;
+        r->key = m->out[0];
+        r->val = m->out[1];
+        return true;
+    }
+    return false;
+}
+
+/*
  * The collision level of a key type with an order: sides are collision
  * trees (ctree.c) or single entries, merged in key order, O(na + nb)
  * compare calls; the result is built balanced from the merged list.
@@ -700,11 +751,10 @@ sa_ctree(struct sa_ctx *sc, const struct sa_side *a, const struct sa_side *b,
 {
     const struct ctree *ta = a->node, *tb = b->node;
     size_t na = ta ? (size_t)ta->count : 1, nb = tb ? (size_t)tb->count : 1;
-    size_t n = 0;
-    bool all_a = true, all_b = true;
     struct ct_cur ca, cb;
     /* Collector memory, as in sa_cnode: it may hold a fresh value alone. */
     void **out = hamt__alloc(2 * (na + nb) * sizeof *out);
+    struct sa_merged m = {.out = out, .all_a = true, .all_b = true};
 
     if (out == NULL) {
         return -1;
@@ -742,28 +792,11 @@ sa_ctree(struct sa_ctx *sc, const struct sa_side *a, const struct sa_side *b,
             sa_alone(sc, &x, c < 0, 0, &e);
             hamt__ct_cur_skip(c < 0 ? &ca : &cb);
         }
-        all_a &= e.as_a;
-        all_b &= e.as_b;
-        if (e.kind == SA_ENTRY) {
-            out[2 * n] = (void *)(uintptr_t)e.key;
-            out[2 * n++ + 1] = e.val;
-        }
+        sa_merged_add(&m, &e);
     }
-    r->as_a = all_a;
-    r->as_b = all_b;
-    if (all_a || all_b) {
-        const struct sa_side *s = all_a ? a : b;
-        r->kind = s->node ? SA_CHILD : SA_ENTRY;
-        r->child = s->node;
-        r->key = s->key;
-        r->val = s->val;
-    } else if (n < 2) {
-        r->kind = n ? SA_ENTRY : SA_NONE;
-        r->key = out[0];
-        r->val = out[1];
-    } else {
+    if (!sa_merged_small(&m, a, b, r)) {
         r->kind = SA_CHILD;
-        r->child = hamt__ct_build(out, n);
+        r->child = hamt__ct_build(out, m.n);
         if (r->child == NULL) {
             return -1;
         }
@@ -777,16 +810,16 @@ sa_cnode(struct sa_ctx *sc, const struct sa_side *a, const struct sa_side *b,
          struct sa_res *r)
 {
     const struct cnode *ca = a->node, *cb = b->node;
-    uint32_t na = ca ? ca->count : 1, nb = cb ? cb->count : 1, n = 0;
+    uint32_t na = ca ? ca->count : 1, nb = cb ? cb->count : 1;
     void *const *pa = ca ? ca->slots : NULL;
     void *const *pb = cb ? cb->slots : NULL;
-    bool all_a = true, all_b = true;
     bool *used = calloc(nb, sizeof *used);
     /*
      * From the collector, not malloc: a value a conflict function just
      * made may be referenced from here alone until the cnode is built.
      */
     void **out = hamt__alloc(2 * ((size_t)na + nb) * sizeof *out);
+    struct sa_merged m = {.out = out, .all_a = true, .all_b = true};
     int rc = -1;
 
     if (used == NULL || out == NULL) {
@@ -814,12 +847,7 @@ sa_cnode(struct sa_ctx *sc, const struct sa_side *a, const struct sa_side *b,
             struct sa_slot x = {.kind = SA_ENTRY, .key = k, .val = v};
             sa_alone(sc, &x, true, 0, &e);
         }
-        all_a &= e.as_a;
-        all_b &= e.as_b;
-        if (e.kind == SA_ENTRY) {
-            out[2 * n] = (void *)(uintptr_t)e.key;
-            out[2 * n++ + 1] = e.val;
-        }
+        sa_merged_add(&m, &e);
     }
     for (uint32_t j = 0; j < nb; j++) {
         if (used[j]) {
@@ -830,31 +858,14 @@ sa_cnode(struct sa_ctx *sc, const struct sa_side *a, const struct sa_side *b,
                             .val = cb ? pb[2 * j + 1] : b->val};
         struct sa_res e;
         sa_alone(sc, &y, false, 0, &e);
-        all_a &= e.as_a;
-        all_b &= e.as_b;
-        if (e.kind == SA_ENTRY) {
-            out[2 * n] = (void *)(uintptr_t)e.key;
-            out[2 * n++ + 1] = e.val;
-        }
+        sa_merged_add(&m, &e);
     }
-    r->as_a = all_a;
-    r->as_b = all_b;
-    if (all_a || all_b) {
-        const struct sa_side *s = all_a ? a : b;
-        r->kind = s->node ? SA_CHILD : SA_ENTRY;
-        r->child = s->node;
-        r->key = s->key;
-        r->val = s->val;
-    } else if (n < 2) {
-        r->kind = n ? SA_ENTRY : SA_NONE;
-        r->key = out[0];
-        r->val = out[1];
-    } else {
-        struct cnode *c = hamt__cn_alloc(n, sc->kt->scalar);
+    if (!sa_merged_small(&m, a, b, r)) {
+        struct cnode *c = hamt__cn_alloc((uint32_t)m.n, sc->kt->scalar);
         if (c == NULL) {
             goto done;
         }
-        memcpy(c->slots, out, 2 * (size_t)n * sizeof *out);
+        memcpy(c->slots, out, 2 * m.n * sizeof *out);
         r->kind = SA_CHILD;
         r->child = c;
     }
