@@ -5,6 +5,7 @@
  * test/thread.c and test/stress/cell_stress.c.
  */
 #include "internal.h"
+#include "support/u64map.h"
 
 #include <criterion/criterion.h>
 #include <limits.h>
@@ -17,27 +18,6 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
-
-static const struct hamt *
-u64_map(uint64_t n)
-{
-    const struct hamt *m = hamt_new(HAMT_KEY_U64);
-
-    for (uint64_t k = 0; k < n; k++) {
-        m = hamt_set(m, HAMT_U64(k), (void *)(uintptr_t)(k + 1));
-        cr_assert_not_null(m);
-    }
-    return m;
-}
-
-static uint64_t
-word_of(const struct hamt *m, uint64_t key)
-{
-    void *val = NULL;
-
-    cr_assert(hamt_get(m, HAMT_U64(key), &val));
-    return (uint64_t)(uintptr_t)val;
-}
 
 /* hamt_cell_store() that must succeed; returns the version it published. */
 static uint64_t
@@ -72,7 +52,7 @@ Test(cell, new_rejects_null_map)
 
 Test(cell, new_cell_holds_its_map_at_version_zero)
 {
-    const struct hamt *m = u64_map(3);
+    const struct hamt *m = u64_map(3, 1);
     struct hamt_cell *c = hamt_cell_new(m);
     uint64_t v = 99;
 
@@ -84,7 +64,7 @@ Test(cell, new_cell_holds_its_map_at_version_zero)
 
 Test(cell, load_accepts_null_version_pointer)
 {
-    const struct hamt *m = u64_map(1);
+    const struct hamt *m = u64_map(1, 1);
     struct hamt_cell *c = hamt_cell_new(m);
 
     cr_assert_eq(hamt_cell_load(c, NULL), m);
@@ -109,8 +89,8 @@ Test(cell, version_of_null_cell_is_zero_and_leaves_errno_alone)
 
 Test(cell, failed_publication_leaves_version_out_parameter_alone)
 {
-    const struct hamt *m0 = u64_map(1);
-    const struct hamt *m1 = u64_map(2);
+    const struct hamt *m0 = u64_map(1, 1);
+    const struct hamt *m1 = u64_map(2, 1);
     struct hamt_cell *c = hamt_cell_new(m0);
     uint64_t v = 77;
 
@@ -125,7 +105,7 @@ Test(cell, failed_publication_leaves_version_out_parameter_alone)
 
 Test(cell, successful_calls_leave_errno_alone)
 {
-    const struct hamt *m = u64_map(2);
+    const struct hamt *m = u64_map(2, 1);
     struct hamt_cell *c = hamt_cell_new(m);
     const struct timespec zero = {0, 0};
 
@@ -142,7 +122,7 @@ Test(cell, successful_calls_leave_errno_alone)
 
 Test(cell, store_publishes_and_counts_versions)
 {
-    const struct hamt *m0 = u64_map(2);
+    const struct hamt *m0 = u64_map(2, 1);
     const struct hamt *m1 = hamt_set(m0, HAMT_U64(9), NULL);
     const struct hamt *m2 = hamt_remove(m1, HAMT_U64(0));
     struct hamt_cell *c = hamt_cell_new(m0);
@@ -162,7 +142,7 @@ Test(cell, store_publishes_and_counts_versions)
 
 Test(cell, store_of_current_map_still_publishes)
 {
-    const struct hamt *m = u64_map(1);
+    const struct hamt *m = u64_map(1, 1);
     struct hamt_cell *c = hamt_cell_new(m);
 
     cr_assert_eq(store_ok(c, m), 1);
@@ -172,7 +152,7 @@ Test(cell, store_of_current_map_still_publishes)
 
 Test(cell, store_rejects_null_arguments)
 {
-    const struct hamt *m = u64_map(1);
+    const struct hamt *m = u64_map(1, 1);
     struct hamt_cell *c = hamt_cell_new(m);
 
     errno = 0;
@@ -187,8 +167,8 @@ Test(cell, store_rejects_null_arguments)
 
 Test(cell, store_out_of_memory_publishes_nothing)
 {
-    const struct hamt *m0 = u64_map(1);
-    const struct hamt *m1 = u64_map(2);
+    const struct hamt *m0 = u64_map(1, 1);
+    const struct hamt *m1 = u64_map(2, 1);
     struct hamt_cell *c = hamt_cell_new(m0);
 
     hamt__fail_after(1, false);
@@ -203,7 +183,7 @@ Test(cell, store_out_of_memory_publishes_nothing)
 
 Test(cell, new_out_of_memory_is_enomem)
 {
-    const struct hamt *m = u64_map(1);
+    const struct hamt *m = u64_map(1, 1);
 
     for (unsigned long n = 1; n <= 2; n++) {
         hamt__fail_after(n, false);
@@ -219,8 +199,8 @@ Test(cell, new_out_of_memory_is_enomem)
 
 Test(cell, cas_publishes_when_expected_is_current)
 {
-    const struct hamt *m0 = u64_map(1);
-    const struct hamt *m1 = u64_map(2);
+    const struct hamt *m0 = u64_map(1, 1);
+    const struct hamt *m1 = u64_map(2, 1);
     struct hamt_cell *c = hamt_cell_new(m0);
     uint64_t v;
 
@@ -231,9 +211,9 @@ Test(cell, cas_publishes_when_expected_is_current)
 
 Test(cell, cas_conflict_is_eagain_and_publishes_nothing)
 {
-    const struct hamt *m0 = u64_map(1);
-    const struct hamt *m1 = u64_map(2);
-    const struct hamt *m2 = u64_map(3);
+    const struct hamt *m0 = u64_map(1, 1);
+    const struct hamt *m1 = u64_map(2, 1);
+    const struct hamt *m2 = u64_map(3, 1);
     struct hamt_cell *c = hamt_cell_new(m0);
 
     cr_assert_eq(store_ok(c, m1), 1); /* Another writer won. */
@@ -246,8 +226,8 @@ Test(cell, cas_conflict_is_eagain_and_publishes_nothing)
 
 Test(cell, cas_compares_maps_not_publications)
 {
-    const struct hamt *m0 = u64_map(1);
-    const struct hamt *m1 = u64_map(2);
+    const struct hamt *m0 = u64_map(1, 1);
+    const struct hamt *m1 = u64_map(2, 1);
     struct hamt_cell *c = hamt_cell_new(m0);
 
     /* m0 was published again in between: the current map is still m0. */
@@ -258,7 +238,7 @@ Test(cell, cas_compares_maps_not_publications)
 
 Test(cell, cas_rejects_null_arguments)
 {
-    const struct hamt *m = u64_map(1);
+    const struct hamt *m = u64_map(1, 1);
     struct hamt_cell *c = hamt_cell_new(m);
 
     errno = 0;
@@ -275,8 +255,8 @@ Test(cell, cas_rejects_null_arguments)
 
 Test(cell, cas_out_of_memory_publishes_nothing)
 {
-    const struct hamt *m0 = u64_map(1);
-    const struct hamt *m1 = u64_map(2);
+    const struct hamt *m0 = u64_map(1, 1);
+    const struct hamt *m1 = u64_map(2, 1);
     struct hamt_cell *c = hamt_cell_new(m0);
 
     hamt__fail_after(1, false);
@@ -303,7 +283,7 @@ inc_key0(const struct hamt *cur, void *ctx)
 
 Test(cell, update_publishes_the_function_result)
 {
-    const struct hamt *m0 = u64_map(1);
+    const struct hamt *m0 = u64_map(1, 1);
     struct hamt_cell *c = hamt_cell_new(m0);
     const struct hamt *m;
     unsigned calls = 0;
@@ -326,7 +306,7 @@ same_map(const struct hamt *cur, void *ctx)
 
 Test(cell, update_returning_current_map_publishes_nothing)
 {
-    const struct hamt *m0 = u64_map(1);
+    const struct hamt *m0 = u64_map(1, 1);
     struct hamt_cell *c = hamt_cell_new(m0);
     unsigned long before = hamt__alloc_count();
 
@@ -346,7 +326,7 @@ failing_fn(const struct hamt *cur, void *ctx)
 
 Test(cell, update_failure_passes_errno_on_and_publishes_nothing)
 {
-    const struct hamt *m0 = u64_map(1);
+    const struct hamt *m0 = u64_map(1, 1);
     struct hamt_cell *c = hamt_cell_new(m0);
 
     errno = 0;
@@ -358,7 +338,7 @@ Test(cell, update_failure_passes_errno_on_and_publishes_nothing)
 
 Test(cell, update_rejects_null_arguments)
 {
-    struct hamt_cell *c = hamt_cell_new(u64_map(1));
+    struct hamt_cell *c = hamt_cell_new(u64_map(1, 1));
 
     errno = 0;
     cr_assert_null(hamt_cell_update(NULL, inc_key0, NULL));
@@ -370,7 +350,7 @@ Test(cell, update_rejects_null_arguments)
 
 Test(cell, update_out_of_memory_publishes_nothing)
 {
-    const struct hamt *m0 = u64_map(1);
+    const struct hamt *m0 = u64_map(1, 1);
     struct hamt_cell *c = hamt_cell_new(m0);
 
     hamt__fail_after(1, true);
@@ -401,7 +381,7 @@ inc_key0_raced(const struct hamt *cur, void *ctx)
 
 Test(cell, update_retries_when_another_writer_wins)
 {
-    const struct hamt *m0 = u64_map(1);
+    const struct hamt *m0 = u64_map(1, 1);
     struct racing r = {hamt_cell_new(m0), 0};
     const struct hamt *m;
 
@@ -451,15 +431,15 @@ Test(cell, update_from_several_threads_loses_nothing, .timeout = 120)
 
 Test(cell, wait_returns_at_once_when_a_newer_version_exists)
 {
-    struct hamt_cell *c = hamt_cell_new(u64_map(1));
+    struct hamt_cell *c = hamt_cell_new(u64_map(1, 1));
 
-    cr_assert_eq(store_ok(c, u64_map(2)), 1);
+    cr_assert_eq(store_ok(c, u64_map(2, 1)), 1);
     cr_assert_eq(hamt_cell_wait(c, 0, NULL), 0, "NULL timeout, no block");
 }
 
 Test(cell, wait_times_out_with_etimedout, .timeout = 60)
 {
-    struct hamt_cell *c = hamt_cell_new(u64_map(1));
+    struct hamt_cell *c = hamt_cell_new(u64_map(1, 1));
     const struct timespec t = {0, 20 * 1000 * 1000};
     const struct timespec zero = {0, 0};
 
@@ -469,14 +449,14 @@ Test(cell, wait_times_out_with_etimedout, .timeout = 60)
     errno = 0;
     cr_assert_eq(hamt_cell_wait(c, 0, &zero), -1, "zero timeout polls");
     cr_assert_eq(errno, ETIMEDOUT);
-    cr_assert_eq(store_ok(c, u64_map(1)), 1);
+    cr_assert_eq(store_ok(c, u64_map(1, 1)), 1);
     cr_assert_eq(hamt_cell_wait(c, 1, &zero), -1, "seen == current waits");
     cr_assert_eq(hamt_cell_wait(c, 0, &zero), 0);
 }
 
 Test(cell, wait_rejects_null_cell_and_bad_timeouts)
 {
-    struct hamt_cell *c = hamt_cell_new(u64_map(1));
+    struct hamt_cell *c = hamt_cell_new(u64_map(1, 1));
     const struct timespec bad[] = {{-1, 0}, {0, -1}, {0, 1000000000L}};
 
     errno = 0;
@@ -511,7 +491,7 @@ waiter_main(void *arg)
 
 Test(cell, wait_returns_once_a_writer_publishes, .timeout = 60)
 {
-    struct hamt_cell *c = hamt_cell_new(u64_map(1));
+    struct hamt_cell *c = hamt_cell_new(u64_map(1, 1));
     atomic_int started = 0;
     struct waiter w[NWAITERS];
     pthread_t t[NWAITERS];
@@ -530,7 +510,7 @@ Test(cell, wait_returns_once_a_writer_publishes, .timeout = 60)
      * are not yet, they find the new version on their first look.
      */
     nanosleep(&nap, NULL);
-    cr_assert_eq(store_ok(c, u64_map(2)), 1);
+    cr_assert_eq(store_ok(c, u64_map(2, 1)), 1);
     for (int i = 0; i < NWAITERS; i++) {
         pthread_join(t[i], NULL);
         cr_assert_eq(w[i].rc, 0);
@@ -656,7 +636,7 @@ run_sleepers(struct hamt_cell *c, struct sleeper *w, int n)
         nanosleep(&tick, NULL);
     }
     nanosleep(&wait, NULL);
-    cr_assert_eq(hamt_cell_store(c, u64_map(2), &version), 0);
+    cr_assert_eq(hamt_cell_store(c, u64_map(2, 1), &version), 0);
     cr_assert_eq(version, 1);
     for (int i = 0; i < n; i++) {
         cr_assert_eq(pthread_join(t[i], NULL), 0);
@@ -675,7 +655,7 @@ run_sleepers(struct hamt_cell *c, struct sleeper *w, int n)
  */
 Test(cell, wait_with_huge_timeout_sleeps_until_published, .timeout = 60)
 {
-    struct hamt_cell *c = hamt_cell_new(u64_map(1));
+    struct hamt_cell *c = hamt_cell_new(u64_map(1, 1));
     const time_t tmax = (time_t)LONG_MAX;
     struct timespec now;
     struct sleeper w[6];
@@ -709,7 +689,7 @@ Test(cell, wait_with_huge_timeout_sleeps_until_published, .timeout = 60)
  */
 Test(cell, wait_sleeps_when_the_futex_fails, .timeout = 60)
 {
-    struct hamt_cell *c = hamt_cell_new(u64_map(1));
+    struct hamt_cell *c = hamt_cell_new(u64_map(1, 1));
     struct sleeper w[4];
 
     memset(w, 0, sizeof w);

@@ -13,6 +13,7 @@
 #include "internal.h"
 #include "slot.h"
 #include "stress/payload.h"
+#include "support/u64map.h"
 
 #include <criterion/criterion.h>
 #include <pthread.h>
@@ -24,27 +25,6 @@
 #define GC_NO_THREAD_REDIRECTS
 #include <gc/gc.h>
 #endif
-
-static const struct hamt *
-u64_map(uint64_t n, uint64_t tag)
-{
-    const struct hamt *m = hamt_new(HAMT_KEY_U64);
-
-    for (uint64_t k = 0; k < n; k++) {
-        m = hamt_set(m, HAMT_U64(k), (void *)(uintptr_t)(k + tag));
-        cr_assert_not_null(m);
-    }
-    return m;
-}
-
-static uint64_t
-word_of(const struct hamt *m, uint64_t key)
-{
-    void *val = NULL;
-
-    cr_assert(hamt_get(m, HAMT_U64(key), &val));
-    return (uint64_t)(uintptr_t)val;
-}
 
 static void
 run_thread(void *(*fn)(void *), void *arg)
