@@ -5,23 +5,9 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 
+#include "collide0.h"
 #include "expect.h"
 #include "internal.h"
-
-static uint64_t
-h0(const void *k, void *c)
-{
-    (void)k;
-    (void)c;
-    return 0;
-}
-
-static bool
-e0(const void *a, const void *b, void *c)
-{
-    (void)c;
-    return a == b;
-}
 
 Test(api, null_map_given_to_an_update_sets_einval)
 {
@@ -53,7 +39,7 @@ Test(api, bad_key_kinds_and_key_types_set_einval)
     EXPECT_EINVAL(hamt_new(HAMT_KEY_CUSTOM), NULL);
     EXPECT_EINVAL(hamt_new((enum hamt_key_kind)99), NULL);
     EXPECT_EINVAL(hamt_new_custom(NULL), NULL);
-    struct hamt_key_type kt = {.size = sizeof kt, .hash = h0, .equal = e0};
+    struct hamt_key_type kt = {.size = sizeof kt, .hash = h0, .equal = eq0};
     kt.size = 8;
     EXPECT_EINVAL(hamt_new_custom(&kt), NULL);
     kt.size = sizeof kt;
@@ -62,7 +48,7 @@ Test(api, bad_key_kinds_and_key_types_set_einval)
     kt.hash = h0;
     kt.equal = NULL;
     EXPECT_EINVAL(hamt_new_custom(&kt), NULL);
-    kt.equal = e0;
+    kt.equal = eq0;
     cr_assert_not_null(hamt_new_custom(&kt));
 }
 

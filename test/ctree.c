@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collide0.h"
 #include "internal.h"
 #include "stats.h"
 #include "testkeys.h"
@@ -94,21 +95,6 @@ Test(ctree, compare_is_called_only_on_equal_hashes_equal_on_a_shared_path)
     m = hamt_set(m, b, V(2));
     cr_assert(hamt_get(m, b, NULL));
     cr_assert_eq(tk_compares, c0, "no collision, no compare");
-}
-
-static uint64_t
-h0(const void *k, void *c)
-{
-    (void)k;
-    (void)c;
-    return 0;
-}
-
-static bool
-eq0(const void *a, const void *b, void *c)
-{
-    (void)c;
-    return a == b;
 }
 
 static int
