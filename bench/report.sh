@@ -84,7 +84,8 @@ function field(s,    out, q, c, i) {
         bp = F[2]
         next
     }
-    ratio = (F[4] == "ms") ? "" : sprintf("%.2fx", F[5])
+    # A goal with a unit ("<= 10 ms") is absolute: no ratio to show.
+    ratio = (F[6] ~ /[a-zA-Z/]$/ || F[5] == "") ? "" : sprintf("%.2fx", F[5])
     printf "| %s | %.4g %s | %.4g %s | %s | %s | %s |\n", \
         F[1], F[2], F[4], F[3], F[4], ratio, F[6], F[7]
 }

@@ -355,9 +355,10 @@ HAMT_API void hamt_thread_unregister(void);
  * (1..64; 1 marks in the collecting thread alone).  Markers run only while
  * the world is stopped, but they compete for cores with readers that the
  * collector does not stop (hamt_cell_acquire()).  Call it before
- * hamt_init() and before anything else initialises the collector; the
- * collector's own default (one marker per core, or GC_MARKERS) applies
- * otherwise.  Returns 0, or -1 with errno EINVAL (0 or more than 64) or
+ * hamt_init() and before anything else initialises the collector.
+ * Without it the library chooses one marker on a machine of at most two
+ * cores and the collector's default (one per core) on larger ones;
+ * GC_MARKERS overrides both.  Returns 0, or -1 with errno EINVAL (0 or more than 64) or
  * EBUSY (the collector is initialised already: nothing changed).
  * Thread safety: main thread, before any other call of the library.
  */

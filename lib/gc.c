@@ -299,6 +299,7 @@ hamt__gc_init(void)
      * and before any thread registers.  Both are cheap after the first call.
      */
     if (!GC_is_init_called()) {
+        hamt__markers_default();
         GC_INIT();
     }
     GC_allow_register_threads();

@@ -133,6 +133,8 @@ hamt__root(const struct hamt *m)
 /* ---- allocation and the collector (gc.c) ---- */
 
 int hamt__gc_init(void);
+/* thread.c: one marker on small machines unless the application chose. */
+void hamt__markers_default(void);
 /* hamt_gc_set_budget() and hamt_gc_budget() (gc.c). */
 int hamt__gc_set_budget(size_t bytes);
 size_t hamt__gc_budget(void);

@@ -101,6 +101,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "slot.h"
 
@@ -576,6 +577,14 @@ hamt__slots_setup(void)
     return 0;
 }
 
+/*
+ * Whether the application chose the marker count through
+ * hamt_set_markers().  Written and read only on the thread that
+ * initialises the library, before any other thread may use it (the
+ * count must be set before GC_INIT), so a plain bool is enough.
+ */
+static bool markers_chosen;
+
 int
 hamt_set_markers(unsigned n)
 {
@@ -593,7 +602,29 @@ hamt_set_markers(unsigned n)
         return -1;
     }
     GC_set_markers_count(n);
+    markers_chosen = true;
     return 0;
+}
+
+/*
+ * The library's default marker count, applied just before GC_INIT when
+ * neither hamt_set_markers() nor GC_MARKERS chose one: on a machine of at
+ * most two cores a second marker takes the core a slot reader would run
+ * on while the world is stopped, and buys the registered threads little,
+ * so one marker marks alone.  Larger machines keep the collector's count
+ * (one per core): the library has no measurement there to overrule it.
+ */
+void
+hamt__markers_default(void)
+{
+    if (markers_chosen || GC_is_init_called()
+        || getenv("GC_MARKERS") != NULL) {
+        return;
+    }
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cores > 0 && cores <= 2) {
+        GC_set_markers_count(1);
+    }
 }
 
 #else /* HAMT_NO_GC */
@@ -612,6 +643,11 @@ hamt_set_markers(unsigned n)
         return -1;
     }
     return 0; /* No collector, no markers. */
+}
+
+void
+hamt__markers_default(void)
+{
 }
 
 #endif /* HAMT_NO_GC */

@@ -18,7 +18,9 @@
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifndef HAMT_NO_GC
 #define GC_THREADS
@@ -356,6 +358,33 @@ Test(slot, set_markers_before_init_sets_the_count)
     errno = 0;
     cr_assert_eq(hamt_set_markers(2), -1);
     cr_assert_eq(errno, EBUSY);
+}
+
+/*
+ * The library's default: one marker on a machine of at most two cores,
+ * else the collector's own count; GC_MARKERS, when set, always wins.
+ */
+Test(slot, default_markers_follow_the_core_count)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+    cr_assert(!GC_is_init_called(), "the test process starts fresh");
+    cr_assert_eq(hamt_init(), 0);
+    if (getenv("GC_MARKERS") != NULL) {
+        cr_assert_eq(GC_get_parallel() + 1, atoi(getenv("GC_MARKERS")));
+    } else if (cores <= 2) {
+        cr_assert_eq(GC_get_parallel(), 0, "one marker: no helpers");
+    } else {
+        cr_assert_eq(GC_get_parallel() + 1, cores);
+    }
+}
+
+Test(slot, gc_markers_variable_overrides_the_default)
+{
+    cr_assert(!GC_is_init_called(), "the test process starts fresh");
+    cr_assert_eq(setenv("GC_MARKERS", "2", 1), 0);
+    cr_assert_eq(hamt_init(), 0);
+    cr_assert_eq(GC_get_parallel(), 1, "two markers: one helper");
 }
 #else
 Test(slot, set_markers_checks_its_argument)
