@@ -363,7 +363,11 @@ enum gc_fl_state { GC_FL_UNSET = 0, GC_FL_ON = 1, GC_FL_OFF = 2 };
  * once its exit has begun) and whether it may have them.  Private to the
  * thread and never the only reference to the lists (the key below holds
  * it too, and the lists are uncollectable): plain thread-local words.
- * Initial-exec for the reason given at alloc_count.
+ * Initial-exec, as thread.c's state byte: a fixed offset from the thread
+ * pointer instead of a __tls_get_addr call on every allocation (the call
+ * GC_MALLOC pays).  That model is sound for a library linked at start-up,
+ * and glibc keeps static TLS space for a few such words of a dlopen'ed
+ * one too (thread.c).
  */
 #if defined(__GNUC__)
 static _Thread_local struct gc_fl *gc_fl_mine
