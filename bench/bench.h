@@ -420,6 +420,9 @@ struct conc_result {
     double reader_ops_s;     /* all readers together */
     double per_reader_ops_s; /* mean per reader */
     double writer_ops_s;
+    /* Per second of the writers' own CPU time (a collecting writer's
+     * marking included, parallel marker threads not). */
+    double writer_cpu_ops_s;
     double total_ops_s; /* mixed runs */
     double p50, p99, p999, max;
     struct bench_gc_stats gc;

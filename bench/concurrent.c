@@ -157,7 +157,7 @@ cworker_main(void *arg)
     w->t0 = bench_now_ns();
     w->last_ns = w->t0;
     w->in_stop = false;
-    w->cpu_last_ns = w->role == ROLE_READER ? thread_cpu_ns() : 0;
+    w->cpu_last_ns = thread_cpu_ns();
     /*
      * ORDER: relaxed; the flag only ends the loop and publishes no data.
      * The parent reads this thread's counters after pthread_join, which
@@ -213,9 +213,7 @@ cworker_main(void *arg)
         }
     }
     w->t1 = bench_now_ns();
-    if (w->role == ROLE_READER) {
-        cpu_charge(w);
-    }
+    cpu_charge(w); /* a writer's all goes to "outside" (in_stop stays) */
     a->thread_exit(sh->m, t);
     return NULL;
 }
@@ -306,6 +304,10 @@ conc_run_phase(const struct bench_adapter *a, void *m, enum bkind kind,
             nlat += w[i].nlat;
         } else if (w[i].role == ROLE_WRITER) {
             res->writer_ops_s += rate;
+            if (w[i].cpu_outside_ns > 0) {
+                res->writer_cpu_ops_s +=
+                    (double)w[i].ops / ((double)w[i].cpu_outside_ns / 1e9);
+            }
         }
         res->total_ops_s += rate;
         if (w[i].hits != w[i].reads) {
@@ -347,9 +349,9 @@ conc_run_phase(const struct bench_adapter *a, void *m, enum bkind kind,
                         : NAN;
         res->cpu_share_stopped =
             stopped_s > 0 ? (double)cpu_stop / 1e9 / nr / stopped_s : NAN;
-        res->cpu_share_outside = span > stopped_s ? (double)cpu_out / 1e9 / nr
-                                                        / (span - stopped_s)
-                                                  : NAN;
+        res->cpu_share_outside =
+            span > stopped_s ? (double)cpu_out / 1e9 / nr / (span - stopped_s)
+                             : NAN;
     }
     if (nlat) {
         double *all = bench_xmalloc(nlat * sizeof *all);
@@ -407,18 +409,19 @@ conc_record(const char *wl, const struct bench_adapter *a, enum bkind kind,
         }
         if ((a->flags & BA_GC) && !isnan(res->rate_stopped_cpu)
             && !isnan(res->rate_outside_cpu)) {
-            rec_add(wl, a->name, kind, n, nr, nw, pct,
-                    "rate_stopped_cpu_ratio", run,
-                    res->rate_stopped_cpu / res->rate_outside_cpu);
-            rec_add(wl, a->name, kind, n, nr, nw, pct, "cpu_share_stopped",
-                    run, res->cpu_share_stopped);
-            rec_add(wl, a->name, kind, n, nr, nw, pct, "cpu_share_outside",
-                    run, res->cpu_share_outside);
+            rec_add(wl, a->name, kind, n, nr, nw, pct, "rate_stopped_cpu_ratio",
+                    run, res->rate_stopped_cpu / res->rate_outside_cpu);
+            rec_add(wl, a->name, kind, n, nr, nw, pct, "cpu_share_stopped", run,
+                    res->cpu_share_stopped);
+            rec_add(wl, a->name, kind, n, nr, nw, pct, "cpu_share_outside", run,
+                    res->cpu_share_outside);
         }
     }
     if (nw) {
         rec_add(wl, a->name, kind, n, nr, nw, pct, "writer_ops_s", run,
                 res->writer_ops_s);
+        rec_add(wl, a->name, kind, n, nr, nw, pct, "writer_cpu_ops_s", run,
+                res->writer_cpu_ops_s);
     }
     if (a->flags & BA_GC) {
         rec_add(wl, a->name, kind, n, nr, nw, pct, "gc_collections", run,
@@ -494,9 +497,9 @@ concurrent_report(enum bkind kind, size_t n)
                bench_kind_name(kind), n, R, R > 1 ? "s" : "", bench_cfg.phase_s,
                bench_cfg.runs);
         bench_print_skipped(stdout, "   ");
-        printf("%-14s %12s %12s %10s %8s %8s %9s %10s  %s\n", "map", "read M/s",
-               "per-reader", "write M/s", "p50 ns", "p99 ns", "p99.9 ns",
-               "max us", "GC n/max ms/heap MB");
+        printf("%-14s %12s %12s %10s %10s %8s %8s %9s %10s  %s\n", "map",
+               "read M/s", "per-reader", "write M/s", "M/CPU-s", "p50 ns",
+               "p99 ns", "p99.9 ns", "max us", "GC n/max ms/heap MB");
         for (unsigned i = 0; bench_adapters[i]; i++) {
             const struct bench_adapter *a = bench_adapters[i];
             if (!bench_selected(a)) {
@@ -509,11 +512,11 @@ concurrent_report(enum bkind kind, size_t n)
                 continue;
             }
 #define M(metric) rec_median("rw", a->name, kind, n, R, 1, 0, metric)
-            printf("%-14s %12.3f %12.3f %10.3g %8.0f %8.0f %9.0f %10.1f",
+            printf("%-14s %12.3f %12.3f %10.3g %10.3g %8.0f %8.0f %9.0f %10.1f",
                    a->name, M("reader_ops_s") / 1e6,
                    M("per_reader_ops_s") / 1e6, M("writer_ops_s") / 1e6,
-                   M("lat_p50_ns"), M("lat_p99_ns"), M("lat_p999_ns"),
-                   M("lat_max_ns") / 1e3);
+                   M("writer_cpu_ops_s") / 1e6, M("lat_p50_ns"),
+                   M("lat_p99_ns"), M("lat_p999_ns"), M("lat_max_ns") / 1e3);
             if (a->flags & BA_GC) {
                 printf("  %.0f/%.2f/%.0f", M("gc_collections"),
                        rec_max("rw", a->name, kind, n, R, 1, 0, "gc_max_ms"),

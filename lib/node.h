@@ -102,8 +102,8 @@ static inline uint64_t
 nd_tail_get(const unsigned char *t)
 {
     return (uint64_t)t[0] | (uint64_t)t[1] << 8 | (uint64_t)t[2] << 16
-           | (uint64_t)t[3] << 24 | (uint64_t)t[4] << 32
-           | (uint64_t)t[5] << 40 | (uint64_t)t[6] << 48;
+           | (uint64_t)t[3] << 24 | (uint64_t)t[4] << 32 | (uint64_t)t[5] << 40
+           | (uint64_t)t[6] << 48;
 }
 
 static inline void
