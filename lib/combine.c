@@ -188,6 +188,13 @@ struct hamt_combine {
     struct hamt_cell *cell;
     HAMT_ATOMIC(struct combine_req *) pending;
     HAMT_ATOMIC(uint32_t) busy;
+    /*
+     * Rounds by requests claimed: [i] counts rounds of i + 1 requests, the
+     * last bucket all larger ones.  Written by the flag's holder only (so a
+     * plain load and store, no read-modify-write); read by
+     * hamt__combine_rounds() for the bench.
+     */
+    HAMT_ATOMIC(uint64_t) rounds[HAMT__COMBINE_HIST];
 };
 
 /*
@@ -234,6 +241,9 @@ hamt_combine_new(struct hamt_cell *c)
      * synchronisation, as with the cell. */
     hamt__atomic_init(&cb->pending, NULL);
     hamt__atomic_init(&cb->busy, 0);
+    for (size_t i = 0; i < HAMT__COMBINE_HIST; i++) {
+        hamt__atomic_init(&cb->rounds[i], 0);
+    }
     return cb;
 }
 
@@ -366,6 +376,21 @@ combine_apply(const struct hamt_combine *cb, struct hamt_batch *b,
     }
 }
 
+/* Counts a round of n requests (n >= 1).  Called by the flag's holder. */
+static void
+combine_count(struct hamt_combine *cb, size_t n)
+{
+    size_t i = n < HAMT__COMBINE_HIST ? n - 1 : HAMT__COMBINE_HIST - 1;
+
+    /*
+     * ORDER: relaxed load and store; only the flag's holder writes the
+     * counters, and holders follow one another through the seq_cst CAS on
+     * busy or the release/acquire handoff.  A concurrent reader may see a
+     * stale count, never a torn one.
+     */
+    hamt__store_rlx(&cb->rounds[i], hamt__load_rlx(&cb->rounds[i]) + 1);
+}
+
 /*
  * One round: the list taken from `pending` (newest first).  Claims its
  * requests, applies them in one batch, publishes once, completes them.
@@ -379,6 +404,7 @@ combine_round(struct hamt_combine *cb, struct combine_req *list)
     const struct hamt *m;
     uint64_t version = 0;
     int shared_err = 0;
+    size_t claimed = 0;
 
     /* Oldest first (C2).  The list is ours: nobody else follows `next`. */
     while (list != NULL) {
@@ -393,6 +419,7 @@ combine_round(struct hamt_combine *cb, struct combine_req *list)
     while (*pp != NULL) {
         if (combine_claim(*pp)) {
             pp = &(*pp)->next;
+            claimed++;
         } else {
             *pp = (*pp)->next;
         }
@@ -400,6 +427,7 @@ combine_round(struct hamt_combine *cb, struct combine_req *list)
     if (head == NULL) {
         return;
     }
+    combine_count(cb, claimed);
     for (int nomem = 0;;) {
         struct hamt_batch *b;
 
@@ -712,6 +740,16 @@ hamt_combine_alter(struct hamt_combine *cb, const void *key, hamt_alter_fn fn,
         return -1;
     }
     return combine_one(cb, OP_ALTER, key, NULL, fn, ctx, timeout, version);
+}
+
+void
+hamt__combine_rounds(const struct hamt_combine *cb,
+                     uint64_t hist[HAMT__COMBINE_HIST])
+{
+    for (size_t i = 0; i < HAMT__COMBINE_HIST; i++) {
+        /* ORDER: relaxed; a statistic (see combine_count()). */
+        hist[i] = hamt__load_rlx(&cb->rounds[i]);
+    }
 }
 
 size_t

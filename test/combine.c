@@ -242,6 +242,12 @@ Test(combine, waiting_requests_publish_as_one_version)
                      (unsigned long long)s[i].ver);
     }
     cr_assert_eq(hamt_cell_version(cell), 2, "one publication for three");
+    uint64_t hist[HAMT__COMBINE_HIST];
+    hamt__combine_rounds(comb, hist);
+    for (size_t i = 0; i < HAMT__COMBINE_HIST; i++) {
+        cr_assert_eq(hist[i], i == 0 || i == 2, "rounds of %zu: %llu", i + 1,
+                     (unsigned long long)hist[i]);
+    }
     m = hamt_cell_load(cell, NULL);
     cr_assert_eq(hamt_size(m), 4);
     for (int i = 0; i < 3; i++) {
