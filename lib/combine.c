@@ -28,9 +28,10 @@
  * `busy` from 0 to 1) or waits on its own request's `state` word with a
  * futex.  The publisher takes the whole list with one exchange, claims
  * each request (state PENDING -> TAKEN), applies them oldest first in one
- * hamt_batch, publishes the batch's map with one hamt_cell_cas(), and
- * completes each request (TAKEN -> DONE, with its version or errno),
- * waking its submitter if it sleeps.  It serves up to COMBINE_ROUNDS
+ * hamt_batch (a lone request: the persistent call itself, which does less
+ * work than a batch of one), publishes the result with one
+ * hamt_cell_cas(), and completes each request (TAKEN -> DONE, with its
+ * version or errno), waking its submitter if it sleeps.  It serves up to COMBINE_ROUNDS
  * rounds while requests keep arriving, then leaves (see "departure").
  *
  * Request states (the low byte of `state`; bit STATE_SLEEP says the
@@ -376,6 +377,33 @@ combine_apply(const struct hamt_combine *cb, struct hamt_batch *b,
     }
 }
 
+/*
+ * A round of one request: the persistent update itself, without a batch.
+ * A batch costs a record, an owner id and owned copies that only pay back
+ * over several updates sharing nodes; for one update it only adds work.
+ * Returns the new map, or base with r->err set (C4: the round publishes
+ * nothing, as a batch whose only update failed).
+ */
+static const struct hamt *
+combine_apply_one(const struct hamt *base, struct combine_req *r)
+{
+    const struct hamt *m;
+
+    if (r->op == OP_SET) {
+        m = hamt_set(base, r->key, r->val);
+    } else if (r->op == OP_REMOVE) {
+        m = hamt_remove(base, r->key);
+    } else {
+        m = hamt_alter(base, r->key, r->fn, r->ctx);
+    }
+    if (m == NULL) {
+        r->err = errno;
+        return base;
+    }
+    r->err = 0;
+    return m;
+}
+
 /* Counts a round of n requests (n >= 1).  Called by the flag's holder. */
 static void
 combine_count(struct hamt_combine *cb, size_t n)
@@ -436,16 +464,18 @@ combine_round(struct hamt_combine *cb, struct combine_req *list)
             shared_err = errno;
             break;
         }
-        b = hamt_batch_begin(base);
-        if (b == NULL) {
+        if (head->next == NULL) {
+            m = combine_apply_one(base, head);
+        } else if ((b = hamt_batch_begin(base)) != NULL) {
+            combine_apply(cb, b, base->kt, head);
+            m = hamt_batch_finish(b);
+        } else {
             if (errno == ENOMEM && nomem++ == 0) {
                 continue; /* one more try: a collection may have run */
             }
             shared_err = errno;
             break;
         }
-        combine_apply(cb, b, base->kt, head);
-        m = hamt_batch_finish(b);
         if (m == base) {
             break; /* nothing changed: linearized at the load (C2) */
         }
