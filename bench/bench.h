@@ -105,6 +105,15 @@ extern const struct bench_adapter bench_hamt;
 extern const struct bench_adapter bench_hamt_b16;
 extern const struct bench_adapter bench_hamt_slot;
 extern const struct bench_adapter bench_hamt_combine;
+/*
+ * libhamt-combine's rounds by requests claimed ([i]: rounds of i + 1
+ * requests; the last bucket: that many or more).  False unless m is a
+ * shared libhamt-combine map.  n must be BENCH_COMBINE_HIST.
+ */
+#define BENCH_COMBINE_HIST 17
+bool bench_combine_hist(void *m, uint64_t *hist, size_t n);
+/* Prints the batch-vs-single cost table that bounds combining (writers). */
+void bench_combine_bound(unsigned runs);
 #ifdef HAVE_GLIB
 extern const struct bench_adapter bench_glib;
 extern const struct bench_adapter bench_glib_mutex;

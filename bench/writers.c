@@ -339,6 +339,40 @@ struct wr_row {
     struct wr_cell med;
 };
 
+/*
+ * The combiner's rounds during a row's phases (h0: the counts before):
+ * how many requests each round held, the figure that says whether
+ * combining batches at all.
+ */
+static void
+wr_hist(const struct wr_row *r, void *m, const uint64_t *h0)
+{
+    uint64_t h[BENCH_COMBINE_HIST], rounds = 0, reqs = 0;
+
+    if (!bench_combine_hist(m, h, BENCH_COMBINE_HIST)) {
+        return;
+    }
+    for (unsigned i = 0; i < BENCH_COMBINE_HIST; i++) {
+        h[i] -= h0[i];
+        rounds += h[i];
+        reqs += h[i] * (i + 1); /* the last bucket counts as its floor */
+    }
+    if (rounds == 0) {
+        return;
+    }
+    printf("   %s %s %u%% W=%u R=%u: %.2f requests per round (%llu rounds);"
+           " rounds of 1/2/3/4/5+: %.1f/%.1f/%.1f/%.1f/%.1f%%\n",
+           r->name, wr_pattern_name[r->pat], r->pct, r->w, r->r,
+           (double)reqs / (double)rounds, (unsigned long long)rounds,
+           100.0 * (double)h[0] / (double)rounds,
+           100.0 * (double)h[1] / (double)rounds,
+           100.0 * (double)h[2] / (double)rounds,
+           100.0 * (double)h[3] / (double)rounds,
+           100.0 * (double)(rounds - h[0] - h[1] - h[2] - h[3])
+               / (double)rounds);
+    fflush(stdout);
+}
+
 static struct wr_row *rows;
 static size_t nrows, caprows;
 
@@ -403,7 +437,7 @@ wr_targets(unsigned pct)
      * readers run almost alone: its writers copy 1M entries per update).
      */
     for (int busy = 0; busy < 2; busy++) {
-        double best = 0;
+        double best = 0, best_upd = 0;
         const char *bestn = "-";
         for (size_t i = 0; i < nrows; i++) {
             const struct wr_row *r = &rows[i];
@@ -412,15 +446,18 @@ wr_targets(unsigned pct)
                 && (!busy || r->med.upd_s >= cb->med.upd_s / 10)
                 && r->med.rd_s > best) {
                 best = r->med.rd_s;
+                best_upd = r->med.upd_s;
                 bestn = r->name;
             }
         }
         if (best > 0) {
             double x = cb->med.rd_s / best;
-            printf("  reader lookups/s vs best other%s (%s): %.2fx (target "
-                   ">= 2x) %s\n",
-                   busy ? " writing >= 1/10 as fast" : "", bestn, x,
-                   x >= 2 ? "MET" : "NOT MET");
+            /* Its writers' rate beside it: a best reader row whose
+             * writers hardly write is no contest. */
+            printf("  reader lookups/s vs best other%s (%s, writers %.0f "
+                   "updates/s against %.0f): %.2fx (target >= 2x) %s\n",
+                   busy ? " writing >= 1/10 as fast" : "", bestn, best_upd,
+                   cb->med.upd_s, x, x >= 2 ? "MET" : "NOT MET");
         }
     }
     printf("  submit-to-visible p99: %.1f us (target < 100 us) %s\n",
@@ -591,6 +628,11 @@ writers_run(long c_unused)
     printf("\n== several writers (%s grid, %u runs of %.2f s per figure; "
            "medians) ==\n",
            full ? "full" : "quick", runs, secs);
+    for (unsigned c = 0; c < nc; c++) {
+        if (cs[c].a == &bench_hamt_combine) {
+            bench_combine_bound(runs);
+        }
+    }
     fflush(stdout);
     for (unsigned c = 0; c < nc; c++) {
         const struct bench_adapter *a = cs[c].a;
@@ -614,6 +656,10 @@ writers_run(long c_unused)
                     for (unsigned r = 1; r <= (full ? 2u : 1u); r++) {
                         double up[3], rd[3], p50[3], p99[3], wp[3], hp[3];
                         struct wr_cell cell;
+                        uint64_t h0[BENCH_COMBINE_HIST];
+                        bool hist =
+                            a == &bench_hamt_combine
+                            && bench_combine_hist(m, h0, BENCH_COMBINE_HIST);
                         for (unsigned k = 0; k < runs; k++) {
                             if (!wr_phase(&cs[c], m, (enum wr_pattern)p, WR_N,
                                           &next, w, r, pcts[ip], secs, &cell)) {
@@ -644,6 +690,9 @@ writers_run(long c_unused)
                         row.med.worst_p99_us = wr_med(wp, runs);
                         row.med.hit_pct = wr_med(hp, runs);
                         wr_row_add(&row);
+                        if (hist) {
+                            wr_hist(&row, m, h0);
+                        }
                     }
                 }
             }
