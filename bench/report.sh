@@ -80,7 +80,7 @@ function field(s,    out, q, c, i) {
 }
 /^"/ {
     field($0)
-    # The breakpoint row by its name (a target's unit may be empty too).
+    # The breakpoint row by its name (a target may have no unit either).
     if (F[1] == "copy-on-write breakpoint N") {
         bp = F[2]
         next
