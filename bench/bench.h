@@ -429,6 +429,9 @@ struct conc_result {
     double reader_ops_s;     /* all readers together */
     double per_reader_ops_s; /* mean per reader */
     double writer_ops_s;
+    /* Per second of the writers' own CPU time (a collecting writer's
+     * marking included, parallel marker threads not). */
+    double writer_cpu_ops_s;
     double total_ops_s; /* mixed runs */
     double p50, p99, p999, max;
     struct bench_gc_stats gc;
@@ -438,6 +441,15 @@ struct conc_result {
     double gaps_5ms_10s; /* gaps over 5 ms per reader per 10 s */
     double rate_stopped; /* lookups/s per reader, world stopped */
     double rate_outside; /* lookups/s per reader, otherwise */
+    /*
+     * The same two rates per second of the readers' own CPU time, and the
+     * share of a core the readers got in each window: on a shared machine
+     * a long pause is often a pause whose marker lost its core to another
+     * tenant, and the reader loses CPU in the same windows (see
+     * concurrent.c).
+     */
+    double rate_stopped_cpu, rate_outside_cpu;
+    double cpu_share_stopped, cpu_share_outside;
 };
 /*
  * One timed phase: `nr` readers and `nw` writers (or nr mixed threads when
