@@ -390,6 +390,8 @@ void single_run_all(long c);
 void single_write_data(void);
 /* concurrent.c */
 void concurrent_run(long c);
+/* concurrent_report.c */
+void concurrent_report(enum bkind kind, size_t n);
 void concurrent_write_data(void);
 /* breakpoint.c */
 void breakpoint_run(long c);
