@@ -47,6 +47,27 @@ lh_create(enum bkind kind, size_t hint)
     return s;
 }
 
+/*
+ * libhamt-scalar: the same adapter on a map from hamt_new_scalar(), whose
+ * nodes without children the collector does not scan.  The bench's values
+ * are integers, so nothing it stores needs the collector to see it.  Only
+ * u64 keys (the kind hamt_new_scalar takes), single-thread sections only.
+ */
+static void *
+lh_create_scalar(enum bkind kind, size_t hint)
+{
+    struct lh_state *s = lh_create(kind, hint);
+    if (kind != BK_U64) {
+        errno = EINVAL;
+        bh_die("libhamt-scalar", "string keys");
+    }
+    s->m = hamt_new_scalar(HAMT_KEY_U64);
+    if (s->m == NULL) {
+        bh_die("libhamt-scalar", "hamt_new_scalar");
+    }
+    return s;
+}
+
 static void
 lh_destroy(void *m)
 {
@@ -400,6 +421,27 @@ const struct bench_adapter bench_hamt = {
     .update_mw = lh_update_mw,
     .insert_mw = lh_insert_mw,
     .remove_mw = lh_remove_mw,
+    .bulk = lh_bulk,
+    .quiesce = lh_quiesce,
+    .exact_bytes = lh_exact_bytes,
+};
+
+const struct bench_adapter bench_hamt_scalar = {
+    .name = "libhamt-scalar",
+    .desc = "libhamt, hamt_new_scalar map (leaves not scanned); u64, 1 thread",
+    .flags = BA_GC | BA_SINGLE_ONLY | BA_U64_ONLY,
+    .create = lh_create_scalar,
+    .destroy = lh_destroy,
+    .thread_enter = lh_thread_enter,
+    .thread_exit = lh_thread_exit,
+    .share = lh_share,
+    .insert = lh_insert,
+    .lookup = lh_lookup,
+    .remove = lh_remove,
+    .iterate = lh_iterate,
+    .read_batch = lh_read_batch,
+    .update = NULL,
+    .update_mw = NULL,
     .bulk = lh_bulk,
     .quiesce = lh_quiesce,
     .exact_bytes = lh_exact_bytes,

@@ -14,12 +14,20 @@
 #include <string.h>
 
 const struct bench_adapter *const bench_adapters[] = {
-    &bench_hamt,  &bench_hamt_b16,   &bench_hamt_slot,   &bench_hamt_combine,
+    &bench_hamt,
+    &bench_hamt_scalar,
+    &bench_hamt_b16,
+    &bench_hamt_slot,
+    &bench_hamt_combine,
 #ifdef HAVE_GLIB
-    &bench_glib,  &bench_glib_mutex, &bench_glib_rwlock, &bench_glib_shards,
+    &bench_glib,
+    &bench_glib_mutex,
+    &bench_glib_rwlock,
+    &bench_glib_shards,
     &bench_owner,
 #endif
-    &bench_cow,   &bench_syncmap,
+    &bench_cow,
+    &bench_syncmap,
 #ifdef HAVE_URCU
     &bench_urcu,
 #endif
@@ -64,6 +72,24 @@ bool
 bench_selected_single(const struct bench_adapter *a)
 {
     return bench_selected(a) && !(a->flags & BA_CONC_ONLY);
+}
+
+bool
+bench_takes_kind(const struct bench_adapter *a, enum bkind kind)
+{
+    return kind == BK_U64 || !(a->flags & BA_U64_ONLY);
+}
+
+bool
+bench_selected_single_kind(const struct bench_adapter *a, enum bkind kind)
+{
+    return bench_selected_single(a) && bench_takes_kind(a, kind);
+}
+
+bool
+bench_selected_conc(const struct bench_adapter *a)
+{
+    return bench_selected(a) && !(a->flags & BA_SINGLE_ONLY);
 }
 
 const struct bench_adapter *

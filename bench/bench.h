@@ -53,6 +53,10 @@ enum bkind { BK_U64 = 0, BK_STR = 1 };
 #define BA_CONC_ONLY 0x20  /* a writer variant: concurrent sections only */
 /* Readers run in threads the collector does not know (rawthread.c). */
 #define BA_UNREG_READERS 0x40
+/* A map variant measured in the single-thread and memory sections only. */
+#define BA_SINGLE_ONLY 0x80
+/* Takes u64 keys only: every section leaves it out for string keys. */
+#define BA_U64_ONLY 0x100
 
 struct bench_adapter {
     const char *name; /* short id used in the CSV files */
@@ -102,6 +106,7 @@ struct bench_adapter {
 /* ---- adapters (one file each; the list is in adapters.c) ---- */
 
 extern const struct bench_adapter bench_hamt;
+extern const struct bench_adapter bench_hamt_scalar;
 extern const struct bench_adapter bench_hamt_b16;
 extern const struct bench_adapter bench_hamt_slot;
 extern const struct bench_adapter bench_hamt_combine;
@@ -207,6 +212,12 @@ extern const struct bench_adapter *const bench_adapters[];
 bool bench_selected(const struct bench_adapter *a);
 /* Chosen, and measured in the single-thread and memory sections too. */
 bool bench_selected_single(const struct bench_adapter *a);
+/* Chosen for the single-thread and memory sections with keys of `kind`. */
+bool bench_selected_single_kind(const struct bench_adapter *a, enum bkind kind);
+/* Chosen, and measured in the concurrent sections (not BA_SINGLE_ONLY). */
+bool bench_selected_conc(const struct bench_adapter *a);
+/* Whether the adapter takes keys of `kind` (BA_U64_ONLY). */
+bool bench_takes_kind(const struct bench_adapter *a, enum bkind kind);
 /* The chosen adapter of that name, or NULL. */
 const struct bench_adapter *bench_adapter_named(const char *name);
 /* One line per competitor configure did not find, each after `prefix`. */

@@ -494,7 +494,8 @@ concurrent_run(long c)
     for (unsigned k = 0; k < bench_cfg.nkinds; k++) {
         keys_prepare(bench_cfg.kinds[k], 2 * bench_cfg.conc_n);
         for (unsigned i = 0; bench_adapters[i]; i++) {
-            if (bench_selected(bench_adapters[i])) {
+            if (bench_selected_conc(bench_adapters[i])
+                && bench_takes_kind(bench_adapters[i], bench_cfg.kinds[k])) {
                 concurrent_one(bench_adapters[i], bench_cfg.kinds[k],
                                bench_cfg.conc_n);
             }

@@ -28,7 +28,7 @@ concurrent_report(enum bkind kind, size_t n)
                "p99 ns", "p99.9 ns", "max us", "GC n/max ms/heap MB");
         for (unsigned i = 0; bench_adapters[i]; i++) {
             const struct bench_adapter *a = bench_adapters[i];
-            if (!bench_selected(a)) {
+            if (!bench_selected_conc(a)) {
                 continue;
             }
             if (!(a->flags & BA_CONCURRENT)) {
@@ -64,7 +64,7 @@ concurrent_report(enum bkind kind, size_t n)
                "M/s outside", "ratio", "CPU ratio", "CPU in/out");
         for (unsigned i = 0; bench_adapters[i]; i++) {
             const struct bench_adapter *a = bench_adapters[i];
-            if (!bench_selected(a) || !(a->flags & BA_CONCURRENT)) {
+            if (!bench_selected_conc(a) || !(a->flags & BA_CONCURRENT)) {
                 continue;
             }
 #define M(metric) rec_median("rw", a->name, kind, n, R, 1, 0, metric)
@@ -95,7 +95,7 @@ concurrent_report(enum bkind kind, size_t n)
            "per-reader", "p50 ns", "p99 ns", "max us", "max gap ms");
     for (unsigned i = 0; bench_adapters[i]; i++) {
         const struct bench_adapter *a = bench_adapters[i];
-        if (!bench_selected(a) || !(a->flags & BA_READ_MT)) {
+        if (!bench_selected_conc(a) || !(a->flags & BA_READ_MT)) {
             continue;
         }
 #define M(metric) rec_median("ro", a->name, kind, n, 2, 0, 0, metric)
@@ -114,7 +114,7 @@ concurrent_report(enum bkind kind, size_t n)
         printf("%-14s %10s %10s %10s\n", "map", "99/1", "90/10", "50/50");
         for (unsigned i = 0; bench_adapters[i]; i++) {
             const struct bench_adapter *a = bench_adapters[i];
-            if (!bench_selected(a) || !(a->flags & BA_CONCURRENT)
+            if (!bench_selected_conc(a) || !(a->flags & BA_CONCURRENT)
                 || a->update_mw == NULL) {
                 continue;
             }
@@ -146,7 +146,7 @@ concurrent_write_data(void)
     fprintf(f, ",no-writer(R=2)\n");
     for (unsigned i = 0; bench_adapters[i]; i++) {
         const struct bench_adapter *a = bench_adapters[i];
-        if (!bench_selected(a)) {
+        if (!bench_selected_conc(a)) {
             continue;
         }
         fprintf(f, "%s", a->name);

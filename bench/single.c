@@ -218,7 +218,7 @@ memory_all(long only)
             bool prepared = false;
             for (unsigned i = 0; bench_adapters[i]; i++) {
                 const struct bench_adapter *a = bench_adapters[i];
-                if (!bench_selected_single(a)) {
+                if (!bench_selected_single_kind(a, kind)) {
                     continue;
                 }
                 if (only >= 0 && c++ != (unsigned long)only) {
@@ -275,7 +275,7 @@ single_report(enum bkind kind, size_t n)
            "GC n/total ms/max ms (per run)");
     for (unsigned i = 0; bench_adapters[i]; i++) {
         const struct bench_adapter *a = bench_adapters[i];
-        if (!bench_selected_single(a)) {
+        if (!bench_selected_single_kind(a, kind)) {
             continue;
         }
         printf("%-14s", a->name);
@@ -313,6 +313,18 @@ single_report(enum bkind kind, size_t n)
                                  / rec_median("memory", "ghash", kind, n, 0, 0,
                                               0, "bytes_per_entry"));
     }
+    if (kind == BK_U64 && bench_adapter_named("libhamt-scalar")
+        && bench_adapter_named("ghash")) {
+        printf("%-14s", "scalar/ghash");
+        for (unsigned o = 0; st_ops[o]; o++) {
+            printf(" %8.2fx", rec_ratio_per_round("libhamt-scalar", "ghash",
+                                                  kind, n, st_ops[o]));
+        }
+        printf(" %10.2fx\n", rec_median("memory", "libhamt-scalar", kind, n, 0,
+                                        0, 0, "bytes_per_entry")
+                                 / rec_median("memory", "ghash", kind, n, 0, 0,
+                                              0, "bytes_per_entry"));
+    }
     printf("   memory (built first in a fresh process): libhamt and cow-map "
            "count the collector heap in use after GC_gcollect (heap minus "
            "free, whole blocks); libhamt's map is loaded through one batch "
@@ -338,7 +350,8 @@ single_run_all(long c)
             keys_prepare(bench_cfg.kinds[k], 2 * n);
             for (unsigned r = 0; r < bench_cfg.runs; r++) {
                 for (unsigned i = 0; bench_adapters[i]; i++) {
-                    if (bench_selected_single(bench_adapters[i])) {
+                    if (bench_selected_single_kind(bench_adapters[i],
+                                                   bench_cfg.kinds[k])) {
                         single_run(bench_adapters[i], bench_cfg.kinds[k], n, r);
                     }
                 }

@@ -52,6 +52,16 @@
         .ref = SINGLE("ghash", op), .per_round = true, .cmp = AT_MOST,         \
         .limit = lim, .optional = true                                         \
     }
+/*
+ * The same goals for a hamt_new_scalar map (libhamt-scalar): the ratio is
+ * taken per round against the ghash run of that round.
+ */
+#define SCALAR_VS_GHASH_AT(op, text, lim, at)                                  \
+    {                                                                          \
+        .what = text, .unit = "ns", .size = at,                                \
+        .hamt = SINGLE("libhamt-scalar", op), .ref = SINGLE("ghash", op),      \
+        .per_round = true, .cmp = AT_MOST, .limit = lim, .optional = true      \
+    }
 /* The budget section (budget.c), at its N. */
 #define BUDGET(m, metric_, scale_)                                             \
     {                                                                          \
@@ -239,6 +249,23 @@ const struct target bench_targets[] = {
     VS_GHASH_AT("remove", "persistent remove vs ghash, N = 100k", 11.0,
                 AT_100K),
     VS_GHASH_AT("remove", "persistent remove vs ghash, N = 1M", 12.8, AT_1M),
+    SCALAR_VS_GHASH_AT("insert",
+                       "persistent insert, scalar map vs ghash, N = 10k", 1.8,
+                       AT_10K),
+    SCALAR_VS_GHASH_AT("insert",
+                       "persistent insert, scalar map vs ghash, N = 100k", 5.0,
+                       AT_100K),
+    SCALAR_VS_GHASH_AT(
+        "insert", "persistent insert, scalar map vs ghash, N = 1M", 5.9, AT_1M),
+    SCALAR_VS_GHASH_AT("remove",
+                       "persistent remove, scalar map vs ghash, N = 10k", 4.9,
+                       AT_10K),
+    SCALAR_VS_GHASH_AT("remove",
+                       "persistent remove, scalar map vs ghash, N = 100k", 11.0,
+                       AT_100K),
+    SCALAR_VS_GHASH_AT("remove",
+                       "persistent remove, scalar map vs ghash, N = 1M", 12.8,
+                       AT_1M),
     {.what = "writer stopped ns/update: default budget vs collector's",
      .unit = "ns",
      .size = AT_EDITS,

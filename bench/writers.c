@@ -341,7 +341,7 @@ wr_chosen(void)
     static const struct bench_adapter *sel[32];
     unsigned k = 0;
     for (unsigned i = 0; bench_adapters[i] != NULL && k < 31; i++) {
-        if (bench_selected(bench_adapters[i])) {
+        if (bench_selected_conc(bench_adapters[i])) {
             sel[k++] = bench_adapters[i];
         }
     }
