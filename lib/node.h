@@ -149,6 +149,12 @@ cn_tail(const struct cnode *c)
 /* An uninitialised node of ne entries and nc children (tail 0). */
 struct node *hamt__nd_alloc(size_t pre, unsigned ne, unsigned nc, bool scalar);
 struct node *hamt__nd_copy(size_t pre, const struct node *n, bool scalar);
+/*
+ * n with slots[slot] replaced by `word` (a value, or a child: then n has
+ * children and the copy is scanned whatever `scalar` says).
+ */
+struct node *hamt__nd_replace(size_t pre, const struct node *n, unsigned slot,
+                              void *word, bool scalar);
 struct node *hamt__nd_set_value(size_t pre, const struct node *n, uint32_t bit,
                                 void *val, bool scalar);
 /* The changes of shape: an entry or a child appears or disappears. */
