@@ -90,7 +90,7 @@
  * the node has no children: then its tail is cleared here, since such
  * memory is not zeroed, and the caller writes every slot.
  */
-static struct node *
+static inline __attribute__((always_inline)) struct node *
 nd_alloc_room(size_t pre, unsigned ne, unsigned nc, size_t room, bool scalar)
 {
     size_t end = pre + nd_bytes(ne, nc);
@@ -156,6 +156,28 @@ hamt__nd_replace(size_t pre, const struct node *n, unsigned slot, void *word,
         c->slots[slot] = word;
     }
     return c;
+}
+
+struct node *
+hamt__nd_copy_path(size_t pre, struct node *const *path, const unsigned *slot,
+                   unsigned depth, void *sub)
+{
+    while (depth > 0) {
+        depth--;
+        const struct node *n = path[depth];
+        unsigned ne = nd_nentries(n), nc = nd_nchildren(n);
+        /* n has a child, so the copy is scanned whatever the values are. */
+        struct node *c = nd_alloc_room(depth == 0 ? pre : 0, ne, nc, 0, false);
+        if (c == NULL) {
+            return NULL;
+        }
+        c->datamap = n->datamap;
+        c->nodemap = n->nodemap;
+        nd_words(c->slots, n->slots, 2 * (size_t)ne + nc);
+        c->slots[slot[depth]] = sub;
+        sub = c;
+    }
+    return sub;
 }
 
 struct node *
