@@ -820,19 +820,13 @@ static struct hamt *
 map_path_copy(const struct hamt__kt *kt, const struct map_path *p,
               unsigned depth, void *sub, size_t size)
 {
+    struct node *root;
+
     if (sub == NULL) {
         return NULL;
     }
-    while (depth > 0) {
-        depth--;
-        /* A node on the path has a child: scanned whatever the values. */
-        sub = hamt__nd_replace(map_pre(depth), p->n[depth], p->slot[depth],
-                               sub, false);
-        if (sub == NULL) {
-            return NULL;
-        }
-    }
-    return map_finish(sub, kt, size);
+    root = hamt__nd_copy_path(sizeof(struct hamt), p->n, p->slot, depth, sub);
+    return root != NULL ? map_finish(root, kt, size) : NULL;
 }
 
 static inline __attribute__((always_inline)) int
