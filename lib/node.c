@@ -193,7 +193,7 @@ hamt__nd_set_value(size_t pre, const struct node *n, uint32_t bit, void *val,
  * (see enum nd_change); `val` is the new child for ND_ENTRY_TO_CHILD.
  * dst must not overlap n and must have room for the new shape.
  */
-static void
+static inline __attribute__((always_inline)) void
 nd_compose(struct node *dst, const struct node *n, enum nd_change op,
            uint32_t bit, const void *key, void *val)
 {
