@@ -27,8 +27,11 @@
  *   map_owns, map_mine*, map_retire, map_room, map_change, map_commit
  *                 the edit: which nodes a batch may write in place, and the
  *                 nodes it replaced, freed once an update succeeds
- *   map_set_*     insertion / replacement
- *   map_remove_*  removal
+ *   map_set_*     insertion / replacement (batches)
+ *   map_remove_*  removal (batches)
+ *   map_pset*, map_premove*, map_path_copy
+ *                 persistent updates (owner 0: hamt_set, hamt_remove): one
+ *                 iterative descent, then the path copied bottom-up
  *   map_eq_*      structural equality
  *   hamt__*       the internal entry points (internal.h) that hamt.c,
  *                 ops.c and batch.c call
@@ -743,7 +746,7 @@ map_remove_node(struct del_ctx *dc, struct node *n, size_t pre, unsigned shift)
     return REMOVE_NOMEM;
 }
 
-/* hamt__edit_remove for a batch (owner != 0). */
+/* hamt__edit_remove for a batch (owner != 0; owner 0 is map_premove). */
 static int
 map_edit_remove(struct hamt **pm, uint64_t owner, const void *key)
 {
@@ -767,12 +770,9 @@ map_edit_remove(struct hamt **pm, uint64_t owner, const void *key)
     case REMOVE_NEWNODE:
         if (dc.node == hamt__root(m)) {
             m->size--; /* changed in place: the root block is owned */
-        } else if (owner == 0 && m->size == 1) {
-            /* A persistent update that empties the map gives the shared
-             * empty map of the key type.  (A batch keeps its empty root:
-             * hamt_batch_finish returns the shared one for it.) */
-            *pm = (struct hamt *)(uintptr_t)m->kt->empty;
         } else {
+            /* A batch keeps even an empty root: hamt_batch_finish returns
+             * the shared empty map for it. */
             *pm = map_finish(dc.node, m->kt, m->size - 1);
         }
         map_commit(&ed);
