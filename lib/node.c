@@ -243,6 +243,7 @@ nd_compose(struct node *dst, const struct node *n, enum nd_change op,
         dst->nodemap = n->nodemap & ~bit;
         return;
     }
+    HAMT_UNREACHABLE(); /* every enum nd_change is a case above */
 }
 
 /* Entries and children after the change. */
@@ -305,7 +306,9 @@ hamt__nd_change_in_place(size_t pre, struct node *n, enum nd_change op,
         return false;
     }
     nd_compose(&tmp.n, n, op, bit, key, val);
-    memcpy(n, &tmp.n, new_end);
+    n->datamap = tmp.n.datamap;
+    n->nodemap = tmp.n.nodemap;
+    nd_words(n->slots, tmp.n.slots, 2 * (size_t)ne + nc);
     if (old_end > new_end) {
         /* Shrunk: clear the old words, so that the collector, which scans
          * the whole block, does not keep what they pointed to alive. */
