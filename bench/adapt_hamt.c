@@ -19,13 +19,17 @@
 
 #define WHO "libhamt"
 
+/* libhamt-b16's updates per publication. */
+#define B16 16
+
 struct lh_state {
     const struct hamt *m;   /* the writer's current map */
     struct hamt_cell *cell; /* published map for concurrent runs */
     enum bkind kind;
-    /* libhamt-b16 only: the writer's open batch and its pending updates. */
-    struct hamt_batch *batch;
+    /* libhamt-b16 only: the writer's updates not yet published. */
     unsigned pending;
+    const void *pk[B16];
+    void *pv[B16];
 };
 
 static void *
@@ -39,7 +43,6 @@ lh_create(enum bkind kind, size_t hint)
     s->kind = kind;
     s->m = bh_new(WHO, kind);
     s->cell = NULL;
-    s->batch = NULL;
     s->pending = 0;
     return s;
 }
@@ -257,21 +260,29 @@ lh_exact_bytes(void *m)
 }
 
 /*
- * libhamt-b16: the writer gathers updates in a batch (hamt_batch(3)) and
- * publishes every 16th, so readers see updates in groups of 16, at most 15
- * updates late.  Everything but the writer is libhamt's; single-thread
- * calls first publish what is pending.
+ * libhamt-b16: the writer gathers 16 updates and publishes them as one
+ * version: one batch (hamt_batch(3)) taking all 16 in one
+ * hamt_batch_set_many call, whose walk overlaps the 16 paths' cache
+ * misses, then hamt_cell_store.  Readers see updates in groups of 16, at
+ * most 15 updates late.  Everything but the writer is libhamt's;
+ * single-thread calls first publish what is pending.
  */
-#define B16 16
-
 static void
 b16_flush(struct lh_state *s)
 {
-    if (s->batch == NULL) {
+    struct hamt_batch *b;
+
+    if (s->pending == 0) {
         return;
     }
-    s->m = hamt_batch_finish(s->batch);
-    s->batch = NULL;
+    b = hamt_batch_begin(s->m);
+    if (b == NULL) {
+        bh_die(WHO, "hamt_batch_begin");
+    }
+    if (hamt_batch_set_many(b, s->pending, s->pk, s->pv, NULL) != 0) {
+        bh_die(WHO, "hamt_batch_set_many");
+    }
+    s->m = hamt_batch_finish(b);
     s->pending = 0;
     if (s->m == NULL) {
         bh_die(WHO, "hamt_batch_finish");
@@ -286,15 +297,8 @@ b16_update(void *m, void *t, bkey k, uint64_t v)
 {
     (void)t;
     struct lh_state *s = m;
-    if (s->batch == NULL) {
-        s->batch = hamt_batch_begin(s->m);
-        if (s->batch == NULL) {
-            bh_die(WHO, "hamt_batch_begin");
-        }
-    }
-    if (hamt_batch_set(s->batch, bh_key(k), (void *)(uintptr_t)v) < 0) {
-        bh_die(WHO, "hamt_batch_set");
-    }
+    s->pk[s->pending] = bh_key(k);
+    s->pv[s->pending] = (void *)(uintptr_t)v;
     if (++s->pending == B16) {
         b16_flush(s);
     }
@@ -353,10 +357,7 @@ static void
 b16_destroy(void *m)
 {
     struct lh_state *s = m;
-    if (s->batch != NULL) {
-        hamt_batch_discard(s->batch);
-        s->batch = NULL;
-    }
+    s->pending = 0; /* never published: dropped with the map */
     lh_destroy(m);
 }
 

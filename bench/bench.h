@@ -105,6 +105,15 @@ extern const struct bench_adapter bench_hamt;
 extern const struct bench_adapter bench_hamt_b16;
 extern const struct bench_adapter bench_hamt_slot;
 extern const struct bench_adapter bench_hamt_combine;
+/*
+ * libhamt-combine's rounds by requests claimed ([i]: rounds of i + 1
+ * requests; the last bucket: that many or more).  False unless m is a
+ * shared libhamt-combine map.  n must be BENCH_COMBINE_HIST.
+ */
+#define BENCH_COMBINE_HIST 17
+bool bench_combine_hist(void *m, uint64_t *hist, size_t n);
+/* Prints the batch-vs-single cost table that bounds combining (writers). */
+void bench_combine_bound(unsigned runs);
 #ifdef HAVE_GLIB
 extern const struct bench_adapter bench_glib;
 extern const struct bench_adapter bench_glib_mutex;
@@ -381,6 +390,8 @@ void single_run_all(long c);
 void single_write_data(void);
 /* concurrent.c */
 void concurrent_run(long c);
+/* concurrent_report.c */
+void concurrent_report(enum bkind kind, size_t n);
 void concurrent_write_data(void);
 /* breakpoint.c */
 void breakpoint_run(long c);
@@ -420,6 +431,9 @@ struct conc_result {
     double reader_ops_s;     /* all readers together */
     double per_reader_ops_s; /* mean per reader */
     double writer_ops_s;
+    /* Per second of the writers' own CPU time (a collecting writer's
+     * marking included, parallel marker threads not). */
+    double writer_cpu_ops_s;
     double total_ops_s; /* mixed runs */
     double p50, p99, p999, max;
     struct bench_gc_stats gc;
@@ -429,6 +443,15 @@ struct conc_result {
     double gaps_5ms_10s; /* gaps over 5 ms per reader per 10 s */
     double rate_stopped; /* lookups/s per reader, world stopped */
     double rate_outside; /* lookups/s per reader, otherwise */
+    /*
+     * The same two rates per second of the readers' own CPU time, and the
+     * share of a core the readers got in each window: on a shared machine
+     * a long pause is often a pause whose marker lost its core to another
+     * tenant, and the reader loses CPU in the same windows (see
+     * concurrent.c).
+     */
+    double rate_stopped_cpu, rate_outside_cpu;
+    double cpu_share_stopped, cpu_share_outside;
 };
 /*
  * One timed phase: `nr` readers and `nw` writers (or nr mixed threads when

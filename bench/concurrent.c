@@ -12,9 +12,9 @@
  *
  * libhamt-b16 (libhamt with a writer that publishes every 16th update)
  * runs here only.  Ratios between competitors are ratios of medians taken
- * in one process.  The report writes concurrent.csv (reader throughput per
- * map) and gc_pauses.csv (every pause of libhamt's rw runs) for the
- * pictures.
+ * in one process.  concurrent_report.c prints the tables and writes
+ * concurrent.csv (reader throughput per map) and gc_pauses.csv (every pause
+ * of libhamt's rw runs) for the pictures.
  */
 #include "bench.h"
 
@@ -68,7 +68,39 @@ struct cworker {
      */
     uint64_t last_ns, gap_max_ns, gaps_1ms, gaps_5ms;
     uint64_t ops_stopped;
+    /*
+     * The reader's CPU time in each window, read only when a batch ends in
+     * the other window than the last one (a few times per run): the time
+     * since the last change goes to the window the reader was in.  The
+     * batch that notices a change is charged to the old window's CPU time
+     * but counted in the new window's lookups, one batch per change, as
+     * the wall-clock rates count it.
+     */
+    bool in_stop;
+    uint64_t cpu_last_ns, cpu_stopped_ns, cpu_outside_ns;
 };
+
+/* The calling thread's CPU time (a system call: rare paths only). */
+static uint64_t
+thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Charges the reader's CPU time since the last change to its window. */
+static void
+cpu_charge(struct cworker *w)
+{
+    uint64_t c = thread_cpu_ns();
+    if (w->in_stop) {
+        w->cpu_stopped_ns += c - w->cpu_last_ns;
+    } else {
+        w->cpu_outside_ns += c - w->cpu_last_ns;
+    }
+    w->cpu_last_ns = c;
+}
 
 /* After each reader batch of `ops` lookups: the stall profile. */
 static inline void
@@ -83,8 +115,14 @@ stall_note(struct cworker *w, uint64_t ops)
     }
     w->gaps_1ms += gap > 1000000u;
     w->gaps_5ms += gap > 5000000u;
-    if (atomic_load_explicit(&bench_gc_stopped, memory_order_relaxed)) {
+    bool stopped =
+        atomic_load_explicit(&bench_gc_stopped, memory_order_relaxed) != 0;
+    if (stopped) {
         w->ops_stopped += ops;
+    }
+    if (stopped != w->in_stop) {
+        cpu_charge(w);
+        w->in_stop = stopped;
     }
 }
 
@@ -118,6 +156,8 @@ cworker_main(void *arg)
     pthread_barrier_wait(&sh->bar);
     w->t0 = bench_now_ns();
     w->last_ns = w->t0;
+    w->in_stop = false;
+    w->cpu_last_ns = thread_cpu_ns();
     /*
      * ORDER: relaxed; the flag only ends the loop and publishes no data.
      * The parent reads this thread's counters after pthread_join, which
@@ -173,6 +213,7 @@ cworker_main(void *arg)
         }
     }
     w->t1 = bench_now_ns();
+    cpu_charge(w); /* a writer's all goes to "outside" (in_stop stays) */
     a->thread_exit(sh->m, t);
     return NULL;
 }
@@ -263,6 +304,10 @@ conc_run_phase(const struct bench_adapter *a, void *m, enum bkind kind,
             nlat += w[i].nlat;
         } else if (w[i].role == ROLE_WRITER) {
             res->writer_ops_s += rate;
+            if (w[i].cpu_outside_ns > 0) {
+                res->writer_cpu_ops_s +=
+                    (double)w[i].ops / ((double)w[i].cpu_outside_ns / 1e9);
+            }
         }
         res->total_ops_s += rate;
         if (w[i].hits != w[i].reads) {
@@ -274,7 +319,7 @@ conc_run_phase(const struct bench_adapter *a, void *m, enum bkind kind,
     res->per_reader_ops_s = nr ? res->reader_ops_s / nr : 0;
     if (nr && mixed_pct == 0) {
         double stopped_s = (a->flags & BA_GC) ? res->gc.stopped_ms / 1e3 : 0;
-        uint64_t in_stop = 0, all = 0;
+        uint64_t in_stop = 0, all = 0, cpu_stop = 0, cpu_out = 0;
         double span = 0;
         for (unsigned i = 0; i < nr; i++) {
             double dt = (double)(w[i].t1 - w[i].t0) / 1e9;
@@ -289,11 +334,23 @@ conc_run_phase(const struct bench_adapter *a, void *m, enum bkind kind,
             in_stop += w[i].ops_stopped;
             all += w[i].ops;
             span += dt / nr;
+            cpu_stop += w[i].cpu_stopped_ns;
+            cpu_out += w[i].cpu_outside_ns;
         }
         res->rate_stopped =
             stopped_s > 0 ? (double)in_stop / nr / stopped_s : NAN;
         res->rate_outside =
             span > stopped_s ? (double)(all - in_stop) / nr / (span - stopped_s)
+                             : NAN;
+        res->rate_stopped_cpu =
+            cpu_stop > 0 ? (double)in_stop / ((double)cpu_stop / 1e9) : NAN;
+        res->rate_outside_cpu =
+            cpu_out > 0 ? (double)(all - in_stop) / ((double)cpu_out / 1e9)
+                        : NAN;
+        res->cpu_share_stopped =
+            stopped_s > 0 ? (double)cpu_stop / 1e9 / nr / stopped_s : NAN;
+        res->cpu_share_outside =
+            span > stopped_s ? (double)cpu_out / 1e9 / nr / (span - stopped_s)
                              : NAN;
     }
     if (nlat) {
@@ -350,10 +407,21 @@ conc_record(const char *wl, const struct bench_adapter *a, enum bkind kind,
             rec_add(wl, a->name, kind, n, nr, nw, pct, "rate_stopped_ratio",
                     run, res->rate_stopped / res->rate_outside);
         }
+        if ((a->flags & BA_GC) && !isnan(res->rate_stopped_cpu)
+            && !isnan(res->rate_outside_cpu)) {
+            rec_add(wl, a->name, kind, n, nr, nw, pct, "rate_stopped_cpu_ratio",
+                    run, res->rate_stopped_cpu / res->rate_outside_cpu);
+            rec_add(wl, a->name, kind, n, nr, nw, pct, "cpu_share_stopped", run,
+                    res->cpu_share_stopped);
+            rec_add(wl, a->name, kind, n, nr, nw, pct, "cpu_share_outside", run,
+                    res->cpu_share_outside);
+        }
     }
     if (nw) {
         rec_add(wl, a->name, kind, n, nr, nw, pct, "writer_ops_s", run,
                 res->writer_ops_s);
+        rec_add(wl, a->name, kind, n, nr, nw, pct, "writer_cpu_ops_s", run,
+                res->writer_cpu_ops_s);
     }
     if (a->flags & BA_GC) {
         rec_add(wl, a->name, kind, n, nr, nw, pct, "gc_collections", run,
@@ -419,114 +487,6 @@ concurrent_one(const struct bench_adapter *a, enum bkind kind, size_t n)
     }
 }
 
-static void
-concurrent_report(enum bkind kind, size_t n)
-{
-    for (unsigned ri = 0; ri < bench_cfg.nreaders; ri++) {
-        unsigned R = bench_cfg.readers[ri];
-        printf("\n== concurrent, %s keys, N = %zu: 1 writer + %u reader%s, "
-               "%.1f s phases, median of %u\n",
-               bench_kind_name(kind), n, R, R > 1 ? "s" : "", bench_cfg.phase_s,
-               bench_cfg.runs);
-        bench_print_skipped(stdout, "   ");
-        printf("%-14s %12s %12s %10s %8s %8s %9s %10s  %s\n", "map", "read M/s",
-               "per-reader", "write M/s", "p50 ns", "p99 ns", "p99.9 ns",
-               "max us", "GC n/max ms/heap MB");
-        for (unsigned i = 0; bench_adapters[i]; i++) {
-            const struct bench_adapter *a = bench_adapters[i];
-            if (!bench_selected(a)) {
-                continue;
-            }
-            if (!(a->flags & BA_CONCURRENT)) {
-                printf("%-14s  (not thread-safe with a writer: read-only "
-                       "runs only)\n",
-                       a->name);
-                continue;
-            }
-#define M(metric) rec_median("rw", a->name, kind, n, R, 1, 0, metric)
-            printf("%-14s %12.3f %12.3f %10.3g %8.0f %8.0f %9.0f %10.1f",
-                   a->name, M("reader_ops_s") / 1e6,
-                   M("per_reader_ops_s") / 1e6, M("writer_ops_s") / 1e6,
-                   M("lat_p50_ns"), M("lat_p99_ns"), M("lat_p999_ns"),
-                   M("lat_max_ns") / 1e3);
-            if (a->flags & BA_GC) {
-                printf("  %.0f/%.2f/%.0f", M("gc_collections"),
-                       rec_max("rw", a->name, kind, n, R, 1, 0, "gc_max_ms"),
-                       M("gc_heap_mb"));
-            }
-#undef M
-            printf("\n");
-        }
-        printf("\n== readers' stall profile, %s keys, N = %zu: 1 writer + %u "
-               "reader%s; gaps between consecutive batches of %u lookups "
-               "(per reader, scaled to 10 s), lookups/s per reader while the "
-               "collector had the world stopped / otherwise\n",
-               bench_kind_name(kind), n, R, R > 1 ? "s" : "", BENCH_BATCH);
-        printf("%-14s %10s %10s %10s %12s %12s %8s\n", "map", "max gap ms",
-               ">1ms/10s", ">5ms/10s", "M/s stopped", "M/s outside", "ratio");
-        for (unsigned i = 0; bench_adapters[i]; i++) {
-            const struct bench_adapter *a = bench_adapters[i];
-            if (!bench_selected(a) || !(a->flags & BA_CONCURRENT)) {
-                continue;
-            }
-#define M(metric) rec_median("rw", a->name, kind, n, R, 1, 0, metric)
-            printf("%-14s %10.2f %10.1f %10.1f", a->name,
-                   rec_max("rw", a->name, kind, n, R, 1, 0, "gap_max_ms"),
-                   M("gaps_1ms_per_10s"), M("gaps_5ms_per_10s"));
-            if (a->flags & BA_GC) {
-                printf(" %12.3f %12.3f %7.0f%%", M("rate_stopped_ops_s") / 1e6,
-                       M("rate_outside_ops_s") / 1e6,
-                       M("rate_stopped_ratio") * 100);
-            }
-#undef M
-            printf("\n");
-        }
-    }
-    printf("\n== read-only, %s keys, N = %zu: 2 readers, no writer, %.1f s "
-           "phases, median of %u\n",
-           bench_kind_name(kind), n, bench_cfg.ro_phase_s, bench_cfg.runs);
-    bench_print_skipped(stdout, "   ");
-    printf("%-14s %12s %12s %8s %8s %10s %10s\n", "map", "read M/s",
-           "per-reader", "p50 ns", "p99 ns", "max us", "max gap ms");
-    for (unsigned i = 0; bench_adapters[i]; i++) {
-        const struct bench_adapter *a = bench_adapters[i];
-        if (!bench_selected(a) || !(a->flags & BA_READ_MT)) {
-            continue;
-        }
-#define M(metric) rec_median("ro", a->name, kind, n, 2, 0, 0, metric)
-        printf("%-14s %12.3f %12.3f %8.0f %8.0f %10.1f %10.2f\n", a->name,
-               M("reader_ops_s") / 1e6, M("per_reader_ops_s") / 1e6,
-               M("lat_p50_ns"), M("lat_p99_ns"), M("lat_max_ns") / 1e3,
-               rec_max("ro", a->name, kind, n, 2, 0, 0, "gap_max_ms"));
-#undef M
-    }
-    if (bench_cfg.sweep) {
-        printf("\n== read-ratio sweep, %s keys, N = %zu: %u threads each "
-               "mixing reads and updates, %.1f s phases; total M ops/s\n",
-               bench_kind_name(kind), n, bench_cfg.sweep_threads,
-               bench_cfg.sweep_s);
-        bench_print_skipped(stdout, "   ");
-        printf("%-14s %10s %10s %10s\n", "map", "99/1", "90/10", "50/50");
-        for (unsigned i = 0; bench_adapters[i]; i++) {
-            const struct bench_adapter *a = bench_adapters[i];
-            if (!bench_selected(a) || !(a->flags & BA_CONCURRENT)
-                || a->update_mw == NULL) {
-                continue;
-            }
-            printf("%-14s", a->name);
-            static const unsigned pcts[] = {99, 90, 50};
-            for (unsigned p = 0; p < 3; p++) {
-                printf(" %10.3f", rec_median("sweep", a->name, kind, n,
-                                             bench_cfg.sweep_threads, 0,
-                                             pcts[p], "total_ops_s")
-                                      / 1e6);
-            }
-            printf("\n");
-        }
-    }
-    fflush(stdout);
-}
-
 void
 concurrent_run(long c)
 {
@@ -541,43 +501,4 @@ concurrent_run(long c)
         }
         concurrent_report(bench_cfg.kinds[k], bench_cfg.conc_n);
     }
-}
-
-/* Reader throughput (M/s) under a writer and without one, one row per map;
- * and libhamt's pauses under write churn (plots.gp reads both). */
-void
-concurrent_write_data(void)
-{
-    const struct bench_cfg *c = &bench_cfg;
-    FILE *f = out_csv("concurrent.csv");
-    fprintf(f, "map");
-    for (unsigned ri = 0; ri < c->nreaders; ri++) {
-        fprintf(f, ",R=%u", c->readers[ri]);
-    }
-    fprintf(f, ",no-writer(R=2)\n");
-    for (unsigned i = 0; bench_adapters[i]; i++) {
-        const struct bench_adapter *a = bench_adapters[i];
-        if (!bench_selected(a)) {
-            continue;
-        }
-        fprintf(f, "%s", a->name);
-        for (unsigned ri = 0; ri < c->nreaders; ri++) {
-            double v = rec_median("rw", a->name, BK_U64, c->conc_n,
-                                  c->readers[ri], 1, 0, "reader_ops_s");
-            fprintf(f, isnan(v) ? ",NaN" : ",%.4f", v / 1e6);
-        }
-        double v = rec_median("ro", a->name, BK_U64, c->conc_n, 2, 0, 0,
-                              "reader_ops_s");
-        fprintf(f, isnan(v) ? ",NaN\n" : ",%.4f\n", v / 1e6);
-    }
-    fclose(f);
-
-    f = out_csv("gc_pauses.csv");
-    fprintf(f, "pause_ms\n");
-    for (size_t i = 0; i < nrecs; i++) {
-        if (strcmp(recs[i].workload, "gcpause") == 0) {
-            fprintf(f, "%.4f\n", recs[i].v);
-        }
-    }
-    fclose(f);
 }

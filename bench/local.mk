@@ -11,10 +11,13 @@
 noinst_PROGRAMS += bench/hamt-bench
 bench_hamt_bench_SOURCES = bench/bench.h bench/main.c bench/config.c \
 	bench/adapters.c bench/keys.c bench/records.c bench/out.c \
-	bench/sections.c bench/child.c bench/report.c bench/smoke.c \
-	bench/single.c bench/concurrent.c bench/breakpoint.c bench/balance.c \
+	bench/sections.c bench/child.c bench/report.c bench/targets.c \
+	bench/targets.h bench/smoke.c \
+	bench/single.c bench/concurrent.c bench/concurrent_report.c \
+	bench/breakpoint.c bench/balance.c \
 	bench/edits.c bench/util.c bench/adapt_hamt.c bench/adapt_cow.c \
-	bench/budget.c bench/rawthread.c bench/writers.c \
+	bench/budget.c bench/rawthread.c bench/writers.c bench/writers.h \
+	bench/writers_report.c \
 	bench/adapt_syncmap.c bench/adapt_combine.c bench/collide.c \
 	bench/hamt_common.h
 bench_hamt_bench_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(URCU_CFLAGS)

@@ -80,14 +80,17 @@ function field(s,    out, q, c, i) {
 }
 /^"/ {
     field($0)
-    if (F[4] == "") {
+    # The breakpoint row by its name (a target may have no unit either).
+    if (F[1] == "copy-on-write breakpoint N") {
         bp = F[2]
         next
     }
     # A goal with a unit ("<= 10 ms") is absolute: no ratio to show.
     ratio = (F[6] ~ /[a-zA-Z/]$/ || F[5] == "") ? "" : sprintf("%.2fx", F[5])
-    printf "| %s | %.4g %s | %.4g %s | %s | %s | %s |\n", \
-        F[1], F[2], F[4], F[3], F[4], ratio, F[6], F[7]
+    # An info row may have no reference (empty field): show none.
+    ref = F[3] == "" ? "" : sprintf("%.4g %s", F[3], F[4])
+    printf "| %s | %.4g %s | %s | %s | %s | %s |\n", \
+        F[1], F[2], F[4], ref, ratio, F[6], F[7]
 }
 END {
     if (bp != "") {

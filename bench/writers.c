@@ -33,6 +33,7 @@
  * total updates/s against W, R = 1, both patterns).
  */
 #include "bench.h"
+#include "writers.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -43,18 +44,7 @@
 #define WR_N 1000000u
 #define WR_LAT_CAP 16384
 #define WR_MARGIN 4096 /* churn readers stay this far inside the window */
-#define WR_MAXC 16
 #define WR_BATCH 16 /* reader lookups per snapshot, as in main.c */
-
-enum wr_pattern { WP_UPDATE = 0, WP_CHURN = 1 };
-static const char *const wr_pattern_name[] = {"update", "churn"};
-static const unsigned wr_pcts[] = {50, 90, 99};
-
-struct wr_contender {
-    const char *name;
-    const struct bench_adapter *a;
-    bool one_writer; /* W = 1 only, through a->update (single writer) */
-};
 
 struct wr_shared {
     const struct bench_adapter *a;
@@ -77,11 +67,6 @@ struct wr_worker {
     double *lat;
     size_t nlat, seen;
     pthread_t thread;
-};
-
-struct wr_cell {
-    double upd_s, rd_s, p50_us, p99_us, worst_p99_us;
-    double hit_pct;
 };
 
 static inline bkey
@@ -330,231 +315,6 @@ wr_contenders(const struct bench_adapter *const *list, struct wr_contender *out)
     return k;
 }
 
-/* ---- results ---- */
-
-struct wr_row {
-    const char *name;
-    enum wr_pattern pat;
-    unsigned pct, w, r, threads;
-    struct wr_cell med;
-};
-
-static struct wr_row *rows;
-static size_t nrows, caprows;
-
-static void
-wr_row_add(const struct wr_row *r)
-{
-    if (nrows == caprows) {
-        caprows = caprows ? 2 * caprows : 256;
-        rows = realloc(rows, caprows * sizeof *rows);
-        if (rows == NULL) {
-            abort();
-        }
-    }
-    rows[nrows++] = *r;
-}
-
-static const struct wr_row *
-wr_find(const char *name, enum wr_pattern pat, unsigned pct, unsigned w,
-        unsigned r)
-{
-    for (size_t i = 0; i < nrows; i++) {
-        if (strcmp(rows[i].name, name) == 0 && rows[i].pat == pat
-            && rows[i].pct == pct && rows[i].w == w && rows[i].r == r) {
-            return &rows[i];
-        }
-    }
-    return NULL;
-}
-
-static double
-wr_med(double *v, unsigned n)
-{
-    return bench_median(v, n);
-}
-
-static void
-wr_targets(unsigned pct)
-{
-    const struct wr_row *cb = wr_find("libhamt-combine", WP_UPDATE, pct, 4, 1);
-    const struct wr_row *one = wr_find("libhamt-1w", WP_UPDATE, pct, 1, 1);
-    const struct wr_row *sh = wr_find("ghash-shards", WP_UPDATE, pct, 4, 1);
-    if (cb == NULL) {
-        return;
-    }
-    printf("\ntargets (update pattern, %u%% reads, W = 4, R = 1; same run):\n",
-           pct);
-    if (one != NULL) {
-        double x = cb->med.upd_s / one->med.upd_s;
-        printf("  combine updates/s vs one writer publishing each (W=1): "
-               "%.2fx (target >= 2x) %s\n",
-               x, x >= 2 ? "MET" : "NOT MET");
-    }
-    if (sh != NULL) {
-        double x = cb->med.upd_s / sh->med.upd_s;
-        printf("  combine updates/s vs 32 shards (W=4): %.2fx (target >= 1x)"
-               " %s\n",
-               x, x >= 1 ? "MET" : "NOT MET");
-    }
-    /*
-     * Twice: against every other contender, and against those whose
-     * writers reach a tenth of the combiner's updates/s (the cow-map's
-     * readers run almost alone: its writers copy 1M entries per update).
-     */
-    for (int busy = 0; busy < 2; busy++) {
-        double best = 0;
-        const char *bestn = "-";
-        for (size_t i = 0; i < nrows; i++) {
-            const struct wr_row *r = &rows[i];
-            if (r->pat == WP_UPDATE && r->pct == pct && r->w == 4 && r->r == 1
-                && strncmp(r->name, "libhamt", 7) != 0
-                && (!busy || r->med.upd_s >= cb->med.upd_s / 10)
-                && r->med.rd_s > best) {
-                best = r->med.rd_s;
-                bestn = r->name;
-            }
-        }
-        if (best > 0) {
-            double x = cb->med.rd_s / best;
-            printf("  reader lookups/s vs best other%s (%s): %.2fx (target "
-                   ">= 2x) %s\n",
-                   busy ? " writing >= 1/10 as fast" : "", bestn, x,
-                   x >= 2 ? "MET" : "NOT MET");
-        }
-    }
-    printf("  submit-to-visible p99: %.1f us (target < 100 us) %s\n",
-           cb->med.p99_us, cb->med.p99_us < 100 ? "MET" : "NOT MET");
-}
-
-static void
-wr_report(FILE *csv)
-{
-    for (int p = 0; p < 2; p++) {
-        for (unsigned ip = 0; ip < 3; ip++) {
-            unsigned pct = wr_pcts[ip];
-            bool any = false;
-            for (size_t i = 0; i < nrows; i++) {
-                any |= rows[i].pat == (enum wr_pattern)p && rows[i].pct == pct;
-            }
-            if (!any) {
-                continue;
-            }
-            printf("\nseveral writers: %s pattern, %u%% reads (writers), "
-                   "1M u64 keys\n",
-                   wr_pattern_name[p], pct);
-            printf("  %-16s %2s %2s %-5s %12s %12s %9s %9s %9s\n", "map", "W",
-                   "R", "cores", "updates/s", "rd lookups/s", "p50 us",
-                   "p99 us", "worst p99");
-            for (size_t i = 0; i < nrows; i++) {
-                const struct wr_row *r = &rows[i];
-                if (r->pat != (enum wr_pattern)p || r->pct != pct) {
-                    continue;
-                }
-                printf("  %-16s %2u %2u %-5s %12.0f %12.0f %9.1f %9.1f "
-                       "%9.1f\n",
-                       r->name, r->w, r->r, r->threads > 2 ? "OVER" : "ok",
-                       r->med.upd_s, r->med.rd_s, r->med.p50_us, r->med.p99_us,
-                       r->med.worst_p99_us);
-            }
-        }
-    }
-    printf("\n  cores: OVER = the row runs more threads than the 2 cores "
-           "(W + R, plus the owner thread)\n");
-    for (unsigned ip = 0; ip < 3; ip++) {
-        wr_targets(wr_pcts[ip]);
-    }
-    if (csv != NULL) {
-        fprintf(csv, "pattern,read_pct,map,writers,readers,threads,"
-                     "oversubscribed,updates_s,reader_lookups_s,lat_p50_us,"
-                     "lat_p99_us,worst_writer_p99_us,reader_hit_pct\n");
-        for (size_t i = 0; i < nrows; i++) {
-            const struct wr_row *r = &rows[i];
-            fprintf(csv, "%s,%u,%s,%u,%u,%u,%d,%.0f,%.0f,%.2f,%.2f,%.2f,%.2f\n",
-                    wr_pattern_name[r->pat], r->pct, r->name, r->w, r->r,
-                    r->threads, r->threads > 2, r->med.upd_s, r->med.rd_s,
-                    r->med.p50_us, r->med.p99_us, r->med.worst_p99_us,
-                    r->med.hit_pct);
-        }
-    }
-}
-
-/* writers_<pattern>_r<pct>.dat: one block per contender (W, updates/s). */
-static void
-wr_plots(const char *outdir, const struct wr_contender *cs, unsigned nc)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/writers.gp", outdir);
-    FILE *gp = fopen(path, "w");
-    if (gp == NULL) {
-        return;
-    }
-    fprintf(gp, "# writers.gp - one picture per read ratio (R = 1)\n"
-                "set terminal pngcairo size 1200,480\n"
-                "set logscale y\nset xlabel 'writer threads W'\n"
-                "set ylabel 'total updates/s'\nset key outside right\n"
-                "set xtics (1, 2, 4)\n");
-    for (unsigned ip = 0; ip < 3; ip++) {
-        unsigned pct = wr_pcts[ip];
-        bool wrote[2] = {false, false}; /* a .dat file per pattern */
-        for (int p = 0; p < 2; p++) {
-            snprintf(path, sizeof path, "%s/writers_%s_r%u.dat", outdir,
-                     wr_pattern_name[p], pct);
-            bool have = false;
-            for (unsigned c = 0; c < nc; c++) {
-                have |=
-                    wr_find(cs[c].name, (enum wr_pattern)p, pct, 4, 1) != NULL;
-            }
-            FILE *d = have ? fopen(path, "w") : NULL;
-            if (d == NULL) {
-                continue;
-            }
-            /* One block per contender in every file, so that a contender
-             * keeps its index (and colour) in both panels. */
-            for (unsigned c = 0; c < nc; c++) {
-                bool some = false;
-                fprintf(d, "\"%s\"\n", cs[c].name);
-                for (unsigned w = 1; w <= 4; w *= 2) {
-                    const struct wr_row *r =
-                        wr_find(cs[c].name, (enum wr_pattern)p, pct, w, 1);
-                    if (r != NULL) {
-                        fprintf(d, "%u %.0f\n", w, r->med.upd_s);
-                        some = true;
-                    }
-                }
-                if (!some) {
-                    fprintf(d, "1 NaN\n");
-                }
-                fprintf(d, "\n\n");
-            }
-            fclose(d);
-            wrote[p] = true;
-        }
-        /* The quick mode runs one pattern: plot only the panels it has. */
-        unsigned panels = (unsigned)wrote[0] + (unsigned)wrote[1];
-        if (panels == 0) {
-            continue;
-        }
-        fprintf(gp,
-                "set output 'writers_r%u.png'\nset multiplot layout 1,%u "
-                "title 'several writers, %u%% reads, 1M u64 keys, R = 1"
-                " (2 cores: W >= 2 oversubscribes)'\n",
-                pct, panels, pct);
-        for (int p = 0; p < 2; p++) {
-            if (!wrote[p]) {
-                continue;
-            }
-            fprintf(gp,
-                    "set title '%s pattern'\n"
-                    "plot for [i=0:%u] 'writers_%s_r%u.dat' index i "
-                    "using 1:2 with linespoints title columnheader(1)\n",
-                    wr_pattern_name[p], nc - 1, wr_pattern_name[p], pct);
-        }
-        fprintf(gp, "unset multiplot\n");
-    }
-    fclose(gp);
-}
-
 /* The chosen adapters, NULL-terminated. */
 static const struct bench_adapter **
 wr_chosen(void)
@@ -591,6 +351,11 @@ writers_run(long c_unused)
     printf("\n== several writers (%s grid, %u runs of %.2f s per figure; "
            "medians) ==\n",
            full ? "full" : "quick", runs, secs);
+    for (unsigned c = 0; c < nc; c++) {
+        if (cs[c].a == &bench_hamt_combine) {
+            bench_combine_bound(runs);
+        }
+    }
     fflush(stdout);
     for (unsigned c = 0; c < nc; c++) {
         const struct bench_adapter *a = cs[c].a;
@@ -614,6 +379,10 @@ writers_run(long c_unused)
                     for (unsigned r = 1; r <= (full ? 2u : 1u); r++) {
                         double up[3], rd[3], p50[3], p99[3], wp[3], hp[3];
                         struct wr_cell cell;
+                        uint64_t h0[BENCH_COMBINE_HIST];
+                        bool hist =
+                            a == &bench_hamt_combine
+                            && bench_combine_hist(m, h0, BENCH_COMBINE_HIST);
                         for (unsigned k = 0; k < runs; k++) {
                             if (!wr_phase(&cs[c], m, (enum wr_pattern)p, WR_N,
                                           &next, w, r, pcts[ip], secs, &cell)) {
@@ -644,6 +413,9 @@ writers_run(long c_unused)
                         row.med.worst_p99_us = wr_med(wp, runs);
                         row.med.hit_pct = wr_med(hp, runs);
                         wr_row_add(&row);
+                        if (hist) {
+                            wr_hist(&row, m, h0);
+                        }
                     }
                 }
             }

@@ -28,9 +28,10 @@
  * `busy` from 0 to 1) or waits on its own request's `state` word with a
  * futex.  The publisher takes the whole list with one exchange, claims
  * each request (state PENDING -> TAKEN), applies them oldest first in one
- * hamt_batch, publishes the batch's map with one hamt_cell_cas(), and
- * completes each request (TAKEN -> DONE, with its version or errno),
- * waking its submitter if it sleeps.  It serves up to COMBINE_ROUNDS
+ * hamt_batch (a lone request: the persistent call itself, which does less
+ * work than a batch of one), publishes the result with one
+ * hamt_cell_cas(), and completes each request (TAKEN -> DONE, with its
+ * version or errno), waking its submitter if it sleeps.  It serves up to COMBINE_ROUNDS
  * rounds while requests keep arriving, then leaves (see "departure").
  *
  * Request states (the low byte of `state`; bit STATE_SLEEP says the
@@ -188,6 +189,13 @@ struct hamt_combine {
     struct hamt_cell *cell;
     HAMT_ATOMIC(struct combine_req *) pending;
     HAMT_ATOMIC(uint32_t) busy;
+    /*
+     * Rounds by requests claimed: [i] counts rounds of i + 1 requests, the
+     * last bucket all larger ones.  Written by the flag's holder only (so a
+     * plain load and store, no read-modify-write); read by
+     * hamt__combine_rounds() for the bench.
+     */
+    HAMT_ATOMIC(uint64_t) rounds[HAMT__COMBINE_HIST];
 };
 
 /*
@@ -234,6 +242,9 @@ hamt_combine_new(struct hamt_cell *c)
      * synchronisation, as with the cell. */
     hamt__atomic_init(&cb->pending, NULL);
     hamt__atomic_init(&cb->busy, 0);
+    for (size_t i = 0; i < HAMT__COMBINE_HIST; i++) {
+        hamt__atomic_init(&cb->rounds[i], 0);
+    }
     return cb;
 }
 
@@ -367,6 +378,48 @@ combine_apply(const struct hamt_combine *cb, struct hamt_batch *b,
 }
 
 /*
+ * A round of one request: the persistent update itself, without a batch.
+ * A batch costs a record, an owner id and owned copies that only pay back
+ * over several updates sharing nodes; for one update it only adds work.
+ * Returns the new map, or base with r->err set (C4: the round publishes
+ * nothing, as a batch whose only update failed).
+ */
+static const struct hamt *
+combine_apply_one(const struct hamt *base, struct combine_req *r)
+{
+    const struct hamt *m;
+
+    if (r->op == OP_SET) {
+        m = hamt_set(base, r->key, r->val);
+    } else if (r->op == OP_REMOVE) {
+        m = hamt_remove(base, r->key);
+    } else {
+        m = hamt_alter(base, r->key, r->fn, r->ctx);
+    }
+    if (m == NULL) {
+        r->err = errno;
+        return base;
+    }
+    r->err = 0;
+    return m;
+}
+
+/* Counts a round of n requests (n >= 1).  Called by the flag's holder. */
+static void
+combine_count(struct hamt_combine *cb, size_t n)
+{
+    size_t i = n < HAMT__COMBINE_HIST ? n - 1 : HAMT__COMBINE_HIST - 1;
+
+    /*
+     * ORDER: relaxed load and store; only the flag's holder writes the
+     * counters, and holders follow one another through the seq_cst CAS on
+     * busy or the release/acquire handoff.  A concurrent reader may see a
+     * stale count, never a torn one.
+     */
+    hamt__store_rlx(&cb->rounds[i], hamt__load_rlx(&cb->rounds[i]) + 1);
+}
+
+/*
  * One round: the list taken from `pending` (newest first).  Claims its
  * requests, applies them in one batch, publishes once, completes them.
  */
@@ -379,6 +432,7 @@ combine_round(struct hamt_combine *cb, struct combine_req *list)
     const struct hamt *m;
     uint64_t version = 0;
     int shared_err = 0;
+    size_t claimed = 0;
 
     /* Oldest first (C2).  The list is ours: nobody else follows `next`. */
     while (list != NULL) {
@@ -393,6 +447,7 @@ combine_round(struct hamt_combine *cb, struct combine_req *list)
     while (*pp != NULL) {
         if (combine_claim(*pp)) {
             pp = &(*pp)->next;
+            claimed++;
         } else {
             *pp = (*pp)->next;
         }
@@ -400,6 +455,7 @@ combine_round(struct hamt_combine *cb, struct combine_req *list)
     if (head == NULL) {
         return;
     }
+    combine_count(cb, claimed);
     for (int nomem = 0;;) {
         struct hamt_batch *b;
 
@@ -408,16 +464,18 @@ combine_round(struct hamt_combine *cb, struct combine_req *list)
             shared_err = errno;
             break;
         }
-        b = hamt_batch_begin(base);
-        if (b == NULL) {
+        if (head->next == NULL) {
+            m = combine_apply_one(base, head);
+        } else if ((b = hamt_batch_begin(base)) != NULL) {
+            combine_apply(cb, b, base->kt, head);
+            m = hamt_batch_finish(b);
+        } else {
             if (errno == ENOMEM && nomem++ == 0) {
                 continue; /* one more try: a collection may have run */
             }
             shared_err = errno;
             break;
         }
-        combine_apply(cb, b, base->kt, head);
-        m = hamt_batch_finish(b);
         if (m == base) {
             break; /* nothing changed: linearized at the load (C2) */
         }
@@ -712,6 +770,16 @@ hamt_combine_alter(struct hamt_combine *cb, const void *key, hamt_alter_fn fn,
         return -1;
     }
     return combine_one(cb, OP_ALTER, key, NULL, fn, ctx, timeout, version);
+}
+
+void
+hamt__combine_rounds(const struct hamt_combine *cb,
+                     uint64_t hist[HAMT__COMBINE_HIST])
+{
+    for (size_t i = 0; i < HAMT__COMBINE_HIST; i++) {
+        /* ORDER: relaxed; a statistic (see combine_count()). */
+        hist[i] = hamt__load_rlx(&cb->rounds[i]);
+    }
 }
 
 size_t

@@ -271,6 +271,15 @@ bool hamt__equal(const struct hamt *a, const struct hamt *b,
  * its requests vanish while it is walked.
  */
 size_t hamt__combine_pending(const struct hamt_combine *cb);
+/*
+ * Rounds served so far by requests claimed: hist[i] counts rounds of i + 1
+ * requests, hist[HAMT__COMBINE_HIST - 1] those of HAMT__COMBINE_HIST or
+ * more.  For the bench's writers section; counts may lag while submitters
+ * run.
+ */
+#define HAMT__COMBINE_HIST 17
+void hamt__combine_rounds(const struct hamt_combine *cb,
+                          uint64_t hist[HAMT__COMBINE_HIST]);
 
 /* ---- iteration (iter.c) ---- */
 

@@ -90,24 +90,32 @@ nd_bytes(unsigned ne, unsigned nc)
  */
 #define HAMT_OWNER_BYTES 7
 #define HAMT_OWNER_MAX ((UINT64_C(1) << (8 * HAMT_OWNER_BYTES)) - 1)
+_Static_assert(HAMT_OWNER_BYTES == 7, "nd_tail_get/set name each byte");
 
+/*
+ * Written out byte by byte rather than as a loop: gcc at -O2 keeps the
+ * loop (several instructions per byte, on every level of every batch
+ * update), while it merges the written-out bytes into a few wide loads
+ * and stores, whatever the machine's byte order.
+ */
 static inline uint64_t
 nd_tail_get(const unsigned char *t)
 {
-    uint64_t id = 0;
-
-    for (unsigned i = 0; i < HAMT_OWNER_BYTES; i++) {
-        id |= (uint64_t)t[i] << (8 * i);
-    }
-    return id;
+    return (uint64_t)t[0] | (uint64_t)t[1] << 8 | (uint64_t)t[2] << 16
+           | (uint64_t)t[3] << 24 | (uint64_t)t[4] << 32 | (uint64_t)t[5] << 40
+           | (uint64_t)t[6] << 48;
 }
 
 static inline void
 nd_tail_set(unsigned char *t, uint64_t id)
 {
-    for (unsigned i = 0; i < HAMT_OWNER_BYTES; i++) {
-        t[i] = (unsigned char)(id >> (8 * i));
-    }
+    t[0] = (unsigned char)id;
+    t[1] = (unsigned char)(id >> 8);
+    t[2] = (unsigned char)(id >> 16);
+    t[3] = (unsigned char)(id >> 24);
+    t[4] = (unsigned char)(id >> 32);
+    t[5] = (unsigned char)(id >> 40);
+    t[6] = (unsigned char)(id >> 48);
 }
 
 /* The owner tail of a bitmap node, just past its last slot. */

@@ -15,10 +15,8 @@ srcdir=${srcdir:-$(dirname "$0")/..}
 [ -f man/check.env ] && . ./man/check.env
 MANPAGES=${MANPAGES:-$(cd "$srcdir" && echo man/*.3)}
 LIMIT=${HAMT_EXAMPLE_TIMEOUT:-300}
-passed=0
-failed=0
-pass() { echo "PASS: $*"; passed=$((passed + 1)); }
-fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
+tally_name=check-examples
+. "$srcdir/test/tally.sh"
 
 tmp=${TMPDIR:-/tmp}/hamt-examples.$$
 mkdir "$tmp" || exit 1
@@ -87,5 +85,4 @@ for c in "$srcdir"/man/examples/*.c; do
         fail "$ex is shown by no page (add '.\\\" example $ex' and the display)"
 done
 
-echo "check-examples: $passed passed, $failed failed"
-[ $failed -eq 0 ]
+finish

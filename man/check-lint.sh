@@ -15,10 +15,8 @@ srcdir=${srcdir:-$(dirname "$0")/..}
 MANDOC=${MANDOC:-mandoc}
 MANPAGES=${MANPAGES:-$(cd "$srcdir" && echo man/*.3)}
 SECTIONS="NAME|LIBRARY|SYNOPSIS|DESCRIPTION|RETURN VALUES|ERRORS|THREAD SAFETY|EXAMPLES|SEE ALSO"
-passed=0
-failed=0
-pass() { echo "PASS: $*"; passed=$((passed + 1)); }
-fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
+tally_name=check-lint
+. "$srcdir/test/tally.sh"
 pages=
 
 # 1. mandoc and sections, per page.
@@ -89,5 +87,4 @@ if [ -n "$pages" ]; then
     fi
 fi
 
-echo "check-lint: $passed passed, $failed failed"
-[ $failed -eq 0 ]
+finish

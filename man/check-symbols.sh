@@ -17,15 +17,12 @@ NM=${NM:-nm}
 MANPAGES=${MANPAGES:-$(cd "$srcdir" && echo man/*.3)}
 LIB=${HAMT_SHARED_LIB:-lib/.libs/libhamt.so}
 HEADER=$srcdir/include/hamt.h
-passed=0
-failed=0
-pass() { echo "PASS: $*"; passed=$((passed + 1)); }
-fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
+tally_name=check-symbols
+. "$srcdir/test/tally.sh"
 
 if [ ! -f "$LIB" ]; then
     fail "$LIB not found (is the library built, and shared?)"
-    echo "check-symbols: $passed passed, $failed failed"
-    exit 1
+    finish
 fi
 tmp=${TMPDIR:-/tmp}/hamt-symbols.$$
 mkdir "$tmp" || exit 1
@@ -92,5 +89,4 @@ while read -r sym; do
         fail "$sym is named by a man page but $LIB does not export it"
 done <"$tmp/named"
 
-echo "check-symbols: $passed passed, $failed failed"
-[ $failed -eq 0 ]
+finish

@@ -90,6 +90,49 @@ incr(void *old, bool present, void **nv, void *ctx)
     return HAMT_ALTER_SET;
 }
 
+static enum hamt_alter_action
+bad_action(void *old, bool present, void **nv, void *ctx)
+{
+    (void)old;
+    (void)present;
+    (void)nv;
+    (void)ctx;
+    return (enum hamt_alter_action)77;
+}
+
+/*
+ * A round of one request applies it without a batch (combine.c): its own
+ * failure must still fail it alone, publish nothing and leave the map.
+ */
+Test(combine, a_lone_request_applies_or_fails_by_itself)
+{
+    uint64_t v = 0;
+    void *val;
+    const struct hamt *m;
+
+    cr_assert_eq(hamt_combine_alter(comb, K(7), incr, NULL, NULL, &v), 0);
+    cr_assert_eq(hamt_combine_alter(comb, K(7), incr, NULL, NULL, &v), 0);
+    cr_assert_eq(v, 2);
+    cr_assert(hamt_get(hamt_cell_load(cell, NULL), K(7), &val));
+    cr_assert_eq(val, V(2), "each alter applied once");
+    m = hamt_cell_load(cell, NULL);
+    errno = 0;
+    cr_assert_eq(hamt_combine_alter(comb, K(7), bad_action, NULL, NULL, &v),
+                 -1);
+    cr_assert_eq(errno, EINVAL);
+    hamt__fail_after(1, true);
+    errno = 0;
+    int rc = hamt_combine_set(comb, K(8), V(80), NULL, &v);
+    int err = errno;
+    hamt__fail_after(0, false);
+    cr_assert_eq(rc, -1);
+    cr_assert_eq(err, ENOMEM);
+    cr_assert_eq(hamt_cell_version(cell), 2, "the failures published nothing");
+    cr_assert_eq(hamt_cell_load(cell, NULL), m);
+    cr_assert_eq(hamt_combine_set(comb, K(8), V(80), NULL, &v), 0);
+    cr_assert_eq(v, 3);
+}
+
 Test(combine, rejects_bad_arguments)
 {
     struct timespec bad = {0, 1000000000L};
@@ -115,16 +158,6 @@ Test(combine, rejects_bad_arguments)
     cr_assert_eq(errno, EINVAL);
     cr_assert_eq(hamt_cell_version(sc), 0);
     cr_assert_eq(hamt_cell_version(cell), 0);
-}
-
-static enum hamt_alter_action
-bad_action(void *old, bool present, void **nv, void *ctx)
-{
-    (void)old;
-    (void)present;
-    (void)nv;
-    (void)ctx;
-    return (enum hamt_alter_action)77;
 }
 
 /* ---- batches made deterministic ---- */
@@ -242,6 +275,12 @@ Test(combine, waiting_requests_publish_as_one_version)
                      (unsigned long long)s[i].ver);
     }
     cr_assert_eq(hamt_cell_version(cell), 2, "one publication for three");
+    uint64_t hist[HAMT__COMBINE_HIST];
+    hamt__combine_rounds(comb, hist);
+    for (size_t i = 0; i < HAMT__COMBINE_HIST; i++) {
+        cr_assert_eq(hist[i], i == 0 || i == 2, "rounds of %zu: %llu", i + 1,
+                     (unsigned long long)hist[i]);
+    }
     m = hamt_cell_load(cell, NULL);
     cr_assert_eq(hamt_size(m), 4);
     for (int i = 0; i < 3; i++) {

@@ -19,15 +19,8 @@ set -u
 srcdir=${srcdir:-$(dirname "$0")/..}
 tarball=${1:-}
 CC=${CC:-cc}
-passed=0
-failed=0
-pass() { echo "PASS: $*"; passed=$((passed + 1)); }
-fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
-finish() {
-    echo "debian: $passed passed, $failed failed"
-    [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
-    exit
-}
+tally_name=debian
+. "$srcdir/test/tally.sh"
 now() { date +%s; }
 
 if [ "$(id -u)" != 0 ]; then

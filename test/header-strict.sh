@@ -15,10 +15,8 @@
 set -u
 srcdir=${srcdir:-$(dirname "$0")/..}
 [ -f test/check.env ] && . ./test/check.env
-passed=0
-failed=0
-pass() { echo "PASS: $*"; passed=$((passed + 1)); }
-fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
+tally_name=header-strict
+. "$srcdir/test/tally.sh"
 
 # compilers DEFAULT... CONFIGURED: the default names, plus the configured
 # compiler (its first word) if it is another one.
@@ -63,5 +61,4 @@ for cxx in $(compilers "${CXX:-}" g++ clang++); do
         check test/cxx_header.cc "$cxx" -std=$std
     done
 done
-echo "header-strict: $passed passed, $failed failed"
-[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+finish

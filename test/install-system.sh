@@ -15,15 +15,8 @@ set -u
 srcdir=${srcdir:-$(dirname "$0")/..}
 MAKE=${MAKE:-make}
 CC=${CC:-cc}
-passed=0
-failed=0
-pass() { echo "PASS: $*"; passed=$((passed + 1)); }
-fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
-finish() {
-    echo "install-system: $passed passed, $failed failed"
-    [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
-    exit
-}
+tally_name=install-system
+. "$srcdir/test/tally.sh"
 PATH=$PATH:/sbin:/usr/sbin
 
 if [ "$(id -u)" != 0 ]; then

@@ -21,15 +21,8 @@ MAKE=${MAKE:-make}
 PKG_CONFIG=${PKG_CONFIG:-pkg-config}
 SAN_CFLAGS=${SAN_CFLAGS:-}
 libdir=${libdir:-/usr/local/lib}
-passed=0
-failed=0
-pass() { echo "PASS: $*"; passed=$((passed + 1)); }
-fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
-finish() {
-    echo "installed: $passed passed, $failed failed"
-    [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
-    exit
-}
+tally_name=installed
+. "$srcdir/test/tally.sh"
 
 stage=$(mktemp -d "${TMPDIR:-/tmp}/hamt-installed.XXXXXX") || exit 1
 trap 'rm -rf "$stage"' EXIT

@@ -79,7 +79,7 @@ test/check.env: Makefile
 	} >$@
 
 LOG_COMPILER = $(SHELL) $(top_srcdir)/test/run-test.sh
-EXTRA_DIST += test/run-test.sh test/summary.sh test/run-all
+EXTRA_DIST += test/run-test.sh test/summary.sh test/run-all test/tally.sh
 
 ## One line for CI: test cases counted from the Criterion synthesis lines
 ## and the plain "N passed, N failed" lines of the other test programs.

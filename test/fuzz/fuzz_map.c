@@ -628,7 +628,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         case 11: { /* update with a function: keep, replace or remove */
             unsigned i = NEXT() % NKEYS;
-            struct upd u = {.act = NEXT() % 3, .val = NEXT() % 8};
+            /* Two statements: the order in which an initialiser list
+             * evaluates its expressions is unspecified, and the corpus must
+             * decode the same way under every compiler. */
+            enum hamt_alter_action act = (enum hamt_alter_action)(NEXT() % 3);
+            uintptr_t val = NEXT() % 8;
+            struct upd u = {.act = act, .val = val};
             const struct hamt *m = hamt_alter(cur.m, key_of(i), upd_fn, &u);
             CHECK(m != NULL);
             CHECK(u.seen_present == cur.r.has[i]);
