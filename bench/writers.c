@@ -55,6 +55,8 @@ struct wr_shared {
     bool one_writer;
     _Atomic uint64_t *next; /* churn: next fresh key number */
     _Atomic int stop;
+    /* Threads that have done their first update (writers) or batch. */
+    _Atomic unsigned working;
     pthread_barrier_t bar;
 };
 
@@ -141,6 +143,7 @@ wr_main(void *arg)
     void *t = a->thread_enter(sh->m);
     bkey keys[WR_BATCH];
     uint64_t ctr = w->rng & 0xffff;
+    bool counted = false;
 
     pthread_barrier_wait(&sh->bar);
     w->t0 = bench_now_ns();
@@ -157,6 +160,11 @@ wr_main(void *arg)
             w->reads++;
         } else {
             wr_update(w, &ctr, t);
+        }
+        if (!counted && (w->writer ? w->updates != 0 : w->reads != 0)) {
+            /* ORDER: relaxed; a count the phase's end polls, no data. */
+            atomic_fetch_add_explicit(&sh->working, 1, memory_order_relaxed);
+            counted = true;
         }
     }
     w->t1 = bench_now_ns();
@@ -196,6 +204,7 @@ wr_phase(const struct wr_contender *ct, void *m, enum wr_pattern pat, size_t n,
     unsigned nt = nw + nr;
     struct wr_worker *w = bench_xcalloc(nt, sizeof *w);
     atomic_init(&sh.stop, 0);
+    atomic_init(&sh.working, 0);
     pthread_barrier_init(&sh.bar, NULL, nt + 1);
     for (unsigned i = 0; i < nt; i++) {
         w[i].sh = &sh;
@@ -211,6 +220,16 @@ wr_phase(const struct wr_contender *ct, void *m, enum wr_pattern pat, size_t n,
     }
     pthread_barrier_wait(&sh.bar);
     wr_sleep(secs);
+    /*
+     * On a loaded machine a thread may not have run at all in a short
+     * phase (the smoke test's are 50 ms), and its rate would read 0: stop
+     * only once every writer has updated and every reader has read once.
+     * Each thread's rate is taken over its own time, so waiting longer
+     * changes no rate.  ORDER: relaxed, as in wr_main.
+     */
+    while (atomic_load_explicit(&sh.working, memory_order_relaxed) < nt) {
+        wr_sleep(0.001);
+    }
     atomic_store_explicit(&sh.stop, 1, memory_order_relaxed);
     for (unsigned i = 0; i < nt; i++) {
         pthread_join(w[i].thread, NULL);

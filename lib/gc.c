@@ -49,6 +49,38 @@
  * still the collector's default and GC_FREE_SPACE_DIVISOR is unset.  The
  * measurements behind the default are in hamt_init(3) and bench/README.md.
  *
+ * The allocation path.  Every persistent update allocates the nodes on its
+ * path, so the cost of one small scanned allocation matters.  GC_MALLOC
+ * finds its thread's free lists through a thread-local lookup on every
+ * call and reports each allocation as a write (GC_end_stubborn_change);
+ * the library keeps per-thread free lists of its own instead, through the
+ * collector's client interface (gc_inline.h): a list per granule count,
+ * refilled a block at a time by GC_generic_malloc_many (kind NORMAL, whose
+ * objects the collector clears when it sweeps them, so a listed object is
+ * zero but for its link word), popped with two loads and two stores.
+ * The rules that make this safe:
+ *
+ *  - Listed objects are traced.  An object on a list is free to us but
+ *    allocated to the collector: were it unmarked, a collection would
+ *    reclaim it and a later refill would hand it out a second time.  The
+ *    list heads live in a block from GC_MALLOC_UNCOLLECTABLE, which the
+ *    collector always marks and scans; the head's object is thus marked
+ *    and scanned, and its link word marks the next one, and so on (NORMAL
+ *    objects are scanned; a pointer-free list would not be traced past its
+ *    head, which is why pointer-free requests still go to
+ *    GC_MALLOC_ATOMIC).  The thread-local pointer to the block is not a
+ *    root and need not be one.
+ *  - The block goes back at thread exit: a pthread key destructor frees it
+ *    (GC_FREE needs no registration, so it may run after the collector has
+ *    unregistered the thread); the listed objects are then garbage.
+ *  - Only registered threads allocate (a library rule): a refill may
+ *    collect.
+ *  - Requests above the collector's small-object size, and threads whose
+ *    lists could not be set up, use GC_MALLOC.
+ *  - Manual dirty-bit mode stays unsupported: no write of the library is
+ *    reported with GC_end_stubborn_change (hamt_cell(3) refuses that mode),
+ *    and the writes to the list heads are not either.
+ *
  * With --disable-gc (HAMT_NO_GC), allocation goes to calloc/malloc, and
  * nothing a map, cell or other thread could reach is ever freed (only the
  * objects hamt__free() is given, which no one else ever saw):
@@ -66,6 +98,7 @@
 #include "internal.h"
 
 #include <malloc.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "atomic.h"
@@ -75,6 +108,12 @@
 #include <gc/gc.h>
 #include <gc/gc_inline.h> /* GC_I_PTRFREE */
 #include <gc/gc_mark.h>   /* GC_get_kind_and_size */
+
+/*
+ * Scanned objects of up to this many granules come from the per-thread
+ * lists: the collector's small objects (at most half of a 4 KiB block).
+ */
+#define GC_FL_GRANULES 128
 #endif
 
 #ifdef HAMT_TEST_HOOKS
@@ -307,8 +346,158 @@ hamt__gc_init(void)
     return gc_budget_init();
 }
 
-/* One allocation, scanned (GC_MALLOC, zeroed) or pointer-free. */
+#ifndef HAMT_NO_GC
+/*
+ * Per-thread free lists of scanned objects (see the top comment, "The
+ * allocation path").  head[g] lists free objects of g granules, linked
+ * through their first word; the rest of each object is zero.
+ */
+struct gc_fl {
+    HAMT_ATOMIC(void *) head[GC_FL_GRANULES + 1];
+};
+
+enum gc_fl_state { GC_FL_UNSET = 0, GC_FL_ON = 1, GC_FL_OFF = 2 };
+
+/*
+ * This thread's lists (NULL until its first scanned allocation, and again
+ * once its exit has begun) and whether it may have them.  Private to the
+ * thread and never the only reference to the lists (the key below holds
+ * it too, and the lists are uncollectable): plain thread-local words.
+ * Initial-exec, as thread.c's state byte: a fixed offset from the thread
+ * pointer instead of a __tls_get_addr call on every allocation (the call
+ * GC_MALLOC pays).  That model is sound for a library linked at start-up,
+ * and glibc keeps static TLS space for a few such words of a dlopen'ed
+ * one too (thread.c).
+ */
+#if defined(__GNUC__)
+static _Thread_local struct gc_fl *gc_fl_mine
+    __attribute__((tls_model("initial-exec")));
+static _Thread_local unsigned char gc_fl_state
+    __attribute__((tls_model("initial-exec")));
+#else
+static _Thread_local struct gc_fl *gc_fl_mine;
+static _Thread_local unsigned char gc_fl_state;
+#endif
+
+static pthread_once_t gc_fl_once = PTHREAD_ONCE_INIT;
+static pthread_key_t gc_fl_key;
+static int gc_fl_key_error;
+
+/*
+ * At thread exit: stop using the lists and give the block back.  The
+ * objects on the lists are then reachable from nothing and the next
+ * collection reclaims them.  A library call made by a later destructor of
+ * the same thread allocates with plain GC_MALLOC (GC_FL_OFF), so that no
+ * new lists are made for a thread that is going away.
+ */
+static void
+gc_fl_release(void *v)
+{
+    gc_fl_mine = NULL;
+    gc_fl_state = GC_FL_OFF;
+    GC_FREE(v);
+}
+
+static void
+gc_fl_key_create(void)
+{
+    gc_fl_key_error = pthread_key_create(&gc_fl_key, gc_fl_release);
+}
+
+/*
+ * Makes the calling thread's lists.  On any failure the thread allocates
+ * through GC_MALLOC from then on: slower, never wrong.
+ */
+static struct gc_fl *
+gc_fl_setup(void)
+{
+    struct gc_fl *fl;
+
+    gc_fl_state = GC_FL_OFF;
+    if (pthread_once(&gc_fl_once, gc_fl_key_create) != 0
+        || gc_fl_key_error != 0) {
+        return NULL;
+    }
+    fl = GC_MALLOC_UNCOLLECTABLE(sizeof *fl); /* Zeroed: every list empty. */
+    if (fl == NULL) {
+        return NULL;
+    }
+    if (pthread_setspecific(gc_fl_key, fl) != 0) {
+        GC_FREE(fl);
+        return NULL;
+    }
+    gc_fl_mine = fl;
+    gc_fl_state = GC_FL_ON;
+    return fl;
+}
+
+/*
+ * Takes the first object of a list that `first` has just been read from
+ * (non-NULL).  The object is zero but for its link word, which is cleared
+ * here, so the caller gets zeroed memory as from GC_MALLOC.
+ */
+static inline void *
+gc_fl_pop(HAMT_ATOMIC(void *) *head, void *first)
+{
+    /* ORDER: relaxed; only this thread writes the head.  The word is
+     * atomic because the collector's markers read it (scanning the
+     * uncollectable block) and in incremental mode they may do so while
+     * this thread runs: they need an untorn value, old or new, and either
+     * is safe, since `first` stays in a register or on this stack, which
+     * the collector scans too.  Pairs with nothing. */
+    hamt__store_rlx(head, *(void **)first);
+    *(void **)first = NULL;
+    return first;
+}
+
+/*
+ * An empty list: ask the collector for a block's worth of free objects of
+ * g granules (one sweep of a block, or a fresh block, under its lock; it
+ * may collect first).  NULL with errno ENOMEM when there is no memory.
+ */
 static void *
+gc_fl_refill(HAMT_ATOMIC(void *) *head, size_t g)
+{
+    void *list = NULL;
+
+    /* `list` is on this stack, scanned, until it is in the list head. */
+    GC_generic_malloc_many(g * GC_GRANULE_BYTES, GC_I_NORMAL, &list);
+    if (HAMT_UNLIKELY(list == NULL)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return gc_fl_pop(head, list);
+}
+
+/* Scanned, zeroed memory of n bytes through this thread's lists. */
+static inline void *
+gc_alloc_scanned(size_t n)
+{
+    struct gc_fl *fl = gc_fl_mine;
+    /* The collector adds one byte to each request (interior pointers;
+     * counting it also when they are off only rounds up). */
+    size_t g = (n + GC_GRANULE_BYTES) / GC_GRANULE_BYTES;
+    void *p;
+
+    if (HAMT_UNLIKELY(fl == NULL)) {
+        if (gc_fl_state != GC_FL_UNSET || (fl = gc_fl_setup()) == NULL) {
+            return GC_MALLOC(n);
+        }
+    }
+    if (HAMT_UNLIKELY(g > GC_FL_GRANULES)) {
+        return GC_MALLOC(n);
+    }
+    /* ORDER: relaxed; this thread is the only writer (see gc_fl_pop). */
+    p = hamt__load_rlx(&fl->head[g]);
+    if (HAMT_LIKELY(p != NULL)) {
+        return gc_fl_pop(&fl->head[g], p);
+    }
+    return gc_fl_refill(&fl->head[g], g);
+}
+#endif /* !HAMT_NO_GC */
+
+/* One allocation, scanned (zeroed) or pointer-free. */
+static inline void *
 gc_alloc(size_t n, bool atomic)
 {
     void *p;
@@ -323,7 +512,7 @@ gc_alloc(size_t n, bool atomic)
 #ifdef HAMT_NO_GC
     p = atomic ? malloc(n ? n : 1) : calloc(1, n);
 #else
-    p = atomic ? GC_MALLOC_ATOMIC(n) : GC_MALLOC(n);
+    p = atomic ? GC_MALLOC_ATOMIC(n) : gc_alloc_scanned(n);
 #endif
     if (HAMT_UNLIKELY(p == NULL)) {
         errno = ENOMEM;

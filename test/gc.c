@@ -10,6 +10,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 #ifndef HAMT_NO_GC
@@ -414,4 +415,104 @@ Test(gc, scalar_maps_survive_collections, .timeout = 120)
 #ifndef HAMT_NO_GC
     cr_assert_eq(kinds_of(u).inner_free, 0);
 #endif
+}
+
+/*
+ * gc.c's per-thread free lists of scanned objects: an object handed out
+ * is zeroed and never handed out again while it is reachable, across
+ * collections, in every size class the lists serve and beyond it.  If the
+ * lists were not traced, a collection would reclaim the objects waiting on
+ * them and a later refill would hand the same memory out a second time:
+ * the stamps below would be overwritten or a fresh object would not be
+ * zero.
+ */
+#define FL_SLOTS 3000
+
+static void *fl_live[FL_SLOTS]; /* static: scanned, keeps objects alive */
+
+static size_t
+fl_size(uint64_t st)
+{
+    return (size_t)(st >> 33) % 2200; /* up to beyond the small objects */
+}
+
+static void
+fl_stamp(void *p, size_t n, unsigned i)
+{
+    memset(p, (int)(i % 251) + 1, n);
+}
+
+static void
+fl_check_stamp(const void *p, size_t n, unsigned i)
+{
+    const unsigned char *b = p;
+
+    for (size_t j = 0; j < n; j++) {
+        cr_assert_eq(b[j], (unsigned char)(i % 251 + 1),
+                     "object %u byte %zu overwritten", i, j);
+    }
+}
+
+static void
+fl_churn(unsigned rounds, uint64_t seed)
+{
+    static size_t len[FL_SLOTS];
+    uint64_t st = seed;
+
+    for (unsigned r = 0; r < rounds; r++) {
+        for (unsigned j = 0; j < 4 * FL_SLOTS; j++) {
+            st = st * 6364136223846793005u + 1442695040888963407u;
+            unsigned i = (unsigned)((st >> 17) % FL_SLOTS);
+            size_t n = fl_size(st);
+            unsigned char *p = hamt__alloc(n);
+
+            cr_assert_not_null(p);
+            for (size_t k = 0; k < n; k++) {
+                cr_assert_eq(p[k], 0, "fresh object not zero at byte %zu", k);
+            }
+            if (fl_live[i] != NULL) {
+                fl_check_stamp(fl_live[i], len[i], i);
+            }
+            fl_stamp(p, n, i);
+            fl_live[i] = p; /* the old one becomes garbage */
+            len[i] = n;
+        }
+        COLLECT();
+        for (unsigned i = 0; i < FL_SLOTS; i++) {
+            if (fl_live[i] != NULL) {
+                fl_check_stamp(fl_live[i], len[i], i);
+            }
+        }
+    }
+}
+
+Test(gc, free_lists_never_hand_out_a_live_object, .timeout = 120)
+{
+    cr_assert_eq(hamt_init(), 0);
+    fl_churn(6, 11);
+}
+
+static void *
+fl_thread(void *arg)
+{
+    cr_assert_eq(hamt_thread_register(), 0);
+    fl_churn(1, (uint64_t)(uintptr_t)arg);
+    return NULL; /* the lists go back at exit (a key destructor) */
+}
+
+/*
+ * Threads that allocate and exit, one after another: their lists are given
+ * back at exit, and what was on them is reclaimed, never handed out while
+ * some other object still uses the memory.
+ */
+Test(gc, free_lists_of_exited_threads, .timeout = 120)
+{
+    cr_assert_eq(hamt_init(), 0);
+    for (uintptr_t t = 0; t < 8; t++) {
+        pthread_t th;
+        cr_assert_eq(pthread_create(&th, NULL, fl_thread, (void *)(t + 3)), 0);
+        cr_assert_eq(pthread_join(th, NULL), 0);
+        COLLECT();
+    }
+    fl_churn(2, 5);
 }
