@@ -72,8 +72,23 @@ const struct hamt *hamt__new_custom(const struct hamt_key_type *kt);
 uint64_t hamt__key_hash(const struct hamt__kt *kt, const void *key);
 bool hamt__key_eq(const struct hamt__kt *kt, const void *stored,
                   const void *probe);
-/* Whether `key` is acceptable for kt (non-NULL for strings and bytes). */
-bool hamt__key_valid(const struct hamt__kt *kt, const void *key);
+/*
+ * Whether `key` is acceptable for kt (non-NULL for strings and bytes).
+ * Inline: every update and lookup checks its key, and for integer keys
+ * the check is one comparison.
+ */
+static inline bool
+hamt__key_valid(const struct hamt__kt *kt, const void *key)
+{
+    if (kt->kind == HAMT_KEY_STRING) {
+        return key != NULL;
+    }
+    if (kt->kind == HAMT_KEY_BYTES) {
+        const struct hamt_bytes *b = key;
+        return b != NULL && (b->len == 0 || b->data != NULL);
+    }
+    return true;
+}
 /*
  * The word to store for a new key (a private copy for strings and byte
  * strings), in *out.  False with errno = ENOMEM.

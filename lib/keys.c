@@ -184,19 +184,6 @@ hamt__key_eq(const struct hamt__kt *kt, const void *stored, const void *probe)
     return false;
 }
 
-bool
-hamt__key_valid(const struct hamt__kt *kt, const void *key)
-{
-    if (kt->kind == HAMT_KEY_STRING) {
-        return key != NULL;
-    }
-    if (kt->kind == HAMT_KEY_BYTES) {
-        const struct hamt_bytes *b = key;
-        return b != NULL && (b->len == 0 || b->data != NULL);
-    }
-    return true;
-}
-
 /*
  * The word to store for a new key: a private copy for strings and byte
  * strings (pointer-free block), the key word itself otherwise.  False with

@@ -27,8 +27,11 @@
  *   map_owns, map_mine*, map_retire, map_room, map_change, map_commit
  *                 the edit: which nodes a batch may write in place, and the
  *                 nodes it replaced, freed once an update succeeds
- *   map_set_*     insertion / replacement
- *   map_remove_*  removal
+ *   map_set_*     insertion / replacement (batches)
+ *   map_remove_*  removal (batches)
+ *   map_pset*, map_premove*, map_path_copy
+ *                 persistent updates (owner 0: hamt_set, hamt_remove): one
+ *                 iterative descent, then the path copied bottom-up
  *   map_eq_*      structural equality
  *   hamt__*       the internal entry points (internal.h) that hamt.c,
  *                 ops.c and batch.c call
@@ -577,13 +580,6 @@ map_finish(struct node *root, const struct hamt__kt *kt, size_t size)
 }
 
 int
-hamt__edit_set(struct hamt **pm, uint64_t owner, const void *key, void *val)
-{
-    return hamt__edit_set_hashed(pm, owner, key, val,
-                                 hamt__key_hash((*pm)->kt, key));
-}
-
-int
 hamt__edit_set_hashed(struct hamt **pm, uint64_t owner, const void *key,
                       void *val, uint64_t h)
 {
@@ -618,15 +614,6 @@ hamt__edit_set_hashed(struct hamt **pm, uint64_t owner, const void *key,
     }
     map_commit(&ed);
     return sc.added ? 1 : 0;
-}
-
-const struct hamt *
-hamt__set(const struct hamt *m, const void *key, void *val)
-{
-    /* Owner 0: nothing is written in place; r is replaced on a change. */
-    struct hamt *r = (struct hamt *)(uintptr_t)m;
-
-    return hamt__edit_set(&r, 0, key, val) < 0 ? NULL : r;
 }
 
 /* ---- remove ---- */
@@ -759,11 +746,12 @@ map_remove_node(struct del_ctx *dc, struct node *n, size_t pre, unsigned shift)
     return REMOVE_NOMEM;
 }
 
-int
-hamt__edit_remove(struct hamt **pm, uint64_t owner, const void *key)
+/* hamt__edit_remove for a batch (owner != 0; owner 0 is map_premove). */
+static int
+map_edit_remove(struct hamt **pm, uint64_t owner, const void *key)
 {
     struct hamt *m = *pm;
-    struct edit ed; /* as in hamt__edit_set */
+    struct edit ed; /* as in hamt__edit_set_hashed */
     struct del_ctx dc = {
         .kt = m->kt,
         .key = key,
@@ -782,12 +770,9 @@ hamt__edit_remove(struct hamt **pm, uint64_t owner, const void *key)
     case REMOVE_NEWNODE:
         if (dc.node == hamt__root(m)) {
             m->size--; /* changed in place: the root block is owned */
-        } else if (owner == 0 && m->size == 1) {
-            /* A persistent update that empties the map gives the shared
-             * empty map of the key type.  (A batch keeps its empty root:
-             * hamt_batch_finish returns the shared one for it.) */
-            *pm = (struct hamt *)(uintptr_t)m->kt->empty;
         } else {
+            /* A batch keeps even an empty root: hamt_batch_finish returns
+             * the shared empty map for it. */
             *pm = map_finish(dc.node, m->kt, m->size - 1);
         }
         map_commit(&ed);
@@ -799,13 +784,288 @@ hamt__edit_remove(struct hamt **pm, uint64_t owner, const void *key)
     return -1;
 }
 
+/* ---- persistent updates ---- */
+
+/*
+ * hamt_set and hamt_remove, and every edit with owner 0, take this path.
+ * The general edit above serves batches too and pays on every level for
+ * what only they need: owner tails, retirement, changes in place, and a
+ * recursion whose result says which of them happened.  A persistent update
+ * needs none of that.  It walks down once, iteratively, noting each node it
+ * passes and the slot of the child it takes (struct map_path); it builds the
+ * new bottom node; then it copies each node above with that one slot
+ * replaced, from the bottom up.  Each allocation happens before anything
+ * points to its result, so a failed one leaves the input map as it was and
+ * only garbage that nothing reaches.  As in map_get_kind, `ints` is a
+ * constant at each call site, so integer keys hash and compare inline.
+ */
+struct map_path {
+    struct node *n[HAMT_LEVELS]; /* the bitmap nodes passed, root first */
+    unsigned slot[HAMT_LEVELS];  /* the slot of the child taken in each */
+};
+
+/* Bytes in front of a node built at path depth d (the map header). */
+static inline size_t
+map_pre(unsigned depth)
+{
+    return depth == 0 ? sizeof(struct hamt) : 0;
+}
+
+/*
+ * The new map of `size` keys: p->n[0 .. depth - 1] copied, each with its
+ * slot p->slot[d] pointing to the copy below it, the lowest to `sub`.  With
+ * depth 0, sub is the new root itself.  NULL with errno = ENOMEM.
+ */
+static struct hamt *
+map_path_copy(const struct hamt__kt *kt, const struct map_path *p,
+              unsigned depth, void *sub, size_t size)
+{
+    struct node *root;
+
+    if (sub == NULL) {
+        return NULL;
+    }
+    root = hamt__nd_copy_path(sizeof(struct hamt), p->n, p->slot, depth, sub);
+    return root != NULL ? map_finish(root, kt, size) : NULL;
+}
+
+static inline __attribute__((always_inline)) int
+map_pset_kind(struct hamt **pm, const void *key, void *val, bool ints)
+{
+    const struct hamt *m = *pm;
+    const struct hamt__kt *kt = m->kt;
+    uint64_t h = ints ? hamt__hash_u64((uint64_t)(uintptr_t)key)
+                      : hamt__key_hash(kt, key);
+    struct node *n = hamt__root(m);
+    unsigned depth = 0, shift = 0;
+    const void *stored = key;
+    struct map_path p;
+    struct hamt *r;
+    void *sub;
+    int added;
+
+    for (;;) {
+        uint32_t bit = nd_bit(h, shift);
+        if (n->datamap & bit) {
+            unsigned i = nd_entry_index(n, bit);
+            const void *k = nd_key(n, i);
+            if (ints ? k == key : hamt__key_eq(kt, k, key)) {
+                if (nd_val(n, i) == val) {
+                    return 0; /* the identity rule */
+                }
+                sub = hamt__nd_replace(map_pre(depth), n, 2 * i + 1, val,
+                                       kt->scalar);
+                added = 0;
+                break;
+            }
+            /* Two keys meet: the old entry moves down into a pair. */
+            if (!ints && !hamt__key_store(kt, key, &stored)) {
+                return -1;
+            }
+            uint64_t kh = ints ? hamt__hash_u64((uint64_t)(uintptr_t)k)
+                               : hamt__key_hash(kt, k);
+            void *child = hamt__nd_pair(kt, shift + HAMT_BITS, k, nd_val(n, i),
+                                        kh, stored, val, h, kt->scalar);
+            if (child == NULL) {
+                return -1;
+            }
+            sub = hamt__nd_change(map_pre(depth), 0, n, ND_ENTRY_TO_CHILD, bit,
+                                  NULL, child, kt->scalar);
+            added = 1;
+            break;
+        }
+        if (!(n->nodemap & bit)) {
+            if (!ints && !hamt__key_store(kt, key, &stored)) {
+                return -1;
+            }
+            sub = hamt__nd_change(map_pre(depth), 0, n, ND_INSERT_ENTRY, bit,
+                                  stored, val, kt->scalar);
+            added = 1;
+            break;
+        }
+        unsigned slot = nd_child_slot(n, bit);
+        p.n[depth] = n;
+        p.slot[depth] = slot;
+        depth++;
+        n = n->slots[slot];
+        /* Every node on the path is copied whole: load it all at once. */
+        map_prefetch_whole(n);
+        shift += HAMT_BITS;
+        if (HAMT_UNLIKELY(nd_is_collision_shift(shift))) {
+            /* As the general edit does it, with nothing owned. */
+            struct edit ed;
+            struct set_ctx sc = {
+                .kt = kt, .key = key, .val = val, .h = h, .ed = &ed};
+            ed.owner = 0;
+            ed.scalar = kt->scalar;
+            ed.nretired = 0;
+            sub = ct_ordered(kt) ? map_set_ctree(&sc, (struct ctree *)n)
+                                 : map_set_cnode(&sc, (struct cnode *)n);
+            if (sub == n) {
+                return 0;
+            }
+            added = sc.added ? 1 : 0;
+            break;
+        }
+    }
+    r = map_path_copy(kt, &p, depth, sub, m->size + (size_t)added);
+    if (r == NULL) {
+        return -1;
+    }
+    *pm = r;
+    return added;
+}
+
+/* A persistent set (hamt__edit_set with owner 0). */
+static int
+map_pset(struct hamt **pm, const void *key, void *val)
+{
+    enum hamt_key_kind kind = (*pm)->kt->kind;
+
+    if (kind == HAMT_KEY_U64 || kind == HAMT_KEY_PTR) {
+        return map_pset_kind(pm, key, val, true);
+    }
+    return map_pset_kind(pm, key, val, false);
+}
+
+static inline __attribute__((always_inline)) int
+map_premove_kind(struct hamt **pm, const void *key, bool ints)
+{
+    const struct hamt *m = *pm;
+    const struct hamt__kt *kt = m->kt;
+    uint64_t h = ints ? hamt__hash_u64((uint64_t)(uintptr_t)key)
+                      : hamt__key_hash(kt, key);
+    struct node *n = hamt__root(m);
+    unsigned depth = 0, shift = 0;
+    struct map_path p;
+    struct hamt *r;
+    const void *k1;
+    void *v1, *sub;
+
+    for (;;) {
+        uint32_t bit = nd_bit(h, shift);
+        if (n->datamap & bit) {
+            unsigned i = nd_entry_index(n, bit);
+            const void *k = nd_key(n, i);
+            if (!(ints ? k == key : hamt__key_eq(kt, k, key))) {
+                return 0;
+            }
+            if (m->size == 1) {
+                /* The last key: the key type's shared empty map. */
+                *pm = (struct hamt *)(uintptr_t)kt->empty;
+                return 1;
+            }
+            if (depth != 0 && n->nodemap == 0 && nd_nentries(n) == 2) {
+                /* N3: the other entry is the subtree's only key. */
+                k1 = nd_key(n, 1 - i);
+                v1 = nd_val(n, 1 - i);
+                goto single;
+            }
+            sub = hamt__nd_change(map_pre(depth), 0, n, ND_REMOVE_ENTRY, bit,
+                                  NULL, NULL, kt->scalar);
+            goto copy;
+        }
+        if (!(n->nodemap & bit)) {
+            return 0;
+        }
+        unsigned slot = nd_child_slot(n, bit);
+        p.n[depth] = n;
+        p.slot[depth] = slot;
+        depth++;
+        n = n->slots[slot];
+        map_prefetch_whole(n);
+        shift += HAMT_BITS;
+        if (HAMT_UNLIKELY(nd_is_collision_shift(shift))) {
+            struct edit ed;
+            struct del_ctx dc = {.kt = kt, .key = key, .h = h, .ed = &ed};
+            ed.owner = 0;
+            ed.scalar = kt->scalar;
+            ed.nretired = 0;
+            switch (map_remove_cnode(&dc, (struct cnode *)n)) {
+            case REMOVE_NOTFOUND:
+                return 0;
+            case REMOVE_NOMEM:
+                return -1;
+            case REMOVE_NEWNODE:
+                sub = dc.node;
+                goto copy;
+            case REMOVE_SINGLE:
+                k1 = dc.k;
+                v1 = dc.v;
+                goto single;
+            }
+            HAMT_UNREACHABLE();
+        }
+    }
+single:
+    /*
+     * One key (k1, v1) is left below p.n[depth - 1]: it goes up to the
+     * first node above that keeps something else (N3), the root at the
+     * latest, and becomes an entry there; the nodes between vanish.
+     */
+    while (depth > 1 && p.n[depth - 1]->datamap == 0
+           && nd_nchildren(p.n[depth - 1]) == 1) {
+        depth--;
+    }
+    depth--;
+    sub = hamt__nd_change(map_pre(depth), 0, p.n[depth], ND_CHILD_TO_ENTRY,
+                          nd_bit(h, depth * HAMT_BITS), k1, v1, kt->scalar);
+copy:
+    r = map_path_copy(kt, &p, depth, sub, m->size - 1);
+    if (r == NULL) {
+        return -1;
+    }
+    *pm = r;
+    return 1;
+}
+
+/* A persistent remove (hamt__edit_remove with owner 0). */
+static int
+map_premove(struct hamt **pm, const void *key)
+{
+    enum hamt_key_kind kind = (*pm)->kt->kind;
+
+    if (kind == HAMT_KEY_U64 || kind == HAMT_KEY_PTR) {
+        return map_premove_kind(pm, key, true);
+    }
+    return map_premove_kind(pm, key, false);
+}
+
+int
+hamt__edit_set(struct hamt **pm, uint64_t owner, const void *key, void *val)
+{
+    if (owner == 0) {
+        return map_pset(pm, key, val);
+    }
+    return hamt__edit_set_hashed(pm, owner, key, val,
+                                 hamt__key_hash((*pm)->kt, key));
+}
+
+const struct hamt *
+hamt__set(const struct hamt *m, const void *key, void *val)
+{
+    /* Nothing is written in place; r is replaced on a change. */
+    struct hamt *r = (struct hamt *)(uintptr_t)m;
+
+    return map_pset(&r, key, val) < 0 ? NULL : r;
+}
+
+int
+hamt__edit_remove(struct hamt **pm, uint64_t owner, const void *key)
+{
+    if (owner == 0) {
+        return map_premove(pm, key);
+    }
+    return map_edit_remove(pm, owner, key);
+}
+
 const struct hamt *
 hamt__remove(const struct hamt *m, const void *key)
 {
-    /* Owner 0: nothing is written in place; r is replaced on a change. */
+    /* Nothing is written in place; r is replaced on a change. */
     struct hamt *r = (struct hamt *)(uintptr_t)m;
 
-    return hamt__edit_remove(&r, 0, key) < 0 ? NULL : r;
+    return map_premove(&r, key) < 0 ? NULL : r;
 }
 
 /* ---- equality ---- */

@@ -90,7 +90,7 @@
  * the node has no children: then its tail is cleared here, since such
  * memory is not zeroed, and the caller writes every slot.
  */
-static struct node *
+static inline __attribute__((always_inline)) struct node *
 nd_alloc_room(size_t pre, unsigned ne, unsigned nc, size_t room, bool scalar)
 {
     size_t end = pre + nd_bytes(ne, nc);
@@ -116,28 +116,76 @@ hamt__nd_alloc(size_t pre, unsigned ne, unsigned nc, bool scalar)
     return nd_alloc_room(pre, ne, nc, 0, scalar);
 }
 
+/*
+ * Copies n words.  The count passes through an empty asm so that the
+ * compiler cannot bound it: for a copy whose size it knows to be small (a
+ * node has at most 64 slots) GCC emits an inline `rep movsq`, whose
+ * start-up costs more than a whole short copy by the C library's memcpy,
+ * which moves vectors.  Every node copy goes through here.
+ */
+static inline void
+nd_words(void **dst, void *const *src, size_t n)
+{
+#if defined(__GNUC__)
+    __asm__("" : "+r"(n));
+#endif
+    memcpy(dst, src, n * sizeof(void *));
+}
+
 struct node *
 hamt__nd_copy(size_t pre, const struct node *n, bool scalar)
 {
     unsigned ne = nd_nentries(n), nc = nd_nchildren(n);
-    struct node *c = hamt__nd_alloc(pre, ne, nc, scalar);
+    struct node *c = nd_alloc_room(pre, ne, nc, 0, scalar);
 
     if (c != NULL) {
-        memcpy(c, n, nd_bytes(ne, nc));
+        c->datamap = n->datamap;
+        c->nodemap = n->nodemap;
+        nd_words(c->slots, n->slots, 2 * (size_t)ne + nc);
     }
     return c;
+}
+
+struct node *
+hamt__nd_replace(size_t pre, const struct node *n, unsigned slot, void *word,
+                 bool scalar)
+{
+    struct node *c = hamt__nd_copy(pre, n, scalar);
+
+    if (c != NULL) {
+        c->slots[slot] = word;
+    }
+    return c;
+}
+
+struct node *
+hamt__nd_copy_path(size_t pre, struct node *const *path, const unsigned *slot,
+                   unsigned depth, void *sub)
+{
+    while (depth > 0) {
+        depth--;
+        const struct node *n = path[depth];
+        unsigned ne = nd_nentries(n), nc = nd_nchildren(n);
+        /* n has a child, so the copy is scanned whatever the values are. */
+        struct node *c = nd_alloc_room(depth == 0 ? pre : 0, ne, nc, 0, false);
+        if (c == NULL) {
+            return NULL;
+        }
+        c->datamap = n->datamap;
+        c->nodemap = n->nodemap;
+        nd_words(c->slots, n->slots, 2 * (size_t)ne + nc);
+        c->slots[slot[depth]] = sub;
+        sub = c;
+    }
+    return sub;
 }
 
 struct node *
 hamt__nd_set_value(size_t pre, const struct node *n, uint32_t bit, void *val,
                    bool scalar)
 {
-    struct node *c = hamt__nd_copy(pre, n, scalar);
-
-    if (c != NULL) {
-        c->slots[2 * nd_entry_index(n, bit) + 1] = val;
-    }
-    return c;
+    return hamt__nd_replace(pre, n, 2 * nd_entry_index(n, bit) + 1, val,
+                            scalar);
 }
 
 /*
@@ -145,58 +193,57 @@ hamt__nd_set_value(size_t pre, const struct node *n, uint32_t bit, void *val,
  * (see enum nd_change); `val` is the new child for ND_ENTRY_TO_CHILD.
  * dst must not overlap n and must have room for the new shape.
  */
-static void
+static inline __attribute__((always_inline)) void
 nd_compose(struct node *dst, const struct node *n, enum nd_change op,
            uint32_t bit, const void *key, void *val)
 {
-    unsigned ne = nd_nentries(n), nc = nd_nchildren(n);
-    unsigned i = nd_popcount(n->datamap & (bit - 1)); /* entry position */
-    unsigned j = nd_popcount(n->nodemap & (bit - 1)); /* child position */
-    void *const *se = n->slots, *const *sc = n->slots + 2 * ne;
+    /*
+     * Entries and children lie in one array, so whatever stays on each
+     * side of the change is one contiguous run in both nodes: each case
+     * is at most three copies (runs may be empty).
+     */
+    size_t ne = nd_nentries(n), nc = nd_nchildren(n);
+    size_t i = nd_popcount(n->datamap & (bit - 1)); /* entry position */
+    size_t j = nd_popcount(n->nodemap & (bit - 1)); /* child position */
+    void *const *s = n->slots;
     void **d = dst->slots;
-    const size_t W = sizeof(void *);
 
     switch (op) {
     case ND_INSERT_ENTRY:
-        memcpy(d, se, 2 * i * W);
+        nd_words(d, s, 2 * i);
         d[2 * i] = (void *)(uintptr_t)key;
         d[2 * i + 1] = val;
-        memcpy(d + 2 * i + 2, se + 2 * i, 2 * (ne - i) * W);
-        memcpy(d + 2 * (ne + 1), sc, nc * W);
+        nd_words(d + 2 * i + 2, s + 2 * i, 2 * (ne - i) + nc);
         dst->datamap = n->datamap | bit;
         dst->nodemap = n->nodemap;
         return;
     case ND_REMOVE_ENTRY:
-        memcpy(d, se, 2 * i * W);
-        memcpy(d + 2 * i, se + 2 * i + 2, 2 * (ne - i - 1) * W);
-        memcpy(d + 2 * (ne - 1), sc, nc * W);
+        nd_words(d, s, 2 * i);
+        nd_words(d + 2 * i, s + 2 * i + 2, 2 * (ne - i - 1) + nc);
         dst->datamap = n->datamap & ~bit;
         dst->nodemap = n->nodemap;
         return;
     case ND_ENTRY_TO_CHILD:
-        /* Entries without the one that moves down, then the children
-         * with the new one at its fragment position j. */
-        memcpy(d, se, 2 * i * W);
-        memcpy(d + 2 * i, se + 2 * i + 2, 2 * (ne - i - 1) * W);
-        d += 2 * (ne - 1);
-        memcpy(d, sc, j * W);
-        d[j] = val;
-        memcpy(d + j + 1, sc + j, (nc - j) * W);
+        /* Entries without the one that moves down, the children before
+         * fragment position j, the new child, the rest. */
+        nd_words(d, s, 2 * i);
+        nd_words(d + 2 * i, s + 2 * i + 2, 2 * (ne - i - 1) + j);
+        d[2 * (ne - 1) + j] = val;
+        nd_words(d + 2 * (ne - 1) + j + 1, s + 2 * ne + j, nc - j);
         dst->datamap = n->datamap & ~bit;
         dst->nodemap = n->nodemap | bit;
         return;
     case ND_CHILD_TO_ENTRY:
-        memcpy(d, se, 2 * i * W);
+        nd_words(d, s, 2 * i);
         d[2 * i] = (void *)(uintptr_t)key;
         d[2 * i + 1] = val;
-        memcpy(d + 2 * i + 2, se + 2 * i, 2 * (ne - i) * W);
-        d += 2 * (ne + 1);
-        memcpy(d, sc, j * W);
-        memcpy(d + j, sc + j + 1, (nc - j - 1) * W);
+        nd_words(d + 2 * i + 2, s + 2 * i, 2 * (ne - i) + j);
+        nd_words(d + 2 * (ne + 1) + j, s + 2 * ne + j + 1, nc - j - 1);
         dst->datamap = n->datamap | bit;
         dst->nodemap = n->nodemap & ~bit;
         return;
     }
+    HAMT_UNREACHABLE(); /* every enum nd_change is a case above */
 }
 
 /* Entries and children after the change. */
@@ -259,7 +306,9 @@ hamt__nd_change_in_place(size_t pre, struct node *n, enum nd_change op,
         return false;
     }
     nd_compose(&tmp.n, n, op, bit, key, val);
-    memcpy(n, &tmp.n, new_end);
+    n->datamap = tmp.n.datamap;
+    n->nodemap = tmp.n.nodemap;
+    nd_words(n->slots, tmp.n.slots, 2 * (size_t)ne + nc);
     if (old_end > new_end) {
         /* Shrunk: clear the old words, so that the collector, which scans
          * the whole block, does not keep what they pointed to alive. */
@@ -272,12 +321,7 @@ struct node *
 hamt__nd_set_child(size_t pre, const struct node *n, uint32_t bit, void *child)
 {
     /* n has a child, so the copy is scanned whatever the values are. */
-    struct node *c = hamt__nd_copy(pre, n, false);
-
-    if (c != NULL) {
-        c->slots[nd_child_slot(n, bit)] = child;
-    }
-    return c;
+    return hamt__nd_replace(pre, n, nd_child_slot(n, bit), child, false);
 }
 
 void *

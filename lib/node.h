@@ -157,8 +157,24 @@ cn_tail(const struct cnode *c)
 /* An uninitialised node of ne entries and nc children (tail 0). */
 struct node *hamt__nd_alloc(size_t pre, unsigned ne, unsigned nc, bool scalar);
 struct node *hamt__nd_copy(size_t pre, const struct node *n, bool scalar);
+/*
+ * n with slots[slot] replaced by `word` (a value, or a child: then n has
+ * children and the copy is scanned whatever `scalar` says).
+ */
+struct node *hamt__nd_replace(size_t pre, const struct node *n, unsigned slot,
+                              void *word, bool scalar);
 struct node *hamt__nd_set_value(size_t pre, const struct node *n, uint32_t bit,
                                 void *val, bool scalar);
+/*
+ * Path copying: path[0 .. depth - 1], each node the parent of the next,
+ * copied from the bottom up, each with slots[slot[d]] pointing to the copy
+ * below it and the lowest to `sub`; the top copy has `pre` bytes in front.
+ * Returns the top copy (sub itself when depth is 0), or NULL with
+ * errno = ENOMEM: the copies made so far are garbage nothing points to.
+ */
+struct node *hamt__nd_copy_path(size_t pre, struct node *const *path,
+                                const unsigned *slot, unsigned depth,
+                                void *sub);
 /* The changes of shape: an entry or a child appears or disappears. */
 enum nd_change {
     ND_INSERT_ENTRY,   /* (key, val) becomes the entry for bit */
