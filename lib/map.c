@@ -804,6 +804,36 @@ struct map_path {
     unsigned slot[HAMT_LEVELS];  /* the slot of the child taken in each */
 };
 
+/*
+ * One step down a persistent walk: records the node and the child slot
+ * taken (for the copy back up), and returns the child, whose whole node
+ * is loaded at once since every node on the path is copied whole.
+ */
+static inline __attribute__((always_inline)) struct node *
+map_step(struct map_path *p, unsigned *depth, unsigned *shift,
+         struct node *n, uint32_t bit)
+{
+    unsigned slot = nd_child_slot(n, bit);
+    struct node *child = n->slots[slot];
+
+    p->n[*depth] = n;
+    p->slot[*depth] = slot;
+    (*depth)++;
+    map_prefetch_whole(child);
+    *shift += HAMT_BITS;
+    return child;
+}
+
+/* The edit state of a change nothing owns (the collision levels' code
+ * takes one): every node it makes is new, none is retired. */
+static inline void
+map_edit_unowned(struct edit *ed, const struct hamt__kt *kt)
+{
+    ed->owner = 0;
+    ed->scalar = kt->scalar;
+    ed->nretired = 0;
+}
+
 /* Bytes in front of a node built at path depth d (the map header). */
 static inline size_t
 map_pre(unsigned depth)
@@ -883,22 +913,13 @@ map_pset_kind(struct hamt **pm, const void *key, void *val, bool ints)
             added = 1;
             break;
         }
-        unsigned slot = nd_child_slot(n, bit);
-        p.n[depth] = n;
-        p.slot[depth] = slot;
-        depth++;
-        n = n->slots[slot];
-        /* Every node on the path is copied whole: load it all at once. */
-        map_prefetch_whole(n);
-        shift += HAMT_BITS;
+        n = map_step(&p, &depth, &shift, n, bit);
         if (HAMT_UNLIKELY(nd_is_collision_shift(shift))) {
             /* As the general edit does it, with nothing owned. */
             struct edit ed;
             struct set_ctx sc = {
                 .kt = kt, .key = key, .val = val, .h = h, .ed = &ed};
-            ed.owner = 0;
-            ed.scalar = kt->scalar;
-            ed.nretired = 0;
+            map_edit_unowned(&ed, kt);
             sub = ct_ordered(kt) ? map_set_ctree(&sc, (struct ctree *)n)
                                  : map_set_cnode(&sc, (struct cnode *)n);
             if (sub == n) {
@@ -968,19 +989,11 @@ map_premove_kind(struct hamt **pm, const void *key, bool ints)
         if (!(n->nodemap & bit)) {
             return 0;
         }
-        unsigned slot = nd_child_slot(n, bit);
-        p.n[depth] = n;
-        p.slot[depth] = slot;
-        depth++;
-        n = n->slots[slot];
-        map_prefetch_whole(n);
-        shift += HAMT_BITS;
+        n = map_step(&p, &depth, &shift, n, bit);
         if (HAMT_UNLIKELY(nd_is_collision_shift(shift))) {
             struct edit ed;
             struct del_ctx dc = {.kt = kt, .key = key, .h = h, .ed = &ed};
-            ed.owner = 0;
-            ed.scalar = kt->scalar;
-            ed.nretired = 0;
+            map_edit_unowned(&ed, kt);
             switch (map_remove_cnode(&dc, (struct cnode *)n)) {
             case REMOVE_NOTFOUND:
                 return 0;
