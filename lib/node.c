@@ -132,8 +132,9 @@ nd_words(void **dst, void *const *src, size_t n)
     memcpy(dst, src, n * sizeof(void *));
 }
 
-struct node *
-hamt__nd_copy(size_t pre, const struct node *n, bool scalar)
+/* A copy of n with `pre` bytes in front; NULL with ENOMEM. */
+static inline __attribute__((always_inline)) struct node *
+nd_clone(size_t pre, const struct node *n, bool scalar)
 {
     unsigned ne = nd_nentries(n), nc = nd_nchildren(n);
     struct node *c = nd_alloc_room(pre, ne, nc, 0, scalar);
@@ -144,6 +145,12 @@ hamt__nd_copy(size_t pre, const struct node *n, bool scalar)
         nd_words(c->slots, n->slots, 2 * (size_t)ne + nc);
     }
     return c;
+}
+
+struct node *
+hamt__nd_copy(size_t pre, const struct node *n, bool scalar)
+{
+    return nd_clone(pre, n, scalar);
 }
 
 struct node *
@@ -164,16 +171,12 @@ hamt__nd_copy_path(size_t pre, struct node *const *path, const unsigned *slot,
 {
     while (depth > 0) {
         depth--;
-        const struct node *n = path[depth];
-        unsigned ne = nd_nentries(n), nc = nd_nchildren(n);
-        /* n has a child, so the copy is scanned whatever the values are. */
-        struct node *c = nd_alloc_room(depth == 0 ? pre : 0, ne, nc, 0, false);
+        /* path[depth] has a child, so the copy is scanned whatever the
+         * values are. */
+        struct node *c = nd_clone(depth == 0 ? pre : 0, path[depth], false);
         if (c == NULL) {
             return NULL;
         }
-        c->datamap = n->datamap;
-        c->nodemap = n->nodemap;
-        nd_words(c->slots, n->slots, 2 * (size_t)ne + nc);
         c->slots[slot[depth]] = sub;
         sub = c;
     }
