@@ -470,7 +470,8 @@ HAMT_API const struct hamt *hamt_cell_update(struct hamt_cell *c,
  * `timeout` (relative, CLOCK_MONOTONIC; NULL, or a timeout that takes the
  * clock past the largest time_t, waits forever) passes; signals do not end
  * the wait.  The waiter sleeps: in the kernel's futex, or, should that
- * system call fail unexpectedly, in naps of at most 64 ms between looks.
+ * system call fail unexpectedly, in naps of bounded length between looks
+ * (hamt_cell_wait(3) gives the bound).
  * Returns 0, or -1 with errno ETIMEDOUT, EINVAL (NULL cell, malformed
  * timeout), ENOMEM (a thread's first slot), or the error of
  * clock_nanosleep() if a nap fails too.  Publishing costs the writer no

@@ -31,8 +31,9 @@
  * hamt_batch (a lone request: the persistent call itself, which does less
  * work than a batch of one), publishes the result with one
  * hamt_cell_cas(), and completes each request (TAKEN -> DONE, with its
- * version or errno), waking its submitter if it sleeps.  It serves up to COMBINE_ROUNDS
- * rounds while requests keep arriving, then leaves (see "departure").
+ * version or errno), waking its submitter if it sleeps.  It serves up to
+ * COMBINE_ROUNDS rounds while requests keep arriving, then leaves (see
+ * "departure").
  *
  * Request states (the low byte of `state`; bit STATE_SLEEP says the
  * submitter sleeps, or is about to, in futex_wait on the word):
