@@ -32,6 +32,8 @@
  * writers.csv, writers_*.dat and writers.gp (one picture per read ratio:
  * total updates/s against W, R = 1, both patterns).
  */
+/* RUSAGE_THREAD (Linux): each thread's own context switches. */
+#define _GNU_SOURCE
 #include "bench.h"
 #include "writers.h"
 
@@ -39,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #define WR_N 1000000u
@@ -66,6 +69,8 @@ struct wr_worker {
     uint64_t rng;
     uint64_t updates, reads, hits, sum;
     uint64_t t0, t1;
+    uint64_t cpu0, cpu1; /* the thread's own CPU time, ns */
+    long vcsw0, vcsw1;   /* its voluntary context switches */
     double *lat;
     size_t nlat, seen;
     pthread_t thread;
@@ -134,6 +139,18 @@ wr_update(struct wr_worker *w, uint64_t *ctr, void *t)
     w->updates += 2;
 }
 
+/* The calling thread's CPU time (ns) and voluntary context switches. */
+static void
+wr_self(uint64_t *cpu, long *vcsw)
+{
+    struct timespec ts;
+    struct rusage ru;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    *cpu = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    *vcsw = getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nvcsw : 0;
+}
+
 static void *
 wr_main(void *arg)
 {
@@ -146,6 +163,7 @@ wr_main(void *arg)
     bool counted = false;
 
     pthread_barrier_wait(&sh->bar);
+    wr_self(&w->cpu0, &w->vcsw0);
     w->t0 = bench_now_ns();
     while (!atomic_load_explicit(&sh->stop, memory_order_relaxed)) {
         if (!w->writer) {
@@ -168,6 +186,7 @@ wr_main(void *arg)
         }
     }
     w->t1 = bench_now_ns();
+    wr_self(&w->cpu1, &w->vcsw1);
     a->thread_exit(sh->m, t);
     return NULL;
 }
@@ -219,6 +238,8 @@ wr_phase(const struct wr_contender *ct, void *m, enum wr_pattern pat, size_t n,
         }
     }
     pthread_barrier_wait(&sh.bar);
+    uint64_t p0 = bench_now_ns();
+    bench_gc_reset();
     wr_sleep(secs);
     /*
      * On a loaded machine a thread may not have run at all in a short
@@ -234,16 +255,25 @@ wr_phase(const struct wr_contender *ct, void *m, enum wr_pattern pat, size_t n,
     for (unsigned i = 0; i < nt; i++) {
         pthread_join(w[i].thread, NULL);
     }
+    struct bench_gc_stats gc;
+    double pdt = (double)(bench_now_ns() - p0) / 1e6;
+    bench_gc_read(&gc, NULL);
     memset(c, 0, sizeof *c);
+    c->gc_pct = pdt > 0 ? 100.0 * gc.total_ms / pdt : 0;
     size_t nlat = 0;
-    uint64_t reads = 0, hits = 0;
+    uint64_t reads = 0, hits = 0, updates = 0;
+    long vcsw = 0;
     bool ok = true;
     for (unsigned i = 0; i < nt; i++) {
         double dt = (double)(w[i].t1 - w[i].t0) / 1e9;
         if (dt <= 0) {
             continue;
         }
+        double cores = (double)(w[i].cpu1 - w[i].cpu0) / 1e9 / dt;
         if (w[i].writer) {
+            c->wr_cpu += cores;
+            updates += w[i].updates;
+            vcsw += w[i].vcsw1 - w[i].vcsw0;
             c->upd_s += (double)w[i].updates / dt;
             nlat += w[i].nlat;
             if (w[i].nlat != 0) {
@@ -254,11 +284,13 @@ wr_phase(const struct wr_contender *ct, void *m, enum wr_pattern pat, size_t n,
                 }
             }
         } else {
+            c->rd_cpu += cores;
             c->rd_s += (double)w[i].reads / dt;
         }
         reads += w[i].reads;
         hits += w[i].hits;
     }
+    c->vcsw_upd = updates ? (double)vcsw / (double)updates : 0;
     c->hit_pct = reads ? 100.0 * (double)hits / (double)reads : 100.0;
     if (pat == WP_UPDATE && hits != reads) {
         ok = false;
@@ -314,6 +346,35 @@ wr_build(const struct bench_adapter *a, size_t n)
     }
     a->thread_exit(m, t);
     return m;
+}
+
+/*
+ * Whether the quick mode runs the row W x R: the targets' rows (W = 4,
+ * R = 1; one writer: W = 1), or those listed in HAMT_BENCH_WR ("4x1,1x1":
+ * W x R pairs), so that a change to the combiner can be timed against its
+ * single-writer rows too without the full grid.
+ */
+static bool
+wr_quick_row(unsigned w, unsigned r, bool one_writer)
+{
+    const char *e = getenv("HAMT_BENCH_WR");
+
+    if (e == NULL || *e == '\0') {
+        return w == (one_writer ? 1u : 4u) && r == 1;
+    }
+    while (*e != '\0') {
+        char *end;
+        unsigned long ew = strtoul(e, &end, 10);
+        unsigned long er = *end == 'x' ? strtoul(end + 1, &end, 10) : 0;
+        if (ew == w && er == r) {
+            return true;
+        }
+        if (*end != ',') {
+            break; /* the end, or malformed: stop rather than loop */
+        }
+        e = end + 1;
+    }
+    return false;
 }
 
 static unsigned
@@ -391,12 +452,12 @@ writers_run(long c_unused)
                     if (cs[c].one_writer && w != 1) {
                         continue;
                     }
-                    /* Quick: the rows of the targets only. */
-                    if (!full && w != (cs[c].one_writer ? 1u : 4u)) {
-                        continue;
-                    }
-                    for (unsigned r = 1; r <= (full ? 2u : 1u); r++) {
+                    for (unsigned r = 1; r <= 2; r++) {
+                        if (!full && !wr_quick_row(w, r, cs[c].one_writer)) {
+                            continue;
+                        }
                         double up[3], rd[3], p50[3], p99[3], wp[3], hp[3];
+                        double rc[3], wc[3], cs_[3], gp[3];
                         struct wr_cell cell;
                         uint64_t h0[BENCH_COMBINE_HIST];
                         bool hist =
@@ -415,6 +476,10 @@ writers_run(long c_unused)
                             p99[k] = cell.p99_us;
                             wp[k] = cell.worst_p99_us;
                             hp[k] = cell.hit_pct;
+                            rc[k] = cell.rd_cpu;
+                            wc[k] = cell.wr_cpu;
+                            cs_[k] = cell.vcsw_upd;
+                            gp[k] = cell.gc_pct;
                         }
                         struct wr_row row = {
                             .name = cs[c].name,
@@ -431,6 +496,10 @@ writers_run(long c_unused)
                         row.med.p99_us = wr_med(p99, runs);
                         row.med.worst_p99_us = wr_med(wp, runs);
                         row.med.hit_pct = wr_med(hp, runs);
+                        row.med.rd_cpu = wr_med(rc, runs);
+                        row.med.wr_cpu = wr_med(wc, runs);
+                        row.med.vcsw_upd = wr_med(cs_, runs);
+                        row.med.gc_pct = wr_med(gp, runs);
                         wr_row_add(&row);
                         if (hist) {
                             wr_hist(&row, m, h0);

@@ -26,6 +26,14 @@ struct wr_contender {
 struct wr_cell {
     double upd_s, rd_s, p50_us, p99_us, worst_p99_us;
     double hit_pct;
+    /*
+     * Cores each role got (its threads' CPU seconds over their wall
+     * seconds, summed) and the writers' voluntary context switches (sleeps)
+     * per update: on an oversubscribed machine these say who held the CPU.
+     */
+    double rd_cpu, wr_cpu, vcsw_upd;
+    /* Share of the phase the collector had the world stopped, percent. */
+    double gc_pct;
 };
 
 struct wr_row {

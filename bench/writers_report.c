@@ -153,38 +153,55 @@ wr_report(FILE *csv)
             printf("\nseveral writers: %s pattern, %u%% reads (writers), "
                    "1M u64 keys\n",
                    wr_pattern_name[p], pct);
-            printf("  %-16s %2s %2s %-5s %12s %12s %9s %9s %9s\n", "map", "W",
-                   "R", "cores", "updates/s", "rd lookups/s", "p50 us",
-                   "p99 us", "worst p99");
+            printf("  %-16s %2s %2s %-5s %12s %12s %9s %9s %9s %6s %6s "
+                   "%9s %7s %5s\n",
+                   "map", "W", "R", "cores", "updates/s", "rd lookups/s",
+                   "p50 us", "p99 us", "worst p99", "rd cpu", "wr cpu",
+                   "rd M/cpus", "slp/upd", "gc %");
             for (size_t i = 0; i < nrows; i++) {
                 const struct wr_row *r = &rows[i];
                 if (r->pat != (enum wr_pattern)p || r->pct != pct) {
                     continue;
                 }
                 printf("  %-16s %2u %2u %-5s %12.0f %12.0f %9.1f %9.1f "
-                       "%9.1f\n",
+                       "%9.1f %6.2f %6.2f %9.2f %7.2f %5.1f\n",
                        r->name, r->w, r->r, r->threads > 2 ? "OVER" : "ok",
                        r->med.upd_s, r->med.rd_s, r->med.p50_us, r->med.p99_us,
-                       r->med.worst_p99_us);
+                       r->med.worst_p99_us, r->med.rd_cpu, r->med.wr_cpu,
+                       r->med.rd_cpu > 0 ? r->med.rd_s / r->med.rd_cpu / 1e6
+                                         : 0.0,
+                       r->med.vcsw_upd, r->med.gc_pct);
             }
         }
     }
     printf("\n  cores: OVER = the row runs more threads than the 2 cores "
-           "(W + R, plus the owner thread)\n");
+           "(W + R, plus the owner thread)\n"
+           "  rd cpu, wr cpu: cores the readers / writers got (own CPU time "
+           "over wall time, summed);\n"
+           "  rd M/cpus: reader lookups per second of the readers' CPU; "
+           "slp/upd: writers' voluntary\n"
+           "  context switches (sleeps) per update; gc %%: share of the "
+           "phase the collector\n  had the world stopped (every "
+           "registered thread, readers too)\n");
     for (unsigned ip = 0; ip < 3; ip++) {
         wr_targets(wr_pcts[ip]);
     }
     if (csv != NULL) {
         fprintf(csv, "pattern,read_pct,map,writers,readers,threads,"
                      "oversubscribed,updates_s,reader_lookups_s,lat_p50_us,"
-                     "lat_p99_us,worst_writer_p99_us,reader_hit_pct\n");
+                     "lat_p99_us,worst_writer_p99_us,reader_hit_pct,"
+                     "reader_cores,writer_cores,writer_sleeps_per_update,"
+                     "gc_stopped_pct\n");
         for (size_t i = 0; i < nrows; i++) {
             const struct wr_row *r = &rows[i];
-            fprintf(csv, "%s,%u,%s,%u,%u,%u,%d,%.0f,%.0f,%.2f,%.2f,%.2f,%.2f\n",
+            fprintf(csv,
+                    "%s,%u,%s,%u,%u,%u,%d,%.0f,%.0f,%.2f,%.2f,%.2f,%.2f,"
+                    "%.3f,%.3f,%.3f,%.2f\n",
                     wr_pattern_name[r->pat], r->pct, r->name, r->w, r->r,
                     r->threads, r->threads > 2, r->med.upd_s, r->med.rd_s,
                     r->med.p50_us, r->med.p99_us, r->med.worst_p99_us,
-                    r->med.hit_pct);
+                    r->med.hit_pct, r->med.rd_cpu, r->med.wr_cpu,
+                    r->med.vcsw_upd, r->med.gc_pct);
         }
     }
 }
