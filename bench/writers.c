@@ -48,6 +48,7 @@
 #define WR_LAT_CAP 16384
 #define WR_MARGIN 4096 /* churn readers stay this far inside the window */
 #define WR_BATCH 16 /* reader lookups per snapshot, as in main.c */
+#define WR_SLOW_NS 20000.0 /* a slow update for the diagnosis */
 
 struct wr_shared {
     const struct bench_adapter *a;
@@ -56,6 +57,7 @@ struct wr_shared {
     unsigned read_pct;
     enum wr_pattern pat;
     bool one_writer;
+    bool diag; /* HAMT_BENCH_WR_DIAG set: classify slow updates */
     _Atomic uint64_t *next; /* churn: next fresh key number */
     _Atomic int stop;
     /* Threads that have done their first update (writers) or batch. */
@@ -73,6 +75,9 @@ struct wr_worker {
     long vcsw0, vcsw1;   /* its voluntary context switches */
     double *lat;
     size_t nlat, seen;
+    /* HAMT_BENCH_WR_DIAG: updates over WR_SLOW_NS, and how many of them
+     * were preempted (involuntary switch) or slept (voluntary switch). */
+    uint64_t slow, slow_pre, slow_slp;
     pthread_t thread;
 };
 
@@ -110,21 +115,56 @@ wr_probe(struct wr_worker *w)
     return hi - sh->n + WR_MARGIN + bench_below(&w->rng, span);
 }
 
+/*
+ * The diagnosis of slow updates: the thread's context switches around the
+ * call (getrusage costs a system call each, so only under
+ * HAMT_BENCH_WR_DIAG): preempted while inside, slept inside (a futex
+ * wait), or neither (the work itself, or a stopped world).
+ */
+static void
+wr_switches(const struct wr_worker *w, long sw[2])
+{
+    struct rusage ru;
+
+    if (w->sh->diag && getrusage(RUSAGE_THREAD, &ru) == 0) {
+        sw[0] = ru.ru_nivcsw;
+        sw[1] = ru.ru_nvcsw;
+    }
+}
+
+static void
+wr_slow(struct wr_worker *w, double ns, const long sw0[2])
+{
+    long sw1[2] = {0, 0};
+
+    if (!w->sh->diag || ns < WR_SLOW_NS) {
+        return;
+    }
+    wr_switches(w, sw1);
+    w->slow++;
+    w->slow_pre += sw1[0] != sw0[0];
+    w->slow_slp += sw1[1] != sw0[1];
+}
+
 static void
 wr_update(struct wr_worker *w, uint64_t *ctr, void *t)
 {
     struct wr_shared *sh = w->sh;
     const struct bench_adapter *a = sh->a;
+    long sw[2] = {0, 0};
     uint64_t s;
     if (sh->pat == WP_UPDATE) {
         bkey k = wr_key(bench_below(&w->rng, sh->n));
+        wr_switches(w, sw);
         s = bench_now_ns();
         if (sh->one_writer) {
             a->update(sh->m, t, k, ++*ctr);
         } else {
             a->update_mw(sh->m, t, k, ++*ctr);
         }
-        wr_lat(w, (double)(bench_now_ns() - s));
+        double ns = (double)(bench_now_ns() - s);
+        wr_lat(w, ns);
+        wr_slow(w, ns, sw);
         w->updates++;
         return;
     }
@@ -219,6 +259,7 @@ wr_phase(const struct wr_contender *ct, void *m, enum wr_pattern pat, size_t n,
                            .read_pct = read_pct,
                            .pat = pat,
                            .one_writer = ct->one_writer,
+                           .diag = getenv("HAMT_BENCH_WR_DIAG") != NULL,
                            .next = next};
     unsigned nt = nw + nr;
     struct wr_worker *w = bench_xcalloc(nt, sizeof *w);
@@ -271,6 +312,9 @@ wr_phase(const struct wr_contender *ct, void *m, enum wr_pattern pat, size_t n,
         }
         double cores = (double)(w[i].cpu1 - w[i].cpu0) / 1e9 / dt;
         if (w[i].writer) {
+            c->slow += (double)w[i].slow;
+            c->slow_pre += (double)w[i].slow_pre;
+            c->slow_slp += (double)w[i].slow_slp;
             c->wr_cpu += cores;
             updates += w[i].updates;
             vcsw += w[i].vcsw1 - w[i].vcsw0;
@@ -291,6 +335,12 @@ wr_phase(const struct wr_contender *ct, void *m, enum wr_pattern pat, size_t n,
         hits += w[i].hits;
     }
     c->vcsw_upd = updates ? (double)vcsw / (double)updates : 0;
+    /* Per 1000 updates, and the causes as shares of the slow ones. */
+    if (c->slow > 0) {
+        c->slow_pre = 100.0 * c->slow_pre / c->slow;
+        c->slow_slp = 100.0 * c->slow_slp / c->slow;
+    }
+    c->slow = updates ? 1000.0 * c->slow / (double)updates : 0;
     c->hit_pct = reads ? 100.0 * (double)hits / (double)reads : 100.0;
     if (pat == WP_UPDATE && hits != reads) {
         ok = false;
@@ -457,7 +507,8 @@ writers_run(long c_unused)
                             continue;
                         }
                         double up[3], rd[3], p50[3], p99[3], wp[3], hp[3];
-                        double rc[3], wc[3], cs_[3], gp[3];
+                        double rc[3], wc[3], cs_[3], gp[3], sl[3], spr[3],
+                            ssl[3];
                         struct wr_cell cell;
                         uint64_t h0[BENCH_COMBINE_HIST];
                         bool hist =
@@ -480,6 +531,9 @@ writers_run(long c_unused)
                             wc[k] = cell.wr_cpu;
                             cs_[k] = cell.vcsw_upd;
                             gp[k] = cell.gc_pct;
+                            sl[k] = cell.slow;
+                            spr[k] = cell.slow_pre;
+                            ssl[k] = cell.slow_slp;
                         }
                         struct wr_row row = {
                             .name = cs[c].name,
@@ -500,6 +554,9 @@ writers_run(long c_unused)
                         row.med.wr_cpu = wr_med(wc, runs);
                         row.med.vcsw_upd = wr_med(cs_, runs);
                         row.med.gc_pct = wr_med(gp, runs);
+                        row.med.slow = wr_med(sl, runs);
+                        row.med.slow_pre = wr_med(spr, runs);
+                        row.med.slow_slp = wr_med(ssl, runs);
                         wr_row_add(&row);
                         if (hist) {
                             wr_hist(&row, m, h0);

@@ -34,6 +34,11 @@ struct wr_cell {
     double rd_cpu, wr_cpu, vcsw_upd;
     /* Share of the phase the collector had the world stopped, percent. */
     double gc_pct;
+    /*
+     * HAMT_BENCH_WR_DIAG only: updates slower than 20 us per 1000 updates,
+     * and the percentage of those preempted / asleep inside the call.
+     */
+    double slow, slow_pre, slow_slp;
 };
 
 struct wr_row {

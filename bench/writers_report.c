@@ -171,6 +171,12 @@ wr_report(FILE *csv)
                        r->med.rd_cpu > 0 ? r->med.rd_s / r->med.rd_cpu / 1e6
                                          : 0.0,
                        r->med.vcsw_upd, r->med.gc_pct);
+                if (getenv("HAMT_BENCH_WR_DIAG") != NULL) {
+                    printf("  %-16s   updates over 20 us: %.2f per 1000;"
+                           " of them preempted %.0f%%, asleep %.0f%%\n",
+                           "", r->med.slow, r->med.slow_pre,
+                           r->med.slow_slp);
+                }
             }
         }
     }
