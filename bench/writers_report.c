@@ -81,6 +81,55 @@ wr_med(double *v, unsigned n)
     return bench_median(v, n);
 }
 
+/*
+ * Why the readers target holds or not: a reader's lookups/s is its
+ * lookups per second of CPU times the CPU it got, and on an
+ * oversubscribed machine the scheduler, not the map, decides the latter.
+ * Prints both factors for the combiner's row and the best other row, and
+ * the share of the row's CPU the combiner's reader would need for twice
+ * the other's lookups/s at its own lookups per CPU-second.
+ */
+static void
+wr_reader_budget(const struct wr_row *cb, const struct wr_row *o)
+{
+    const struct wr_cell *c = &cb->med;
+    double ctot = c->rd_cpu + c->wr_cpu;
+
+    if (o == NULL || c->rd_cpu <= 0 || o->med.rd_cpu <= 0 || ctot <= 0) {
+        return;
+    }
+    double cper = c->rd_s / c->rd_cpu, oper = o->med.rd_s / o->med.rd_cpu;
+    double otot = o->med.rd_cpu + o->med.wr_cpu;
+    printf("    = lookups per reader CPU-second %.2f M vs %s's %.2f M (%.2fx)"
+           "\n      x reader's share of the row's CPU %.0f%% vs %.0f%% (fair "
+           "share of %u threads: %.0f%%);\n      2x %s's readers needs "
+           "%.0f%% of the CPU the row got\n",
+           cper / 1e6, o->name, oper / 1e6, cper / oper,
+           100.0 * c->rd_cpu / ctot,
+           otot > 0 ? 100.0 * o->med.rd_cpu / otot : 0.0, cb->threads,
+           100.0 / cb->threads, o->name, 100.0 * 2.0 * o->med.rd_s / cper / ctot);
+}
+
+/*
+ * The same split for the updates targets: updates per second of the
+ * writers' CPU (what the map and the combiner do with a core) times the
+ * cores the writers got (what the scheduler gave them).
+ */
+static void
+wr_writer_budget(const struct wr_row *cb, const struct wr_row *o)
+{
+    const struct wr_cell *c = &cb->med;
+
+    if (o == NULL || c->wr_cpu <= 0 || o->med.wr_cpu <= 0) {
+        return;
+    }
+    double cper = c->upd_s / c->wr_cpu, oper = o->med.upd_s / o->med.wr_cpu;
+    printf("    = updates per writer CPU-second %.0f vs %s's %.0f (%.2fx)"
+           " x writers' cores %.2f vs %.2f (%.2fx)\n",
+           cper, o->name, oper, cper / oper, c->wr_cpu, o->med.wr_cpu,
+           c->wr_cpu / o->med.wr_cpu);
+}
+
 void
 wr_targets(unsigned pct)
 {
@@ -97,12 +146,14 @@ wr_targets(unsigned pct)
         printf("  combine updates/s vs one writer publishing each (W=1): "
                "%.2fx (target >= 2x) %s\n",
                x, x >= 2 ? "MET" : "NOT MET");
+        wr_writer_budget(cb, one);
     }
     if (sh != NULL) {
         double x = cb->med.upd_s / sh->med.upd_s;
         printf("  combine updates/s vs 32 shards (W=4): %.2fx (target >= 1x)"
                " %s\n",
                x, x >= 1 ? "MET" : "NOT MET");
+        wr_writer_budget(cb, sh);
     }
     /*
      * Twice: against every other contender, and against those whose
@@ -131,6 +182,9 @@ wr_targets(unsigned pct)
                    "updates/s against %.0f): %.2fx (target >= 2x) %s\n",
                    busy ? " writing >= 1/10 as fast" : "", bestn, best_upd,
                    cb->med.upd_s, x, x >= 2 ? "MET" : "NOT MET");
+            if (busy) {
+                wr_reader_budget(cb, wr_find(bestn, WP_UPDATE, pct, 4, 1));
+            }
         }
     }
     printf("  submit-to-visible p99: %.1f us (target < 100 us) %s\n",
