@@ -25,7 +25,14 @@
  * baseline of the combining target: libhamt with one writer publishing
  * every update with hamt_cell_store (W = 1 only).  The machine has 2
  * cores: every row with W + R > 2 (the owner thread adds one more thread)
- * oversubscribes it, and the tables say so.
+ * oversubscribes it, and the tables say so.  HAMT_BENCH_WR picks other
+ * W x R rows for the quick mode (wr_quick_row()).
+ *
+ * Each row also records who held the CPU (each thread's own CPU time and
+ * voluntary context switches, the collector's stopped share), and under
+ * HAMT_BENCH_WR_DIAG why slow updates were slow: on the shared 2-core
+ * machine a reader's lookups/s is as much the scheduler's doing as the
+ * map's, and the report separates the two.
  *
  * Each figure is the median of `runs` phases on the same map.  Output: a
  * table per pattern and read ratio, the targets of issue 15 with verdicts,

@@ -100,14 +100,14 @@ wr_reader_budget(const struct wr_row *cb, const struct wr_row *o)
     }
     double cper = c->rd_s / c->rd_cpu, oper = o->med.rd_s / o->med.rd_cpu;
     double otot = o->med.rd_cpu + o->med.wr_cpu;
-    printf("    = lookups per reader CPU-second %.2f M vs %s's %.2f M (%.2fx)"
-           "\n      x reader's share of the row's CPU %.0f%% vs %.0f%% (fair "
-           "share of %u threads: %.0f%%);\n      2x %s's readers needs "
-           "%.0f%% of the CPU the row got\n",
-           cper / 1e6, o->name, oper / 1e6, cper / oper,
-           100.0 * c->rd_cpu / ctot,
-           otot > 0 ? 100.0 * o->med.rd_cpu / otot : 0.0, cb->threads,
-           100.0 / cb->threads, o->name, 100.0 * 2.0 * o->med.rd_s / cper / ctot);
+    printf(
+        "    = lookups per reader CPU-second %.2f M vs %s's %.2f M (%.2fx)"
+        "\n      x reader's share of the row's CPU %.0f%% vs %.0f%% (fair "
+        "share of %u threads: %.0f%%);\n      2x %s's readers needs "
+        "%.0f%% of the CPU the row got\n",
+        cper / 1e6, o->name, oper / 1e6, cper / oper, 100.0 * c->rd_cpu / ctot,
+        otot > 0 ? 100.0 * o->med.rd_cpu / otot : 0.0, cb->threads,
+        100.0 / cb->threads, o->name, 100.0 * 2.0 * o->med.rd_s / cper / ctot);
 }
 
 /*
