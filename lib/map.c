@@ -899,8 +899,7 @@ map_pset_kind(struct hamt **pm, const void *key, void *val, bool ints)
             if (child == NULL) {
                 return -1;
             }
-            sub = hamt__nd_change(map_pre(depth), 0, n, ND_ENTRY_TO_CHILD, bit,
-                                  NULL, child, kt->scalar);
+            sub = hamt__nd_entry_to_child(map_pre(depth), n, bit, child);
             added = 1;
             break;
         }
@@ -1021,8 +1020,9 @@ single:
         depth--;
     }
     depth--;
-    sub = hamt__nd_change(map_pre(depth), 0, p.n[depth], ND_CHILD_TO_ENTRY,
-                          nd_bit(h, depth * HAMT_BITS), k1, v1, kt->scalar);
+    sub = hamt__nd_child_to_entry(map_pre(depth), p.n[depth],
+                                  nd_bit(h, depth * HAMT_BITS), k1, v1,
+                                  kt->scalar);
 copy:
     r = map_path_copy(kt, &p, depth, sub, m->size - 1);
     if (r == NULL) {

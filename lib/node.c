@@ -317,6 +317,21 @@ hamt__nd_remove_entry(size_t pre, const struct node *n, uint32_t bit,
     return nd_change(pre, 0, n, ND_REMOVE_ENTRY, bit, NULL, NULL, scalar);
 }
 
+struct node *
+hamt__nd_entry_to_child(size_t pre, const struct node *n, uint32_t bit,
+                        void *child)
+{
+    /* The copy has a child, so it is scanned whatever the values are. */
+    return nd_change(pre, 0, n, ND_ENTRY_TO_CHILD, bit, NULL, child, false);
+}
+
+struct node *
+hamt__nd_child_to_entry(size_t pre, const struct node *n, uint32_t bit,
+                        const void *key, void *val, bool scalar)
+{
+    return nd_change(pre, 0, n, ND_CHILD_TO_ENTRY, bit, key, val, scalar);
+}
+
 bool
 hamt__nd_change_in_place(size_t pre, struct node *n, enum nd_change op,
                          uint32_t bit, const void *key, void *val)
