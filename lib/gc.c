@@ -47,7 +47,8 @@
  * it itself: the minimum when it is still the collector's default and the
  * environment does not name one (HAMT_GC_BUDGET), the divisor when it is
  * still the collector's default and GC_FREE_SPACE_DIVISOR is unset.  The
- * measurements behind the default are in hamt_init(3) and bench/README.md.
+ * measurements behind the default are in bench/README.md (section budget,
+ * with their command); hamt_init(3) says how it was chosen.
  * The "scan size" the divisor divides is bdwgc's estimate of marking work:
  * twice the scanned bytes in use plus a quarter of the pointer-free ones
  * (min_bytes_allocd in its alloc.c).  So a map whose leaves are
