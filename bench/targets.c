@@ -79,7 +79,7 @@
     }
 #define WR_CLAIM(id, text, base, cmp_)                                         \
     {                                                                          \
-        .what = text " vs " base, .unit = "M/s", .size = AT_1M,               \
+        .what = text " vs " base, .unit = "M/s", .size = AT_1M,                \
         .hamt = WR_CLAIM_FIG("syncmap", id), .ref = WR_CLAIM_FIG(base, id),    \
         .ratio_metric = "claim_" id "_vs_" base, .cmp = cmp_, .limit = 1.0,    \
         .optional = true, .claim = true                                        \

@@ -19,8 +19,8 @@
  * The figure is every thread's operations per second (the writers'
  * lookups and updates and the readers' lookups): a map shared by readers
  * and writers wins when the whole mixed load goes faster, and on an
- * oversubscribed machine this sum does not depend on which threads the
- * scheduler favoured.  The updates/s and reader lookups/s ratios are
+ * oversubscribed machine the work of whichever threads the scheduler
+ * favoured counts alike.  The updates/s and reader lookups/s ratios are
  * printed under it, to say where a win or a loss came from.
  *
  * The runs are interleaved: run k times every contender's phase back to
@@ -29,8 +29,12 @@
  * over runs of the per-run ratio.  All four maps live at once for that.
  * A claim is "reproduced" when it holds against every baseline that ran
  * (wins: ratio >= 1; loses: ratio <= 1), else "refuted", and the line
- * names the baselines that refute it.  Rows: W x R as the quick mode's
- * (4 x 1 unless HAMT_BENCH_WR says otherwise), in both modes.
+ * names the baselines that refute it.  Under each claim: the updates/s,
+ * reader lookups/s and per-CPU ratios, and syncmap's slow paths (stores
+ * and lookups that took its mutex, promotions, copies of its tables:
+ * bench_syncmap_stats), which say why a claim held or not.  Rows: W x R
+ * as the quick mode's (4 x 1 unless HAMT_BENCH_WR says otherwise), in
+ * both modes.
  *
  * Records (the headline's claim rows read them, targets.c): workload
  * "writers", n = WR_N, readers R, writers W, metric "claim_<id>_ops_s"
@@ -69,7 +73,9 @@ static const struct claim cl_claims[] = {
 struct cl_out {
     struct wr_cell med[CL_NC];
     double ops_x[CL_NC], upd_x[CL_NC], rd_x[CL_NC]; /* [0] unused */
-    bool ok;                                        /* no lookup missed */
+    double cpu_x[CL_NC];      /* ops per CPU-second the row's threads got */
+    struct bench_sm_stats sm; /* syncmap's slow paths, all runs */
+    bool ok;                  /* no lookup missed */
 };
 
 /* syncmap, then the baselines that were chosen; false if not syncmap. */
@@ -110,6 +116,7 @@ cl_measure(const struct claim *cl, const struct wr_contender *cs, unsigned nc,
 
     memset(o, 0, sizeof *o);
     o->ok = true;
+    bench_syncmap_stats(m[0], &o->sm); /* zeroes what went before */
     for (unsigned k = 0; k < runs; k++) {
         for (unsigned i = 0; i < nc; i++) {
             unsigned j = (i + k) % nc; /* who goes first rotates */
@@ -133,6 +140,7 @@ cl_measure(const struct claim *cl, const struct wr_contender *cs, unsigned nc,
             }
         }
     }
+    bench_syncmap_stats(m[0], &o->sm);
     for (unsigned j = 0; j < nc; j++) {
         double v[7][CL_MAXRUNS];
         for (unsigned k = 0; k < runs; k++) {
@@ -154,11 +162,16 @@ cl_measure(const struct claim *cl, const struct wr_contender *cs, unsigned nc,
         if (j == 0) {
             continue;
         }
-        double x[3][CL_MAXRUNS];
+        double x[4][CL_MAXRUNS];
         for (unsigned k = 0; k < runs; k++) {
+            const struct wr_cell *a = &cells[0][k], *b = &cells[j][k];
+            double acpu = a->rd_cpu + a->wr_cpu, bcpu = b->rd_cpu + b->wr_cpu;
             x[0][k] = ops[0][k] / ops[j][k];
             x[1][k] = upd[0][k] / upd[j][k];
             x[2][k] = rd[0][k] / rd[j][k];
+            x[3][k] = acpu > 0 && bcpu > 0
+                          ? (ops[0][k] / acpu) / (ops[j][k] / bcpu)
+                          : NAN;
             if (rec) {
                 snprintf(metric, sizeof metric, "claim_%s_vs_%s", cl->id,
                          cs[j].name);
@@ -169,6 +182,7 @@ cl_measure(const struct claim *cl, const struct wr_contender *cs, unsigned nc,
         o->ops_x[j] = wr_med(x[0], runs);
         o->upd_x[j] = wr_med(x[1], runs);
         o->rd_x[j] = wr_med(x[2], runs);
+        o->cpu_x[j] = wr_med(x[3], runs);
     }
 }
 
@@ -186,8 +200,8 @@ cl_print(unsigned ic, const struct claim *cl, const struct wr_contender *cs,
     char refuted[128] = "";
     bool all = true;
 
-    printf("  claim %u, %s (%s pattern, %u%% reads): syncmap ops/s over", ic + 1,
-           cl->what, wr_pattern_name[cl->pat], cl->pct);
+    printf("  claim %u, %s (%s pattern, %u%% reads): syncmap ops/s over",
+           ic + 1, cl->what, wr_pattern_name[cl->pat], cl->pct);
     for (unsigned j = 1; j < nc; j++) {
         printf(" %s %.2fx%s", cs[j].name, o->ops_x[j], j + 1 < nc ? "," : "");
         if (!cl_holds(cl, o->ops_x[j])) {
@@ -210,7 +224,19 @@ cl_print(unsigned ic, const struct claim *cl, const struct wr_contender *cs,
     for (unsigned j = 1; j < nc; j++) {
         printf(" %.2fx", o->rd_x[j]);
     }
-    printf("\n");
+    printf("\n    = ops per CPU-second the row got, ratio");
+    for (unsigned j = 1; j < nc; j++) {
+        printf(" %.2fx", o->cpu_x[j]);
+    }
+    const struct bench_sm_stats *st = &o->sm;
+    printf("\n    = syncmap under its mutex: %llu stores (%llu new keys), "
+           "%llu missed lookups,\n      %llu promotions, %llu dirty "
+           "rebuilds copying %llu entries, %llu doublings moving %llu\n",
+           (unsigned long long)st->locked_stores,
+           (unsigned long long)st->new_keys, (unsigned long long)st->misses,
+           (unsigned long long)st->promotions, (unsigned long long)st->rebuilds,
+           (unsigned long long)st->rebuilt, (unsigned long long)st->growths,
+           (unsigned long long)st->grown);
 }
 
 /* The maps of one W x R row, built for the claims in their order. */
@@ -239,9 +265,7 @@ wr_claims(unsigned runs, double secs)
     struct wr_contender cs[CL_NC];
     unsigned nc;
 
-    if (runs > CL_MAXRUNS) {
-        runs = CL_MAXRUNS;
-    }
+    runs = runs < 1 ? 1 : runs > CL_MAXRUNS ? CL_MAXRUNS : runs;
     if (!cl_contenders(cs, &nc)) {
         printf("\nsync.Map's claims: need syncmap and at least one of "
                "ghash-mutex, ghash-rwlock, ghash-shards (left out)\n");
@@ -258,8 +282,8 @@ wr_claims(unsigned runs, double secs)
             cl_build(cs, nc, WR_N, m, next);
             printf("\nsync.Map's claims (issue 15): W = %u, R = %u%s, 1M u64 "
                    "keys, %u interleaved runs of %.2f s; medians\n",
-                   w, r, w + r > 2 ? " (oversubscribes the 2 cores)" : "",
-                   runs, secs);
+                   w, r, w + r > 2 ? " (oversubscribes the 2 cores)" : "", runs,
+                   secs);
             printf("  %-9s %-12s %12s %12s %12s %8s %6s %6s %5s\n", "claim",
                    "map", "ops/s", "updates/s", "rd lookups/s", "p99 us",
                    "rd cpu", "wr cpu", "gc %");
@@ -273,8 +297,7 @@ wr_claims(unsigned runs, double secs)
                     printf("  %-9s %-12s %12.0f %12.0f %12.0f %8.1f %6.2f "
                            "%6.2f %5.1f\n",
                            cl_claims[ic].id, cs[j].name, c->ops_s, c->upd_s,
-                           c->rd_s, c->p99_us, c->rd_cpu, c->wr_cpu,
-                           c->gc_pct);
+                           c->rd_s, c->p99_us, c->rd_cpu, c->wr_cpu, c->gc_pct);
                 }
                 fflush(stdout);
             }
@@ -284,8 +307,11 @@ wr_claims(unsigned runs, double secs)
                 cl_print(ic, &cl_claims[ic], cs, nc, &out[ic]);
             }
             printf("  ops/s: every thread's lookups and updates per second; "
-                   "ratios: syncmap over\n  each baseline, median of the "
-                   "per-run ratios\n");
+                   "ratios: syncmap over\n  each baseline in the order "
+                   "above, median of the per-run ratios; ops per\n  "
+                   "CPU-second: ops/s over the cores the row's threads got "
+                   "(what the map does\n  with a core, apart from what "
+                   "the scheduler gave it)\n");
             fflush(stdout);
         }
     }
