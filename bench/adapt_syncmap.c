@@ -49,7 +49,11 @@
  *   - Go's Mutex is a spinning, then parking, lock with starvation mode;
  *     here a default pthread mutex (glibc: futex, no spinning).
  * The bench's insert and update are Store, remove is Delete, lookups are
- * Load (each loading `read` again, as Go does), iterate is Range.
+ * Load (each loading `read` again, as Go does), iterate is Range.  The
+ * slow paths count what they did in plain fields under the mutex they
+ * already hold (bench_syncmap_stats), so that the writers section can say
+ * why a claim about sync.Map held or not; the lock-free paths count
+ * nothing.
  */
 #include "bench.h"
 
