@@ -398,7 +398,7 @@ struct gc_fl {
 enum gc_fl_state { GC_FL_UNSET = 0, GC_FL_ON = 1, GC_FL_OFF = 2 };
 
 /*
- * This thread's lists (gc_fl_none until its first allocation, and again
+ * This thread's lists (NULL until its first scanned allocation, and again
  * once its exit has begun) and whether it may have them.  Private to the
  * thread and never the only reference to the lists (the key below holds
  * it too, and the lists are uncollectable): plain thread-local words.
@@ -408,21 +408,13 @@ enum gc_fl_state { GC_FL_UNSET = 0, GC_FL_ON = 1, GC_FL_OFF = 2 };
  * and glibc keeps static TLS space for a few such words of a dlopen'ed
  * one too (thread.c).
  */
-/*
- * A thread without lists of its own points at this one, whose lists stay
- * empty (nothing ever pushes to them): its first pop finds nothing and
- * takes the slow path, which tells it apart by its address, so the fast
- * paths need no test of their own for it.
- */
-static struct gc_fl gc_fl_none;
-
 #if defined(__GNUC__)
 static _Thread_local struct gc_fl *gc_fl_mine
-    __attribute__((tls_model("initial-exec"))) = &gc_fl_none;
+    __attribute__((tls_model("initial-exec")));
 static _Thread_local unsigned char gc_fl_state
     __attribute__((tls_model("initial-exec")));
 #else
-static _Thread_local struct gc_fl *gc_fl_mine = &gc_fl_none;
+static _Thread_local struct gc_fl *gc_fl_mine;
 static _Thread_local unsigned char gc_fl_state;
 #endif
 
@@ -440,7 +432,7 @@ static int gc_fl_key_error;
 static void
 gc_fl_release(void *v)
 {
-    gc_fl_mine = &gc_fl_none;
+    gc_fl_mine = NULL;
     gc_fl_state = GC_FL_OFF;
     GC_FREE(v);
 }
@@ -625,121 +617,92 @@ gc_pf_refill(struct gc_fl *fl, size_t g, size_t n)
     return GC_MALLOC_ATOMIC(n);
 }
 
-/*
- * Everything but a pop from a non-empty list: this thread's first
- * allocation, sizes beyond the lists, refills, and failures.  Kept out of
- * line so that the fast paths below need no stack frame.
- */
-static __attribute__((noinline)) void *
-gc_alloc_slow(size_t n, bool ptrfree)
+/* Pointer-free memory of n bytes (not zeroed) through this thread's lists. */
+static inline void *
+gc_alloc_ptrfree(size_t n)
+{
+    struct gc_fl *fl = gc_fl_mine;
+    size_t g = (n + GC_GRANULE_BYTES) / GC_GRANULE_BYTES;
+    size_t k;
+
+    if (HAMT_UNLIKELY(fl == NULL)) {
+        if (gc_fl_state != GC_FL_UNSET || (fl = gc_fl_setup()) == NULL) {
+            return GC_MALLOC_ATOMIC(n);
+        }
+    }
+    if (HAMT_UNLIKELY(g > GC_FL_GRANULES)) {
+        return GC_MALLOC_ATOMIC(n);
+    }
+    /* ORDER: relaxed; this thread is the only writer (see gc_pf_pop). */
+    k = hamt__load_rlx(&fl->pf_n[g]);
+    if (HAMT_LIKELY(k != 0)) {
+        /* ORDER: relaxed; as the count (gc_pf_refill sets it). */
+        return gc_pf_pop(hamt__load_rlx(&fl->pf[g]), &fl->pf_n[g], k);
+    }
+    return gc_pf_refill(fl, g, n);
+}
+
+/* Scanned, zeroed memory of n bytes through this thread's lists. */
+static inline void *
+gc_alloc_scanned(size_t n)
 {
     struct gc_fl *fl = gc_fl_mine;
     /* The collector adds one byte to each request (interior pointers;
      * counting it also when they are off only rounds up). */
     size_t g = (n + GC_GRANULE_BYTES) / GC_GRANULE_BYTES;
     void *p;
-    size_t k;
 
-    if (fl == &gc_fl_none
-        && (gc_fl_state != GC_FL_UNSET || (fl = gc_fl_setup()) == NULL)) {
-        p = ptrfree ? GC_MALLOC_ATOMIC(n) : GC_MALLOC(n);
-    } else if (g > GC_FL_GRANULES) {
-        p = ptrfree ? GC_MALLOC_ATOMIC(n) : GC_MALLOC(n);
-    } else if (ptrfree) {
-        /* ORDER: relaxed; this thread is the only writer (gc_pf_pop). */
-        k = hamt__load_rlx(&fl->pf_n[g]);
-        p = k != 0 ? gc_pf_pop(hamt__load_rlx(&fl->pf[g]), &fl->pf_n[g], k)
-                   : gc_pf_refill(fl, g, n);
-    } else {
-        /* ORDER: relaxed; this thread is the only writer (gc_fl_pop). */
-        p = hamt__load_rlx(&fl->head[g]);
-        p = p != NULL ? gc_fl_pop(&fl->head[g], p)
-                      : gc_fl_refill(&fl->head[g], g);
+    if (HAMT_UNLIKELY(fl == NULL)) {
+        if (gc_fl_state != GC_FL_UNSET || (fl = gc_fl_setup()) == NULL) {
+            return GC_MALLOC(n);
+        }
     }
+    if (HAMT_UNLIKELY(g > GC_FL_GRANULES)) {
+        return GC_MALLOC(n);
+    }
+    /* ORDER: relaxed; this thread is the only writer (see gc_fl_pop). */
+    p = hamt__load_rlx(&fl->head[g]);
+    if (HAMT_LIKELY(p != NULL)) {
+        return gc_fl_pop(&fl->head[g], p);
+    }
+    return gc_fl_refill(&fl->head[g], g);
+}
+#endif /* !HAMT_NO_GC */
+
+/* One allocation, scanned (zeroed) or pointer-free. */
+static inline void *
+gc_alloc(size_t n, bool atomic)
+{
+    void *p;
+
+#ifdef HAMT_TEST_HOOKS
+    alloc_count++;
+    if (HAMT_UNLIKELY(gc_fail_now())) {
+        errno = ENOMEM;
+        return NULL;
+    }
+#endif
+#ifdef HAMT_NO_GC
+    p = atomic ? malloc(n ? n : 1) : calloc(1, n);
+#else
+    p = atomic ? gc_alloc_ptrfree(n) : gc_alloc_scanned(n);
+#endif
     if (HAMT_UNLIKELY(p == NULL)) {
         errno = ENOMEM;
     }
     return p;
 }
-#endif /* !HAMT_NO_GC */
 
-#ifdef HAMT_TEST_HOOKS
-/* Counts an allocation; false (errno ENOMEM) if it is the injected failure. */
-static bool
-gc_hooks_pass(void)
-{
-    alloc_count++;
-    if (HAMT_UNLIKELY(gc_fail_now())) {
-        errno = ENOMEM;
-        return false;
-    }
-    return true;
-}
-#endif
-
-/* Scanned, zeroed memory: a pop from this thread's list of its size. */
 void *
 hamt__alloc(size_t n)
 {
-#ifdef HAMT_TEST_HOOKS
-    if (!gc_hooks_pass()) {
-        return NULL;
-    }
-#endif
-#ifdef HAMT_NO_GC
-    void *p = calloc(1, n);
-
-    if (p == NULL) {
-        errno = ENOMEM;
-    }
-    return p;
-#else
-    struct gc_fl *fl = gc_fl_mine;
-    size_t g = (n + GC_GRANULE_BYTES) / GC_GRANULE_BYTES;
-
-    if (HAMT_LIKELY(g <= GC_FL_GRANULES)) {
-        /* ORDER: relaxed; this thread is the only writer (gc_fl_pop). */
-        void *p = hamt__load_rlx(&fl->head[g]);
-
-        if (HAMT_LIKELY(p != NULL)) {
-            return gc_fl_pop(&fl->head[g], p);
-        }
-    }
-    return gc_alloc_slow(n, false);
-#endif
+    return gc_alloc(n, false);
 }
 
-/* Pointer-free memory, not zeroed: a pop from this thread's array. */
 void *
 hamt__alloc_atomic(size_t n)
 {
-#ifdef HAMT_TEST_HOOKS
-    if (!gc_hooks_pass()) {
-        return NULL;
-    }
-#endif
-#ifdef HAMT_NO_GC
-    void *p = malloc(n ? n : 1);
-
-    if (p == NULL) {
-        errno = ENOMEM;
-    }
-    return p;
-#else
-    struct gc_fl *fl = gc_fl_mine;
-    size_t g = (n + GC_GRANULE_BYTES) / GC_GRANULE_BYTES;
-
-    if (HAMT_LIKELY(g <= GC_FL_GRANULES)) {
-        /* ORDER: relaxed; this thread is the only writer (gc_pf_pop). */
-        size_t k = hamt__load_rlx(&fl->pf_n[g]);
-
-        if (HAMT_LIKELY(k != 0)) {
-            /* ORDER: relaxed; as the count (gc_pf_refill sets it). */
-            return gc_pf_pop(hamt__load_rlx(&fl->pf[g]), &fl->pf_n[g], k);
-        }
-    }
-    return gc_alloc_slow(n, true);
-#endif
+    return gc_alloc(n, true);
 }
 
 size_t
