@@ -76,27 +76,16 @@
  *    collector always marks and scans; the head's object is thus marked
  *    and scanned, and its link word marks the next one, and so on (NORMAL
  *    objects are scanned; a pointer-free list would not be traced past its
- *    head: see the next rule).  The thread-local pointer to the block is
- *    not a root and need not be one.
- *  - Pointer-free objects wait in an array, not on a list.  A refill of
- *    kind PTRFREE (objects the sweep does not clear) comes linked through
- *    words the collector never scans, so the library moves its objects
- *    into a scanned array per granule count, reached from the same
- *    uncollectable block, and pops from the array's end.  Until that move
- *    only the list's head is traced: were a collection to run in between
- *    (another thread's: this one is in the library), it would reclaim the
- *    rest.  So the move runs under the collector's lock, where no
- *    collection can start, and only if the collection number still has
- *    the value this thread last read under that lock, before the refill
- *    began; otherwise the list is dropped unread (its objects are garbage
- *    to the collector) and the refill repeated.
+ *    head, which is why pointer-free requests still go to
+ *    GC_MALLOC_ATOMIC).  The thread-local pointer to the block is not a
+ *    root and need not be one.
  *  - The block goes back at thread exit: a pthread key destructor frees it
  *    (GC_FREE needs no registration, so it may run after the collector has
  *    unregistered the thread); the listed objects are then garbage.
  *  - Only registered threads allocate (a library rule): a refill may
  *    collect.
  *  - Requests above the collector's small-object size, and threads whose
- *    lists could not be set up, use GC_MALLOC (GC_MALLOC_ATOMIC).
+ *    lists could not be set up, use GC_MALLOC.
  *  - Manual dirty-bit mode stays unsupported: no write of the library is
  *    reported with GC_end_stubborn_change (hamt_cell(3) refuses that mode),
  *    and the writes to the list heads are not either.
@@ -134,10 +123,6 @@
  * lists: the collector's small objects (at most half of a 4 KiB block).
  */
 #define GC_FL_GRANULES 128
-/* The collector's block (HBLKSIZE), which bdwgc does not export: the most
- * one refill hands out, but for one object (gc_pf_cap).  Were the real
- * block larger, a refill's surplus would only be dropped. */
-#define GC_FL_BLOCK 4096
 #endif
 
 #ifdef HAMT_TEST_HOOKS
@@ -148,8 +133,6 @@
 static bool fail_armed;
 static bool fail_persistent;
 static unsigned long fail_countdown;
-/* See internal.h; called only by the collector's pointer-free refills. */
-void (*hamt__gc_refill_hook)(void);
 /*
  * Allocations made by this thread.  Thread-local, so counting costs no
  * atomic operation; tests read it from the thread that allocated.
@@ -380,19 +363,6 @@ hamt__gc_init(void)
  */
 struct gc_fl {
     HAMT_ATOMIC(void *) head[GC_FL_GRANULES + 1];
-    /*
-     * Pointer-free objects of g granules: pf[g] is an array (scanned,
-     * made on the first refill of that size, reachable only from here)
-     * whose first pf_n[g] slots hold free objects, the rest NULL.
-     */
-    HAMT_ATOMIC(HAMT_ATOMIC(void *) *) pf[GC_FL_GRANULES + 1];
-    HAMT_ATOMIC(size_t) pf_n[GC_FL_GRANULES + 1];
-    /*
-     * The collection number read, under the collector's lock, at the
-     * last take (gc_pf_take) or earlier: no collection has run since the
-     * moment it was read if it still equals GC_gc_no.
-     */
-    GC_word pf_seen;
 };
 
 enum gc_fl_state { GC_FL_UNSET = 0, GC_FL_ON = 1, GC_FL_OFF = 2 };
@@ -508,140 +478,6 @@ gc_fl_refill(HAMT_ATOMIC(void *) *head, size_t g)
     return gc_fl_pop(head, list);
 }
 
-/*
- * Pointer-free objects (see the top comment, "Pointer-free objects").
- * A refill's list is linked through the objects' first words, which the
- * collector does not scan: between GC_generic_malloc_many's return and
- * the moment every object sits in the scanned array, a collection run by
- * another thread would mark only the head, reclaim the rest, and hand it
- * out again.  So the objects move into the array under the collector's
- * lock (no collection can run then), and only if no collection has run
- * since before the refill began, which the collection number tells; else
- * the list is dropped (it is garbage to the collector, or reclaimed
- * already, and is never touched again) and the refill repeated.
- */
-struct gc_pf_take {
-    void *list;                /* the refill's list, first word links */
-    HAMT_ATOMIC(void *) *arr;  /* where the objects go */
-    size_t cap;                /* slots in arr */
-    GC_word *seen;             /* the thread's pf_seen */
-    size_t n;                  /* out: objects taken, 0 if dropped */
-};
-
-/* The slots of a size's array: a block's worth of objects, and one more
- * (GC_generic_malloc_many may hand out one object past a block). */
-static inline size_t
-gc_pf_cap(size_t g)
-{
-    return GC_FL_BLOCK / (g * GC_GRANULE_BYTES) + 1;
-}
-
-/* Runs under the collector's lock (GC_call_with_alloc_lock). */
-static void *
-gc_pf_take(void *arg)
-{
-    struct gc_pf_take *t = arg;
-    GC_word now = GC_get_gc_no(); /* read under the lock, as bdwgc asks */
-    size_t n = 0;
-
-    t->n = 0;
-    if (now != *t->seen) {
-        *t->seen = now;
-        return NULL;
-    }
-    /* Objects past the array's end are dropped: garbage to the collector. */
-    for (void *p = t->list; p != NULL && n < t->cap; p = *(void **)p) {
-        /* ORDER: relaxed; see gc_pf_pop.  Pairs with nothing. */
-        hamt__store_rlx(&t->arr[n], p);
-        n++;
-    }
-    t->n = n;
-    return NULL;
-}
-
-/* Takes the last of the k > 0 objects in a's first slots. */
-static inline void *
-gc_pf_pop(HAMT_ATOMIC(void *) *a, HAMT_ATOMIC(size_t) *count, size_t k)
-{
-    /* ORDER: relaxed, all three; only this thread writes the array and
-     * the count, and the collector's markers, which read them in
-     * incremental mode while this thread runs, need untorn words only:
-     * the object leaves the array after it is in a register or on this
-     * stack, both scanned.  Pairs with nothing. */
-    void *p = hamt__load_rlx(&a[k - 1]);
-
-    hamt__store_rlx(&a[k - 1], NULL);
-    hamt__store_rlx(count, k - 1);
-    return p;
-}
-
-/*
- * An empty pointer-free list of g granules: refill it (see above).  If
- * the array cannot be made, or a run of collections keeps dropping the
- * refills, one object comes from GC_MALLOC_ATOMIC instead.
- */
-static void *
-gc_pf_refill(struct gc_fl *fl, size_t g, size_t n)
-{
-    /* ORDER: relaxed, load and store; only this thread writes the word,
-     * and the collector's markers need an untorn value (see gc_pf_pop).
-     * Pairs with nothing. */
-    HAMT_ATOMIC(void *) *a = hamt__load_rlx(&fl->pf[g]);
-    size_t cap = gc_pf_cap(g);
-
-    if (a == NULL) {
-        a = GC_MALLOC(cap * sizeof *a); /* zeroed: every slot NULL */
-        if (a == NULL) {
-            return GC_MALLOC_ATOMIC(n);
-        }
-        hamt__store_rlx(&fl->pf[g], a);
-    }
-    for (int tries = 0; tries < 4; tries++) {
-        struct gc_pf_take t = { NULL, a, cap, &fl->pf_seen, 0 };
-
-        GC_generic_malloc_many(g * GC_GRANULE_BYTES, GC_I_PTRFREE, &t.list);
-        if (HAMT_UNLIKELY(t.list == NULL)) {
-            errno = ENOMEM;
-            return NULL;
-        }
-#ifdef HAMT_TEST_HOOKS
-        if (hamt__gc_refill_hook != NULL) {
-            hamt__gc_refill_hook();
-        }
-#endif
-        (void)GC_call_with_alloc_lock(gc_pf_take, &t);
-        if (t.n != 0) {
-            return gc_pf_pop(a, &fl->pf_n[g], t.n);
-        }
-    }
-    return GC_MALLOC_ATOMIC(n);
-}
-
-/* Pointer-free memory of n bytes (not zeroed) through this thread's lists. */
-static inline void *
-gc_alloc_ptrfree(size_t n)
-{
-    struct gc_fl *fl = gc_fl_mine;
-    size_t g = (n + GC_GRANULE_BYTES) / GC_GRANULE_BYTES;
-    size_t k;
-
-    if (HAMT_UNLIKELY(fl == NULL)) {
-        if (gc_fl_state != GC_FL_UNSET || (fl = gc_fl_setup()) == NULL) {
-            return GC_MALLOC_ATOMIC(n);
-        }
-    }
-    if (HAMT_UNLIKELY(g > GC_FL_GRANULES)) {
-        return GC_MALLOC_ATOMIC(n);
-    }
-    /* ORDER: relaxed; this thread is the only writer (see gc_pf_pop). */
-    k = hamt__load_rlx(&fl->pf_n[g]);
-    if (HAMT_LIKELY(k != 0)) {
-        /* ORDER: relaxed; as the count (gc_pf_refill sets it). */
-        return gc_pf_pop(hamt__load_rlx(&fl->pf[g]), &fl->pf_n[g], k);
-    }
-    return gc_pf_refill(fl, g, n);
-}
-
 /* Scanned, zeroed memory of n bytes through this thread's lists. */
 static inline void *
 gc_alloc_scanned(size_t n)
@@ -685,7 +521,7 @@ gc_alloc(size_t n, bool atomic)
 #ifdef HAMT_NO_GC
     p = atomic ? malloc(n ? n : 1) : calloc(1, n);
 #else
-    p = atomic ? gc_alloc_ptrfree(n) : gc_alloc_scanned(n);
+    p = atomic ? GC_MALLOC_ATOMIC(n) : gc_alloc_scanned(n);
 #endif
     if (HAMT_UNLIKELY(p == NULL)) {
         errno = ENOMEM;

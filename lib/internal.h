@@ -197,12 +197,6 @@ void hamt__free(void *p);
 void hamt__fail_after(unsigned long n, bool persistent);
 /* Allocations performed by the calling thread since it started. */
 unsigned long hamt__alloc_count(void);
-/*
- * Called, when set, by a refill of the pointer-free lists between the
- * collector's handing out of the objects and their move into the scanned
- * array (gc.c): a test collects there.  Not thread-safe; tests only.
- */
-extern void (*hamt__gc_refill_hook)(void);
 #endif
 
 /* Registers the calling thread with the collector if needed (thread.c). */

@@ -428,9 +428,7 @@ Test(gc, scalar_maps_survive_collections, .timeout = 120)
  */
 #define FL_SLOTS 3000
 
-/* Static: scanned, keeps the objects alive.  One row per thread. */
-static void *fl_live[2][FL_SLOTS];
-static size_t fl_len[2][FL_SLOTS];
+static void *fl_live[FL_SLOTS]; /* static: scanned, keeps objects alive */
 
 static size_t
 fl_size(uint64_t st)
@@ -455,17 +453,10 @@ fl_check_stamp(const void *p, size_t n, unsigned i)
     }
 }
 
-/*
- * Allocates objects of random sizes into random slots, scanned ones
- * (zeroed) or, when `ptrfree`, pointer-free ones (not zeroed) mixed with
- * scanned ones, checking every live object's stamp as it goes and after
- * each round's collection.
- */
 static void
-fl_churn_kind(unsigned rounds, uint64_t seed, bool ptrfree, unsigned row)
+fl_churn(unsigned rounds, uint64_t seed)
 {
-    void **live = fl_live[row];
-    size_t *len = fl_len[row];
+    static size_t len[FL_SLOTS];
     uint64_t st = seed;
 
     for (unsigned r = 0; r < rounds; r++) {
@@ -473,100 +464,32 @@ fl_churn_kind(unsigned rounds, uint64_t seed, bool ptrfree, unsigned row)
             st = st * 6364136223846793005u + 1442695040888963407u;
             unsigned i = (unsigned)((st >> 17) % FL_SLOTS);
             size_t n = fl_size(st);
-            bool pf = ptrfree && (st >> 9) % 4 != 0;
-            unsigned char *p = pf ? hamt__alloc_atomic(n) : hamt__alloc(n);
+            unsigned char *p = hamt__alloc(n);
 
             cr_assert_not_null(p);
-            for (size_t k = 0; !pf && k < n; k++) {
+            for (size_t k = 0; k < n; k++) {
                 cr_assert_eq(p[k], 0, "fresh object not zero at byte %zu", k);
             }
-            if (live[i] != NULL) {
-                fl_check_stamp(live[i], len[i], i + row * FL_SLOTS);
+            if (fl_live[i] != NULL) {
+                fl_check_stamp(fl_live[i], len[i], i);
             }
-            fl_stamp(p, n, i + row * FL_SLOTS);
-            live[i] = p; /* the old one becomes garbage */
+            fl_stamp(p, n, i);
+            fl_live[i] = p; /* the old one becomes garbage */
             len[i] = n;
         }
         COLLECT();
         for (unsigned i = 0; i < FL_SLOTS; i++) {
-            if (live[i] != NULL) {
-                fl_check_stamp(live[i], len[i], i + row * FL_SLOTS);
+            if (fl_live[i] != NULL) {
+                fl_check_stamp(fl_live[i], len[i], i);
             }
         }
     }
-}
-
-static void
-fl_churn(unsigned rounds, uint64_t seed)
-{
-    fl_churn_kind(rounds, seed, false, 0);
 }
 
 Test(gc, free_lists_never_hand_out_a_live_object, .timeout = 120)
 {
     cr_assert_eq(hamt_init(), 0);
     fl_churn(6, 11);
-}
-
-/*
- * The pointer-free lists: their objects wait in a scanned array, so a
- * collection keeps them; were they left on the refill's own list, linked
- * through words the collector does not scan, all but the first would be
- * reclaimed and handed out again.
- */
-Test(gc, pointer_free_lists_never_hand_out_a_live_object, .timeout = 120)
-{
-    cr_assert_eq(hamt_init(), 0);
-    fl_churn_kind(6, 13, true, 0);
-}
-
-#ifndef HAMT_NO_GC
-static unsigned fl_hook_calls;
-
-/* Collects in every 16th refill's window (see internal.h). */
-static void
-fl_collect_in_window(void)
-{
-    if (fl_hook_calls++ % 16 == 0) {
-        GC_gcollect();
-    }
-}
-
-/*
- * A collection between a pointer-free refill and the move of its objects
- * into the scanned array (as another thread's collection could run
- * there): the refill must notice it and not keep objects the collector
- * may have reclaimed.
- */
-Test(gc, pointer_free_refill_survives_a_collection_in_its_window,
-     .timeout = 120)
-{
-    cr_assert_eq(hamt_init(), 0);
-    hamt__gc_refill_hook = fl_collect_in_window;
-    fl_churn_kind(1, 17, true, 0);
-    hamt__gc_refill_hook = NULL;
-    cr_assert_gt(fl_hook_calls, 0);
-    fl_churn_kind(1, 19, true, 0);
-}
-#endif
-
-static void *
-fl_thread_ptrfree(void *arg)
-{
-    cr_assert_eq(hamt_thread_register(), 0);
-    fl_churn_kind(1, (uint64_t)(uintptr_t)arg, true, 1);
-    return NULL;
-}
-
-/* Two threads at once, each collecting in turn inside the other's
- * allocations: their lists and arrays stay their own. */
-Test(gc, pointer_free_lists_of_concurrent_threads, .timeout = 120)
-{
-    cr_assert_eq(hamt_init(), 0);
-    pthread_t th;
-    cr_assert_eq(pthread_create(&th, NULL, fl_thread_ptrfree, (void *)23), 0);
-    fl_churn_kind(1, 29, true, 0);
-    cr_assert_eq(pthread_join(th, NULL), 0);
 }
 
 static void *
