@@ -25,13 +25,22 @@
  * baseline of the combining target: libhamt with one writer publishing
  * every update with hamt_cell_store (W = 1 only).  The machine has 2
  * cores: every row with W + R > 2 (the owner thread adds one more thread)
- * oversubscribes it, and the tables say so.
+ * oversubscribes it, and the tables say so.  HAMT_BENCH_WR picks other
+ * W x R rows for the quick mode (wr_quick_row()).
+ *
+ * Each row also records who held the CPU (each thread's own CPU time and
+ * voluntary context switches, the collector's stopped share), and under
+ * HAMT_BENCH_WR_DIAG why slow updates were slow: on the shared 2-core
+ * machine a reader's lookups/s is as much the scheduler's doing as the
+ * map's, and the report separates the two.
  *
  * Each figure is the median of `runs` phases on the same map.  Output: a
  * table per pattern and read ratio, the targets of issue 15 with verdicts,
  * writers.csv, writers_*.dat and writers.gp (one picture per read ratio:
  * total updates/s against W, R = 1, both patterns).
  */
+/* RUSAGE_THREAD (Linux): each thread's own context switches. */
+#define _GNU_SOURCE
 #include "bench.h"
 #include "writers.h"
 
@@ -39,12 +48,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #define WR_N 1000000u
 #define WR_LAT_CAP 16384
 #define WR_MARGIN 4096 /* churn readers stay this far inside the window */
 #define WR_BATCH 16 /* reader lookups per snapshot, as in main.c */
+#define WR_SLOW_NS 20000.0 /* a slow update for the diagnosis */
 
 struct wr_shared {
     const struct bench_adapter *a;
@@ -53,6 +64,7 @@ struct wr_shared {
     unsigned read_pct;
     enum wr_pattern pat;
     bool one_writer;
+    bool diag; /* HAMT_BENCH_WR_DIAG set: classify slow updates */
     _Atomic uint64_t *next; /* churn: next fresh key number */
     _Atomic int stop;
     /* Threads that have done their first update (writers) or batch. */
@@ -66,8 +78,13 @@ struct wr_worker {
     uint64_t rng;
     uint64_t updates, reads, hits, sum;
     uint64_t t0, t1;
+    uint64_t cpu0, cpu1; /* the thread's own CPU time, ns */
+    long vcsw0, vcsw1;   /* its voluntary context switches */
     double *lat;
     size_t nlat, seen;
+    /* HAMT_BENCH_WR_DIAG: updates over WR_SLOW_NS, and how many of them
+     * were preempted (involuntary switch) or slept (voluntary switch). */
+    uint64_t slow, slow_pre, slow_slp;
     pthread_t thread;
 };
 
@@ -105,21 +122,56 @@ wr_probe(struct wr_worker *w)
     return hi - sh->n + WR_MARGIN + bench_below(&w->rng, span);
 }
 
+/*
+ * The diagnosis of slow updates: the thread's context switches around the
+ * call (getrusage costs a system call each, so only under
+ * HAMT_BENCH_WR_DIAG): preempted while inside, slept inside (a futex
+ * wait), or neither (the work itself, or a stopped world).
+ */
+static void
+wr_switches(const struct wr_worker *w, long sw[2])
+{
+    struct rusage ru;
+
+    if (w->sh->diag && getrusage(RUSAGE_THREAD, &ru) == 0) {
+        sw[0] = ru.ru_nivcsw;
+        sw[1] = ru.ru_nvcsw;
+    }
+}
+
+static void
+wr_slow(struct wr_worker *w, double ns, const long sw0[2])
+{
+    long sw1[2] = {0, 0};
+
+    if (!w->sh->diag || ns < WR_SLOW_NS) {
+        return;
+    }
+    wr_switches(w, sw1);
+    w->slow++;
+    w->slow_pre += sw1[0] != sw0[0];
+    w->slow_slp += sw1[1] != sw0[1];
+}
+
 static void
 wr_update(struct wr_worker *w, uint64_t *ctr, void *t)
 {
     struct wr_shared *sh = w->sh;
     const struct bench_adapter *a = sh->a;
+    long sw[2] = {0, 0};
     uint64_t s;
     if (sh->pat == WP_UPDATE) {
         bkey k = wr_key(bench_below(&w->rng, sh->n));
+        wr_switches(w, sw);
         s = bench_now_ns();
         if (sh->one_writer) {
             a->update(sh->m, t, k, ++*ctr);
         } else {
             a->update_mw(sh->m, t, k, ++*ctr);
         }
-        wr_lat(w, (double)(bench_now_ns() - s));
+        double ns = (double)(bench_now_ns() - s);
+        wr_lat(w, ns);
+        wr_slow(w, ns, sw);
         w->updates++;
         return;
     }
@@ -134,6 +186,18 @@ wr_update(struct wr_worker *w, uint64_t *ctr, void *t)
     w->updates += 2;
 }
 
+/* The calling thread's CPU time (ns) and voluntary context switches. */
+static void
+wr_self(uint64_t *cpu, long *vcsw)
+{
+    struct timespec ts;
+    struct rusage ru;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    *cpu = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    *vcsw = getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nvcsw : 0;
+}
+
 static void *
 wr_main(void *arg)
 {
@@ -146,6 +210,7 @@ wr_main(void *arg)
     bool counted = false;
 
     pthread_barrier_wait(&sh->bar);
+    wr_self(&w->cpu0, &w->vcsw0);
     w->t0 = bench_now_ns();
     while (!atomic_load_explicit(&sh->stop, memory_order_relaxed)) {
         if (!w->writer) {
@@ -168,6 +233,7 @@ wr_main(void *arg)
         }
     }
     w->t1 = bench_now_ns();
+    wr_self(&w->cpu1, &w->vcsw1);
     a->thread_exit(sh->m, t);
     return NULL;
 }
@@ -200,6 +266,7 @@ wr_phase(const struct wr_contender *ct, void *m, enum wr_pattern pat, size_t n,
                            .read_pct = read_pct,
                            .pat = pat,
                            .one_writer = ct->one_writer,
+                           .diag = getenv("HAMT_BENCH_WR_DIAG") != NULL,
                            .next = next};
     unsigned nt = nw + nr;
     struct wr_worker *w = bench_xcalloc(nt, sizeof *w);
@@ -219,6 +286,8 @@ wr_phase(const struct wr_contender *ct, void *m, enum wr_pattern pat, size_t n,
         }
     }
     pthread_barrier_wait(&sh.bar);
+    uint64_t p0 = bench_now_ns();
+    bench_gc_reset();
     wr_sleep(secs);
     /*
      * On a loaded machine a thread may not have run at all in a short
@@ -234,16 +303,28 @@ wr_phase(const struct wr_contender *ct, void *m, enum wr_pattern pat, size_t n,
     for (unsigned i = 0; i < nt; i++) {
         pthread_join(w[i].thread, NULL);
     }
+    struct bench_gc_stats gc;
+    double pdt = (double)(bench_now_ns() - p0) / 1e6;
+    bench_gc_read(&gc, NULL);
     memset(c, 0, sizeof *c);
+    c->gc_pct = pdt > 0 ? 100.0 * gc.total_ms / pdt : 0;
     size_t nlat = 0;
-    uint64_t reads = 0, hits = 0;
+    uint64_t reads = 0, hits = 0, updates = 0;
+    long vcsw = 0;
     bool ok = true;
     for (unsigned i = 0; i < nt; i++) {
         double dt = (double)(w[i].t1 - w[i].t0) / 1e9;
         if (dt <= 0) {
             continue;
         }
+        double cores = (double)(w[i].cpu1 - w[i].cpu0) / 1e9 / dt;
         if (w[i].writer) {
+            c->slow += (double)w[i].slow;
+            c->slow_pre += (double)w[i].slow_pre;
+            c->slow_slp += (double)w[i].slow_slp;
+            c->wr_cpu += cores;
+            updates += w[i].updates;
+            vcsw += w[i].vcsw1 - w[i].vcsw0;
             c->upd_s += (double)w[i].updates / dt;
             nlat += w[i].nlat;
             if (w[i].nlat != 0) {
@@ -254,11 +335,19 @@ wr_phase(const struct wr_contender *ct, void *m, enum wr_pattern pat, size_t n,
                 }
             }
         } else {
+            c->rd_cpu += cores;
             c->rd_s += (double)w[i].reads / dt;
         }
         reads += w[i].reads;
         hits += w[i].hits;
     }
+    c->vcsw_upd = updates ? (double)vcsw / (double)updates : 0;
+    /* Per 1000 updates, and the causes as shares of the slow ones. */
+    if (c->slow > 0) {
+        c->slow_pre = 100.0 * c->slow_pre / c->slow;
+        c->slow_slp = 100.0 * c->slow_slp / c->slow;
+    }
+    c->slow = updates ? 1000.0 * c->slow / (double)updates : 0;
     c->hit_pct = reads ? 100.0 * (double)hits / (double)reads : 100.0;
     if (pat == WP_UPDATE && hits != reads) {
         ok = false;
@@ -314,6 +403,35 @@ wr_build(const struct bench_adapter *a, size_t n)
     }
     a->thread_exit(m, t);
     return m;
+}
+
+/*
+ * Whether the quick mode runs the row W x R: the targets' rows (W = 4,
+ * R = 1; one writer: W = 1), or those listed in HAMT_BENCH_WR ("4x1,1x1":
+ * W x R pairs), so that a change to the combiner can be timed against its
+ * single-writer rows too without the full grid.
+ */
+static bool
+wr_quick_row(unsigned w, unsigned r, bool one_writer)
+{
+    const char *e = getenv("HAMT_BENCH_WR");
+
+    if (e == NULL || *e == '\0') {
+        return w == (one_writer ? 1u : 4u) && r == 1;
+    }
+    while (*e != '\0') {
+        char *end;
+        unsigned long ew = strtoul(e, &end, 10);
+        unsigned long er = *end == 'x' ? strtoul(end + 1, &end, 10) : 0;
+        if (ew == w && er == r) {
+            return true;
+        }
+        if (*end != ',') {
+            break; /* the end, or malformed: stop rather than loop */
+        }
+        e = end + 1;
+    }
+    return false;
 }
 
 static unsigned
@@ -391,12 +509,13 @@ writers_run(long c_unused)
                     if (cs[c].one_writer && w != 1) {
                         continue;
                     }
-                    /* Quick: the rows of the targets only. */
-                    if (!full && w != (cs[c].one_writer ? 1u : 4u)) {
-                        continue;
-                    }
-                    for (unsigned r = 1; r <= (full ? 2u : 1u); r++) {
+                    for (unsigned r = 1; r <= 2; r++) {
+                        if (!full && !wr_quick_row(w, r, cs[c].one_writer)) {
+                            continue;
+                        }
                         double up[3], rd[3], p50[3], p99[3], wp[3], hp[3];
+                        double rc[3], wc[3], cs_[3], gp[3], sl[3], spr[3],
+                            ssl[3];
                         struct wr_cell cell;
                         uint64_t h0[BENCH_COMBINE_HIST];
                         bool hist =
@@ -415,6 +534,13 @@ writers_run(long c_unused)
                             p99[k] = cell.p99_us;
                             wp[k] = cell.worst_p99_us;
                             hp[k] = cell.hit_pct;
+                            rc[k] = cell.rd_cpu;
+                            wc[k] = cell.wr_cpu;
+                            cs_[k] = cell.vcsw_upd;
+                            gp[k] = cell.gc_pct;
+                            sl[k] = cell.slow;
+                            spr[k] = cell.slow_pre;
+                            ssl[k] = cell.slow_slp;
                         }
                         struct wr_row row = {
                             .name = cs[c].name,
@@ -431,6 +557,13 @@ writers_run(long c_unused)
                         row.med.p99_us = wr_med(p99, runs);
                         row.med.worst_p99_us = wr_med(wp, runs);
                         row.med.hit_pct = wr_med(hp, runs);
+                        row.med.rd_cpu = wr_med(rc, runs);
+                        row.med.wr_cpu = wr_med(wc, runs);
+                        row.med.vcsw_upd = wr_med(cs_, runs);
+                        row.med.gc_pct = wr_med(gp, runs);
+                        row.med.slow = wr_med(sl, runs);
+                        row.med.slow_pre = wr_med(spr, runs);
+                        row.med.slow_slp = wr_med(ssl, runs);
                         wr_row_add(&row);
                         if (hist) {
                             wr_hist(&row, m, h0);

@@ -26,6 +26,19 @@ struct wr_contender {
 struct wr_cell {
     double upd_s, rd_s, p50_us, p99_us, worst_p99_us;
     double hit_pct;
+    /*
+     * Cores each role got (its threads' CPU seconds over their wall
+     * seconds, summed) and the writers' voluntary context switches (sleeps)
+     * per update: on an oversubscribed machine these say who held the CPU.
+     */
+    double rd_cpu, wr_cpu, vcsw_upd;
+    /* Share of the phase the collector had the world stopped, percent. */
+    double gc_pct;
+    /*
+     * HAMT_BENCH_WR_DIAG only: updates slower than 20 us per 1000 updates,
+     * and the percentage of those preempted / asleep inside the call.
+     */
+    double slow, slow_pre, slow_slp;
 };
 
 struct wr_row {
