@@ -128,6 +128,23 @@ extern const struct bench_adapter bench_owner;
 #endif
 extern const struct bench_adapter bench_cow;
 extern const struct bench_adapter bench_syncmap;
+/*
+ * What the sync.Map algorithm did under its mutex since the last call
+ * (the call zeroes them): the writers section prints them beside the
+ * claims, to say where a claim's time went.
+ */
+struct bench_sm_stats {
+    uint64_t locked_stores; /* Stores that took the mutex */
+    uint64_t new_keys;      /* of them, keys new to both tables */
+    uint64_t misses;        /* Loads and Deletes that took the mutex */
+    uint64_t promotions;    /* dirty became read (misses or Range) */
+    uint64_t rebuilds;      /* dirty rebuilt from read ... */
+    uint64_t rebuilt;       /* ... entries copied so */
+    uint64_t growths;       /* dirty table doubled ... */
+    uint64_t grown;         /* ... entries moved so */
+};
+/* m: a map of the syncmap adapter's. */
+void bench_syncmap_stats(void *m, struct bench_sm_stats *st);
 #ifdef HAVE_URCU
 extern const struct bench_adapter bench_urcu;
 #endif

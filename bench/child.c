@@ -3,8 +3,8 @@
  * each section of bench_sections[] in fresh child processes: this program
  * re-executed with --sections NAME --child FILE [--case C].  A collector
  * heap left large and full of garbage by one workload would otherwise tax
- * the allocations of the next (measured: libhamt inserts at N = 10k took
- * 7x longer right after the concurrent runs).  Within a section every
+ * the allocations of the next (bench/README.md, "Reading the figures",
+ * gives the measurement).  Within a section every
  * competitor still runs in the same process, so every ratio is taken
  * within one process.  The child prints its own tables and hands its
  * records back through FILE (rec_save, rec_load); a section with cases

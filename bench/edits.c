@@ -142,16 +142,15 @@ edits_nks(size_t n)
  * runs one child per case), so that the collector's work is charged to the
  * way that caused it.  When the ways took turns in one process, a
  * collection fell on whichever way next ran out of free blocks of some
- * size, not on the way whose garbage filled the heap: in a throwaway
- * driver, rounds of 1,000 updates taken in turn by the three ways gave all
- * 18 collections of the two batch ways to one of them and none to the
- * other, though both allocated the same 489 B per update, and the bench's
- * k = 1,000 speedup of hamt_batch_set_many read 2.0x to 3.6x from run to
- * run.  Each process first does its work once untimed, so that the timed
- * runs find the heap at the size the way keeps it at, its pages faulted in
- * (a first touch costs about 10 us on these virtual machines, and a 1M-key
- * map is some 9,000 pages): the figures are those of a program that does
- * this all day, not of its first minute.
+ * size, not on the way whose garbage filled the heap: two ways that
+ * allocate the same bytes per update could have every collection charged
+ * to one of them, and the k = 1,000 speedup swung from run to run
+ * (bench/README.md, "Reading the figures", gives the measurement).  Each
+ * process first does its work once untimed, so that the timed runs find
+ * the heap at the size the way keeps it at, its pages faulted in (a first
+ * touch of a page is dear on a virtual machine, and a 1M-key map spans
+ * thousands of pages): the figures are those of a program that does this
+ * all day, not of its first minute.
  *
  *   0 .. 3       build from empty, every run: GHashTable, hamt_batch_set,
  *                hamt_batch_set_many, hamt_set

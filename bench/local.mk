@@ -17,7 +17,7 @@ bench_hamt_bench_SOURCES = bench/bench.h bench/main.c bench/config.c \
 	bench/breakpoint.c bench/balance.c \
 	bench/edits.c bench/util.c bench/adapt_hamt.c bench/adapt_cow.c \
 	bench/budget.c bench/rawthread.c bench/writers.c bench/writers.h \
-	bench/writers_report.c \
+	bench/writers_report.c bench/writers_claims.c \
 	bench/adapt_syncmap.c bench/adapt_combine.c bench/collide.c \
 	bench/hamt_common.h
 bench_hamt_bench_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(URCU_CFLAGS)

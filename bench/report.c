@@ -147,9 +147,9 @@ targets_measure(void)
         if (isnan(r->ratio)) {
             r->verdict = "n/a";
         } else if (t->cmp == AT_MOST ? r->ratio <= bound : r->ratio >= bound) {
-            r->verdict = "met";
+            r->verdict = t->claim ? "reproduced" : "met";
         } else {
-            r->verdict = "MISSED";
+            r->verdict = t->claim ? "refuted" : "MISSED";
         }
         nresults++;
     }

@@ -67,6 +67,27 @@
     {                                                                          \
         .workload = "budget", .map = m, .metric = metric_, .scale = scale_     \
     }
+/*
+ * The study's claims about sync.Map (writers_claims.c), W = 4, R = 1:
+ * syncmap's ops/s against one lock-based map of the same run, the ratio
+ * the median of per-run ratios of interleaved phases.
+ */
+#define WR_CLAIM_FIG(m, id)                                                    \
+    {                                                                          \
+        .workload = "writers", .map = m, .metric = "claim_" id "_ops_s",       \
+        .readers = 1, .writers = 4, .scale = 1e6                               \
+    }
+#define WR_CLAIM(id, text, base, cmp_)                                         \
+    {                                                                          \
+        .what = text " vs " base, .unit = "M/s", .size = AT_1M,                \
+        .hamt = WR_CLAIM_FIG("syncmap", id), .ref = WR_CLAIM_FIG(base, id),    \
+        .ratio_metric = "claim_" id "_vs_" base, .cmp = cmp_, .limit = 1.0,    \
+        .optional = true, .claim = true                                        \
+    }
+#define WR_CLAIMS(id, text, cmp_)                                              \
+    WR_CLAIM(id, text, "ghash-mutex", cmp_),                                   \
+        WR_CLAIM(id, text, "ghash-rwlock", cmp_),                              \
+        WR_CLAIM(id, text, "ghash-shards", cmp_)
 
 const struct target bench_targets[] = {
     VS_GHASH("lookup_hit", "lookup hit vs ghash", 1.0),
@@ -304,6 +325,13 @@ const struct target bench_targets[] = {
      .hamt = RW("libhamt", "writer_ops_s"),
      .cmp = AT_LEAST,
      .limit = 1.0},
+    /* Issue 15: sync.Map wins (ratio >= 1) or loses (<= 1), per claim. */
+    WR_CLAIMS("stable", "sync.Map claim 1, stable keys 99% reads: ops/s",
+              AT_LEAST),
+    WR_CLAIMS("disjoint", "sync.Map claim 2, disjoint keys 50% reads: ops/s",
+              AT_LEAST),
+    WR_CLAIMS("new-keys", "sync.Map claim 3, new keys 50% reads: ops/s",
+              AT_MOST),
     /* Issue 17: keys with one hash and an order (collision trees). */
     COLLIDE_BUILD("build_set_ms",
                   "one hash, ordered: hamt_set build vs distinct hashes"),

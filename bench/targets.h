@@ -60,6 +60,12 @@ struct target {
      * absolute info row has no limit, so no reference or ratio either.
      */
     bool info;
+    /*
+     * A claim about a competitor under test rather than a goal of
+     * libhamt's (sync.Map's, issue 15): the "libhamt" figure is that
+     * competitor's, and the verdict reads "reproduced" or "refuted".
+     */
+    bool claim;
 };
 
 extern const struct target bench_targets[];

@@ -18,6 +18,12 @@
  *            hands out fresh key numbers; the map keeps N keys, a sliding
  *            window); each insert and each delete counts as one update.
  *            Readers probe keys inside the window, away from its ends.
+ *   disjoint writer i of W looks up and replaces only keys of its own
+ *            range [i N / W, (i + 1) N / W) (sync.Map's other favourable
+ *            case: threads touching disjoint keys); readers probe any key.
+ *            Each value carries its writer's number in its low 4 bits, so
+ *            the smoke test can check that no writer left its range.  Not
+ *            in the grid: sync.Map's claims (writers_claims.c) run it.
  *
  * Grid: W in {1, 2, 4}, R in {1, 2}, read_pct in {50, 90, 99}, both
  * patterns (full mode); the quick mode runs only the rows of the targets:
@@ -51,7 +57,6 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#define WR_N 1000000u
 #define WR_LAT_CAP 16384
 #define WR_MARGIN 4096 /* churn readers stay this far inside the window */
 #define WR_BATCH 16 /* reader lookups per snapshot, as in main.c */
@@ -63,6 +68,7 @@ struct wr_shared {
     size_t n;
     unsigned read_pct;
     enum wr_pattern pat;
+    unsigned nw; /* writers: the disjoint pattern's ranges */
     bool one_writer;
     bool diag; /* HAMT_BENCH_WR_DIAG set: classify slow updates */
     _Atomic uint64_t *next; /* churn: next fresh key number */
@@ -75,6 +81,7 @@ struct wr_shared {
 struct wr_worker {
     struct wr_shared *sh;
     bool writer;
+    unsigned wid; /* a writer's number, 0 .. nw - 1 */
     uint64_t rng;
     uint64_t updates, reads, hits, sum;
     uint64_t t0, t1;
@@ -108,12 +115,24 @@ wr_lat(struct wr_worker *w, double ns)
     }
 }
 
+/* Writer wid's keys in the disjoint pattern: [*lo, *lo + span). */
+static uint64_t
+wr_range(size_t n, unsigned nw, unsigned wid, uint64_t *lo)
+{
+    *lo = (uint64_t)n * wid / nw;
+    return (uint64_t)n * (wid + 1) / nw - *lo;
+}
+
 /* A key number a reader may expect to be present. */
 static uint64_t
 wr_probe(struct wr_worker *w)
 {
     struct wr_shared *sh = w->sh;
-    if (sh->pat == WP_UPDATE) {
+    if (sh->pat == WP_DISJOINT && w->writer) {
+        uint64_t lo, span = wr_range(sh->n, sh->nw, w->wid, &lo);
+        return lo + bench_below(&w->rng, span);
+    }
+    if (sh->pat != WP_CHURN) {
         return bench_below(&w->rng, sh->n);
     }
     /* ORDER: relaxed; only picks a key, the answer is not checked. */
@@ -160,14 +179,22 @@ wr_update(struct wr_worker *w, uint64_t *ctr, void *t)
     const struct bench_adapter *a = sh->a;
     long sw[2] = {0, 0};
     uint64_t s;
-    if (sh->pat == WP_UPDATE) {
-        bkey k = wr_key(bench_below(&w->rng, sh->n));
+    if (sh->pat != WP_CHURN) {
+        bkey k;
+        uint64_t v = ++*ctr;
+        if (sh->pat == WP_DISJOINT) {
+            uint64_t lo, span = wr_range(sh->n, sh->nw, w->wid, &lo);
+            k = wr_key(lo + bench_below(&w->rng, span));
+            v = v << 4 | (w->wid + 1); /* never 0: the tag is 1 .. 15 */
+        } else {
+            k = wr_key(bench_below(&w->rng, sh->n));
+        }
         wr_switches(w, sw);
         s = bench_now_ns();
         if (sh->one_writer) {
-            a->update(sh->m, t, k, ++*ctr);
+            a->update(sh->m, t, k, v);
         } else {
-            a->update_mw(sh->m, t, k, ++*ctr);
+            a->update_mw(sh->m, t, k, v);
         }
         double ns = (double)(bench_now_ns() - s);
         wr_lat(w, ns);
@@ -254,8 +281,11 @@ wr_cmp(const void *x, const void *y)
     return a < b ? -1 : a > b;
 }
 
-/* One timed phase; fills *c.  Returns false if a reader missed (update). */
-static bool
+/*
+ * One timed phase; fills *c.  Returns false if a lookup missed a key that
+ * must be present (update and disjoint patterns).
+ */
+bool
 wr_phase(const struct wr_contender *ct, void *m, enum wr_pattern pat, size_t n,
          _Atomic uint64_t *next, unsigned nw, unsigned nr, unsigned read_pct,
          double secs, struct wr_cell *c)
@@ -265,6 +295,7 @@ wr_phase(const struct wr_contender *ct, void *m, enum wr_pattern pat, size_t n,
                            .n = n,
                            .read_pct = read_pct,
                            .pat = pat,
+                           .nw = nw,
                            .one_writer = ct->one_writer,
                            .diag = getenv("HAMT_BENCH_WR_DIAG") != NULL,
                            .next = next};
@@ -276,6 +307,7 @@ wr_phase(const struct wr_contender *ct, void *m, enum wr_pattern pat, size_t n,
     for (unsigned i = 0; i < nt; i++) {
         w[i].sh = &sh;
         w[i].writer = i < nw;
+        w[i].wid = i;
         w[i].rng = 0x9e3779b9ULL * (i + 1) + bench_now_ns();
         if (w[i].writer) {
             w[i].lat = bench_xmalloc(WR_LAT_CAP * sizeof(double));
@@ -318,6 +350,7 @@ wr_phase(const struct wr_contender *ct, void *m, enum wr_pattern pat, size_t n,
             continue;
         }
         double cores = (double)(w[i].cpu1 - w[i].cpu0) / 1e9 / dt;
+        c->ops_s += (double)(w[i].reads + w[i].updates) / dt;
         if (w[i].writer) {
             c->slow += (double)w[i].slow;
             c->slow_pre += (double)w[i].slow_pre;
@@ -349,7 +382,7 @@ wr_phase(const struct wr_contender *ct, void *m, enum wr_pattern pat, size_t n,
     }
     c->slow = updates ? 1000.0 * c->slow / (double)updates : 0;
     c->hit_pct = reads ? 100.0 * (double)hits / (double)reads : 100.0;
-    if (pat == WP_UPDATE && hits != reads) {
+    if (pat != WP_CHURN && hits != reads) {
         ok = false;
     }
     if (nlat != 0) {
@@ -374,7 +407,7 @@ wr_phase(const struct wr_contender *ct, void *m, enum wr_pattern pat, size_t n,
 }
 
 /* A map of keys 0 .. n-1 (values i + 1), shared for threads. */
-static void *
+void *
 wr_build(const struct bench_adapter *a, size_t n)
 {
     void *m = a->create(BK_U64, n);
@@ -405,13 +438,26 @@ wr_build(const struct bench_adapter *a, size_t n)
     return m;
 }
 
+/* Frees a map of wr_build's once its threads are gone. */
+void
+wr_drop(const struct bench_adapter *a, void *m)
+{
+    void *t = a->thread_enter(m);
+    if (a->quiesce != NULL) {
+        a->quiesce(m, t);
+    }
+    a->thread_exit(m, t);
+    a->destroy(m);
+}
+
 /*
  * Whether the quick mode runs the row W x R: the targets' rows (W = 4,
  * R = 1; one writer: W = 1), or those listed in HAMT_BENCH_WR ("4x1,1x1":
  * W x R pairs), so that a change to the combiner can be timed against its
- * single-writer rows too without the full grid.
+ * single-writer rows too without the full grid.  sync.Map's claims run
+ * the same W x R rows in both modes.
  */
-static bool
+bool
 wr_quick_row(unsigned w, unsigned r, bool one_writer)
 {
     const char *e = getenv("HAMT_BENCH_WR");
@@ -496,7 +542,7 @@ writers_run(long c_unused)
     fflush(stdout);
     for (unsigned c = 0; c < nc; c++) {
         const struct bench_adapter *a = cs[c].a;
-        for (int p = 0; p < 2; p++) {
+        for (int p = 0; p < WR_NGRID; p++) {
             if (p == WP_CHURN
                 && (a->insert_mw == NULL || cs[c].one_writer || !full)) {
                 continue;
@@ -571,12 +617,7 @@ writers_run(long c_unused)
                     }
                 }
             }
-            void *t = a->thread_enter(m);
-            if (a->quiesce != NULL) {
-                a->quiesce(m, t);
-            }
-            a->thread_exit(m, t);
-            a->destroy(m);
+            wr_drop(a, m);
             GC_gcollect();
         }
         printf("   (%s done, %.0f s)\n", cs[c].name,
@@ -592,6 +633,31 @@ writers_run(long c_unused)
     }
     wr_plots(outdir, cs, nc);
     printf("\nwrote %s/writers.csv, writers_*.dat, writers.gp\n", outdir);
+    /* The claims' few phases can afford every run asked for, not the
+     * grid's three (wr_claims caps them). */
+    wr_claims(bench_cfg.runs, secs);
+}
+
+/*
+ * After a disjoint phase of nw writers: every key present, and each value
+ * either the one wr_build gave it or tagged with the owner of its range.
+ */
+static bool
+wr_disjoint_ok(const struct bench_adapter *a, void *m, size_t n, unsigned nw)
+{
+    void *t = a->thread_enter(m);
+    bool ok = true;
+    for (unsigned wid = 0; wid < nw; wid++) {
+        uint64_t lo, span = wr_range(n, nw, wid, &lo);
+        for (uint64_t i = lo; i < lo + span; i++) {
+            bkey k = wr_key(i);
+            uint64_t v = 0;
+            ok &= a->read_batch(m, t, &k, 1, &v) == 1
+                  && (v == i + 1 || (v & 15) == wid + 1);
+        }
+    }
+    a->thread_exit(m, t);
+    return ok;
 }
 
 void
@@ -600,20 +666,29 @@ writers_smoke(unsigned *pass, unsigned *fail)
     struct wr_contender cs[WR_MAXC];
     unsigned nc = wr_contenders(wr_chosen(), cs);
     const size_t n = 20000;
+    /* Disjoint first: the update phase after it reuses its map. */
+    static const enum wr_pattern order[] = {WP_DISJOINT, WP_UPDATE, WP_CHURN};
 
     for (unsigned c = 0; c < nc; c++) {
         const struct bench_adapter *a = cs[c].a;
-        for (int p = 0; p < 2; p++) {
+        unsigned nw = cs[c].one_writer ? 1 : 2;
+        void *m = NULL;
+        for (unsigned ip = 0; ip < 3; ip++) {
+            enum wr_pattern p = order[ip];
             if (p == WP_CHURN && (a->insert_mw == NULL || cs[c].one_writer)) {
                 continue;
             }
-            void *m = wr_build(a, n);
+            if (m == NULL) {
+                m = wr_build(a, n);
+            }
             _Atomic uint64_t next;
             struct wr_cell cell;
             atomic_init(&next, n);
-            bool ok = wr_phase(&cs[c], m, (enum wr_pattern)p, n, &next,
-                               cs[c].one_writer ? 1 : 2, 1, 50, 0.05, &cell);
+            bool ok = wr_phase(&cs[c], m, p, n, &next, nw, 1, 50, 0.05, &cell);
             ok &= cell.upd_s > 0 && cell.rd_s > 0;
+            if (p == WP_DISJOINT) {
+                ok &= wr_disjoint_ok(a, m, n, nw);
+            }
             if (p == WP_CHURN) {
                 /* The window [next - n, next) is exactly the key set. */
                 void *t = a->thread_enter(m);
@@ -639,14 +714,17 @@ writers_smoke(unsigned *pass, unsigned *fail)
                 printf("FAIL: %s writers %s pattern\n", cs[c].name,
                        wr_pattern_name[p]);
             }
-            void *t = a->thread_enter(m);
-            if (a->quiesce != NULL) {
-                a->quiesce(m, t);
+            /* The churn phase needs a map whose values are still i + 1. */
+            if (p != WP_DISJOINT) {
+                wr_drop(a, m);
+                m = NULL;
             }
-            a->thread_exit(m, t);
-            a->destroy(m);
+        }
+        if (m != NULL) {
+            wr_drop(a, m);
         }
         printf("ok: %s (writers)\n", cs[c].name);
         fflush(stdout);
     }
+    wr_claims_smoke(pass, fail);
 }

@@ -13,8 +13,15 @@
 
 #define WR_MAXC 16 /* contenders at most */
 
-enum wr_pattern { WP_UPDATE = 0, WP_CHURN = 1 };
-extern const char *const wr_pattern_name[2];
+/*
+ * The grid runs the first WR_NGRID patterns (issue 15's two); the
+ * disjoint pattern runs in sync.Map's claims (writers_claims.c) and the
+ * smoke test only.
+ */
+enum wr_pattern { WP_UPDATE = 0, WP_CHURN = 1, WP_DISJOINT = 2 };
+#define WR_NGRID 2
+#define WR_N 1000000u /* keys in every map of the section */
+extern const char *const wr_pattern_name[3];
 extern const unsigned wr_pcts[3];
 
 struct wr_contender {
@@ -25,6 +32,8 @@ struct wr_contender {
 
 struct wr_cell {
     double upd_s, rd_s, p50_us, p99_us, worst_p99_us;
+    /* Every thread's lookups and updates per second, summed. */
+    double ops_s;
     double hit_pct;
     /*
      * Cores each role got (its threads' CPU seconds over their wall
@@ -47,6 +56,18 @@ struct wr_row {
     unsigned pct, w, r, threads;
     struct wr_cell med;
 };
+
+/* writers.c */
+bool wr_phase(const struct wr_contender *ct, void *m, enum wr_pattern pat,
+              size_t n, _Atomic uint64_t *next, unsigned nw, unsigned nr,
+              unsigned read_pct, double secs, struct wr_cell *c);
+void *wr_build(const struct bench_adapter *a, size_t n);
+void wr_drop(const struct bench_adapter *a, void *m);
+bool wr_quick_row(unsigned w, unsigned r, bool one_writer);
+
+/* writers_claims.c */
+void wr_claims(unsigned runs, double secs);
+void wr_claims_smoke(unsigned *pass, unsigned *fail);
 
 /* writers_report.c */
 void wr_row_add(const struct wr_row *r);

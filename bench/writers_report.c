@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const wr_pattern_name[2] = {"update", "churn"};
+const char *const wr_pattern_name[3] = {"update", "churn", "disjoint"};
 const unsigned wr_pcts[3] = {50, 90, 99};
 
 /*
@@ -194,7 +194,7 @@ wr_targets(unsigned pct)
 void
 wr_report(FILE *csv)
 {
-    for (int p = 0; p < 2; p++) {
+    for (int p = 0; p < WR_NGRID; p++) {
         for (unsigned ip = 0; ip < 3; ip++) {
             unsigned pct = wr_pcts[ip];
             bool any = false;
@@ -284,7 +284,7 @@ wr_plots(const char *outdir, const struct wr_contender *cs, unsigned nc)
     for (unsigned ip = 0; ip < 3; ip++) {
         unsigned pct = wr_pcts[ip];
         bool wrote[2] = {false, false}; /* a .dat file per pattern */
-        for (int p = 0; p < 2; p++) {
+        for (int p = 0; p < WR_NGRID; p++) {
             snprintf(path, sizeof path, "%s/writers_%s_r%u.dat", outdir,
                      wr_pattern_name[p], pct);
             bool have = false;
@@ -327,7 +327,7 @@ wr_plots(const char *outdir, const struct wr_contender *cs, unsigned nc)
                 "title 'several writers, %u%% reads, 1M u64 keys, R = 1"
                 " (2 cores: W >= 2 oversubscribes)'\n",
                 pct, panels, pct);
-        for (int p = 0; p < 2; p++) {
+        for (int p = 0; p < WR_NGRID; p++) {
             if (!wrote[p]) {
                 continue;
             }

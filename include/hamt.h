@@ -6,8 +6,9 @@
  * update returns a new map and leaves every older version intact; memory is
  * reclaimed by the Boehm garbage collector once no thread can reach a
  * version.  A publication cell (struct hamt_cell) lets one writer publish
- * new versions while any number of readers take snapshots with one atomic
- * load.
+ * new versions while any number of readers take snapshots without locks:
+ * one atomic load (hamt_cell_load), or a load, a store and a load under a
+ * hazard slot for a reader the collector never stops (hamt_cell_acquire).
  *
  * The return convention, which every function below follows:
  *   - A function that makes an object (a map, cell, batch, or a snapshot
@@ -28,9 +29,12 @@
  *   - A function that cannot fail returns void.
  *   - Successful calls leave errno alone.
  *   - errno values: ENOMEM (allocation failed), EINVAL (bad argument),
- *     EAGAIN (compare-and-publish lost a race), EBUSY (seed already in use),
- *     ETIMEDOUT (a wait timed out), ENOTSUP (hamt_init(): the library was
- *     built for a popcnt instruction this CPU lacks).
+ *     EAGAIN (compare-and-publish lost a race), EBUSY (seed already in use,
+ *     or markers chosen too late), ETIMEDOUT (a wait timed out), ENOTSUP
+ *     (hamt_init(): the library was built for a popcnt instruction this
+ *     CPU lacks; the cell calls: a collector mode the library refuses),
+ *     EOVERFLOW (hamt_batch_begin()), EDEADLK (a combiner called from its
+ *     own alter function).
  *   - A failed call publishes nothing and leaves every existing map valid.
  *   - Maps are immutable: every map parameter is `const struct hamt *`.
  *     Any number of threads may read any map at the same time.
@@ -161,8 +165,8 @@ struct hamt_iter {
  * Safe to call more than once and from several threads; the first call
  * should come from the main thread (the collector's rule).  Every other
  * entry point calls it as needed.  Returns 0, or -1 with errno EINVAL
- * (malformed HAMT_SEED), ENOTSUP (built with -mpopcnt, CPU without popcnt)
- * or ENOMEM.
+ * (malformed HAMT_SEED or HAMT_GC_BUDGET), ENOTSUP (built with -mpopcnt,
+ * CPU without popcnt) or ENOMEM.
  */
 HAMT_API int hamt_init(void);
 
@@ -335,8 +339,10 @@ HAMT_API bool hamt_equal(const struct hamt *a, const struct hamt *b,
  * hamt_thread_register - make the calling thread known to the collector, so
  * that the maps its stack and registers reference stay alive.  Idempotent;
  * the thread is unregistered automatically when it exits.  Threads that
- * take snapshots through a cell are registered by the cell itself.
- * Returns 0, or -1 with errno ENOMEM (the collector could not record it).
+ * take snapshots with hamt_cell_load() or publish to a cell are registered
+ * by the cell itself; hamt_cell_acquire() readers are never registered.
+ * Returns 0, or -1 with errno ENOMEM (the collector could not record it)
+ * or the errno of a failed hamt_init().
  * Thread safety: acts on the calling thread only; any thread, any time.
  */
 HAMT_API int hamt_thread_register(void);
@@ -358,8 +364,9 @@ HAMT_API void hamt_thread_unregister(void);
  * hamt_init() and before anything else initialises the collector.
  * Without it the library chooses one marker on a machine of at most two
  * cores and the collector's default (one per core) on larger ones;
- * GC_MARKERS overrides both.  Returns 0, or -1 with errno EINVAL (0 or more than 64) or
- * EBUSY (the collector is initialised already: nothing changed).
+ * GC_MARKERS overrides both.  Returns 0, or -1 with errno EINVAL (0 or
+ * more than 64) or EBUSY (the collector is initialised already: nothing
+ * changed).
  * Thread safety: main thread, before any other call of the library.
  */
 HAMT_API int hamt_set_markers(unsigned n);
@@ -425,9 +432,12 @@ HAMT_API int hamt_snapshot_release(struct hamt_snapshot *snap);
 /*
  * hamt_cell_version - the version of the current map; 0 for a NULL cell.
  * The one query that can fail: in a thread the library has not registered
- * it reads the version under a hazard slot (it never registers the
+ * it reads the version under a hazard slot (it does not register the
  * thread), and if the thread's first slots cannot be allocated it returns
- * 0 with errno ENOMEM.  A registered thread never sees errno set.
+ * 0 with errno ENOMEM.  Where slots are refused (incremental mode, as
+ * hamt_cell_acquire()) it registers the thread instead, and returns 0 with
+ * that errno if registration fails.  A registered thread never sees errno
+ * set.
  * Thread safety: any thread, any time.
  */
 HAMT_API uint64_t hamt_cell_version(const struct hamt_cell *c);
@@ -475,8 +485,9 @@ HAMT_API const struct hamt *hamt_cell_update(struct hamt_cell *c,
  * Returns 0, or -1 with errno ETIMEDOUT, EINVAL (NULL cell, malformed
  * timeout), ENOMEM (a thread's first slot), or the error of
  * clock_nanosleep() if a nap fails too.  Publishing costs the writer no
- * system call while nobody waits.  Never registers the thread (it reads
- * versions under a hazard slot).
+ * system call while nobody waits.  Does not register the thread (it reads
+ * versions under a hazard slot), except where slots are refused
+ * (incremental mode), as hamt_cell_version().
  * Thread safety: any thread, any time.
  */
 HAMT_API int hamt_cell_wait(struct hamt_cell *c, uint64_t seen,
@@ -508,8 +519,8 @@ typedef enum hamt_alter_action (*hamt_alter_fn)(void *old, bool present,
  * (strings and byte strings copied).  Returns the new map or `m`, or NULL
  * with errno EINVAL (NULL map or fn, invalid key, fn returned an unknown
  * action) or ENOMEM; `m` stays valid either way.
- * Thread safety: any thread, concurrently with anything; fn runs in the
- * calling thread.
+ * Thread safety: any thread the collector knows (it allocates),
+ * concurrently with anything; fn runs in the calling thread.
  */
 HAMT_API const struct hamt *hamt_alter(const struct hamt *m, const void *key,
                                        hamt_alter_fn fn, void *ctx);
@@ -566,8 +577,8 @@ typedef enum hamt_conflict_action (*hamt_conflict_fn)(const void *key, void *va,
  * O(|result|), to count its keys.  Returns
  * the result, or NULL with errno EINVAL (NULL map, different key types, fn
  * returned an unknown action) or ENOMEM; the inputs stay valid.
- * Thread safety: any thread, concurrently with anything; fn runs in the
- * calling thread.
+ * Thread safety: any thread the collector knows (it allocates),
+ * concurrently with anything; fn runs in the calling thread.
  */
 HAMT_API const struct hamt *hamt_merge(const struct hamt *a,
                                        const struct hamt *b,
@@ -591,7 +602,7 @@ HAMT_API const struct hamt *hamt_intersect(const struct hamt *a,
  * no key of b is in a; the shared empty map when every key is), or NULL
  * with errno EINVAL (NULL map, different key types) or ENOMEM; the inputs
  * stay valid.
- * Thread safety: any thread, concurrently with anything.
+ * Thread safety: as hamt_merge().
  */
 HAMT_API const struct hamt *hamt_subtract(const struct hamt *a,
                                           const struct hamt *b);

@@ -17,9 +17,10 @@
  * acquire load; the two can never be torn apart, and the read path writes
  * nothing shared.  Records are never modified after publication.  Old
  * records and old maps are reclaimed by the collector once no registered
- * thread references them; that is also why compare-and-swap on `rec` has no
- * ABA problem: a record cannot be freed and reused while a thread that
- * loaded it still holds the pointer.
+ * thread and no hazard slot references them; that is also why
+ * compare-and-swap on `rec` has no ABA problem: a record cannot be freed
+ * and reused while a registered thread that loaded it still holds the
+ * pointer (a slot reader's A1 guess may be stale: S4).
  *
  * Guarantees (also listed in hamt_cell(3)):
  *

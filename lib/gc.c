@@ -47,7 +47,8 @@
  * it itself: the minimum when it is still the collector's default and the
  * environment does not name one (HAMT_GC_BUDGET), the divisor when it is
  * still the collector's default and GC_FREE_SPACE_DIVISOR is unset.  The
- * measurements behind the default are in hamt_init(3) and bench/README.md.
+ * measurements behind the default are in bench/README.md (section budget,
+ * with their command); hamt_init(3) says how it was chosen.
  *
  * The allocation path.  Every persistent update allocates the nodes on its
  * path, so the cost of one small scanned allocation matters.  GC_MALLOC

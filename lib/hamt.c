@@ -11,9 +11,11 @@
  * errno, reading a NULL map as empty and an invalid key as absent.
  *
  * Thread safety: every function here only reads its input maps, which are
- * immutable, so any of them may run on any thread at any time.  The first
- * call initialises the collector (hamt_init()), which should happen on the
- * main thread.
+ * immutable, so any of them may run on any thread at any time; those that
+ * allocate (set, remove, hamt_new_custom) need a thread the collector
+ * knows, while lookups, iteration and equality also run in a slot reader
+ * (cell.c).  The first call initialises the collector (hamt_init()),
+ * which should happen on the main thread.
  */
 #include "internal.h"
 

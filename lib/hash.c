@@ -47,14 +47,18 @@ static bool seed_ready; /* under seed_lock */
 static bool seed_used;  /* under seed_lock */
 static int seed_error;  /* under seed_lock: errno of a failed init */
 static unsigned char seed[crypto_shorthash_siphash24_KEYBYTES];
-static uint64_t seed_k0, seed_k1; /* the seed as two words, for integers */
+/*
+ * The seed as two words, for integers: read by hamt__hash_u64(), which is
+ * inline in internal.h (hidden symbols, not exported).
+ */
+uint64_t hamt__seed_k0, hamt__seed_k1;
 
-/* Sets seed_k0/k1 from seed[]; call under seed_lock. */
+/* Sets hamt__seed_k0/k1 from seed[]; call under seed_lock. */
 static void
 hash_seed_words(void)
 {
-    memcpy(&seed_k0, seed, 8);
-    memcpy(&seed_k1, seed + 8, 8);
+    memcpy(&hamt__seed_k0, seed, 8);
+    memcpy(&hamt__seed_k1, seed + 8, 8);
 }
 
 /* Parses 32 hex digits into out; false if malformed. */
@@ -156,19 +160,6 @@ hamt_set_seed(const uint8_t s[16])
     }
     pthread_mutex_unlock(&seed_lock);
     return rc;
-}
-
-uint64_t
-hamt__hash_u64(uint64_t k)
-{
-    uint64_t h = k ^ seed_k0;
-
-    h ^= h >> 33;
-    h *= UINT64_C(0xff51afd7ed558ccd);
-    h ^= h >> 33;
-    h *= UINT64_C(0xc4ceb9fe1a85ec53);
-    h ^= h >> 33;
-    return h + seed_k1;
 }
 
 uint64_t

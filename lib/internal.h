@@ -207,7 +207,26 @@ int hamt__thread_ensure(void);
 int hamt__hash_init(void);
 /* Marks the seed as used; hamt_set_seed() fails with EBUSY afterwards. */
 void hamt__seed_use(void);
-uint64_t hamt__hash_u64(uint64_t k);
+/* The seed as two words (hash.c); written only before any map exists. */
+extern uint64_t hamt__seed_k0, hamt__seed_k1;
+
+/*
+ * The keyed bijection of integer and pointer keys (see hash.c).  Inline:
+ * every lookup and update of an integer map hashes its key, and a call
+ * would cost more than the arithmetic.
+ */
+static inline uint64_t
+hamt__hash_u64(uint64_t k)
+{
+    uint64_t h = k ^ hamt__seed_k0;
+
+    h ^= h >> 33;
+    h *= UINT64_C(0xff51afd7ed558ccd);
+    h ^= h >> 33;
+    h *= UINT64_C(0xc4ceb9fe1a85ec53);
+    h ^= h >> 33;
+    return h + hamt__seed_k1;
+}
 uint64_t hamt__hash_bytes(const void *p, size_t n);
 
 /* ---- maps (map.c) ---- */

@@ -899,8 +899,7 @@ map_pset_kind(struct hamt **pm, const void *key, void *val, bool ints)
             if (child == NULL) {
                 return -1;
             }
-            sub = hamt__nd_change(map_pre(depth), 0, n, ND_ENTRY_TO_CHILD, bit,
-                                  NULL, child, kt->scalar);
+            sub = hamt__nd_entry_to_child(map_pre(depth), n, bit, child);
             added = 1;
             break;
         }
@@ -908,8 +907,8 @@ map_pset_kind(struct hamt **pm, const void *key, void *val, bool ints)
             if (!ints && !hamt__key_store(kt, key, &stored)) {
                 return -1;
             }
-            sub = hamt__nd_change(map_pre(depth), 0, n, ND_INSERT_ENTRY, bit,
-                                  stored, val, kt->scalar);
+            sub = hamt__nd_insert_entry(map_pre(depth), n, bit, stored, val,
+                                        kt->scalar);
             added = 1;
             break;
         }
@@ -937,8 +936,9 @@ map_pset_kind(struct hamt **pm, const void *key, void *val, bool ints)
     return added;
 }
 
-/* A persistent set (hamt__edit_set with owner 0). */
-static int
+/* A persistent set (hamt__edit_set with owner 0); inline in its two
+ * callers, so hamt_set's own path has no extra call. */
+static inline __attribute__((always_inline)) int
 map_pset(struct hamt **pm, const void *key, void *val)
 {
     enum hamt_key_kind kind = (*pm)->kt->kind;
@@ -982,8 +982,7 @@ map_premove_kind(struct hamt **pm, const void *key, bool ints)
                 v1 = nd_val(n, 1 - i);
                 goto single;
             }
-            sub = hamt__nd_change(map_pre(depth), 0, n, ND_REMOVE_ENTRY, bit,
-                                  NULL, NULL, kt->scalar);
+            sub = hamt__nd_remove_entry(map_pre(depth), n, bit, kt->scalar);
             goto copy;
         }
         if (!(n->nodemap & bit)) {
@@ -1021,8 +1020,9 @@ single:
         depth--;
     }
     depth--;
-    sub = hamt__nd_change(map_pre(depth), 0, p.n[depth], ND_CHILD_TO_ENTRY,
-                          nd_bit(h, depth * HAMT_BITS), k1, v1, kt->scalar);
+    sub = hamt__nd_child_to_entry(map_pre(depth), p.n[depth],
+                                  nd_bit(h, depth * HAMT_BITS), k1, v1,
+                                  kt->scalar);
 copy:
     r = map_path_copy(kt, &p, depth, sub, m->size - 1);
     if (r == NULL) {
@@ -1032,8 +1032,9 @@ copy:
     return 1;
 }
 
-/* A persistent remove (hamt__edit_remove with owner 0). */
-static int
+/* A persistent remove (hamt__edit_remove with owner 0); inline in its
+ * two callers, as map_pset. */
+static inline __attribute__((always_inline)) int
 map_premove(struct hamt **pm, const void *key)
 {
     enum hamt_key_kind kind = (*pm)->kt->kind;

@@ -250,7 +250,7 @@ nd_compose(struct node *dst, const struct node *n, enum nd_change op,
 }
 
 /* Entries and children after the change. */
-static void
+static inline __attribute__((always_inline)) void
 nd_changed_counts(const struct node *n, enum nd_change op, unsigned *ne,
                   unsigned *nc)
 {
@@ -274,10 +274,10 @@ nd_changed_counts(const struct node *n, enum nd_change op, unsigned *ne,
     }
 }
 
-struct node *
-hamt__nd_change(size_t pre, size_t room, const struct node *n,
-                enum nd_change op, uint32_t bit, const void *key, void *val,
-                bool scalar)
+/* hamt__nd_change, inline where `op` is a constant. */
+static inline __attribute__((always_inline)) struct node *
+nd_change(size_t pre, size_t room, const struct node *n, enum nd_change op,
+          uint32_t bit, const void *key, void *val, bool scalar)
 {
     unsigned ne, nc;
     struct node *c;
@@ -288,6 +288,48 @@ hamt__nd_change(size_t pre, size_t room, const struct node *n,
         nd_compose(c, n, op, bit, key, val);
     }
     return c;
+}
+
+struct node *
+hamt__nd_change(size_t pre, size_t room, const struct node *n,
+                enum nd_change op, uint32_t bit, const void *key, void *val,
+                bool scalar)
+{
+    return nd_change(pre, room, n, op, bit, key, val, scalar);
+}
+
+/*
+ * The changes a persistent update makes at the bottom of its path, one
+ * function per change: the switches on `op` fold away, and every persistent
+ * insert or remove takes one of these.
+ */
+struct node *
+hamt__nd_insert_entry(size_t pre, const struct node *n, uint32_t bit,
+                      const void *key, void *val, bool scalar)
+{
+    return nd_change(pre, 0, n, ND_INSERT_ENTRY, bit, key, val, scalar);
+}
+
+struct node *
+hamt__nd_remove_entry(size_t pre, const struct node *n, uint32_t bit,
+                      bool scalar)
+{
+    return nd_change(pre, 0, n, ND_REMOVE_ENTRY, bit, NULL, NULL, scalar);
+}
+
+struct node *
+hamt__nd_entry_to_child(size_t pre, const struct node *n, uint32_t bit,
+                        void *child)
+{
+    /* The copy has a child, so it is scanned whatever the values are. */
+    return nd_change(pre, 0, n, ND_ENTRY_TO_CHILD, bit, NULL, child, false);
+}
+
+struct node *
+hamt__nd_child_to_entry(size_t pre, const struct node *n, uint32_t bit,
+                        const void *key, void *val, bool scalar)
+{
+    return nd_change(pre, 0, n, ND_CHILD_TO_ENTRY, bit, key, val, scalar);
 }
 
 bool

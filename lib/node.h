@@ -190,6 +190,20 @@ struct node *hamt__nd_change(size_t pre, size_t room, const struct node *n,
                              enum nd_change op, uint32_t bit, const void *key,
                              void *val, bool scalar);
 /*
+ * hamt__nd_change(pre, 0, n, op, ...) for each op, as persistent updates
+ * use them (the copy of ND_ENTRY_TO_CHILD has a child: always scanned).
+ */
+struct node *hamt__nd_insert_entry(size_t pre, const struct node *n,
+                                   uint32_t bit, const void *key, void *val,
+                                   bool scalar);
+struct node *hamt__nd_remove_entry(size_t pre, const struct node *n,
+                                   uint32_t bit, bool scalar);
+struct node *hamt__nd_entry_to_child(size_t pre, const struct node *n,
+                                     uint32_t bit, void *child);
+struct node *hamt__nd_child_to_entry(size_t pre, const struct node *n,
+                                     uint32_t bit, const void *key, void *val,
+                                     bool scalar);
+/*
  * The same change made in n itself, when its block (starting `pre` bytes
  * before n) has room for the new shape: true, or false having changed
  * nothing.  Batches only, on nodes they own; the caller rewrites the owner

@@ -6,7 +6,8 @@
  * scanned, so a map version referenced only from such a thread's stack can
  * be reclaimed and its memory reused while the thread still reads it
  * (TOOLCHAIN.md shows this happening).  Every thread that holds a map
- * pointer must therefore be registered.
+ * pointer must therefore be registered, unless it only reads and protects
+ * each snapshot with a hazard slot (below).
  *
  * How: per thread, one byte of thread-local state says what this library
  * knows about the calling thread:
@@ -21,8 +22,9 @@
  *     THREAD_OURS        registered here with              the key destructor
  *                        GC_register_my_thread()             unregisters it
  *
- * hamt__thread_ensure() is what the cell calls on every entry: once the
- * state is known it costs one thread-local load and a predicted branch.
+ * hamt__thread_ensure() is what the cell and the combiner call on every
+ * entry that registers (all but the slot readers' calls): once the state
+ * is known it costs one thread-local load and a predicted branch.
  * The state is initial-exec TLS, so reaching it is a fixed offset from the
  * thread pointer rather than a call to __tls_get_addr (the library is linked
  * at start-up in every supported use; glibc reserves static TLS space for a
