@@ -547,6 +547,8 @@ struct sleeper {
     atomic_int *started;
     struct timespec timeout;
     int deny_futex; /* error number the futex wait gets, or 0 */
+    bool times_out; /* expected to time out before the publication */
+    atomic_bool returned;
     int rc;
     int err;
     uint64_t version;
@@ -607,6 +609,7 @@ sleeper_main(void *arg)
     w->err = errno;
     w->cpu = thread_cpu_seconds() - cpu;
     w->version = hamt_cell_version(w->c);
+    atomic_store(&w->returned, true);
     return NULL;
 }
 
@@ -614,7 +617,10 @@ sleeper_main(void *arg)
  * Starts one sleeper per entry of w[], lets them wait about a second
  * after all have started, publishes once, and joins them.  The second
  * is not a timing assertion: the waiters must sleep through it, and their
- * CPU use is what is checked.
+ * CPU use is what is checked.  The publication waits for the sleepers
+ * marked times_out to return, so that on a loaded machine a sleeper that
+ * got to its wait late still times out rather than finding the new
+ * version (one that never times out hangs the test into its .timeout).
  */
 static void
 run_sleepers(struct hamt_cell *c, struct sleeper *w, int n)
@@ -630,12 +636,18 @@ run_sleepers(struct hamt_cell *c, struct sleeper *w, int n)
         w[i].c = c;
         w[i].started = &started;
         w[i].rc = -2;
+        atomic_init(&w[i].returned, false);
         cr_assert_eq(pthread_create(&t[i], NULL, sleeper_main, &w[i]), 0);
     }
     while (atomic_load(&started) < n) {
         nanosleep(&tick, NULL);
     }
     nanosleep(&wait, NULL);
+    for (int i = 0; i < n; i++) {
+        while (w[i].times_out && !atomic_load(&w[i].returned)) {
+            nanosleep(&tick, NULL);
+        }
+    }
     cr_assert_eq(hamt_cell_store(c, u64_map(2, 1), &version), 0);
     cr_assert_eq(version, 1);
     for (int i = 0; i < n; i++) {
@@ -700,8 +712,10 @@ Test(cell, wait_sleeps_when_the_futex_fails, .timeout = 60)
     /* These two time out before the publication. */
     w[2].deny_futex = ENOSYS;
     w[2].timeout = (struct timespec){0, 200 * 1000 * 1000};
+    w[2].times_out = true;
     w[3].deny_futex = EPERM;
     w[3].timeout = (struct timespec){0, 1000};
+    w[3].times_out = true;
     run_sleepers(c, w, 4);
     for (int i = 0; i < 4; i++) {
         cr_assert_lt(w[i].cpu, WAITER_CPU_MAX, "waiter %d used %.3f s of CPU",

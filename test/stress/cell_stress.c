@@ -37,7 +37,8 @@
  *   -u  expected-to-detect mode (collector build only; make
  *       check-unregistered): readers unregister from the collector while
  *       holding a snapshot.  Passes only if the damage was detected (a
- *       failed check, or the reader crashing on reused memory).
+ *       failed check, the reader crashing on reused memory, or a
+ *       sanitizer report).
  */
 #include "harness.h"
 #include "internal.h"
@@ -369,6 +370,11 @@ run_unregistered(void)
     if (WIFSIGNALED(status)) {
         printf("unregistered readers crashed (signal %d): detected\n",
                WTERMSIG(status));
+        detected = true;
+    } else if (WIFEXITED(status)
+               && WEXITSTATUS(status) == STRESS_SANITIZER_STOP) {
+        printf("unregistered readers were stopped by a sanitizer report:"
+               " detected\n");
         detected = true;
     } else {
         detected = WIFEXITED(status) && WEXITSTATUS(status) == 3;

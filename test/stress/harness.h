@@ -65,6 +65,39 @@ stress_finish(const char *fdvar)
     return failed == 0 ? 0 : 1;
 }
 
+/*
+ * The expected-to-detect modes (cell_stress -u, slot_stress -N) run their
+ * readers in a child that reads reclaimed memory on purpose.  In a
+ * sanitizer build the first read of a reused node is often a report
+ * rather than a wrong value or a crash (UBSan: a member access through
+ * the null pointer a zeroed node holds), and the runtime then ends the
+ * process with its exit code, by default 1, which the parent could not
+ * tell from other ends.  These defaults (read by the ASan and UBSan
+ * runtimes at start-up, before the *SAN_OPTIONS variables) make that
+ * code STRESS_SANITIZER_STOP, which the children never use themselves:
+ * to the parent it means the damage was detected.  In the normal modes
+ * it is a failure like any other non-zero status.
+ */
+#define STRESS_SANITIZER_STOP 4
+#define STRESS_SANITIZER_OPTIONS "exitcode=4"
+
+/* Exported in spite of -fvisibility=hidden: the runtimes look them up. */
+#define STRESS_EXPORT __attribute__((visibility("default")))
+STRESS_EXPORT const char *__asan_default_options(void);
+STRESS_EXPORT const char *__ubsan_default_options(void);
+
+STRESS_EXPORT const char *
+__asan_default_options(void)
+{
+    return STRESS_SANITIZER_OPTIONS;
+}
+
+STRESS_EXPORT const char *
+__ubsan_default_options(void)
+{
+    return STRESS_SANITIZER_OPTIONS;
+}
+
 #ifdef STRESS_TSAN
 /*
  * Runs the cases in a child (argv again, with FDVAR set) and adds TSan's

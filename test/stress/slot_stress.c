@@ -34,7 +34,8 @@
  *   -N  --no-slot, expected to detect (collector build only; make
  *       check-noslot): the same readers read the cell WITHOUT a slot
  *       (hamt__cell_peek_unprotected).  Runs in a child process and passes
- *       only if the damage was detected (a failed check, or a crash).
+ *       only if the damage was detected (a failed check, a crash, or a
+ *       sanitizer report).
  */
 #include "harness.h"
 #include "internal.h"
@@ -296,6 +297,11 @@ run_no_slot(void)
         printf("readers without a slot crashed (signal %d) after %.2f s:"
                " detected\n",
                WTERMSIG(status), now() - t0);
+        detected = true;
+    } else if (WIFEXITED(status)
+               && WEXITSTATUS(status) == STRESS_SANITIZER_STOP) {
+        printf("readers without a slot were stopped by a sanitizer report:"
+               " detected\n");
         detected = true;
     } else {
         detected = WIFEXITED(status) && WEXITSTATUS(status) == 3;
