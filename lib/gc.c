@@ -49,6 +49,14 @@
  * still the collector's default and GC_FREE_SPACE_DIVISOR is unset.  The
  * measurements behind the default are in bench/README.md (section budget,
  * with their command); hamt_init(3) says how it was chosen.
+ * The "scan size" the divisor divides is bdwgc's estimate of marking work:
+ * twice the scanned bytes in use plus a quarter of the pointer-free ones
+ * (min_bytes_allocd in its alloc.c).  So a map whose leaves are
+ * pointer-free (hamt_new_scalar) collects more often than a plain map of
+ * the same size, in a smaller heap, each collection scanning less.  That
+ * weighting is the collector's and process-wide, like both settings; the
+ * library does not try to undo it for some maps, and hamt_new(3) tells
+ * the application, which can raise the minimum.
  *
  * The allocation path.  Every persistent update allocates the nodes on its
  * path, so the cost of one small scanned allocation matters.  GC_MALLOC
