@@ -182,7 +182,7 @@ gc_fail_now(void)
 
 /*
  * The minimum and the divisor hamt_init() sets when the application has
- * chosen neither (see the top comment; hamt_init(3) gives the measurements
+ * chosen neither (see the top comment; bench/README.md gives the measurements
  * behind them).
  */
 #define GC_BUDGET_DEFAULT ((size_t)4 << 20)
