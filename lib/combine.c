@@ -161,8 +161,16 @@
 #define COMBINE_ROUNDS 4
 /* Sets gathered for one hamt_batch_set_many() call. */
 #define COMBINE_GROUP 32
-/* Re-checks of the state word before a submitter sleeps. */
-#define COMBINE_SPINS 64
+/*
+ * Re-checks of the state word (each after a pause instruction) before a
+ * submitter sleeps.  Long enough to outlast a holder applying a round of
+ * one or two requests, so that a submitter whose request is queued behind
+ * it rarely sleeps: a sleeper costs the holder a futex wake, and on an
+ * idle virtual CPU the wake-up itself takes far longer than the round.
+ * Short enough that a waiter whose holder was preempted soon gives its
+ * core back.
+ */
+#define COMBINE_SPINS 1024
 
 enum combine_op { OP_SET = 1, OP_REMOVE = 2, OP_ALTER = 3 };
 
