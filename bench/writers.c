@@ -559,34 +559,19 @@ writers_run(long c_unused)
                         if (!full && !wr_quick_row(w, r, cs[c].one_writer)) {
                             continue;
                         }
-                        double up[3], rd[3], p50[3], p99[3], wp[3], hp[3];
-                        double rc[3], wc[3], cs_[3], gp[3], sl[3], spr[3],
-                            ssl[3];
-                        struct wr_cell cell;
+                        struct wr_cell cell[3];
                         uint64_t h0[BENCH_COMBINE_HIST];
                         bool hist =
                             a == &bench_hamt_combine
                             && bench_combine_hist(m, h0, BENCH_COMBINE_HIST);
                         for (unsigned k = 0; k < runs; k++) {
                             if (!wr_phase(&cs[c], m, (enum wr_pattern)p, WR_N,
-                                          &next, w, r, pcts[ip], secs, &cell)) {
+                                          &next, w, r, pcts[ip], secs,
+                                          &cell[k])) {
                                 bench_fail("%s: a reader missed a present "
                                            "key (writers, W=%u R=%u)",
                                            cs[c].name, w, r);
                             }
-                            up[k] = cell.upd_s;
-                            rd[k] = cell.rd_s;
-                            p50[k] = cell.p50_us;
-                            p99[k] = cell.p99_us;
-                            wp[k] = cell.worst_p99_us;
-                            hp[k] = cell.hit_pct;
-                            rc[k] = cell.rd_cpu;
-                            wc[k] = cell.wr_cpu;
-                            cs_[k] = cell.vcsw_upd;
-                            gp[k] = cell.gc_pct;
-                            sl[k] = cell.slow;
-                            spr[k] = cell.slow_pre;
-                            ssl[k] = cell.slow_slp;
                         }
                         struct wr_row row = {
                             .name = cs[c].name,
@@ -597,19 +582,7 @@ writers_run(long c_unused)
                             .threads =
                                 w + r + (strcmp(a->name, "owner-thread") == 0),
                         };
-                        row.med.upd_s = wr_med(up, runs);
-                        row.med.rd_s = wr_med(rd, runs);
-                        row.med.p50_us = wr_med(p50, runs);
-                        row.med.p99_us = wr_med(p99, runs);
-                        row.med.worst_p99_us = wr_med(wp, runs);
-                        row.med.hit_pct = wr_med(hp, runs);
-                        row.med.rd_cpu = wr_med(rc, runs);
-                        row.med.wr_cpu = wr_med(wc, runs);
-                        row.med.vcsw_upd = wr_med(cs_, runs);
-                        row.med.gc_pct = wr_med(gp, runs);
-                        row.med.slow = wr_med(sl, runs);
-                        row.med.slow_pre = wr_med(spr, runs);
-                        row.med.slow_slp = wr_med(ssl, runs);
+                        wr_cell_median(cell, runs, &row.med);
                         wr_row_add(&row);
                         if (hist) {
                             wr_hist(&row, m, h0);

@@ -74,6 +74,11 @@ void wr_row_add(const struct wr_row *r);
 const struct wr_row *wr_find(const char *name, enum wr_pattern pat,
                              unsigned pct, unsigned w, unsigned r);
 double wr_med(double *v, unsigned n);
+/* Most runs wr_cell_median() takes; more are ignored. */
+#define WR_MAXRUNS 16
+/* med := the median of each field over cells[0 .. n - 1]. */
+void wr_cell_median(const struct wr_cell *cells, unsigned n,
+                    struct wr_cell *med);
 void wr_hist(const struct wr_row *r, void *m, const uint64_t *h0);
 void wr_targets(unsigned pct);
 void wr_report(FILE *csv);

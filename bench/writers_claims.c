@@ -142,23 +142,7 @@ cl_measure(const struct claim *cl, const struct wr_contender *cs, unsigned nc,
     }
     bench_syncmap_stats(m[0], &o->sm);
     for (unsigned j = 0; j < nc; j++) {
-        double v[7][CL_MAXRUNS];
-        for (unsigned k = 0; k < runs; k++) {
-            v[0][k] = cells[j][k].ops_s;
-            v[1][k] = cells[j][k].upd_s;
-            v[2][k] = cells[j][k].rd_s;
-            v[3][k] = cells[j][k].p99_us;
-            v[4][k] = cells[j][k].rd_cpu;
-            v[5][k] = cells[j][k].wr_cpu;
-            v[6][k] = cells[j][k].gc_pct;
-        }
-        o->med[j].ops_s = wr_med(v[0], runs);
-        o->med[j].upd_s = wr_med(v[1], runs);
-        o->med[j].rd_s = wr_med(v[2], runs);
-        o->med[j].p99_us = wr_med(v[3], runs);
-        o->med[j].rd_cpu = wr_med(v[4], runs);
-        o->med[j].wr_cpu = wr_med(v[5], runs);
-        o->med[j].gc_pct = wr_med(v[6], runs);
+        wr_cell_median(cells[j], runs, &o->med[j]);
         if (j == 0) {
             continue;
         }

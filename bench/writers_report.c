@@ -6,6 +6,7 @@
  */
 #include "writers.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,6 +80,38 @@ double
 wr_med(double *v, unsigned n)
 {
     return bench_median(v, n);
+}
+
+/* Every field of struct wr_cell, for wr_cell_median(). */
+static const size_t wr_cell_fields[] = {
+    offsetof(struct wr_cell, upd_s),    offsetof(struct wr_cell, rd_s),
+    offsetof(struct wr_cell, p50_us),   offsetof(struct wr_cell, p99_us),
+    offsetof(struct wr_cell, worst_p99_us),
+    offsetof(struct wr_cell, ops_s),    offsetof(struct wr_cell, hit_pct),
+    offsetof(struct wr_cell, rd_cpu),   offsetof(struct wr_cell, wr_cpu),
+    offsetof(struct wr_cell, vcsw_upd), offsetof(struct wr_cell, gc_pct),
+    offsetof(struct wr_cell, slow),     offsetof(struct wr_cell, slow_pre),
+    offsetof(struct wr_cell, slow_slp),
+};
+
+void
+wr_cell_median(const struct wr_cell *cells, unsigned n, struct wr_cell *med)
+{
+    double v[WR_MAXRUNS];
+
+    if (n > WR_MAXRUNS) {
+        n = WR_MAXRUNS;
+    }
+    for (size_t f = 0; f < sizeof wr_cell_fields / sizeof *wr_cell_fields;
+         f++) {
+        size_t off = wr_cell_fields[f];
+
+        for (unsigned k = 0; k < n; k++) {
+            memcpy(&v[k], (const char *)&cells[k] + off, sizeof v[k]);
+        }
+        double m = wr_med(v, n);
+        memcpy((char *)med + off, &m, sizeof m);
+    }
 }
 
 /*
