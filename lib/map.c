@@ -70,6 +70,31 @@ map_prefetch_whole(const void *n)
 }
 
 /*
+ * A key's hash and key equality, with `ints` (integer or pointer keys) a
+ * constant at every call site, so that those keys hash and compare inline
+ * and the others call the key type's functions.
+ */
+static inline __attribute__((always_inline)) bool
+map_int_kind(enum hamt_key_kind kind)
+{
+    return kind == HAMT_KEY_U64 || kind == HAMT_KEY_PTR;
+}
+
+static inline __attribute__((always_inline)) uint64_t
+map_hash(const struct hamt__kt *kt, const void *key, bool ints)
+{
+    return ints ? hamt__hash_u64((uint64_t)(uintptr_t)key)
+                : hamt__key_hash(kt, key);
+}
+
+static inline __attribute__((always_inline)) bool
+map_key_eq(const struct hamt__kt *kt, const void *stored, const void *key,
+           bool ints)
+{
+    return ints ? stored == key : hamt__key_eq(kt, stored, key);
+}
+
+/*
  * Lookup specialised by kind: `kind` is a constant at each call site, so the
  * hash and equality inline.  Reads only immutable nodes: no lock, no
  * allocation, no write.
@@ -80,27 +105,16 @@ map_get_kind(const struct hamt *m, const void *key, void **val,
 {
     const struct hamt__kt *kt = m->kt;
     const struct node *n = hamt__root(m);
-    uint64_t h;
+    bool ints = map_int_kind(kind);
+    uint64_t h = map_hash(kt, key, ints);
     unsigned shift = 0;
 
-    switch (kind) {
-    case HAMT_KEY_U64:
-    case HAMT_KEY_PTR:
-        h = hamt__hash_u64((uint64_t)(uintptr_t)key);
-        break;
-    default:
-        h = hamt__key_hash(kt, key);
-        break;
-    }
     for (;;) {
         uint32_t bit = nd_bit(h, shift);
         if (n->datamap & bit) {
             unsigned i = nd_entry_index(n, bit);
             const void *k = nd_key(n, i);
-            bool eq = (kind == HAMT_KEY_U64 || kind == HAMT_KEY_PTR)
-                          ? k == key
-                          : hamt__key_eq(kt, k, key);
-            if (!eq) {
+            if (!map_key_eq(kt, k, key, ints)) {
                 return false;
             }
             if (val != NULL) {
@@ -172,11 +186,10 @@ map_get_group(const struct hamt *m, size_t n, const void *const *keys,
     unsigned live[HAMT_GET_GROUP];
     unsigned nlive = 0, shift = 0;
     size_t hits = 0;
-    bool ints = kt->kind == HAMT_KEY_U64 || kt->kind == HAMT_KEY_PTR;
+    bool ints = map_int_kind(kt->kind);
 
     for (unsigned i = 0; i < n; i++) {
-        h[i] = ints ? hamt__hash_u64((uint64_t)(uintptr_t)keys[i])
-                    : hamt__key_hash(kt, keys[i]);
+        h[i] = map_hash(kt, keys[i], ints);
         if (hashes != NULL) {
             hashes[i] = h[i];
         }
@@ -223,7 +236,7 @@ map_get_group(const struct hamt *m, size_t n, const void *const *keys,
             if (nd->datamap & bit) {
                 unsigned e = nd_entry_index(nd, bit);
                 const void *k = nd_key(nd, e);
-                if (ints ? k == keys[i] : hamt__key_eq(kt, k, keys[i])) {
+                if (map_key_eq(kt, k, keys[i], ints)) {
                     if (vals != NULL) {
                         vals[i] = nd_val(nd, e);
                     }
@@ -864,8 +877,7 @@ map_pset_kind(struct hamt **pm, const void *key, void *val, bool ints)
 {
     const struct hamt *m = *pm;
     const struct hamt__kt *kt = m->kt;
-    uint64_t h = ints ? hamt__hash_u64((uint64_t)(uintptr_t)key)
-                      : hamt__key_hash(kt, key);
+    uint64_t h = map_hash(kt, key, ints);
     struct node *n = hamt__root(m);
     unsigned depth = 0, shift = 0;
     const void *stored = key;
@@ -879,7 +891,7 @@ map_pset_kind(struct hamt **pm, const void *key, void *val, bool ints)
         if (n->datamap & bit) {
             unsigned i = nd_entry_index(n, bit);
             const void *k = nd_key(n, i);
-            if (ints ? k == key : hamt__key_eq(kt, k, key)) {
+            if (map_key_eq(kt, k, key, ints)) {
                 if (nd_val(n, i) == val) {
                     return 0; /* the identity rule */
                 }
@@ -892,8 +904,7 @@ map_pset_kind(struct hamt **pm, const void *key, void *val, bool ints)
             if (!ints && !hamt__key_store(kt, key, &stored)) {
                 return -1;
             }
-            uint64_t kh = ints ? hamt__hash_u64((uint64_t)(uintptr_t)k)
-                               : hamt__key_hash(kt, k);
+            uint64_t kh = map_hash(kt, k, ints);
             void *child = hamt__nd_pair(kt, shift + HAMT_BITS, k, nd_val(n, i),
                                         kh, stored, val, h, kt->scalar);
             if (child == NULL) {
@@ -943,7 +954,7 @@ map_pset(struct hamt **pm, const void *key, void *val)
 {
     enum hamt_key_kind kind = (*pm)->kt->kind;
 
-    if (kind == HAMT_KEY_U64 || kind == HAMT_KEY_PTR) {
+    if (map_int_kind(kind)) {
         return map_pset_kind(pm, key, val, true);
     }
     return map_pset_kind(pm, key, val, false);
@@ -954,8 +965,7 @@ map_premove_kind(struct hamt **pm, const void *key, bool ints)
 {
     const struct hamt *m = *pm;
     const struct hamt__kt *kt = m->kt;
-    uint64_t h = ints ? hamt__hash_u64((uint64_t)(uintptr_t)key)
-                      : hamt__key_hash(kt, key);
+    uint64_t h = map_hash(kt, key, ints);
     struct node *n = hamt__root(m);
     unsigned depth = 0, shift = 0;
     struct map_path p;
@@ -968,7 +978,7 @@ map_premove_kind(struct hamt **pm, const void *key, bool ints)
         if (n->datamap & bit) {
             unsigned i = nd_entry_index(n, bit);
             const void *k = nd_key(n, i);
-            if (!(ints ? k == key : hamt__key_eq(kt, k, key))) {
+            if (!map_key_eq(kt, k, key, ints)) {
                 return 0;
             }
             if (m->size == 1) {
@@ -1039,7 +1049,7 @@ map_premove(struct hamt **pm, const void *key)
 {
     enum hamt_key_kind kind = (*pm)->kt->kind;
 
-    if (kind == HAMT_KEY_U64 || kind == HAMT_KEY_PTR) {
+    if (map_int_kind(kind)) {
         return map_premove_kind(pm, key, true);
     }
     return map_premove_kind(pm, key, false);
