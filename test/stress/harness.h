@@ -79,7 +79,9 @@ stress_finish(const char *fdvar)
  * it is a failure like any other non-zero status.
  */
 #define STRESS_SANITIZER_STOP 4
-#define STRESS_SANITIZER_OPTIONS "exitcode=4"
+#define STRESS_STR_(x) #x
+#define STRESS_STR(x) STRESS_STR_(x)
+#define STRESS_SANITIZER_OPTIONS "exitcode=" STRESS_STR(STRESS_SANITIZER_STOP)
 
 /* Exported in spite of -fvisibility=hidden: the runtimes look them up. */
 #define STRESS_EXPORT __attribute__((visibility("default")))
