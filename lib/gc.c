@@ -368,9 +368,17 @@ struct gc_fl {
 enum gc_fl_state { GC_FL_UNSET = 0, GC_FL_ON = 1, GC_FL_OFF = 2 };
 
 /*
- * This thread's lists (NULL until its first scanned allocation, and again
- * once its exit has begun) and whether it may have them.  Private to the
- * thread and never the only reference to the lists (the key below holds
+ * A thread without lists of its own points at this set, whose lists stay
+ * empty (nothing ever pushes to them): its first pop finds nothing and
+ * takes the slow path, which tells it apart by its address, so the fast
+ * path needs no test of its own for it.
+ */
+static struct gc_fl gc_fl_none;
+
+/*
+ * This thread's lists (gc_fl_none until its first scanned allocation, and
+ * again once its exit has begun) and whether it may have them.  Private to
+ * the thread and never the only reference to the lists (the key below holds
  * it too, and the lists are uncollectable): plain thread-local words.
  * Initial-exec, as thread.c's state byte: a fixed offset from the thread
  * pointer instead of a __tls_get_addr call on every allocation (the call
@@ -380,11 +388,11 @@ enum gc_fl_state { GC_FL_UNSET = 0, GC_FL_ON = 1, GC_FL_OFF = 2 };
  */
 #if defined(__GNUC__)
 static _Thread_local struct gc_fl *gc_fl_mine
-    __attribute__((tls_model("initial-exec")));
+    __attribute__((tls_model("initial-exec"))) = &gc_fl_none;
 static _Thread_local unsigned char gc_fl_state
     __attribute__((tls_model("initial-exec")));
 #else
-static _Thread_local struct gc_fl *gc_fl_mine;
+static _Thread_local struct gc_fl *gc_fl_mine = &gc_fl_none;
 static _Thread_local unsigned char gc_fl_state;
 #endif
 
@@ -402,7 +410,7 @@ static int gc_fl_key_error;
 static void
 gc_fl_release(void *v)
 {
-    gc_fl_mine = NULL;
+    gc_fl_mine = &gc_fl_none;
     gc_fl_state = GC_FL_OFF;
     GC_FREE(v);
 }
@@ -478,9 +486,14 @@ gc_fl_refill(HAMT_ATOMIC(void *) *head, size_t g)
     return gc_fl_pop(head, list);
 }
 
-/* Scanned, zeroed memory of n bytes through this thread's lists. */
-static inline void *
-gc_alloc_scanned(size_t n)
+/*
+ * Everything but a pop from a non-empty list: this thread's first scanned
+ * allocation, sizes beyond the lists, refills.  Out of line, so that the
+ * fast path in hamt__alloc() saves no register and needs no stack frame
+ * (every node of a persistent update's path is one such call).
+ */
+static __attribute__((noinline)) void *
+gc_alloc_scanned_slow(size_t n)
 {
     struct gc_fl *fl = gc_fl_mine;
     /* The collector adds one byte to each request (interior pointers;
@@ -488,57 +501,90 @@ gc_alloc_scanned(size_t n)
     size_t g = (n + GC_GRANULE_BYTES) / GC_GRANULE_BYTES;
     void *p;
 
-    if (HAMT_UNLIKELY(fl == NULL)) {
-        if (gc_fl_state != GC_FL_UNSET || (fl = gc_fl_setup()) == NULL) {
-            return GC_MALLOC(n);
-        }
+    if (fl == &gc_fl_none
+        && (gc_fl_state != GC_FL_UNSET || (fl = gc_fl_setup()) == NULL)) {
+        p = GC_MALLOC(n);
+    } else if (g > GC_FL_GRANULES) {
+        p = GC_MALLOC(n);
+    } else {
+        /* ORDER: relaxed; this thread is the only writer (gc_fl_pop). */
+        p = hamt__load_rlx(&fl->head[g]);
+        p = p != NULL ? gc_fl_pop(&fl->head[g], p)
+                      : gc_fl_refill(&fl->head[g], g);
     }
-    if (HAMT_UNLIKELY(g > GC_FL_GRANULES)) {
-        return GC_MALLOC(n);
-    }
-    /* ORDER: relaxed; this thread is the only writer (see gc_fl_pop). */
-    p = hamt__load_rlx(&fl->head[g]);
-    if (HAMT_LIKELY(p != NULL)) {
-        return gc_fl_pop(&fl->head[g], p);
-    }
-    return gc_fl_refill(&fl->head[g], g);
-}
-#endif /* !HAMT_NO_GC */
-
-/* One allocation, scanned (zeroed) or pointer-free. */
-static inline void *
-gc_alloc(size_t n, bool atomic)
-{
-    void *p;
-
-#ifdef HAMT_TEST_HOOKS
-    alloc_count++;
-    if (HAMT_UNLIKELY(gc_fail_now())) {
-        errno = ENOMEM;
-        return NULL;
-    }
-#endif
-#ifdef HAMT_NO_GC
-    p = atomic ? malloc(n ? n : 1) : calloc(1, n);
-#else
-    p = atomic ? GC_MALLOC_ATOMIC(n) : gc_alloc_scanned(n);
-#endif
     if (HAMT_UNLIKELY(p == NULL)) {
         errno = ENOMEM;
     }
     return p;
 }
+#endif /* !HAMT_NO_GC */
 
+#ifdef HAMT_TEST_HOOKS
+/* Counts an allocation; false (errno ENOMEM) if it is the injected failure. */
+static bool
+gc_hooks_pass(void)
+{
+    alloc_count++;
+    if (HAMT_UNLIKELY(gc_fail_now())) {
+        errno = ENOMEM;
+        return false;
+    }
+    return true;
+}
+#endif
+
+/* Scanned, zeroed memory: a pop from this thread's list of its size. */
 void *
 hamt__alloc(size_t n)
 {
-    return gc_alloc(n, false);
+#ifdef HAMT_TEST_HOOKS
+    if (!gc_hooks_pass()) {
+        return NULL;
+    }
+#endif
+#ifdef HAMT_NO_GC
+    void *p = calloc(1, n);
+
+    if (HAMT_UNLIKELY(p == NULL)) {
+        errno = ENOMEM;
+    }
+    return p;
+#else
+    struct gc_fl *fl = gc_fl_mine;
+    size_t g = (n + GC_GRANULE_BYTES) / GC_GRANULE_BYTES;
+
+    if (HAMT_LIKELY(g <= GC_FL_GRANULES)) {
+        /* ORDER: relaxed; this thread is the only writer (gc_fl_pop). */
+        void *p = hamt__load_rlx(&fl->head[g]);
+
+        if (HAMT_LIKELY(p != NULL)) {
+            return gc_fl_pop(&fl->head[g], p);
+        }
+    }
+    return gc_alloc_scanned_slow(n);
+#endif
 }
 
+/* Pointer-free memory, not zeroed. */
 void *
 hamt__alloc_atomic(size_t n)
 {
-    return gc_alloc(n, true);
+    void *p;
+
+#ifdef HAMT_TEST_HOOKS
+    if (!gc_hooks_pass()) {
+        return NULL;
+    }
+#endif
+#ifdef HAMT_NO_GC
+    p = malloc(n ? n : 1);
+#else
+    p = GC_MALLOC_ATOMIC(n);
+#endif
+    if (HAMT_UNLIKELY(p == NULL)) {
+        errno = ENOMEM;
+    }
+    return p;
 }
 
 size_t
