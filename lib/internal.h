@@ -233,8 +233,8 @@ uint64_t hamt__hash_bytes(const void *p, size_t n);
 
 /*
  * Lookup: hamt__get_int for integer and pointer keys, hamt__get_custom for
- * the others; hamt__get picks one.  Inline, so that hamt_get() tests the
- * kind once for its argument check and its choice.
+ * the others; hamt__get picks one (hamt_get() picks itself, so that it
+ * tests the kind once for its argument check and its choice).
  */
 bool hamt__get_int(const struct hamt *m, const void *key, void **val);
 bool hamt__get_custom(const struct hamt *m, const void *key, void **val);
