@@ -34,7 +34,7 @@ usage(void)
         "  --out DIR        where the CSV files go (default .)\n"
         "  --runs K         repetitions per figure (default 5, min 1)\n"
         "  --readers R,...  reader counts with one writer\n"
-        "  --phase S        seconds per concurrent phase\n"
+        "  --phase S        seconds per concurrent phase (rw and ro)\n"
         "  --n N,...        single-thread sizes\n"
         "  --only a,b       only these competitors (names as in --list)\n"
         "  --markers M      the collector's marker threads (hamt_set_markers;\n"
@@ -138,7 +138,7 @@ main(int argc, char **argv)
             }
             i++;
         } else if (strcmp(a, "--phase") == 0 && v) {
-            c->phase_s = atof(v);
+            c->phase_s = c->ro_phase_s = atof(v);
             i++;
         } else if (strcmp(a, "--n") == 0 && v) {
             c->nns = parse_list(v, c->ns, 8);
@@ -170,6 +170,7 @@ main(int argc, char **argv)
         }
     }
     if (do_smoke) {
+        c->warm_s = 0; /* answers are checked, nothing is timed */
         return smoke_main();
     }
     if (c->nns == 0 || c->nreaders == 0) {
