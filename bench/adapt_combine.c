@@ -154,8 +154,8 @@ static size_t
 cb_read_batch(void *m, void *t, const bkey *keys, size_t n, uint64_t *sum)
 {
     (void)t;
-    /* One snapshot for the whole batch, looked up with hamt_get_many. */
-    return bh_get_batch(cb_cur(m), keys, n, sum);
+    /* One snapshot for the whole batch, one hamt_get per key. */
+    return bh_get_each(cb_cur(m), keys, n, sum);
 }
 
 static void

@@ -18,6 +18,7 @@ const struct bench_adapter *const bench_adapters[] = {
     &bench_hamt_scalar,
     &bench_hamt_b16,
     &bench_hamt_slot,
+    &bench_hamt_slot_many,
     &bench_hamt_combine,
 #ifdef HAVE_GLIB
     &bench_glib,

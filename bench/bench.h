@@ -83,6 +83,13 @@ struct bench_adapter {
      */
     size_t (*read_batch)(void *m, void *t, const bkey *keys, size_t n,
                          uint64_t *sum);
+    /*
+     * Optional: the same n lookups through the competitor's batched lookup
+     * call (libhamt: hamt_get_many), for the rows labelled as batched;
+     * NULL: read_batch.
+     */
+    size_t (*read_many)(void *m, void *t, const bkey *keys, size_t n,
+                        uint64_t *sum);
     /* Replace the value of a key while readers run: one writer thread. */
     void (*update)(void *m, void *t, bkey k, uint64_t v);
     /* The same, safe with several writer threads at once. */
@@ -109,6 +116,7 @@ extern const struct bench_adapter bench_hamt;
 extern const struct bench_adapter bench_hamt_scalar;
 extern const struct bench_adapter bench_hamt_b16;
 extern const struct bench_adapter bench_hamt_slot;
+extern const struct bench_adapter bench_hamt_slot_many;
 extern const struct bench_adapter bench_hamt_combine;
 /*
  * libhamt-combine's rounds by requests claimed ([i]: rounds of i + 1

@@ -162,6 +162,22 @@ const struct target bench_targets[] = {
              .best_of = true},
      .cmp = AT_LEAST,
      .limit = 3.0},
+    /*
+     * The same readers looking each batch of 16 up with one hamt_get_many
+     * call: no goal, since every competitor above makes one call per key.
+     */
+    {.what = "readers (slot, hamt_get_many) vs best(rculfhash, ck_hs)",
+     .unit = "M/s",
+     .size = AT_CONC,
+     .hamt = RW("libhamt-getmany", "reader_ops_s"),
+     .ref = {.workload = "rw",
+             .map = "urcu-lfht,ck-hs",
+             .metric = "reader_ops_s",
+             .readers = 1,
+             .writers = 1,
+             .scale = 1e6,
+             .best_of = true},
+     .info = true},
     {.what = "reader gaps over 5 ms per 10 s under 1 writer: slot",
      .unit = "n",
      .size = AT_CONC,

@@ -95,6 +95,31 @@ map_key_eq(const struct hamt__kt *kt, const void *stored, const void *key,
 }
 
 /*
+ * The collision level of a lookup: the keys of collision node (or ordered
+ * collision tree) n whose hashes all equal the key's.  Out of line, so
+ * that the descent calls nothing on its common path.
+ */
+static __attribute__((noinline, cold)) bool
+map_get_collision(const struct hamt__kt *kt, const void *n, const void *key,
+                  void **val)
+{
+    const struct cnode *c = n;
+
+    if (ct_ordered(kt)) {
+        return hamt__ct_get(kt, (const struct ctree *)n, key, val);
+    }
+    for (uint32_t i = 0; i < c->count; i++) {
+        if (hamt__key_eq(kt, c->slots[2 * i], key)) {
+            if (val != NULL) {
+                *val = c->slots[2 * i + 1];
+            }
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
  * Lookup specialised by kind: `kind` is a constant at each call site, so the
  * hash and equality inline.  Reads only immutable nodes: no lock, no
  * allocation, no write.
@@ -106,57 +131,62 @@ map_get_kind(const struct hamt *m, const void *key, void **val,
     const struct hamt__kt *kt = m->kt;
     const struct node *n = hamt__root(m);
     bool ints = map_int_kind(kind);
+    /* The hash's unused fragments: the lowest five bits index this level. */
     uint64_t h = map_hash(kt, key, ints);
-    unsigned shift = 0;
+    unsigned left = HAMT_LEVELS; /* bitmap levels below and at n */
 
+    /*
+     * A child first: on every level but the last one of a descent the key
+     * goes on down, so that test decides alone there.  Every instruction
+     * counts: a processor overlaps the cache misses of consecutive lookups
+     * only as far as its window of instructions reaches.
+     */
     for (;;) {
-        uint32_t bit = nd_bit(h, shift);
-        if (n->datamap & bit) {
-            unsigned i = nd_entry_index(n, bit);
-            const void *k = nd_key(n, i);
-            if (!map_key_eq(kt, k, key, ints)) {
-                return false;
+        uint32_t bit = UINT32_C(1) << (h & HAMT_MASK);
+        uint32_t nodemap = n->nodemap;
+        if (nodemap & bit) {
+            n = n->slots[2 * nd_popcount(n->datamap)
+                         + nd_popcount(nodemap & (bit - 1))];
+            map_prefetch_whole(n);
+            if (HAMT_UNLIKELY(--left == 0)) {
+                /* n is at the collision depth (nd_is_collision_shift). */
+                return map_get_collision(kt, n, key, val);
             }
-            if (val != NULL) {
-                *val = nd_val(n, i);
-            }
-            return true;
+            h >>= HAMT_BITS;
+            continue;
         }
-        if (!(n->nodemap & bit)) {
+        if (!(n->datamap & bit)) {
             return false;
         }
-        n = nd_child(n, bit);
-        map_prefetch_whole(n);
-        shift += HAMT_BITS;
-        if (HAMT_UNLIKELY(nd_is_collision_shift(shift))) {
-            const struct cnode *c = (const struct cnode *)n;
-            if (ct_ordered(kt)) {
-                return hamt__ct_get(kt, (const struct ctree *)n, key, val);
-            }
-            for (uint32_t i = 0; i < c->count; i++) {
-                if (hamt__key_eq(kt, c->slots[2 * i], key)) {
-                    if (val != NULL) {
-                        *val = c->slots[2 * i + 1];
-                    }
-                    return true;
-                }
-            }
+        unsigned i = nd_entry_index(n, bit);
+        if (!map_key_eq(kt, nd_key(n, i), key, ints)) {
             return false;
         }
+        if (val != NULL) {
+            *val = nd_val(n, i);
+        }
+        return true;
     }
 }
 
+/*
+ * One function per family (hamt__get in internal.h picks), each with a
+ * frame of its own: integer and pointer keys (one code: the kind only
+ * decides how a key hashes and compares) call nothing on their common path
+ * and so save no register, while the other kinds call their hash and
+ * equality functions.  Inlined together, every lookup paid for the saves
+ * the others need.
+ */
 bool
-hamt__get(const struct hamt *m, const void *key, void **val)
+hamt__get_int(const struct hamt *m, const void *key, void **val)
 {
-    switch (m->kt->kind) {
-    case HAMT_KEY_U64:
-        return map_get_kind(m, key, val, HAMT_KEY_U64);
-    case HAMT_KEY_PTR:
-        return map_get_kind(m, key, val, HAMT_KEY_PTR);
-    default:
-        return map_get_kind(m, key, val, HAMT_KEY_CUSTOM);
-    }
+    return map_get_kind(m, key, val, HAMT_KEY_U64);
+}
+
+bool
+hamt__get_custom(const struct hamt *m, const void *key, void **val)
+{
+    return map_get_kind(m, key, val, HAMT_KEY_CUSTOM);
 }
 
 /*
