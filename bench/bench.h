@@ -263,6 +263,7 @@ struct bench_cfg {
     unsigned nreaders;
     double phase_s;    /* concurrent phase with a writer */
     double ro_phase_s; /* read-only phase */
+    double warm_s;     /* uncounted start of every concurrent phase */
     size_t conc_n;
     bool sweep;
     unsigned sweep_threads;
@@ -474,7 +475,7 @@ struct conc_result {
     double p50, p99, p999, max;
     struct bench_gc_stats gc;
     /* Readers' stall profile (0 without readers). */
-    double gap_max_ms;   /* longest gap of any reader */
+    double gap_max_ms;   /* the first reader's longest gap */
     double gaps_1ms_10s; /* gaps over 1 ms per reader per 10 s */
     double gaps_5ms_10s; /* gaps over 5 ms per reader per 10 s */
     double rate_stopped; /* lookups/s per reader, world stopped */

@@ -288,7 +288,8 @@ main(int argc, char **argv)
                         "[UNORDERED_N]\n");
         return 2;
     }
-    GC_INIT();
+    /* hamt_init() initialises the collector with the library's marker
+     * count, the one applications get; a GC_INIT() first would not. */
     if (hamt_init() != 0) {
         die("hamt_init");
     }

@@ -25,7 +25,10 @@ bench_mode_quick(void)
     c->readers[0] = 1;
     c->nreaders = 1;
     c->phase_s = 0.4;
-    c->ro_phase_s = 0.25;
+    /* As long as phase_s: their longest gaps are compared (a maximum
+     * grows with the time it is taken over). */
+    c->ro_phase_s = 0.4;
+    c->warm_s = 0.1;
     c->conc_n = 1000000;
     c->sweep = false;
     c->sweep_threads = 2;
@@ -52,7 +55,7 @@ bench_mode_full(void)
     c->readers[1] = 2;
     c->nreaders = 2;
     c->phase_s = 2.0;
-    c->ro_phase_s = 1.0;
+    c->ro_phase_s = 2.0;
     c->sweep = true;
     c->sweep_s = 1.0;
     c->bp_per_decade = 4;

@@ -1,7 +1,9 @@
 /*
  * out.c - the files a run writes into --out: every one starts with the
- * same comment line (date, system, CPU, mode and runs), so a CSV file or a
- * picture can be traced to the run that made it.
+ * same comment line (date, system, CPU, mode, runs and the collector's
+ * marker threads, which decide how much CPU slot readers keep during a
+ * collection), so a CSV file or a picture can be traced to the run that
+ * made it.
  */
 #include "bench.h"
 
@@ -40,9 +42,10 @@ out_meta_prepare(void)
     char date[64];
     strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S %Z", localtime(&now));
     snprintf(bench_meta, sizeof bench_meta,
-             "%s | %s %s %s | %s x %ld | mode %s, %u runs", date, u.sysname,
-             u.release, u.machine, cpu, sysconf(_SC_NPROCESSORS_ONLN),
-             bench_cfg.mode, bench_cfg.runs);
+             "%s | %s %s %s | %s x %ld | mode %s, %u runs, %d markers", date,
+             u.sysname, u.release, u.machine, cpu,
+             sysconf(_SC_NPROCESSORS_ONLN), bench_cfg.mode, bench_cfg.runs,
+             GC_get_parallel() + 1);
 }
 
 FILE *
