@@ -16,6 +16,9 @@
  *  2. Pointer-free blocks.  GC_MALLOC_ATOMIC memory is not scanned, so it may
  *     only hold bytes: the copies of string and byte-string keys.  A node,
  *     key or value pointer stored there would not keep its target alive.
+ *     The leaves of scalar maps (hamt__alloc_leaf) are of a kind of the
+ *     library's own whose only traced word is the first: past that word
+ *     the same rule holds (see "Leaves of scalar maps" below).
  *
  *  3. Threads.  A thread the collector does not know is not scanned: a map
  *     held only on its stack can be reclaimed while in use.  hamt_init()
@@ -51,12 +54,27 @@
  * with their command); hamt_init(3) says how it was chosen.
  * The "scan size" the divisor divides is bdwgc's estimate of marking work:
  * twice the scanned bytes in use plus a quarter of the pointer-free ones
- * (min_bytes_allocd in its alloc.c).  So a map whose leaves are
- * pointer-free (hamt_new_scalar) collects more often than a plain map of
- * the same size, in a smaller heap, each collection scanning less.  That
- * weighting is the collector's and process-wide, like both settings; the
- * library does not try to undo it for some maps, and hamt_new(3) tells
- * the application, which can raise the minimum.
+ * (min_bytes_allocd in its alloc.c), where a block is pointer-free when
+ * its kind's mark descriptor is 0.
+ *
+ * Leaves of scalar maps.  A map from hamt_new_scalar() promises that its
+ * values are not pointers to keep alive, so its childless nodes and
+ * collision nodes hold nothing to follow.  Were they GC_MALLOC_ATOMIC, the
+ * weighting above would let such a map allocate about half as much between
+ * collections as a plain map of the same size: twice the collections, each
+ * shorter, and more stopped time per update in all.  So they are of a kind
+ * the library makes once (GC_new_kind in hamt_init): cleared on sweep like
+ * NORMAL objects, with a bitmap descriptor that traces the first word only.
+ * That word is the node's bitmaps or a collision node's count, never a
+ * pointer, so marking a leaf costs a push and a pop and follows nothing;
+ * and since the descriptor is not 0 the collector counts the leaves as
+ * scanned bytes, so a scalar map collects about as often as a plain one.
+ * The first word being traced is also what lets these objects sit on the
+ * per-thread lists below (a listed object's link is its first word).
+ * Without that kind (it could not be made), the leaves are
+ * GC_MALLOC_ATOMIC, zeroed by hand.  bdwgc 8.2 has room for 16 kinds and
+ * aborts when asked for more; its own interfaces take a handful, so only a
+ * program that makes several kinds of its own could meet that.
  *
  * The allocation path.  Every persistent update allocates the nodes on its
  * path, so the cost of one small scanned allocation matters.  GC_MALLOC
@@ -77,7 +95,8 @@
  *    and scanned, and its link word marks the next one, and so on (NORMAL
  *    objects are scanned; a pointer-free list would not be traced past its
  *    head, which is why pointer-free requests still go to
- *    GC_MALLOC_ATOMIC).  The thread-local pointer to the block is not a
+ *    GC_MALLOC_ATOMIC; the leaf kind's lists are traced like the NORMAL
+ *    ones, through the first word).  The thread-local pointer to the block is not a
  *    root and need not be one.
  *  - The block goes back at thread exit: a pthread key destructor frees it
  *    (GC_FREE needs no registration, so it may run after the collector has
@@ -109,6 +128,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "atomic.h"
 
@@ -338,6 +358,54 @@ gc_budget_init(void)
     return 0;
 }
 
+#ifndef HAMT_NO_GC
+/*
+ * The kind of the leaves of scalar maps (see the top comment, "Leaves of
+ * scalar maps"): objects the collector marks and clears like scanned ones
+ * but whose only traced word is the first, through a bitmap descriptor
+ * whose most significant bit stands for that word.  The kind number is
+ * published once by hamt_init (pthread_once there); 0 means not made, and
+ * those leaves then come from GC_MALLOC_ATOMIC.
+ */
+#define GC_LEAF_DESCR (((GC_word)1 << (8 * sizeof(GC_word) - 1)) | GC_DS_BITMAP)
+static HAMT_ATOMIC(unsigned) gc_leaf_kind;
+
+static void
+gc_leaf_kind_init(void)
+{
+    void **fl;
+    unsigned kind;
+
+    /* ORDER: relaxed; hamt_init's pthread_once orders this against every
+     * later call of the library.  Pairs with nothing. */
+    if (hamt__load_rlx(&gc_leaf_kind) != 0) {
+        return;
+    }
+    fl = GC_new_free_list();
+    if (fl == NULL) {
+        return;
+    }
+    kind = GC_new_kind(fl, GC_LEAF_DESCR, 0, 1);
+    /*
+     * A new kind has no reclaim lists until a single object of it is
+     * allocated (GC_generic_malloc_inner makes them; GC_generic_malloc_many
+     * never does).  Without them a collection neither sweeps the kind's
+     * blocks nor empties its global free list, where GC_FREE puts objects:
+     * that list then outlives the collection that frees its blocks, and
+     * hands out memory in use (a batch's freed leaves did, in
+     * gc/scalar_maps_survive_collections).  So allocate one, and use the
+     * kind only if that worked; the object is garbage at once.
+     */
+    if (GC_generic_malloc(GC_GRANULE_BYTES, (int)kind) == NULL) {
+        return;
+    }
+    /* ORDER: release; pairs with the acquire in gc_alloc_leaf_slow, which
+     * may run in a thread that allocates without having called hamt_init
+     * itself. */
+    hamt__store_rel(&gc_leaf_kind, kind);
+}
+#endif
+
 int
 hamt__gc_init(void)
 {
@@ -351,6 +419,7 @@ hamt__gc_init(void)
         GC_INIT();
     }
     GC_allow_register_threads();
+    gc_leaf_kind_init();
 #endif
     return gc_budget_init();
 }
@@ -363,14 +432,23 @@ hamt__gc_init(void)
  */
 struct gc_fl {
     HAMT_ATOMIC(void *) head[GC_FL_GRANULES + 1];
+    HAMT_ATOMIC(void *) leaf[GC_FL_GRANULES + 1]; /* gc_leaf_kind */
 };
 
 enum gc_fl_state { GC_FL_UNSET = 0, GC_FL_ON = 1, GC_FL_OFF = 2 };
 
 /*
- * This thread's lists (NULL until its first scanned allocation, and again
- * once its exit has begun) and whether it may have them.  Private to the
- * thread and never the only reference to the lists (the key below holds
+ * A thread without lists of its own points at this set, whose lists stay
+ * empty (nothing ever pushes to them): its first pop finds nothing and
+ * takes the slow path, which tells it apart by its address, so the fast
+ * path needs no test of its own for it.
+ */
+static struct gc_fl gc_fl_none;
+
+/*
+ * This thread's lists (gc_fl_none until its first scanned allocation, and
+ * again once its exit has begun) and whether it may have them.  Private to
+ * the thread and never the only reference to the lists (the key below holds
  * it too, and the lists are uncollectable): plain thread-local words.
  * Initial-exec, as thread.c's state byte: a fixed offset from the thread
  * pointer instead of a __tls_get_addr call on every allocation (the call
@@ -380,11 +458,11 @@ enum gc_fl_state { GC_FL_UNSET = 0, GC_FL_ON = 1, GC_FL_OFF = 2 };
  */
 #if defined(__GNUC__)
 static _Thread_local struct gc_fl *gc_fl_mine
-    __attribute__((tls_model("initial-exec")));
+    __attribute__((tls_model("initial-exec"))) = &gc_fl_none;
 static _Thread_local unsigned char gc_fl_state
     __attribute__((tls_model("initial-exec")));
 #else
-static _Thread_local struct gc_fl *gc_fl_mine;
+static _Thread_local struct gc_fl *gc_fl_mine = &gc_fl_none;
 static _Thread_local unsigned char gc_fl_state;
 #endif
 
@@ -402,7 +480,7 @@ static int gc_fl_key_error;
 static void
 gc_fl_release(void *v)
 {
-    gc_fl_mine = NULL;
+    gc_fl_mine = &gc_fl_none;
     gc_fl_state = GC_FL_OFF;
     GC_FREE(v);
 }
@@ -465,12 +543,12 @@ gc_fl_pop(HAMT_ATOMIC(void *) *head, void *first)
  * may collect first).  NULL with errno ENOMEM when there is no memory.
  */
 static void *
-gc_fl_refill(HAMT_ATOMIC(void *) *head, size_t g)
+gc_fl_refill(HAMT_ATOMIC(void *) *head, size_t g, int kind)
 {
     void *list = NULL;
 
     /* `list` is on this stack, scanned, until it is in the list head. */
-    GC_generic_malloc_many(g * GC_GRANULE_BYTES, GC_I_NORMAL, &list);
+    GC_generic_malloc_many(g * GC_GRANULE_BYTES, kind, &list);
     if (HAMT_UNLIKELY(list == NULL)) {
         errno = ENOMEM;
         return NULL;
@@ -478,9 +556,14 @@ gc_fl_refill(HAMT_ATOMIC(void *) *head, size_t g)
     return gc_fl_pop(head, list);
 }
 
-/* Scanned, zeroed memory of n bytes through this thread's lists. */
-static inline void *
-gc_alloc_scanned(size_t n)
+/*
+ * Everything but a pop from a non-empty list: this thread's first scanned
+ * allocation, sizes beyond the lists, refills.  Out of line, so that the
+ * fast path in hamt__alloc() saves no register and needs no stack frame
+ * (every node of a persistent update's path is one such call).
+ */
+static __attribute__((noinline)) void *
+gc_alloc_scanned_slow(size_t n)
 {
     struct gc_fl *fl = gc_fl_mine;
     /* The collector adds one byte to each request (interior pointers;
@@ -488,57 +571,155 @@ gc_alloc_scanned(size_t n)
     size_t g = (n + GC_GRANULE_BYTES) / GC_GRANULE_BYTES;
     void *p;
 
-    if (HAMT_UNLIKELY(fl == NULL)) {
-        if (gc_fl_state != GC_FL_UNSET || (fl = gc_fl_setup()) == NULL) {
-            return GC_MALLOC(n);
-        }
+    if (fl == &gc_fl_none
+        && (gc_fl_state != GC_FL_UNSET || (fl = gc_fl_setup()) == NULL)) {
+        p = GC_MALLOC(n);
+    } else if (g > GC_FL_GRANULES) {
+        p = GC_MALLOC(n);
+    } else {
+        /* ORDER: relaxed; this thread is the only writer (gc_fl_pop). */
+        p = hamt__load_rlx(&fl->head[g]);
+        p = p != NULL ? gc_fl_pop(&fl->head[g], p)
+                      : gc_fl_refill(&fl->head[g], g, GC_I_NORMAL);
     }
-    if (HAMT_UNLIKELY(g > GC_FL_GRANULES)) {
-        return GC_MALLOC(n);
-    }
-    /* ORDER: relaxed; this thread is the only writer (see gc_fl_pop). */
-    p = hamt__load_rlx(&fl->head[g]);
-    if (HAMT_LIKELY(p != NULL)) {
-        return gc_fl_pop(&fl->head[g], p);
-    }
-    return gc_fl_refill(&fl->head[g], g);
-}
-#endif /* !HAMT_NO_GC */
-
-/* One allocation, scanned (zeroed) or pointer-free. */
-static inline void *
-gc_alloc(size_t n, bool atomic)
-{
-    void *p;
-
-#ifdef HAMT_TEST_HOOKS
-    alloc_count++;
-    if (HAMT_UNLIKELY(gc_fail_now())) {
-        errno = ENOMEM;
-        return NULL;
-    }
-#endif
-#ifdef HAMT_NO_GC
-    p = atomic ? malloc(n ? n : 1) : calloc(1, n);
-#else
-    p = atomic ? GC_MALLOC_ATOMIC(n) : gc_alloc_scanned(n);
-#endif
     if (HAMT_UNLIKELY(p == NULL)) {
         errno = ENOMEM;
     }
     return p;
 }
+#endif /* !HAMT_NO_GC */
 
+#ifdef HAMT_TEST_HOOKS
+/* Counts an allocation; false (errno ENOMEM) if it is the injected failure. */
+static bool
+gc_hooks_pass(void)
+{
+    alloc_count++;
+    if (HAMT_UNLIKELY(gc_fail_now())) {
+        errno = ENOMEM;
+        return false;
+    }
+    return true;
+}
+#endif
+
+/* Scanned, zeroed memory: a pop from this thread's list of its size. */
 void *
 hamt__alloc(size_t n)
 {
-    return gc_alloc(n, false);
+#ifdef HAMT_TEST_HOOKS
+    if (!gc_hooks_pass()) {
+        return NULL;
+    }
+#endif
+#ifdef HAMT_NO_GC
+    void *p = calloc(1, n);
+
+    if (HAMT_UNLIKELY(p == NULL)) {
+        errno = ENOMEM;
+    }
+    return p;
+#else
+    struct gc_fl *fl = gc_fl_mine;
+    size_t g = (n + GC_GRANULE_BYTES) / GC_GRANULE_BYTES;
+
+    if (HAMT_LIKELY(g <= GC_FL_GRANULES)) {
+        /* ORDER: relaxed; this thread is the only writer (gc_fl_pop). */
+        void *p = hamt__load_rlx(&fl->head[g]);
+
+        if (HAMT_LIKELY(p != NULL)) {
+            return gc_fl_pop(&fl->head[g], p);
+        }
+    }
+    return gc_alloc_scanned_slow(n);
+#endif
 }
 
+#ifndef HAMT_NO_GC
+/* As gc_alloc_scanned_slow, for the leaf kind. */
+static __attribute__((noinline)) void *
+gc_alloc_leaf_slow(size_t n)
+{
+    struct gc_fl *fl = gc_fl_mine;
+    size_t g = (n + GC_GRANULE_BYTES) / GC_GRANULE_BYTES;
+    /* ORDER: acquire; pairs with the release in gc_leaf_kind_init(). */
+    unsigned kind = hamt__load_acq(&gc_leaf_kind);
+    void *p;
+
+    if (kind == 0) {
+        p = GC_MALLOC_ATOMIC(n);
+        if (p != NULL) {
+            memset(p, 0, n); /* as the leaf kind's objects are */
+        }
+    } else if ((fl == &gc_fl_none
+                && (gc_fl_state != GC_FL_UNSET || (fl = gc_fl_setup()) == NULL))
+               || g > GC_FL_GRANULES) {
+        p = GC_generic_malloc(n, (int)kind);
+    } else {
+        /* ORDER: relaxed; this thread is the only writer (gc_fl_pop). */
+        p = hamt__load_rlx(&fl->leaf[g]);
+        p = p != NULL ? gc_fl_pop(&fl->leaf[g], p)
+                      : gc_fl_refill(&fl->leaf[g], g, (int)kind);
+    }
+    if (HAMT_UNLIKELY(p == NULL)) {
+        errno = ENOMEM;
+    }
+    return p;
+}
+#endif
+
+/* Zeroed memory traced only through its first word. */
+void *
+hamt__alloc_leaf(size_t n)
+{
+#ifdef HAMT_TEST_HOOKS
+    if (!gc_hooks_pass()) {
+        return NULL;
+    }
+#endif
+#ifdef HAMT_NO_GC
+    void *p = calloc(1, n);
+
+    if (HAMT_UNLIKELY(p == NULL)) {
+        errno = ENOMEM;
+    }
+    return p;
+#else
+    struct gc_fl *fl = gc_fl_mine;
+    size_t g = (n + GC_GRANULE_BYTES) / GC_GRANULE_BYTES;
+
+    if (HAMT_LIKELY(g <= GC_FL_GRANULES)) {
+        /* ORDER: relaxed; this thread is the only writer (gc_fl_pop). */
+        void *p = hamt__load_rlx(&fl->leaf[g]);
+
+        if (HAMT_LIKELY(p != NULL)) {
+            return gc_fl_pop(&fl->leaf[g], p);
+        }
+    }
+    return gc_alloc_leaf_slow(n);
+#endif
+}
+
+/* Pointer-free memory, not zeroed. */
 void *
 hamt__alloc_atomic(size_t n)
 {
-    return gc_alloc(n, true);
+    void *p;
+
+#ifdef HAMT_TEST_HOOKS
+    if (!gc_hooks_pass()) {
+        return NULL;
+    }
+#endif
+#ifdef HAMT_NO_GC
+    p = malloc(n ? n : 1);
+#else
+    p = GC_MALLOC_ATOMIC(n);
+#endif
+    if (HAMT_UNLIKELY(p == NULL)) {
+        errno = ENOMEM;
+    }
+    return p;
 }
 
 size_t
@@ -568,7 +749,14 @@ hamt__alloc_kind(const void *p)
     if (base == NULL) {
         return -1;
     }
-    return GC_get_kind_and_size(base, NULL) == GC_I_PTRFREE ? 1 : 0;
+    int kind = GC_get_kind_and_size(base, NULL);
+
+    /* ORDER: relaxed; tests call this after hamt_init.  Pairs with
+     * nothing. */
+    return kind == GC_I_PTRFREE
+                   || (unsigned)kind == hamt__load_rlx(&gc_leaf_kind)
+               ? 1
+               : 0;
 #endif
 }
 

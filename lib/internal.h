@@ -163,6 +163,12 @@ void *hamt__alloc(size_t n);
 /* Pointer-free memory (never holds node, key or value pointers); not zeroed. */
 void *hamt__alloc_atomic(size_t n);
 /*
+ * Zeroed memory for a leaf of a scalar map: the collector traces its first
+ * word only (so it may hold no node, key or value pointer past that word),
+ * and counts it as scanned when it decides when to collect (gc.c).
+ */
+void *hamt__alloc_leaf(size_t n);
+/*
  * Usable bytes of the block starting at p (the collector's granule-rounded
  * size less its extra byte, or malloc_usable_size without the collector).
  */

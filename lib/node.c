@@ -71,8 +71,9 @@
  *       child pointer, nor a key or value the collector must see: the
  *       constructors choose the kind from the shape they build, and a batch
  *       never adds a child to such a node in place (map.c, map_change).
- *       Pointer-free memory is not zeroed, so its owner tail is cleared
- *       here and every slot is written by the constructor.
+ *       Pointer-free memory may not be zeroed (without the collector, or
+ *       where the leaf kind could not be made: gc.c), so its owner tail is
+ *       cleared here and every slot is written by the constructor.
  *
  * Function families: hamt__nd_* build bitmap nodes, hamt__cn_* collision
  * nodes.  All return NULL with errno = ENOMEM when allocation fails, having
@@ -88,7 +89,7 @@
  * A node of ne entries and nc children with `room` spare bytes after it.
  * Pointer-free (ND_ATOMIC in node.h) when the map's values are scalars and
  * the node has no children: then its tail is cleared here, since such
- * memory is not zeroed, and the caller writes every slot.
+ * memory may not be zeroed (N6), and the caller writes every slot.
  */
 static inline __attribute__((always_inline)) struct node *
 nd_alloc_room(size_t pre, unsigned ne, unsigned nc, size_t room, bool scalar)
@@ -97,7 +98,7 @@ nd_alloc_room(size_t pre, unsigned ne, unsigned nc, size_t room, bool scalar)
     char *block;
 
     if (ND_ATOMIC(scalar, nc)) {
-        block = hamt__alloc_atomic(end + HAMT_OWNER_BYTES + room);
+        block = hamt__alloc_leaf(end + HAMT_OWNER_BYTES + room);
         if (block != NULL) {
             memset(block + end, 0, HAMT_OWNER_BYTES);
         }
@@ -436,7 +437,7 @@ hamt__cn_alloc(uint32_t count, bool scalar)
 
     /* A collision node holds no children: pointer-free for scalar maps. */
     if (scalar) {
-        c = hamt__alloc_atomic(end + HAMT_OWNER_BYTES);
+        c = hamt__alloc_leaf(end + HAMT_OWNER_BYTES);
         if (c != NULL) {
             c->unused = 0;
             memset((char *)c + end, 0, HAMT_OWNER_BYTES);

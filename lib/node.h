@@ -139,7 +139,8 @@ cn_tail(const struct cnode *c)
  * values are not pointers it must keep alive, and its keys are integers in
  * the word (HAMT_KEY_U64).  A node of such a map that has no children then
  * holds nothing the collector must follow, so it is allocated pointer-free
- * (GC_MALLOC_ATOMIC): the collector neither scans it nor zeroes it.  Every
+ * (hamt__alloc_leaf: the collector reads only its first word, which holds
+ * the bitmaps or a count, never a pointer; gc.c).  Every
  * constructor below takes the map's `scalar` flag and applies this rule to
  * the node it builds; a node with a child is always scanned.  The one way
  * a child could enter a pointer-free block is an in-place change by a
