@@ -603,9 +603,53 @@ gc_hooks_pass(void)
 }
 #endif
 
-/* Scanned, zeroed memory: a pop from this thread's list of its size. */
-void *
-hamt__alloc(size_t n)
+#ifdef HAMT_NO_GC
+/* Without the collector both kinds are calloc's zeroed memory. */
+static void *
+nogc_zeroed(size_t n)
+{
+    void *p = calloc(1, n);
+
+    if (HAMT_UNLIKELY(p == NULL)) {
+        errno = ENOMEM;
+    }
+    return p;
+}
+#else
+static void *gc_alloc_leaf_slow(size_t n);
+
+/*
+ * The fast path of both kinds: a pop from this thread's list of n's
+ * granule count (its leaf lists if leaf), else the kind's slow path.
+ * Inlined into each caller so that leaf is a constant and the common path
+ * still needs no stack frame.
+ */
+static inline __attribute__((always_inline)) void *
+gc_fl_fast(size_t n, bool leaf)
+{
+    struct gc_fl *fl = gc_fl_mine;
+    size_t g = (n + GC_GRANULE_BYTES) / GC_GRANULE_BYTES;
+
+    if (HAMT_LIKELY(g <= GC_FL_GRANULES)) {
+        HAMT_ATOMIC(void *) *head = leaf ? &fl->leaf[g] : &fl->head[g];
+        /* ORDER: relaxed; this thread is the only writer (gc_fl_pop). */
+        void *p = hamt__load_rlx(head);
+
+        if (HAMT_LIKELY(p != NULL)) {
+            return gc_fl_pop(head, p);
+        }
+    }
+    return leaf ? gc_alloc_leaf_slow(n) : gc_alloc_scanned_slow(n);
+}
+#endif
+
+/*
+ * Zeroed memory of either kind (the leaf kind if leaf): what hamt__alloc
+ * and hamt__alloc_leaf share, inlined so that each keeps its frameless
+ * fast path.
+ */
+static inline __attribute__((always_inline)) void *
+alloc_zeroed(size_t n, bool leaf)
 {
 #ifdef HAMT_TEST_HOOKS
     if (!gc_hooks_pass()) {
@@ -613,26 +657,18 @@ hamt__alloc(size_t n)
     }
 #endif
 #ifdef HAMT_NO_GC
-    void *p = calloc(1, n);
-
-    if (HAMT_UNLIKELY(p == NULL)) {
-        errno = ENOMEM;
-    }
-    return p;
+    (void)leaf;
+    return nogc_zeroed(n);
 #else
-    struct gc_fl *fl = gc_fl_mine;
-    size_t g = (n + GC_GRANULE_BYTES) / GC_GRANULE_BYTES;
-
-    if (HAMT_LIKELY(g <= GC_FL_GRANULES)) {
-        /* ORDER: relaxed; this thread is the only writer (gc_fl_pop). */
-        void *p = hamt__load_rlx(&fl->head[g]);
-
-        if (HAMT_LIKELY(p != NULL)) {
-            return gc_fl_pop(&fl->head[g], p);
-        }
-    }
-    return gc_alloc_scanned_slow(n);
+    return gc_fl_fast(n, leaf);
 #endif
+}
+
+/* Scanned, zeroed memory: a pop from this thread's list of its size. */
+void *
+hamt__alloc(size_t n)
+{
+    return alloc_zeroed(n, false);
 }
 
 #ifndef HAMT_NO_GC
@@ -672,32 +708,7 @@ gc_alloc_leaf_slow(size_t n)
 void *
 hamt__alloc_leaf(size_t n)
 {
-#ifdef HAMT_TEST_HOOKS
-    if (!gc_hooks_pass()) {
-        return NULL;
-    }
-#endif
-#ifdef HAMT_NO_GC
-    void *p = calloc(1, n);
-
-    if (HAMT_UNLIKELY(p == NULL)) {
-        errno = ENOMEM;
-    }
-    return p;
-#else
-    struct gc_fl *fl = gc_fl_mine;
-    size_t g = (n + GC_GRANULE_BYTES) / GC_GRANULE_BYTES;
-
-    if (HAMT_LIKELY(g <= GC_FL_GRANULES)) {
-        /* ORDER: relaxed; this thread is the only writer (gc_fl_pop). */
-        void *p = hamt__load_rlx(&fl->leaf[g]);
-
-        if (HAMT_LIKELY(p != NULL)) {
-            return gc_fl_pop(&fl->leaf[g], p);
-        }
-    }
-    return gc_alloc_leaf_slow(n);
-#endif
+    return alloc_zeroed(n, true);
 }
 
 /* Pointer-free memory, not zeroed. */
