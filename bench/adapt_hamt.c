@@ -486,46 +486,25 @@ slot_update(void *m, void *t, bkey k, uint64_t v)
     lh_update(m, t, k, v);
 }
 
-const struct bench_adapter bench_hamt_slot = {
-    .name = "libhamt-slot",
-    .desc = "libhamt, readers unknown to the collector (hamt_cell_acquire)",
-    .flags =
-        BA_CONCURRENT | BA_READ_MT | BA_GC | BA_CONC_ONLY | BA_UNREG_READERS,
-    .create = lh_create,
-    .destroy = lh_destroy,
-    .thread_enter = slot_thread_enter,
-    .thread_exit = lh_thread_exit,
-    .share = lh_share,
-    .insert = lh_insert,
-    .lookup = lh_lookup,
-    .remove = lh_remove,
-    .iterate = lh_iterate,
-    .read_batch = slot_read_batch,
-    .update = slot_update,
-    .update_mw = NULL,
-    .bulk = lh_bulk,
-    .quiesce = lh_quiesce,
-    .exact_bytes = NULL,
-};
+/* libhamt-slot and libhamt-getmany differ only in how readers look up. */
+#define LH_SLOT_ADAPTER(name_, desc_, read_)                                   \
+    {                                                                          \
+        .name = name_, .desc = desc_,                                          \
+        .flags = BA_CONCURRENT | BA_READ_MT | BA_GC | BA_CONC_ONLY             \
+                 | BA_UNREG_READERS,                                           \
+        .create = lh_create, .destroy = lh_destroy,                            \
+        .thread_enter = slot_thread_enter, .thread_exit = lh_thread_exit,      \
+        .share = lh_share, .insert = lh_insert, .lookup = lh_lookup,           \
+        .remove = lh_remove, .iterate = lh_iterate, .read_batch = read_,       \
+        .update = slot_update, .update_mw = NULL, .bulk = lh_bulk,             \
+        .quiesce = lh_quiesce, .exact_bytes = NULL                             \
+    }
 
-const struct bench_adapter bench_hamt_slot_many = {
-    .name = "libhamt-getmany",
-    .desc = "libhamt-slot, readers batch lookups (hamt_get_many)",
-    .flags =
-        BA_CONCURRENT | BA_READ_MT | BA_GC | BA_CONC_ONLY | BA_UNREG_READERS,
-    .create = lh_create,
-    .destroy = lh_destroy,
-    .thread_enter = slot_thread_enter,
-    .thread_exit = lh_thread_exit,
-    .share = lh_share,
-    .insert = lh_insert,
-    .lookup = lh_lookup,
-    .remove = lh_remove,
-    .iterate = lh_iterate,
-    .read_batch = slot_read_many,
-    .update = slot_update,
-    .update_mw = NULL,
-    .bulk = lh_bulk,
-    .quiesce = lh_quiesce,
-    .exact_bytes = NULL,
-};
+const struct bench_adapter bench_hamt_slot = LH_SLOT_ADAPTER(
+    "libhamt-slot",
+    "libhamt, readers unknown to the collector (hamt_cell_acquire)",
+    slot_read_batch);
+
+const struct bench_adapter bench_hamt_slot_many = LH_SLOT_ADAPTER(
+    "libhamt-getmany", "libhamt-slot, readers batch lookups (hamt_get_many)",
+    slot_read_many);

@@ -62,6 +62,12 @@
         .hamt = SINGLE("libhamt-scalar", op), .ref = SINGLE("ghash", op),      \
         .per_round = true, .cmp = AT_MOST, .limit = lim, .optional = true      \
     }
+/* The best reader of the two lock-free tables, 1 writer, 1 reader. */
+#define RW_BEST_LOCKFREE_READERS                                               \
+    {                                                                          \
+        .workload = "rw", .map = "urcu-lfht,ck-hs", .metric = "reader_ops_s",  \
+        .readers = 1, .writers = 1, .scale = 1e6, .best_of = true              \
+    }
 /* The budget section (budget.c), at its N. */
 #define BUDGET(m, metric_, scale_)                                             \
     {                                                                          \
@@ -114,13 +120,7 @@ const struct target bench_targets[] = {
      .unit = "M/s",
      .size = AT_CONC,
      .hamt = RW("libhamt", "reader_ops_s"),
-     .ref = {.workload = "rw",
-             .map = "urcu-lfht,ck-hs",
-             .metric = "reader_ops_s",
-             .readers = 1,
-             .writers = 1,
-             .scale = 1e6,
-             .best_of = true},
+     .ref = RW_BEST_LOCKFREE_READERS,
      .cmp = AT_LEAST,
      .limit = 2.0},
     {.what = "reader lookups/s under 1 writer vs ghash-rwlock",
@@ -153,13 +153,7 @@ const struct target bench_targets[] = {
      .unit = "M/s",
      .size = AT_CONC,
      .hamt = RW("libhamt-slot", "reader_ops_s"),
-     .ref = {.workload = "rw",
-             .map = "urcu-lfht,ck-hs",
-             .metric = "reader_ops_s",
-             .readers = 1,
-             .writers = 1,
-             .scale = 1e6,
-             .best_of = true},
+     .ref = RW_BEST_LOCKFREE_READERS,
      .cmp = AT_LEAST,
      .limit = 3.0},
     /*
@@ -170,13 +164,7 @@ const struct target bench_targets[] = {
      .unit = "M/s",
      .size = AT_CONC,
      .hamt = RW("libhamt-getmany", "reader_ops_s"),
-     .ref = {.workload = "rw",
-             .map = "urcu-lfht,ck-hs",
-             .metric = "reader_ops_s",
-             .readers = 1,
-             .writers = 1,
-             .scale = 1e6,
-             .best_of = true},
+     .ref = RW_BEST_LOCKFREE_READERS,
      .info = true},
     {.what = "reader gaps over 5 ms per 10 s under 1 writer: slot",
      .unit = "n",
