@@ -373,15 +373,9 @@ static HAMT_ATOMIC(unsigned) gc_leaf_kind;
 static void
 gc_leaf_kind_init(void)
 {
-    void **fl;
+    void **fl = GC_new_free_list(); /* once: hamt_init's pthread_once */
     unsigned kind;
 
-    /* ORDER: relaxed; hamt_init's pthread_once orders this against every
-     * later call of the library.  Pairs with nothing. */
-    if (hamt__load_rlx(&gc_leaf_kind) != 0) {
-        return;
-    }
-    fl = GC_new_free_list();
     if (fl == NULL) {
         return;
     }
@@ -399,7 +393,7 @@ gc_leaf_kind_init(void)
     if (GC_generic_malloc(GC_GRANULE_BYTES, (int)kind) == NULL) {
         return;
     }
-    /* ORDER: release; pairs with the acquire in gc_alloc_leaf_slow, which
+    /* ORDER: release; pairs with the acquire in gc_alloc_slow, which
      * may run in a thread that allocates without having called hamt_init
      * itself. */
     hamt__store_rel(&gc_leaf_kind, kind);
@@ -557,30 +551,41 @@ gc_fl_refill(HAMT_ATOMIC(void *) *head, size_t g, int kind)
 }
 
 /*
- * Everything but a pop from a non-empty list: this thread's first scanned
- * allocation, sizes beyond the lists, refills.  Out of line, so that the
- * fast path in hamt__alloc() saves no register and needs no stack frame
- * (every node of a persistent update's path is one such call).
+ * Everything but a pop from a non-empty list: this thread's first
+ * allocation, sizes beyond the lists, refills; scanned memory, or the leaf
+ * kind's if leaf (GC_MALLOC_ATOMIC, zeroed here, if that kind could not be
+ * made).  Out of line, so that the fast path (gc_fl_fast) saves no
+ * register and needs no stack frame (every node of a persistent update's
+ * path is one such call).
  */
 static __attribute__((noinline)) void *
-gc_alloc_scanned_slow(size_t n)
+gc_alloc_slow(size_t n, bool leaf)
 {
     struct gc_fl *fl = gc_fl_mine;
     /* The collector adds one byte to each request (interior pointers;
      * counting it also when they are off only rounds up). */
     size_t g = (n + GC_GRANULE_BYTES) / GC_GRANULE_BYTES;
+    int kind = GC_I_NORMAL;
     void *p;
 
-    if (fl == &gc_fl_none
-        && (gc_fl_state != GC_FL_UNSET || (fl = gc_fl_setup()) == NULL)) {
-        p = GC_MALLOC(n);
-    } else if (g > GC_FL_GRANULES) {
-        p = GC_MALLOC(n);
+    if (leaf) {
+        /* ORDER: acquire; pairs with the release in gc_leaf_kind_init(). */
+        kind = (int)hamt__load_acq(&gc_leaf_kind);
+    }
+    if (leaf && kind == 0) {
+        p = GC_MALLOC_ATOMIC(n);
+        if (p != NULL) {
+            memset(p, 0, n); /* as the leaf kind's objects are */
+        }
+    } else if ((fl == &gc_fl_none
+                && (gc_fl_state != GC_FL_UNSET || (fl = gc_fl_setup()) == NULL))
+               || g > GC_FL_GRANULES) {
+        p = leaf ? GC_generic_malloc(n, kind) : GC_MALLOC(n);
     } else {
+        HAMT_ATOMIC(void *) *head = leaf ? &fl->leaf[g] : &fl->head[g];
         /* ORDER: relaxed; this thread is the only writer (gc_fl_pop). */
-        p = hamt__load_rlx(&fl->head[g]);
-        p = p != NULL ? gc_fl_pop(&fl->head[g], p)
-                      : gc_fl_refill(&fl->head[g], g, GC_I_NORMAL);
+        p = hamt__load_rlx(head);
+        p = p != NULL ? gc_fl_pop(head, p) : gc_fl_refill(head, g, kind);
     }
     if (HAMT_UNLIKELY(p == NULL)) {
         errno = ENOMEM;
@@ -616,8 +621,6 @@ nogc_zeroed(size_t n)
     return p;
 }
 #else
-static void *gc_alloc_leaf_slow(size_t n);
-
 /*
  * The fast path of both kinds: a pop from this thread's list of n's
  * granule count (its leaf lists if leaf), else the kind's slow path.
@@ -639,7 +642,7 @@ gc_fl_fast(size_t n, bool leaf)
             return gc_fl_pop(head, p);
         }
     }
-    return leaf ? gc_alloc_leaf_slow(n) : gc_alloc_scanned_slow(n);
+    return gc_alloc_slow(n, leaf);
 }
 #endif
 
@@ -670,39 +673,6 @@ hamt__alloc(size_t n)
 {
     return alloc_zeroed(n, false);
 }
-
-#ifndef HAMT_NO_GC
-/* As gc_alloc_scanned_slow, for the leaf kind. */
-static __attribute__((noinline)) void *
-gc_alloc_leaf_slow(size_t n)
-{
-    struct gc_fl *fl = gc_fl_mine;
-    size_t g = (n + GC_GRANULE_BYTES) / GC_GRANULE_BYTES;
-    /* ORDER: acquire; pairs with the release in gc_leaf_kind_init(). */
-    unsigned kind = hamt__load_acq(&gc_leaf_kind);
-    void *p;
-
-    if (kind == 0) {
-        p = GC_MALLOC_ATOMIC(n);
-        if (p != NULL) {
-            memset(p, 0, n); /* as the leaf kind's objects are */
-        }
-    } else if ((fl == &gc_fl_none
-                && (gc_fl_state != GC_FL_UNSET || (fl = gc_fl_setup()) == NULL))
-               || g > GC_FL_GRANULES) {
-        p = GC_generic_malloc(n, (int)kind);
-    } else {
-        /* ORDER: relaxed; this thread is the only writer (gc_fl_pop). */
-        p = hamt__load_rlx(&fl->leaf[g]);
-        p = p != NULL ? gc_fl_pop(&fl->leaf[g], p)
-                      : gc_fl_refill(&fl->leaf[g], g, (int)kind);
-    }
-    if (HAMT_UNLIKELY(p == NULL)) {
-        errno = ENOMEM;
-    }
-    return p;
-}
-#endif
 
 /* Zeroed memory traced only through its first word. */
 void *
