@@ -151,23 +151,12 @@ hamt_key_kind(const struct hamt *m)
 bool
 hamt_get(const struct hamt *m, const void *key, void **val)
 {
-    enum hamt_key_kind kind;
-
-    if (HAMT_UNLIKELY(m == NULL)) {
+    /* Integer and pointer keys are always valid: no check for them. */
+    if (HAMT_UNLIKELY(m == NULL)
+        || (!hamt__kind_int(m->kt->kind) && !hamt__key_valid(m->kt, key))) {
         return false;
     }
-    /*
-     * Every integer and pointer key is valid: those maps go straight to
-     * their lookup, the others have their key checked first.
-     */
-    kind = m->kt->kind;
-    if (HAMT_LIKELY(kind == HAMT_KEY_U64 || kind == HAMT_KEY_PTR)) {
-        return hamt__get_int(m, key, val);
-    }
-    if (!hamt__key_valid(m->kt, key)) {
-        return false;
-    }
-    return hamt__get_custom(m, key, val);
+    return hamt__get(m, key, val);
 }
 
 size_t

@@ -238,18 +238,24 @@ uint64_t hamt__hash_bytes(const void *p, size_t n);
 /* ---- maps (map.c) ---- */
 
 /*
+ * Integer and pointer keys: the kinds whose keys are the words themselves,
+ * hashed and compared inline, and never invalid.
+ */
+static inline bool
+hamt__kind_int(enum hamt_key_kind kind)
+{
+    return kind == HAMT_KEY_U64 || kind == HAMT_KEY_PTR;
+}
+/*
  * Lookup: hamt__get_int for integer and pointer keys, hamt__get_custom for
- * the others; hamt__get picks one (hamt_get() picks itself, so that it
- * tests the kind once for its argument check and its choice).
+ * the others; hamt__get picks one.
  */
 bool hamt__get_int(const struct hamt *m, const void *key, void **val);
 bool hamt__get_custom(const struct hamt *m, const void *key, void **val);
 static inline bool
 hamt__get(const struct hamt *m, const void *key, void **val)
 {
-    enum hamt_key_kind kind = m->kt->kind;
-
-    if (kind == HAMT_KEY_U64 || kind == HAMT_KEY_PTR) {
+    if (hamt__kind_int(m->kt->kind)) {
         return hamt__get_int(m, key, val);
     }
     return hamt__get_custom(m, key, val);

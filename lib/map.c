@@ -74,12 +74,6 @@ map_prefetch_whole(const void *n)
  * constant at every call site, so that those keys hash and compare inline
  * and the others call the key type's functions.
  */
-static inline __attribute__((always_inline)) bool
-map_int_kind(enum hamt_key_kind kind)
-{
-    return kind == HAMT_KEY_U64 || kind == HAMT_KEY_PTR;
-}
-
 static inline __attribute__((always_inline)) uint64_t
 map_hash(const struct hamt__kt *kt, const void *key, bool ints)
 {
@@ -130,7 +124,7 @@ map_get_kind(const struct hamt *m, const void *key, void **val,
 {
     const struct hamt__kt *kt = m->kt;
     const struct node *n = hamt__root(m);
-    bool ints = map_int_kind(kind);
+    bool ints = hamt__kind_int(kind);
     /* The hash's unused fragments: the lowest five bits index this level. */
     uint64_t h = map_hash(kt, key, ints);
     unsigned left = HAMT_LEVELS; /* bitmap levels below and at n */
@@ -216,7 +210,7 @@ map_get_group(const struct hamt *m, size_t n, const void *const *keys,
     unsigned live[HAMT_GET_GROUP];
     unsigned nlive = 0, shift = 0;
     size_t hits = 0;
-    bool ints = map_int_kind(kt->kind);
+    bool ints = hamt__kind_int(kt->kind);
 
     for (unsigned i = 0; i < n; i++) {
         h[i] = map_hash(kt, keys[i], ints);
@@ -853,8 +847,8 @@ struct map_path {
  * is loaded at once since every node on the path is copied whole.
  */
 static inline __attribute__((always_inline)) struct node *
-map_step(struct map_path *p, unsigned *depth, unsigned *shift,
-         struct node *n, uint32_t bit)
+map_step(struct map_path *p, unsigned *depth, unsigned *shift, struct node *n,
+         uint32_t bit)
 {
     unsigned slot = nd_child_slot(n, bit);
     struct node *child = n->slots[slot];
@@ -984,7 +978,7 @@ map_pset(struct hamt **pm, const void *key, void *val)
 {
     enum hamt_key_kind kind = (*pm)->kt->kind;
 
-    if (map_int_kind(kind)) {
+    if (hamt__kind_int(kind)) {
         return map_pset_kind(pm, key, val, true);
     }
     return map_pset_kind(pm, key, val, false);
@@ -1079,7 +1073,7 @@ map_premove(struct hamt **pm, const void *key)
 {
     enum hamt_key_kind kind = (*pm)->kt->kind;
 
-    if (map_int_kind(kind)) {
+    if (hamt__kind_int(kind)) {
         return map_premove_kind(pm, key, true);
     }
     return map_premove_kind(pm, key, false);
