@@ -209,8 +209,17 @@ bench_gc_used_bytes(void)
 
 /* ---- collector pauses ---- */
 
+/*
+ * The pause log is malloc memory (bench_gc_hook_install), not a static
+ * array: the collector scans a program's data and bss as roots at every
+ * collection and counts them in its threshold, so a static log of this
+ * size made every collection of the timed maps scan it (and the first one
+ * fault its pages in), and made collections rarer than an application of
+ * the same heap would see.  malloc memory is not scanned, and the log
+ * holds no pointers.
+ */
 #define GC_MAX_PAUSES (1u << 20)
-static double gc_pauses[GC_MAX_PAUSES];
+static double *gc_pauses;
 static size_t gc_npauses;
 static unsigned long gc_collections;
 static uint64_t gc_stop_t0;
@@ -243,7 +252,8 @@ gc_event(GC_EventType e)
         gc_stopped_t0 = 0;
         break;
     case GC_EVENT_POST_START_WORLD:
-        if (gc_stop_t0 != 0 && gc_npauses < GC_MAX_PAUSES) {
+        if (gc_stop_t0 != 0 && gc_pauses != NULL
+            && gc_npauses < GC_MAX_PAUSES) {
             gc_pauses[gc_npauses++] = (bench_now_ns() - gc_stop_t0) / 1e6;
         }
         gc_stop_t0 = 0;
@@ -256,6 +266,9 @@ gc_event(GC_EventType e)
 void
 bench_gc_hook_install(void)
 {
+    if (gc_pauses == NULL) {
+        gc_pauses = bench_xmalloc(GC_MAX_PAUSES * sizeof *gc_pauses);
+    }
     GC_set_on_collection_event(gc_event);
 }
 
