@@ -129,8 +129,15 @@ if (system("test -f budget.csv && echo y") eq "y") {
     set title 'longest pause'
     set ylabel 'ms'
     plot 'budget.csv' using 1:5 lw 2, '' using 1:10 lw 2
-    set title 'heap, and collections per million updates'
-    set ylabel 'MiB / collections'
-    plot 'budget.csv' using 1:6 lw 2, '' using 1:11 lw 2, '' using 1:3 lw 2
+    set title 'heap (left), and collections per million updates (right)'
+    set ylabel 'MiB'
+    set y2label 'collections per 1M updates'
+    set y2tics
+    set ytics nomirror
+    plot 'budget.csv' using 1:6 lw 2, '' using 1:11 lw 2, \
+         '' using 1:3 axes x1y2 lw 2, '' using 1:8 axes x1y2 lw 2
+    unset y2tics
+    unset y2label
+    set ytics mirror
     unset multiplot
 }
