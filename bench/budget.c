@@ -47,29 +47,48 @@
 #define DIV_COLLECTOR 3
 
 /*
- * The rows: a budget in MiB (0 stands for 1 byte) and a divisor.  The
- * divisor-3 rows are the curve of fixed budgets (0 = the collector's own
- * schedule); the last row is the library's default (hamt_init(3)).
+ * The rows.  A fixed budget in MiB (0 stands for 1 byte) under a divisor:
+ * the divisor-3 rows are fixed budgets under the collector's divisor (0 =
+ * the collector's own schedule), "4 MiB div 1" the library's default before
+ * the proportional rule.  A factor row sets hamt_gc_set_budget_factor
+ * (factor, FACTOR_FLOOR MiB) under divisor 1: the curve of budget.csv.
+ * The last row changes nothing: hamt_init()'s own choice in this process.
  */
+#define FACTOR_FLOOR 4
+enum budget_kind { BR_FIXED, BR_FACTOR, BR_DEFAULT };
 static const struct budget_row {
-    unsigned mib, div;
+    enum budget_kind kind;
+    unsigned mib, div, factor;
 } budget_rows[] = {
-    {0, DIV_COLLECTOR},
-    {16, DIV_COLLECTOR},
-    {32, DIV_COLLECTOR},
-    {64, DIV_COLLECTOR},
-    {128, DIV_COLLECTOR},
-    {256, DIV_COLLECTOR},
-    {4, 1},
+    {BR_FIXED, 0, DIV_COLLECTOR, 0},
+    {BR_FIXED, 16, DIV_COLLECTOR, 0},
+    {BR_FIXED, 64, DIV_COLLECTOR, 0},
+    {BR_FIXED, 256, DIV_COLLECTOR, 0},
+    {BR_FIXED, FACTOR_FLOOR, 1, 0},
+    {BR_FACTOR, FACTOR_FLOOR, 1, 1},
+    {BR_FACTOR, FACTOR_FLOOR, 1, 2},
+    {BR_FACTOR, FACTOR_FLOOR, 1, 3},
+    {BR_FACTOR, FACTOR_FLOOR, 1, 4},
+    {BR_FACTOR, FACTOR_FLOOR, 1, 6},
+    {BR_FACTOR, FACTOR_FLOOR, 1, 8},
+    {BR_FACTOR, FACTOR_FLOOR, 1, 12},
+    {BR_DEFAULT, 0, 0, 0},
 };
 #define NBUDGETS (sizeof budget_rows / sizeof budget_rows[0])
 
-/* The metric name of row r: <metric>_b<MiB>, plus d<divisor> off 3. */
+/*
+ * The metric name of row r: <metric>_b<MiB>, plus d<divisor> off 3, for a
+ * fixed budget; <metric>_f<factor> for a factor row; <metric>_default.
+ */
 static void
 budget_name(char *buf, size_t len, const char *metric,
             const struct budget_row *r)
 {
-    if (r->div == DIV_COLLECTOR) {
+    if (r->kind == BR_DEFAULT) {
+        snprintf(buf, len, "%s_default", metric);
+    } else if (r->kind == BR_FACTOR) {
+        snprintf(buf, len, "%s_f%u", metric, r->factor);
+    } else if (r->div == DIV_COLLECTOR) {
         snprintf(buf, len, "%s_b%u", metric, r->mib);
     } else {
         snprintf(buf, len, "%s_b%ud%u", metric, r->mib, r->div);
@@ -96,19 +115,15 @@ budget_cases(void)
     return 0;
 }
 
-/* Records v under row r's name, and as metric_default for the default. */
+/* Records v under row r's name. */
 static void
 budget_rec(const char *map, size_t n, const char *metric,
-           const struct budget_row *r, bool is_default, unsigned run, double v)
+           const struct budget_row *r, unsigned run, double v)
 {
     char name[64];
 
     budget_name(name, sizeof name, metric, r);
     bench_rec("budget", map, n, name, run, v);
-    if (is_default) {
-        snprintf(name, sizeof name, "%s_default", metric);
-        bench_rec("budget", map, n, name, run, v);
-    }
 }
 
 void
@@ -120,18 +135,22 @@ budget_run(long c)
     size_t n = edits_n(), updates = budget_updates();
     unsigned runs = bench_cfg.runs;
     const struct budget_row *r = &budget_rows[c % NBUDGETS];
-    unsigned mib = r->mib;
-    /* What hamt_init() chose here, before this case changes it. */
-    bool is_default = hamt_gc_budget() == (mib == 0 ? 1 : (size_t)mib * MIB)
-                      && GC_get_free_space_divisor() == r->div;
+    size_t bytes = r->mib == 0 ? 1 : (size_t)r->mib * MIB;
     bool scalar = c >= (long)NBUDGETS;
     const char *map = scalar ? "libhamt-scalar" : "libhamt";
 
-    if (hamt_gc_set_budget(mib == 0 ? 1 : (size_t)mib * MIB) != 0) {
-        bench_fail("budget: hamt_gc_set_budget(%u MiB) failed", mib);
+    if (r->kind == BR_FIXED && hamt_gc_set_budget(bytes) != 0) {
+        bench_fail("budget: hamt_gc_set_budget(%u MiB) failed", r->mib);
         return;
     }
-    GC_set_free_space_divisor(r->div);
+    if (r->kind == BR_FACTOR
+        && hamt_gc_set_budget_factor(r->factor, bytes) != 0) {
+        bench_fail("budget: hamt_gc_set_budget_factor(%u) failed", r->factor);
+        return;
+    }
+    if (r->kind != BR_DEFAULT) {
+        GC_set_free_space_divisor(r->div);
+    }
     /*
      * The map, cell and batch live in an uncollectable block: the
      * collector must see them (malloc memory is not scanned), and the
@@ -189,14 +208,13 @@ budget_run(long c)
         uint64_t t1 = bench_now_ns();
         bench_gc_read(&st, NULL);
         double secs = (double)(t1 - t0) / 1e9;
-        budget_rec(map, n, "updates_per_s", r, is_default, run,
-                   (double)updates / secs);
-        budget_rec(map, n, "collections_per_1m", r, is_default, run,
+        budget_rec(map, n, "updates_per_s", r, run, (double)updates / secs);
+        budget_rec(map, n, "collections_per_1m", r, run,
                    (double)st.collections * 1e6 / (double)updates);
-        budget_rec(map, n, "stopped_ns", r, is_default, run,
+        budget_rec(map, n, "stopped_ns", r, run,
                    st.total_ms * 1e6 / (double)updates);
-        budget_rec(map, n, "max_pause_ms", r, is_default, run, st.max_ms);
-        budget_rec(map, n, "heap_mb", r, is_default, run,
+        budget_rec(map, n, "max_pause_ms", r, run, st.max_ms);
+        budget_rec(map, n, "heap_mb", r, run,
                    (double)st.heap_bytes / (double)MIB);
     }
     if (hamt_size(s->m) != n) {
@@ -227,35 +245,49 @@ budget_report(void)
     if (isnan(budget_median("libhamt", "updates_per_s", &budget_rows[0]))) {
         return;
     }
-    printf("\n== the budget between collections (hamt_gc_set_budget): one "
-           "writer, hamt_set + hamt_cell_store of random keys, N = %zu u64 "
-           "keys, %zu updates per phase, median of %u phases; budget 0 = the "
-           "collector's own schedule; div = the collector's free-space "
-           "divisor; hamt_init's settings here: %zu MiB, divisor %lu%s\n",
-           edits_n(), budget_updates(), bench_cfg.runs, hamt_gc_budget() >> 20,
-           (unsigned long)GC_get_free_space_divisor(),
-           getenv("HAMT_GC_BUDGET") != NULL ? " (HAMT_GC_BUDGET)" : "");
-    printf("%-15s %7s %3s %10s %12s %12s %10s %8s\n", "map", "budget", "div",
-           "upd/s", "coll/1M upd", "stopped ns", "max pause", "heap");
+    printf("\n== the budget between collections (hamt_gc_set_budget, "
+           "hamt_gc_set_budget_factor): one writer, hamt_set + "
+           "hamt_cell_store of random keys, N = %zu u64 keys, %zu updates "
+           "per phase, median of %u phases; budget 0 = the collector's own "
+           "schedule; factor F = F x the heap in use after each collection, "
+           "at least %u MiB; div = the collector's free-space divisor; "
+           "default = hamt_init's settings%s\n",
+           edits_n(), budget_updates(), bench_cfg.runs, FACTOR_FLOOR,
+           getenv("HAMT_GC_BUDGET") != NULL
+                   || getenv("GC_FREE_SPACE_DIVISOR") != NULL
+               ? " (from the environment)"
+               : "");
+    printf("%-15s %-15s %10s %12s %12s %10s %8s\n", "map", "budget", "upd/s",
+           "coll/1M upd", "stopped ns", "max pause", "heap");
     for (unsigned k = 0; k < 2; k++) {
         for (unsigned i = 0; i < NBUDGETS; i++) {
             const struct budget_row *r = &budget_rows[i];
             double u = budget_median(maps[k], "updates_per_s", r);
+            char label[32];
             if (isnan(u)) {
                 continue;
             }
-            printf("%-15s %3u MiB %3u %8.3f M %12.1f %12.1f %7.1f ms %5.0f "
-                   "MiB\n",
-                   maps[k], r->mib, r->div, u / 1e6,
+            if (r->kind == BR_DEFAULT) {
+                snprintf(label, sizeof label, "default");
+            } else if (r->kind == BR_FACTOR) {
+                snprintf(label, sizeof label, "factor %u", r->factor);
+            } else {
+                snprintf(label, sizeof label, "%u MiB div %u", r->mib, r->div);
+            }
+            printf("%-15s %-15s %8.3f M %12.1f %12.1f %7.1f ms %5.0f MiB\n",
+                   maps[k], label, u / 1e6,
                    budget_median(maps[k], "collections_per_1m", r),
                    budget_median(maps[k], "stopped_ns", r),
                    budget_median(maps[k], "max_pause_ms", r),
                    budget_median(maps[k], "heap_mb", r));
         }
     }
-    /* The curve: the fixed budgets under the collector's divisor. */
+    /*
+     * The curve: the factor rows, with factor 0 standing for the divisor-1
+     * row without the rule (its floor alone).
+     */
     FILE *f = out_csv("budget.csv");
-    fprintf(f, "budget_mib");
+    fprintf(f, "factor");
     for (unsigned k = 0; k < 2; k++) {
         for (unsigned j = 0; j < 5; j++) {
             fprintf(f, ",%s %s", maps[k], metrics[j]);
@@ -264,10 +296,12 @@ budget_report(void)
     fprintf(f, "\n");
     for (unsigned i = 0; i < NBUDGETS; i++) {
         const struct budget_row *r = &budget_rows[i];
-        if (r->div != DIV_COLLECTOR) {
+        if (r->kind != BR_FACTOR
+            && !(r->kind == BR_FIXED && r->div == 1
+                 && r->mib == FACTOR_FLOOR)) {
             continue;
         }
-        fprintf(f, "%u", r->mib);
+        fprintf(f, "%u", r->factor);
         for (unsigned k = 0; k < 2; k++) {
             for (unsigned j = 0; j < 5; j++) {
                 double v = budget_median(maps[k], metrics[j], r);

@@ -8,9 +8,9 @@
 #   breakpoint.png       breakpoint.csv: ns per update, copy-on-write
 #                        against path copying, and the breakpoint
 #   gc_pauses.png        gc_pauses.csv: histogram of libhamt's pauses
-#   budget_curve.png     budget.csv: one writer against the budget between
-#                        collections (updates/s, stopped time per update,
-#                        longest pause, heap and collections)
+#   budget_curve.png     budget.csv: one writer against the factor of the
+#                        budget between collections (updates/s, stopped
+#                        time per update, longest pause, heap, collections)
 #
 # plot_info.csv gives the titles their run: the stamp (date, machine, mode),
 # the runs per figure, the concurrent N and the breakpoint N (0: none).
@@ -114,12 +114,12 @@ if (npauses > 0) {
 if (system("test -f budget.csv && echo y") eq "y") {
     set output 'budget_curve.png'
     set multiplot layout 2,2 \
-        title sprintf("one writer against the budget between collections (0 = the collector's own schedule)\n%s", stamp)
+        title sprintf("one writer against the budget factor: F x the heap in use after each collection, at least 4 MiB, divisor 1 (0 = divisor 1 alone)\n%s", stamp)
     unset logscale
     unset label
     set style data linespoints
     set key top left
-    set xlabel 'budget (MiB)'
+    set xlabel 'factor (hamt_gc_set_budget_factor)'
     set title 'writer updates/s (M)'
     set ylabel 'M updates/s'
     plot 'budget.csv' using 1:2 lw 2, '' using 1:7 lw 2
@@ -129,8 +129,15 @@ if (system("test -f budget.csv && echo y") eq "y") {
     set title 'longest pause'
     set ylabel 'ms'
     plot 'budget.csv' using 1:5 lw 2, '' using 1:10 lw 2
-    set title 'heap, and collections per million updates'
-    set ylabel 'MiB / collections'
-    plot 'budget.csv' using 1:6 lw 2, '' using 1:11 lw 2, '' using 1:3 lw 2
+    set title 'heap (left), and collections per million updates (right)'
+    set ylabel 'MiB'
+    set y2label 'collections per 1M updates'
+    set y2tics
+    set ytics nomirror
+    plot 'budget.csv' using 1:6 lw 2, '' using 1:11 lw 2, \
+         '' using 1:3 axes x1y2 lw 2, '' using 1:8 axes x1y2 lw 2
+    unset y2tics
+    unset y2label
+    set ytics mirror
     unset multiplot
 }

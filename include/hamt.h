@@ -185,19 +185,36 @@ HAMT_API int hamt_set_seed(const uint8_t seed[16]);
  * budget means fewer collections, less stopped time per update and a heap
  * about `bytes` larger than the live data; the collector's own
  * proportional rule (free-space divisor) still applies above it.  Takes
- * effect from the next collection on.  hamt_init() sets a default budget
- * and the free-space divisor 1 (see hamt_init(3)), each unless the
- * application chose it before (GC_set_min_bytes_allocd or HAMT_GC_BUDGET;
- * GC_set_free_space_divisor or GC_FREE_SPACE_DIVISOR); 1 leaves only the
- * proportional rule.  Initialises the library if needed.
+ * effect from the next collection on, and ends the rule of
+ * hamt_gc_set_budget_factor().  hamt_init() sets that rule (factor 2,
+ * floor 4 MiB) and the free-space divisor 1 (see hamt_init(3)), each
+ * unless the application chose it before (GC_set_min_bytes_allocd or
+ * HAMT_GC_BUDGET; GC_set_free_space_divisor or GC_FREE_SPACE_DIVISOR); 1
+ * leaves only the proportional rule.  Initialises the library if needed.
  * Returns 0, or -1 with errno EINVAL (bytes == 0) or hamt_init()'s errno.
  * Thread safety: any thread, any time (it takes the collector's lock).
  */
 HAMT_API int hamt_gc_set_budget(size_t bytes);
 
 /*
+ * hamt_gc_set_budget_factor - a budget that follows the heap: after each
+ * collection the library sets the budget to `factor` times the collector's
+ * heap in use after it, never below `floor` bytes (the budget right after
+ * this call).  A larger factor means fewer collections and a heap about
+ * factor + 1 times the heap in use.  This is hamt_init()'s default (see
+ * hamt_init(3)); hamt_gc_set_budget(), or a minimum the application sets
+ * with GC_set_min_bytes_allocd, ends it.  Initialises the library if
+ * needed.
+ * Returns 0, or -1 with errno EINVAL (factor or floor 0) or hamt_init()'s
+ * errno.
+ * Thread safety: any thread, any time (it takes the collector's lock).
+ */
+HAMT_API int hamt_gc_set_budget_factor(unsigned factor, size_t floor);
+
+/*
  * hamt_gc_budget - the current budget in bytes (the collector's minimum
- * between collections, whoever set it).  Initialises the library if
+ * between collections, whoever set it; under hamt_gc_set_budget_factor()'s
+ * rule it changes after each collection).  Initialises the library if
  * needed; 0 if that failed.  Never touches errno.
  * Thread safety: any thread, any time.
  */

@@ -41,15 +41,38 @@
  * of the whole live trie is paid again and again for little garbage each
  * time.  A large fixed minimum cures that for a large map but hurts a
  * small one: its heap, and so the garbage it cycles through, no longer
- * fits the cache.  So the library's default is proportional: divisor 1
- * (collect when the garbage has reached about the live data) with a small
- * minimum, so that a small map stays cache-sized and a large one collects
- * rarely.  hamt_gc_set_budget() sets the minimum; the divisor is the
- * collector's own setting (GC_set_free_space_divisor, GC_FREE_SPACE_DIVISOR).
- * hamt_init() sets each of the two only when the application has not chosen
- * it itself: the minimum when it is still the collector's default and the
- * environment does not name one (HAMT_GC_BUDGET), the divisor when it is
- * still the collector's default and GC_FREE_SPACE_DIVISOR is unset.  The
+ * fits the cache.  The divisor alone cannot go far enough: it is an
+ * integer, and at 1 (collect when the garbage has reached about twice the
+ * scanned live data) a large map still pays for the marking of its whole
+ * trie too often for a writer.  So the library's default is a minimum that
+ * follows the heap: divisor 1, and after each collection a minimum of a
+ * factor times the heap in use (heap less its free blocks), never below a
+ * floor that keeps a small map's heap cache-sized.  The factor is the
+ * smallest that took the writer's stopped time per update well under half
+ * of the collector's own schedule; memory is the price, the heap of a
+ * large map growing to about factor + 1 times its heap in use.  The rule
+ * needs no hook in the collector: the library's slow allocation path
+ * (gc_alloc_slow, once per refill of a thread's list) compares the
+ * collector's collection count with the one the rule last saw, and on a
+ * change takes the allocation lock and sets the minimum there.  So it runs
+ * once per collection, in whichever thread allocates first after it, soon
+ * enough that the blocks the collection freed are still free: the heap in
+ * use is then about what the collection kept, rounded up to whole blocks.
+ * bdwgc reads the minimum once per collection, when it first asks whether
+ * to collect again, which comes only once the free blocks run out: the
+ * new minimum is in time for the current cycle, or at worst the next.
+ * hamt_gc_set_budget() sets a fixed minimum and
+ * hamt_gc_set_budget_factor() the rule; the divisor is the collector's
+ * own setting (GC_set_free_space_divisor, GC_FREE_SPACE_DIVISOR).
+ * hamt_init() sets each only when the application has not chosen it: the
+ * minimum when it is still the collector's default and the environment
+ * does not name one (HAMT_GC_BUDGET, a fixed minimum), the divisor when it
+ * is still the collector's default and GC_FREE_SPACE_DIVISOR is unset; the
+ * rule only with both, since it would override a divisor chosen by the
+ * application.  The rule ends, keeping the minimum as it stands, when the
+ * application sets a minimum of its own (through the library or
+ * GC_set_min_bytes_allocd: the rule notices that the minimum is no longer
+ * the one it set) or, for the default rule, another divisor.  The
  * measurements behind the default are in bench/README.md (section budget,
  * with their command); hamt_init(3) says how it was chosen.
  * The "scan size" the divisor divides is bdwgc's estimate of marking work:
@@ -201,12 +224,13 @@ gc_fail_now(void)
 #endif /* HAMT_TEST_HOOKS */
 
 /*
- * The minimum and the divisor hamt_init() sets when the application has
- * chosen neither (see the top comment; bench/README.md gives the measurements
- * behind them).
+ * The floor, the factor and the divisor of the rule hamt_init() sets when
+ * the application has chosen neither minimum nor divisor (see the top
+ * comment; bench/README.md gives the measurements behind them).
  */
 #define GC_BUDGET_DEFAULT ((size_t)4 << 20)
 #define GC_DIVISOR_DEFAULT 1
+#define GC_FACTOR_DEFAULT 2
 /* The collector's own minimum and divisor: what bdwgc starts with. */
 #define GC_BUDGET_COLLECTOR 1
 #define GC_DIVISOR_COLLECTOR 3
@@ -268,16 +292,47 @@ hamt__gc_budget_parse(const char *s, size_t *out)
     return true;
 }
 
+/*
+ * The proportional rule (see the top comment): after each collection the
+ * minimum becomes budget_factor times the heap in use, never below
+ * budget_floor; factor 0 means the minimum is fixed.  budget_set is the
+ * minimum the rule set last, so that a minimum set behind the library's
+ * back (GC_set_min_bytes_allocd) is noticed and left alone.  Without the
+ * collector the words are only remembered.  All but budget_seen are read
+ * and written under the collector's allocation lock.
+ */
+#ifndef HAMT_NO_GC
+static unsigned budget_factor;
+static size_t budget_floor;
+static size_t budget_set;
+/*
+ * True while the rule is hamt_init's default, which rests on the divisor
+ * the library set: a divisor the application sets later ends it too.
+ */
+static bool budget_is_default;
+/*
+ * The collection number the rule last looked at: read without the lock on
+ * every slow allocation (gc_budget_poll), written under it.
+ */
+static HAMT_ATOMIC(GC_word) budget_seen;
+#endif
+
 #ifndef HAMT_NO_GC
 /*
- * The collector reads the minimum under its allocation lock (at the end of
- * each collection): read and write it under the same lock, so that setting
- * the budget while other threads allocate is not a data race.
+ * The collector reads the minimum under its allocation lock (when it
+ * decides whether to collect): read and write it under the same lock, so
+ * that setting the budget while other threads allocate is not a data race.
  */
 static void *
 gc_budget_store(void *arg)
 {
-    GC_set_min_bytes_allocd(*(const size_t *)arg);
+    const size_t *v = arg; /* {minimum, factor, floor, is default} */
+
+    budget_factor = (unsigned)v[1];
+    budget_floor = v[2];
+    budget_is_default = v[3] != 0;
+    budget_set = v[0];
+    GC_set_min_bytes_allocd(v[0]);
     return NULL;
 }
 
@@ -287,17 +342,82 @@ gc_budget_fetch(void *arg)
     *(size_t *)arg = GC_get_min_bytes_allocd();
     return NULL;
 }
+
+/*
+ * Under the allocation lock, once per collection: the minimum for the next
+ * cycle from the heap in use now.  Called soon after the collection (the
+ * first slow allocation of any thread after it), when the blocks holding
+ * no live object have been freed and little has been allocated since, so
+ * the heap less its free blocks is close to the bytes the collection kept
+ * (a block with any live object counts whole).
+ */
+static void *
+gc_budget_follow(void *arg)
+{
+    GC_word no = GC_get_gc_no();
+    size_t used, b;
+
+    (void)arg;
+    /* ORDER: relaxed; the lock orders the writers, and a reader that sees
+     * an old value only takes the lock once more.  Pairs with the load in
+     * gc_budget_poll(). */
+    if (hamt__load_rlx(&budget_seen) == no) {
+        return NULL;
+    }
+    hamt__store_rlx(&budget_seen, no);
+    if (budget_factor == 0) {
+        return NULL;
+    }
+    if (GC_get_min_bytes_allocd() != budget_set
+        || (budget_is_default
+            && GC_get_free_space_divisor() != GC_DIVISOR_DEFAULT)) {
+        budget_factor = 0; /* the application's own choice: keep it */
+        return NULL;
+    }
+    used = GC_get_heap_size() - GC_get_free_bytes();
+    b = used > SIZE_MAX / budget_factor ? SIZE_MAX : used * budget_factor;
+    if (b < budget_floor) {
+        b = budget_floor;
+    }
+    budget_set = b;
+    GC_set_min_bytes_allocd(b);
+    return NULL;
+}
+
+/*
+ * On the slow allocation path: has a collection happened since the rule
+ * last looked?  A plain read of the collector's counter (an unlocked
+ * getter, a word it writes with the world stopped) and of budget_seen;
+ * the lock is taken only when they differ, about once per collection.
+ */
+static inline void
+gc_budget_poll(void)
+{
+    /* ORDER: relaxed; see gc_budget_follow(). */
+    if (HAMT_UNLIKELY(GC_get_gc_no() != hamt__load_rlx(&budget_seen))) {
+        (void)GC_call_with_alloc_lock(gc_budget_follow, NULL);
+    }
+}
 #endif
 
+/*
+ * Sets the minimum to bytes and the rule to (factor, floor); is_default
+ * for hamt_init's own choice.
+ */
 static void
-gc_budget_apply(size_t bytes)
+gc_budget_apply(size_t bytes, unsigned factor, size_t floor, bool is_default)
 {
 #ifdef HAMT_NO_GC
+    (void)factor;
+    (void)floor;
+    (void)is_default;
     /* ORDER: relaxed; the word publishes nothing else, and a reader only
      * needs some value that was set (pairs with the load below). */
     hamt__store_rlx(&nogc_budget, bytes);
 #else
-    (void)GC_call_with_alloc_lock(gc_budget_store, &bytes);
+    size_t v[4] = {bytes, factor, floor, is_default};
+
+    (void)GC_call_with_alloc_lock(gc_budget_store, v);
 #endif
 }
 
@@ -322,7 +442,18 @@ hamt__gc_set_budget(size_t bytes)
         errno = EINVAL;
         return -1;
     }
-    gc_budget_apply(bytes);
+    gc_budget_apply(bytes, 0, 0, false);
+    return 0;
+}
+
+int
+hamt__gc_set_budget_factor(unsigned factor, size_t floor)
+{
+    if (factor == 0 || floor == 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    gc_budget_apply(floor, factor, floor, false);
     return 0;
 }
 
@@ -334,6 +465,21 @@ hamt__gc_set_budget(size_t bytes)
  * that variable in GC_INIT, so a value equal to the collector's default is
  * told apart by the variable, not by the setting).
  */
+static bool
+gc_divisor_init(void)
+{
+#ifndef HAMT_NO_GC
+    if (getenv("GC_FREE_SPACE_DIVISOR") == NULL
+        && GC_get_free_space_divisor() == GC_DIVISOR_COLLECTOR) {
+        GC_set_free_space_divisor(GC_DIVISOR_DEFAULT);
+        return true;
+    }
+    return false;
+#else
+    return true;
+#endif
+}
+
 static int
 gc_budget_init(void)
 {
@@ -345,16 +491,21 @@ gc_budget_init(void)
             errno = EINVAL;
             return -1;
         }
-        gc_budget_apply(v);
-    } else if (hamt__gc_budget() == GC_BUDGET_COLLECTOR) {
-        gc_budget_apply(GC_BUDGET_DEFAULT);
+        gc_budget_apply(v, 0, 0, false);
+        (void)gc_divisor_init();
+        return 0;
     }
-#ifndef HAMT_NO_GC
-    if (getenv("GC_FREE_SPACE_DIVISOR") == NULL
-        && GC_get_free_space_divisor() == GC_DIVISOR_COLLECTOR) {
-        GC_set_free_space_divisor(GC_DIVISOR_DEFAULT);
+    if (hamt__gc_budget() != GC_BUDGET_COLLECTOR) {
+        (void)gc_divisor_init();
+        return 0;
     }
-#endif
+    /* The proportional rule rests on divisor 1: only with the library's. */
+    if (gc_divisor_init()) {
+        gc_budget_apply(GC_BUDGET_DEFAULT, GC_FACTOR_DEFAULT, GC_BUDGET_DEFAULT,
+                        true);
+    } else {
+        gc_budget_apply(GC_BUDGET_DEFAULT, 0, 0, false);
+    }
     return 0;
 }
 
@@ -587,6 +738,7 @@ gc_alloc_slow(size_t n, bool leaf)
         p = hamt__load_rlx(head);
         p = p != NULL ? gc_fl_pop(head, p) : gc_fl_refill(head, g, kind);
     }
+    gc_budget_poll();
     if (HAMT_UNLIKELY(p == NULL)) {
         errno = ENOMEM;
     }

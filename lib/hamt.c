@@ -69,6 +69,15 @@ hamt_gc_set_budget(size_t bytes)
     return hamt__gc_set_budget(bytes);
 }
 
+int
+hamt_gc_set_budget_factor(unsigned factor, size_t floor)
+{
+    if (hamt_init() != 0) {
+        return -1;
+    }
+    return hamt__gc_set_budget_factor(factor, floor);
+}
+
 size_t
 hamt_gc_budget(void)
 {

@@ -152,6 +152,7 @@ int hamt__gc_init(void);
 void hamt__markers_default(void);
 /* hamt_gc_set_budget() and hamt_gc_budget() (gc.c). */
 int hamt__gc_set_budget(size_t bytes);
+int hamt__gc_set_budget_factor(unsigned factor, size_t floor);
 size_t hamt__gc_budget(void);
 /*
  * The syntax of HAMT_GC_BUDGET: decimal bytes, optionally followed by K, M

@@ -1,7 +1,9 @@
 /*
  * test/gc.c - the collector settings of gc.c: the budget between
- * collections (hamt_gc_set_budget, hamt_gc_budget, the default minimum and
- * free-space divisor hamt_init sets, HAMT_GC_BUDGET, GC_FREE_SPACE_DIVISOR) and the maps whose values are scalars
+ * collections (hamt_gc_set_budget, hamt_gc_set_budget_factor,
+ * hamt_gc_budget, the default rule, floor and free-space divisor hamt_init
+ * sets, HAMT_GC_BUDGET, GC_FREE_SPACE_DIVISOR) and the maps whose values
+ * are scalars
  * (hamt_new_scalar): which kinds are refused, which blocks are
  * pointer-free, and that nothing a map needs is lost to the collector.
  *
@@ -25,8 +27,13 @@
 #define V(x) ((void *)(uintptr_t)(x))
 #define MIB ((size_t)1 << 20)
 
-/* The defaults documented in hamt_init(3): the minimum and the divisor. */
+/*
+ * The defaults documented in hamt_init(3): the minimum (the floor of the
+ * proportional rule, and the budget until the first collection), the
+ * factor and the divisor.
+ */
 #define DOC_DEFAULT (4 * MIB)
+#define DOC_FACTOR 2
 #define DOC_DIVISOR 1
 /* The collector's own free-space divisor. */
 #define GC_DIVISOR 3
@@ -130,6 +137,200 @@ Test(gc, application_budget_set_after_init_wins)
     GC_set_min_bytes_allocd(9 * MIB);
     cr_assert_not_null(hamt_set(hamt_new(HAMT_KEY_U64), HAMT_U64(1), V(1)));
     cr_assert_eq(hamt_gc_budget(), 9 * MIB);
+}
+
+/*
+ * The proportional rule.  A map of BIG_N keys takes several times the
+ * floor, so a rule that follows the heap lifts the budget above the floor
+ * after a collection; the map lives in a static word (a root).  The rule
+ * looks at the heap on the library's slow allocation path, so each check
+ * collects and then makes updates enough to refill the free lists.
+ */
+#define BIG_N 300000
+static const struct hamt *volatile big;
+
+static void
+big_build(void)
+{
+    struct hamt_batch *b = hamt_batch_begin(hamt_new(HAMT_KEY_U64));
+
+    cr_assert_not_null(b);
+    for (uint64_t i = 0; i < BIG_N; i++) {
+        cr_assert_eq(
+            hamt_batch_set(b, HAMT_U64(i * 0x9e3779b97f4a7c15u), V(i + 1)), 0);
+    }
+    big = hamt_batch_finish(b);
+    cr_assert_not_null(big);
+}
+
+/*
+ * Collects, then updates `big` until its lists have been refilled (new
+ * values each time: an update that changes nothing allocates nothing).
+ */
+static void
+collect_and_update(void)
+{
+    static uint64_t round;
+
+    round++;
+    GC_gcollect();
+    for (uint64_t i = 0; i < 20000; i++) {
+        const struct hamt *m = hamt_set(big, HAMT_U64(i * 0x9e3779b97f4a7c15u),
+                                        V(round << 32 | i));
+
+        cr_assert_not_null(m);
+        big = m;
+    }
+}
+
+Test(gc, default_budget_follows_the_heap, .timeout = 120)
+{
+    cr_assert_eq(hamt_init(), 0);
+    big_build();
+    collect_and_update();
+    size_t grown = hamt_gc_budget();
+    cr_assert_gt(grown, 2 * DOC_DEFAULT, "the budget stayed at %zu", grown);
+    cr_assert_leq(grown, DOC_FACTOR * GC_get_heap_size());
+    cr_assert_eq(GC_get_min_bytes_allocd(), grown);
+}
+
+Test(gc, set_budget_factor_follows_the_heap, .timeout = 120)
+{
+    cr_assert_eq(hamt_gc_set_budget_factor(1, 64 * MIB), 0);
+    cr_assert_eq(hamt_gc_budget(), 64 * MIB, "the floor at once");
+    big_build();
+    collect_and_update();
+    cr_assert_eq(hamt_gc_budget(), 64 * MIB, "never below the floor");
+    cr_assert_eq(hamt_gc_set_budget_factor(8, 1), 0);
+    cr_assert_eq(hamt_gc_budget(), 1);
+    collect_and_update();
+    size_t b = hamt_gc_budget();
+    cr_assert_geq(b, 8 * MIB, "8 x the heap in use: %zu", b);
+    cr_assert_leq(b, 8 * GC_get_heap_size());
+    cr_assert_eq(b % 8, 0);
+}
+
+Test(gc, zero_budget_factor_or_floor_is_refused)
+{
+    cr_assert_eq(hamt_gc_set_budget(5 * MIB), 0);
+    errno = 0;
+    cr_assert_eq(hamt_gc_set_budget_factor(0, MIB), -1);
+    cr_assert_eq(errno, EINVAL);
+    errno = 0;
+    cr_assert_eq(hamt_gc_set_budget_factor(2, 0), -1);
+    cr_assert_eq(errno, EINVAL);
+    cr_assert_eq(hamt_gc_budget(), 5 * MIB, "a refused call changes nothing");
+}
+
+/* Each of the application's choices keeps the budget where it put it. */
+static void
+budget_stays(size_t want)
+{
+    big_build();
+    collect_and_update();
+    collect_and_update();
+    cr_assert_eq(hamt_gc_budget(), want);
+    cr_assert_eq(GC_get_min_bytes_allocd(), want);
+}
+
+Test(gc, set_budget_ends_the_rule, .timeout = 120)
+{
+    cr_assert_eq(hamt_init(), 0);
+    cr_assert_eq(hamt_gc_set_budget(DOC_DEFAULT), 0);
+    budget_stays(DOC_DEFAULT);
+}
+
+Test(gc, set_budget_after_a_factor_ends_the_rule, .timeout = 120)
+{
+    cr_assert_eq(hamt_gc_set_budget_factor(4, MIB), 0);
+    cr_assert_eq(hamt_gc_set_budget(3 * MIB), 0);
+    budget_stays(3 * MIB);
+}
+
+Test(gc, environment_budget_has_no_rule, .timeout = 120)
+{
+    cr_assert_eq(setenv("HAMT_GC_BUDGET", "4M", 1), 0);
+    cr_assert_eq(hamt_init(), 0);
+    budget_stays(4 * MIB);
+}
+
+Test(gc, environment_divisor_has_no_rule, .timeout = 120)
+{
+    cr_assert_eq(setenv("GC_FREE_SPACE_DIVISOR", "1", 1), 0);
+    cr_assert_eq(hamt_init(), 0);
+    budget_stays(DOC_DEFAULT);
+}
+
+Test(gc, application_divisor_before_init_has_no_rule, .timeout = 120)
+{
+    GC_INIT();
+    GC_set_free_space_divisor(2);
+    cr_assert_eq(hamt_init(), 0);
+    budget_stays(DOC_DEFAULT);
+}
+
+Test(gc, application_divisor_after_init_ends_the_rule, .timeout = 120)
+{
+    cr_assert_eq(hamt_init(), 0);
+    GC_set_free_space_divisor(2);
+    budget_stays(DOC_DEFAULT);
+}
+
+Test(gc, application_minimum_after_init_ends_the_rule, .timeout = 120)
+{
+    cr_assert_eq(hamt_init(), 0);
+    big_build();
+    collect_and_update();
+    cr_assert_gt(hamt_gc_budget(), DOC_DEFAULT, "the rule ran first");
+    GC_set_min_bytes_allocd(5 * MIB);
+    collect_and_update();
+    collect_and_update();
+    cr_assert_eq(hamt_gc_budget(), 5 * MIB);
+}
+
+/*
+ * Threads that allocate at once, with collections among them: the rule
+ * runs under the collector's lock, once per collection, and every thread
+ * sees the same budget.
+ */
+#define FOLLOW_THREADS 3
+static void *
+follow_thread(void *arg)
+{
+    const struct hamt *m = hamt_new(HAMT_KEY_U64);
+
+    (void)arg;
+    if (hamt_thread_register() != 0) {
+        return NULL;
+    }
+    for (uint64_t i = 0; i < 200000; i++) {
+        m = hamt_set(m, HAMT_U64(i % 50000), V(i + 1));
+        if (m == NULL) {
+            return NULL;
+        }
+        if (i % 40000 == 0) {
+            GC_gcollect();
+        }
+    }
+    return (void *)(uintptr_t)(hamt_size(m) == 50000);
+}
+
+Test(gc, budget_follows_with_threads_allocating, .timeout = 120)
+{
+    pthread_t t[FOLLOW_THREADS];
+
+    cr_assert_eq(hamt_init(), 0);
+    big_build();
+    for (int i = 0; i < FOLLOW_THREADS; i++) {
+        cr_assert_eq(pthread_create(&t[i], NULL, follow_thread, NULL), 0);
+    }
+    for (int i = 0; i < FOLLOW_THREADS; i++) {
+        void *ok;
+        cr_assert_eq(pthread_join(t[i], &ok), 0);
+        cr_assert_not_null(ok);
+    }
+    collect_and_update();
+    cr_assert_gt(hamt_gc_budget(), 2 * DOC_DEFAULT);
 }
 
 #endif /* HAMT_NO_GC */
