@@ -52,7 +52,10 @@
  * the collector's own schedule), "4 MiB div 1" the library's default before
  * the proportional rule.  A factor row sets hamt_gc_set_budget_factor
  * (factor, FACTOR_FLOOR MiB) under divisor 1: the curve of budget.csv.
- * The last row changes nothing: hamt_init()'s own choice in this process.
+ * The BR_DEFAULT row changes nothing: hamt_init()'s own choice in this
+ * process.  It comes right after the collector's own schedule because the
+ * headline divides one by the other: cases run one after another, and on a
+ * shared machine two processes minutes apart see different loads.
  */
 #define FACTOR_FLOOR 4
 enum budget_kind { BR_FIXED, BR_FACTOR, BR_DEFAULT };
@@ -61,6 +64,7 @@ static const struct budget_row {
     unsigned mib, div, factor;
 } budget_rows[] = {
     {BR_FIXED, 0, DIV_COLLECTOR, 0},
+    {BR_DEFAULT, 0, 0, 0},
     {BR_FIXED, 16, DIV_COLLECTOR, 0},
     {BR_FIXED, 64, DIV_COLLECTOR, 0},
     {BR_FIXED, 256, DIV_COLLECTOR, 0},
@@ -72,7 +76,6 @@ static const struct budget_row {
     {BR_FACTOR, FACTOR_FLOOR, 1, 6},
     {BR_FACTOR, FACTOR_FLOOR, 1, 8},
     {BR_FACTOR, FACTOR_FLOOR, 1, 12},
-    {BR_DEFAULT, 0, 0, 0},
 };
 #define NBUDGETS (sizeof budget_rows / sizeof budget_rows[0])
 
