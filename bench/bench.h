@@ -69,6 +69,13 @@ struct bench_adapter {
     void (*thread_exit)(void *m, void *t);
     /* Called once before threads share the map (may be NULL). */
     void (*share)(void *m);
+    /*
+     * Called when no thread reads the shared map any more and only the
+     * current version counts again (may be NULL): drops what share() keeps
+     * of the map, so that the updates after it keep only the newest
+     * version alive, as those of a map never shared do.
+     */
+    void (*unshare)(void *m);
     /* Single-thread operations.  insert returns true for a new key. */
     bool (*insert)(void *m, void *t, bkey k, uint64_t v);
     bool (*lookup)(void *m, void *t, bkey k, uint64_t *v);
