@@ -212,6 +212,11 @@ double bench_chi2_q(double x, double dof);
 size_t bench_malloc_bytes(void);
 /* Collector heap in use after a full collection (heap minus free). */
 size_t bench_gc_used_bytes(void);
+/*
+ * Zeroes the stack below the caller's frame, where earlier calls left
+ * pointers that a later collection would scan (untimed, before a phase).
+ */
+void bench_clear_stack(void);
 
 /* Collector pause recording (GC_set_on_collection_event). */
 void bench_gc_hook_install(void);
