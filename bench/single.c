@@ -192,11 +192,17 @@ single_run(const struct bench_adapter *a, enum bkind kind, size_t n,
      * section) gives what keeping that map cost.
      */
     bench_clear_stack();
+    unsigned long gc0 = (a->flags & BA_GC) ? bench_gc_collections() : 0;
     t0 = bench_now_ns();
     for (size_t j = 0; j < cu; j++) {
         removed += a->remove(m, t, key_probe(kind, key_perm(j, n), buf));
     }
     t1 = bench_now_ns();
+    if (a->flags & BA_GC) {
+        /* The collections of the removes alone (not printed: summary.csv). */
+        rec_add(W, a->name, kind, n, 0, 0, 0, "remove_gc_collections", run,
+                (double)(bench_gc_collections() - gc0));
+    }
     if (removed != cu) {
         bench_fail("%s %s n=%zu: %zu of %zu removes found their key", a->name,
                    bench_kind_name(kind), n, removed, cu);
