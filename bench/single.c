@@ -70,6 +70,12 @@ single_run(const struct bench_adapter *a, enum bkind kind, size_t n,
     /* insert: the last `cu` keys timed, the rest built untimed. */
     size_t cu = cap_updates(a, n);
     keys_build(a, m, t, kind, 0, n - cu);
+    /*
+     * The previous run's phases (this map's or another's) left pointers to
+     * its map in dead stack frames, which the inserts' collections would
+     * scan: cleared, untimed, as before the removes below.
+     */
+    bench_clear_stack();
     uint64_t t0 = bench_now_ns();
     size_t fresh = 0;
     for (size_t i = n - cu; i < n; i++) {
