@@ -105,6 +105,18 @@ lh_share(void *m)
     }
 }
 
+/*
+ * The cell held the version it was given and every version published
+ * since: dropped, it no longer keeps an old version alive beside s->m (the
+ * collector reclaims it and whatever only it reached).
+ */
+static void
+lh_unshare(void *m)
+{
+    struct lh_state *s = m;
+    s->cell = NULL;
+}
+
 static bool
 lh_insert(void *m, void *t, bkey k, uint64_t v)
 {
@@ -440,6 +452,7 @@ const struct bench_adapter bench_hamt = {
     .thread_enter = lh_thread_enter,
     .thread_exit = lh_thread_exit,
     .share = lh_share,
+    .unshare = lh_unshare,
     .insert = lh_insert,
     .lookup = lh_lookup,
     .remove = lh_remove,
@@ -464,6 +477,7 @@ const struct bench_adapter bench_hamt_scalar = {
     .thread_enter = lh_thread_enter,
     .thread_exit = lh_thread_exit,
     .share = lh_share,
+    .unshare = lh_unshare,
     .insert = lh_insert,
     .lookup = lh_lookup,
     .remove = lh_remove,

@@ -69,6 +69,13 @@ struct bench_adapter {
     void (*thread_exit)(void *m, void *t);
     /* Called once before threads share the map (may be NULL). */
     void (*share)(void *m);
+    /*
+     * Called when no thread reads the shared map any more and only the
+     * current version counts again (may be NULL): drops what share() keeps
+     * of the map, so that the updates after it keep only the newest
+     * version alive, as those of a map never shared do.
+     */
+    void (*unshare)(void *m);
     /* Single-thread operations.  insert returns true for a new key. */
     bool (*insert)(void *m, void *t, bkey k, uint64_t v);
     bool (*lookup)(void *m, void *t, bkey k, uint64_t *v);
@@ -205,10 +212,17 @@ double bench_chi2_q(double x, double dof);
 size_t bench_malloc_bytes(void);
 /* Collector heap in use after a full collection (heap minus free). */
 size_t bench_gc_used_bytes(void);
+/*
+ * Zeroes the stack below the caller's frame, where earlier calls left
+ * pointers that a later collection would scan (untimed, before a phase).
+ */
+void bench_clear_stack(void);
 
 /* Collector pause recording (GC_set_on_collection_event). */
 void bench_gc_hook_install(void);
 void bench_gc_reset(void);
+/* Collections since the last bench_gc_reset(). */
+unsigned long bench_gc_collections(void);
 struct bench_gc_stats {
     unsigned long collections;
     size_t npauses;

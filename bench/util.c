@@ -207,6 +207,22 @@ bench_gc_used_bytes(void)
     return GC_get_heap_size() - GC_get_free_bytes();
 }
 
+/*
+ * Zeroes 64 KiB of the stack below the caller's frame: the dead frames of
+ * the calls it made before, whose stale pointers a collection started from
+ * a later, deeper call chain would scan as roots.  Never inlined, so that
+ * the buffer lies below the caller's frame.
+ */
+__attribute__((noinline)) void
+bench_clear_stack(void)
+{
+    volatile char buf[64 * 1024];
+
+    memset((char *)buf, 0, sizeof buf);
+    /* The compiler must assume the zeroes are read. */
+    __asm__ volatile("" : : "r"(buf) : "memory");
+}
+
 /* ---- collector pauses ---- */
 
 /*
@@ -280,6 +296,15 @@ bench_gc_reset(void)
     gc_collections = 0;
     gc_stopped_ns = 0;
     GC_alloc_unlock();
+}
+
+unsigned long
+bench_gc_collections(void)
+{
+    GC_alloc_lock();
+    unsigned long n = gc_collections;
+    GC_alloc_unlock();
+    return n;
 }
 
 void
