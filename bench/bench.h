@@ -221,8 +221,6 @@ void bench_clear_stack(void);
 /* Collector pause recording (GC_set_on_collection_event). */
 void bench_gc_hook_install(void);
 void bench_gc_reset(void);
-/* Collections since the last bench_gc_reset(). */
-unsigned long bench_gc_collections(void);
 struct bench_gc_stats {
     unsigned long collections;
     size_t npauses;

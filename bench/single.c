@@ -7,7 +7,9 @@
  *            miss, remove (shuffled), iterate; ns per operation.  The
  *            competitors take turns within each round, so a ratio is the
  *            median over rounds of the per-round ratio
- *            (rec_ratio_per_round).
+ *            (rec_ratio_per_round).  The timed insert and remove
+ *            phases are repeated until they count at least phase_ops()
+ *            operations (see there).
  *   memory   bytes per entry after building each map, each build alone in
  *            a child process (one case per map, size and key kind).
  *
@@ -49,6 +51,50 @@ cap_lookups(const struct bench_adapter *a, size_t n)
     return c;
 }
 
+/*
+ * The least number of operations a timed insert or remove phase counts,
+ * for every uncapped competitor alike: below it the phase is repeated
+ * (inserts into a fresh map, removes after putting the removed keys back
+ * untimed) and the figure is the time of all repetitions over all their
+ * operations.  A phase of one pass at small N lasts a few milliseconds, and
+ * whether one collection lands in it or not decided libhamt's figure; over
+ * enough passes every phase carries its share of the collections, which
+ * fall where the allocation is.  This many spans several collections of a
+ * 10k map at the default budget, and a 100k map already collects several
+ * times in one pass, so the larger sizes, whose competitors are the slow
+ * ones, are not repeated (bench/README.md, "single").
+ */
+#define PHASE_OPS 100000
+
+static size_t
+phase_ops(void)
+{
+    return PHASE_OPS;
+}
+
+/* Passes of `per` operations that make at least phase_ops() in all. */
+static size_t
+phase_reps(const struct bench_adapter *a, size_t per)
+{
+    if ((a->flags & (BA_COPY_ALL | BA_ROUNDTRIP)) || per == 0
+        || per >= phase_ops()) {
+        return 1;
+    }
+    return (phase_ops() + per - 1) / per;
+}
+
+/* Collections so far in this run (0 for maps without the collector). */
+static unsigned long
+gc_count(const struct bench_adapter *a)
+{
+    if (!(a->flags & BA_GC)) {
+        return 0;
+    }
+    struct bench_gc_stats st;
+    bench_gc_read(&st, NULL);
+    return st.collections;
+}
+
 static size_t
 mem_now(const struct bench_adapter *a)
 {
@@ -64,30 +110,52 @@ single_run(const struct bench_adapter *a, enum bkind kind, size_t n,
     if (a->flags & BA_GC) {
         bench_gc_reset();
     }
-    void *m = a->create(kind, n);
-    void *t = a->thread_enter(m);
+    void *m = NULL, *t = NULL;
 
-    /* insert: the last `cu` keys timed, the rest built untimed. */
-    size_t cu = cap_updates(a, n);
-    keys_build(a, m, t, kind, 0, n - cu);
     /*
-     * The previous run's phases (this map's or another's) left pointers to
-     * its map in dead stack frames, which the inserts' collections would
-     * scan: cleared, untimed, as before the removes below.
+     * insert: the last `cu` keys timed, the rest built untimed; `reps`
+     * builds, each into a fresh map (the previous one destroyed untimed),
+     * the last one kept for the phases below.
      */
-    bench_clear_stack();
-    uint64_t t0 = bench_now_ns();
-    size_t fresh = 0;
-    for (size_t i = n - cu; i < n; i++) {
-        fresh += a->insert(m, t, key_stored(kind, i), i + 1);
-    }
-    uint64_t t1 = bench_now_ns();
-    if (fresh != cu) {
-        bench_fail("%s %s n=%zu: %zu of %zu inserts were new", a->name,
-                   bench_kind_name(kind), n, fresh, cu);
+    size_t cu = cap_updates(a, n);
+    size_t reps = phase_reps(a, cu);
+    uint64_t ns = 0;
+    unsigned long gc0 = 0, gcs = 0;
+    for (size_t r = 0; r < reps; r++) {
+        if (m != NULL) {
+            a->thread_exit(m, t);
+            a->destroy(m);
+        }
+        m = a->create(kind, n);
+        t = a->thread_enter(m);
+        keys_build(a, m, t, kind, 0, n - cu);
+        /*
+         * The previous run's phases (this map's or another's) left
+         * pointers to its map in dead stack frames, which the inserts'
+         * collections would scan: cleared, untimed, as before the removes
+         * below.
+         */
+        bench_clear_stack();
+        gc0 = gc_count(a);
+        uint64_t t0 = bench_now_ns();
+        size_t fresh = 0;
+        for (size_t i = n - cu; i < n; i++) {
+            fresh += a->insert(m, t, key_stored(kind, i), i + 1);
+        }
+        uint64_t t1 = bench_now_ns();
+        ns += t1 - t0;
+        gcs += gc_count(a) - gc0;
+        if (fresh != cu) {
+            bench_fail("%s %s n=%zu: %zu of %zu inserts were new", a->name,
+                       bench_kind_name(kind), n, fresh, cu);
+        }
     }
     rec_add(W, a->name, kind, n, 0, 0, 0, "insert", run,
-            (double)(t1 - t0) / (double)cu);
+            (double)ns / (double)(cu * reps));
+    if (a->flags & BA_GC) {
+        rec_add(W, a->name, kind, n, 0, 0, 0, "insert_gc", run, (double)gcs);
+    }
+    uint64_t t0, t1;
 
     /* lookup hit, shuffled. */
     size_t L = cap_lookups(a, n), bad = 0;
@@ -185,36 +253,56 @@ single_run(const struct bench_adapter *a, enum bkind kind, size_t n,
     rec_add(W, a->name, kind, n, 0, 0, 0, "iterate", run,
             (double)(t1 - t0) / (double)(passes * n));
 
-    /* remove, shuffled: `cu` keys timed (a sample of remove_sample). */
+    /*
+     * remove, shuffled: `cu` keys timed (a sample of remove_sample), in
+     * `reps` passes; between two passes the removed keys go back in,
+     * untimed, so that every pass removes from the whole map.
+     */
     if (bench_cfg.remove_sample && cu > bench_cfg.remove_sample) {
         cu = bench_cfg.remove_sample;
     }
-    size_t removed = 0;
-    /*
-     * The phases above left pointers to nodes of the whole map in dead
-     * stack frames, where the collections of the removes (called from
-     * deeper frames over the same memory) would find them and keep the
-     * map of N keys alive: cleared, untimed.  bench/README.md (the single
-     * section) gives what keeping that map cost.
-     */
-    bench_clear_stack();
-    unsigned long gc0 = (a->flags & BA_GC) ? bench_gc_collections() : 0;
-    t0 = bench_now_ns();
-    for (size_t j = 0; j < cu; j++) {
-        removed += a->remove(m, t, key_probe(kind, key_perm(j, n), buf));
-    }
-    t1 = bench_now_ns();
-    if (a->flags & BA_GC) {
-        /* The collections of the removes alone (not printed: summary.csv). */
-        rec_add(W, a->name, kind, n, 0, 0, 0, "remove_gc_collections", run,
-                (double)(bench_gc_collections() - gc0));
-    }
-    if (removed != cu) {
-        bench_fail("%s %s n=%zu: %zu of %zu removes found their key", a->name,
-                   bench_kind_name(kind), n, removed, cu);
+    reps = phase_reps(a, cu);
+    ns = 0;
+    gcs = 0;
+    for (size_t r = 0; r < reps; r++) {
+        if (r > 0) {
+            size_t back = 0;
+            for (size_t j = 0; j < cu; j++) {
+                size_t i = key_perm(j, n);
+                back += a->insert(m, t, key_stored(kind, i), i + 1);
+            }
+            if (back != cu) {
+                bench_fail("%s %s n=%zu: %zu of %zu removed keys went back",
+                           a->name, bench_kind_name(kind), n, back, cu);
+            }
+        }
+        size_t removed = 0;
+        /*
+         * The phases above left pointers to nodes of the whole map in dead
+         * stack frames, where the collections of the removes (called from
+         * deeper frames over the same memory) would find them and keep the
+         * map of N keys alive: cleared, untimed.  bench/README.md (the
+         * single section) gives what keeping that map cost.
+         */
+        bench_clear_stack();
+        gc0 = gc_count(a);
+        t0 = bench_now_ns();
+        for (size_t j = 0; j < cu; j++) {
+            removed += a->remove(m, t, key_probe(kind, key_perm(j, n), buf));
+        }
+        t1 = bench_now_ns();
+        ns += t1 - t0;
+        gcs += gc_count(a) - gc0;
+        if (removed != cu) {
+            bench_fail("%s %s n=%zu: %zu of %zu removes found their key",
+                       a->name, bench_kind_name(kind), n, removed, cu);
+        }
     }
     rec_add(W, a->name, kind, n, 0, 0, 0, "remove", run,
-            (double)(t1 - t0) / (double)cu);
+            (double)ns / (double)(cu * reps));
+    if (a->flags & BA_GC) {
+        rec_add(W, a->name, kind, n, 0, 0, 0, "remove_gc", run, (double)gcs);
+    }
 
     a->thread_exit(m, t);
     a->destroy(m);
@@ -297,11 +385,13 @@ single_report(enum bkind kind, size_t n)
            "(x ghash: median per-round ratio)\n",
            bench_kind_name(kind), n, bench_cfg.runs);
     printf("   insert all N one by one; %zu shuffled lookups (hit and miss) "
-           "per run; remove %s, shuffled\n",
+           "per run; remove %s, shuffled; insert and remove repeated to "
+           "%zu or more timed operations a run (uncapped maps)\n",
            bench_cfg.min_lookups,
            bench_cfg.remove_sample && bench_cfg.remove_sample < n
                ? "a sample of keys"
-               : "every key");
+               : "every key",
+           phase_ops());
     bench_print_skipped(stdout, "   ");
     printf("%-14s %9s %9s %9s %9s %9s %11s  %s\n", "map", "insert", "lkp-hit",
            "lkp-miss", "remove", "iterate", "bytes/entry",

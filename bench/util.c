@@ -298,15 +298,6 @@ bench_gc_reset(void)
     GC_alloc_unlock();
 }
 
-unsigned long
-bench_gc_collections(void)
-{
-    GC_alloc_lock();
-    unsigned long n = gc_collections;
-    GC_alloc_unlock();
-    return n;
-}
-
 void
 bench_gc_read(struct bench_gc_stats *st, double **pauses)
 {
