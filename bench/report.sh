@@ -31,7 +31,7 @@ if [ $# -eq 1 ]; then
     mkdir -p "$results"
     cp "$out/headline.csv" "$results/"
     [ -f "$out/summary.csv" ] && cp "$out/summary.csv" "$results/"
-    for p in ns_per_op read_throughput breakpoint gc_pauses; do
+    for p in ns_per_op read_throughput breakpoint gc_pauses budget_curve; do
         [ -f "$out/$p.png" ] && cp "$out/$p.png" "$results/"
     done
 fi
@@ -107,7 +107,8 @@ END {
     for p in ns_per_op:"ns per operation" \
              read_throughput:"reader throughput under a writer" \
              breakpoint:"copy-on-write breakpoint" \
-             gc_pauses:"collector pauses"; do
+             gc_pauses:"collector pauses" \
+             budget_curve:"the writer against the budget between collections"; do
         f=${p%%:*}
         if [ -f "$results/$f.png" ]; then
             echo "![${p#*:}](results/$f.png)"
