@@ -150,6 +150,7 @@
 
 #include <malloc.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -374,7 +375,20 @@ gc_budget_follow(void *arg)
         budget_factor = 0; /* the application's own choice: keep it */
         return NULL;
     }
-    used = GC_get_heap_size() - GC_get_free_bytes();
+    /*
+     * The heap less its free blocks, from the statistics getter meant for
+     * callers that hold the allocation lock: GC_get_heap_size and
+     * GC_get_free_bytes read the same words without the lock in bdwgc 8.2
+     * but take it in later releases, which would deadlock here.
+     */
+    struct GC_prof_stats_s st;
+    if (GC_get_prof_stats_unsafe(&st, sizeof st)
+            < offsetof(struct GC_prof_stats_s, free_bytes_full)
+                  + sizeof st.free_bytes_full
+        || st.heapsize_full < st.free_bytes_full) {
+        return NULL; /* keep the minimum as it stands */
+    }
+    used = (size_t)(st.heapsize_full - st.free_bytes_full);
     b = used > SIZE_MAX / budget_factor ? SIZE_MAX : used * budget_factor;
     if (b < budget_floor) {
         b = budget_floor;
