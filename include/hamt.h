@@ -187,7 +187,7 @@ HAMT_API int hamt_set_seed(const uint8_t seed[16]);
  * proportional rule (free-space divisor) still applies above it.  Takes
  * effect from the next collection on, and ends the rule of
  * hamt_gc_set_budget_factor().  hamt_init() sets that rule (factor 2,
- * floor 4 MiB) and the free-space divisor 1 (see hamt_init(3)), each
+ * floor 1 MiB) and the free-space divisor 1 (see hamt_init(3)), each
  * unless the application chose it before (GC_set_min_bytes_allocd or
  * HAMT_GC_BUDGET; GC_set_free_space_divisor or GC_FREE_SPACE_DIVISOR); 1
  * leaves only the proportional rule.  Initialises the library if needed.

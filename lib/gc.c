@@ -229,7 +229,7 @@ gc_fail_now(void)
  * the application has chosen neither minimum nor divisor (see the top
  * comment; bench/README.md gives the measurements behind them).
  */
-#define GC_BUDGET_DEFAULT ((size_t)4 << 20)
+#define GC_BUDGET_DEFAULT ((size_t)1 << 20)
 #define GC_DIVISOR_DEFAULT 1
 #define GC_FACTOR_DEFAULT 2
 /* The collector's own minimum and divisor: what bdwgc starts with. */

@@ -32,7 +32,7 @@
  * proportional rule, and the budget until the first collection), the
  * factor and the divisor.
  */
-#define DOC_DEFAULT (4 * MIB)
+#define DOC_DEFAULT (1 * MIB)
 #define DOC_FACTOR 2
 #define DOC_DIVISOR 1
 /* The collector's own free-space divisor. */
