@@ -298,9 +298,10 @@ hamt__gc_budget_parse(const char *s, size_t *out)
  * minimum becomes budget_factor times the heap in use, never below
  * budget_floor; factor 0 means the minimum is fixed.  budget_set is the
  * minimum the rule set last, so that a minimum set behind the library's
- * back (GC_set_min_bytes_allocd) is noticed and left alone.  Without the
- * collector the words are only remembered.  All but budget_seen are read
- * and written under the collector's allocation lock.
+ * back (GC_set_min_bytes_allocd) is noticed and left alone.  All but
+ * budget_seen are read and written under the collector's allocation lock.
+ * Without the collector there is no rule: hamt_gc_budget() reports the
+ * minimum last set (nogc_budget).
  */
 #ifndef HAMT_NO_GC
 static unsigned budget_factor;
@@ -316,9 +317,15 @@ static bool budget_is_default;
  * every slow allocation (gc_budget_poll), written under it.
  */
 static HAMT_ATOMIC(GC_word) budget_seen;
-#endif
 
-#ifndef HAMT_NO_GC
+/* What gc_budget_apply() sets under the lock. */
+struct gc_budget_req {
+    size_t minimum;
+    unsigned factor; /* 0: a fixed minimum */
+    size_t floor;
+    bool is_default; /* hamt_init's own rule */
+};
+
 /*
  * The collector reads the minimum under its allocation lock (when it
  * decides whether to collect): read and write it under the same lock, so
@@ -327,13 +334,13 @@ static HAMT_ATOMIC(GC_word) budget_seen;
 static void *
 gc_budget_store(void *arg)
 {
-    const size_t *v = arg; /* {minimum, factor, floor, is default} */
+    const struct gc_budget_req *r = arg;
 
-    budget_factor = (unsigned)v[1];
-    budget_floor = v[2];
-    budget_is_default = v[3] != 0;
-    budget_set = v[0];
-    GC_set_min_bytes_allocd(v[0]);
+    budget_factor = r->factor;
+    budget_floor = r->floor;
+    budget_is_default = r->is_default;
+    budget_set = r->minimum;
+    GC_set_min_bytes_allocd(r->minimum);
     return NULL;
 }
 
@@ -429,9 +436,9 @@ gc_budget_apply(size_t bytes, unsigned factor, size_t floor, bool is_default)
      * needs some value that was set (pairs with the load below). */
     hamt__store_rlx(&nogc_budget, bytes);
 #else
-    size_t v[4] = {bytes, factor, floor, is_default};
+    struct gc_budget_req r = {bytes, factor, floor, is_default};
 
-    (void)GC_call_with_alloc_lock(gc_budget_store, v);
+    (void)GC_call_with_alloc_lock(gc_budget_store, &r);
 #endif
 }
 
@@ -472,12 +479,10 @@ hamt__gc_set_budget_factor(unsigned factor, size_t floor)
 }
 
 /*
- * The budget at initialisation: HAMT_GC_BUDGET if set (EINVAL if
- * malformed), else the library's default unless the application set a
- * minimum of its own before hamt_init().  Then the divisor: the library's
- * unless the application or GC_FREE_SPACE_DIVISOR chose one (bdwgc reads
- * that variable in GC_INIT, so a value equal to the collector's default is
- * told apart by the variable, not by the setting).
+ * The divisor at initialisation: the library's unless the application or
+ * GC_FREE_SPACE_DIVISOR chose one (bdwgc reads that variable in GC_INIT, so
+ * a value equal to the collector's default is told apart by the variable,
+ * not by the setting).  True if the library's divisor is in force.
  */
 static bool
 gc_divisor_init(void)
@@ -494,6 +499,13 @@ gc_divisor_init(void)
 #endif
 }
 
+/*
+ * The budget at initialisation: HAMT_GC_BUDGET if set (EINVAL if
+ * malformed), a fixed minimum; else nothing if the application set a
+ * minimum of its own before hamt_init(); else the library's default, the
+ * proportional rule when the divisor is the library's too, the floor as a
+ * fixed minimum when the application chose the divisor.
+ */
 static int
 gc_budget_init(void)
 {
