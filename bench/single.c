@@ -8,7 +8,7 @@
  *            competitors take turns within each round, so a ratio is the
  *            median over rounds of the per-round ratio
  *            (rec_ratio_per_round).  The timed insert and remove
- *            phases are repeated until they count at least phase_ops()
+ *            phases are repeated until they count at least PHASE_OPS
  *            operations (see there).
  *   memory   bytes per entry after building each map, each build alone in
  *            a child process (one case per map, size and key kind).
@@ -64,23 +64,17 @@ cap_lookups(const struct bench_adapter *a, size_t n)
  * times in one pass, so the larger sizes, whose competitors are the slow
  * ones, are not repeated (bench/README.md, "single").
  */
-#define PHASE_OPS 100000
+#define PHASE_OPS ((size_t)100000)
 
-static size_t
-phase_ops(void)
-{
-    return PHASE_OPS;
-}
-
-/* Passes of `per` operations that make at least phase_ops() in all. */
+/* Passes of `per` operations that make at least PHASE_OPS in all. */
 static size_t
 phase_reps(const struct bench_adapter *a, size_t per)
 {
     if ((a->flags & (BA_COPY_ALL | BA_ROUNDTRIP)) || per == 0
-        || per >= phase_ops()) {
+        || per >= PHASE_OPS) {
         return 1;
     }
-    return (phase_ops() + per - 1) / per;
+    return (PHASE_OPS + per - 1) / per;
 }
 
 /* Collections so far in this run (0 for maps without the collector). */
@@ -391,7 +385,7 @@ single_report(enum bkind kind, size_t n)
            bench_cfg.remove_sample && bench_cfg.remove_sample < n
                ? "a sample of keys"
                : "every key",
-           phase_ops());
+           PHASE_OPS);
     bench_print_skipped(stdout, "   ");
     printf("%-14s %9s %9s %9s %9s %9s %11s  %s\n", "map", "insert", "lkp-hit",
            "lkp-miss", "remove", "iterate", "bytes/entry",
