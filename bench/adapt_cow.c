@@ -2,7 +2,7 @@
  * adapt_cow.c - the naive immutable map: copy the whole table on every
  * update and publish the copy with one atomic pointer store.
  *
- *   state (uncollectable, scanned) --cur--> table (GC_MALLOC_ATOMIC)
+ *   state (uncollectable, scanned) --cur--> table (pointer-free)
  *                                           | cap | count | slots[cap] |
  *                                           slot = { key, val }, val 0 = empty
  *
@@ -17,6 +17,20 @@
  * pointer-free (integer keys and values; string keys point into the
  * driver's malloc'ed key store, which outlives the map), so the collector
  * never scans them.  Several writers serialise on a mutex.
+ *
+ * Large tables.  A table of 1M entries is 32 MiB, and each update frees
+ * one and asks for another.  A pointer into a free block that the
+ * collector meets while marking (a stale pointer into a freed table, left
+ * on a thread's stack) blacklists the page it points to, and bdwgc will
+ * not place a large object over blacklisted pages if it can help it;
+ * where every free run holds some, it places it there anyway and says so
+ * ("Repeated allocation of very large block"), or grows the heap.  So the
+ * tables come from GC_MALLOC_ATOMIC_IGNORE_OFF_PAGE: only the first page
+ * must be clear of such pointers, and in return the collector counts only
+ * pointers to the first page as references.  Every holder of a table has
+ * one: `cur`, and each function below keeps its pointer to the table
+ * until its last access to it (GC_reachable_here), where an optimising
+ * compiler could otherwise keep only a pointer into a later page.
  */
 #include "bench.h"
 
@@ -45,8 +59,8 @@ struct cow_state {
 static struct cow_tab *
 cow_alloc(size_t cap)
 {
-    struct cow_tab *t =
-        GC_MALLOC_ATOMIC(sizeof *t + cap * sizeof(struct cow_slot));
+    struct cow_tab *t = GC_MALLOC_ATOMIC_IGNORE_OFF_PAGE(
+        sizeof *t + cap * sizeof(struct cow_slot));
     if (t == NULL) {
         fprintf(stderr, "hamt-bench: copy-on-write table: out of memory\n");
         exit(2);
@@ -61,6 +75,7 @@ cow_empty(size_t cap)
 {
     struct cow_tab *t = cow_alloc(cap);
     memset(t->slots, 0, cap * sizeof(struct cow_slot));
+    GC_reachable_here(t);
     return t;
 }
 
@@ -69,6 +84,7 @@ cow_copy(const struct cow_tab *t)
 {
     struct cow_tab *c = cow_alloc(t->cap);
     memcpy(c, t, sizeof *t + t->cap * sizeof(struct cow_slot));
+    GC_reachable_here(c);
     return c;
 }
 
@@ -189,7 +205,10 @@ cow_lookup(void *m, void *t, bkey k, uint64_t *v)
 {
     (void)t;
     struct cow_state *s = m;
-    return cow_get(s->kind, cow_load(s), k, v);
+    const struct cow_tab *c = cow_load(s);
+    bool hit = cow_get(s->kind, c, k, v);
+    GC_reachable_here(c);
+    return hit;
 }
 
 static bool
@@ -237,6 +256,7 @@ cow_iterate(void *m, void *t, uint64_t *sum)
             n++;
         }
     }
+    GC_reachable_here(c);
     *sum += acc;
     return n;
 }
@@ -256,6 +276,7 @@ cow_read_batch(void *m, void *t, const bkey *keys, size_t n, uint64_t *sum)
             acc += v;
         }
     }
+    GC_reachable_here(c);
     *sum += acc;
     return hits;
 }

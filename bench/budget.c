@@ -9,27 +9,31 @@
  * collector heap never shrinks: a case that ran after a larger budget would
  * start with that heap.  A case loads N u64 keys through one batch,
  * publishes the map in a cell, collects once, then runs `runs` phases of
- * BUDGET_UPDATES updates by one writer: replace the value of a random key
- * (hamt_set) and publish it (hamt_cell_store), as the concurrent section's
- * writer does, without readers.  Per phase it records
+ * one writer: replace the value of a random key (hamt_set) and publish it
+ * (hamt_cell_store), as the concurrent section's writer does, without
+ * readers.  A phase runs from one collection to another, at least
+ * budget_updates() updates (see "Phases" below).  Per phase it records
  *
+ *   updates              the updates the phase made
  *   updates_per_s        writer updates per second
  *   collections_per_1m   collections per million updates
  *   stopped_ns           time the world stood still, per update
  *   max_pause_ms         the longest pause of the phase
  *   heap_mb              the collector's heap at the end of the phase
  *
+ * (the three collection figures only for a phase that saw a collection)
  * under the workload "budget", map "libhamt" or "libhamt-scalar", metric
  * "<metric>_b<budget in MiB>" for a fixed budget under the collector's own
  * free-space divisor (b0 is the collector's own schedule: divisor 3, a
  * budget of 1 byte), "<metric>_b<MiB>d<divisor>" for a budget under another
- * divisor (the library's proportional default is one of these rows), and
- * again as "<metric>_default" for the settings hamt_init() chose in this
- * process (the library's default, or HAMT_GC_BUDGET / GC_FREE_SPACE_DIVISOR),
- * which the headline compares with b0.  Budgets are set with
- * hamt_gc_set_budget() and divisors with GC_set_free_space_divisor() before
- * the map is built.  The report prints every row and writes the curve of the
- * fixed budgets to budget.csv, which bench/plots.gp draws as
+ * divisor, "<metric>_f<factor>" for a budget that follows the heap
+ * (hamt_gc_set_budget_factor), and "<metric>_default" for the settings
+ * hamt_init() chose in this process (the library's default, or
+ * HAMT_GC_BUDGET / GC_FREE_SPACE_DIVISOR), which the headline compares
+ * with b0.  Budgets are set with hamt_gc_set_budget() or
+ * hamt_gc_set_budget_factor() and divisors with GC_set_free_space_divisor()
+ * before the map is built.  The report prints every row and writes the
+ * curve of the factor rows to budget.csv, which bench/plots.gp draws as
  * budget_curve.png.
  */
 #include "bench.h"
@@ -98,7 +102,23 @@ budget_name(char *buf, size_t len, const char *metric,
     }
 }
 
-/* Writer updates per timed phase. */
+/*
+ * Phases.  A phase starts right after a collection (the set-up's
+ * GC_gcollect, or the collection that ended the phase before) and ends
+ * right after the first collection that comes once it has made
+ * budget_updates() updates: it is a whole number of the writer's cycles
+ * between collections, so that its collections and stopped time per
+ * update, and its updates per second, are those of whole cycles, whatever
+ * the budget.  A phase of a fixed number of updates saw no collection at
+ * all where a cycle is longer than the phase (the large factors in the
+ * quick mode), and read a cost of 0 that nothing had measured.  BUDGET_CAP
+ * bounds a phase whose cycle is longer still; a phase that reaches it
+ * without a collection records no collection figures, which the table and
+ * budget.csv show as missing.
+ */
+#define BUDGET_CAP 4000000
+
+/* The updates a phase makes at least. */
 static size_t
 budget_updates(void)
 {
@@ -195,9 +215,16 @@ budget_run(long c)
     uint64_t rs = 0x5eed ^ (uint64_t)c;
     for (unsigned run = 0; run < runs; run++) {
         struct bench_gc_stats st;
+        size_t u = 0;
         bench_gc_reset();
+        /*
+         * The writer is the only thread here that allocates, so every
+         * collection runs inside its own calls and the count it reads
+         * after a call is the one that call left: no lock is needed.
+         */
+        GC_word seen = GC_get_gc_no();
         uint64_t t0 = bench_now_ns();
-        for (size_t u = 0; u < updates; u++) {
+        while (u < BUDGET_CAP) {
             size_t i = (size_t)bench_below(&rs, n);
             const struct hamt *m2 =
                 hamt_set(s->m, HAMT_U64(bench_key_u64(i)), V(u + 2));
@@ -207,18 +234,29 @@ budget_run(long c)
                 return;
             }
             s->m = m2;
+            u++;
+            GC_word now = GC_get_gc_no();
+            if (now != seen) {
+                seen = now;
+                if (u >= updates) {
+                    break;
+                }
+            }
         }
         uint64_t t1 = bench_now_ns();
         bench_gc_read(&st, NULL);
         double secs = (double)(t1 - t0) / 1e9;
-        budget_rec(map, n, "updates_per_s", r, run, (double)updates / secs);
-        budget_rec(map, n, "collections_per_1m", r, run,
-                   (double)st.collections * 1e6 / (double)updates);
-        budget_rec(map, n, "stopped_ns", r, run,
-                   st.total_ms * 1e6 / (double)updates);
-        budget_rec(map, n, "max_pause_ms", r, run, st.max_ms);
+        budget_rec(map, n, "updates", r, run, (double)u);
+        budget_rec(map, n, "updates_per_s", r, run, (double)u / secs);
         budget_rec(map, n, "heap_mb", r, run,
                    (double)st.heap_bytes / (double)MIB);
+        if (st.collections == 0) {
+            continue; /* nothing of the collector's cost was measured */
+        }
+        budget_rec(map, n, "collections_per_1m", r, run,
+                   (double)st.collections * 1e6 / (double)u);
+        budget_rec(map, n, "stopped_ns", r, run, st.total_ms * 1e6 / (double)u);
+        budget_rec(map, n, "max_pause_ms", r, run, st.max_ms);
     }
     if (hamt_size(s->m) != n) {
         bench_fail("budget: the map holds %zu keys, not %zu", hamt_size(s->m),
@@ -237,6 +275,20 @@ budget_median(const char *map, const char *metric, const struct budget_row *r)
     return rec_median("budget", map, BK_U64, edits_n(), 0, 0, 0, name);
 }
 
+/* One column of the table, width w, or "-" where nothing was measured. */
+static void
+budget_col(int w, int prec, double v, const char *unit)
+{
+    char buf[32];
+
+    if (isnan(v)) {
+        snprintf(buf, sizeof buf, "-");
+    } else {
+        snprintf(buf, sizeof buf, "%.*f%s", prec, v, unit);
+    }
+    printf(" %*s", w, buf);
+}
+
 void
 budget_report(void)
 {
@@ -250,18 +302,21 @@ budget_report(void)
     }
     printf("\n== the budget between collections (hamt_gc_set_budget, "
            "hamt_gc_set_budget_factor): one writer, hamt_set + "
-           "hamt_cell_store of random keys, N = %zu u64 keys, %zu updates "
-           "per phase, median of %u phases; budget 0 = the collector's own "
-           "schedule; factor F = F x the heap in use after each collection, "
-           "at least %u MiB; div = the collector's free-space divisor; "
-           "default = hamt_init's settings%s\n",
-           edits_n(), budget_updates(), bench_cfg.runs, FACTOR_FLOOR,
+           "hamt_cell_store of random keys, N = %zu u64 keys, median of %u "
+           "phases, each from a collection to the first collection after "
+           "%zu updates (at most %u updates; \"-\": no collection to "
+           "measure); budget 0 = the collector's own schedule; factor F = F "
+           "x the heap in use after each collection, at least %u MiB; div = "
+           "the collector's free-space divisor; default = hamt_init's "
+           "settings%s\n",
+           edits_n(), bench_cfg.runs, budget_updates(), BUDGET_CAP,
+           FACTOR_FLOOR,
            getenv("HAMT_GC_BUDGET") != NULL
                    || getenv("GC_FREE_SPACE_DIVISOR") != NULL
                ? " (from the environment)"
                : "");
-    printf("%-15s %-15s %10s %12s %12s %10s %8s\n", "map", "budget", "upd/s",
-           "coll/1M upd", "stopped ns", "max pause", "heap");
+    printf("%-15s %-15s %8s %10s %12s %12s %10s %8s\n", "map", "budget",
+           "phase", "upd/s", "coll/1M upd", "stopped ns", "max pause", "heap");
     for (unsigned k = 0; k < 2; k++) {
         for (unsigned i = 0; i < NBUDGETS; i++) {
             const struct budget_row *r = &budget_rows[i];
@@ -277,12 +332,15 @@ budget_report(void)
             } else {
                 snprintf(label, sizeof label, "%u MiB div %u", r->mib, r->div);
             }
-            printf("%-15s %-15s %8.3f M %12.1f %12.1f %7.1f ms %5.0f MiB\n",
-                   maps[k], label, u / 1e6,
-                   budget_median(maps[k], "collections_per_1m", r),
-                   budget_median(maps[k], "stopped_ns", r),
-                   budget_median(maps[k], "max_pause_ms", r),
-                   budget_median(maps[k], "heap_mb", r));
+            printf("%-15s %-15s", maps[k], label);
+            budget_col(8, 2, budget_median(maps[k], "updates", r) / 1e6, " M");
+            budget_col(10, 3, u / 1e6, " M");
+            budget_col(12, 1, budget_median(maps[k], "collections_per_1m", r),
+                       "");
+            budget_col(12, 1, budget_median(maps[k], "stopped_ns", r), "");
+            budget_col(10, 1, budget_median(maps[k], "max_pause_ms", r), " ms");
+            budget_col(8, 0, budget_median(maps[k], "heap_mb", r), " MiB");
+            printf("\n");
         }
     }
     /*
@@ -307,8 +365,13 @@ budget_report(void)
         fprintf(f, "%u", r->factor);
         for (unsigned k = 0; k < 2; k++) {
             for (unsigned j = 0; j < 5; j++) {
+                /* An empty field, which gnuplot skips: not measured. */
                 double v = budget_median(maps[k], metrics[j], r);
-                fprintf(f, ",%.4g", j == 0 ? v / 1e6 : v);
+                if (isnan(v)) {
+                    fprintf(f, ",");
+                } else {
+                    fprintf(f, ",%.4g", j == 0 ? v / 1e6 : v);
+                }
             }
         }
         fprintf(f, "\n");

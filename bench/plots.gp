@@ -117,6 +117,11 @@ if (system("test -f budget.csv && echo y") eq "y") {
         title sprintf("one writer against the budget factor: F x the heap in use after each collection, at least 4 MiB, divisor 1 (0 = divisor 1 alone)\n%s", stamp)
     unset logscale
     unset label
+    # An empty field is a figure not measured (no collection in the
+    # phases): gnuplot skips it.  Every panel spans every factor, so that
+    # a panel whose last points are missing still shows where they belong.
+    stats 'budget.csv' using 1 nooutput
+    set xrange [STATS_min:STATS_max]
     set style data linespoints
     set key top left
     set xlabel 'factor (hamt_gc_set_budget_factor)'
@@ -132,12 +137,15 @@ if (system("test -f budget.csv && echo y") eq "y") {
     set title 'heap (left), and collections per million updates (right)'
     set ylabel 'MiB'
     set y2label 'collections per 1M updates'
+    set y2range [0:*]
     set y2tics
     set ytics nomirror
     plot 'budget.csv' using 1:6 lw 2, '' using 1:11 lw 2, \
          '' using 1:3 axes x1y2 lw 2, '' using 1:8 axes x1y2 lw 2
     unset y2tics
     unset y2label
+    set autoscale y2
     set ytics mirror
     unset multiplot
+    set autoscale x
 }
