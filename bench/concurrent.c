@@ -508,8 +508,8 @@ concurrent_one(const struct bench_adapter *a, enum bkind kind, size_t n)
              * in.
              */
             if (bench_cfg.settle_s > 0) {
-                conc_run_phase(a, m, kind, n, R, 1, 0, bench_cfg.settle_s,
-                               &res, NULL);
+                conc_run_phase(a, m, kind, n, R, 1, 0, bench_cfg.settle_s, &res,
+                               NULL);
             }
             for (unsigned r = 0; r < bench_cfg.runs; r++) {
                 double *p = NULL;
