@@ -276,6 +276,8 @@ struct bench_cfg {
     double phase_s;    /* concurrent phase with a writer */
     double ro_phase_s; /* read-only phase */
     double warm_s;     /* uncounted start of every concurrent phase */
+    double settle_s;   /* untimed phase before each rw reader count and
+                          sweep ratio (0: none) */
     size_t conc_n;
     bool sweep;
     unsigned sweep_threads;

@@ -494,6 +494,23 @@ concurrent_one(const struct bench_adapter *a, enum bkind kind, size_t n)
     if (a->flags & BA_CONCURRENT) {
         for (unsigned ri = 0; ri < bench_cfg.nreaders; ri++) {
             unsigned R = bench_cfg.readers[ri];
+            /*
+             * The settle phase: the same readers and writer, untimed, its
+             * result dropped (no record, no pause list; the collector's
+             * log restarts after each phase's warm-up).  The first second
+             * or so of a writer's churn after a build runs slow: the
+             * first libhamt contender's heap grows to the size the budget
+             * rule settles at, with page faults and extra collections,
+             * and the contenders after it, which find the heap grown,
+             * start slow too (bench/README.md, "The settle phase").
+             * Every contender gets the same, lock-based and lock-free
+             * ones too, so that no ratio depends on the order they run
+             * in.
+             */
+            if (bench_cfg.settle_s > 0) {
+                conc_run_phase(a, m, kind, n, R, 1, 0, bench_cfg.settle_s, &res,
+                               NULL);
+            }
             for (unsigned r = 0; r < bench_cfg.runs; r++) {
                 double *p = NULL;
                 conc_run_phase(a, m, kind, n, R, 1, 0, bench_cfg.phase_s, &res,
@@ -516,6 +533,14 @@ concurrent_one(const struct bench_adapter *a, enum bkind kind, size_t n)
     if (bench_cfg.sweep && (a->flags & BA_CONCURRENT) && a->update_mw != NULL) {
         static const unsigned pcts[] = {99, 90, 50};
         for (unsigned p = 0; p < 3; p++) {
+            /*
+             * Each step to a larger share of updates (and two threads
+             * updating) grows the heap again, as the rw runs' start did.
+             */
+            if (bench_cfg.settle_s > 0) {
+                conc_run_phase(a, m, kind, n, bench_cfg.sweep_threads, 0,
+                               (int)pcts[p], bench_cfg.settle_s, &res, NULL);
+            }
             for (unsigned r = 0; r < bench_cfg.runs; r++) {
                 conc_run_phase(a, m, kind, n, bench_cfg.sweep_threads, 0,
                                (int)pcts[p], bench_cfg.sweep_s, &res, NULL);

@@ -19,9 +19,9 @@ concurrent_report(enum bkind kind, size_t n)
     for (unsigned ri = 0; ri < bench_cfg.nreaders; ri++) {
         unsigned R = bench_cfg.readers[ri];
         printf("\n== concurrent, %s keys, N = %zu: 1 writer + %u reader%s, "
-               "%.1f s phases, median of %u\n",
+               "%.1f s phases after %.1f s untimed, median of %u\n",
                bench_kind_name(kind), n, R, R > 1 ? "s" : "", bench_cfg.phase_s,
-               bench_cfg.runs);
+               bench_cfg.settle_s, bench_cfg.runs);
         bench_print_skipped(stdout, "   ");
         printf("%-14s %12s %12s %10s %10s %8s %8s %9s %10s  %s\n", "map",
                "read M/s", "per-reader", "write M/s", "M/CPU-s", "p50 ns",

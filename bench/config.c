@@ -29,6 +29,12 @@ bench_mode_quick(void)
      * grows with the time it is taken over). */
     c->ro_phase_s = 0.4;
     c->warm_s = 0.1;
+    /*
+     * Before each contender's timed rw runs: the first second or so of a
+     * writer's churn after a build runs slow (bench/README.md, "The settle
+     * phase"), and the margin covers a loaded machine.
+     */
+    c->settle_s = 2.0;
     c->conc_n = 1000000;
     c->sweep = false;
     c->sweep_threads = 2;
@@ -56,6 +62,8 @@ bench_mode_full(void)
     c->nreaders = 2;
     c->phase_s = 2.0;
     c->ro_phase_s = 2.0;
+    /* The same as quick: the cold start is as long whatever the phases. */
+    c->settle_s = 2.0;
     c->sweep = true;
     c->sweep_s = 1.0;
     c->bp_per_decade = 4;

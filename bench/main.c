@@ -35,6 +35,8 @@ usage(void)
         "  --runs K         repetitions per figure (default 5, min 1)\n"
         "  --readers R,...  reader counts with one writer\n"
         "  --phase S        seconds per concurrent phase (rw and ro)\n"
+        "  --settle S       untimed seconds of each contender's concurrent\n"
+        "                   workload before its timed runs (2; 0: none)\n"
         "  --n N,...        single-thread sizes\n"
         "  --only a,b       only these competitors (names as in --list)\n"
         "  --markers M      the collector's marker threads (hamt_set_markers;\n"
@@ -140,6 +142,10 @@ main(int argc, char **argv)
         } else if (strcmp(a, "--phase") == 0 && v) {
             c->phase_s = c->ro_phase_s = atof(v);
             i++;
+        } else if (strcmp(a, "--settle") == 0 && v) {
+            c->settle_s = atof(v);
+            c->settle_s = c->settle_s > 0 ? c->settle_s : 0;
+            i++;
         } else if (strcmp(a, "--n") == 0 && v) {
             c->nns = parse_list(v, c->ns, 8);
             i++;
@@ -171,6 +177,7 @@ main(int argc, char **argv)
     }
     if (do_smoke) {
         c->warm_s = 0; /* answers are checked, nothing is timed */
+        c->settle_s = 0;
         return smoke_main();
     }
     if (c->nns == 0 || c->nreaders == 0) {
