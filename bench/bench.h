@@ -492,6 +492,13 @@ struct conc_result {
     double gap_max_ms;   /* the first reader's longest gap */
     double gaps_1ms_10s; /* gaps over 1 ms per reader per 10 s */
     double gaps_5ms_10s; /* gaps over 5 ms per reader per 10 s */
+    /*
+     * The first reader's longest gap less its time waiting on a run queue
+     * for a CPU (concurrent.c, rq_note), and the readers' waiting in ms
+     * per reader per 10 s; NAN where the kernel does not report it.
+     */
+    double gap_own_max_ms;
+    double rq_wait_ms_10s;
     double rate_stopped; /* lookups/s per reader, world stopped */
     double rate_outside; /* lookups/s per reader, otherwise */
     /*

@@ -18,15 +18,19 @@
  */
 #include "bench.h"
 
+#include <fcntl.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define BENCH_LAT_EVERY 64  /* one sampled single lookup per 64 batches */
 #define BENCH_LAT_CAP 65536 /* latency samples kept per reader (reservoir) */
+/* Batches between two readings of a reader's run-queue time (see rq_note). */
+#define BENCH_RQ_EVERY 256
 
 static void
 hist_add(size_t n_entries, unsigned readers, unsigned run, const double *p,
@@ -80,7 +84,41 @@ struct cworker {
      */
     bool in_stop;
     uint64_t cpu_last_ns, cpu_stopped_ns, cpu_outside_ns;
+    /*
+     * The reader's time waiting for a CPU on a run queue (the kernel's
+     * schedstat), and its longest gap less that waiting: see rq_note.
+     */
+    int rq_fd;
+    unsigned rq_batches;
+    uint64_t rq_start_ns, rq_last_ns, gap_own_max_ns;
 };
+
+/*
+ * The calling thread's total time spent runnable but waiting for a CPU,
+ * in ns: the second field of /proc/thread-self/schedstat, read through
+ * fd.  UINT64_MAX when the kernel does not give it.  A system call, made
+ * only at the ends of a phase, after a gap over 1 ms and every
+ * BENCH_RQ_EVERY batches.
+ */
+static uint64_t
+rq_wait_ns(int fd)
+{
+    char buf[128];
+    unsigned long long run, wait;
+
+    if (fd < 0) {
+        return UINT64_MAX;
+    }
+    ssize_t k = pread(fd, buf, sizeof buf - 1, 0);
+    if (k <= 0) {
+        return UINT64_MAX;
+    }
+    buf[k] = '\0';
+    if (sscanf(buf, "%llu %llu", &run, &wait) != 2) {
+        return UINT64_MAX;
+    }
+    return (uint64_t)wait;
+}
 
 /* The calling thread's CPU time (a system call: rare paths only). */
 static uint64_t
@@ -121,6 +159,41 @@ cworker_measure(struct cworker *w)
     w->last_ns = w->t0;
     w->in_stop = false;
     w->cpu_last_ns = thread_cpu_ns();
+    w->rq_batches = 0;
+    w->gap_own_max_ns = 0;
+    w->rq_start_ns = w->rq_last_ns = rq_wait_ns(w->rq_fd);
+}
+
+/*
+ * A gap's own share: the gap less the time the reader waited on a run
+ * queue since the last reading.  A reader that never blocks waits there
+ * only when another thread (another tenant's, a kernel thread's, the
+ * bench's own) had its CPU; a gap spent that way is the scheduler's, not
+ * the map's.  A reader stopped by the collector sleeps in a signal
+ * handler, off every run queue, so a collection's stop stays in the
+ * gap's own share.  The readings every BENCH_RQ_EVERY batches keep the
+ * waiting counted against a gap close to it in time; a gap of 1 ms or
+ * less counts whole (no reading), which can only overstate the own share.
+ */
+static void
+rq_note(struct cworker *w, uint64_t gap)
+{
+    uint64_t own = gap;
+
+    if (gap > 1000000u || ++w->rq_batches >= BENCH_RQ_EVERY) {
+        uint64_t rq = rq_wait_ns(w->rq_fd);
+        w->rq_batches = 0;
+        if (rq != UINT64_MAX && w->rq_last_ns != UINT64_MAX) {
+            uint64_t waited = rq - w->rq_last_ns;
+            if (gap > 1000000u) {
+                own = gap > waited ? gap - waited : 0;
+            }
+        }
+        w->rq_last_ns = rq;
+    }
+    if (own > w->gap_own_max_ns) {
+        w->gap_own_max_ns = own;
+    }
 }
 
 /* After each reader batch of `ops` lookups: the stall profile. */
@@ -136,6 +209,7 @@ stall_note(struct cworker *w, uint64_t ops)
     }
     w->gaps_1ms += gap > 1000000u;
     w->gaps_5ms += gap > 5000000u;
+    rq_note(w, gap);
     bool stopped =
         atomic_load_explicit(&bench_gc_stopped, memory_order_relaxed) != 0;
     if (stopped) {
@@ -174,6 +248,10 @@ cworker_main(void *arg)
     uint64_t batch = 0, ctr = 0;
     bool counted = false, measuring = false;
 
+    /* Its own thread's file: opened by the reader itself. */
+    w->rq_fd = w->role == ROLE_READER
+                   ? open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC)
+                   : -1;
     pthread_barrier_wait(&sh->bar);
     cworker_measure(w);
     /*
@@ -236,6 +314,10 @@ cworker_main(void *arg)
     }
     w->t1 = bench_now_ns();
     cpu_charge(w); /* a writer's all goes to "outside" (in_stop stays) */
+    w->rq_last_ns = rq_wait_ns(w->rq_fd);
+    if (w->rq_fd >= 0) {
+        close(w->rq_fd);
+    }
     a->thread_exit(sh->m, t);
     return NULL;
 }
@@ -370,6 +452,19 @@ conc_run_phase(const struct bench_adapter *a, void *m, enum bkind kind,
              */
             if (i == 0) {
                 res->gap_max_ms = ms;
+                res->gap_own_max_ms =
+                    w[i].rq_start_ns == UINT64_MAX
+                            || w[i].rq_last_ns == UINT64_MAX
+                        ? NAN
+                        : (double)w[i].gap_own_max_ns / 1e6;
+            }
+            if (w[i].rq_start_ns == UINT64_MAX
+                || w[i].rq_last_ns == UINT64_MAX) {
+                res->rq_wait_ms_10s = NAN;
+            } else if (dt > 0) {
+                res->rq_wait_ms_10s += (double)(w[i].rq_last_ns
+                                                - w[i].rq_start_ns)
+                                       / 1e6 * 10.0 / dt / nr;
             }
             if (dt > 0) {
                 res->gaps_1ms_10s += (double)w[i].gaps_1ms * 10.0 / dt / nr;
@@ -443,6 +538,14 @@ conc_record(const char *wl, const struct bench_adapter *a, enum bkind kind,
                 res->gaps_1ms_10s);
         rec_add(wl, a->name, kind, n, nr, nw, pct, "gaps_5ms_per_10s", run,
                 res->gaps_5ms_10s);
+        if (!isnan(res->gap_own_max_ms)) {
+            rec_add(wl, a->name, kind, n, nr, nw, pct, "gap_own_max_ms", run,
+                    res->gap_own_max_ms);
+        }
+        if (!isnan(res->rq_wait_ms_10s)) {
+            rec_add(wl, a->name, kind, n, nr, nw, pct, "rq_wait_ms_per_10s",
+                    run, res->rq_wait_ms_10s);
+        }
         if ((a->flags & BA_GC) && !isnan(res->rate_stopped)) {
             rec_add(wl, a->name, kind, n, nr, nw, pct, "rate_stopped_ops_s",
                     run, res->rate_stopped);

@@ -57,20 +57,25 @@ concurrent_report(enum bkind kind, size_t n)
                "collector had the world stopped / otherwise (ratio: median "
                "of the runs' ratios; CPU ratio: the same per second of the "
                "reader's CPU time; CPU in/out: the share of a core the "
-               "reader got in each window)\n",
+               "reader got in each window; own max: the longest gap less "
+               "the reader's time waiting on a run queue for a CPU; "
+               "rq wait: that waiting, ms per 10 s)\n",
                bench_kind_name(kind), n, R, R > 1 ? "s" : "", BENCH_BATCH);
-        printf("%-14s %10s %10s %10s %12s %12s %8s %9s %11s\n", "map",
-               "max gap ms", ">1ms/10s", ">5ms/10s", "M/s stopped",
-               "M/s outside", "ratio", "CPU ratio", "CPU in/out");
+        printf("%-14s %10s %10s %10s %10s %12s %12s %12s %8s %9s %11s\n",
+               "map", "max gap ms", "own max ms", "rq wait", ">1ms/10s",
+               ">5ms/10s", "M/s stopped", "M/s outside", "ratio", "CPU ratio",
+               "CPU in/out");
         for (unsigned i = 0; bench_adapters[i]; i++) {
             const struct bench_adapter *a = bench_adapters[i];
             if (!bench_selected_conc(a) || !(a->flags & BA_CONCURRENT)) {
                 continue;
             }
 #define M(metric) rec_median("rw", a->name, kind, n, R, 1, 0, metric)
-            printf("%-14s %10.2f %10.1f %10.1f", a->name,
+            printf("%-14s %10.2f %10.2f %10.1f %10.1f %10.1f", a->name,
                    rec_max("rw", a->name, kind, n, R, 1, 0, "gap_max_ms"),
-                   M("gaps_1ms_per_10s"), M("gaps_5ms_per_10s"));
+                   rec_max("rw", a->name, kind, n, R, 1, 0, "gap_own_max_ms"),
+                   M("rq_wait_ms_per_10s"), M("gaps_1ms_per_10s"),
+                   M("gaps_5ms_per_10s"));
             if (a->flags & BA_GC) {
                 printf(" %12.3f %12.3f %7.0f%%", M("rate_stopped_ops_s") / 1e6,
                        M("rate_outside_ops_s") / 1e6,
@@ -91,18 +96,21 @@ concurrent_report(enum bkind kind, size_t n)
            "phases, median of %u\n",
            bench_kind_name(kind), n, bench_cfg.ro_phase_s, bench_cfg.runs);
     bench_print_skipped(stdout, "   ");
-    printf("%-14s %12s %12s %8s %8s %10s %10s\n", "map", "read M/s",
-           "per-reader", "p50 ns", "p99 ns", "max us", "max gap ms");
+    printf("%-14s %12s %12s %8s %8s %10s %10s %10s %10s\n", "map",
+           "read M/s", "per-reader", "p50 ns", "p99 ns", "max us",
+           "max gap ms", "own max ms", "rq wait");
     for (unsigned i = 0; bench_adapters[i]; i++) {
         const struct bench_adapter *a = bench_adapters[i];
         if (!bench_selected_conc(a) || !(a->flags & BA_READ_MT)) {
             continue;
         }
 #define M(metric) rec_median("ro", a->name, kind, n, 2, 0, 0, metric)
-        printf("%-14s %12.3f %12.3f %8.0f %8.0f %10.1f %10.2f\n", a->name,
-               M("reader_ops_s") / 1e6, M("per_reader_ops_s") / 1e6,
+        printf("%-14s %12.3f %12.3f %8.0f %8.0f %10.1f %10.2f %10.2f %10.1f\n",
+               a->name, M("reader_ops_s") / 1e6, M("per_reader_ops_s") / 1e6,
                M("lat_p50_ns"), M("lat_p99_ns"), M("lat_max_ns") / 1e3,
-               rec_max("ro", a->name, kind, n, 2, 0, 0, "gap_max_ms"));
+               rec_max("ro", a->name, kind, n, 2, 0, 0, "gap_max_ms"),
+               rec_max("ro", a->name, kind, n, 2, 0, 0, "gap_own_max_ms"),
+               M("rq_wait_ms_per_10s"));
 #undef M
     }
     if (bench_cfg.sweep) {

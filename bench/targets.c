@@ -201,6 +201,24 @@ const struct target bench_targets[] = {
              .readers = 2},
      .cmp = AT_MOST,
      .limit = 1.0},
+    /*
+     * The same gaps less the reader's time waiting on a run queue for a
+     * CPU (concurrent.c, rq_note): what is left is the map's and the
+     * collector's share, without the other threads of a 2-core machine.
+     */
+    {.what = "reader longest gap less run-queue wait (slot): 1 writer vs none",
+     .unit = "ms",
+     .size = AT_CONC,
+     .hamt = {.workload = "rw",
+              .map = "libhamt-slot",
+              .metric = "gap_own_max_ms",
+              .readers = 1,
+              .writers = 1},
+     .ref = {.workload = "ro",
+             .map = "libhamt-slot",
+             .metric = "gap_own_max_ms",
+             .readers = 2},
+     .info = true},
     {.what = "reader lookup rate during collections / outside: slot",
      .unit = "M/s",
      .size = AT_CONC,
