@@ -16,6 +16,20 @@
         .workload = "rw", .map = m, .metric = metric_, .readers = 1,           \
         .writers = 1, .scale = 1e6                                             \
     }
+/*
+ * A slot reader's gap metric: the one reader under 1 writer against the
+ * first of 2 readers with no writer, phases of the same length.
+ */
+#define SLOT_GAP_VS_NO_WRITER(metric_)                                         \
+    .hamt = {.workload = "rw",                                                 \
+             .map = "libhamt-slot",                                            \
+             .metric = metric_,                                                \
+             .readers = 1,                                                     \
+             .writers = 1},                                                    \
+    .ref = {.workload = "ro",                                                  \
+            .map = "libhamt-slot",                                             \
+            .metric = metric_,                                                 \
+            .readers = 2}
 #define EDITS(m, metric_)                                                      \
     {                                                                          \
         .workload = "edits", .map = m, .metric = metric_                       \
@@ -190,15 +204,7 @@ const struct target bench_targets[] = {
     {.what = "reader longest gap (slot): 1 writer vs 2 readers, no writer",
      .unit = "ms",
      .size = AT_CONC,
-     .hamt = {.workload = "rw",
-              .map = "libhamt-slot",
-              .metric = "gap_max_ms",
-              .readers = 1,
-              .writers = 1},
-     .ref = {.workload = "ro",
-             .map = "libhamt-slot",
-             .metric = "gap_max_ms",
-             .readers = 2},
+     SLOT_GAP_VS_NO_WRITER("gap_max_ms"),
      .cmp = AT_MOST,
      .limit = 1.0},
     /*
@@ -209,15 +215,7 @@ const struct target bench_targets[] = {
     {.what = "reader longest gap less run-queue wait (slot): 1 writer vs none",
      .unit = "ms",
      .size = AT_CONC,
-     .hamt = {.workload = "rw",
-              .map = "libhamt-slot",
-              .metric = "gap_own_max_ms",
-              .readers = 1,
-              .writers = 1},
-     .ref = {.workload = "ro",
-             .map = "libhamt-slot",
-             .metric = "gap_own_max_ms",
-             .readers = 2},
+     SLOT_GAP_VS_NO_WRITER("gap_own_max_ms"),
      .info = true},
     {.what = "reader lookup rate during collections / outside: slot",
      .unit = "M/s",
