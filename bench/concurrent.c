@@ -173,7 +173,8 @@ cworker_measure(struct cworker *w)
  * handler, off every run queue, so a collection's stop stays in the
  * gap's own share.  The readings every BENCH_RQ_EVERY batches keep the
  * waiting counted against a gap close to it in time; a gap of 1 ms or
- * less counts whole (no reading), which can only overstate the own share.
+ * less counts whole (nothing subtracted), which can only overstate the
+ * own share.
  */
 static void
 rq_note(struct cworker *w, uint64_t gap)
@@ -450,16 +451,15 @@ conc_run_phase(const struct bench_adapter *a, void *m, enum bkind kind,
              * median over runs of means is pulled up when one reader of
              * the two was hit and the other not.
              */
+            /* The waiting at both ends of the phase, or none known. */
+            bool rq_known = w[i].rq_start_ns != UINT64_MAX
+                            && w[i].rq_last_ns != UINT64_MAX;
             if (i == 0) {
                 res->gap_max_ms = ms;
                 res->gap_own_max_ms =
-                    w[i].rq_start_ns == UINT64_MAX
-                            || w[i].rq_last_ns == UINT64_MAX
-                        ? NAN
-                        : (double)w[i].gap_own_max_ns / 1e6;
+                    rq_known ? (double)w[i].gap_own_max_ns / 1e6 : NAN;
             }
-            if (w[i].rq_start_ns == UINT64_MAX
-                || w[i].rq_last_ns == UINT64_MAX) {
+            if (!rq_known) {
                 res->rq_wait_ms_10s = NAN;
             } else if (dt > 0) {
                 res->rq_wait_ms_10s += (double)(w[i].rq_last_ns
