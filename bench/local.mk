@@ -49,9 +49,9 @@ bench_cell_bench_LDFLAGS = -no-install $(AM_LDFLAGS)
 ## smoke test runs only in collector builds; ThreadSanitizer cannot run
 ## a program that uses libgc (TOOLCHAIN.md).
 if !HAMT_NO_GC
-TESTS += bench/smoke.sh
+TESTS += bench/smoke.sh bench/args.sh
 endif
-EXTRA_DIST += bench/smoke.sh bench/plots.gp bench/report.sh bench/README.md
+EXTRA_DIST += bench/smoke.sh bench/args.sh bench/plots.gp bench/report.sh bench/README.md
 
 BENCH_OUT = bench/out
 BENCH_ARGS =

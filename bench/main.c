@@ -19,6 +19,9 @@
 #include <hamt.h>
 
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,8 +35,8 @@ usage(void)
         "  --full           every workload (make bench-full)\n"
         "  --smoke          check every adapter's answers (make check)\n"
         "  --out DIR        where the CSV files go (default .)\n"
-        "  --runs K         repetitions per figure (default 5, min 1)\n"
-        "  --readers R,...  reader counts with one writer\n"
+        "  --runs K         repetitions per figure (default 5; 1-200)\n"
+        "  --readers R,...  reader counts with one writer (each 1-64)\n"
         "  --phase S        seconds per concurrent phase (rw and ro)\n"
         "  --settle S       untimed seconds of each contender's concurrent\n"
         "                   workload before its timed runs (2; 0: none)\n"
@@ -49,20 +52,80 @@ usage(void)
            "  --list           list competitors and exit\n");
 }
 
+/*
+ * A whole number in [lo, hi], written out in full: no sign, no text after
+ * it.  atoi() would read "abc" or "5x" as a number and run the bench on it.
+ */
+static bool
+arg_uint(const char *s, unsigned long long lo, unsigned long long hi,
+         unsigned long long *out)
+{
+    char *end;
+    unsigned long long v;
+
+    if (*s < '0' || *s > '9') {
+        return false;
+    }
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < lo || v > hi) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* Seconds: a finite number, at least 0 (more than 0 if `positive`), at
+ * most a day. */
+static bool
+arg_secs(const char *s, bool positive, double *out)
+{
+    char *end;
+    double v;
+
+    errno = 0;
+    v = strtod(s, &end);
+    if (end == s || *end != '\0' || errno != 0 || !(v >= 0 && v <= 86400)
+        || (positive && v == 0)) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* A comma-separated list of 1 to cap numbers, each at least 1: their
+ * count, or 0 if s is not such a list. */
 static unsigned
 parse_list(const char *s, size_t *out, unsigned cap)
 {
     unsigned k = 0;
-    while (*s && k < cap) {
-        char *end;
-        unsigned long long v = strtoull(s, &end, 10);
-        if (end == s) {
-            break;
+
+    for (;;) {
+        char item[32];
+        size_t len = strcspn(s, ",");
+        unsigned long long v;
+        if (k == cap || len == 0 || len >= sizeof item) {
+            return 0;
+        }
+        memcpy(item, s, len);
+        item[len] = '\0';
+        if (!arg_uint(item, 1, SIZE_MAX, &v)) {
+            return 0;
         }
         out[k++] = (size_t)v;
-        s = *end == ',' ? end + 1 : end;
+        if (s[len] == '\0') {
+            return k;
+        }
+        s += len + 1;
     }
-    return k;
+}
+
+/* Says which option had which bad value; main() then exits with 2. */
+static int
+bad_arg(const char *opt, const char *v, const char *want)
+{
+    fprintf(stderr, "hamt-bench: %s %s: expected %s\n", opt, v, want);
+    return 2;
 }
 
 /*
@@ -104,8 +167,14 @@ main(int argc, char **argv)
      * children get the same argument list, so they use the same count).
      */
     for (int i = 1; i + 1 < argc; i++) {
-        if (strcmp(argv[i], "--markers") == 0
-            && hamt_set_markers((unsigned)atoi(argv[i + 1])) != 0) {
+        unsigned long long m;
+        if (strcmp(argv[i], "--markers") != 0) {
+            continue;
+        }
+        if (!arg_uint(argv[i + 1], 1, UINT_MAX, &m)) {
+            return bad_arg("--markers", argv[i + 1], "a count of at least 1");
+        }
+        if (hamt_set_markers((unsigned)m) != 0) {
             fprintf(stderr, "hamt-bench: hamt_set_markers: %s\n",
                     strerror(errno));
             return 2;
@@ -129,31 +198,54 @@ main(int argc, char **argv)
             c->outdir = v;
             i++;
         } else if (strcmp(a, "--runs") == 0 && v) {
-            c->runs = (unsigned)atoi(v);
-            c->runs = c->runs < 1 ? 1 : (c->runs > 200 ? 200 : c->runs);
+            unsigned long long k;
+            if (!arg_uint(v, 1, 200, &k)) {
+                return bad_arg(a, v, "a count from 1 to 200");
+            }
+            c->runs = (unsigned)k;
             i++;
         } else if (strcmp(a, "--readers") == 0 && v) {
             size_t r[8];
-            c->nreaders = parse_list(v, r, 8);
-            for (unsigned k = 0; k < c->nreaders; k++) {
-                c->readers[k] = (unsigned)(r[k] ? r[k] : 1);
+            unsigned nr = parse_list(v, r, 8);
+            if (nr == 0) {
+                return bad_arg(a, v, "1 to 8 reader counts, each 1 to 64");
             }
+            for (unsigned k = 0; k < nr; k++) {
+                if (r[k] > 64) {
+                    return bad_arg(a, v, "1 to 8 reader counts, each 1 to 64");
+                }
+                c->readers[k] = (unsigned)r[k];
+            }
+            c->nreaders = nr;
             i++;
         } else if (strcmp(a, "--phase") == 0 && v) {
-            c->phase_s = c->ro_phase_s = atof(v);
+            double s;
+            if (!arg_secs(v, true, &s)) {
+                return bad_arg(a, v, "seconds, more than 0");
+            }
+            c->phase_s = c->ro_phase_s = s;
             i++;
         } else if (strcmp(a, "--settle") == 0 && v) {
-            c->settle_s = atof(v);
-            c->settle_s = c->settle_s > 0 ? c->settle_s : 0;
+            if (!arg_secs(v, false, &c->settle_s)) {
+                return bad_arg(a, v, "seconds, 0 or more");
+            }
             i++;
         } else if (strcmp(a, "--n") == 0 && v) {
-            c->nns = parse_list(v, c->ns, 8);
+            unsigned nn = parse_list(v, c->ns, 8);
+            if (nn == 0) {
+                return bad_arg(a, v, "1 to 8 sizes, each at least 1");
+            }
+            c->nns = nn;
             i++;
         } else if (strcmp(a, "--child") == 0 && v) {
             child_file = v;
             i++;
         } else if (strcmp(a, "--case") == 0 && v) {
-            case_no = atol(v);
+            unsigned long long k;
+            if (!arg_uint(v, 0, LONG_MAX, &k)) {
+                return bad_arg(a, v, "a case number");
+            }
+            case_no = (long)k;
             i++;
         } else if (strcmp(a, "--sections") == 0 && v) {
             c->sections = v;
