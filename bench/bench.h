@@ -208,6 +208,18 @@ double bench_percentile(double *v, size_t n, double p); /* sorts v */
 /* Upper tail of the chi-square distribution with `dof` degrees. */
 double bench_chi2_q(double x, double dof);
 
+/*
+ * The machine's CPU time in clock ticks, all CPUs, and the hypervisor's
+ * steal within it (/proc/stat); false where the kernel does not give them.
+ */
+struct bench_ticks {
+    uint64_t all, steal;
+};
+bool bench_cpu_ticks(struct bench_ticks *t);
+/* The steal between two readings, % of all the CPU time; NAN if none. */
+double bench_steal_pct(const struct bench_ticks *from,
+                       const struct bench_ticks *to);
+
 /* Bytes held by live malloc chunks, all arenas (mallinfo2). */
 size_t bench_malloc_bytes(void);
 /* Collector heap in use after a full collection (heap minus free). */
@@ -510,6 +522,13 @@ struct conc_result {
      */
     double rate_stopped_cpu, rate_outside_cpu;
     double cpu_share_stopped, cpu_share_outside;
+    /*
+     * The share of the machine's CPU time (all CPUs) the hypervisor gave
+     * to other guests during the timed part, in %; NAN where the kernel
+     * does not report steal.  Gaps and rates of a run with much steal are
+     * the host's as much as the map's.
+     */
+    double steal_pct;
 };
 /*
  * One timed phase: `nr` readers and `nw` writers (or nr mixed threads when

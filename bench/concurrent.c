@@ -385,6 +385,8 @@ conc_run_phase(const struct bench_adapter *a, void *m, enum bkind kind,
     if (a->flags & BA_GC) {
         bench_gc_reset();
     }
+    struct bench_ticks t0, t1;
+    bool ticks = bench_cpu_ticks(&t0);
     /* ORDER: relaxed; see the load in cworker_main. */
     atomic_store_explicit(&sh.go, 1, memory_order_relaxed);
     sleep_s(secs);
@@ -398,6 +400,7 @@ conc_run_phase(const struct bench_adapter *a, void *m, enum bkind kind,
     while (atomic_load_explicit(&sh.working, memory_order_relaxed) < nt) {
         sleep_s(0.001);
     }
+    ticks = ticks && bench_cpu_ticks(&t1);
     /* ORDER: relaxed; see the load in cworker_main. */
     atomic_store_explicit(&sh.stop, 1, memory_order_relaxed);
     for (unsigned i = 0; i < nt; i++) {
@@ -408,6 +411,7 @@ conc_run_phase(const struct bench_adapter *a, void *m, enum bkind kind,
         }
     }
     memset(res, 0, sizeof *res);
+    res->steal_pct = ticks ? bench_steal_pct(&t0, &t1) : NAN;
     if (a->flags & BA_GC) {
         bench_gc_read(&res->gc, pauses);
     } else if (pauses) {
@@ -563,6 +567,10 @@ conc_record(const char *wl, const struct bench_adapter *a, enum bkind kind,
             rec_add(wl, a->name, kind, n, nr, nw, pct, "cpu_share_outside", run,
                     res->cpu_share_outside);
         }
+    }
+    if (!isnan(res->steal_pct)) {
+        rec_add(wl, a->name, kind, n, nr, nw, pct, "steal_pct", run,
+                res->steal_pct);
     }
     if (nw) {
         rec_add(wl, a->name, kind, n, nr, nw, pct, "writer_ops_s", run,

@@ -59,12 +59,15 @@ concurrent_report(enum bkind kind, size_t n)
                "reader's CPU time; CPU in/out: the share of a core the "
                "reader got in each window; own max: the longest gap less "
                "the reader's time waiting on a run queue for a CPU; "
-               "rq wait: that waiting, ms per 10 s)\n",
+               "rq wait: that waiting, ms per 10 s; steal: the share of "
+               "the machine's CPU time the hypervisor gave to other guests, "
+               "%% median/max of the runs)\n",
                bench_kind_name(kind), n, R, R > 1 ? "s" : "", BENCH_BATCH);
-        printf("%-14s %10s %10s %10s %10s %12s %12s %12s %8s %9s %11s\n",
+        printf("%-14s %10s %10s %10s %10s %12s %9s %12s %12s %8s %9s "
+               "%11s\n",
                "map", "max gap ms", "own max ms", "rq wait", ">1ms/10s",
-               ">5ms/10s", "M/s stopped", "M/s outside", "ratio", "CPU ratio",
-               "CPU in/out");
+               ">5ms/10s", "steal %", "M/s stopped", "M/s outside", "ratio",
+               "CPU ratio", "CPU in/out");
         for (unsigned i = 0; bench_adapters[i]; i++) {
             const struct bench_adapter *a = bench_adapters[i];
             if (!bench_selected_conc(a) || !(a->flags & BA_CONCURRENT)) {
@@ -76,6 +79,8 @@ concurrent_report(enum bkind kind, size_t n)
                    rec_max("rw", a->name, kind, n, R, 1, 0, "gap_own_max_ms"),
                    M("rq_wait_ms_per_10s"), M("gaps_1ms_per_10s"),
                    M("gaps_5ms_per_10s"));
+            printf(" %5.1f/%-3.0f", M("steal_pct"),
+                   rec_max("rw", a->name, kind, n, R, 1, 0, "steal_pct"));
             if (a->flags & BA_GC) {
                 printf(" %12.3f %12.3f %7.0f%%", M("rate_stopped_ops_s") / 1e6,
                        M("rate_outside_ops_s") / 1e6,
@@ -96,21 +101,23 @@ concurrent_report(enum bkind kind, size_t n)
            "phases, median of %u\n",
            bench_kind_name(kind), n, bench_cfg.ro_phase_s, bench_cfg.runs);
     bench_print_skipped(stdout, "   ");
-    printf("%-14s %12s %12s %8s %8s %10s %10s %10s %10s\n", "map",
+    printf("%-14s %12s %12s %8s %8s %10s %10s %10s %10s %9s\n", "map",
            "read M/s", "per-reader", "p50 ns", "p99 ns", "max us",
-           "max gap ms", "own max ms", "rq wait");
+           "max gap ms", "own max ms", "rq wait", "steal %");
     for (unsigned i = 0; bench_adapters[i]; i++) {
         const struct bench_adapter *a = bench_adapters[i];
         if (!bench_selected_conc(a) || !(a->flags & BA_READ_MT)) {
             continue;
         }
 #define M(metric) rec_median("ro", a->name, kind, n, 2, 0, 0, metric)
-        printf("%-14s %12.3f %12.3f %8.0f %8.0f %10.1f %10.2f %10.2f %10.1f\n",
+        printf("%-14s %12.3f %12.3f %8.0f %8.0f %10.1f %10.2f %10.2f %10.1f"
+               "  %5.1f/%-3.0f\n",
                a->name, M("reader_ops_s") / 1e6, M("per_reader_ops_s") / 1e6,
                M("lat_p50_ns"), M("lat_p99_ns"), M("lat_max_ns") / 1e3,
                rec_max("ro", a->name, kind, n, 2, 0, 0, "gap_max_ms"),
                rec_max("ro", a->name, kind, n, 2, 0, 0, "gap_own_max_ms"),
-               M("rq_wait_ms_per_10s"));
+               M("rq_wait_ms_per_10s"), M("steal_pct"),
+               rec_max("ro", a->name, kind, n, 2, 0, 0, "steal_pct"));
 #undef M
     }
     if (bench_cfg.sweep) {

@@ -117,9 +117,13 @@ targets_measure(void)
             r->ratio = r->hamt / t->limit;
         } else {
             r->ref = figure_value(&t->ref, n);
-            r->ratio = t->per_round ? rec_ratio_per_round(
-                           t->hamt.map, t->ref.map, BK_U64, n, t->hamt.metric)
-                                    : r->hamt / r->ref;
+            if (t->per_round) {
+                r->ratio = rec_ratio_per_round(t->hamt.map, t->ref.map, BK_U64,
+                                               n, t->hamt.metric);
+            } else {
+                /* A reference of 0 has no ratio (not -nan or inf). */
+                r->ratio = r->ref != 0 ? r->hamt / r->ref : NAN;
+            }
         }
         if (t->ratio_metric != NULL) {
             struct figure f = t->hamt;

@@ -217,6 +217,26 @@ const struct target bench_targets[] = {
      .size = AT_CONC,
      SLOT_GAP_VS_NO_WRITER("gap_own_max_ms"),
      .info = true},
+    /*
+     * How much of the machine the hypervisor took while the slot reader
+     * ran, next to the same in ck_hs's runs: a reader whose vCPU is
+     * descheduled looks to its kernel as if it were running, so the gap
+     * rows above cannot tell that time apart (bench/README.md).
+     */
+    {.what = "hypervisor steal, % of CPU time: slot runs vs ck_hs runs",
+     .unit = "%",
+     .size = AT_CONC,
+     .hamt = {.workload = "rw",
+              .map = "libhamt-slot",
+              .metric = "steal_pct",
+              .readers = 1,
+              .writers = 1},
+     .ref = {.workload = "rw",
+             .map = "ck-hs",
+             .metric = "steal_pct",
+             .readers = 1,
+             .writers = 1},
+     .info = true},
     {.what = "reader lookup rate during collections / outside: slot",
      .unit = "M/s",
      .size = AT_CONC,

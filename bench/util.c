@@ -2,8 +2,9 @@
  * util.c - helpers shared by the bench driver and its adapters: key
  * generation, the competitors' hash, clocks, statistics (median,
  * percentiles, the chi-square upper tail), memory accounting (mallinfo2 for
- * malloc users, the collector's heap for libhamt and the copy-on-write map)
- * and collector pause recording through GC_set_on_collection_event.
+ * malloc users, the collector's heap for libhamt and the copy-on-write map),
+ * the hypervisor's steal (/proc/stat) and collector pause recording through
+ * GC_set_on_collection_event.
  *
  * Keys: key i is a bijective mix of i and a fixed seed, so the bench can
  * make key i from i without touching memory (a reader's probe costs no
@@ -187,6 +188,52 @@ double
 bench_chi2_q(double x, double dof)
 {
     return gamma_q(dof / 2.0, x / 2.0);
+}
+
+/* ---- the hypervisor's share ---- */
+
+/*
+ * The machine's CPU time since boot in clock ticks, all CPUs together, and
+ * the part of it the hypervisor gave to other guests (steal: the eighth
+ * field of /proc/stat's first line).  False where /proc/stat is missing or
+ * has no steal field.  A thread on a vCPU the hypervisor has descheduled
+ * is not waiting on any run queue of its kernel, so a reader's run-queue
+ * wait (concurrent.c) cannot show that time: this count does, for the
+ * machine as a whole.
+ */
+bool
+bench_cpu_ticks(struct bench_ticks *t)
+{
+    unsigned long long v[8];
+    char buf[256];
+    FILE *f = fopen("/proc/stat", "re");
+
+    if (f == NULL) {
+        return false;
+    }
+    bool ok = fgets(buf, sizeof buf, f) != NULL
+              && sscanf(buf, "cpu %llu %llu %llu %llu %llu %llu %llu %llu",
+                        &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7])
+                     == 8;
+    fclose(f);
+    if (!ok) {
+        return false;
+    }
+    t->all = 0;
+    for (int i = 0; i < 8; i++) {
+        t->all += v[i];
+    }
+    t->steal = v[7];
+    return true;
+}
+
+double
+bench_steal_pct(const struct bench_ticks *from, const struct bench_ticks *to)
+{
+    uint64_t all = to->all - from->all;
+
+    return all > 0 ? 100.0 * (double)(to->steal - from->steal) / (double)all
+                   : NAN;
 }
 
 /* ---- memory ---- */
