@@ -475,6 +475,8 @@ size_t edits_n(void);
 unsigned budget_cases(void);
 void budget_run(long c);
 void budget_report(void);
+/* The floor of the curve's factor rows, in MiB (plots.gp's title). */
+unsigned budget_factor_floor_mib(void);
 /* writers.c: several writers; prints its own tables and files */
 void writers_run(long c);
 /* The smoke mode's check of every several-writer call; adds to counts. */

@@ -62,6 +62,13 @@
  * shared machine two processes minutes apart see different loads.
  */
 #define FACTOR_FLOOR 4
+
+/* For plots.gp's title of the curve (plot_info.csv). */
+unsigned
+budget_factor_floor_mib(void)
+{
+    return FACTOR_FLOOR;
+}
 enum budget_kind { BR_FIXED, BR_FACTOR, BR_DEFAULT };
 static const struct budget_row {
     enum budget_kind kind;

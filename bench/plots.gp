@@ -13,7 +13,8 @@
 #                        time per update, longest pause, heap, collections)
 #
 # plot_info.csv gives the titles their run: the stamp (date, machine, mode),
-# the runs per figure, the concurrent N and the breakpoint N (0: none).
+# the runs per figure, the concurrent N, the breakpoint N (0: none) and the
+# floor of the budget curve's factor rows in MiB.
 
 set datafile separator ','
 info(name) = system(sprintf("awk -F, '$1 == \"%s\" { sub(/^[^,]*,/, \"\"); print }' plot_info.csv", name))
@@ -21,6 +22,7 @@ stamp = info('stamp')
 runs = info('runs')
 conc_n = info('conc_n')
 bp = int(info('breakpoint'))
+budget_floor = info('budget_floor_mib')
 
 set terminal pngcairo size 1280,960 noenhanced font ',10'
 set key autotitle columnhead
@@ -114,7 +116,7 @@ if (npauses > 0) {
 if (system("test -f budget.csv && echo y") eq "y") {
     set output 'budget_curve.png'
     set multiplot layout 2,2 \
-        title sprintf("one writer against the budget factor: F x the heap in use after each collection, at least 4 MiB, divisor 1 (0 = divisor 1 alone)\n%s", stamp)
+        title sprintf("one writer against the budget factor: F x the heap in use after each collection, at least %s MiB, divisor 1 (0 = divisor 1 alone)\n%s", budget_floor, stamp)
     unset logscale
     unset label
     # An empty field is a figure not measured (no collection in the

@@ -279,6 +279,7 @@ write_plot_info(void)
     fprintf(f, "runs,%u\n", bench_cfg.runs);
     fprintf(f, "conc_n,%zu\n", bench_cfg.conc_n);
     fprintf(f, "breakpoint,%zu\n", measured ? bp : 0);
+    fprintf(f, "budget_floor_mib,%u\n", budget_factor_floor_mib());
     fclose(f);
 }
 
