@@ -22,6 +22,13 @@ stamp = info('stamp')
 runs = info('runs')
 conc_n = info('conc_n')
 bp = int(info('breakpoint'))
+# The data rows of a file with at least one figure (not its comment and
+# header lines, nor rows of NaN only): a run of some sections only
+# (--sections) writes the other sections' files with none, and a picture
+# of them would fail; it is then not drawn, and an older one of the same
+# name is removed so that no picture outlives its run.
+rows(f) = int(system(sprintf("cat %s 2>/dev/null | awk -F, '!/^#/ && h++ { for (i = 2; i <= NF; i++) if ($i != \"NaN\" && $i != \"nan\" && $i != \"\") { n++; next } } END { print n + 0 }'", f)))
+skip(png) = system(sprintf("rm -f %s; echo 'plots.gp: no data for %s (section not run)' >&2", png, png))
 budget_floor = info('budget_floor_mib')
 
 set terminal pngcairo size 1280,960 noenhanced font ',10'
@@ -39,6 +46,9 @@ set linetype 9 lc rgb '#000000' lw 2 pt 2
 set linetype 10 lc rgb '#bcbd22' lw 2 pt 3
 
 # ---- single thread: one panel per operation (lookup miss left out) ----
+if (rows('single_insert.csv') == 0) {
+    dummy = skip('ns_per_op.png')
+} else {
 set output 'ns_per_op.png'
 set multiplot layout 2,2 \
     title sprintf("ns/op vs N, u64 keys, one thread (median of %s)\n%s", runs, stamp)
@@ -56,8 +66,12 @@ set title 'iterate (per entry)'
 plot for [c=2:*] 'single_iterate.csv' using 1:c with linespoints lw 2
 unset multiplot
 unset logscale
+}
 
 # ---- concurrent: reader throughput per map ----
+if (rows('concurrent.csv') == 0) {
+    dummy = skip('read_throughput.png')
+} else {
 set output 'read_throughput.png'
 set title sprintf("reader lookups/s under one writer, N = %s u64 keys (median of %s)\n%s", conc_n, runs, stamp)
 set style data histograms
@@ -72,8 +86,12 @@ plot for [c=2:*] 'concurrent.csv' using c:xtic(1)
 unset logscale
 set xtics norotate
 set style data lines
+}
 
 # ---- copy-on-write against path copying ----
+if (rows('breakpoint.csv') == 0) {
+    dummy = skip('breakpoint.png')
+} else {
 set output 'breakpoint.png'
 set title "ns per update (replace one value, publish): copy-on-write vs path copying\n".stamp
 set logscale xy
@@ -88,8 +106,13 @@ plot 'breakpoint.csv' using 1:2 with linespoints lw 2, '' using 1:3 with linespo
 unset arrow
 unset label
 unset logscale
+}
 
 # ---- collector pauses: a histogram of 40 bins up to the longest ----
+# (of the concurrent section's runs: none drawn when it did not run)
+if (rows('concurrent.csv') == 0) {
+    dummy = skip('gc_pauses.png')
+} else {
 npauses = int(system("awk '!/^#/ { n++ } END { print (n > 0 ? n - 1 : 0) }' gc_pauses.csv"))
 set output 'gc_pauses.png'
 set title sprintf("libhamt stop-the-world pauses, N = %s, 1 writer + readers (%d pauses)\n%s", conc_n, npauses, stamp)
@@ -111,9 +134,12 @@ if (npauses > 0) {
     set label 2 'no collections' at graph 0.5, graph 0.5 center
     plot [0:1] [0:1] NaN notitle
 }
+}
 
 # ---- the writer against the budget between collections (budget.csv) ----
-if (system("test -f budget.csv && echo y") eq "y") {
+if (rows('budget.csv') == 0) {
+    dummy = skip('budget_curve.png')
+} else {
     set output 'budget_curve.png'
     set multiplot layout 2,2 \
         title sprintf("one writer against the budget factor: F x the heap in use after each collection, at least %s MiB, divisor 1 (0 = divisor 1 alone)\n%s", budget_floor, stamp)
