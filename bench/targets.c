@@ -16,6 +16,12 @@
         .workload = "rw", .map = m, .metric = metric_, .readers = 1,           \
         .writers = 1, .scale = 1e6                                             \
     }
+/* The same series unscaled: counts, percentages. */
+#define RW_UNSCALED(m, metric_)                                                \
+    {                                                                          \
+        .workload = "rw", .map = m, .metric = metric_, .readers = 1,           \
+        .writers = 1                                                           \
+    }
 /*
  * A slot reader's gap metric: the one reader under 1 writer against the
  * first of 2 readers with no writer, phases of the same length.
@@ -183,11 +189,7 @@ const struct target bench_targets[] = {
     {.what = "reader gaps over 5 ms per 10 s under 1 writer: slot",
      .unit = "n",
      .size = AT_CONC,
-     .hamt = {.workload = "rw",
-              .map = "libhamt-slot",
-              .metric = "gaps_5ms_per_10s",
-              .readers = 1,
-              .writers = 1},
+     .hamt = RW_UNSCALED("libhamt-slot", "gaps_5ms_per_10s"),
      .cmp = AT_MOST,
      .limit = 2.0},
     /* Registered readers stop at every collection: today's model, shown
@@ -195,11 +197,7 @@ const struct target bench_targets[] = {
     {.what = "reader gaps over 5 ms per 10 s under 1 writer: registered",
      .unit = "n",
      .size = AT_CONC,
-     .hamt = {.workload = "rw",
-              .map = "libhamt",
-              .metric = "gaps_5ms_per_10s",
-              .readers = 1,
-              .writers = 1},
+     .hamt = RW_UNSCALED("libhamt", "gaps_5ms_per_10s"),
      .info = true},
     {.what = "reader longest gap (slot): 1 writer vs 2 readers, no writer",
      .unit = "ms",
@@ -220,22 +218,14 @@ const struct target bench_targets[] = {
     /*
      * How much of the machine the hypervisor took while the slot reader
      * ran, next to the same in ck_hs's runs: a reader whose vCPU is
-     * descheduled looks to its kernel as if it were running, so the gap
-     * rows above cannot tell that time apart (bench/README.md).
+     * descheduled waits on no run queue of its kernel, so the gap rows
+     * above cannot tell that time apart (bench/README.md).
      */
     {.what = "hypervisor steal, % of CPU time: slot runs vs ck_hs runs",
      .unit = "%",
      .size = AT_CONC,
-     .hamt = {.workload = "rw",
-              .map = "libhamt-slot",
-              .metric = "steal_pct",
-              .readers = 1,
-              .writers = 1},
-     .ref = {.workload = "rw",
-             .map = "ck-hs",
-             .metric = "steal_pct",
-             .readers = 1,
-             .writers = 1},
+     .hamt = RW_UNSCALED("libhamt-slot", "steal_pct"),
+     .ref = RW_UNSCALED("ck-hs", "steal_pct"),
      .info = true},
     {.what = "reader lookup rate during collections / outside: slot",
      .unit = "M/s",
