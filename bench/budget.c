@@ -62,13 +62,6 @@
  * shared machine two processes minutes apart see different loads.
  */
 #define FACTOR_FLOOR 4
-
-/* For plots.gp's title of the curve (plot_info.csv). */
-unsigned
-budget_factor_floor_mib(void)
-{
-    return FACTOR_FLOOR;
-}
 enum budget_kind { BR_FIXED, BR_FACTOR, BR_DEFAULT };
 static const struct budget_row {
     enum budget_kind kind;
@@ -89,6 +82,13 @@ static const struct budget_row {
     {BR_FACTOR, FACTOR_FLOOR, 1, 12},
 };
 #define NBUDGETS (sizeof budget_rows / sizeof budget_rows[0])
+
+/* For plots.gp's title of the curve (plot_info.csv). */
+unsigned
+budget_factor_floor_mib(void)
+{
+    return FACTOR_FLOOR;
+}
 
 /*
  * The metric name of row r: <metric>_b<MiB>, plus d<divisor> off 3, for a

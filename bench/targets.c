@@ -11,16 +11,17 @@
     {                                                                          \
         .workload = "single", .map = m, .metric = op                           \
     }
+/* A map's series with 1 reader and 1 writer: RW in millions (rates),
+ * RW_UNSCALED as recorded (counts, percentages). */
+#define RW_SERIES(m, metric_)                                                  \
+    .workload = "rw", .map = m, .metric = metric_, .readers = 1, .writers = 1
 #define RW(m, metric_)                                                         \
     {                                                                          \
-        .workload = "rw", .map = m, .metric = metric_, .readers = 1,           \
-        .writers = 1, .scale = 1e6                                             \
+        RW_SERIES(m, metric_), .scale = 1e6                                    \
     }
-/* The same series unscaled: counts, percentages. */
 #define RW_UNSCALED(m, metric_)                                                \
     {                                                                          \
-        .workload = "rw", .map = m, .metric = metric_, .readers = 1,           \
-        .writers = 1                                                           \
+        RW_SERIES(m, metric_)                                                  \
     }
 /*
  * A slot reader's gap metric: the one reader under 1 writer against the
