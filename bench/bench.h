@@ -416,6 +416,8 @@ void out_meta_prepare(void);
 FILE *out_open(const char *name);
 /* Opens outdir/name and writes the comment lines every CSV file starts with. */
 FILE *out_csv(const char *name);
+/* Removes the files of outdir that match the glob pattern (exits on failure). */
+void out_remove(const char *pattern);
 
 /* ---- sections (one file each; the list is in sections.c) ---- */
 
@@ -443,6 +445,13 @@ struct bench_section {
     bool preload;
     /* No timing: run() runs in the parent, after the children. */
     bool in_parent;
+    /*
+     * Glob patterns (NULL-terminated; NULL: none) of the files in outdir
+     * that only this section writes and that its report() does not
+     * rewrite when the section is off.  A run without the section removes
+     * them first, so that no picture is drawn from an earlier run's data.
+     */
+    const char *const *outputs;
 };
 extern const struct bench_section bench_sections[];
 

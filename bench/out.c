@@ -8,6 +8,7 @@
 #include "bench.h"
 
 #include <errno.h>
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,4 +70,23 @@ out_csv(const char *name)
     fprintf(f, "# hamt-bench %s\n", bench_meta);
     bench_print_skipped(f, "# ");
     return f;
+}
+
+void
+out_remove(const char *pattern)
+{
+    char path[4096];
+    glob_t g;
+    snprintf(path, sizeof path, "%s/%s", bench_cfg.outdir, pattern);
+    if (glob(path, 0, NULL, &g) != 0) {
+        return; /* GLOB_NOMATCH: nothing to remove */
+    }
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        if (unlink(g.gl_pathv[i]) != 0 && errno != ENOENT) {
+            fprintf(stderr, "hamt-bench: cannot remove %s: %s\n", g.gl_pathv[i],
+                    strerror(errno));
+            exit(2);
+        }
+    }
+    globfree(&g);
 }

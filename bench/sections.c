@@ -12,6 +12,11 @@
 
 #include <stddef.h>
 
+static const char *const budget_outputs[] = {"budget.csv", NULL};
+static const char *const writers_outputs[] = {
+    "writers.csv", "writers.gp", "writers_*.dat", "writers_*.png", NULL};
+static const char *const collide_outputs[] = {"collide.csv", NULL};
+
 const struct bench_section bench_sections[] = {
     {.name = "memory", .cases = memory_cases, .run = memory_run},
     {.name = "breakpoint", .run = breakpoint_run, .report = breakpoint_report},
@@ -25,12 +30,13 @@ const struct bench_section bench_sections[] = {
     {.name = "budget",
      .cases = budget_cases,
      .run = budget_run,
-     .report = budget_report},
+     .report = budget_report,
+     .outputs = budget_outputs},
     {.name = "single",
      .run = single_run_all,
      .report = single_write_data,
      .preload = true},
-    {.name = "writers", .run = writers_run},
+    {.name = "writers", .run = writers_run, .outputs = writers_outputs},
     {.name = "balance",
      .run = balance_run,
      .report = balance_write_data,
@@ -38,6 +44,7 @@ const struct bench_section bench_sections[] = {
     {.name = "collide",
      .cases = collide_cases,
      .run = collide_run,
-     .report = collide_report},
+     .report = collide_report,
+     .outputs = collide_outputs},
     {.name = NULL},
 };
