@@ -102,10 +102,6 @@ child_parent(int argc, char **argv)
             for (unsigned i = 0; s->outputs != NULL && s->outputs[i]; i++) {
                 out_remove(s->outputs[i]);
             }
-        }
-    }
-    for (const struct bench_section *s = bench_sections; s->name; s++) {
-        if (!bench_section_on(s->name)) {
             continue;
         }
         if (s->in_parent) {

@@ -55,8 +55,9 @@ EXTRA_DIST += bench/smoke.sh bench/args.sh bench/plots.gp bench/report.sh bench/
 
 BENCH_OUT = bench/out
 BENCH_ARGS =
-## plots.gp removes the picture of each section that did not run, so the
-## pictures left in BENCH_OUT are the ones this run drew.
+## hamt-bench removes the files of each section that did not run (their
+## `outputs`, writers_*.png included) and plots.gp the pictures whose data
+## holds no figure, so the pictures left in BENCH_OUT are this run's.
 bench_plot = if test -n "$(GNUPLOT)"; then \
 	  (cd $(BENCH_OUT) && $(GNUPLOT) $(abs_top_srcdir)/bench/plots.gp) && \
 	  { test ! -f $(BENCH_OUT)/writers.gp || \

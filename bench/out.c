@@ -78,8 +78,14 @@ out_remove(const char *pattern)
     char path[4096];
     glob_t g;
     snprintf(path, sizeof path, "%s/%s", bench_cfg.outdir, pattern);
-    if (glob(path, 0, NULL, &g) != 0) {
-        return; /* GLOB_NOMATCH: nothing to remove */
+    int rc = glob(path, 0, NULL, &g);
+    if (rc == GLOB_NOMATCH) {
+        return;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "hamt-bench: cannot list %s (glob error %d)\n", path,
+                rc);
+        exit(2);
     }
     for (size_t i = 0; i < g.gl_pathc; i++) {
         if (unlink(g.gl_pathv[i]) != 0 && errno != ENOENT) {
