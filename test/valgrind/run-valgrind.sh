@@ -42,12 +42,12 @@ for c in "$srcdir"/man/examples/*.c; do
     if [ "$rc" -eq 0 ]; then
         echo "PASS: $bin"
         passed=$((passed + 1))
-    elif [ "$rc" -eq 124 ]; then
-        echo "FAIL: $bin (still running after $timeout_s s under valgrind)"
-        cat "$bin.vg.log"
-        failed=$((failed + 1))
     else
-        echo "FAIL: $bin (exit $rc; memcheck output in $bin.vg.log)"
+        why="exit $rc; memcheck output in $bin.vg.log"
+        if [ "$rc" -eq 124 ]; then
+            why="still running after $timeout_s s under valgrind"
+        fi
+        echo "FAIL: $bin ($why)"
         cat "$bin.vg.log"
         failed=$((failed + 1))
     fi
