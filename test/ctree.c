@@ -357,3 +357,49 @@ Test(ctree, stats_count_a_collision_tree)
     /* Each tree node is a block of at least its 56 bytes. */
     cr_assert_geq(st.node_bytes, (size_t)N * 56, "%zu", st.node_bytes);
 }
+
+Test(ctree, get_many_searches_a_collision_tree_as_get_does)
+{
+    enum { N = 300, Q = 40 };
+    const struct tk **k = same_keys(N, 0x5c);
+    const struct hamt *m = tk_empty_ordered();
+    const void *keys[Q];
+    void *vals[Q];
+    bool found[Q];
+
+    /* Every third key is left out, so the tree answers misses too. */
+    for (unsigned i = 0; i < N; i++) {
+        if (i % 3 != 0) {
+            m = hamt_set(m, k[i], V(i + 1));
+        }
+    }
+    /* One key of another hash: a group mixes the tree with a plain entry. */
+    const struct tk *other = tk_key(N + 1, 0x5d);
+    m = hamt_set(m, other, V(7));
+    cr_assert_eq(hamt__validate(m), 0);
+    for (unsigned i = 0; i < Q; i++) {
+        keys[i] = i == Q - 1 ? (const void *)other : (const void *)k[i * 7];
+        vals[i] = V(0xdead);
+    }
+    unsigned long e0 = tk_equals, c0 = tk_compares;
+    size_t hits = hamt_get_many(m, Q, keys, vals, found), want = 0;
+    /* A tree never calls equal; the plain entry of `other` calls it once. */
+    cr_assert_eq(tk_equals - e0, 1, "%lu equal calls", tk_equals - e0);
+    /* A search of 200 keys' tree is at most 11 deep (1.44 log2(n + 2)). */
+    cr_assert_leq(tk_compares - c0, (unsigned long)Q * 11, "%lu compares",
+                  tk_compares - c0);
+    for (unsigned i = 0; i < Q; i++) {
+        void *v = V(0xdead);
+        bool f = hamt_get(m, keys[i], &v);
+        cr_assert_eq(found[i], f, "key %u", i);
+        cr_assert_eq(vals[i], v, "key %u", i);
+        if (i < Q - 1) {
+            cr_assert_eq(f, (i * 7) % 3 != 0, "key %u", i);
+        }
+        want += f;
+    }
+    cr_assert(found[Q - 1]);
+    cr_assert_eq(vals[Q - 1], V(7));
+    cr_assert_eq(hits, want);
+    free(k);
+}
