@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -912,4 +913,61 @@ Test(ops, set_algebra_of_close_versions_costs_only_the_differences,
         cr_assert(hamt_get(d, HAMT_U64(i * 30011), &v));
         cr_assert_eq(v, V(i * 30011 + 1));
     }
+}
+
+/*
+ * The size of a set operation's result.  The walk keeps at most
+ * SA_LIST_CAP (256) of the subtrees the two maps share and of those only a
+ * holds, and counts the keys of the smaller list.  Keys whose hash is their
+ * number fill a trie of 32 x 32 x 32 exactly: a holds them all, b lacks
+ * every key of the first `gone` level-1 slots of each root slot, so a holds
+ * 32 * gone subtrees alone and both hold the other 32 * (32 - gone).
+ * With gone = 16 both lists overflow (the result is counted), with
+ * gone = 28 the shared list is the smaller, with gone = 4 a's is.
+ */
+Test(ops, set_algebra_sizes_with_many_shared_and_lone_subtrees)
+{
+    enum { N = 32 * 32 * 32 };
+    static const unsigned gones[] = {16, 28, 4};
+
+    const struct tk **k = malloc(N * sizeof *k);
+    cr_assert_not_null(k);
+    const struct hamt *a = tk_empty();
+    for (unsigned i = 0; i < N; i++) {
+        k[i] = tk_key(i, i);
+        a = hamt_set(a, k[i], V(i + 1));
+    }
+    cr_assert_eq(hamt_size(a), N);
+    for (unsigned g = 0; g < sizeof gones / sizeof gones[0]; g++) {
+        unsigned gone = gones[g];
+        const struct hamt *b = a;
+        size_t lone = 0;
+        for (unsigned i = 0; i < N; i++) {
+            if ((i >> 5 & 31) < gone) {
+                b = hamt_remove(b, k[i]);
+                lone++;
+            }
+        }
+        /* One key only b holds, so that no result is a or b itself. */
+        const struct tk *extra = tk_key(N, N);
+        b = hamt_set(b, extra, V(N + 1));
+        cr_assert_eq(hamt_size(b), N - lone + 1);
+
+        const struct hamt *mg = hamt_merge(a, b, NULL, NULL);
+        const struct hamt *in = hamt_intersect(a, b, NULL, NULL);
+        const struct hamt *sb = hamt_subtract(a, b);
+        cr_assert(mg != NULL && in != NULL && sb != NULL);
+        cr_assert(mg != a && mg != b && sb != a && in != b, "gone %u", gone);
+        cr_assert_eq(hamt_size(mg), N + 1, "gone %u", gone);
+        cr_assert_eq(hamt_size(in), N - lone, "gone %u", gone);
+        cr_assert_eq(hamt_size(sb), lone, "gone %u", gone);
+        /* hamt__validate counts every key against the size. */
+        cr_assert_eq(hamt__validate(mg), 0, "gone %u", gone);
+        cr_assert_eq(hamt__validate(in), 0, "gone %u", gone);
+        cr_assert_eq(hamt__validate(sb), 0, "gone %u", gone);
+        cr_assert(hamt_get(mg, extra, NULL));
+        cr_assert(!hamt_get(in, extra, NULL));
+        cr_assert(!hamt_get(sb, extra, NULL));
+    }
+    free(k);
 }
