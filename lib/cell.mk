@@ -38,7 +38,7 @@ if !HAMT_TSAN
 check_PROGRAMS += test/cell test/thread test/slot
 TESTS += test/cell test/thread test/slot
 test_slot_SOURCES = test/slot.c test/stress/payload.h
-test_slot_CFLAGS = $(CELL_CF) $(CRITERION_CFLAGS)
+test_slot_CFLAGS = $(CELL_CF) -DHAMT_TEST_HOOKS $(CRITERION_CFLAGS)
 test_slot_LDADD = $(CELL_LIBS) $(CRITERION_LIBS)
 test_slot_LDFLAGS = $(CELL_LF)
 test_cell_SOURCES = test/cell.c

@@ -222,6 +222,12 @@ gc_fail_now(void)
     fail_countdown = 0;
     return true;
 }
+
+bool
+hamt__fail_injected(void)
+{
+    return gc_fail_now();
+}
 #endif /* HAMT_TEST_HOOKS */
 
 /*

@@ -204,6 +204,12 @@ void hamt__free(void *p);
 void hamt__fail_after(unsigned long n, bool persistent);
 /* Allocations performed by the calling thread since it started. */
 unsigned long hamt__alloc_count(void);
+/*
+ * Whether an allocation outside the collector's heap (a reader's slot
+ * chunk, thread.c) is the injected failure: it counts down with the
+ * collector allocations above but adds nothing to hamt__alloc_count().
+ */
+bool hamt__fail_injected(void);
 #endif
 
 /* Registers the calling thread with the collector if needed (thread.c). */

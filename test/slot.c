@@ -263,6 +263,52 @@ Test(slot, slots_are_reused_after_their_thread_exits)
                  "threads that came one after another must reuse one chunk");
 }
 
+/*
+ * A thread whose first slot chunk cannot be allocated: the acquire fails
+ * with ENOMEM and leaves no half-made chunk behind; the next one succeeds.
+ */
+static void *
+acquire_after_a_failed_chunk(void *p)
+{
+    struct reader_arg *a = p;
+    struct hamt_snapshot *snap = (struct hamt_snapshot *)&snap;
+    size_t chunks = hamt__slot_chunk_count();
+
+    hamt__fail_after(1, false);
+    errno = 0;
+    uint64_t v = hamt_cell_version(a->cell);
+    int err = errno;
+#ifdef HAMT_NO_GC
+    /* Every thread is known without the collector: no slot, no failure. */
+    a->ok = v == 1 && err == 0;
+#else
+    a->ok = v == 0 && err == ENOMEM;
+#endif
+    hamt__fail_after(1, false);
+    errno = 0;
+    const struct hamt *m = hamt_cell_acquire(a->cell, NULL, &snap);
+    err = errno;
+    hamt__fail_after(0, false);
+    a->ok = a->ok && m == NULL && err == ENOMEM && snap == NULL
+            && hamt__slot_chunk_count() == chunks;
+    m = hamt_cell_acquire(a->cell, &v, &snap);
+    a->ok = a->ok && m != NULL && v == 1 && word_of(m, 2) == 3
+            && hamt_snapshot_release(snap) == 0
+            && hamt_cell_version(a->cell) == 1
+            && hamt__slot_chunk_count() == chunks + 1;
+    return NULL;
+}
+
+Test(slot, acquire_and_version_fail_with_enomem_without_a_slot_chunk)
+{
+    struct reader_arg a = {.cell = hamt_cell_new(u64_map(4, 1))};
+
+    /* Version 1, so that the failed hamt_cell_version's 0 means failure. */
+    cr_assert_eq(hamt_cell_store(a.cell, u64_map(4, 1), NULL), 0);
+    run_thread(acquire_after_a_failed_chunk, &a);
+    cr_assert(a.ok);
+}
+
 enum { MANY = 48 };
 
 struct many_arg {
