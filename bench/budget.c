@@ -57,9 +57,11 @@
  * the proportional rule.  A factor row sets hamt_gc_set_budget_factor
  * (factor, FACTOR_FLOOR MiB) under divisor 1: the curve of budget.csv.
  * The BR_DEFAULT row changes nothing: hamt_init()'s own choice in this
- * process.  It comes right after the collector's own schedule because the
- * headline divides one by the other: cases run one after another, and on a
- * shared machine two processes minutes apart see different loads.
+ * process.  The headline divides it by the collector's own schedule (row
+ * 0) and divides the scalar map's default by the plain map's, and cases
+ * run one after another, each in its own process: on a shared machine two
+ * processes minutes apart see different loads.  So budget_case() runs
+ * those three first, next to each other.
  */
 #define FACTOR_FLOOR 4
 enum budget_kind { BR_FIXED, BR_FACTOR, BR_DEFAULT };
@@ -156,6 +158,33 @@ budget_rec(const char *map, size_t n, const char *metric,
     bench_rec("budget", map, n, name, run, v);
 }
 
+/*
+ * The row and map kind of case c (0 <= c < 2 * NBUDGETS): first the plain
+ * map under the collector's schedule, the plain map's default and the
+ * scalar map's default, the three the headline compares; then the plain
+ * map's other rows and the scalar map's other rows, in table order.
+ */
+static void
+budget_case(unsigned c, unsigned *row, bool *scalar)
+{
+    static const unsigned first[][2] = {{0, 0}, {1, 0}, {1, 1}};
+    const unsigned nfirst = sizeof first / sizeof first[0];
+
+    if (c < nfirst) {
+        *row = first[c][0];
+        *scalar = first[c][1] != 0;
+        return;
+    }
+    c -= nfirst;
+    *scalar = c >= NBUDGETS - 2;
+    if (!*scalar) {
+        *row = c + 2; /* plain rows 2 .. NBUDGETS - 1 */
+        return;
+    }
+    c -= NBUDGETS - 2;
+    *row = c == 0 ? 0 : c + 1; /* scalar rows 0, 2 .. NBUDGETS - 1 */
+}
+
 void
 budget_run(long c)
 {
@@ -164,9 +193,11 @@ budget_run(long c)
     }
     size_t n = edits_n(), updates = budget_updates();
     unsigned runs = bench_cfg.runs;
-    const struct budget_row *r = &budget_rows[c % NBUDGETS];
+    unsigned row;
+    bool scalar;
+    budget_case((unsigned)c, &row, &scalar);
+    const struct budget_row *r = &budget_rows[row];
     size_t bytes = r->mib == 0 ? 1 : (size_t)r->mib * MIB;
-    bool scalar = c >= (long)NBUDGETS;
     const char *map = scalar ? "libhamt-scalar" : "libhamt";
 
     if (r->kind == BR_FIXED && hamt_gc_set_budget(bytes) != 0) {
