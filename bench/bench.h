@@ -416,7 +416,8 @@ void out_meta_prepare(void);
 FILE *out_open(const char *name);
 /* Opens outdir/name and writes the comment lines every CSV file starts with. */
 FILE *out_csv(const char *name);
-/* Removes the files of outdir that match the glob pattern (exits on failure). */
+/* Removes the files of outdir whose names match the glob pattern (exits
+ * on failure). */
 void out_remove(const char *pattern);
 
 /* ---- sections (one file each; the list is in sections.c) ---- */

@@ -8,7 +8,8 @@
 #include "bench.h"
 
 #include <errno.h>
-#include <glob.h>
+#include <dirent.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,27 +73,45 @@ out_csv(const char *name)
     return f;
 }
 
+/*
+ * The pattern is matched against the names in outdir, never joined to the
+ * directory's path first: a directory named with glob characters would
+ * otherwise match other paths.
+ */
 void
 out_remove(const char *pattern)
 {
-    char path[4096];
-    glob_t g;
-    snprintf(path, sizeof path, "%s/%s", bench_cfg.outdir, pattern);
-    int rc = glob(path, 0, NULL, &g);
-    if (rc == GLOB_NOMATCH) {
-        return;
-    }
-    if (rc != 0) {
-        fprintf(stderr, "hamt-bench: cannot list %s (glob error %d)\n", path,
-                rc);
+    const char *dir = bench_cfg.outdir;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+
+    if (d == NULL) {
+        if (errno == ENOENT) {
+            return; /* nothing written there yet */
+        }
+        fprintf(stderr, "hamt-bench: cannot list %s: %s\n", dir,
+                strerror(errno));
         exit(2);
     }
-    for (size_t i = 0; i < g.gl_pathc; i++) {
-        if (unlink(g.gl_pathv[i]) != 0 && errno != ENOENT) {
-            fprintf(stderr, "hamt-bench: cannot remove %s: %s\n", g.gl_pathv[i],
+    errno = 0;
+    while ((e = readdir(d)) != NULL) {
+        char path[4096];
+        if (fnmatch(pattern, e->d_name, FNM_PERIOD) != 0) {
+            errno = 0;
+            continue;
+        }
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (unlink(path) != 0 && errno != ENOENT) {
+            fprintf(stderr, "hamt-bench: cannot remove %s: %s\n", path,
                     strerror(errno));
             exit(2);
         }
+        errno = 0;
     }
-    globfree(&g);
+    if (errno != 0) {
+        fprintf(stderr, "hamt-bench: cannot list %s: %s\n", dir,
+                strerror(errno));
+        exit(2);
+    }
+    closedir(d);
 }
