@@ -11,7 +11,8 @@
  * first mismatch aborts, and so does any kept version that changed or fails
  * hamt__validate().
  *
- * Byte 0 chooses the key type: u64 keys (keyed default hash), or a custom
+ * Byte 0 chooses the key type: u64 keys (keyed default hash), the same
+ * keys in a map of scalar values (hamt_new_scalar), or a custom
  * key type whose hash keeps only a few bits of a mixed key number, chosen
  * from a table of masks, so that full collisions, long shared prefixes
  * (deepest paths) and collision nodes happen all the time; each mask comes
@@ -157,15 +158,19 @@ fk_compare(const void *a, const void *b, void *ctx)
 }
 
 /* The empty maps: one u64 map, then one custom map per mask without an
- * order (collision nodes), then one per mask with one (collision trees). */
-#define NKINDS (1 + 2 * NMASKS)
+ * order (collision nodes), then one per mask with one (collision trees),
+ * then one u64 map of scalar values (hamt_new_scalar), whose childless
+ * nodes take the leaf allocation path (hamt__alloc_leaf) wherever a node
+ * is made. */
+#define NKINDS (2 + 2 * NMASKS)
+#define KIND_SCALAR (NKINDS - 1)
 static const struct hamt *empties[NKINDS];
 static int kind; /* index into empties */
 
 static const void *
 key_of(unsigned i)
 {
-    if (kind == 0) {
+    if (kind == 0 || kind == KIND_SCALAR) {
         return HAMT_U64((uint64_t)i * 0x9e3779b97f4a7c15ull);
     }
     return &fkeys[i];
@@ -174,7 +179,7 @@ key_of(unsigned i)
 static unsigned
 index_of(const void *key)
 {
-    if (kind == 0) {
+    if (kind == 0 || kind == KIND_SCALAR) {
         for (unsigned i = 0; i < NKEYS; i++) {
             if (key_of(i) == key) {
                 return i;
@@ -202,7 +207,7 @@ struct version {
     struct ref r;
 };
 
-static unsigned long long total_ops, total_inputs;
+static unsigned long long total_ops, total_inputs, scalar_inputs;
 
 #define CHECK(cond)                                                            \
     do {                                                                       \
@@ -388,8 +393,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void
 report(void)
 {
-    fprintf(stderr, "fuzz_map: %llu inputs, %llu operations\n", total_inputs,
-            total_ops);
+    fprintf(stderr,
+            "fuzz_map: %llu inputs, %llu operations (%llu inputs on a scalar "
+            "map)\n",
+            total_inputs, total_ops, scalar_inputs);
 }
 
 int
@@ -414,6 +421,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
         };
         empties[1 + i] = hamt_new_custom(&kt);
     }
+    empties[KIND_SCALAR] = hamt_new_scalar(HAMT_KEY_U64);
     for (unsigned i = 0; i < NKINDS; i++) {
         if (empties[i] == NULL) {
             abort();
@@ -436,6 +444,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     total_inputs++;
     kind = data[0] % NKINDS;
+    scalar_inputs += kind == KIND_SCALAR;
     memset(&cur, 0, sizeof cur);
     cur.m = empties[kind];
     for (unsigned s = 0; s < NSLOTS; s++) {
