@@ -210,6 +210,13 @@ unsigned long hamt__alloc_count(void);
  * collector allocations above but adds nothing to hamt__alloc_count().
  */
 bool hamt__fail_injected(void);
+#else
+/* Without the hooks no allocation is ever an injected failure. */
+static inline bool
+hamt__fail_injected(void)
+{
+    return false;
+}
 #endif
 
 /* Registers the calling thread with the collector if needed (thread.c). */

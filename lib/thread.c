@@ -394,11 +394,7 @@ slot_get_slow(void)
     }
     ch = slot_claim();
     if (ch == NULL) {
-#ifdef HAMT_TEST_HOOKS
         ch = hamt__fail_injected() ? NULL : calloc(1, sizeof *ch);
-#else
-        ch = calloc(1, sizeof *ch);
-#endif
         if (ch == NULL) {
             errno = ENOMEM;
             return NULL;
