@@ -161,28 +161,36 @@ budget_rec(const char *map, size_t n, const char *metric,
 /*
  * The row and map kind of case c (0 <= c < 2 * NBUDGETS): first the plain
  * map under the collector's schedule, the plain map's default and the
- * scalar map's default, the three the headline compares; then the plain
- * map's other rows and the scalar map's other rows, in table order.
+ * scalar map's default, the three the headline compares; then every other
+ * case in table order, the plain map's rows before the scalar map's.
  */
 static void
 budget_case(unsigned c, unsigned *row, bool *scalar)
 {
-    static const unsigned first[][2] = {{0, 0}, {1, 0}, {1, 1}};
+    static const struct {
+        unsigned row;
+        bool scalar;
+    } first[] = {{0, false}, {1, false}, {1, true}};
     const unsigned nfirst = sizeof first / sizeof first[0];
 
     if (c < nfirst) {
-        *row = first[c][0];
-        *scalar = first[c][1] != 0;
+        *row = first[c].row;
+        *scalar = first[c].scalar;
         return;
     }
     c -= nfirst;
-    *scalar = c >= NBUDGETS - 2;
-    if (!*scalar) {
-        *row = c + 2; /* plain rows 2 .. NBUDGETS - 1 */
-        return;
+    for (unsigned k = 0; k < 2 * NBUDGETS; k++) {
+        unsigned r = k % NBUDGETS;
+        bool s = k >= NBUDGETS, taken = false;
+        for (unsigned f = 0; f < nfirst; f++) {
+            taken = taken || (first[f].row == r && first[f].scalar == s);
+        }
+        if (!taken && c-- == 0) {
+            *row = r;
+            *scalar = s;
+            return;
+        }
     }
-    c -= NBUDGETS - 2;
-    *row = c == 0 ? 0 : c + 1; /* scalar rows 0, 2 .. NBUDGETS - 1 */
 }
 
 void
