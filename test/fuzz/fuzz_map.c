@@ -167,10 +167,17 @@ fk_compare(const void *a, const void *b, void *ctx)
 static const struct hamt *empties[NKINDS];
 static int kind; /* index into empties */
 
+/* Whether the current kind's keys are u64 numbers (not struct fk). */
+static bool
+kind_u64(void)
+{
+    return kind == 0 || kind == KIND_SCALAR;
+}
+
 static const void *
 key_of(unsigned i)
 {
-    if (kind == 0 || kind == KIND_SCALAR) {
+    if (kind_u64()) {
         return HAMT_U64((uint64_t)i * 0x9e3779b97f4a7c15ull);
     }
     return &fkeys[i];
@@ -179,7 +186,7 @@ key_of(unsigned i)
 static unsigned
 index_of(const void *key)
 {
-    if (kind == 0 || kind == KIND_SCALAR) {
+    if (kind_u64()) {
         for (unsigned i = 0; i < NKEYS; i++) {
             if (key_of(i) == key) {
                 return i;
