@@ -619,8 +619,7 @@ hamt_set_markers(unsigned n)
 void
 hamt__markers_default(void)
 {
-    if (markers_chosen || GC_is_init_called()
-        || getenv("GC_MARKERS") != NULL) {
+    if (markers_chosen || GC_is_init_called() || getenv("GC_MARKERS") != NULL) {
         return;
     }
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
