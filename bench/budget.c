@@ -69,6 +69,8 @@ static const struct budget_row {
     enum budget_kind kind;
     unsigned mib, div, factor;
 } budget_rows[] = {
+    /* One row per line, as the table is read. */
+    /* clang-format off */
     {BR_FIXED, 0, DIV_COLLECTOR, 0},
     {BR_DEFAULT, 0, 0, 0},
     {BR_FIXED, 16, DIV_COLLECTOR, 0},
@@ -82,6 +84,7 @@ static const struct budget_row {
     {BR_FACTOR, FACTOR_FLOOR, 1, 6},
     {BR_FACTOR, FACTOR_FLOOR, 1, 8},
     {BR_FACTOR, FACTOR_FLOOR, 1, 12},
+    /* clang-format on */
 };
 #define NBUDGETS (sizeof budget_rows / sizeof budget_rows[0])
 

@@ -456,8 +456,8 @@ conc_run_phase(const struct bench_adapter *a, void *m, enum bkind kind,
              * the two was hit and the other not.
              */
             /* The waiting at both ends of the phase, or none known. */
-            bool rq_known = w[i].rq_start_ns != UINT64_MAX
-                            && w[i].rq_last_ns != UINT64_MAX;
+            bool rq_known =
+                w[i].rq_start_ns != UINT64_MAX && w[i].rq_last_ns != UINT64_MAX;
             if (i == 0) {
                 res->gap_max_ms = ms;
                 res->gap_own_max_ms =
@@ -466,9 +466,9 @@ conc_run_phase(const struct bench_adapter *a, void *m, enum bkind kind,
             if (!rq_known) {
                 res->rq_wait_ms_10s = NAN;
             } else if (dt > 0) {
-                res->rq_wait_ms_10s += (double)(w[i].rq_last_ns
-                                                - w[i].rq_start_ns)
-                                       / 1e6 * 10.0 / dt / nr;
+                res->rq_wait_ms_10s +=
+                    (double)(w[i].rq_last_ns - w[i].rq_start_ns) / 1e6 * 10.0
+                    / dt / nr;
             }
             if (dt > 0) {
                 res->gaps_1ms_10s += (double)w[i].gaps_1ms * 10.0 / dt / nr;

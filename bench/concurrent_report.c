@@ -102,8 +102,8 @@ concurrent_report(enum bkind kind, size_t n)
            bench_kind_name(kind), n, bench_cfg.ro_phase_s, bench_cfg.runs);
     bench_print_skipped(stdout, "   ");
     printf("%-14s %12s %12s %8s %8s %10s %10s %10s %10s %9s\n", "map",
-           "read M/s", "per-reader", "p50 ns", "p99 ns", "max us",
-           "max gap ms", "own max ms", "rq wait", "steal %");
+           "read M/s", "per-reader", "p50 ns", "p99 ns", "max us", "max gap ms",
+           "own max ms", "rq wait", "steal %");
     for (unsigned i = 0; bench_adapters[i]; i++) {
         const struct bench_adapter *a = bench_adapters[i];
         if (!bench_selected_conc(a) || !(a->flags & BA_READ_MT)) {

@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 /* A target's figures as measured. */
 struct result {
     const struct target *t;

@@ -58,8 +58,8 @@
 #include <time.h>
 
 #define WR_LAT_CAP 16384
-#define WR_MARGIN 4096 /* churn readers stay this far inside the window */
-#define WR_BATCH 16 /* reader lookups per snapshot, as in main.c */
+#define WR_MARGIN 4096     /* churn readers stay this far inside the window */
+#define WR_BATCH 16        /* reader lookups per snapshot, as in main.c */
 #define WR_SLOW_NS 20000.0 /* a slow update for the diagnosis */
 
 struct wr_shared {
@@ -70,7 +70,7 @@ struct wr_shared {
     enum wr_pattern pat;
     unsigned nw; /* writers: the disjoint pattern's ranges */
     bool one_writer;
-    bool diag; /* HAMT_BENCH_WR_DIAG set: classify slow updates */
+    bool diag;              /* HAMT_BENCH_WR_DIAG set: classify slow updates */
     _Atomic uint64_t *next; /* churn: next fresh key number */
     _Atomic int stop;
     /* Threads that have done their first update (writers) or batch. */

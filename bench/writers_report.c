@@ -84,14 +84,13 @@ wr_med(double *v, unsigned n)
 
 /* Every field of struct wr_cell, for wr_cell_median(). */
 static const size_t wr_cell_fields[] = {
-    offsetof(struct wr_cell, upd_s),    offsetof(struct wr_cell, rd_s),
-    offsetof(struct wr_cell, p50_us),   offsetof(struct wr_cell, p99_us),
-    offsetof(struct wr_cell, worst_p99_us),
-    offsetof(struct wr_cell, ops_s),    offsetof(struct wr_cell, hit_pct),
-    offsetof(struct wr_cell, rd_cpu),   offsetof(struct wr_cell, wr_cpu),
-    offsetof(struct wr_cell, vcsw_upd), offsetof(struct wr_cell, gc_pct),
-    offsetof(struct wr_cell, slow),     offsetof(struct wr_cell, slow_pre),
-    offsetof(struct wr_cell, slow_slp),
+    offsetof(struct wr_cell, upd_s),        offsetof(struct wr_cell, rd_s),
+    offsetof(struct wr_cell, p50_us),       offsetof(struct wr_cell, p99_us),
+    offsetof(struct wr_cell, worst_p99_us), offsetof(struct wr_cell, ops_s),
+    offsetof(struct wr_cell, hit_pct),      offsetof(struct wr_cell, rd_cpu),
+    offsetof(struct wr_cell, wr_cpu),       offsetof(struct wr_cell, vcsw_upd),
+    offsetof(struct wr_cell, gc_pct),       offsetof(struct wr_cell, slow),
+    offsetof(struct wr_cell, slow_pre),     offsetof(struct wr_cell, slow_slp),
 };
 
 void
@@ -261,8 +260,7 @@ wr_report(FILE *csv)
                 if (getenv("HAMT_BENCH_WR_DIAG") != NULL) {
                     printf("  %-16s   updates over 20 us: %.2f per 1000;"
                            " of them preempted %.0f%%, asleep %.0f%%\n",
-                           "", r->med.slow, r->med.slow_pre,
-                           r->med.slow_slp);
+                           "", r->med.slow, r->med.slow_pre, r->med.slow_slp);
                 }
             }
         }
