@@ -132,13 +132,19 @@ static int thread_key_error;
 /*
  * Runs at the exit of a thread that this library registered (the key's
  * value is non-NULL only for those).  The thread is still registered, so
- * unregistering here is what the collector requires.
+ * unregistering here is what the collector requires.  The state goes back
+ * to unknown with it (the invariant above): the application's own key
+ * destructors may run after this one and call the library, which must then
+ * register the thread again rather than believe it registered (it would
+ * allocate unregistered, and the collector aborts the process when such a
+ * thread starts a collection).
  */
 static void
 thread_key_destroy(void *value)
 {
     (void)value;
     GC_unregister_my_thread();
+    thread_state = THREAD_UNKNOWN;
 }
 
 /* Creates the key once per process; records the error for later callers. */

@@ -133,6 +133,76 @@ load_and_exit(void *arg)
     return (void *)hamt_set(m, HAMT_U64(1), NULL);
 }
 
+/*
+ * An application key whose destructor uses the library after the
+ * library's own key destructor has unregistered the thread (glibc runs a
+ * thread's destructors in the order the keys were made).
+ */
+static pthread_key_t late_key;
+
+struct late_probe {
+    struct hamt_cell *c;
+    int rc;
+    int registered;
+    const struct hamt *built;
+};
+
+static void
+late_destroy(void *arg)
+{
+    struct late_probe *p = arg;
+    const struct hamt *m = hamt_new(HAMT_KEY_U64);
+
+    p->rc = hamt_thread_register();
+    p->registered = GC_thread_is_registered();
+    /* Allocate and collect from here: an unregistered thread aborts. */
+    for (uint64_t i = 0; m != NULL && i < 1000; i++) {
+        m = hamt_set(m, HAMT_U64(i), NULL);
+    }
+    GC_gcollect();
+    p->built = m;
+}
+
+static void *
+late_main(void *arg)
+{
+    struct late_probe *p = arg;
+
+    (void)hamt_cell_load(p->c, NULL); /* registered by the library */
+    (void)pthread_setspecific(late_key, p);
+    return NULL;
+}
+
+static void *
+register_and_exit(void *arg)
+{
+    (void)arg;
+    return (void *)(intptr_t)hamt_thread_register();
+}
+
+Test(thread, a_destructor_after_the_librarys_registers_again)
+{
+    struct late_probe p = {.c = hamt_cell_new(hamt_new(HAMT_KEY_U64)),
+                           .rc = -2};
+    pthread_t t;
+    void *ret;
+
+    cr_assert_not_null(p.c);
+    /* The library's key exists once a plain thread has registered. */
+    spawn(&t, register_and_exit, NULL);
+    pthread_join(t, &ret);
+    cr_assert_eq((intptr_t)ret, 0);
+    cr_assert_eq(pthread_key_create(&late_key, late_destroy), 0);
+    spawn(&t, late_main, &p);
+    pthread_join(t, NULL);
+    cr_assert_eq(p.rc, 0);
+    cr_assert_neq(p.registered, 0,
+                  "hamt_thread_register succeeded: the collector must "
+                  "know the thread");
+    cr_assert_not_null(p.built);
+    cr_assert_eq(hamt_size(p.built), 1000);
+}
+
 Test(thread, registered_threads_exit_without_harm, .timeout = 120)
 {
     struct hamt_cell *c = hamt_cell_new(hamt_new(HAMT_KEY_U64));
