@@ -49,7 +49,7 @@
  *       system call and writes no word other than `rec`.  A waiter sleeps
  *       for any valid timeout: a deadline the clock cannot express is
  *       "forever", and a system call that fails is never retried without
- *       sleeping (cell_nap()).
+ *       sleeping (hamt__nap()).
  *
  * The waiting protocol (P7).  The futex word `seq` is bumped, and waiters
  * woken, only when `waiters` is non-zero.  Writer and waiter each write
@@ -648,8 +648,8 @@ _Static_assert((time_t)-1 < 0, "time_t must be a signed integer type");
  * (undefined; in practice a deadline in the past, which made the futex fail
  * at once and the wait loop spin).
  */
-static bool
-cell_deadline(const struct timespec *rel, struct timespec *abs)
+bool
+hamt__deadline(const struct timespec *rel, struct timespec *abs)
 {
     clock_gettime(CLOCK_MONOTONIC, abs);
     /* abs->tv_sec >= 0 on CLOCK_MONOTONIC; keep one second for the carry. */
@@ -665,7 +665,7 @@ cell_deadline(const struct timespec *rel, struct timespec *abs)
     return true;
 }
 
-/* The longest nap after an unexpected futex failure (see cell_nap()). */
+/* The longest nap after an unexpected futex failure (see hamt__nap()). */
 #define CELL_NAP_MAX_NS (64L * 1000 * 1000)
 
 /*
@@ -678,8 +678,8 @@ cell_deadline(const struct timespec *rel, struct timespec *abs)
  * (slept, or a signal cut the nap short: the caller re-checks either way),
  * or an error number from clock_nanosleep().
  */
-static int
-cell_nap(const struct timespec *deadline, long *step)
+int
+hamt__nap(const struct timespec *deadline, long *step)
 {
     struct timespec until;
     int e;
@@ -704,8 +704,8 @@ cell_nap(const struct timespec *deadline, long *step)
 }
 
 /* Whether CLOCK_MONOTONIC has reached `deadline`. */
-static bool
-cell_past(const struct timespec *deadline)
+bool
+hamt__past(const struct timespec *deadline)
 {
     struct timespec now;
 
@@ -721,7 +721,7 @@ hamt_cell_wait(struct hamt_cell *c, uint64_t seen,
 {
     struct timespec deadline;
     const struct timespec *until = NULL; /* NULL: wait without limit */
-    long step = 1000 * 1000;             /* first nap after a failure */
+    long step = HAMT__NAP_FIRST_NS;      /* first nap after a failure */
     struct hamt_snapshot *slot;
     uint32_t s;
     int saved_errno = errno;
@@ -746,7 +746,7 @@ hamt_cell_wait(struct hamt_cell *c, uint64_t seen,
     if (cell_version_sc(c, slot) > seen) {
         goto out;
     }
-    if (timeout != NULL && cell_deadline(timeout, &deadline)) {
+    if (timeout != NULL && hamt__deadline(timeout, &deadline)) {
         until = &deadline;
     }
     /*
@@ -786,12 +786,12 @@ hamt_cell_wait(struct hamt_cell *c, uint64_t seen,
             continue;
         }
         if (errno != ETIMEDOUT) {
-            err = cell_nap(until, &step);
+            err = hamt__nap(until, &step);
             if (err != 0) {
                 rc = -1;
                 break;
             }
-            if (until == NULL || !cell_past(until)) {
+            if (until == NULL || !hamt__past(until)) {
                 continue;
             }
         }

@@ -100,7 +100,8 @@
  *       it was never applied.  Once a publisher has claimed it (TAKEN) the
  *       request completes and the call returns its result, after the
  *       deadline if need be (one round of bounded work).  A submitter that
- *       is handed the publisher flag serves, whatever its deadline.
+ *       is handed the publisher flag serves, whatever its deadline.  A
+ *       timeout too far ahead for the clock to express means none.
  *   C7  Other writers.  hamt_cell_cas() and hamt_cell_update() may run on
  *       the same cell at the same time: the publisher's compare-and-publish
  *       then fails and it redoes the round on the new map (alter functions
@@ -208,11 +209,37 @@ struct hamt_combine {
 };
 
 /*
- * The combiner this thread is serving as publisher, so that an alter
- * function that submits to it gets EDEADLK instead of waiting for itself.
- * Holds no reference the collector needs (the publisher's frame holds cb).
+ * The combiners this thread is serving as publisher, innermost first: an
+ * alter function may submit to another combiner and so serve it too, and
+ * a submission to any combiner of the chain, not only the innermost, would
+ * wait for this thread itself, so it gets EDEADLK.  Each frame lives in
+ * its combine_serve() call.  Holds no reference the collector needs (the
+ * publishers' frames hold each cb).
  */
-static _Thread_local const struct hamt_combine *combine_serving;
+struct combine_frame {
+    const struct hamt_combine *cb;
+    const struct combine_frame *outer;
+};
+static _Thread_local const struct combine_frame *combine_serving;
+
+/* Whether this thread is serving cb as publisher (at any depth). */
+static bool
+combine_served_here(const struct hamt_combine *cb)
+{
+    for (const struct combine_frame *f = combine_serving; f != NULL;
+         f = f->outer) {
+        if (f->cb == cb) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * Naps taken after an unexpected futex failure (hamt__nap()), for the
+ * tests: a deadline the futex refuses would make them count up.
+ */
+static HAMT_ATOMIC(uint64_t) combine_naps;
 
 static long
 combine_futex(HAMT_ATOMIC(uint32_t) *word, int op, uint32_t val,
@@ -560,9 +587,9 @@ combine_depart(struct hamt_combine *cb)
 static void
 combine_serve(struct hamt_combine *cb)
 {
-    const struct hamt_combine *outer = combine_serving;
+    struct combine_frame frame = {cb, combine_serving};
 
-    combine_serving = cb;
+    combine_serving = &frame;
     for (unsigned round = 0; round < COMBINE_ROUNDS; round++) {
         /*
          * ORDER: acquire; pairs with the seq_cst CAS of each push: the
@@ -580,19 +607,7 @@ combine_serve(struct hamt_combine *cb)
         }
     }
     combine_depart(cb);
-    combine_serving = outer;
-}
-
-static void
-combine_deadline(const struct timespec *rel, struct timespec *abs)
-{
-    clock_gettime(CLOCK_MONOTONIC, abs);
-    abs->tv_sec += rel->tv_sec;
-    abs->tv_nsec += rel->tv_nsec;
-    if (abs->tv_nsec >= 1000000000L) {
-        abs->tv_nsec -= 1000000000L;
-        abs->tv_sec++;
-    }
+    combine_serving = frame.outer;
 }
 
 /*
@@ -606,6 +621,7 @@ combine_submit(struct hamt_combine *cb, struct combine_req *r,
     /* ORDER: relaxed; only to seed the CAS, which re-reads. */
     struct combine_req *h = hamt__load_rlx(&cb->pending);
     unsigned spins = 0;
+    long step = HAMT__NAP_FIRST_NS; /* first nap after a futex failure */
     int saved_errno = errno;
 
     do {
@@ -649,11 +665,16 @@ combine_submit(struct hamt_combine *cb, struct combine_req *r,
             uint32_t zero = 0;
 
             /*
-             * ORDER: relaxed for the look, seq_cst for the CAS: the CAS is
-             * the proof's step after P (Dekker with D1/D2); the look only
-             * avoids writing a contended line when the flag is held.
+             * ORDER: seq_cst for both.  The CAS is the proof's step after
+             * P (Dekker with D1/D2); the look avoids writing a contended
+             * line when the flag is held, and it may stand for the CAS in
+             * the proof only because it is seq_cst too: reading 1 puts it
+             * before the holder's D1 in the total order, so the holder's
+             * D2 sees our push.  A relaxed look could read a stale 1 from a
+             * holder that had already left, and we would sleep with the
+             * flag free.  (A plain load on x86-64, LDAR on AArch64.)
              */
-            if (hamt__load_rlx(&cb->busy) == 0
+            if (hamt__load_sc(&cb->busy) == 0
                 && hamt__cas_sc(&cb->busy, &zero, 1)) {
                 combine_serve(cb);
                 continue;
@@ -677,28 +698,47 @@ combine_submit(struct hamt_combine *cb, struct combine_req *r,
             s |= STATE_SLEEP;
         }
         bool timed = deadline != NULL && (s & STATE_MASK) == STATE_PENDING;
-        if (combine_futex(&r->state, FUTEX_WAIT_BITSET, s,
-                          timed ? deadline : NULL)
-                != 0
-            && errno == ETIMEDOUT && timed) {
-            /* ORDER: relaxed; as in combine_claim(), one word's RMW. */
-            s = hamt__load_rlx(&r->state);
-            while ((s & STATE_MASK) == STATE_PENDING) {
-                /* ORDER: relaxed; races only with claim and handoff. */
-                if (hamt__cas_rlx(&r->state, &s, STATE_CANCELLED)) {
-                    errno = ETIMEDOUT;
-                    return -1;
-                }
+        const struct timespec *until = timed ? deadline : NULL;
+
+        if (combine_futex(&r->state, FUTEX_WAIT_BITSET, s, until) == 0
+            || errno == EAGAIN || errno == EINTR) {
+            continue; /* woken, the word changed, or a signal: look again */
+        }
+        if (errno != ETIMEDOUT) {
+            /*
+             * A failure the protocol does not expect (ENOSYS or EPERM from
+             * a sandbox, EINVAL) returns at once each time: poll instead
+             * of spinning, as hamt_cell_wait() does.  A failed nap only
+             * shortens the poll.
+             */
+            /* ORDER: relaxed; a counter for the tests. */
+            (void)hamt__add_rlx(&combine_naps, 1);
+            (void)hamt__nap(until, &step);
+            if (until == NULL || !hamt__past(until)) {
+                continue;
             }
         }
-        /* Woken, EAGAIN (the word changed) or EINTR: look again. */
+        /* The deadline has passed: cancel, unless a publisher claimed r. */
+        /* ORDER: relaxed; as in combine_claim(), one word's RMW. */
+        s = hamt__load_rlx(&r->state);
+        while ((s & STATE_MASK) == STATE_PENDING) {
+            /* ORDER: relaxed; races only with claim and handoff. */
+            if (hamt__cas_rlx(&r->state, &s, STATE_CANCELLED)) {
+                errno = ETIMEDOUT;
+                return -1;
+            }
+        }
     }
 }
 
-/* Argument checks shared by the submitters; 0 or -1 with errno. */
+/*
+ * Argument checks shared by the submitters; 0 or -1 with errno.  On 0,
+ * *until is the absolute deadline (in *deadline), or NULL for none: no
+ * timeout, or one too far ahead for the clock to express (forever).
+ */
 static int
 combine_check(struct hamt_combine *cb, const struct timespec *timeout,
-              struct timespec *deadline)
+              struct timespec *deadline, const struct timespec **until)
 {
     if (cb == NULL
         || (timeout != NULL
@@ -707,16 +747,15 @@ combine_check(struct hamt_combine *cb, const struct timespec *timeout,
         errno = EINVAL;
         return -1;
     }
-    if (combine_serving == cb) {
+    if (combine_served_here(cb)) {
         errno = EDEADLK; /* an alter function of this combiner's round */
         return -1;
     }
     if (hamt__thread_ensure() != 0) {
         return -1;
     }
-    if (timeout != NULL) {
-        combine_deadline(timeout, deadline);
-    }
+    *until = timeout != NULL && hamt__deadline(timeout, deadline) ? deadline
+                                                                  : NULL;
     return 0;
 }
 
@@ -732,13 +771,14 @@ combine_one(struct hamt_combine *cb, enum combine_op op, const void *key,
             const struct timespec *timeout, uint64_t *version)
 {
     struct timespec deadline;
+    const struct timespec *until;
     struct combine_req local;
     struct combine_req *r = &local;
 
-    if (combine_check(cb, timeout, &deadline) != 0) {
+    if (combine_check(cb, timeout, &deadline, &until) != 0) {
         return -1;
     }
-    if (timeout != NULL) {
+    if (until != NULL) {
         r = hamt__alloc(sizeof *r);
         if (r == NULL) {
             return -1;
@@ -753,7 +793,7 @@ combine_one(struct hamt_combine *cb, enum combine_op op, const void *key,
     r->version = 0;
     /* Unpublished until the push. */
     hamt__atomic_init(&r->state, STATE_PENDING);
-    return combine_submit(cb, r, timeout != NULL ? &deadline : NULL, version);
+    return combine_submit(cb, r, until, version);
 }
 
 int
@@ -789,6 +829,13 @@ hamt__combine_rounds(const struct hamt_combine *cb,
         /* ORDER: relaxed; a statistic (see combine_count()). */
         hist[i] = hamt__load_rlx(&cb->rounds[i]);
     }
+}
+
+uint64_t
+hamt__combine_naps(void)
+{
+    /* ORDER: relaxed; a counter (see combine_naps). */
+    return hamt__load_rlx(&combine_naps);
 }
 
 size_t

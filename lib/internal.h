@@ -324,6 +324,26 @@ const struct hamt *hamt__batch_peek(const struct hamt_batch *b);
 bool hamt__equal(const struct hamt *a, const struct hamt *b,
                  hamt_value_equal_fn veq, void *ctx);
 
+/* ---- waiting with a deadline (cell.c; the combiner uses them too) ---- */
+
+/*
+ * The absolute CLOCK_MONOTONIC deadline `rel` (a valid timespec) from now,
+ * in *abs: true, or false when it does not fit in a time_t, which means
+ * "no deadline".
+ */
+bool hamt__deadline(const struct timespec *rel, struct timespec *abs);
+/*
+ * A nap after a futex failure the waiting protocol does not expect (a
+ * sandbox's ENOSYS or EPERM, EINVAL), so that the wait polls rather than
+ * spins: sleeps *step ns (doubled each time, up to a bound) but not past
+ * `deadline` (NULL: none).  0, or an error number from clock_nanosleep.
+ */
+int hamt__nap(const struct timespec *deadline, long *step);
+/* The first *step for hamt__nap(). */
+#define HAMT__NAP_FIRST_NS (1000L * 1000)
+/* Whether CLOCK_MONOTONIC has reached `deadline`. */
+bool hamt__past(const struct timespec *deadline);
+
 /* ---- combined publication (combine.c) ---- */
 
 /*
@@ -332,6 +352,11 @@ bool hamt__equal(const struct hamt *a, const struct hamt *b,
  * its requests vanish while it is walked.
  */
 size_t hamt__combine_pending(const struct hamt_combine *cb);
+/*
+ * Naps the combine submitters of this process took after a futex failure
+ * the protocol does not expect (tests: none in any of theirs).
+ */
+uint64_t hamt__combine_naps(void);
 /*
  * Rounds served so far by requests claimed: hist[i] counts rounds of i + 1
  * requests, hist[HAMT__COMBINE_HIST - 1] those of HAMT__COMBINE_HIST or

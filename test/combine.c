@@ -8,6 +8,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -168,6 +169,7 @@ struct holder {
     bool persistent;
     atomic_bool entered;
     atomic_bool release; /* when set, return even if not all are pending */
+    unsigned linger;     /* naps to take after that, still holding the flag */
     int calls;
 };
 
@@ -180,6 +182,9 @@ hold(void *old, bool present, void **nv, void *ctx)
     atomic_store(&h->entered, true);
     while (hamt__combine_pending(comb) < h->wait_for
            && !atomic_load(&h->release)) {
+        nap();
+    }
+    for (unsigned i = 0; i < h->linger; i++) {
         nap();
     }
     if (h->fail != 0) {
@@ -426,6 +431,91 @@ Test(combine, alter_function_submitting_to_its_combiner_gets_edeadlk)
     cr_assert_eq(rc[1], EDEADLK);
     cr_assert(hamt_contains(hamt_cell_load(cell, NULL), K(1)));
     cr_assert_not(hamt_contains(hamt_cell_load(cell, NULL), K(2)));
+}
+
+static struct hamt_combine *comb2;
+
+/* Run by comb2's publisher, inside comb's round: submits to comb. */
+static enum hamt_alter_action
+reenter_outer(void *old, bool present, void **nv, void *ctx)
+{
+    int *rc = ctx;
+
+    (void)old;
+    (void)present;
+    errno = 0;
+    rc[0] = hamt_combine_set(comb, K(3), V(3), NULL, NULL);
+    rc[1] = errno;
+    *nv = V(1);
+    return HAMT_ALTER_SET;
+}
+
+/* Run by comb's publisher: submits to comb2, which this thread serves. */
+static enum hamt_alter_action
+via_other_combiner(void *old, bool present, void **nv, void *ctx)
+{
+    int *rc = ctx;
+
+    (void)old;
+    (void)present;
+    rc[2] = hamt_combine_alter(comb2, K(1), reenter_outer, rc, NULL, NULL);
+    *nv = V(1);
+    return HAMT_ALTER_SET;
+}
+
+/*
+ * comb's publisher serves comb2 too (no one else holds comb2's flag), and
+ * comb2's alter function submits to comb: a wait for this thread itself.
+ * It used to hang; the suite's timeout would end the test.
+ */
+Test(combine, an_alter_function_two_combiners_deep_gets_edeadlk)
+{
+    struct hamt_cell *cell2 = hamt_cell_new(hamt_new(HAMT_KEY_U64));
+    int rc[3] = {0, 0, -1};
+
+    cr_assert_not_null(cell2);
+    comb2 = hamt_combine_new(cell2);
+    cr_assert_not_null(comb2);
+    cr_assert_eq(hamt_combine_alter(comb, K(1), via_other_combiner, rc, NULL,
+                                    NULL),
+                 0);
+    cr_assert_eq(rc[2], 0, "comb2's round published");
+    cr_assert_eq(rc[0], -1);
+    cr_assert_eq(rc[1], EDEADLK);
+    cr_assert(hamt_contains(hamt_cell_load(cell, NULL), K(1)));
+    cr_assert_not(hamt_contains(hamt_cell_load(cell, NULL), K(3)));
+    cr_assert(hamt_contains(hamt_cell_load(cell2, NULL), K(1)));
+    /* Leaving the rounds ended the chain: comb takes submissions again. */
+    cr_assert_eq(hamt_combine_set(comb, K(3), V(3), NULL, NULL), 0);
+}
+
+/* The largest time_t (a signed integer type on every target). */
+#define TEST_TIME_MAX                                                          \
+    ((time_t)((((uintmax_t)1 << (sizeof(time_t) * CHAR_BIT - 2)) - 1) * 2 + 1))
+
+/*
+ * A timeout beyond what the clock can express means none: the submitter
+ * sleeps until served.  It used to overflow into a deadline in the past,
+ * which the futex refused at once, over and over (a busy loop); now such a
+ * refusal would take a nap, which hamt__combine_naps() counts.
+ */
+Test(combine, a_timeout_beyond_the_clock_waits_asleep)
+{
+    struct holder h = {.linger = 50};
+    struct sub hs = {0}, s = {0};
+    const struct timespec huge = {TEST_TIME_MAX, 999999999L};
+    uint64_t naps = hamt__combine_naps();
+
+    start_holder(&hs, &h, 1);
+    s = (struct sub){.op = 0, .key = 42, .val = V(1), .timeout = &huge};
+    start(&s);
+    pthread_join(hs.t, NULL);
+    pthread_join(s.t, NULL);
+    cr_assert_eq(hs.rc, 0);
+    cr_assert_eq(s.rc, 0, "errno %d", s.err);
+    cr_assert_eq(s.ver, 2);
+    cr_assert(hamt_contains(hamt_cell_load(cell, NULL), K(42)));
+    cr_assert_eq(hamt__combine_naps(), naps, "the futex refused the wait");
 }
 
 /* Publishes behind the combiner's back on the first call (C7). */
