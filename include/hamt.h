@@ -34,7 +34,8 @@
  *     (hamt_init(): the library was built for a popcnt instruction this
  *     CPU lacks; the cell calls: a collector mode the library refuses),
  *     EOVERFLOW (hamt_batch_begin()), EDEADLK (a combiner called from its
- *     own alter function).
+ *     own alter function), EPERM (the first call, which initialises the
+ *     collector, off the main thread).
  *   - A failed call publishes nothing and leaves every existing map valid.
  *   - Maps are immutable: every map parameter is `const struct hamt *`.
  *     Any number of threads may read any map at the same time.
@@ -163,10 +164,12 @@ struct hamt_iter {
 /*
  * hamt_init - initialise the collector and the hash seed.
  * Safe to call more than once and from several threads; the first call
- * should come from the main thread (the collector's rule).  Every other
- * entry point calls it as needed.  Returns 0, or -1 with errno EINVAL
- * (malformed HAMT_SEED or HAMT_GC_BUDGET), ENOTSUP (built with -mpopcnt,
- * CPU without popcnt) or ENOMEM.
+ * must come from the main thread (the collector's rule; elsewhere it fails
+ * with EPERM and changes nothing, unless the program initialised the
+ * collector itself).  Every other entry point calls it as needed.
+ * Returns 0, or -1 with errno EINVAL (malformed HAMT_SEED or
+ * HAMT_GC_BUDGET), ENOTSUP (built with -mpopcnt, CPU without popcnt),
+ * EPERM (first call off the main thread) or ENOMEM.
  */
 HAMT_API int hamt_init(void);
 
@@ -262,7 +265,8 @@ HAMT_API const struct hamt *hamt_new_custom(const struct hamt_key_type *kt);
 
 /*
  * hamt_new_like - the empty map of the key type of `m`: the shared one of a
- * built-in kind, or the one hamt_new_custom() gave for m's key type.  NULL
+ * built-in kind (the scalar one for a scalar map), or the one
+ * hamt_new_custom() gave for m's key type.  NULL
  * with errno EINVAL for a NULL m.
  */
 HAMT_API const struct hamt *hamt_new_like(const struct hamt *m);

@@ -161,6 +161,9 @@
 #include <gc/gc.h>
 #include <gc/gc_inline.h> /* GC_I_PTRFREE */
 #include <gc/gc_mark.h>   /* GC_get_kind_and_size */
+#include <sys/syscall.h>  /* SYS_gettid */
+#include <sys/types.h>
+#include <unistd.h>
 
 /*
  * Scanned objects of up to this many granules come from the per-thread
@@ -582,6 +585,24 @@ gc_leaf_kind_init(void)
     hamt__store_rel(&gc_leaf_kind, kind);
 }
 #endif
+
+bool
+hamt__gc_init_off_main(void)
+{
+#ifndef HAMT_NO_GC
+    /*
+     * GC_INIT takes the calling thread for the main thread: it records
+     * that thread's stack as the main stack and registers it.  Were it
+     * another thread, which later exits, the collector would go on
+     * signalling it at every collection and abort the process ("Signals
+     * delivery fails constantly").  On Linux the main thread is the one
+     * whose thread id is the process id.
+     */
+    return !GC_is_init_called() && (pid_t)syscall(SYS_gettid) != getpid();
+#else
+    return false;
+#endif
+}
 
 int
 hamt__gc_init(void)

@@ -15,7 +15,7 @@
  * allocate (set, remove, hamt_new_custom) need a thread the collector
  * knows, while lookups, iteration and equality also run in a slot reader
  * (cell.c).  The first call initialises the collector (hamt_init()),
- * which should happen on the main thread.
+ * which must happen on the main thread (EPERM elsewhere).
  */
 #include "internal.h"
 
@@ -52,6 +52,14 @@ hamt_init_once(void)
 int
 hamt_init(void)
 {
+    /*
+     * Checked before the once-only set-up, so that a refused first call
+     * leaves it to run later on the main thread.
+     */
+    if (hamt__gc_init_off_main()) {
+        errno = EPERM;
+        return -1;
+    }
     (void)pthread_once(&init_once, hamt_init_once);
     if (init_errno != 0) {
         errno = init_errno;

@@ -147,6 +147,13 @@ hamt__root(const struct hamt *m)
 
 /* ---- allocation and the collector (gc.c) ---- */
 
+/*
+ * Whether initialising the collector now would happen off the main thread
+ * (the collector is not initialised yet, and this is not the main thread):
+ * hamt_init() then refuses with EPERM rather than let the collector take
+ * this thread for the main one.
+ */
+bool hamt__gc_init_off_main(void);
 int hamt__gc_init(void);
 /* thread.c: one marker on small machines unless the application chose. */
 void hamt__markers_default(void);

@@ -4,10 +4,19 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
 
 #include "collide0.h"
 #include "expect.h"
 #include "internal.h"
+
+#ifndef HAMT_NO_GC
+/*
+ * Without GC_THREADS: pthread_create must stay the plain one, since the
+ * collector's wrapper would initialise the collector on this thread.
+ */
+#include <gc/gc.h>
+#endif
 
 Test(api, null_map_given_to_an_update_sets_einval)
 {
@@ -77,6 +86,58 @@ Test(api, absent_key_leaves_errno_alone)
     cr_assert_eq(hamt_set(m, HAMT_U64(1), NULL), m);
     cr_assert_not_null(hamt_set(m, HAMT_U64(3), NULL));
     cr_assert_eq(errno, 1234);
+}
+
+struct first_call {
+    int rc, err;
+    const struct hamt *m;
+    int m_err;
+};
+
+static void *
+first_call_main(void *arg)
+{
+    struct first_call *f = arg;
+
+    errno = 0;
+    f->rc = hamt_init();
+    f->err = errno;
+    errno = 0;
+    f->m = hamt_new(HAMT_KEY_U64);
+    f->m_err = errno;
+    return NULL;
+}
+
+/*
+ * The collector must be initialised on the main thread: from another
+ * thread, which may exit, it aborted the process at a later collection.
+ * The first call is refused there, and the main thread can still
+ * initialise the library afterwards.
+ */
+Test(api, a_first_call_off_the_main_thread_is_refused)
+{
+    struct first_call f = {0}, g = {0};
+    pthread_t t;
+
+#ifndef HAMT_NO_GC
+    cr_assert_not(GC_is_init_called(), "the test needs a fresh process");
+#endif
+    cr_assert_eq(pthread_create(&t, NULL, first_call_main, &f), 0);
+    pthread_join(t, NULL);
+#ifndef HAMT_NO_GC
+    cr_assert_eq(f.rc, -1);
+    cr_assert_eq(f.err, EPERM);
+    cr_assert_null(f.m);
+    cr_assert_eq(f.m_err, EPERM);
+    cr_assert_not(GC_is_init_called());
+#else
+    cr_assert_eq(f.rc, 0, "without the collector any thread may be first");
+#endif
+    cr_assert_eq(hamt_init(), 0);
+    cr_assert_eq(pthread_create(&t, NULL, first_call_main, &g), 0);
+    pthread_join(t, NULL);
+    cr_assert_eq(g.rc, 0, "once initialised, every thread may call");
+    cr_assert_not_null(g.m);
 }
 
 Test(api, init_is_idempotent)
