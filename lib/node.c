@@ -71,9 +71,10 @@
  *       child pointer, nor a key or value the collector must see: the
  *       constructors choose the kind from the shape they build, and a batch
  *       never adds a child to such a node in place (map.c, map_change).
- *       Pointer-free memory may not be zeroed (without the collector, or
- *       where the leaf kind could not be made: gc.c), so its owner tail is
- *       cleared here and every slot is written by the constructor.
+ *       Its memory comes zeroed like scanned memory (hamt__alloc_leaf
+ *       zeroes it on every path, gc.c), so an owner tail that no one wrote
+ *       reads 0 wherever it ends up: hamt__cn_append_room relies on that
+ *       for the tail past its spare room.
  *
  * Function families: hamt__nd_* build bitmap nodes, hamt__cn_* collision
  * nodes.  All return NULL with errno = ENOMEM when allocation fails, having
@@ -86,10 +87,9 @@
 #include "ctree.h"
 
 /*
- * A node of ne entries and nc children with `room` spare bytes after it.
- * Pointer-free (ND_ATOMIC in node.h) when the map's values are scalars and
- * the node has no children: then its tail is cleared here, since such
- * memory may not be zeroed (N6), and the caller writes every slot.
+ * A node of ne entries and nc children with `room` spare bytes after it,
+ * zeroed (so its owner tail is 0).  Pointer-free (ND_ATOMIC in node.h) when
+ * the map's values are scalars and the node has no children (N6).
  */
 static inline __attribute__((always_inline)) struct node *
 nd_alloc_room(size_t pre, unsigned ne, unsigned nc, size_t room, bool scalar)
@@ -99,9 +99,6 @@ nd_alloc_room(size_t pre, unsigned ne, unsigned nc, size_t room, bool scalar)
 
     if (ND_ATOMIC(scalar, nc)) {
         block = hamt__alloc_leaf(end + HAMT_OWNER_BYTES + room);
-        if (block != NULL) {
-            memset(block + end, 0, HAMT_OWNER_BYTES);
-        }
     } else {
         block = hamt__alloc(end + HAMT_OWNER_BYTES + room);
     }
@@ -411,7 +408,6 @@ hamt__nd_pair(const struct hamt__kt *kt, unsigned shift, const void *k1,
     if (n == NULL) {
         return NULL;
     }
-    /* Every field is written: a pointer-free node is not zeroed. */
     n->datamap = (UINT32_C(1) << f1) | (UINT32_C(1) << f2);
     n->nodemap = 0;
     if (f1 > f2) {
@@ -438,10 +434,6 @@ hamt__cn_alloc(uint32_t count, bool scalar)
     /* A collision node holds no children: pointer-free for scalar maps. */
     if (scalar) {
         c = hamt__alloc_leaf(end + HAMT_OWNER_BYTES);
-        if (c != NULL) {
-            c->unused = 0;
-            memset((char *)c + end, 0, HAMT_OWNER_BYTES);
-        }
     } else {
         c = hamt__alloc(end + HAMT_OWNER_BYTES);
     }
