@@ -176,6 +176,8 @@ budget_case(unsigned c, unsigned *row, bool *scalar)
     } first[] = {{0, false}, {1, false}, {1, true}};
     const unsigned nfirst = sizeof first / sizeof first[0];
 
+    *row = 0; /* for a c out of range, which budget_run() never passes */
+    *scalar = false;
     if (c < nfirst) {
         *row = first[c].row;
         *scalar = first[c].scalar;
