@@ -1,7 +1,8 @@
 #!/bin/sh
 # check-lint.sh - check the man pages themselves:
-#   1. `mandoc -Tlint -Wwarning` reports nothing for any page, and every
-#      page has the sections of STYLE.md section 8 (one case per page);
+#   1. `mandoc -Tlint -Wwarning` reports nothing for any page, every page
+#      has the sections of STYLE.md section 8, and its .Dt title is its
+#      file's name (one case per page);
 #   2. every man/*.3 file is listed in dist_man3_MANS (man/local.mk);
 #   3. no link name (a .Nm name that is not its page's own) is also a page
 #      or a link of another page, so installing the links clobbers nothing.
@@ -42,8 +43,14 @@ for p in $MANPAGES; do
         echo "$p: missing section(s):$missing"
         ok=0
     fi
+    # The title names the page: .Dt is the file's name in capitals.
+    want=$(basename "$p" .3 | tr '[:lower:]' '[:upper:]')
+    if ! grep -q "^\.Dt $want 3\$" "$f"; then
+        echo "$p: .Dt is not \"$want 3\": $(grep '^\.Dt' "$f")"
+        ok=0
+    fi
     if [ $ok = 1 ]; then
-        pass "$p: mandoc -Tlint -Wwarning clean, all sections present"
+        pass "$p: mandoc -Tlint -Wwarning clean, all sections present, title"
     else
         fail "$p"
     fi
