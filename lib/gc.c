@@ -762,6 +762,24 @@ gc_fl_refill(HAMT_ATOMIC(void *) *head, size_t g, int kind)
  * register and needs no stack frame (every node of a persistent update's
  * path is one such call).
  */
+/*
+ * Registers the calling thread with the collector if the library has not
+ * seen it registered (thread.c): 0, or -1 with errno.  A thread that
+ * allocates must be known to the collector, which aborts the process when
+ * an unknown thread's allocation starts a collection ("Collecting from
+ * unknown thread"), and scans no stack of such a thread.  So an update in
+ * a thread nobody registered (a plain thread, or a reader that so far only
+ * used hamt_cell_acquire) registers it, as the cell's calls do.  Called on
+ * the allocation paths that reach the collector: a thread's first
+ * allocation and every refill take the slow path, so the fast path of a
+ * pop never pays for it.
+ */
+static inline int
+gc_thread_check(void)
+{
+    return hamt__thread_ensure(); /* a thread-local load once known */
+}
+
 static __attribute__((noinline)) void *
 gc_alloc_slow(size_t n, bool leaf)
 {
@@ -772,6 +790,9 @@ gc_alloc_slow(size_t n, bool leaf)
     int kind = GC_I_NORMAL;
     void *p;
 
+    if (HAMT_UNLIKELY(gc_thread_check() != 0)) {
+        return NULL;
+    }
     if (leaf) {
         /* ORDER: acquire; pairs with the release in gc_leaf_kind_init(). */
         kind = (int)hamt__load_acq(&gc_leaf_kind);
@@ -900,6 +921,9 @@ hamt__alloc_atomic(size_t n)
 #ifdef HAMT_NO_GC
     p = malloc(n ? n : 1);
 #else
+    if (HAMT_UNLIKELY(gc_thread_check() != 0)) {
+        return NULL;
+    }
     p = GC_MALLOC_ATOMIC(n);
 #endif
     if (HAMT_UNLIKELY(p == NULL)) {

@@ -13,7 +13,8 @@
  * Thread safety: every function here only reads its input maps, which are
  * immutable, so any of them may run on any thread at any time; those that
  * allocate (set, remove, hamt_new_custom) need a thread the collector
- * knows, while lookups, iteration and equality also run in a slot reader
+ * knows, and register it on their first allocation if nobody has (gc.c),
+ * while lookups, iteration and equality also run in a slot reader
  * (cell.c).  The first call initialises the collector (hamt_init()),
  * which must happen on the main thread (EPERM elsewhere).
  */

@@ -23,8 +23,10 @@
  *                        GC_register_my_thread()             unregisters it
  *
  * hamt__thread_ensure() is what the cell and the combiner call on every
- * entry that registers (all but the slot readers' calls): once the state
- * is known it costs one thread-local load and a predicted branch.
+ * entry that registers (all but the slot readers' calls), and what the
+ * allocator's slow path calls (gc.c: a thread's first allocation, refills):
+ * once the state is known it costs one thread-local load and a predicted
+ * branch.
  * The state is initial-exec TLS, so reaching it is a fixed offset from the
  * thread pointer rather than a call to __tls_get_addr (the library is linked
  * at start-up in every supported use; glibc reserves static TLS space for a

@@ -43,6 +43,7 @@
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -201,6 +202,48 @@ Test(thread, a_destructor_after_the_librarys_registers_again)
                   "know the thread");
     cr_assert_not_null(p.built);
     cr_assert_eq(hamt_size(p.built), 1000);
+}
+
+struct alloc_probe {
+    int before, after;
+    size_t size;
+};
+
+/*
+ * A plain thread (pthread_create is not the collector's here) that only
+ * updates maps: no cell call, no hamt_thread_register.
+ */
+static void *
+alloc_probe_main(void *arg)
+{
+    struct alloc_probe *p = arg;
+    const struct hamt *m = hamt_new(HAMT_KEY_STRING);
+    char key[32];
+
+    p->before = GC_thread_is_registered();
+    for (int i = 0; m != NULL && i < 2000; i++) {
+        snprintf(key, sizeof key, "key %d", i);
+        m = hamt_set(m, key, NULL); /* copies the key: an atomic block */
+        if (i % 500 == 0) {
+            GC_gcollect(); /* aborted when started from an unknown thread */
+        }
+    }
+    p->after = GC_thread_is_registered();
+    p->size = hamt_size(m);
+    return NULL;
+}
+
+Test(thread, a_thread_that_allocates_is_registered_by_its_first_update)
+{
+    struct alloc_probe p = {0};
+    pthread_t t;
+
+    cr_assert_eq(hamt_init(), 0);
+    spawn(&t, alloc_probe_main, &p);
+    pthread_join(t, NULL);
+    cr_assert_eq(p.before, 0, "a plain thread starts unknown");
+    cr_assert_neq(p.after, 0, "its updates registered it");
+    cr_assert_eq(p.size, 2000);
 }
 
 Test(thread, registered_threads_exit_without_harm, .timeout = 120)
