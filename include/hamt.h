@@ -402,8 +402,8 @@ typedef const struct hamt *(*hamt_cell_update_fn)(const struct hamt *cur,
                                                   void *ctx);
 
 /*
- * hamt_cell_new - a cell whose current map is `m` (version 0).  The cell is
- * collector-allocated: keep its pointer where the collector looks (a
+ * hamt_cell_new - a cell whose current map is `m` (version 0); every map it
+ * publishes later must have m's key type.  The cell is collector-allocated: keep its pointer where the collector looks (a
  * registered thread's stack, a global, a collector-allocated object); a
  * thread the collector does not know keeps nothing alive.  NULL with errno
  * EINVAL (NULL map), ENOMEM, or ENOTSUP (the collector runs in incremental
@@ -467,7 +467,8 @@ HAMT_API uint64_t hamt_cell_version(const struct hamt_cell *c);
  * hamt_cell_store - publish `m` (single writer).  The version increases by
  * one, even when `m` is the current map (which wakes waiters).  Returns 0
  * and the new version in *version (when not NULL), or -1 with errno EINVAL
- * or ENOMEM (nothing published).
+ * (also: m of another key type than the cell's) or ENOMEM (nothing
+ * published).
  * Thread safety: one writer at a time; must not run concurrently with
  * another publication to the same cell.
  */
@@ -479,7 +480,8 @@ HAMT_API int hamt_cell_store(struct hamt_cell *c, const struct hamt *m,
  * Maps are compared, not publications: if `expected` was republished in
  * between, it still succeeds.  Returns 0 and the new version in *version
  * (when not NULL), or -1 with errno EAGAIN (the current map is another one;
- * nothing changed), EINVAL or ENOMEM.
+ * nothing changed), EINVAL (also: m of another key type than expected) or
+ * ENOMEM.
  * Thread safety: any number of threads at once (lock-free).
  */
 HAMT_API int hamt_cell_cas(struct hamt_cell *c, const struct hamt *expected,
@@ -489,7 +491,8 @@ HAMT_API int hamt_cell_cas(struct hamt_cell *c, const struct hamt *expected,
  * hamt_cell_update - load, apply fn(cur, ctx), and compare-and-publish,
  * retrying until it succeeds.  fn may run several times.  Returns the map
  * now current (fn's result, or cur if fn returned it: nothing published,
- * nothing allocated), or NULL with errno from fn, EINVAL or ENOMEM.
+ * nothing allocated), or NULL with errno from fn, EINVAL (also: fn's map
+ * of another key type than the cell's) or ENOMEM.
  * Thread safety: any number of threads at once; fn must have no effects
  * beyond its result.
  */

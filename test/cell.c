@@ -348,6 +348,49 @@ Test(cell, update_rejects_null_arguments)
     cr_assert_eq(errno, EINVAL);
 }
 
+static const struct hamt *
+to_string_map(const struct hamt *cur, void *ctx)
+{
+    (void)cur;
+    return ctx;
+}
+
+/*
+ * A cell keeps one key type: its combiner and readers interpret keys by
+ * the type of the map they load, so a map of another type is refused.
+ */
+Test(cell, publishing_a_map_of_another_key_type_is_einval)
+{
+    const struct hamt *m0 = u64_map(1, 1);
+    struct hamt_cell *c = hamt_cell_new(m0);
+    const struct hamt *s = hamt_set(hamt_new(HAMT_KEY_STRING), "k", NULL);
+    const struct hamt *sc = hamt_new_scalar(HAMT_KEY_U64);
+    uint64_t v = 99;
+
+    cr_assert_not_null(c);
+    cr_assert_not_null(s);
+    errno = 0;
+    cr_assert_eq(hamt_cell_store(c, s, &v), -1);
+    cr_assert_eq(errno, EINVAL);
+    errno = 0;
+    cr_assert_eq(hamt_cell_cas(c, m0, s, &v), -1);
+    cr_assert_eq(errno, EINVAL);
+    errno = 0;
+    cr_assert_null(hamt_cell_update(c, to_string_map, (void *)s));
+    cr_assert_eq(errno, EINVAL);
+    cr_assert_eq(v, 99, "nothing published, nothing reported");
+    cr_assert_eq(hamt_cell_load(c, NULL), m0);
+    cr_assert_eq(hamt_cell_version(c), 0);
+    /* A scalar map is a key type of its own, as for hamt_merge. */
+    cr_assert_neq(hamt_new_like(sc), hamt_new_like(m0));
+    errno = 0;
+    cr_assert_eq(hamt_cell_store(c, sc, NULL), -1);
+    cr_assert_eq(errno, EINVAL);
+    /* The same key type still publishes. */
+    cr_assert_eq(hamt_cell_store(c, u64_map(2, 2), &v), 0);
+    cr_assert_eq(v, 1);
+}
+
 Test(cell, update_out_of_memory_publishes_nothing)
 {
     const struct hamt *m0 = u64_map(1, 1);
