@@ -177,7 +177,8 @@ HAMT_API int hamt_init(void);
  * hamt_set_seed - fix the 16-byte key of the built-in hashes.
  * Only before the first map of a built-in key type exists (EBUSY after).
  * The environment variable HAMT_SEED (32 hex digits) does the same at init.
- * Returns 0, or -1 with errno EINVAL (NULL seed) or EBUSY.
+ * Returns 0, or -1 with errno EINVAL (NULL seed) or EBUSY, or with the
+ * errno of the library's set-up if that has failed (permanently) already.
  */
 HAMT_API int hamt_set_seed(const uint8_t seed[16]);
 

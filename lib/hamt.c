@@ -20,11 +20,18 @@
  */
 #include "internal.h"
 
+#include "atomic.h"
+
 #include <pthread.h>
 #include <string.h>
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
-static int init_errno;
+/*
+ * The outcome of the once-only set-up: 0, or the errno of its failure
+ * (permanent).  Atomic because hamt__init_error() reads it from threads
+ * that have not passed the pthread_once.
+ */
+static HAMT_ATOMIC(int) init_errno;
 
 /* 0, or -1 with errno = ENOTSUP on a CPU the library cannot run on. */
 static int
@@ -46,8 +53,19 @@ hamt_init_once(void)
 {
     if (hamt_cpu_check() != 0 || hamt__gc_init() != 0
         || hamt__hash_init() != 0) {
-        init_errno = errno;
+        /* ORDER: release; pairs with the acquire in hamt__init_error(). */
+        hamt__store_rel(&init_errno, errno);
     }
+}
+
+int
+hamt__init_error(void)
+{
+    /*
+     * ORDER: acquire; pairs with the release store in hamt_init_once().  A
+     * 0 read before the set-up finished means "not failed yet".
+     */
+    return hamt__load_acq(&init_errno);
 }
 
 int
@@ -62,8 +80,14 @@ hamt_init(void)
         return -1;
     }
     (void)pthread_once(&init_once, hamt_init_once);
-    if (init_errno != 0) {
-        errno = init_errno;
+    /*
+     * ORDER: relaxed; pthread_once orders the set-up, and its store, before
+     * this load in every thread that returns from it.
+     */
+    int e = hamt__load_rlx(&init_errno);
+
+    if (e != 0) {
+        errno = e;
         return -1;
     }
     return 0;

@@ -148,6 +148,13 @@ hamt_set_seed(const uint8_t s[16])
         errno = EINVAL;
         return -1;
     }
+    /* A failed set-up is permanent: a seed set now would change nothing. */
+    int e = hamt__init_error();
+
+    if (e != 0) {
+        errno = e;
+        return -1;
+    }
     pthread_mutex_lock(&seed_lock);
     if (seed_used) {
         errno = EBUSY;

@@ -232,6 +232,11 @@ int hamt__thread_ensure(void);
 /* ---- hashing (hash.c) ---- */
 
 int hamt__hash_init(void);
+/*
+ * hamt.c: 0 while the library's set-up has not failed, else its errno (a
+ * failure is permanent).
+ */
+int hamt__init_error(void);
 /* Marks the seed as used; hamt_set_seed() fails with EBUSY afterwards. */
 void hamt__seed_use(void);
 /* The seed as two words (hash.c); written only before any map exists. */
