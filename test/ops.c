@@ -971,3 +971,103 @@ Test(ops, set_algebra_sizes_with_many_shared_and_lone_subtrees)
     }
     free(k);
 }
+
+/* Keys are pointers to ints, equal when the ints are: equal keys can be
+ * different objects.  `ctx` non-NULL: every key hashes alike. */
+static uint64_t
+int_hash(const void *k, void *c)
+{
+    return c != NULL ? 7 : (uint64_t)*(const int *)k * 0x9e3779b97f4a7c15ull;
+}
+
+static bool
+int_equal(const void *a, const void *b, void *c)
+{
+    (void)c;
+    return *(const int *)a == *(const int *)b;
+}
+
+static enum hamt_conflict_action
+take_left(const void *key, void *va, void *vb, void **out, void *ctx)
+{
+    (void)key, (void)va, (void)vb, (void)out, (void)ctx;
+    return HAMT_CONFLICT_LEFT;
+}
+
+static enum hamt_conflict_action
+take_right(const void *key, void *va, void *vb, void **out, void *ctx)
+{
+    (void)key, (void)va, (void)vb, (void)out, (void)ctx;
+    return HAMT_CONFLICT_RIGHT;
+}
+
+static enum hamt_conflict_action
+take_sum(const void *key, void *va, void *vb, void **out, void *ctx)
+{
+    (void)key, (void)ctx;
+    *out = V((uintptr_t)va + (uintptr_t)vb);
+    return HAMT_CONFLICT_COMBINE;
+}
+
+/* Whether every key of m is an object of `objs` (n of them). */
+static bool
+keys_are_from(const struct hamt *m, const int *objs, size_t n)
+{
+    struct hamt_iter it;
+    const void *k;
+
+    hamt_iter_init(&it, m);
+    while (hamt_iter_next(&it, &k, NULL)) {
+        if ((const int *)k < objs || (const int *)k >= objs + n) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
+ * hamt_ops(3): a key bound in both keeps b's key object for RIGHT and a's
+ * otherwise, in entries, subtrees and collision nodes alike.
+ */
+Test(ops, set_algebra_keeps_the_key_object_of_the_winning_side)
+{
+    enum { N = 300 };
+    static int ka[N], kb[N];
+
+    for (int collide = 0; collide < 2; collide++) {
+        struct hamt_key_type kt = {
+            .size = sizeof kt,
+            .hash = int_hash,
+            .equal = int_equal,
+            .ctx = collide ? (void *)&kt : NULL,
+        };
+        const struct hamt *a = hamt_new_custom(&kt), *b = a;
+
+        cr_assert_not_null(a);
+        for (int i = 0; i < N; i++) {
+            ka[i] = kb[i] = i;
+            a = hamt_set(a, &ka[i], V(1));
+            b = hamt_set(b, &kb[i], V(2));
+        }
+        cr_assert_eq(hamt_size(a), N);
+        struct {
+            hamt_conflict_fn fn;
+            bool right;
+        } cases[] = {{NULL, false}, {take_left, false}, {take_right, true},
+                     {take_sum, false}};
+        for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+            const struct hamt *u = hamt_merge(a, b, cases[c].fn, NULL);
+            const struct hamt *x = hamt_intersect(a, b, cases[c].fn, NULL);
+            const int *want = cases[c].right ? kb : ka;
+
+            cr_assert_not_null(u);
+            cr_assert_not_null(x);
+            cr_assert_eq(hamt_size(u), N);
+            cr_assert_eq(hamt_size(x), N);
+            cr_assert(keys_are_from(u, want, N), "merge, case %zu, %s", c,
+                      collide ? "one hash" : "spread");
+            cr_assert(keys_are_from(x, want, N), "intersect, case %zu, %s", c,
+                      collide ? "one hash" : "spread");
+        }
+    }
+}
