@@ -324,6 +324,24 @@ Test(batch, unchanged_batch_returns_the_source)
     cr_assert_eq(hamt_batch_finish(b), m);
 }
 
+/* hamt_batch(3): changed and changed back is a new map, equal to the source. */
+Test(batch, a_batch_that_changes_a_binding_back_returns_an_equal_new_map)
+{
+    const struct hamt *m = hamt_set(hamt_new(HAMT_KEY_U64), HAMT_U64(1), V(1));
+    struct hamt_batch *b = hamt_batch_begin(m);
+
+    cr_assert_not_null(b);
+    cr_assert_eq(hamt_batch_set(b, HAMT_U64(1), V(2)), 0);
+    cr_assert_eq(hamt_batch_set(b, HAMT_U64(1), V(1)), 0);
+    cr_assert_eq(hamt_batch_set(b, HAMT_U64(5), V(5)), 0);
+    cr_assert_eq(hamt_batch_remove(b, HAMT_U64(5)), 0);
+    const struct hamt *r = hamt_batch_finish(b);
+    cr_assert_not_null(r);
+    cr_assert_neq(r, m);
+    cr_assert(hamt_equal(r, m, NULL, NULL));
+    cr_assert_eq(hamt__validate(r), 0);
+}
+
 Test(batch, emptied_batch_returns_the_shared_empty_map)
 {
     const struct hamt *e = hamt_new(HAMT_KEY_U64), *m = e;
