@@ -408,57 +408,52 @@ Test(combine, a_timed_request_succeeds_when_served_in_time)
     cr_assert(hamt_contains(hamt_cell_load(cell, NULL), K(3)));
 }
 
+/* An alter function that submits `key` to comb from inside a round. */
+struct reentry {
+    uint64_t key;
+    int rc, err;  /* of that submission */
+    int inner_rc; /* of the submission to comb2 (via_other_combiner) */
+};
+
 static enum hamt_alter_action
 reenter(void *old, bool present, void **nv, void *ctx)
 {
-    int *rc = ctx;
+    struct reentry *r = ctx;
 
     (void)old;
     (void)present;
     errno = 0;
-    rc[0] = hamt_combine_set(comb, K(2), V(2), NULL, NULL);
-    rc[1] = errno;
+    r->rc = hamt_combine_set(comb, K(r->key), V(r->key), NULL, NULL);
+    r->err = errno;
     *nv = V(1);
     return HAMT_ALTER_SET;
 }
 
 Test(combine, alter_function_submitting_to_its_combiner_gets_edeadlk)
 {
-    int rc[2] = {0, 0};
+    struct reentry r = {.key = 2};
 
-    cr_assert_eq(hamt_combine_alter(comb, K(1), reenter, rc, NULL, NULL), 0);
-    cr_assert_eq(rc[0], -1);
-    cr_assert_eq(rc[1], EDEADLK);
+    cr_assert_eq(hamt_combine_alter(comb, K(1), reenter, &r, NULL, NULL), 0);
+    cr_assert_eq(r.rc, -1);
+    cr_assert_eq(r.err, EDEADLK);
     cr_assert(hamt_contains(hamt_cell_load(cell, NULL), K(1)));
     cr_assert_not(hamt_contains(hamt_cell_load(cell, NULL), K(2)));
 }
 
 static struct hamt_combine *comb2;
 
-/* Run by comb2's publisher, inside comb's round: submits to comb. */
-static enum hamt_alter_action
-reenter_outer(void *old, bool present, void **nv, void *ctx)
-{
-    int *rc = ctx;
-
-    (void)old;
-    (void)present;
-    errno = 0;
-    rc[0] = hamt_combine_set(comb, K(3), V(3), NULL, NULL);
-    rc[1] = errno;
-    *nv = V(1);
-    return HAMT_ALTER_SET;
-}
-
-/* Run by comb's publisher: submits to comb2, which this thread serves. */
+/*
+ * Run by comb's publisher: submits to comb2, which this thread then
+ * serves, and whose alter function (reenter) submits to comb.
+ */
 static enum hamt_alter_action
 via_other_combiner(void *old, bool present, void **nv, void *ctx)
 {
-    int *rc = ctx;
+    struct reentry *r = ctx;
 
     (void)old;
     (void)present;
-    rc[2] = hamt_combine_alter(comb2, K(1), reenter_outer, rc, NULL, NULL);
+    r->inner_rc = hamt_combine_alter(comb2, K(1), reenter, r, NULL, NULL);
     *nv = V(1);
     return HAMT_ALTER_SET;
 }
@@ -471,17 +466,16 @@ via_other_combiner(void *old, bool present, void **nv, void *ctx)
 Test(combine, an_alter_function_two_combiners_deep_gets_edeadlk)
 {
     struct hamt_cell *cell2 = hamt_cell_new(hamt_new(HAMT_KEY_U64));
-    int rc[3] = {0, 0, -1};
+    struct reentry r = {.key = 3, .inner_rc = -1};
 
     cr_assert_not_null(cell2);
     comb2 = hamt_combine_new(cell2);
     cr_assert_not_null(comb2);
-    cr_assert_eq(hamt_combine_alter(comb, K(1), via_other_combiner, rc, NULL,
-                                    NULL),
-                 0);
-    cr_assert_eq(rc[2], 0, "comb2's round published");
-    cr_assert_eq(rc[0], -1);
-    cr_assert_eq(rc[1], EDEADLK);
+    cr_assert_eq(
+        hamt_combine_alter(comb, K(1), via_other_combiner, &r, NULL, NULL), 0);
+    cr_assert_eq(r.inner_rc, 0, "comb2's round published");
+    cr_assert_eq(r.rc, -1);
+    cr_assert_eq(r.err, EDEADLK);
     cr_assert(hamt_contains(hamt_cell_load(cell, NULL), K(1)));
     cr_assert_not(hamt_contains(hamt_cell_load(cell, NULL), K(3)));
     cr_assert(hamt_contains(hamt_cell_load(cell2, NULL), K(1)));

@@ -977,7 +977,7 @@ Test(ops, set_algebra_sizes_with_many_shared_and_lone_subtrees)
 static uint64_t
 int_hash(const void *k, void *c)
 {
-    return c != NULL ? 7 : (uint64_t)*(const int *)k * 0x9e3779b97f4a7c15ull;
+    return c != NULL ? 7 : (uint64_t) * (const int *)k * 0x9e3779b97f4a7c15ull;
 }
 
 static bool
@@ -1053,7 +1053,9 @@ Test(ops, set_algebra_keeps_the_key_object_of_the_winning_side)
         struct {
             hamt_conflict_fn fn;
             bool right;
-        } cases[] = {{NULL, false}, {take_left, false}, {take_right, true},
+        } cases[] = {{NULL, false},
+                     {take_left, false},
+                     {take_right, true},
                      {take_sum, false}};
         for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
             const struct hamt *u = hamt_merge(a, b, cases[c].fn, NULL);
