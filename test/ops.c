@@ -977,7 +977,9 @@ Test(ops, set_algebra_sizes_with_many_shared_and_lone_subtrees)
 static uint64_t
 int_hash(const void *k, void *c)
 {
-    return c != NULL ? 7 : (uint64_t) * (const int *)k * 0x9e3779b97f4a7c15ull;
+    const int *i = k;
+
+    return c != NULL ? 7 : (uint64_t)i[0] * 0x9e3779b97f4a7c15ull;
 }
 
 static bool
