@@ -181,9 +181,12 @@ cow_insert(void *m, void *t, bkey k, uint64_t v)
     (void)t;
     struct cow_state *s = m;
     struct cow_tab *cur = cow_load(s);
-    struct cow_tab *n = (cur->count + 1) * 2 > cur->cap
-                            ? cow_rehash(s->kind, cur, cur->cap * 2)
-                            : cow_copy(cur);
+    /* Grow only for a new key: a replace keeps the count (and the size of
+     * the copy a replace-only workload pays for). */
+    bool grows = (cur->count + 1) * 2 > cur->cap
+                 && cur->slots[cow_find(s->kind, cur, k)].val == 0;
+    struct cow_tab *n = grows ? cow_rehash(s->kind, cur, cur->cap * 2)
+                              : cow_copy(cur);
     bool fresh = cow_put(s->kind, n, k, v);
     cow_publish(s, n);
     return fresh;
