@@ -192,9 +192,15 @@ single_run(const struct bench_adapter *a, enum bkind kind, size_t n,
             done += c;
         }
         t1 = bench_now_ns();
-        if (hits != L) {
-            bench_fail("%s n=%zu: %zu of %zu batched lookup hits", a->name, n,
-                       hits, L);
+        uint64_t want = 0; /* untimed: key i holds i + 1 */
+        for (size_t d = 0; d < L; d++) {
+            want += key_perm(d, n) + 1;
+        }
+        if (hits != L || sum != want) {
+            bench_fail("%s n=%zu: %zu of %zu batched lookup hits, value sum "
+                       "%llu, expected %llu",
+                       a->name, n, hits, L, (unsigned long long)sum,
+                       (unsigned long long)want);
         }
         rec_add(W, a->name, kind, n, 0, 0, 0, "lookup_hit_batch", run,
                 (double)(t1 - t0) / (double)L);
