@@ -205,14 +205,14 @@ struct cell_rec {
 };
 
 /*
- * cell_kt_check: every map a cell publishes has the key type of the map it
- * was made with.  Its readers and its combiner interpret keys by the key
- * type of whatever map they load; a map of another type published by
- * mistake (a string map into a cell of integer maps) would make a combined
- * update hand an integer to a string hash, a crash in another thread.  So
- * hamt_cell_store, hamt_cell_cas and hamt_cell_update refuse such a map
- * with EINVAL, comparing key-type pointers (one type, one pointer: keys.c),
- * as the set operations do.
+ * One key type per cell: every map a cell publishes has the key type of
+ * the map it was made with.  Its readers and its combiner interpret keys
+ * by the key type of whatever map they load; a map of another type
+ * published by mistake (a string map into a cell of integer maps) would
+ * make a combined update hand an integer to a string hash, a crash in
+ * another thread.  So hamt_cell_store, hamt_cell_cas and hamt_cell_update
+ * refuse such a map with EINVAL, comparing key-type pointers (one type,
+ * one pointer: keys.c), as the set operations do.
  */
 struct hamt_cell {
     HAMT_ATOMIC(struct cell_rec *) rec;
@@ -514,7 +514,7 @@ hamt_cell_store(struct hamt_cell *c, const struct hamt *m, uint64_t *version)
      */
     cur = cell_rec_load(c);
     if (HAMT_UNLIKELY(m->kt != cur->map->kt)) {
-        errno = EINVAL; /* see cell_kt_check() */
+        errno = EINVAL; /* one key type per cell (struct hamt_cell) */
         return -1;
     }
     next = cell_rec_new(cur->version + 1, m);
@@ -569,7 +569,7 @@ hamt_cell_cas(struct hamt_cell *c, const struct hamt *expected,
     struct cell_rec *next = NULL;
 
     if (c == NULL || expected == NULL || m == NULL || m->kt != expected->kt) {
-        errno = EINVAL; /* the last: see cell_kt_check() */
+        errno = EINVAL; /* the last: one key type per cell */
         return -1;
     }
     if (hamt__thread_ensure() != 0) {
@@ -627,7 +627,7 @@ hamt_cell_update(struct hamt_cell *c, hamt_cell_update_fn fn, void *ctx)
             break;
         }
         if (HAMT_UNLIKELY(m->kt != cur->map->kt)) {
-            errno = EINVAL; /* see cell_kt_check() */
+            errno = EINVAL; /* one key type per cell (struct hamt_cell) */
             m = NULL;
             break;
         }
