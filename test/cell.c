@@ -5,6 +5,7 @@
  * test/thread.c and test/stress/cell_stress.c.
  */
 #include "internal.h"
+#include "support/futex_deny.h"
 #include "support/u64map.h"
 
 #include <criterion/criterion.h>
@@ -597,41 +598,6 @@ struct sleeper {
     uint64_t version;
     double cpu;
 };
-
-/*
- * A seccomp filter for the calling thread only: the futex operation that
- * hamt_cell_wait() sleeps in (FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG) fails
- * with `err`, as it would in a sandbox that refuses futex; every other
- * system call, and every other futex operation (the collector's locks
- * wait with FUTEX_WAIT), is allowed.  The filter does not check the
- * architecture: it is the test's own thread, making native calls only.
- */
-static void
-deny_futex_wait(int err)
-{
-    enum {
-        ARG1 = offsetof(struct seccomp_data, args[1])
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-               + 4
-#endif
-    };
-    struct sock_filter f[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_futex, 0, 3),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG1),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
-                 FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K,
-                 SECCOMP_RET_ERRNO | ((unsigned)err & SECCOMP_RET_DATA)),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    };
-    struct sock_fprog prog = {sizeof f / sizeof f[0], f};
-
-    cr_assert_eq(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0,
-                 "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
-    cr_assert_eq(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog), 0,
-                 "seccomp filter: %s", strerror(errno));
-}
 
 static void *
 sleeper_main(void *arg)

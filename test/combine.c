@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "internal.h"
+#include "support/futex_deny.h"
 
 #define V(x) ((void *)(uintptr_t)(x))
 #define K(x) HAMT_U64(x)
@@ -170,6 +171,8 @@ struct holder {
     atomic_bool entered;
     atomic_bool release; /* when set, return even if not all are pending */
     unsigned linger;     /* naps to take after that, still holding the flag */
+    bool until_naps;     /* then hold until hamt__combine_naps() > naps_from */
+    uint64_t naps_from;
     int calls;
 };
 
@@ -187,6 +190,9 @@ hold(void *old, bool present, void **nv, void *ctx)
     for (unsigned i = 0; i < h->linger; i++) {
         nap();
     }
+    while (h->until_naps && hamt__combine_naps() == h->naps_from) {
+        nap();
+    }
     if (h->fail != 0) {
         hamt__fail_after(h->fail, h->persistent);
     }
@@ -202,6 +208,7 @@ struct sub {
     void *val;
     struct holder *h;
     const struct timespec *timeout;
+    int deny_futex; /* the error its futex waits get (seccomp), or 0 */
     int rc, err;
     uint64_t ver;
     pthread_t t;
@@ -213,6 +220,9 @@ sub_main(void *arg)
     struct sub *s = arg;
     const void *key = s->by_ptr ? s->pkey : K(s->key);
 
+    if (s->deny_futex != 0) {
+        deny_futex_wait(s->deny_futex);
+    }
     errno = 0;
     switch (s->op) {
     case 0:
@@ -374,7 +384,13 @@ Test(combine, an_invalid_key_in_a_round_of_sets_fails_alone)
     cr_assert(hamt_get(m, "hold", NULL));
 }
 
-Test(combine, timeout_while_pending_means_not_applied)
+/*
+ * A timed request that waits while the holder keeps the flag times out,
+ * and the cancelled request is dropped by the next round, never applied;
+ * deny_futex: its futex waits fail that way (0: they work).
+ */
+static void
+timeout_while_pending(int deny_futex)
 {
     struct holder h = {0};
     struct sub hs = {0}, s = {0};
@@ -383,7 +399,11 @@ Test(combine, timeout_while_pending_means_not_applied)
 
     /* The holder keeps the flag until released: s can only wait. */
     start_holder(&hs, &h, 1000);
-    s = (struct sub){.op = 0, .key = 42, .val = V(1), .timeout = &tmo};
+    s = (struct sub){.op = 0,
+                     .key = 42,
+                     .val = V(1),
+                     .timeout = &tmo,
+                     .deny_futex = deny_futex};
     start(&s);
     pthread_join(s.t, NULL);
     cr_assert_eq(s.rc, -1);
@@ -391,11 +411,57 @@ Test(combine, timeout_while_pending_means_not_applied)
     atomic_store(&h.release, true);
     pthread_join(hs.t, NULL);
     cr_assert_eq(hs.rc, 0);
-    /* The cancelled request is dropped by the next round, never applied. */
     cr_assert_eq(hamt_combine_set(comb, K(43), V(2), NULL, &v), 0);
     cr_assert_not(hamt_contains(hamt_cell_load(cell, NULL), K(42)));
     cr_assert(hamt_contains(hamt_cell_load(cell, NULL), K(43)));
     cr_assert_eq(v, 2);
+}
+
+Test(combine, timeout_while_pending_means_not_applied)
+{
+    timeout_while_pending(0);
+}
+
+/*
+ * A submitter whose futex wait fails (a sandbox that refuses futex) must
+ * poll, not spin: it used to retry the failing call at once, for ever if
+ * it had no timeout.  The holder keeps the flag until the submitter has
+ * napped, so a spinning submitter would hang the test.
+ */
+/*
+ * s sets key 42 while a holder (h) keeps the flag until one request is
+ * pending; both succeed, s in the round after the holder's.
+ */
+static void
+served_after_holder(struct holder *h, struct sub s)
+{
+    struct sub hs = {0};
+
+    start_holder(&hs, h, 1);
+    s.op = 0;
+    s.key = 42;
+    s.val = V(1);
+    start(&s);
+    pthread_join(hs.t, NULL);
+    pthread_join(s.t, NULL);
+    cr_assert_eq(hs.rc, 0);
+    cr_assert_eq(s.rc, 0, "errno %d", s.err);
+    cr_assert_eq(s.ver, 2);
+    cr_assert(hamt_contains(hamt_cell_load(cell, NULL), K(42)));
+}
+
+Test(combine, a_submitter_whose_futex_fails_naps_and_is_served)
+{
+    struct holder h = {.until_naps = true, .naps_from = hamt__combine_naps()};
+
+    served_after_holder(&h, (struct sub){.deny_futex = ENOSYS});
+    cr_assert_gt(hamt__combine_naps(), h.naps_from);
+}
+
+/* The same with a timeout: it still expires, and is never applied. */
+Test(combine, a_timed_submitter_whose_futex_fails_still_times_out)
+{
+    timeout_while_pending(EPERM);
 }
 
 Test(combine, a_timed_request_succeeds_when_served_in_time)
@@ -496,19 +562,10 @@ Test(combine, an_alter_function_two_combiners_deep_gets_edeadlk)
 Test(combine, a_timeout_beyond_the_clock_waits_asleep)
 {
     struct holder h = {.linger = 50};
-    struct sub hs = {0}, s = {0};
     const struct timespec huge = {TEST_TIME_MAX, 999999999L};
     uint64_t naps = hamt__combine_naps();
 
-    start_holder(&hs, &h, 1);
-    s = (struct sub){.op = 0, .key = 42, .val = V(1), .timeout = &huge};
-    start(&s);
-    pthread_join(hs.t, NULL);
-    pthread_join(s.t, NULL);
-    cr_assert_eq(hs.rc, 0);
-    cr_assert_eq(s.rc, 0, "errno %d", s.err);
-    cr_assert_eq(s.ver, 2);
-    cr_assert(hamt_contains(hamt_cell_load(cell, NULL), K(42)));
+    served_after_holder(&h, (struct sub){.timeout = &huge});
     cr_assert_eq(hamt__combine_naps(), naps, "the futex refused the wait");
 }
 

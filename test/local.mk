@@ -9,7 +9,8 @@ UT_LIBS = test/support/libtestsupport.la lib/libhamt_test.la $(CRITERION_LIBS) $
 noinst_LTLIBRARIES += test/support/libtestsupport.la
 test_support_libtestsupport_la_SOURCES = test/support/testkeys.c test/support/refmap.c \
 	test/support/testkeys.h test/support/refmap.h test/support/mix.h \
-	test/support/expect.h test/support/u64map.h test/support/collide0.h
+	test/support/expect.h test/support/u64map.h test/support/collide0.h \
+	test/support/futex_deny.h
 test_support_libtestsupport_la_CFLAGS = $(AM_CFLAGS) -Wno-missing-prototypes
 
 HAMT_UNIT_TESTS = test/node test/map test/hash test/iter test/api test/oom test/random test/ops \
