@@ -761,25 +761,17 @@ gc_fl_refill(HAMT_ATOMIC(void *) *head, size_t g, int kind)
  * made).  Out of line, so that the fast path (gc_fl_fast) saves no
  * register and needs no stack frame (every node of a persistent update's
  * path is one such call).
+ *
+ * It first registers the calling thread if nobody has (thread.c; a
+ * thread-local load once the thread is known).  A thread that allocates
+ * must be known to the collector, which aborts the process when an unknown
+ * thread's allocation starts a collection ("Collecting from unknown
+ * thread"), and scans no stack of such a thread.  So an update in a thread
+ * nobody registered (a plain thread, or a reader that so far only used
+ * hamt_cell_acquire) registers it, as the cell's calls do.  A thread's
+ * first allocation and every refill come here, so the fast path of a pop
+ * never pays for it.
  */
-/*
- * Registers the calling thread with the collector if the library has not
- * seen it registered (thread.c): 0, or -1 with errno.  A thread that
- * allocates must be known to the collector, which aborts the process when
- * an unknown thread's allocation starts a collection ("Collecting from
- * unknown thread"), and scans no stack of such a thread.  So an update in
- * a thread nobody registered (a plain thread, or a reader that so far only
- * used hamt_cell_acquire) registers it, as the cell's calls do.  Called on
- * the allocation paths that reach the collector: a thread's first
- * allocation and every refill take the slow path, so the fast path of a
- * pop never pays for it.
- */
-static inline int
-gc_thread_check(void)
-{
-    return hamt__thread_ensure(); /* a thread-local load once known */
-}
-
 static __attribute__((noinline)) void *
 gc_alloc_slow(size_t n, bool leaf)
 {
@@ -790,7 +782,7 @@ gc_alloc_slow(size_t n, bool leaf)
     int kind = GC_I_NORMAL;
     void *p;
 
-    if (HAMT_UNLIKELY(gc_thread_check() != 0)) {
+    if (HAMT_UNLIKELY(hamt__thread_ensure() != 0)) {
         return NULL;
     }
     if (leaf) {
@@ -921,7 +913,8 @@ hamt__alloc_atomic(size_t n)
 #ifdef HAMT_NO_GC
     p = malloc(n ? n : 1);
 #else
-    if (HAMT_UNLIKELY(gc_thread_check() != 0)) {
+    /* Registers an unknown thread first, as gc_alloc_slow() does. */
+    if (HAMT_UNLIKELY(hamt__thread_ensure() != 0)) {
         return NULL;
     }
     p = GC_MALLOC_ATOMIC(n);
