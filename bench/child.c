@@ -3,7 +3,7 @@
  * each section of bench_sections[] in fresh child processes: this program
  * re-executed with --sections NAME --child FILE [--case C].  A collector
  * heap left large and full of garbage by one workload would otherwise tax
- * the allocations of the next (bench/README.md, "Reading the figures",
+ * the allocations of the next (bench/FINDINGS.md, "Variance",
  * gives the measurement).  Within a section every
  * competitor still runs in the same process, so every ratio is taken
  * within one process.  The child prints its own tables and hands its

@@ -613,7 +613,7 @@ concurrent_one(const struct bench_adapter *a, enum bkind kind, size_t n)
              * first libhamt contender's heap grows to the size the budget
              * rule settles at, with page faults and extra collections,
              * and the contenders after it, which find the heap grown,
-             * start slow too (bench/README.md, "The settle phase").
+             * start slow too (bench/FINDINGS.md, "The settle phase").
              * Every contender gets the same, lock-based and lock-free
              * ones too, so that no ratio depends on the order they run
              * in.

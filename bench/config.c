@@ -31,8 +31,8 @@ bench_mode_quick(void)
     c->warm_s = 0.1;
     /*
      * Before each contender's timed rw runs: the first second or so of a
-     * writer's churn after a build runs slow (bench/README.md, "The settle
-     * phase"), and the margin covers a loaded machine.
+     * writer's churn after a build runs slow (bench/FINDINGS.md, "The
+     * settle phase"), and the margin covers a loaded machine.
      */
     c->settle_s = 2.0;
     c->conc_n = 1000000;

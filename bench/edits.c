@@ -145,7 +145,7 @@ edits_nks(size_t n)
  * size, not on the way whose garbage filled the heap: two ways that
  * allocate the same bytes per update could have every collection charged
  * to one of them, and the k = 1,000 speedup swung from run to run
- * (bench/README.md, "Reading the figures", gives the measurement).  Each
+ * (bench/FINDINGS.md, "Variance", gives the measurement).  Each
  * process first does its work once untimed, so that the timed runs find
  * the heap at the size the way keeps it at, its pages faulted in (a first
  * touch of a page is dear on a virtual machine, and a 1M-key map spans

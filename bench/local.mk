@@ -51,7 +51,8 @@ bench_cell_bench_LDFLAGS = -no-install $(AM_LDFLAGS)
 if !HAMT_NO_GC
 TESTS += bench/smoke.sh bench/args.sh
 endif
-EXTRA_DIST += bench/smoke.sh bench/args.sh bench/plots.gp bench/report.sh bench/README.md
+EXTRA_DIST += bench/smoke.sh bench/args.sh bench/plots.gp bench/report.sh bench/README.md \
+	bench/FINDINGS.md
 
 BENCH_OUT = bench/out
 BENCH_ARGS =

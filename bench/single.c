@@ -323,8 +323,8 @@ single_run(const struct bench_adapter *a, enum bkind kind, size_t n,
  * are flushed and the accounting read.  Cases shared one process before, and
  * a map destroyed in one case could still be held, through a stale word
  * the collector scans conservatively, when the next case took its first
- * reading, which then came out too small, even negative (bench/README.md,
- * "Reading the figures", gives the measurement).
+ * reading, which then came out too small, even negative (bench/FINDINGS.md,
+ * "Variance", gives the measurement).
  * Returns the number of cases; with `only` >= 0 measures just that one.
  */
 static unsigned
