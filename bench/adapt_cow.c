@@ -185,8 +185,8 @@ cow_insert(void *m, void *t, bkey k, uint64_t v)
      * the copy a replace-only workload pays for). */
     bool grows = (cur->count + 1) * 2 > cur->cap
                  && cur->slots[cow_find(s->kind, cur, k)].val == 0;
-    struct cow_tab *n = grows ? cow_rehash(s->kind, cur, cur->cap * 2)
-                              : cow_copy(cur);
+    struct cow_tab *n =
+        grows ? cow_rehash(s->kind, cur, cur->cap * 2) : cow_copy(cur);
     bool fresh = cow_put(s->kind, n, k, v);
     cow_publish(s, n);
     return fresh;

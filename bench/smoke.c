@@ -66,8 +66,8 @@ static void
 smoke_writer(const struct bench_adapter *a, void *m, void *t, enum bkind kind,
              size_t n, bool mw)
 {
-    void (*update)(void *, void *, bkey, uint64_t) = mw ? a->update_mw
-                                                        : a->update;
+    void (*update)(void *, void *, bkey, uint64_t) =
+        mw ? a->update_mw : a->update;
     const uint64_t add = mw ? 2 * n : n;
 
     if (update == NULL) {

@@ -754,8 +754,8 @@ combine_check(struct hamt_combine *cb, const struct timespec *timeout,
     if (hamt__thread_ensure() != 0) {
         return -1;
     }
-    *until = timeout != NULL && hamt__deadline(timeout, deadline) ? deadline
-                                                                  : NULL;
+    *until =
+        timeout != NULL && hamt__deadline(timeout, deadline) ? deadline : NULL;
     return 0;
 }
 
