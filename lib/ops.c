@@ -373,14 +373,19 @@ hamt_diff(const struct hamt *a, const struct hamt *b, hamt_value_equal_fn veq,
 
 /* ---- merge, intersect, subtract ---- */
 
-/* The result of a conflict decision: the value to bind, or drop. */
+/*
+ * The result of a conflict decision: the value to bind, or drop; *right
+ * when fn took b's binding whole (HAMT_CONFLICT_RIGHT), whose key is then
+ * b's (hamt_ops(3)).
+ */
 static int
 sa_decide(hamt_conflict_fn fn, void *ctx, const void *key, void *va, void *vb,
-          void **out, bool *drop)
+          void **out, bool *drop, bool *right)
 {
     void *combined = NULL;
 
     *drop = false;
+    *right = false;
     if (fn == NULL) {
         *out = va;
         return 0;
@@ -391,6 +396,7 @@ sa_decide(hamt_conflict_fn fn, void *ctx, const void *key, void *va, void *vb,
         return 0;
     case HAMT_CONFLICT_RIGHT:
         *out = vb;
+        *right = true;
         return 0;
     case HAMT_CONFLICT_COMBINE:
         *out = combined;
@@ -571,7 +577,7 @@ sa_both(struct sa_ctx *sc, const void *ka, void *va, const void *kb, void *vb,
         struct sa_res *r)
 {
     void *out;
-    bool drop;
+    bool drop, right;
 
     sc->ea++;
     sc->eb++;
@@ -580,16 +586,26 @@ sa_both(struct sa_ctx *sc, const void *ka, void *va, const void *kb, void *vb,
     if (sc->op == SA_SUBTRACT) {
         return 0;
     }
-    if (sa_decide(sc->fn, sc->ctx, ka, va, vb, &out, &drop) != 0) {
+    if (sa_decide(sc->fn, sc->ctx, ka, va, vb, &out, &drop, &right) != 0) {
         return -1;
     }
     if (!drop) {
+        /*
+         * The key is b's for RIGHT and a's otherwise, whatever the values
+         * (hamt_ops(3)): a caller may free the other map's key objects.  The
+         * entry is what a side holds (so that a result equal to a side is
+         * that side) when it has that side's value and key object; keys of
+         * a built-in kind are the library's copies, equal whichever side
+         * they come from, so for them the value decides alone.
+         */
+        bool any_key = sc->kt->kind != HAMT_KEY_CUSTOM || ka == kb;
+
         sc->kept++;
         r->kind = SA_ENTRY;
         r->val = out;
-        r->as_a = out == va;
-        r->as_b = out == vb;
-        r->key = r->as_a || !r->as_b ? ka : kb;
+        r->key = right ? kb : ka;
+        r->as_a = out == va && (!right || any_key);
+        r->as_b = out == vb && (right || any_key);
     }
     return 0;
 }

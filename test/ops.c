@@ -1027,51 +1027,99 @@ keys_are_from(const struct hamt *m, const int *objs, size_t n)
     return true;
 }
 
+static int
+int_compare(const void *a, const void *b, void *c)
+{
+    (void)c;
+    return (*(const int *)a > *(const int *)b)
+           - (*(const int *)a < *(const int *)b);
+}
+
+/* COMBINE, binding b's value or a's: the key stays a's either way. */
+static enum hamt_conflict_action
+combine_to_vb(const void *key, void *va, void *vb, void **out, void *ctx)
+{
+    (void)key, (void)va, (void)ctx;
+    *out = vb;
+    return HAMT_CONFLICT_COMBINE;
+}
+
+static enum hamt_conflict_action
+combine_to_va(const void *key, void *va, void *vb, void **out, void *ctx)
+{
+    (void)key, (void)vb, (void)ctx;
+    *out = va;
+    return HAMT_CONFLICT_COMBINE;
+}
+
 /*
  * hamt_ops(3): a key bound in both keeps b's key object for RIGHT and a's
- * otherwise, in entries, subtrees and collision nodes alike.
+ * otherwise, whatever the values, in entries, subtrees, collision nodes
+ * and collision trees alike.  The key follows fn's action, not the value
+ * bound: RIGHT over equal values keeps b's key, and COMBINE binding b's
+ * value keeps a's (both kept the other side's key before the fix).
  */
 Test(ops, set_algebra_keeps_the_key_object_of_the_winning_side)
 {
     enum { N = 300 };
     static int ka[N], kb[N];
+    static const char *const layout[] = {"spread", "one hash",
+                                         "one hash, ordered"};
 
-    for (int collide = 0; collide < 2; collide++) {
-        struct hamt_key_type kt = {
-            .size = sizeof kt,
-            .hash = int_hash,
-            .equal = int_equal,
-            .ctx = collide ? (void *)&kt : NULL,
-        };
-        const struct hamt *a = hamt_new_custom(&kt), *b = a;
+    for (int lay = 0; lay < 3; lay++) {
+        for (int same = 0; same < 2; same++) {
+            struct hamt_key_type kt = {
+                .size = sizeof kt,
+                .hash = int_hash,
+                .equal = int_equal,
+                .compare = lay == 2 ? int_compare : NULL,
+                .ctx = lay > 0 ? (void *)&kt : NULL,
+            };
+            const struct hamt *a = hamt_new_custom(&kt), *b = a;
 
-        cr_assert_not_null(a);
-        for (int i = 0; i < N; i++) {
-            ka[i] = kb[i] = i;
-            a = hamt_set(a, &ka[i], V(1));
-            b = hamt_set(b, &kb[i], V(2));
-        }
-        cr_assert_eq(hamt_size(a), N);
-        struct {
-            hamt_conflict_fn fn;
-            bool right;
-        } cases[] = {{NULL, false},
-                     {take_left, false},
-                     {take_right, true},
-                     {take_sum, false}};
-        for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-            const struct hamt *u = hamt_merge(a, b, cases[c].fn, NULL);
-            const struct hamt *x = hamt_intersect(a, b, cases[c].fn, NULL);
-            const int *want = cases[c].right ? kb : ka;
+            cr_assert_not_null(a);
+            for (int i = 0; i < N; i++) {
+                ka[i] = kb[i] = i;
+                a = hamt_set(a, &ka[i], V(1));
+                b = hamt_set(b, &kb[i], V(same ? 1 : 2));
+            }
+            cr_assert_eq(hamt_size(a), N);
+            struct {
+                hamt_conflict_fn fn;
+                bool right;
+            } cases[] = {{NULL, false},          {take_left, false},
+                         {take_right, true},     {take_sum, false},
+                         {combine_to_vb, false}, {combine_to_va, false}};
+            for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+                const struct hamt *u = hamt_merge(a, b, cases[c].fn, NULL);
+                const struct hamt *x = hamt_intersect(a, b, cases[c].fn, NULL);
+                const int *want = cases[c].right ? kb : ka;
 
-            cr_assert_not_null(u);
+                cr_assert_not_null(u);
+                cr_assert_not_null(x);
+                cr_assert_eq(hamt_size(u), N);
+                cr_assert_eq(hamt_size(x), N);
+                cr_assert(keys_are_from(u, want, N),
+                          "merge, case %zu, %s, %s values", c, layout[lay],
+                          same ? "equal" : "different");
+                cr_assert(keys_are_from(x, want, N),
+                          "intersect, case %zu, %s, %s values", c, layout[lay],
+                          same ? "equal" : "different");
+                cr_assert_eq(hamt__validate(u), 0);
+                cr_assert_eq(hamt__validate(x), 0);
+            }
+            /*
+             * b a subset of a with a's values: the intersection equals b
+             * by value, but its keys must be a's, so it is not b itself.
+             */
+            const struct hamt *half = hamt_new_custom(&kt);
+            for (int i = 0; i < N / 2; i++) {
+                half = hamt_set(half, &kb[i], V(1));
+            }
+            const struct hamt *x = hamt_intersect(a, half, NULL, NULL);
             cr_assert_not_null(x);
-            cr_assert_eq(hamt_size(u), N);
-            cr_assert_eq(hamt_size(x), N);
-            cr_assert(keys_are_from(u, want, N), "merge, case %zu, %s", c,
-                      collide ? "one hash" : "spread");
-            cr_assert(keys_are_from(x, want, N), "intersect, case %zu, %s", c,
-                      collide ? "one hash" : "spread");
+            cr_assert_eq(hamt_size(x), N / 2);
+            cr_assert(keys_are_from(x, ka, N), "subset, %s", layout[lay]);
         }
     }
 }
