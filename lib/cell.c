@@ -221,14 +221,22 @@ struct hamt_cell {
 };
 
 /*
- * A fresh, unpublished record.  NULL with errno = ENOMEM.  Plain writes:
- * no other thread can see it before the publication.
+ * A fresh, unpublished record.  NULL with errno = ENOMEM, or ENOTSUP when
+ * the collector's mode makes publishing unsafe (S1; every publication
+ * makes its record here).  Plain writes: no other thread can see it
+ * before the publication.
  */
 static struct cell_rec *
 cell_rec_new(uint64_t version, const struct hamt *m)
 {
-    struct cell_rec *r = hamt__alloc(sizeof *r);
+    struct cell_rec *r;
+    int refused = hamt__cells_refused();
 
+    if (HAMT_UNLIKELY(refused != 0)) {
+        errno = refused;
+        return NULL;
+    }
+    r = hamt__alloc(sizeof *r);
     if (HAMT_UNLIKELY(r == NULL)) {
         return NULL;
     }

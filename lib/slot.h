@@ -53,6 +53,13 @@ int hamt__slots_setup(void);
 int hamt__slots_refused(void);
 
 /*
+ * 0 if cells may publish, else the errno to fail with (ENOTSUP: manual
+ * dirty bits with incremental mode, seen by hamt__slots_setup() or by a
+ * collection since).  Never calls the collector.
+ */
+int hamt__cells_refused(void);
+
+/*
  * True if this library already knows the calling thread to be registered
  * with the collector (or the collector is off).  Never calls the collector.
  */

@@ -297,6 +297,12 @@ static int slot_key_error;
 static HAMT_ATOMIC(int) slot_refused;
 
 /*
+ * 0, or ENOTSUP once manual dirty bits are on: no publication is safe then
+ * (hamt__slots_setup()).
+ */
+static HAMT_ATOMIC(int) cell_refused;
+
+/*
  * Thread exit: clear every slot of the thread's chunks and give the chunks
  * back.  `value` is the head of the thread's chain (slot_mine).
  */
@@ -493,11 +499,23 @@ int
 hamt__slots_refused(void)
 {
     /*
-     * ORDER: relaxed.  Set once by hamt__slots_setup() before the cell it
-     * was called for is shared; the caller's own synchronisation on that
-     * cell orders the store before this load.
+     * ORDER: relaxed.  Set by hamt__slots_setup() before the cell it was
+     * called for is shared, whose caller's own synchronisation on that cell
+     * orders the store before this load; or by slot_push_roots() in the
+     * collection that GC_enable_incremental() runs, where a reader that
+     * still reads 0 is one that came before the switch (hamt_cell(3)).
      */
     return hamt__load_rlx(&slot_refused);
+}
+
+int
+hamt__cells_refused(void)
+{
+    /*
+     * ORDER: relaxed, as hamt__slots_refused(): a flag that only ever goes
+     * from 0 to ENOTSUP and orders no other data.
+     */
+    return hamt__load_rlx(&cell_refused);
 }
 
 #ifndef HAMT_NO_GC
@@ -510,9 +528,39 @@ static GC_push_other_roots_proc slot_prev_push;
  * with the allocation lock held, while the world is stopped (in the
  * non-incremental mode that hamt__slots_setup() requires).
  */
+static void
+slot_refuse_mode(void)
+{
+    /*
+     * ORDER: relaxed; see hamt__slots_refused().  Incremental and
+     * generational modes mark with the world running; S1-S8 assume every
+     * marking step runs with the writers stopped.
+     */
+    atomic_store_explicit(&slot_refused, ENOTSUP, memory_order_relaxed);
+    if (GC_get_manual_vdb_allowed()) {
+        /*
+         * ORDER: relaxed; see hamt__cells_refused().  Manual dirty bits
+         * need GC_end_stubborn_change() after every write to a collector
+         * object; the library makes none, so no publication is safe in
+         * that mode, registered readers or not.
+         */
+        atomic_store_explicit(&cell_refused, ENOTSUP, memory_order_relaxed);
+    }
+}
+
 static void GC_CALLBACK
 slot_push_roots(void)
 {
+    /*
+     * An application that switches incremental mode on after its first
+     * cell: GC_enable_incremental() collects once, world stopped, before
+     * any incremental marking (when anything was allocated, as the cell
+     * was), and that collection reaches this hook.  From then on slot
+     * readers and, with manual dirty bits, publications are refused.
+     */
+    if (HAMT_UNLIKELY(GC_is_incremental_mode())) {
+        slot_refuse_mode();
+    }
     /*
      * ORDER: seq_cst fence; F in cell.c (S3).  Every registered writer
      * acknowledged the stop before this point, so each publication it made
@@ -566,18 +614,8 @@ int
 hamt__slots_setup(void)
 {
     if (GC_is_incremental_mode()) {
-        /*
-         * ORDER: relaxed; see hamt__slots_refused().  Incremental and
-         * generational modes mark with the world running; S1-S8 assume
-         * every marking step runs with the writers stopped.
-         */
-        atomic_store_explicit(&slot_refused, ENOTSUP, memory_order_relaxed);
-        if (GC_get_manual_vdb_allowed()) {
-            /*
-             * Manual dirty bits need GC_end_stubborn_change() after every
-             * write to a collector object; the library makes none, so no
-             * cell is safe in that mode, registered readers or not.
-             */
+        slot_refuse_mode();
+        if (hamt__cells_refused() != 0) {
             errno = ENOTSUP;
             return -1;
         }

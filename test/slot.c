@@ -390,6 +390,61 @@ Test(slot, manual_dirty_bits_refuse_cells)
     cr_assert_eq(errno, ENOTSUP);
 }
 
+/*
+ * Incremental mode switched on after the first cell: GC_enable_incremental()
+ * collects once (the cell was allocated), and from that collection on slot
+ * readers are refused.  Before the fix the library checked the mode only
+ * in hamt_cell_new(), and this acquire succeeded.
+ */
+Test(slot, incremental_mode_after_the_first_cell_refuses_slot_readers)
+{
+    struct hamt_cell *c;
+    struct hamt_snapshot *snap = NULL;
+
+    GC_INIT();
+    c = hamt_cell_new(u64_map(4, 1));
+    cr_assert_not_null(c);
+    cr_assert_not_null(hamt_cell_acquire(c, NULL, &snap), "before the switch");
+    cr_assert_eq(hamt_snapshot_release(snap), 0);
+    GC_enable_incremental();
+    cr_assert(GC_is_incremental_mode(), "incremental mode did not start");
+    errno = 0;
+    snap = (struct hamt_snapshot *)&snap;
+    cr_assert_null(hamt_cell_acquire(c, NULL, &snap));
+    cr_assert_eq(errno, ENOTSUP);
+    cr_assert_null(snap);
+    cr_assert_not_null(hamt_cell_load(c, NULL), "registered readers work");
+    cr_assert_eq(hamt_cell_store(c, u64_map(4, 2), NULL), 0,
+                 "without manual dirty bits publishing still works");
+}
+
+/*
+ * Manual dirty bits and incremental mode switched on after the first cell:
+ * publishing is refused from the collection GC_enable_incremental() runs.
+ * Before the fix hamt_cell_store returned 0.
+ */
+Test(slot, manual_dirty_bits_after_the_first_cell_refuse_publishing)
+{
+    struct hamt_cell *c;
+    const struct hamt *m;
+
+    GC_set_manual_vdb_allowed(1);
+    GC_INIT();
+    c = hamt_cell_new(u64_map(4, 1));
+    cr_assert_not_null(c);
+    m = u64_map(4, 2);
+    cr_assert_not_null(m);
+    GC_enable_incremental();
+    cr_assert(GC_is_incremental_mode(), "incremental mode did not start");
+    errno = 0;
+    cr_assert_eq(hamt_cell_store(c, m, NULL), -1);
+    cr_assert_eq(errno, ENOTSUP);
+    errno = 0;
+    cr_assert_eq(hamt_cell_cas(c, hamt_cell_load(c, NULL), m, NULL), -1);
+    cr_assert_eq(errno, ENOTSUP);
+    cr_assert_eq(hamt_cell_version(c), 0, "nothing was published");
+}
+
 Test(slot, set_markers_before_init_sets_the_count)
 {
     cr_assert(!GC_is_init_called(), "the test process starts fresh");
