@@ -239,8 +239,9 @@ HAMT_API const struct hamt *hamt_new(enum hamt_key_kind kind);
  * the word, for values that are not pointers the map must keep alive
  * (integers, or pointers the application keeps alive some other way).
  * The collector then need not scan the map's leaves: nodes without
- * children are allocated pointer-free (GC_MALLOC_ATOMIC), which cuts the
- * marking work of large maps.  Every map derived from it (hamt_set,
+ * children are allocated from a collector kind of the library's own whose
+ * objects the collector scans no further than their first word (the
+ * allocator's link), which cuts the marking work of large maps.  Every map derived from it (hamt_set,
  * batches, merges) inherits the choice.  Such maps form a key type of
  * their own: hamt_merge() and the other two-map functions refuse to mix
  * them with hamt_new(HAMT_KEY_U64) maps (EINVAL), and hamt_equal() finds
