@@ -300,6 +300,36 @@ Test(oom, set_algebra_fails_cleanly_at_every_allocation)
     set_algebra_fails_cleanly(x, y);
 }
 
+/*
+ * alter and the set algebra on maps of scalar values, whose leaves come
+ * from the library's pointer-free kind: each failure point of either kind
+ * of node leaves the inputs intact and fails with ENOMEM.
+ */
+Test(oom, scalar_map_alter_and_set_algebra_fail_cleanly)
+{
+    const struct hamt *m = fill_u64(hamt_new_scalar(HAMT_KEY_U64), 3000);
+    unsigned tried = 0;
+
+    for (int p = 0; p < 2; p++) {
+        oom_remove = false;
+        tried += fail_each(m, op_update, HAMT_U64(17), p);   /* replace */
+        tried += fail_each(m, op_update, HAMT_U64(9999), p); /* insert */
+        oom_remove = true;
+        tried += fail_each(m, op_update, HAMT_U64(23), p); /* remove */
+    }
+    /* Each of the six calls allocates, so each met a failure first. */
+    cr_assert_geq(tried, 12);
+    const struct hamt *a = fill_u64(hamt_new_scalar(HAMT_KEY_U64), 200);
+    const struct hamt *b = a;
+    for (uint64_t i = 0; i < 4; i++) {
+        b = hamt_set(b, HAMT_U64(500 + i), V(1));
+        b = hamt_remove(b, HAMT_U64(i * 41));
+        b = hamt_set(b, HAMT_U64(i * 41 + 3), V(2));
+    }
+    cr_assert_not_null(b);
+    set_algebra_fails_cleanly(a, b);
+}
+
 /* ---- collision trees and batches over colliding keys (issue 17) ---- */
 
 Test(oom, collision_tree_updates_fail_cleanly)
