@@ -854,3 +854,17 @@ hamt__combine_pending(const struct hamt_combine *cb)
     }
     return n;
 }
+
+size_t
+hamt__combine_asleep(const struct hamt_combine *cb)
+{
+    size_t n = 0;
+
+    /* ORDER: acquire; as in hamt__combine_pending(), with its limits. */
+    for (const struct combine_req *r = hamt__load_acq(&cb->pending); r != NULL;
+         r = r->next) {
+        /* ORDER: relaxed; a look at the submitter's flag, for tests. */
+        n += (hamt__load_rlx(&r->state) & STATE_SLEEP) != 0;
+    }
+    return n;
+}

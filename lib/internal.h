@@ -365,6 +365,11 @@ bool hamt__past(const struct timespec *deadline);
  */
 size_t hamt__combine_pending(const struct hamt_combine *cb);
 /*
+ * Of those, the requests whose submitter has flagged itself asleep (about
+ * to wait on its futex, or waiting), with the same limits.
+ */
+size_t hamt__combine_asleep(const struct hamt_combine *cb);
+/*
  * Naps the combine submitters of this process took after a futex failure
  * the protocol does not expect (tests: none in any of theirs).
  */

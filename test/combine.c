@@ -173,6 +173,7 @@ struct holder {
     unsigned linger;     /* naps to take after that, still holding the flag */
     bool until_naps;     /* then hold until hamt__combine_naps() > naps_from */
     uint64_t naps_from;
+    bool until_asleep; /* before lingering, until a submitter flags sleep */
     int calls;
 };
 
@@ -185,6 +186,9 @@ hold(void *old, bool present, void **nv, void *ctx)
     atomic_store(&h->entered, true);
     while (hamt__combine_pending(comb) < h->wait_for
            && !atomic_load(&h->release)) {
+        nap();
+    }
+    while (h->until_asleep && hamt__combine_asleep(comb) == 0) {
         nap();
     }
     for (unsigned i = 0; i < h->linger; i++) {
@@ -557,11 +561,14 @@ Test(combine, an_alter_function_two_combiners_deep_gets_edeadlk)
  * A timeout beyond what the clock can express means none: the submitter
  * sleeps until served.  It used to overflow into a deadline in the past,
  * which the futex refused at once, over and over (a busy loop); now such a
- * refusal would take a nap, which hamt__combine_naps() counts.
+ * refusal would take a nap, which hamt__combine_naps() counts.  The holder
+ * keeps the flag until the submitter has flagged itself asleep, then for
+ * 50 naps more, so a refused wait has its time to show, however loaded
+ * the machine.
  */
 Test(combine, a_timeout_beyond_the_clock_waits_asleep)
 {
-    struct holder h = {.linger = 50};
+    struct holder h = {.linger = 50, .until_asleep = true};
     const struct timespec huge = {TEST_TIME_MAX, 999999999L};
     uint64_t naps = hamt__combine_naps();
 
