@@ -515,14 +515,21 @@ combine_round(struct hamt_combine *cb, struct combine_req *list)
         if (m == base) {
             break; /* nothing changed: linearized at the load (C2) */
         }
-        if (hamt_cell_cas(cb->cell, base, m, &version) == 0) {
+        int rc = hamt_cell_cas(cb->cell, base, m, &version);
+        if (rc != 0 && errno == ENOMEM && nomem++ == 0) {
+            /*
+             * One more try of the publication alone (a collection may have
+             * run): the map is built, and redoing the round would call
+             * every alter function again with no other writer in between,
+             * which hamt_combine(3) rules out.
+             */
+            rc = hamt_cell_cas(cb->cell, base, m, &version);
+        }
+        if (rc == 0) {
             break;
         }
         if (errno == EAGAIN) {
             continue; /* another writer published (C7): redo on its map */
-        }
-        if (errno == ENOMEM && nomem++ == 0) {
-            continue;
         }
         shared_err = errno;
         break;

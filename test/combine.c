@@ -102,6 +102,47 @@ bad_action(void *old, bool present, void **nv, void *ctx)
     return (enum hamt_alter_action)77;
 }
 
+/* incr, counting its calls in *ctx. */
+static enum hamt_alter_action
+incr_counted(void *old, bool present, void **nv, void *ctx)
+{
+    (*(unsigned *)ctx)++;
+    return incr(old, present, nv, NULL);
+}
+
+/*
+ * With no other writer an alter function runs once per request, whichever
+ * allocation of the round fails (hamt_combine(3)).  A failed allocation
+ * of the publication's record used to redo the whole round, calling fn a
+ * second time; now only the publication is tried again.
+ */
+Test(combine, an_allocation_failure_never_runs_an_alter_function_twice)
+{
+    unsigned twice = 0, served = 0;
+
+    for (unsigned long n = 1; n <= 12; n++) {
+        unsigned calls = 0;
+        uint64_t v0 = hamt_cell_version(cell), v = 0;
+
+        hamt__fail_after(n, false);
+        errno = 0;
+        int rc = hamt_combine_alter(comb, K(5), incr_counted, &calls, NULL, &v);
+        int err = errno;
+        hamt__fail_after(0, false);
+        cr_assert(rc == 0 || err == ENOMEM, "n=%lu: rc %d errno %d", n, rc,
+                  err);
+        cr_assert_leq(calls, 1, "n=%lu: fn ran %u times", n, calls);
+        twice += calls > 1;
+        if (rc == 0) {
+            served++;
+            cr_assert_eq(calls, 1, "n=%lu", n);
+            cr_assert_eq(v, v0 + 1, "n=%lu: one publication", n);
+        }
+    }
+    cr_assert_gt(served, 0, "some failure point lets the request through");
+    cr_assert_eq(twice, 0);
+}
+
 /*
  * A round of one request applies it without a batch (combine.c): its own
  * failure must still fail it alone, publish nothing and leave the map.
