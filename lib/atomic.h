@@ -64,13 +64,16 @@
 
 /*
  * Strong compare-and-swap: seq_cst on success (a release publication that
- * also takes part in the waiter handshake), acquire on failure (the caller
- * reads the record that won).  Returns true on success; on failure *expp
- * holds the current value.
+ * also takes part in the waiter handshake) and on failure: the cell's
+ * callers need only acquire there (they read the record that won), but
+ * combine.c's proof (C5) counts a failed CAS on `busy` as a seq_cst load
+ * in the single total order.  The same instructions either way on x86-64
+ * (LOCK CMPXCHG) and AArch64 (CASAL, or an LDAXR/STLXR loop).  Returns
+ * true on success; on failure *expp holds the current value.
  */
 #define hamt__cas_sc(p, expp, v)                                               \
     atomic_compare_exchange_strong_explicit(                                   \
-        (p), (expp), (v), memory_order_seq_cst, memory_order_acquire)
+        (p), (expp), (v), memory_order_seq_cst, memory_order_seq_cst)
 
 #define hamt__add_sc(p, v)                                                     \
     atomic_fetch_add_explicit((p), (v), memory_order_seq_cst)
