@@ -79,6 +79,13 @@ hamt_init(void)
         errno = EPERM;
         return -1;
     }
+    /*
+     * The set-up may fail a system call on its way to success (getrandom()
+     * refused, then libsodium's other source): a successful call leaves
+     * errno as the caller had it, as the library's other calls do.
+     */
+    int saved_errno = errno;
+
     (void)pthread_once(&init_once, hamt_init_once);
     /*
      * ORDER: relaxed; pthread_once orders the set-up, and its store, before
@@ -90,6 +97,7 @@ hamt_init(void)
         errno = e;
         return -1;
     }
+    errno = saved_errno;
     return 0;
 }
 

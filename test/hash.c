@@ -4,9 +4,15 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -131,6 +137,57 @@ Test(hash, fixed_seed_reproduces_placement_and_other_seeds_differ)
     cr_assert_lt(same_c, 20);
     cr_assert_lt(same_r, 20);
     cr_assert_eq(memcmp(a, c, sizeof a) != 0, 1);
+}
+
+/*
+ * With getrandom() refused (ENOSYS, as an old kernel or a sandbox), the seed
+ * comes from libsodium's other source, and a successful hamt_init() leaves
+ * errno as the caller had it: the failed system call used to leave ENOSYS
+ * there.
+ */
+Test(hash, init_without_getrandom_succeeds_and_leaves_errno_alone)
+{
+    pid_t pid = fork();
+
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        struct sock_filter f[] = {
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+                     offsetof(struct seccomp_data, nr)),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getrandom, 0, 1),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        };
+        struct sock_fprog prog = {sizeof f / sizeof f[0], f};
+        void *v = NULL;
+
+        unsetenv("HAMT_SEED");
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+            || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) {
+            _exit(4);
+        }
+        if (syscall(SYS_getrandom, &v, sizeof v, 0) != -1 || errno != ENOSYS) {
+            _exit(5);
+        }
+        errno = EXDEV;
+        if (hamt_init() != 0) {
+            _exit(1);
+        }
+        if (errno != EXDEV) {
+            _exit(2);
+        }
+        const struct hamt *m = hamt_set(hamt_new(HAMT_KEY_U64), HAMT_U64(7),
+                                        (void *)(uintptr_t)70);
+        _exit(m != NULL && hamt_get(m, HAMT_U64(7), &v) && v == (void *)70 ? 0
+                                                                           : 3);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    cr_assert(WIFEXITED(st), "the child crashed");
+    cr_assert_eq(WEXITSTATUS(st), 0,
+                 "exit %d (1: init failed, 2: errno changed, 3: the map "
+                 "failed, 4: no seccomp, 5: getrandom not refused)",
+                 WEXITSTATUS(st));
 }
 
 Test(hash, malformed_hamt_seed_fails_init_with_einval)
