@@ -279,6 +279,7 @@ struct slot_chunk {
     struct slot_chunk *mine_next;    /* Owner only. */
     HAMT_ATOMIC(const void *) owner; /* &slot_self of the owner, or NULL. */
     uint32_t used;                   /* Owner only: slots in use. */
+    unsigned turn;                   /* Owner only: the next slot to try. */
 };
 
 /* Every chunk ever made; only ever grows at the head. */
@@ -439,6 +440,7 @@ slot_get_slow(void)
     }
     slot_mine = ch;
     ch->used = 1u;
+    ch->turn = 1u;
     return &ch->slot[0];
 }
 
@@ -447,9 +449,20 @@ hamt__slot_get(void)
 {
     for (struct slot_chunk *ch = slot_mine; ch != NULL; ch = ch->mine_next) {
         if (HAMT_LIKELY(ch->used != SLOT_ALL)) {
-            unsigned i = (unsigned)__builtin_ctz(~ch->used);
+            /*
+             * The first free slot from `turn` on, round the chunk: slots
+             * are handed out in turn rather than lowest first, so that a
+             * handle released twice names a free slot (EINVAL) until the
+             * thread has taken as many snapshots since as it has free
+             * slots, instead of the very next snapshot's.
+             */
+            uint32_t avail = ~ch->used;
+            unsigned t = ch->turn;
+            uint32_t ahead = avail >> t | avail << ((SLOT_N - t) % SLOT_N);
+            unsigned i = ((unsigned)__builtin_ctz(ahead) + t) % SLOT_N;
 
             ch->used |= 1u << i;
+            ch->turn = (i + 1) % SLOT_N;
             return &ch->slot[i];
         }
     }

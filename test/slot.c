@@ -69,6 +69,44 @@ Test(slot, release_rejects_null_and_double_release)
     cr_assert_eq(errno, EINVAL);
 }
 
+/*
+ * A handle released twice after the thread took another snapshot: slots
+ * are handed out in turn, so the stale handle names a free slot and the
+ * second release fails instead of ending the newer snapshot.  With the
+ * lowest free slot handed out first, B got A's slot and the stale release
+ * returned 0, leaving B unprotected.
+ */
+Test(slot, a_double_release_after_another_acquire_is_einval)
+{
+    struct hamt_cell *c = hamt_cell_new(u64_map(1, 1));
+    struct hamt_snapshot *a, *b, *held[8];
+
+    cr_assert_not_null(c);
+    cr_assert_not_null(hamt_cell_acquire(c, NULL, &a));
+    cr_assert_eq(hamt_snapshot_release(a), 0);
+    cr_assert_not_null(hamt_cell_acquire(c, NULL, &b));
+    cr_assert_neq(b, a, "the released slot was handed out again at once");
+    errno = 0;
+    cr_assert_eq(hamt_snapshot_release(a), -1);
+    cr_assert_eq(errno, EINVAL);
+    cr_assert_eq(hamt_snapshot_release(b), 0, "b was still held");
+    /* The same while the thread holds several snapshots. */
+    for (int i = 0; i < 8; i++) {
+        cr_assert_not_null(hamt_cell_acquire(c, NULL, &held[i]));
+    }
+    cr_assert_eq(hamt_snapshot_release(held[3]), 0);
+    cr_assert_not_null(hamt_cell_acquire(c, NULL, &b));
+    errno = 0;
+    cr_assert_eq(hamt_snapshot_release(held[3]), -1);
+    cr_assert_eq(errno, EINVAL);
+    cr_assert_eq(hamt_snapshot_release(b), 0);
+    for (int i = 0; i < 8; i++) {
+        if (i != 3) {
+            cr_assert_eq(hamt_snapshot_release(held[i]), 0, "snapshot %d", i);
+        }
+    }
+}
+
 static void *
 release_foreign(void *arg)
 {
