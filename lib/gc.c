@@ -689,6 +689,19 @@ gc_fl_key_create(void)
     gc_fl_key_error = pthread_key_create(&gc_fl_key, gc_fl_release);
 }
 
+void
+hamt__gc_thread_detach(void)
+{
+    /*
+     * The fast path pops without registering the thread: pointing it at the
+     * empty lists sends the next allocation to gc_alloc_slow(), which
+     * registers the thread again before it hands out anything.  An object
+     * popped by an unregistered thread would be held only by a stack the
+     * collector does not scan, and could be reclaimed and handed out again.
+     */
+    gc_fl_mine = &gc_fl_none;
+}
+
 /*
  * Makes the calling thread's lists.  On any failure the thread allocates
  * through GC_MALLOC from then on: slower, never wrong.
@@ -784,6 +797,18 @@ gc_alloc_slow(size_t n, bool leaf)
 
     if (HAMT_UNLIKELY(hamt__thread_ensure() != 0)) {
         return NULL;
+    }
+    if (fl == &gc_fl_none && gc_fl_state == GC_FL_ON) {
+        /*
+         * Detached when the thread was unregistered (hamt__gc_thread_detach):
+         * registered again just now, it takes its lists back.  They stayed
+         * alive meanwhile (the key holds them, the block is uncollectable).
+         */
+        struct gc_fl *own = pthread_getspecific(gc_fl_key);
+
+        if (own != NULL) {
+            fl = gc_fl_mine = own;
+        }
     }
     if (leaf) {
         /* ORDER: acquire; pairs with the release in gc_leaf_kind_init(). */

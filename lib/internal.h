@@ -155,6 +155,13 @@ hamt__root(const struct hamt *m)
  */
 bool hamt__gc_init_off_main(void);
 int hamt__gc_init(void);
+#ifndef HAMT_NO_GC
+/*
+ * The calling thread was unregistered from the collector: its next
+ * allocation must register it again before handing anything out.
+ */
+void hamt__gc_thread_detach(void);
+#endif
 /* thread.c: one marker on small machines unless the application chose. */
 void hamt__markers_default(void);
 /* hamt_gc_set_budget() and hamt_gc_budget() (gc.c). */

@@ -147,6 +147,7 @@ thread_key_destroy(void *value)
     (void)value;
     GC_unregister_my_thread();
     thread_state = THREAD_UNKNOWN;
+    hamt__gc_thread_detach();
 }
 
 /* Creates the key once per process; records the error for later callers. */
@@ -237,6 +238,7 @@ hamt_thread_unregister(void)
     (void)pthread_setspecific(thread_key, NULL);
     GC_unregister_my_thread();
     thread_state = THREAD_UNKNOWN;
+    hamt__gc_thread_detach();
 }
 
 #else

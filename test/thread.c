@@ -246,6 +246,45 @@ Test(thread, a_thread_that_allocates_is_registered_by_its_first_update)
     cr_assert_eq(p.size, 2000);
 }
 
+/*
+ * Registered by its updates, unregistered, then updating again: the next
+ * allocation must register it again.  It used to pop from the thread's
+ * free lists without doing so, and an object held only by the unscanned
+ * stack could be reclaimed and handed out twice.
+ */
+static void *
+unregister_then_update_main(void *arg)
+{
+    struct alloc_probe *p = arg;
+    const struct hamt *m = hamt_new(HAMT_KEY_U64);
+
+    for (uint64_t i = 0; m != NULL && i < 200; i++) {
+        m = hamt_set(m, HAMT_U64(i), (void *)(uintptr_t)(i + 1));
+    }
+    hamt_thread_unregister();
+    p->before = GC_thread_is_registered();
+    if (m != NULL) {
+        m = hamt_set(m, HAMT_U64(1000), (void *)1); /* pops from the lists */
+    }
+    p->after = GC_thread_is_registered();
+    GC_gcollect();
+    p->size = m != NULL && hamt__validate(m) == 0 ? hamt_size(m) : 0;
+    return NULL;
+}
+
+Test(thread, an_update_after_unregistering_registers_again)
+{
+    struct alloc_probe p = {0};
+    pthread_t t;
+
+    cr_assert_eq(hamt_init(), 0);
+    spawn(&t, unregister_then_update_main, &p);
+    pthread_join(t, NULL);
+    cr_assert_eq(p.before, 0, "hamt_thread_unregister unregistered it");
+    cr_assert_neq(p.after, 0, "the next update registered it again");
+    cr_assert_eq(p.size, 201);
+}
+
 Test(thread, registered_threads_exit_without_harm, .timeout = 120)
 {
     struct hamt_cell *c = hamt_cell_new(hamt_new(HAMT_KEY_U64));
