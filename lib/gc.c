@@ -617,7 +617,16 @@ hamt__gc_init(void)
         GC_INIT();
     }
     GC_allow_register_threads();
+    /*
+     * The kind's set-up allocates, and the calling thread may not be
+     * registered yet (an application that initialised the collector itself
+     * may make its first call from any thread; thread.c registers it after
+     * this set-up): a collection started here would abort the process
+     * ("Collecting from unknown thread").  No collection may start in it.
+     */
+    GC_disable();
     gc_leaf_kind_init();
+    GC_enable();
 #endif
     return gc_budget_init();
 }

@@ -12,9 +12,12 @@
 
 #ifndef HAMT_NO_GC
 /*
- * Without GC_THREADS: pthread_create must stay the plain one, since the
+ * Without redirects: pthread_create must stay the plain one, since the
  * collector's wrapper would initialise the collector on this thread.
+ * GC_THREADS only for the declarations (GC_allow_register_threads).
  */
+#define GC_THREADS
+#define GC_NO_THREAD_REDIRECTS
 #include <gc/gc.h>
 #endif
 
@@ -139,6 +142,49 @@ Test(api, a_first_call_off_the_main_thread_is_refused)
     cr_assert_eq(g.rc, 0, "once initialised, every thread may call");
     cr_assert_not_null(g.m);
 }
+
+#ifndef HAMT_NO_GC
+static void *
+set_one_main(void *arg)
+{
+    const struct hamt *m = hamt_new(HAMT_KEY_U64);
+
+    *(const struct hamt **)arg =
+        m != NULL ? hamt_set(m, HAMT_U64(1), (void *)1) : NULL;
+    return NULL;
+}
+
+/*
+ * An application that initialised the collector itself may make its first
+ * library call from any thread (hamt_init(3)).  The library's set-up
+ * allocates before it registers that thread; with a collection due then,
+ * the collector aborted the process ("Collecting from unknown thread").
+ */
+Test(api, a_first_call_from_a_plain_thread_with_a_collection_due)
+{
+    const struct hamt *m = NULL;
+    void **keep;
+    pthread_t t;
+
+    cr_assert_not(GC_is_init_called(), "the test needs a fresh process");
+    GC_INIT();
+    GC_allow_register_threads();
+    keep = GC_MALLOC(sizeof *keep);
+    cr_assert_not_null(keep);
+    GC_disable();
+    for (int i = 0; i < 400000; i++) {
+        *keep = GC_MALLOC(64); /* garbage: a collection is due */
+    }
+    while (GC_get_free_bytes() > 0) {
+        *keep = GC_MALLOC_ATOMIC(3000); /* a block each: no free block left */
+    }
+    GC_enable();
+    cr_assert_eq(pthread_create(&t, NULL, set_one_main, &m), 0);
+    pthread_join(t, NULL);
+    cr_assert_not_null(m);
+    cr_assert(hamt_contains(m, HAMT_U64(1)));
+}
+#endif
 
 Test(api, init_is_idempotent)
 {
