@@ -233,17 +233,29 @@ alloc_probe_main(void *arg)
     return NULL;
 }
 
-Test(thread, a_thread_that_allocates_is_registered_by_its_first_update)
+/*
+ * Runs fn in a plain thread to its end and checks what it saw: unknown to
+ * the collector at `before`, registered at `after`, a map of `size` keys.
+ */
+static void
+alloc_probe_expect(void *(*fn)(void *), size_t size, const char *before,
+                   const char *after)
 {
     struct alloc_probe p = {0};
     pthread_t t;
 
     cr_assert_eq(hamt_init(), 0);
-    spawn(&t, alloc_probe_main, &p);
+    spawn(&t, fn, &p);
     pthread_join(t, NULL);
-    cr_assert_eq(p.before, 0, "a plain thread starts unknown");
-    cr_assert_neq(p.after, 0, "its updates registered it");
-    cr_assert_eq(p.size, 2000);
+    cr_assert_eq(p.before, 0, "%s", before);
+    cr_assert_neq(p.after, 0, "%s", after);
+    cr_assert_eq(p.size, size);
+}
+
+Test(thread, a_thread_that_allocates_is_registered_by_its_first_update)
+{
+    alloc_probe_expect(alloc_probe_main, 2000, "a plain thread starts unknown",
+                       "its updates registered it");
 }
 
 /*
@@ -274,15 +286,9 @@ unregister_then_update_main(void *arg)
 
 Test(thread, an_update_after_unregistering_registers_again)
 {
-    struct alloc_probe p = {0};
-    pthread_t t;
-
-    cr_assert_eq(hamt_init(), 0);
-    spawn(&t, unregister_then_update_main, &p);
-    pthread_join(t, NULL);
-    cr_assert_eq(p.before, 0, "hamt_thread_unregister unregistered it");
-    cr_assert_neq(p.after, 0, "the next update registered it again");
-    cr_assert_eq(p.size, 201);
+    alloc_probe_expect(unregister_then_update_main, 201,
+                       "hamt_thread_unregister unregistered it",
+                       "the next update registered it again");
 }
 
 Test(thread, registered_threads_exit_without_harm, .timeout = 120)
