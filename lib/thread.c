@@ -539,9 +539,9 @@ static pthread_once_t slot_hook_once = PTHREAD_ONCE_INIT;
 static GC_push_other_roots_proc slot_prev_push;
 
 /*
- * The collector's push-other-roots hook: runs in the collecting thread,
- * with the allocation lock held, while the world is stopped (in the
- * non-incremental mode that hamt__slots_setup() requires).
+ * The collector runs in incremental mode: refuse slot readers, and with
+ * manual dirty bits every publication too.  Called with the mode seen on
+ * (hamt__slots_setup(), slot_push_roots()).
  */
 static void
 slot_refuse_mode(void)
@@ -551,7 +551,7 @@ slot_refuse_mode(void)
      * generational modes mark with the world running; S1-S8 assume every
      * marking step runs with the writers stopped.
      */
-    atomic_store_explicit(&slot_refused, ENOTSUP, memory_order_relaxed);
+    hamt__store_rlx(&slot_refused, ENOTSUP);
     if (GC_get_manual_vdb_allowed()) {
         /*
          * ORDER: relaxed; see hamt__cells_refused().  Manual dirty bits
@@ -559,10 +559,15 @@ slot_refuse_mode(void)
          * object; the library makes none, so no publication is safe in
          * that mode, registered readers or not.
          */
-        atomic_store_explicit(&cell_refused, ENOTSUP, memory_order_relaxed);
+        hamt__store_rlx(&cell_refused, ENOTSUP);
     }
 }
 
+/*
+ * The collector's push-other-roots hook: runs in the collecting thread,
+ * with the allocation lock held, while the world is stopped (in the
+ * non-incremental mode that hamt__slots_setup() requires).
+ */
 static void GC_CALLBACK
 slot_push_roots(void)
 {
