@@ -845,8 +845,12 @@ hamt__combine_naps(void)
     return hamt__load_rlx(&combine_naps);
 }
 
-size_t
-hamt__combine_pending(const struct hamt_combine *cb)
+/*
+ * Requests in the pending list, or only those whose submitter flagged
+ * itself asleep: the tests' two looks at the list (internal.h).
+ */
+static size_t
+combine_count_pending(const struct hamt_combine *cb, bool asleep_only)
 {
     size_t n = 0;
 
@@ -857,21 +861,20 @@ hamt__combine_pending(const struct hamt_combine *cb)
      */
     for (const struct combine_req *r = hamt__load_acq(&cb->pending); r != NULL;
          r = r->next) {
-        n++;
+        /* ORDER: relaxed; a look at the submitter's flag, for tests. */
+        n += !asleep_only || (hamt__load_rlx(&r->state) & STATE_SLEEP) != 0;
     }
     return n;
 }
 
 size_t
+hamt__combine_pending(const struct hamt_combine *cb)
+{
+    return combine_count_pending(cb, false);
+}
+
+size_t
 hamt__combine_asleep(const struct hamt_combine *cb)
 {
-    size_t n = 0;
-
-    /* ORDER: acquire; as in hamt__combine_pending(), with its limits. */
-    for (const struct combine_req *r = hamt__load_acq(&cb->pending); r != NULL;
-         r = r->next) {
-        /* ORDER: relaxed; a look at the submitter's flag, for tests. */
-        n += (hamt__load_rlx(&r->state) & STATE_SLEEP) != 0;
-    }
-    return n;
+    return combine_count_pending(cb, true);
 }
