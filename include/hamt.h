@@ -241,8 +241,8 @@ HAMT_API const struct hamt *hamt_new(enum hamt_key_kind kind);
  * The collector then need not scan the map's leaves: nodes without
  * children are allocated from a collector kind of the library's own whose
  * objects the collector scans no further than their first word (the
- * allocator's link), which cuts the marking work of large maps.  Every map derived from it (hamt_set,
- * batches, merges) inherits the choice.  Such maps form a key type of
+ * allocator's link), which cuts the marking work of large maps.  Every map
+ * derived from it (hamt_set, batches, merges) inherits the choice.  Such maps form a key type of
  * their own: hamt_merge() and the other two-map functions refuse to mix
  * them with hamt_new(HAMT_KEY_U64) maps (EINVAL), and hamt_equal() finds
  * them unequal to those.  A value the
@@ -405,8 +405,8 @@ typedef const struct hamt *(*hamt_cell_update_fn)(const struct hamt *cur,
 
 /*
  * hamt_cell_new - a cell whose current map is `m` (version 0); every map it
- * publishes later must have m's key type.  The cell is collector-allocated: keep its pointer where the collector looks (a
- * registered thread's stack, a global, a collector-allocated object); a
+ * publishes later must have m's key type.  The cell is collector-allocated:
+ * keep its pointer where the collector looks (a registered thread's stack, a global, a collector-allocated object); a
  * thread the collector does not know keeps nothing alive.  NULL with errno
  * EINVAL (NULL map), ENOMEM, or ENOTSUP (the collector runs in incremental
  * mode with manual dirty bits, which the library does not support).
