@@ -257,6 +257,10 @@ cell_rec_load(const struct hamt_cell *c)
     return hamt__load_acq(&c->rec);
 }
 
+#ifdef HAMT_TEST_HOOKS
+void (*hamt__slot_hook)(const void *rec);
+#endif
+
 /*
  * A1-A4 of the slot protocol (top comment): roots the current record in
  * slot `s` and returns it.  The caller may read the record only through
@@ -273,6 +277,11 @@ cell_protect(const struct hamt_cell *c, struct hamt_snapshot *s)
     struct cell_rec *r2;
 
     for (;;) {
+#ifdef HAMT_TEST_HOOKS
+        if (hamt__slot_hook != NULL) {
+            hamt__slot_hook(r);
+        }
+#endif
         /*
          * ORDER: seq_cst; A2.  Must precede A3 in the single total order,
          * so that a publication A3 did not see follows it too, and with it

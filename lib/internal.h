@@ -224,6 +224,13 @@ unsigned long hamt__alloc_count(void);
  * collector allocations above but adds nothing to hamt__alloc_count().
  */
 bool hamt__fail_injected(void);
+/*
+ * Called by a slot reader's acquire (lib/cell.c, cell_protect) before each
+ * A2 of the slot protocol, with the record it is about to protect, when not
+ * NULL.  Lets a test publish and collect between A1 and A2 and count the
+ * protocol's retries.  Set it before the readers start; tests only.
+ */
+extern void (*hamt__slot_hook)(const void *rec);
 #else
 /* Without the hooks no allocation is ever an injected failure. */
 static inline bool

@@ -3,7 +3,8 @@
  * hamt_snapshot_release; lib/slot.h and lib/thread.c): results, errno on
  * every error path, several snapshots held at once, slots reused after a
  * thread exits, growth past one chunk, snapshots surviving forced
- * collections in a thread the collector never heard of, the refused
+ * collections in a thread the collector never heard of, a publication
+ * landing inside the protocol (between A1 and A2), the refused
  * collector modes and the marker count.
  *
  * Reader threads here are made with the plain pthread_create
@@ -269,6 +270,84 @@ Test(slot, snapshot_of_unregistered_thread_survives_collections, .timeout = 120)
     cr_assert(a.ok, "a payload of the held snapshot was reclaimed");
     cr_assert_eq(a.registered_after, 0,
                  "acquire, version and wait must not register the thread");
+}
+
+/*
+ * A publication between A1 and A2 of the slot protocol (lib/cell.c,
+ * cell_protect).  The reader stops in the test hook holding the record it
+ * read at A1, not yet in its slot; main publishes a map of fresh payloads
+ * and collects, so that nothing keeps the old record.  A3 must see the
+ * change and protect the new record instead: the hook runs a second time,
+ * and the snapshot returned is the new map, whole.  A reader without A3
+ * would return the record read at A1.
+ */
+static struct {
+    atomic_int calls;
+    atomic_int ready;
+    atomic_int go;
+} a3;
+
+static void
+a3_hook(const void *rec)
+{
+    (void)rec;
+    if (atomic_fetch_add(&a3.calls, 1) == 0) {
+        atomic_store(&a3.ready, 1);
+        wait_phase(&a3.go, 1);
+    }
+}
+
+static void *
+a3_reader(void *p)
+{
+    struct reader_arg *a = p;
+    struct hamt_snapshot *snap;
+    uint64_t v = 0;
+    const struct hamt *m = hamt_cell_acquire(a->cell, &v, &snap);
+
+    a->ok = m != NULL && v == 2 && hamt_size(m) == a->nkeys;
+    for (uint64_t k = 0; a->ok && k < a->nkeys; k++) {
+        void *val = NULL;
+
+        a->ok = hamt_get(m, HAMT_U64(k), &val) && payload_ok(val, k, 1);
+    }
+    a->ok = a->ok && hamt_snapshot_release(snap) == 0;
+    return NULL;
+}
+
+/* Publishes keys 0 .. n-1 bound to payloads of version ver, in its own
+ * frame so that the caller's stack keeps no pointer to the map. */
+static __attribute__((noinline)) void
+a3_publish(struct hamt_cell *c, uint64_t n, uint64_t ver)
+{
+    const struct hamt *m = hamt_new(HAMT_KEY_U64);
+
+    for (uint64_t k = 0; k < n; k++) {
+        m = hamt_set(m, HAMT_U64(k), payload_alloc(k, ver));
+        cr_assert_not_null(m);
+    }
+    cr_assert_eq(hamt_cell_store(c, m, NULL), 0);
+}
+
+Test(slot, a_publication_between_a1_and_a2_is_caught_by_a3, .timeout = 120)
+{
+    struct reader_arg a = {.nkeys = 2000};
+    pthread_t t;
+
+    a.cell = hamt_cell_new(hamt_new(HAMT_KEY_U64));
+    cr_assert_not_null(a.cell);
+    a3_publish(a.cell, a.nkeys, 0);
+    hamt__slot_hook = a3_hook;
+    cr_assert_eq(pthread_create(&t, NULL, a3_reader, &a), 0);
+    wait_phase(&a3.ready, 1);
+    a3_publish(a.cell, a.nkeys, 1);
+    GC_gcollect();
+    GC_gcollect();
+    atomic_store(&a3.go, 1);
+    cr_assert_eq(pthread_join(t, NULL), 0);
+    cr_assert_eq(atomic_load(&a3.calls), 2,
+                 "A3 must see the publication and protect again, once");
+    cr_assert(a.ok, "the snapshot is not the new map, whole");
 }
 #endif /* HAMT_NO_GC */
 
