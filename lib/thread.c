@@ -103,6 +103,7 @@
  */
 #include "internal.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -305,9 +306,19 @@ static HAMT_ATOMIC(int) slot_refused;
  */
 static HAMT_ATOMIC(int) cell_refused;
 
+/* Destructor rounds slot_key_destroy() has put off (see there). */
+static _Thread_local unsigned char slot_exit_rounds THREAD_TLS_MODEL;
+
 /*
  * Thread exit: clear every slot of the thread's chunks and give the chunks
  * back.  `value` is the head of the thread's chain (slot_mine).
+ *
+ * Key destructors run in an order POSIX leaves open (glibc: the order the
+ * keys were made, and the slot key is made at a thread's first slot), so
+ * an application destructor that runs after this one may still read and
+ * release snapshots the thread holds.  While the thread holds any, this
+ * one puts its value back and returns, which makes the system run another
+ * round of destructors; it clears in the last round there is.
  */
 static void
 slot_key_destroy(void *value)
@@ -315,6 +326,17 @@ slot_key_destroy(void *value)
     struct slot_chunk *ch = value;
     struct slot_chunk *next;
 
+    if (slot_exit_rounds + 1 < PTHREAD_DESTRUCTOR_ITERATIONS) {
+        for (struct slot_chunk *c = ch; c != NULL; c = c->mine_next) {
+            if (c->used != 0) {
+                slot_exit_rounds++;
+                if (pthread_setspecific(slot_key, value) == 0) {
+                    return;
+                }
+                break; /* Cannot defer: clear now. */
+            }
+        }
+    }
     while (ch != NULL) {
         for (unsigned i = 0; i < SLOT_N; i++) {
             /*
@@ -403,6 +425,7 @@ slot_get_slow(void)
 {
     struct slot_chunk *ch;
     bool fresh = false;
+    unsigned first;
 
     if (pthread_once(&slot_key_once, slot_key_create) != 0
         || slot_key_error != 0) {
@@ -441,9 +464,15 @@ slot_get_slow(void)
         slot_link(ch);
     }
     slot_mine = ch;
-    ch->used = 1u;
-    ch->turn = 1u;
-    return &ch->slot[0];
+    /*
+     * A claimed chunk goes on from its previous owner's turn (a fresh one
+     * starts at 0, calloc), so that a handle the exited thread kept names a
+     * free slot (EINVAL) rather than this thread's first snapshot.
+     */
+    first = ch->turn;
+    ch->used = 1u << first;
+    ch->turn = (first + 1) % SLOT_N;
+    return &ch->slot[first];
 }
 
 struct hamt_snapshot *

@@ -17,6 +17,7 @@
 #include "support/u64map.h"
 
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -378,6 +379,132 @@ Test(slot, slots_are_reused_after_their_thread_exits)
     }
     cr_assert_eq(hamt__slot_chunk_count(), before,
                  "threads that came one after another must reuse one chunk");
+}
+
+/*
+ * Snapshots held into the thread's key destructors.  POSIX leaves the
+ * order of key destructors open (glibc: the order the keys were made), so
+ * a key the application makes after the thread's first snapshot has its
+ * destructor run after the library's.  Such a destructor may still read
+ * and release the snapshots the thread holds, and take new ones.
+ */
+struct dtor_arg {
+    struct hamt_cell *cell;
+    pthread_key_t key;
+    struct hamt_snapshot *snap;  /* held when the thread exits */
+    struct hamt_snapshot *again; /* taken in the destructor */
+    void *rec_in_dtor;           /* what the slot held there */
+    int rc;
+    int err;
+    int stale_rc;
+};
+
+static void
+app_release_dtor(void *p)
+{
+    struct dtor_arg *a = p;
+
+    a->rec_in_dtor = atomic_load(&a->snap->rec);
+    errno = 0;
+    a->rc = hamt_snapshot_release(a->snap);
+    a->err = errno;
+}
+
+static void
+app_reacquire_dtor(void *p)
+{
+    struct dtor_arg *a = p;
+
+    a->rc = hamt_cell_acquire(a->cell, NULL, &a->again) != NULL ? 0 : -1;
+    a->stale_rc = hamt_snapshot_release(a->snap);
+    if (a->again != NULL) {
+        a->rec_in_dtor = atomic_load(&a->again->rec);
+        a->rc = hamt_snapshot_release(a->again);
+    }
+}
+
+/* Takes a snapshot, then makes the application's key with destructor p. */
+static void *
+hold_into_dtor(void *p)
+{
+    struct dtor_arg *a = p;
+
+    if (hamt_cell_acquire(a->cell, NULL, &a->snap) != NULL) {
+        a->rc = pthread_key_create(&a->key, a->rc == 1 ? app_reacquire_dtor
+                                                       : app_release_dtor);
+        if (a->rc == 0) {
+            a->rc = pthread_setspecific(a->key, a);
+        }
+    }
+    return NULL;
+}
+
+Test(slot, a_snapshot_held_into_a_later_key_destructor_stays_protected)
+{
+    struct dtor_arg a = {.cell = hamt_cell_new(u64_map(4, 1)), .rc = 0};
+
+    cr_assert_not_null(a.cell);
+    run_thread(hold_into_dtor, &a);
+    cr_assert_eq(pthread_key_delete(a.key), 0);
+    cr_assert_not_null(a.rec_in_dtor,
+                       "the slot was cleared while the snapshot was held");
+    cr_assert_eq(a.rc, 0, "release in the destructor: rc %d errno %d", a.rc,
+                 a.err);
+}
+
+Test(slot, a_snapshot_taken_in_a_later_key_destructor_is_its_own)
+{
+    struct dtor_arg a = {.cell = hamt_cell_new(u64_map(4, 1)), .rc = 1};
+
+    cr_assert_not_null(a.cell);
+    run_thread(hold_into_dtor, &a);
+    cr_assert_eq(pthread_key_delete(a.key), 0);
+    cr_assert_not_null(a.again);
+    cr_assert_neq((void *)a.again, (void *)a.snap,
+                  "the new snapshot got the held snapshot's slot");
+    cr_assert_eq(a.stale_rc, 0, "the held snapshot's release");
+    cr_assert_not_null(a.rec_in_dtor,
+                       "the new snapshot's slot was emptied");
+    cr_assert_eq(a.rc, 0, "the new snapshot's release");
+}
+
+/*
+ * A handle kept from an exited thread: the thread's chunk goes to the next
+ * thread that needs one, whose snapshots the old handle must not end.
+ */
+static struct hamt_snapshot *stale_handle;
+
+static void *
+acquire_and_exit(void *p)
+{
+    (void)hamt_cell_acquire(p, NULL, &stale_handle);
+    return NULL;
+}
+
+static void *
+release_a_stale_handle(void *p)
+{
+    struct reader_arg *a = p;
+    struct hamt_snapshot *mine;
+
+    a->ok = hamt_cell_acquire(a->cell, NULL, &mine) != NULL;
+    errno = 0;
+    a->ok = a->ok && mine != stale_handle
+            && hamt_snapshot_release(stale_handle) == -1 && errno == EINVAL;
+    a->ok = a->ok && atomic_load(&mine->rec) != NULL
+            && hamt_snapshot_release(mine) == 0;
+    return NULL;
+}
+
+Test(slot, a_handle_of_an_exited_thread_ends_no_other_snapshot)
+{
+    struct reader_arg a = {.cell = hamt_cell_new(u64_map(4, 1))};
+
+    cr_assert_not_null(a.cell);
+    run_thread(acquire_and_exit, a.cell);
+    cr_assert_not_null(stale_handle);
+    run_thread(release_a_stale_handle, &a);
+    cr_assert(a.ok, "the exited thread's handle ended the new snapshot");
 }
 
 /*
