@@ -593,6 +593,10 @@ hamt_cell_cas(struct hamt_cell *c, const struct hamt *expected,
         return -1;
     }
     cur = cell_rec_load(c); /* ORDER: acquire; see cell_rec_load(). */
+    if (HAMT_UNLIKELY(m->kt != cur->map->kt)) {
+        errno = EINVAL; /* Neither map is of the cell's key type. */
+        return -1;
+    }
     /*
      * Loop invariant: cur is a record that was current at some point since
      * the call started.  The loop only repeats when another thread

@@ -376,6 +376,11 @@ Test(cell, publishing_a_map_of_another_key_type_is_einval)
     errno = 0;
     cr_assert_eq(hamt_cell_cas(c, m0, s, &v), -1);
     cr_assert_eq(errno, EINVAL);
+    /* Both maps of another type than the cell's: still the type, not a
+     * conflict (EAGAIN) because `expected` is not current. */
+    errno = 0;
+    cr_assert_eq(hamt_cell_cas(c, s, s, &v), -1);
+    cr_assert_eq(errno, EINVAL);
     errno = 0;
     cr_assert_null(hamt_cell_update(c, to_string_map, (void *)s));
     cr_assert_eq(errno, EINVAL);
