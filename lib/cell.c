@@ -796,6 +796,19 @@ hamt_cell_wait(struct hamt_cell *c, uint64_t seen,
      */
     hamt__add_sc(&c->waiters, 1);
     for (;;) {
+        if (slot != NULL && HAMT_UNLIKELY(hamt__slots_refused() != 0)) {
+            /*
+             * Incremental mode came on while this thread waited: the slot
+             * no longer protects (S1), so wait on as a registered thread.
+             */
+            (void)hamt__slot_put(slot);
+            slot = NULL;
+            if (hamt__thread_ensure() != 0) {
+                err = errno;
+                rc = -1;
+                break;
+            }
+        }
         /*
          * ORDER: seq_cst; R2.  Read before R3: if the record read by R3 is
          * old, the bump W3 of the publication that makes it new comes after

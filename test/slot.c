@@ -20,8 +20,10 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #ifndef HAMT_NO_GC
@@ -667,6 +669,91 @@ Test(slot, incremental_mode_after_the_first_cell_refuses_slot_readers)
  * publishing is refused from the collection GC_enable_incremental() runs.
  * Before the fix hamt_cell_store returned 0.
  */
+/*
+ * An unregistered thread waiting in hamt_cell_wait() when incremental mode
+ * comes on: its slot stops protecting (S1), so it must wait on registered.
+ * The waiter stops in the slot hook at its first look inside the wait loop
+ * until main has switched; once it sleeps on the futex main publishes, and
+ * the waiter's next look must not use its slot.
+ */
+static struct {
+    atomic_int calls;
+    atomic_int at_loop;
+    atomic_int switched;
+    atomic_int tid;
+    struct hamt_cell *c;
+    int rc;
+    int registered;
+} iw;
+
+/* Whether thread `tid` of this process is asleep (state S in its stat). */
+static bool
+thread_asleep(int tid)
+{
+    char path[64], buf[256];
+    const char *close_paren;
+    FILE *f;
+    size_t n;
+
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
+    f = fopen(path, "r");
+    cr_assert_not_null(f, "%s", path);
+    n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    close_paren = strrchr(buf, ')');
+    cr_assert_not_null(close_paren);
+    return close_paren[1] == ' ' && close_paren[2] == 'S';
+}
+
+static void
+iw_hook(const void *rec)
+{
+    (void)rec;
+    if (atomic_fetch_add(&iw.calls, 1) == 1) {
+        atomic_store(&iw.at_loop, 1);
+        wait_phase(&iw.switched, 1);
+    }
+}
+
+static void *
+iw_waiter(void *p)
+{
+    (void)p;
+    atomic_store(&iw.tid, (int)syscall(SYS_gettid));
+    iw.rc = hamt_cell_wait(iw.c, 0, NULL);
+    iw.registered = GC_thread_is_registered();
+    return NULL;
+}
+
+Test(slot, a_waiter_goes_on_registered_after_incremental_mode_comes_on)
+{
+    pthread_t t;
+
+    GC_INIT();
+    iw.c = hamt_cell_new(u64_map(4, 1));
+    cr_assert_not_null(iw.c);
+    hamt__slot_hook = iw_hook;
+    cr_assert_eq(pthread_create(&t, NULL, iw_waiter, NULL), 0);
+    wait_phase(&iw.at_loop, 1);
+    GC_enable_incremental();
+    cr_assert(GC_is_incremental_mode(), "incremental mode did not start");
+    cr_assert_eq(hamt__slots_refused(), ENOTSUP, "the switch went unseen");
+    atomic_store(&iw.switched, 1);
+    /* Publish only once the waiter sleeps on the futex: a publication
+     * before its look would end the wait at that look. */
+    while (!thread_asleep(atomic_load(&iw.tid))) {
+        sched_yield();
+    }
+    cr_assert_eq(hamt_cell_store(iw.c, u64_map(4, 2), NULL), 0);
+    cr_assert_eq(pthread_join(t, NULL), 0);
+    cr_assert_eq(iw.rc, 0);
+    cr_assert_eq(atomic_load(&iw.calls), 2,
+                 "the waiter used its slot after the switch (%d looks)",
+                 atomic_load(&iw.calls));
+    cr_assert(iw.registered, "the waiter did not register");
+}
+
 Test(slot, manual_dirty_bits_after_the_first_cell_refuse_publishing)
 {
     struct hamt_cell *c;
