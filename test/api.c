@@ -95,6 +95,7 @@ struct first_call {
     int rc, err;
     const struct hamt *m;
     int m_err;
+    int reg_rc, reg_err;
 };
 
 static void *
@@ -108,6 +109,9 @@ first_call_main(void *arg)
     errno = 0;
     f->m = hamt_new(HAMT_KEY_U64);
     f->m_err = errno;
+    errno = 0;
+    f->reg_rc = hamt_thread_register();
+    f->reg_err = errno;
     return NULL;
 }
 
@@ -132,6 +136,8 @@ Test(api, a_first_call_off_the_main_thread_is_refused)
     cr_assert_eq(f.err, EPERM);
     cr_assert_null(f.m);
     cr_assert_eq(f.m_err, EPERM);
+    cr_assert_eq(f.reg_rc, -1);
+    cr_assert_eq(f.reg_err, EPERM);
     cr_assert_not(GC_is_init_called());
 #else
     cr_assert_eq(f.rc, 0, "without the collector any thread may be first");
@@ -141,6 +147,7 @@ Test(api, a_first_call_off_the_main_thread_is_refused)
     pthread_join(t, NULL);
     cr_assert_eq(g.rc, 0, "once initialised, every thread may call");
     cr_assert_not_null(g.m);
+    cr_assert_eq(g.reg_rc, 0);
 }
 
 #ifndef HAMT_NO_GC
