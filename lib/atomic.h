@@ -59,8 +59,6 @@
     atomic_store_explicit((p), (v), memory_order_release)
 #define hamt__store_sc(p, v)                                                   \
     atomic_store_explicit((p), (v), memory_order_seq_cst)
-#define hamt__store_rlx(p, v)                                                  \
-    atomic_store_explicit((p), (v), memory_order_relaxed)
 
 /*
  * Strong compare-and-swap: seq_cst on success (a release publication that
@@ -86,8 +84,6 @@
  * Used by combine.c (flat combining): the request list and the request
  * state words.  Each call site says why its order is enough.
  */
-#define hamt__store_rlx(p, v)                                                  \
-    atomic_store_explicit((p), (v), memory_order_relaxed)
 #define hamt__xchg_acq(p, v)                                                   \
     atomic_exchange_explicit((p), (v), memory_order_acquire)
 #define hamt__xchg_rel(p, v)                                                   \

@@ -130,8 +130,11 @@
  *         follows F in the collector's thread sees A2 or a later store to
  *         the slot: it sees r, which is then marked, with the map and every
  *         node and value reachable from the record.
- *       The chunk holding the slot is seen as well: it was linked with a
- *       seq_cst compare-and-swap before A2 in the reader's program order.
+ *       The chunk holding the slot is seen as well.  Either the reader
+ *       linked it, with a seq_cst compare-and-swap before A2 in its program
+ *       order, or it claimed a chunk another thread had linked, after an
+ *       acquire walk of the list that read that link: the link happens
+ *       before A2 either way, so it precedes A2, and F, in S.
  *   S4  (ABA is harmless) r in A1 may be a record reclaimed since and its
  *       memory reused.  A2 then roots a stale word (harmless) and A3 sees a
  *       different record, so r is never read.  If the memory was reused
@@ -169,13 +172,21 @@
  *     cell rec           W seq_cst       R relaxed (A1),    (marks via the
  *                        (store, CAS)      R seq_cst (A3)    cell object)
  *     slot rec           -               W seq_cst (A2),    R acquire (G)
- *                                          W release (A6)    after F
+ *                                          W release (A6,    after F
+ *                                          also at exit and
+ *                                          after a waiter's
+ *                                          look)
  *     chunk list head    -               W seq_cst CAS      R acquire
  *                                          (new chunk)
  *     chunk owner        -               W CAS acq_rel /    -
- *                                          release at exit
- *     chunk used,        -               W/R plain (owner   -
- *     mine_next                            only)
+ *                                          release at exit,
+ *                                          R relaxed (claim's
+ *                                          pre-check, release's
+ *                                          identity check)
+ *     chunk used, turn,  -               W/R plain (owner   -
+ *     mine_next                            only; handed on
+ *                                          by owner's release
+ *                                          and claim's CAS)
  *     chunk shadow       -               -                  W/R plain
  *                                                             (under lock)
  *
@@ -247,7 +258,7 @@ cell_rec_new(uint64_t version, const struct hamt *m)
 
 /*
  * The reader's load.  ORDER: acquire; pairs with the seq_cst (hence
- * release) publication in cell_publish() or cell_cas_rec().  The record
+ * release) publication in hamt_cell_store() or cell_cas_rec().  The record
  * and every node reachable from its map were written before that store,
  * so they are visible after this load (P1).
  */

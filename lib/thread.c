@@ -410,7 +410,7 @@ slot_link(struct slot_chunk *ch)
         /*
          * ORDER: seq_cst on success.  Release publishes `next` and the
          * slots' fields (pairs with the acquire loads in slot_claim() and
-         * slot_push_roots()).  seq_cst because a reader's slot store (S2 in
+         * slot_push_roots()).  seq_cst because a reader's slot store (A2 in
          * cell.c) follows this in program order, and the collector's fence
          * must see the chunk whenever it must see the store (S3).
          * Failure: relaxed, `head` is only the next guess.

@@ -465,8 +465,7 @@ Test(slot, a_snapshot_taken_in_a_later_key_destructor_is_its_own)
     cr_assert_neq((void *)a.again, (void *)a.snap,
                   "the new snapshot got the held snapshot's slot");
     cr_assert_eq(a.stale_rc, 0, "the held snapshot's release");
-    cr_assert_not_null(a.rec_in_dtor,
-                       "the new snapshot's slot was emptied");
+    cr_assert_not_null(a.rec_in_dtor, "the new snapshot's slot was emptied");
     cr_assert_eq(a.rc, 0, "the new snapshot's release");
 }
 
