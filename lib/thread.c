@@ -361,10 +361,43 @@ slot_key_destroy(void *value)
     slot_mine = NULL;
 }
 
+/*
+ * In the child of fork() only the forking thread exists: give back the
+ * chunks of every other thread, whose destructors will never run, so that
+ * their snapshots are no longer rooted and later threads reuse the chunks.
+ * The child has one thread, so plain walks and stores would do; the
+ * atomics are for uniformity with the rest of the file.
+ */
+static void
+slot_atfork_child(void)
+{
+    /* ORDER: acquire; as in slot_claim(). */
+    for (struct slot_chunk *ch = hamt__load_acq(&slot_chunks); ch != NULL;
+         ch = ch->next) {
+        /* ORDER: relaxed; only this thread runs. */
+        const void *owner = hamt__load_rlx(&ch->owner);
+
+        if (owner == NULL || owner == (const void *)&slot_self) {
+            continue;
+        }
+        for (unsigned i = 0; i < SLOT_N; i++) {
+            /* ORDER: release; as in slot_key_destroy(). */
+            hamt__store_rel(&ch->slot[i].rec, NULL);
+        }
+        ch->used = 0;
+        ch->mine_next = NULL;
+        /* ORDER: release; as in slot_key_destroy(). */
+        hamt__store_rel(&ch->owner, NULL);
+    }
+}
+
 static void
 slot_key_create(void)
 {
     slot_key_error = pthread_key_create(&slot_key, slot_key_destroy);
+    if (slot_key_error == 0) {
+        slot_key_error = pthread_atfork(NULL, NULL, slot_atfork_child);
+    }
 }
 
 /* Claims a chunk nobody owns, or NULL if every chunk is owned. */

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #ifndef HAMT_NO_GC
@@ -351,6 +352,80 @@ Test(slot, a_publication_between_a1_and_a2_is_caught_by_a3, .timeout = 120)
     cr_assert_eq(atomic_load(&a3.calls), 2,
                  "A3 must see the publication and protect again, once");
     cr_assert(a.ok, "the snapshot is not the new map, whole");
+}
+
+/*
+ * fork() while another thread holds a snapshot: in the child that thread
+ * does not exist and its destructors never run, so the child must give its
+ * chunk back (the snapshot no longer rooted, the chunk reused by the
+ * child's next reader thread instead of a new one).
+ */
+static struct hamt_snapshot *held_at_fork;
+static atomic_int holder_phase;
+
+static void *
+hold_across_fork(void *p)
+{
+    struct hamt_snapshot *s;
+
+    if (hamt_cell_acquire(p, NULL, &s) != NULL) {
+        held_at_fork = s;
+        atomic_store(&holder_phase, 1);
+        wait_phase(&holder_phase, 2);
+        (void)hamt_snapshot_release(s);
+    }
+    return NULL;
+}
+
+static void *
+acquire_and_release(void *p)
+{
+    struct hamt_snapshot *s;
+
+    if (hamt_cell_acquire(p, NULL, &s) == NULL
+        || hamt_snapshot_release(s) != 0) {
+        return p; /* not NULL: failed */
+    }
+    return NULL;
+}
+
+Test(slot, a_child_of_fork_gives_back_the_other_threads_slots)
+{
+    struct hamt_cell *c = hamt_cell_new(u64_map(4, 1));
+    pthread_t t;
+    pid_t pid;
+    int status;
+
+    cr_assert_not_null(c);
+    cr_assert_eq(pthread_create(&t, NULL, hold_across_fork, c), 0);
+    wait_phase(&holder_phase, 1);
+    pid = fork();
+    if (pid == 0) {
+        size_t before = hamt__slot_chunk_count();
+        void *failed = c;
+        int bad = 0;
+
+        if (atomic_load(&held_at_fork->rec) != NULL) {
+            bad |= 1; /* still rooted */
+        }
+        if (pthread_create(&t, NULL, acquire_and_release, c) != 0
+            || pthread_join(t, &failed) != 0 || failed != NULL) {
+            bad |= 2;
+        }
+        if (hamt__slot_chunk_count() != before) {
+            bad |= 4; /* a new chunk instead of the free one */
+        }
+        _exit(bad);
+    }
+    cr_assert_gt(pid, 0);
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    atomic_store(&holder_phase, 2);
+    cr_assert_eq(pthread_join(t, NULL), 0);
+    cr_assert(WIFEXITED(status));
+    cr_assert_eq(WEXITSTATUS(status), 0,
+                 "child: 1 slot still rooted, 2 reader failed, 4 chunk "
+                 "not reused: %d",
+                 WEXITSTATUS(status));
 }
 #endif /* HAMT_NO_GC */
 
