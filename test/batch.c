@@ -743,3 +743,60 @@ Test(batch, set_many_out_of_memory_applies_a_prefix)
         cr_assert_eq(hamt__validate(m), 0);
     }
 }
+
+/*
+ * A change of shape in a node the batch owns happens in place whenever the
+ * new shape fits the node's block, exactly filling it included
+ * (hamt__nd_change_in_place): here a level-1 node of one entry and one
+ * child (8 + 16 + 8 bytes and the 7-byte tail: a 48-byte block) takes the
+ * key pulled up from its child and becomes two entries (8 + 32 + 7 = 47
+ * bytes, all the block offers).
+ */
+#ifndef HAMT_NO_GC
+/* The sizes here are the collector's (16-byte granules, one extra byte);
+ * malloc's usable sizes leave other room. */
+Test(batch, a_change_of_shape_that_exactly_fits_is_made_in_place)
+{
+    /* Level 0: all at fragment 1.  Level 1: A at fragment 1, B and C below
+     * fragment 2 (fragments 0 and 1 at level 2). */
+    uint64_t h[3] = {1 | (1 << 5), 1 | (2 << 5), 1 | (2 << 5) | (1 << 10)};
+    const struct hamt *m = tk_map(3, h);
+
+    cr_assert_str_eq(tk_shape(m), "R{N{k0,N{k1,k2}}}");
+    struct hamt_batch *b = hamt_batch_begin(m);
+    cr_assert_not_null(b);
+    /* Owns the root and the level-1 node (an exact copy: no spare room). */
+    cr_assert_eq(hamt_batch_set(b, tk_key(0, h[0]), V(99)), 0);
+    unsigned long a0 = hamt__alloc_count();
+    cr_assert_eq(hamt_batch_remove(b, tk_key(1, h[1])), 0);
+    cr_assert_eq(hamt__alloc_count() - a0, 0,
+                 "the level-1 node was rebuilt, not changed in place");
+    const struct hamt *out = hamt_batch_finish(b);
+    cr_assert_str_eq(tk_shape(out), "R{N{k0,k2}}");
+    cr_assert_eq(hamt__validate(out), 0);
+    cr_assert_str_eq(tk_shape(m), "R{N{k0,N{k1,k2}}}");
+}
+#endif
+
+/* The pair subtree a batch builds when two keys meet is its own: a later
+ * rebinding inside it is written in place. */
+Test(batch, a_pair_subtree_built_by_the_batch_is_owned)
+{
+    uint64_t h[2] = {1 | (1 << 5), 1 | (2 << 5)};
+    const struct hamt *m = tk_map(1, h);
+    struct hamt_batch *b = hamt_batch_begin(m);
+
+    cr_assert_not_null(b);
+    cr_assert_eq(hamt_batch_set(b, tk_key(1, h[1]), V(5)), 0);
+    cr_assert_str_eq(tk_shape(hamt__batch_peek(b)), "R{N{k0,k1}}");
+    unsigned long a0 = hamt__alloc_count();
+    cr_assert_eq(hamt_batch_set(b, tk_key(1, h[1]), V(6)), 0);
+    cr_assert_eq(hamt_batch_set(b, tk_key(0, h[0]), V(7)), 0);
+    cr_assert_eq(hamt__alloc_count() - a0, 0,
+                 "a rebinding in the batch's own pair node allocated");
+    const struct hamt *out = hamt_batch_finish(b);
+    void *v = NULL;
+    cr_assert(hamt_get(out, tk_key(1, h[1]), &v));
+    cr_assert_eq(v, V(6));
+    cr_assert_eq(hamt__validate(out), 0);
+}

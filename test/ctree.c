@@ -403,3 +403,87 @@ Test(ctree, get_many_searches_a_collision_tree_as_get_does)
     cr_assert_eq(hits, want);
     free(k);
 }
+
+/* Values of one parity are "equal". */
+static bool
+same_parity(const void *a, const void *b, void *ctx)
+{
+    (void)ctx;
+    return ((uintptr_t)a & 1) == ((uintptr_t)b & 1);
+}
+
+struct changed {
+    const struct tk **kb; /* b's key objects, by id */
+    unsigned n, wrong_key;
+};
+
+static int
+check_changed(const void *key, void *a, void *b, enum hamt_diff_kind kind,
+              void *ctx)
+{
+    struct changed *c = ctx;
+    const struct tk *k = key;
+
+    (void)a;
+    (void)b;
+    cr_assert_eq(kind, HAMT_DIFF_CHANGED);
+    c->n++;
+    c->wrong_key += k != c->kb[k->id];
+    return 0;
+}
+
+/*
+ * Two collision trees built apart (no node shared): equality honours veq,
+ * and diff reports each changed key with the key object stored in b
+ * (hamt_ops(3)), as it does above the collision level.
+ */
+Test(ctree, equal_and_diff_of_unrelated_trees_use_veq_and_the_keys_of_b)
+{
+    enum { N = 50 };
+    const struct tk **ka = same_keys(N, 0x49), **kb = same_keys(N, 0x49);
+    const struct hamt *a = tk_empty_ordered(), *b = tk_empty_ordered();
+
+    for (unsigned i = 0; i < N; i++) {
+        a = hamt_set(a, ka[i], V(1000 + i));
+        b = hamt_set(b, kb[i], V(2000 + i));
+    }
+    cr_assert(!hamt_equal(a, b, NULL, NULL));
+    cr_assert(hamt_equal(a, b, same_parity, NULL), "veq was not used");
+    const struct hamt *c = hamt_set(b, kb[3], V(2000 + 3 + 1));
+    cr_assert(!hamt_equal(a, c, same_parity, NULL));
+
+    struct changed ch = {.kb = kb};
+    cr_assert_eq(hamt_diff(a, b, NULL, check_changed, &ch), 0);
+    cr_assert_eq(ch.n, N);
+    cr_assert_eq(ch.wrong_key, 0, "%u changed keys were a's, not b's",
+                 ch.wrong_key);
+}
+
+/*
+ * Equal sizes do not make equal trees: a's tree at one hash holds one key
+ * more than b's (the last in key order), and b's at another hash one more
+ * than a's.  Each tree is a prefix of the other side's in key order.
+ */
+Test(ctree, trees_where_one_is_a_prefix_of_the_other_are_not_equal)
+{
+    const struct hamt *a = tk_empty_ordered(), *b = tk_empty_ordered();
+
+    for (uint64_t id = 0; id < 3; id++) {
+        const struct tk *k = tk_key(id, 0x4a);
+        a = hamt_set(a, k, V(1));
+        if (id < 2) {
+            b = hamt_set(b, k, V(1));
+        }
+    }
+    for (uint64_t id = 10; id < 13; id++) {
+        const struct tk *k = tk_key(id, 0x4b);
+        b = hamt_set(b, k, V(1));
+        if (id < 12) {
+            a = hamt_set(a, k, V(1));
+        }
+    }
+    cr_assert_eq(hamt_size(a), 5);
+    cr_assert_eq(hamt_size(b), 5);
+    cr_assert(!hamt_equal(a, b, NULL, NULL));
+    cr_assert(!hamt_equal(b, a, NULL, NULL));
+}

@@ -717,3 +717,24 @@ Test(gc, free_lists_of_exited_threads, .timeout = 120)
     }
     fl_churn(2, 5);
 }
+
+#ifndef HAMT_NO_GC
+/*
+ * A node the batch made and then replaced is given back at once (batch.c,
+ * "Freeing"): a batch load frees bytes explicitly.
+ */
+Test(gc, batch_frees_the_nodes_it_replaced)
+{
+    cr_assert_eq(hamt_init(), 0);
+    struct hamt_batch *b = hamt_batch_begin(hamt_new(HAMT_KEY_U64));
+    cr_assert_not_null(b);
+    GC_gcollect();
+    size_t f0 = GC_get_expl_freed_bytes_since_gc();
+    for (uint64_t k = 0; k < 2000; k++) {
+        cr_assert_eq(hamt_batch_set(b, HAMT_U64(k), V(k + 1)), 0);
+    }
+    size_t freed = GC_get_expl_freed_bytes_since_gc() - f0;
+    cr_assert_gt(freed, 0, "the batch freed nothing it replaced");
+    cr_assert_eq(hamt_size(hamt_batch_finish(b)), 2000);
+}
+#endif /* HAMT_NO_GC */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "node.h"
 #include "refmap.h"
 #include "testkeys.h"
 
@@ -165,4 +166,73 @@ Test(node, u64_map_shape_prints_keys)
 
     cr_assert_str_eq(s, "R{42}");
     free(s);
+}
+
+/*
+ * Batches shrink the nodes they own in place; the words a shrink frees,
+ * and the old owner tail, are cleared so that the collector (which scans
+ * the whole block) does not keep the removed key and value alive
+ * (hamt__nd_change_in_place, hamt__cn_remove_in_place).
+ */
+static bool
+all_zero(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+
+    for (size_t i = 0; i < n; i++) {
+        if (b[i] != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+#define W(x) ((void *)(uintptr_t)(x))
+
+Test(node, shrinking_in_place_clears_the_freed_words)
+{
+    cr_assert_eq(hamt_init(), 0);
+    struct node *n = hamt__nd_alloc(0, 3, 0, false);
+    cr_assert_not_null(n);
+    n->datamap = (1u << 1) | (1u << 2) | (1u << 3);
+    n->nodemap = 0;
+    for (unsigned i = 0; i < 6; i++) {
+        n->slots[i] = W(0x1000 + i);
+    }
+    nd_tail_set(nd_tail(n), 77);
+    size_t old_end = nd_bytes(3, 0), new_end = nd_bytes(2, 0);
+    /* The last entry (fragment 3) goes. */
+    cr_assert(hamt__nd_change_in_place(0, n, ND_REMOVE_ENTRY, 1u << 3, NULL,
+                                       NULL));
+    cr_assert_eq(n->datamap, (1u << 1) | (1u << 2));
+    for (unsigned i = 0; i < 4; i++) {
+        cr_assert_eq(n->slots[i], W(0x1000 + i));
+    }
+    cr_assert(all_zero((char *)n + new_end,
+                       old_end - new_end + HAMT_OWNER_BYTES),
+              "the removed entry or the old tail is still in the block");
+}
+
+Test(node, collision_node_removal_in_place_clears_the_last_slot)
+{
+    cr_assert_eq(hamt_init(), 0);
+    for (uint32_t victim = 0; victim < 4; victim++) {
+        struct cnode *c = hamt__cn_alloc(4, false);
+        cr_assert_not_null(c);
+        for (unsigned i = 0; i < 8; i++) {
+            c->slots[i] = W(0x2000 + i);
+        }
+        nd_tail_set(cn_tail(c), 77);
+        hamt__cn_remove_in_place(c, victim);
+        cr_assert_eq(c->count, 3);
+        /* The last entry took the hole (or was the victim). */
+        for (unsigned e = 0; e < 3; e++) {
+            unsigned from = e == victim ? 3 : e;
+            cr_assert_eq(c->slots[2 * e], W(0x2000 + 2 * from));
+            cr_assert_eq(c->slots[2 * e + 1], W(0x2000 + 2 * from + 1));
+        }
+        cr_assert(all_zero(&c->slots[6], 2 * sizeof(void *) + HAMT_OWNER_BYTES),
+                  "victim %u: the freed slot or the old tail is not cleared",
+                  victim);
+    }
 }

@@ -1123,3 +1123,158 @@ Test(ops, set_algebra_keeps_the_key_object_of_the_winning_side)
         }
     }
 }
+
+/*
+ * HAMT_CONFLICT_RIGHT takes b's key object even where the result is a new
+ * node (a's lone keys beside the common ones), not only where the result
+ * is b's own node.
+ */
+Test(ops, merge_taking_right_keeps_the_key_objects_of_b_beside_lone_keys)
+{
+    enum { N = 300 };
+    static int ka[N], kb[N];
+
+    for (int lay = 0; lay < 3; lay++) {
+        struct hamt_key_type kt = {
+            .size = sizeof kt,
+            .hash = int_hash,
+            .equal = int_equal,
+            .compare = lay == 2 ? int_compare : NULL,
+            .ctx = lay > 0 ? (void *)&kt : NULL,
+        };
+        const struct hamt *a = hamt_new_custom(&kt), *b = a;
+
+        cr_assert_not_null(a);
+        for (int i = 0; i < N; i++) {
+            ka[i] = kb[i] = i;
+            a = hamt_set(a, &ka[i], V(1));
+            if (i < N / 2) {
+                b = hamt_set(b, &kb[i], V(2));
+            }
+        }
+        const struct hamt *u = hamt_merge(a, b, take_right, NULL);
+        cr_assert_not_null(u);
+        cr_assert_eq(hamt_size(u), N);
+        cr_assert_eq(hamt__validate(u), 0);
+        struct hamt_iter it;
+        const void *k;
+        void *v;
+        unsigned wrong = 0;
+        hamt_iter_init(&it, u);
+        while (hamt_iter_next(&it, &k, &v)) {
+            int id = *(const int *)k;
+            const int *want = id < N / 2 ? &kb[id] : &ka[id];
+            wrong += (const int *)k != want;
+            cr_assert_eq(v, V(id < N / 2 ? 2 : 1));
+        }
+        cr_assert_eq(wrong, 0, "layout %d: %u keys from the wrong side", lay,
+                     wrong);
+    }
+}
+
+struct diff_keys {
+    const int *ka, *kb;
+    unsigned changed, wrong;
+};
+
+static int
+diff_key_check(const void *key, void *va, void *vb, enum hamt_diff_kind kind,
+               void *ctx)
+{
+    struct diff_keys *d = ctx;
+    int id = *(const int *)key;
+
+    (void)va;
+    (void)vb;
+    if (kind == HAMT_DIFF_CHANGED) {
+        d->changed++;
+        d->wrong += (const int *)key != &d->kb[id];
+    } else {
+        /* REMOVED: a's key. */
+        d->wrong += kind != HAMT_DIFF_REMOVED || (const int *)key != &d->ka[id];
+    }
+    return 0;
+}
+
+/*
+ * hamt_ops(3): diff passes the key stored in b (a's for a removed key),
+ * also where a holds a subtree and b the key inline (b has fewer keys).
+ */
+Test(ops, diff_passes_the_key_objects_of_b_against_a_subtree)
+{
+    enum { N = 300 };
+    static int ka[N], kb[N];
+
+    for (int lay = 0; lay < 3; lay++) {
+        struct hamt_key_type kt = {
+            .size = sizeof kt,
+            .hash = int_hash,
+            .equal = int_equal,
+            .compare = lay == 2 ? int_compare : NULL,
+            .ctx = lay > 0 ? (void *)&kt : NULL,
+        };
+        const struct hamt *a = hamt_new_custom(&kt), *b = a;
+
+        for (int i = 0; i < N; i++) {
+            ka[i] = kb[i] = i;
+            a = hamt_set(a, &ka[i], V(1));
+            if (i % 7 == 0) {
+                b = hamt_set(b, &kb[i], V(2));
+            }
+        }
+        struct diff_keys d = {.ka = ka, .kb = kb};
+        cr_assert_eq(hamt_diff(a, b, NULL, diff_key_check, &d), 0);
+        cr_assert_eq(d.changed, (N + 6) / 7);
+        cr_assert_eq(d.wrong, 0, "layout %d: %u keys from the wrong side", lay,
+                     d.wrong);
+    }
+}
+
+static int
+stop_at_once(const void *key, void *va, void *vb, enum hamt_diff_kind kind,
+             void *ctx)
+{
+    (void)key, (void)va, (void)vb, (void)kind;
+    ++*(unsigned *)ctx;
+    return 1;
+}
+
+/*
+ * A non-zero return stops the diff at once, also inside a subtree that
+ * only one map holds (walked whole, several levels deep).
+ */
+Test(ops, diff_stops_at_once_inside_a_subtree_held_by_one_map)
+{
+    const struct hamt *e = hamt_new(HAMT_KEY_U64), *b = e;
+
+    /* 100000 keys: the level-1 nodes hold children only, so a walk of
+     * one of them stops from inside a grandchild. */
+    struct hamt_batch *bb = hamt_batch_begin(e);
+    for (uint64_t k = 0; k < 100000; k++) {
+        cr_assert_eq(hamt_batch_set(bb, HAMT_U64(k), V(k + 1)), 0);
+    }
+    b = hamt_batch_finish(bb);
+    /* a holds one key at a fragment where b's subtree is deep. */
+    const struct hamt *a = hamt_set(e, HAMT_U64(123456789), V(1));
+    unsigned calls = 0;
+    cr_assert_eq(hamt_diff(e, b, NULL, stop_at_once, &calls), 1);
+    cr_assert_eq(calls, 1, "added: %u calls after a stop", calls);
+    calls = 0;
+    cr_assert_eq(hamt_diff(b, e, NULL, stop_at_once, &calls), 1);
+    cr_assert_eq(calls, 1, "removed: %u calls after a stop", calls);
+    calls = 0;
+    cr_assert_eq(hamt_diff(a, b, NULL, stop_at_once, &calls), 1);
+    cr_assert_eq(calls, 1, "mixed: %u calls after a stop", calls);
+    /* Two keys at the same fragment of the root, one in each map: the
+     * removal is reported, and nothing after it. */
+    uint64_t k2 = 1;
+    while ((hamt__hash_u64(k2) & HAMT_MASK) != (hamt__hash_u64(0) & HAMT_MASK)) {
+        k2++;
+    }
+    const struct hamt *x = hamt_set(e, HAMT_U64(0), V(1));
+    const struct hamt *y = hamt_set(e, HAMT_U64(k2), V(1));
+    calls = 0;
+    cr_assert_eq(hamt_diff(x, y, NULL, stop_at_once, &calls), 1);
+    cr_assert_eq(calls, 1, "entry against entry: %u calls after a stop",
+                 calls);
+}
