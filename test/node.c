@@ -202,15 +202,15 @@ Test(node, shrinking_in_place_clears_the_freed_words)
     nd_tail_set(nd_tail(n), 77);
     size_t old_end = nd_bytes(3, 0), new_end = nd_bytes(2, 0);
     /* The last entry (fragment 3) goes. */
-    cr_assert(hamt__nd_change_in_place(0, n, ND_REMOVE_ENTRY, 1u << 3, NULL,
-                                       NULL));
+    cr_assert(
+        hamt__nd_change_in_place(0, n, ND_REMOVE_ENTRY, 1u << 3, NULL, NULL));
     cr_assert_eq(n->datamap, (1u << 1) | (1u << 2));
     for (unsigned i = 0; i < 4; i++) {
         cr_assert_eq(n->slots[i], W(0x1000 + i));
     }
-    cr_assert(all_zero((char *)n + new_end,
-                       old_end - new_end + HAMT_OWNER_BYTES),
-              "the removed entry or the old tail is still in the block");
+    cr_assert(
+        all_zero((char *)n + new_end, old_end - new_end + HAMT_OWNER_BYTES),
+        "the removed entry or the old tail is still in the block");
 }
 
 Test(node, collision_node_removal_in_place_clears_the_last_slot)

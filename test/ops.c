@@ -1268,13 +1268,13 @@ Test(ops, diff_stops_at_once_inside_a_subtree_held_by_one_map)
     /* Two keys at the same fragment of the root, one in each map: the
      * removal is reported, and nothing after it. */
     uint64_t k2 = 1;
-    while ((hamt__hash_u64(k2) & HAMT_MASK) != (hamt__hash_u64(0) & HAMT_MASK)) {
+    while ((hamt__hash_u64(k2) & HAMT_MASK)
+           != (hamt__hash_u64(0) & HAMT_MASK)) {
         k2++;
     }
     const struct hamt *x = hamt_set(e, HAMT_U64(0), V(1));
     const struct hamt *y = hamt_set(e, HAMT_U64(k2), V(1));
     calls = 0;
     cr_assert_eq(hamt_diff(x, y, NULL, stop_at_once, &calls), 1);
-    cr_assert_eq(calls, 1, "entry against entry: %u calls after a stop",
-                 calls);
+    cr_assert_eq(calls, 1, "entry against entry: %u calls after a stop", calls);
 }
