@@ -490,8 +490,11 @@ hamt__cn_remove_in_place(struct cnode *c, uint32_t i)
 {
     uint32_t last = c->count - 1;
 
-    c->slots[2 * i] = c->slots[2 * last];
-    c->slots[2 * i + 1] = c->slots[2 * last + 1];
+    /* Keep the order of the rest, as hamt__cn_remove() does: a batch must
+     * give the map the same operations give one by one, down to the
+     * order of iteration. */
+    memmove(&c->slots[2 * i], &c->slots[2 * i + 2],
+            2 * (size_t)(last - i) * sizeof(void *));
     /* Clear the freed words and the old tail, so that the collector, which
      * scans the whole block, does not keep the removed key alive. */
     memset(&c->slots[2 * last], 0, 2 * sizeof(void *) + HAMT_OWNER_BYTES);

@@ -8,6 +8,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -799,4 +800,35 @@ Test(batch, a_pair_subtree_built_by_the_batch_is_owned)
     cr_assert(hamt_get(out, tk_key(1, h[1]), &v));
     cr_assert_eq(v, V(6));
     cr_assert_eq(hamt__validate(out), 0);
+}
+
+/*
+ * Removing from a collision node (keys of one full hash, no compare) inside
+ * a batch keeps the order of the other keys, as hamt_remove() does: the
+ * batch's map is the one the same operations give one by one, down to the
+ * order of iteration.
+ */
+Test(batch, a_removal_from_a_collision_node_keeps_the_persistent_order)
+{
+    const struct tk *k[5];
+    const struct hamt *p = tk_empty();
+    struct hamt_batch *b = hamt_batch_begin(tk_empty());
+
+    cr_assert_not_null(b);
+    for (int i = 0; i < 5; i++) {
+        k[i] = tk_key((uint64_t)i, 42); /* one full hash */
+        p = hamt_set(p, k[i], V(i));
+        cr_assert_eq(hamt_batch_set(b, k[i], V(i)), 0);
+    }
+    for (int i = 0; i < 4; i += 2) {
+        p = hamt_remove(p, k[i]);
+        cr_assert_eq(hamt_batch_remove(b, k[i]), 0);
+    }
+    const struct hamt *mb = hamt_batch_finish(b);
+    cr_assert(hamt_equal(mb, p, NULL, NULL));
+    char *shape = strdup(tk_shape(mb)); /* tk_shape's buffer is reused */
+    cr_assert_not_null(shape);
+    cr_assert_str_eq(shape, tk_shape(p));
+    free(shape);
+    cr_assert_eq(hamt__validate(mb), 0);
 }
