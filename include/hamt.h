@@ -686,7 +686,8 @@ HAMT_API int hamt_batch_remove(struct hamt_batch *b, const void *key);
  * then applies to the batch as fn left it, and is refused (EINVAL) when fn
  * finished or discarded the batch.  Returns 0, or -1 with errno EINVAL
  * (as hamt_batch_set(), NULL fn, an fn result outside hamt_alter_action,
- * or the batch ended inside fn) or ENOMEM (the batch is unchanged).
+ * or the batch ended inside fn) or ENOMEM; on failure the batch is as fn
+ * left it, without the call's own action.
  */
 HAMT_API int hamt_batch_alter(struct hamt_batch *b, const void *key,
                               hamt_alter_fn fn, void *ctx);
