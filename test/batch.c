@@ -416,13 +416,15 @@ reenter_fn(void *old, bool present, void **nv, void *ctx)
         cr_assert_eq(hamt_batch_set(r->b, HAMT_U64(7), V(70)), 0);
     }
     *nv = V(99);
-    return HAMT_ALTER_SET;
+    /* what 3: a result outside hamt_alter_action after the set. */
+    return r->what == 3 ? (enum hamt_alter_action)7 : HAMT_ALTER_SET;
 }
 
 /*
  * The function may use its batch: a finish or discard inside it refuses
  * the update (EINVAL) and leaves the finished map alone; a set inside it
- * stays, and the update applies on top of it.
+ * stays, and the update applies on top of it, or stays alone when the
+ * update fails.
  */
 Test(batch, update_function_that_uses_its_batch)
 {
@@ -458,6 +460,17 @@ Test(batch, update_function_that_uses_its_batch)
     cr_assert_eq(hamt_size(m), 1);
     cr_assert(hamt_get(m, HAMT_U64(1), &v));
     cr_assert_eq(v, V(10));
+    /* A failed call keeps what fn did to the batch, not its own action. */
+    r.what = 3;
+    r.b = hamt_batch_begin(m);
+    errno = 0;
+    cr_assert_eq(hamt_batch_alter(r.b, HAMT_U64(1), reenter_fn, &r), -1);
+    cr_assert_eq(errno, EINVAL);
+    cr_assert(hamt_batch_get(r.b, HAMT_U64(7), &v));
+    cr_assert_eq(v, V(70));
+    cr_assert(hamt_batch_get(r.b, HAMT_U64(1), &v));
+    cr_assert_eq(v, V(10));
+    hamt_batch_discard(r.b);
 }
 
 static enum hamt_alter_action
