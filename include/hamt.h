@@ -230,7 +230,8 @@ HAMT_API size_t hamt_gc_budget(void);
  * hamt_new - the empty map of a built-in key kind (one shared object per
  * kind).  Returns NULL with errno EINVAL for an unknown kind (or
  * HAMT_KEY_CUSTOM), or the errno of a failed hamt_init() (EINVAL for a
- * malformed HAMT_SEED, ENOTSUP, ENOMEM).
+ * malformed HAMT_SEED, ENOTSUP, ENOMEM, EPERM for a first call off the
+ * main thread).
  */
 HAMT_API const struct hamt *hamt_new(enum hamt_key_kind kind);
 
@@ -261,7 +262,7 @@ HAMT_API const struct hamt *hamt_new_scalar(enum hamt_key_kind kind);
  * copied; `ctx` is stored and passed to the callbacks.  kt->size is
  * sizeof(struct hamt_key_type), or HAMT_KEY_TYPE_SIZE_V1 (no compare).
  * Returns NULL with errno EINVAL (NULL kt, wrong size, NULL hash or equal)
- * or ENOMEM.
+ * or ENOMEM, or the errno of a failed hamt_init().
  */
 HAMT_API const struct hamt *hamt_new_custom(const struct hamt_key_type *kt);
 
