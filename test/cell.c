@@ -516,6 +516,13 @@ Test(cell, wait_rejects_null_cell_and_bad_timeouts)
         cr_assert_eq(hamt_cell_wait(c, 0, &bad[i]), -1);
         cr_assert_eq(errno, EINVAL);
     }
+    /* Arguments are checked before the version, even a newer one. */
+    cr_assert_eq(store_ok(c, u64_map(1, 2)), 1);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        errno = 0;
+        cr_assert_eq(hamt_cell_wait(c, 0, &bad[i]), -1);
+        cr_assert_eq(errno, EINVAL);
+    }
 }
 
 struct waiter {
