@@ -100,9 +100,18 @@ struct hamt_bytes {
 };
 
 /* Key word for a 64-bit integer key (HAMT_KEY_U64); needs 64-bit pointers. */
+/* The integer held by a HAMT_KEY_U64 key word: HAMT_AS_U64(p). */
+#ifdef __cplusplus
+/* C++ casts, so that -Wold-style-cast stays quiet in callers. */
+#define HAMT_U64(k)                                                            \
+    reinterpret_cast<const void *>(                                            \
+        static_cast<uintptr_t>(static_cast<uint64_t>(k)))
+#define HAMT_AS_U64(p)                                                         \
+    static_cast<uint64_t>(reinterpret_cast<uintptr_t>(p))
+#else
 #define HAMT_U64(k) ((const void *)(uintptr_t)(uint64_t)(k))
-/* The integer held by a HAMT_KEY_U64 key word. */
 #define HAMT_AS_U64(p) ((uint64_t)(uintptr_t)(p))
+#endif
 
 /*
  * Callbacks of a custom key type.  Both must be pure and infallible: the same

@@ -47,7 +47,7 @@ test_stats_CFLAGS = $(UT_CF)
 check_PROGRAMS += test/cxx_header
 TESTS += test/cxx_header
 test_cxx_header_SOURCES = test/cxx_header.cc
-test_cxx_header_CXXFLAGS = -Wall -Wextra -Werror $(SAN_CFLAGS)
+test_cxx_header_CXXFLAGS = -Wall -Wextra -Werror -Wold-style-cast $(SAN_CFLAGS)
 test_cxx_header_LDADD = lib/libhamt.la
 test_cxx_header_LDFLAGS = -no-install $(AM_LDFLAGS)
 
