@@ -32,7 +32,7 @@ fail() {
 
 objs=
 for f in gc hash node keys map iter debug hamt ops batch cell thread ctree; do
-    [ -f "$srcdir/lib/$f.c" ] || continue
+    [ -f "$srcdir/lib/$f.c" ] || fail "lib/$f.c is missing"
     extra=
     # Route the collector-off allocator through the fuzzer's tracker.
     [ $f = gc ] && extra="-Dmalloc=fuzz_malloc -Dcalloc=fuzz_calloc -Dfree=fuzz_free"
@@ -61,4 +61,7 @@ if [ $rc -ne 0 ]; then
     echo "0 passed, 1 failed"
     exit 1
 fi
+units=$(sed -n 's/^stat::number_of_executed_units: *\([0-9]*\).*/\1/p' \
+    "$out/fuzz.out" | tail -n 1)
+[ "${units:-0}" -gt 0 ] || fail "the fuzzer ran no input (no executed units)"
 echo "1 passed, 0 failed"
