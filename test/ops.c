@@ -1035,6 +1035,43 @@ int_compare(const void *a, const void *b, void *c)
            - (*(const int *)a < *(const int *)b);
 }
 
+/* Any non-NULL ctx makes int_hash give every key one hash. */
+static int int_one_hash;
+
+/*
+ * The empty map of int keys in layout `lay` of the key-object tests:
+ * 0 spread hashes, 1 one hash, 2 one hash and ordered by int_compare.
+ */
+static const struct hamt *
+int_empty(int lay)
+{
+    struct hamt_key_type kt = {
+        .size = sizeof kt,
+        .hash = int_hash,
+        .equal = int_equal,
+        .compare = lay == 2 ? int_compare : NULL,
+        .ctx = lay > 0 ? &int_one_hash : NULL,
+    };
+    const struct hamt *e = hamt_new_custom(&kt);
+
+    cr_assert_not_null(e);
+    return e;
+}
+
+/* m with key k[i] = i bound to v for every i < n with i % every == 0. */
+static const struct hamt *
+int_fill(const struct hamt *m, int *k, int n, int every, uintptr_t v)
+{
+    for (int i = 0; i < n; i++) {
+        k[i] = i;
+        if (i % every == 0) {
+            m = hamt_set(m, &k[i], V(v));
+            cr_assert_not_null(m);
+        }
+    }
+    return m;
+}
+
 /* COMBINE, binding b's value or a's: the key stays a's either way. */
 static enum hamt_conflict_action
 combine_to_vb(const void *key, void *va, void *vb, void **out, void *ctx)
@@ -1068,21 +1105,10 @@ Test(ops, set_algebra_keeps_the_key_object_of_the_winning_side)
 
     for (int lay = 0; lay < 3; lay++) {
         for (int same = 0; same < 2; same++) {
-            struct hamt_key_type kt = {
-                .size = sizeof kt,
-                .hash = int_hash,
-                .equal = int_equal,
-                .compare = lay == 2 ? int_compare : NULL,
-                .ctx = lay > 0 ? (void *)&kt : NULL,
-            };
-            const struct hamt *a = hamt_new_custom(&kt), *b = a;
+            const struct hamt *a = int_fill(int_empty(lay), ka, N, 1, 1);
+            const struct hamt *b =
+                int_fill(int_empty(lay), kb, N, 1, same ? 1 : 2);
 
-            cr_assert_not_null(a);
-            for (int i = 0; i < N; i++) {
-                ka[i] = kb[i] = i;
-                a = hamt_set(a, &ka[i], V(1));
-                b = hamt_set(b, &kb[i], V(same ? 1 : 2));
-            }
             cr_assert_eq(hamt_size(a), N);
             struct {
                 hamt_conflict_fn fn;
@@ -1112,10 +1138,7 @@ Test(ops, set_algebra_keeps_the_key_object_of_the_winning_side)
              * b a subset of a with a's values: the intersection equals b
              * by value, but its keys must be a's, so it is not b itself.
              */
-            const struct hamt *half = hamt_new_custom(&kt);
-            for (int i = 0; i < N / 2; i++) {
-                half = hamt_set(half, &kb[i], V(1));
-            }
+            const struct hamt *half = int_fill(int_empty(lay), kb, N / 2, 1, 1);
             const struct hamt *x = hamt_intersect(a, half, NULL, NULL);
             cr_assert_not_null(x);
             cr_assert_eq(hamt_size(x), N / 2);
@@ -1135,23 +1158,8 @@ Test(ops, merge_taking_right_keeps_the_key_objects_of_b_beside_lone_keys)
     static int ka[N], kb[N];
 
     for (int lay = 0; lay < 3; lay++) {
-        struct hamt_key_type kt = {
-            .size = sizeof kt,
-            .hash = int_hash,
-            .equal = int_equal,
-            .compare = lay == 2 ? int_compare : NULL,
-            .ctx = lay > 0 ? (void *)&kt : NULL,
-        };
-        const struct hamt *a = hamt_new_custom(&kt), *b = a;
-
-        cr_assert_not_null(a);
-        for (int i = 0; i < N; i++) {
-            ka[i] = kb[i] = i;
-            a = hamt_set(a, &ka[i], V(1));
-            if (i < N / 2) {
-                b = hamt_set(b, &kb[i], V(2));
-            }
-        }
+        const struct hamt *a = int_fill(int_empty(lay), ka, N, 1, 1);
+        const struct hamt *b = int_fill(int_empty(lay), kb, N / 2, 1, 2);
         const struct hamt *u = hamt_merge(a, b, take_right, NULL);
         cr_assert_not_null(u);
         cr_assert_eq(hamt_size(u), N);
@@ -1206,22 +1214,8 @@ Test(ops, diff_passes_the_key_objects_of_b_against_a_subtree)
     static int ka[N], kb[N];
 
     for (int lay = 0; lay < 3; lay++) {
-        struct hamt_key_type kt = {
-            .size = sizeof kt,
-            .hash = int_hash,
-            .equal = int_equal,
-            .compare = lay == 2 ? int_compare : NULL,
-            .ctx = lay > 0 ? (void *)&kt : NULL,
-        };
-        const struct hamt *a = hamt_new_custom(&kt), *b = a;
-
-        for (int i = 0; i < N; i++) {
-            ka[i] = kb[i] = i;
-            a = hamt_set(a, &ka[i], V(1));
-            if (i % 7 == 0) {
-                b = hamt_set(b, &kb[i], V(2));
-            }
-        }
+        const struct hamt *a = int_fill(int_empty(lay), ka, N, 1, 1);
+        const struct hamt *b = int_fill(int_empty(lay), kb, N, 7, 2);
         struct diff_keys d = {.ka = ka, .kb = kb};
         cr_assert_eq(hamt_diff(a, b, NULL, diff_key_check, &d), 0);
         cr_assert_eq(d.changed, (N + 6) / 7);
