@@ -277,6 +277,28 @@ Test(slot, snapshot_of_unregistered_thread_survives_collections, .timeout = 120)
 }
 
 /*
+ * The slot hook of the tests that stop a reader inside the protocol: call
+ * number `at` (from 0) flags `paused` and waits for `go`; every call is
+ * counted.  Each test runs in a process of its own.
+ */
+static struct {
+    int at;
+    atomic_int calls;
+    atomic_int paused;
+    atomic_int go;
+} hp;
+
+static void
+pause_hook(const void *rec)
+{
+    (void)rec;
+    if (atomic_fetch_add(&hp.calls, 1) == hp.at) {
+        atomic_store(&hp.paused, 1);
+        wait_phase(&hp.go, 1);
+    }
+}
+
+/*
  * A publication between A1 and A2 of the slot protocol (lib/cell.c,
  * cell_protect).  The reader stops in the test hook holding the record it
  * read at A1, not yet in its slot; main publishes a map of fresh payloads
@@ -285,22 +307,6 @@ Test(slot, snapshot_of_unregistered_thread_survives_collections, .timeout = 120)
  * and the snapshot returned is the new map, whole.  A reader without A3
  * would return the record read at A1.
  */
-static struct {
-    atomic_int calls;
-    atomic_int ready;
-    atomic_int go;
-} a3;
-
-static void
-a3_hook(const void *rec)
-{
-    (void)rec;
-    if (atomic_fetch_add(&a3.calls, 1) == 0) {
-        atomic_store(&a3.ready, 1);
-        wait_phase(&a3.go, 1);
-    }
-}
-
 static void *
 a3_reader(void *p)
 {
@@ -341,15 +347,16 @@ Test(slot, a_publication_between_a1_and_a2_is_caught_by_a3, .timeout = 120)
     a.cell = hamt_cell_new(hamt_new(HAMT_KEY_U64));
     cr_assert_not_null(a.cell);
     a3_publish(a.cell, a.nkeys, 0);
-    hamt__slot_hook = a3_hook;
+    hp.at = 0;
+    hamt__slot_hook = pause_hook;
     cr_assert_eq(pthread_create(&t, NULL, a3_reader, &a), 0);
-    wait_phase(&a3.ready, 1);
+    wait_phase(&hp.paused, 1);
     a3_publish(a.cell, a.nkeys, 1);
     GC_gcollect();
     GC_gcollect();
-    atomic_store(&a3.go, 1);
+    atomic_store(&hp.go, 1);
     cr_assert_eq(pthread_join(t, NULL), 0);
-    cr_assert_eq(atomic_load(&a3.calls), 2,
+    cr_assert_eq(atomic_load(&hp.calls), 2,
                  "A3 must see the publication and protect again, once");
     cr_assert(a.ok, "the snapshot is not the new map, whole");
 }
@@ -751,9 +758,6 @@ Test(slot, incremental_mode_after_the_first_cell_refuses_slot_readers)
  * the waiter's next look must not use its slot.
  */
 static struct {
-    atomic_int calls;
-    atomic_int at_loop;
-    atomic_int switched;
     atomic_int tid;
     struct hamt_cell *c;
     int rc;
@@ -780,16 +784,6 @@ thread_asleep(int tid)
     return close_paren[1] == ' ' && close_paren[2] == 'S';
 }
 
-static void
-iw_hook(const void *rec)
-{
-    (void)rec;
-    if (atomic_fetch_add(&iw.calls, 1) == 1) {
-        atomic_store(&iw.at_loop, 1);
-        wait_phase(&iw.switched, 1);
-    }
-}
-
 static void *
 iw_waiter(void *p)
 {
@@ -807,13 +801,14 @@ Test(slot, a_waiter_goes_on_registered_after_incremental_mode_comes_on)
     GC_INIT();
     iw.c = hamt_cell_new(u64_map(4, 1));
     cr_assert_not_null(iw.c);
-    hamt__slot_hook = iw_hook;
+    hp.at = 1; /* the first look inside the wait loop */
+    hamt__slot_hook = pause_hook;
     cr_assert_eq(pthread_create(&t, NULL, iw_waiter, NULL), 0);
-    wait_phase(&iw.at_loop, 1);
+    wait_phase(&hp.paused, 1);
     GC_enable_incremental();
     cr_assert(GC_is_incremental_mode(), "incremental mode did not start");
     cr_assert_eq(hamt__slots_refused(), ENOTSUP, "the switch went unseen");
-    atomic_store(&iw.switched, 1);
+    atomic_store(&hp.go, 1);
     /* Publish only once the waiter sleeps on the futex: a publication
      * before its look would end the wait at that look. */
     while (!thread_asleep(atomic_load(&iw.tid))) {
@@ -822,9 +817,9 @@ Test(slot, a_waiter_goes_on_registered_after_incremental_mode_comes_on)
     cr_assert_eq(hamt_cell_store(iw.c, u64_map(4, 2), NULL), 0);
     cr_assert_eq(pthread_join(t, NULL), 0);
     cr_assert_eq(iw.rc, 0);
-    cr_assert_eq(atomic_load(&iw.calls), 2,
+    cr_assert_eq(atomic_load(&hp.calls), 2,
                  "the waiter used its slot after the switch (%d looks)",
-                 atomic_load(&iw.calls));
+                 atomic_load(&hp.calls));
     cr_assert(iw.registered, "the waiter did not register");
 }
 
