@@ -99,15 +99,16 @@ struct hamt_bytes {
     const void *data;
 };
 
-/* Key word for a 64-bit integer key (HAMT_KEY_U64); needs 64-bit pointers. */
-/* The integer held by a HAMT_KEY_U64 key word: HAMT_AS_U64(p). */
+/*
+ * HAMT_U64(k): the key word for a 64-bit integer key (HAMT_KEY_U64; needs
+ * 64-bit pointers).  HAMT_AS_U64(p): the integer a HAMT_KEY_U64 key word
+ * holds.  C++ gets C++ casts, so that -Wold-style-cast stays quiet.
+ */
 #ifdef __cplusplus
-/* C++ casts, so that -Wold-style-cast stays quiet in callers. */
 #define HAMT_U64(k)                                                            \
     reinterpret_cast<const void *>(                                            \
         static_cast<uintptr_t>(static_cast<uint64_t>(k)))
-#define HAMT_AS_U64(p)                                                         \
-    static_cast<uint64_t>(reinterpret_cast<uintptr_t>(p))
+#define HAMT_AS_U64(p) static_cast<uint64_t>(reinterpret_cast<uintptr_t>(p))
 #else
 #define HAMT_U64(k) ((const void *)(uintptr_t)(uint64_t)(k))
 #define HAMT_AS_U64(p) ((uint64_t)(uintptr_t)(p))
@@ -251,11 +252,11 @@ HAMT_API const struct hamt *hamt_new(enum hamt_key_kind kind);
  * The collector then need not scan the map's leaves: nodes without
  * children are allocated from a collector kind of the library's own whose
  * objects the collector scans no further than their first word (the
- * allocator's link), which cuts the marking work of large maps.  Every map
- * derived from it (hamt_set, batches, merges) inherits the choice.  Such maps form a key type of
- * their own: hamt_merge() and the other two-map functions refuse to mix
- * them with hamt_new(HAMT_KEY_U64) maps (EINVAL), and hamt_equal() finds
- * them unequal to those.  A value the
+ * allocator's link), which cuts the marking work of large maps.  Every
+ * map derived from it (hamt_set, batches, merges) inherits the choice.
+ * Such maps form a key type of their own: hamt_merge() and the other
+ * two-map functions refuse to mix them with hamt_new(HAMT_KEY_U64) maps
+ * (EINVAL), and hamt_equal() finds them unequal to those.  A value the
  * collector must keep alive stored in such a map may be reclaimed while
  * the map still holds it.  Only HAMT_KEY_U64 is accepted: string, byte and
  * pointer keys are pointers the collector must see.  Returns the shared
@@ -416,10 +417,11 @@ typedef const struct hamt *(*hamt_cell_update_fn)(const struct hamt *cur,
 /*
  * hamt_cell_new - a cell whose current map is `m` (version 0); every map it
  * publishes later must have m's key type.  The cell is collector-allocated:
- * keep its pointer where the collector looks (a registered thread's stack, a global, a collector-allocated object); a
- * thread the collector does not know keeps nothing alive.  NULL with errno
- * EINVAL (NULL map), ENOMEM, or ENOTSUP (the collector runs in incremental
- * mode with manual dirty bits, which the library does not support).
+ * keep its pointer where the collector looks (a registered thread's stack,
+ * a global, a collector-allocated object); a thread the collector does not
+ * know keeps nothing alive.  NULL with errno EINVAL (NULL map), ENOMEM, or
+ * ENOTSUP (the collector runs in incremental mode with manual dirty bits,
+ * which the library does not support).
  * Thread safety: any thread; share the cell through synchronisation.
  */
 HAMT_API struct hamt_cell *hamt_cell_new(const struct hamt *m);

@@ -126,10 +126,10 @@
  *         has since unregistered, exited or entered GC_do_blocking, each
  *         of which takes the collector's allocation lock after W, and the
  *         collection holds that lock.  S is consistent with happens-before
- *         and both are seq_cst, so W < F.  Hence A2 < F, and the acquire load G that
- *         follows F in the collector's thread sees A2 or a later store to
- *         the slot: it sees r, which is then marked, with the map and every
- *         node and value reachable from the record.
+ *         and both are seq_cst, so W < F.  Hence A2 < F, and the acquire
+ *         load G that follows F in the collector's thread sees A2 or a
+ *         later store to the slot: it sees r, which is then marked, with
+ *         the map and every node and value reachable from the record.
  *       The chunk holding the slot is seen as well.  Either the reader
  *       linked it, with a seq_cst compare-and-swap before A2 in its program
  *       order, or it claimed a chunk another thread had linked, after an

@@ -119,8 +119,8 @@
  *    objects are scanned; a pointer-free list would not be traced past its
  *    head, which is why pointer-free requests still go to
  *    GC_MALLOC_ATOMIC; the leaf kind's lists are traced like the NORMAL
- *    ones, through the first word).  The thread-local pointer to the block is not a
- *    root and need not be one.
+ *    ones, through the first word).  The thread-local pointer to the
+ *    block is not a root and need not be one.
  *  - The block goes back at thread exit: a pthread key destructor frees it
  *    (GC_FREE needs no registration, so it may run after the collector has
  *    unregistered the thread); the listed objects are then garbage.
