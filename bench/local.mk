@@ -56,6 +56,8 @@ EXTRA_DIST += bench/smoke.sh bench/args.sh bench/plots.gp bench/report.sh bench/
 
 BENCH_OUT = bench/out
 BENCH_ARGS =
+## The pictures are part of what make bench promises: without gnuplot it
+## still prints the tables and writes the CSV files, then fails.
 ## hamt-bench removes the files of each section that did not run (their
 ## `outputs`, writers_*.png included) and plots.gp the pictures whose data
 ## holds no figure, so the pictures left in BENCH_OUT are this run's.
@@ -64,7 +66,8 @@ bench_plot = if test -n "$(GNUPLOT)"; then \
 	  { test ! -f $(BENCH_OUT)/writers.gp || \
 	    (cd $(BENCH_OUT) && $(GNUPLOT) writers.gp); } && \
 	  echo "pictures in $(BENCH_OUT):" $$(cd $(BENCH_OUT) && ls *.png 2>/dev/null); \
-	else echo "skipped: gnuplot not found (no pictures)"; fi
+	else echo "error: gnuplot not found, so no pictures (./bootstrap" \
+	  "installs gnuplot-nox; then rerun configure)" >&2; exit 1; fi
 
 bench: bench/hamt-bench$(EXEEXT)
 	@$(MKDIR_P) $(BENCH_OUT)
