@@ -399,6 +399,9 @@ double rec_max(const char *workload, const char *map, enum bkind kind, size_t n,
 /* Median over rounds of a/b, both single-thread series of one (kind, n). */
 double rec_ratio_per_round(const char *a, const char *b, enum bkind kind,
                            size_t n, const char *metric);
+/* The same with metric_a of a over metric_b of b (same rounds). */
+double rec_ratio_per_round2(const char *a, const char *metric_a, const char *b,
+                            const char *metric_b, enum bkind kind, size_t n);
 /*
  * The records a child hands its parent: every record from the first
  * `from` on, and the error count, as tab-separated lines.  rec_load

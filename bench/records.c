@@ -118,12 +118,19 @@ double
 rec_ratio_per_round(const char *a, const char *b, enum bkind kind, size_t n,
                     const char *metric)
 {
+    return rec_ratio_per_round2(a, metric, b, metric, kind, n);
+}
+
+double
+rec_ratio_per_round2(const char *a, const char *metric_a, const char *b,
+                     const char *metric_b, enum bkind kind, size_t n)
+{
     /* Run r of a and of b were measured seconds apart (single.c). */
     double va[SERIES_CAP], vb[SERIES_CAP], r[SERIES_CAP];
     size_t ka =
-        rec_series(va, SERIES_CAP, "single", a, kind, n, 0, 0, 0, metric);
+        rec_series(va, SERIES_CAP, "single", a, kind, n, 0, 0, 0, metric_a);
     size_t kb =
-        rec_series(vb, SERIES_CAP, "single", b, kind, n, 0, 0, 0, metric);
+        rec_series(vb, SERIES_CAP, "single", b, kind, n, 0, 0, 0, metric_b);
     size_t k = ka < kb ? ka : kb;
     if (k == 0) {
         return NAN;

@@ -117,8 +117,9 @@ targets_measure(void)
         } else {
             r->ref = figure_value(&t->ref, n);
             if (t->per_round) {
-                r->ratio = rec_ratio_per_round(t->hamt.map, t->ref.map, BK_U64,
-                                               n, t->hamt.metric);
+                r->ratio =
+                    rec_ratio_per_round2(t->hamt.map, t->hamt.metric,
+                                         t->ref.map, t->ref.metric, BK_U64, n);
             } else {
                 /* A reference of 0 has no ratio (not -nan or inf). */
                 r->ratio = r->ref != 0 ? r->hamt / r->ref : NAN;
@@ -255,6 +256,12 @@ write_headline(void)
             /* An info row with nothing to compare: empty fields. */
             fprintf(f, "\"%s\",%.6g,,%s,,\"\",%s\n", r->t->what, r->hamt,
                     r->t->unit, r->verdict);
+            continue;
+        }
+        if (isnan(r->ratio)) {
+            /* No ratio (a reference of 0, or none measured): empty. */
+            fprintf(f, "\"%s\",%.6g,%.6g,%s,,\"%s\",%s\n", r->t->what, r->hamt,
+                    r->ref, r->t->unit, r->goal, r->verdict);
             continue;
         }
         fprintf(f, "\"%s\",%.6g,%.6g,%s,%.4g,\"%s\",%s\n", r->t->what, r->hamt,

@@ -41,7 +41,8 @@ struct target {
     struct figure hamt;
     /* No reference (.ref.map NULL): the limit is absolute, in `unit`. */
     struct figure ref;
-    /* ratio = median over rounds of hamt/ref (both "single", same N). */
+    /* ratio = median over rounds of hamt/ref (both "single", same N;
+     * each its own metric). */
     bool per_round;
     /*
      * ratio = the median of this per-run ratio, which the section records
