@@ -12,7 +12,9 @@
  * competitor), --full (make bench-full: u64 and string keys, 1 and 2
  * readers or --readers, the read-ratio sweep, a finer breakpoint), --smoke
  * (make check: every adapter on a small map, answers checked, no timing).
- * Every figure is the median of --runs repetitions.
+ * Every figure is the median of --runs repetitions, except the memory
+ * section's bytes per entry (one build per map and size) and the maxima
+ * the tables and the headline name as such.
  */
 #include "bench.h"
 
