@@ -459,7 +459,9 @@ HAMT_API const struct hamt *hamt_cell_acquire(const struct hamt_cell *c,
  * hamt_snapshot_release - end a snapshot taken by hamt_cell_acquire(); the
  * map and the values read from it must not be used afterwards (unless
  * something else keeps them alive).  Returns 0, or -1 with errno EINVAL
- * (NULL, already released, or held by another thread).
+ * (NULL, held by another thread, or already released - but only until the
+ * thread's later snapshots reuse its slot: a handle released twice may
+ * then end one of those; hamt_cell(3), ERRORS).
  * Thread safety: the thread that acquired the snapshot.
  */
 HAMT_API int hamt_snapshot_release(struct hamt_snapshot *snap);
@@ -660,7 +662,7 @@ struct hamt_batch;
 
 /*
  * hamt_batch_begin - a batch whose first version is `m`, in O(1).  NULL
- * with errno EINVAL (NULL m), ENOMEM, or EOVERFLOW (2^56 batches begun).
+ * with errno EINVAL (NULL m), ENOMEM, or EOVERFLOW (2^56 - 1 batches begun).
  */
 HAMT_API struct hamt_batch *hamt_batch_begin(const struct hamt *m);
 
@@ -755,8 +757,9 @@ HAMT_API struct hamt_combine *hamt_combine_new(struct hamt_cell *c);
  * hamt_combine_set - bind `key` to `val` in the cell's map (key stored as
  * by hamt_set()) and return once that is visible: 0 with the version that
  * first shows it in *version (when not NULL), or -1 with errno EINVAL (NULL
- * combiner, invalid key, malformed timeout), ENOMEM (not applied),
- * ETIMEDOUT (`timeout`, relative, passed while the request still waited to
+ * combiner, invalid key, malformed timeout), ENOMEM, ENOTSUP (publishing
+ * refused, hamt_cell(3)) or EOVERFLOW (batch ids used up), each not
+ * applied, ETIMEDOUT (`timeout`, relative, passed while the request still waited to
  * be taken: not applied; a taken request always completes), or EDEADLK
  * (called from an alter function this combiner is running).  NULL timeout
  * waits as long as it takes.

@@ -3,25 +3,33 @@
  *
  * Every cross-thread access in the library goes through the wrappers
  * below, and each wrapper names its memory order in its own name, so a
- * reader of the calling code sees the order without looking here.  The
+ * reader of the calling code sees the order without looking here; the
+ * exceptions are thread.c's claim (acq_rel compare-and-swap), slot_link
+ * (weak compare-and-swap) and the collector hook's seq_cst fence, which
+ * call <stdatomic.h> with the order spelled out at the call.  The
  * call site still carries an ORDER: comment saying why that order is
  * enough and which operation it pairs with (STYLE.md section 5).
  *
  * The orders used, and what each is for:
  *
- *   acquire  (hamt__load_acq)   A reader's load of a published pointer.
+ *   acquire  (hamt__load_acq, hamt__xchg_acq)   A reader's load of a
+ *            published pointer or flag (the cell's record, the slot chunk
+ *            list, a combiner request's state, init_errno, the leaf kind).
  *            Everything written before the matching release (the
  *            record, the map, every node reachable from it) is visible
  *            after it.  Compiles to a plain load on x86-64 and to LDAR
  *            on AArch64: the read path pays nothing extra.
  *
- *   release  (hamt__store_rel)  Giving up a hazard slot or a chunk of
- *            slots (thread.c, cell.c): what the owner wrote before is
- *            visible to whoever takes it next with an acquire or seq_cst
- *            access.
+ *   release  (hamt__store_rel, hamt__xchg_rel, hamt__cas_rel)  Giving up
+ *            a hazard slot or a chunk of slots (thread.c, cell.c),
+ *            completing or handing off a combiner request (combine.c), and
+ *            publishing a once-only set-up result (hamt.c, gc.c): what the
+ *            writer wrote before is visible to whoever reads the word next
+ *            with an acquire or seq_cst access.
  *
  *   seq_cst  (hamt__store_sc, hamt__load_sc, hamt__cas_sc,
- *            hamt__add_sc)      The store/load "Dekker" pattern between a
+ *            hamt__add_sc, hamt__sub_sc)  The store/load "Dekker" pattern
+ *            (also combine.c's busy flag and push, proof C5) between a
  *            writer (publish, then look at the waiter count) and a waiter
  *            (count itself, then look at the version).  Release/acquire
  *            alone lets both sides read the old value of the other's
@@ -29,11 +37,13 @@
  *            over the four accesses rules that out.  cell.c explains the
  *            interleaving where it is used.
  *
- *   relaxed  (hamt__load_rlx, hamt__add_rlx, hamt__store_rlx)  Words
- *            that publish no other memory: the batch's owner-id counter,
- *            whose values only need to be distinct, and the slot code's
- *            hints, each checked again by a stronger access (the ORDER:
- *            comments at thread.c's and cell.c's call sites say how).
+ *   relaxed  (hamt__load_rlx, hamt__add_rlx, hamt__store_rlx,
+ *            hamt__cas_rlx)  Words that publish no other memory: the
+ *            batch's owner-id counter, whose values only need to be
+ *            distinct; the slot code's hints, each checked again by a
+ *            stronger access; and in combine.c and gc.c one-word state
+ *            transitions, statistics and thread-private list heads (the
+ *            ORDER: comments at the call sites say how).
  *
  * Objects are declared with HAMT_ATOMIC(type), which is C11 _Atomic; a
  * plain access to such an object would be seq_cst and is never written on

@@ -74,12 +74,13 @@ hamt__owner_new(void)
 
     if (id > HAMT_OWNER_MAX) {
         /*
-         * 2^56 ids: one would repeat, which would be unsafe.  Pin the
-         * counter past the last id so that it cannot wrap to small ids
-         * however many more calls come.  ORDER: relaxed, as the add above:
-         * the store publishes nothing and pairs with nothing, and every
-         * add ordered before or after it still draws an id above the
-         * maximum, since nothing ever lowers the counter below MAX + 1.
+         * 2^56 - 1 ids used: one more would repeat, which would be
+         * unsafe.  Pin the counter past the last id so that it cannot
+         * wrap to small ids however many more calls come.  ORDER:
+         * relaxed, as the add above: the store publishes nothing and
+         * pairs with nothing, and every add ordered before or after it
+         * still draws an id above the maximum, since nothing ever lowers
+         * the counter below MAX + 1.
          */
         hamt__store_rlx(&batch_next_owner, HAMT_OWNER_MAX + 1);
         return 0;

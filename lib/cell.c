@@ -41,15 +41,19 @@
  *       publication; a reader sees them in increasing order.
  *   P6  hamt_cell_store() is for one writer at a time (by contract: callers
  *       serialise stores).  hamt_cell_cas() and hamt_cell_update() are safe
- *       from any number of threads at once: exactly one of several racing
- *       publications from the same version succeeds; the others fail with
- *       EAGAIN (cas) or retry (update).  Publishing is lock-free.
+ *       from any number of threads at once: of several racing
+ *       publications from the same version that change the map, exactly
+ *       one succeeds; the others fail with EAGAIN (cas) or retry (update).
+ *       hamt_cell_cas() compares maps, not records: one that republishes
+ *       `expected` itself does not make the others fail, so both succeed.
+ *       Publishing is lock-free.
  *   P7  hamt_cell_wait() returns once a version newer than the caller's is
  *       published, or on timeout.  While nobody waits, publishing makes no
  *       system call and writes no word other than `rec`.  A waiter sleeps
  *       for any valid timeout: a deadline the clock cannot express is
- *       "forever", and a system call that fails is never retried without
- *       sleeping (hamt__nap()).
+ *       "forever", and a futex failure other than EAGAIN, EINTR and
+ *       ETIMEDOUT (each of which ends a sleep or stands for an event) is
+ *       never retried without sleeping (hamt__nap()).
  *
  * The waiting protocol (P7).  The futex word `seq` is bumped, and waiters
  * woken, only when `waiters` is non-zero.  Writer and waiter each write
@@ -535,10 +539,11 @@ hamt_cell_store(struct hamt_cell *c, const struct hamt *m, uint64_t *version)
         return -1;
     }
     /*
-     * ORDER: acquire (cell_rec_load).  Only the version is needed; with one
-     * writer at a time it is the writer's own record, but the previous
-     * publication may have come from another thread (the writer role can
-     * be handed over), and acquire makes its record's fields visible.
+     * ORDER: acquire (cell_rec_load).  The version and the map's key type
+     * are needed; with one writer at a time it is the writer's own record,
+     * but the previous publication may have come from another thread (the
+     * writer role can be handed over), and acquire makes its record's
+     * fields visible.
      */
     cur = cell_rec_load(c);
     if (HAMT_UNLIKELY(m->kt != cur->map->kt)) {
@@ -576,9 +581,10 @@ cell_cas_rec(struct hamt_cell *c, struct cell_rec **cur, struct cell_rec *next)
     /*
      * ORDER: seq_cst on success: release for P1 (pairs with the acquire in
      * cell_rec_load(); next and its map were written before) and W1 of the
-     * waiting protocol (pairs with R1/R3 in hamt_cell_wait()).  Acquire on
-     * failure: the caller reads the winner's record fields, which were
-     * written before the winner's publication.  No ABA: a record the
+     * waiting protocol (pairs with R1/R3 in hamt_cell_wait()).  seq_cst on
+     * failure too (hamt__cas_sc), where acquire would do: the caller reads
+     * the winner's record fields, which were written before the winner's
+     * publication (pairs with that publication).  No ABA: a record the
      * caller holds cannot be reclaimed and reused (registered thread), so
      * pointer equality means no publication happened in between.
      */

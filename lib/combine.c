@@ -83,10 +83,12 @@
  *       invalid key, an alter function's invalid action: EINVAL; memory
  *       while applying it: ENOMEM) leaves the batch as it was (the batch
  *       editor's rule) and the other requests of the batch go on.  Only a
- *       failure of the shared steps (beginning the batch, allocating the
- *       publication record) fails every request of that round with ENOMEM,
- *       and then none of them is applied: no request is lost while its
- *       submitter is told it succeeded.
+ *       failure of the shared steps (loading the cell, beginning the batch,
+ *       publishing) fails every request of that round, with that step's
+ *       errno (ENOMEM; ENOTSUP when publishing is refused, cell.c;
+ *       EOVERFLOW when batch ids run out), and then none of them is
+ *       applied: no request is lost while its submitter is told it
+ *       succeeded.
  *   C5  Progress: blocking, not lock-free.  The publisher holds a flag; if
  *       it is descheduled, submitters wait (delayed, not lost).  Every
  *       request ever pushed is taken by some publisher or cancelled (proof

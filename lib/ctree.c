@@ -48,7 +48,7 @@
  * child, which a double rotation moves) writable before its first write
  * too, so that every allocation comes before every write and a failed
  * allocation leaves the batch's map as it was.  Replaced nodes are left to
- * the collector (batch.c frees only trie nodes).
+ * the collector (map.c's map_retire frees only trie nodes).
  *
  * Iteration.  struct hamt_iter has a fixed stack that ends at the
  * collision level; a tree deeper than that cannot have its own frames

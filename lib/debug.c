@@ -9,14 +9,17 @@
  * decimal integer (u64 maps), the string (string maps), or "e".  The tests
  * of node.c and map.c compare these strings to assert exact shapes.
  *
- * hamt__validate() checks the invariants N1-N4 of node.c and the size of
- * the map, recomputing every key's hash.  It returns 0 or a code:
+ * hamt__validate() checks the invariants N1-N4 and N6 of node.c (T1-T3
+ * and T5 of ctree.c for collision trees) and the size of the map,
+ * recomputing every key's hash.  It returns 0 or a code:
  *   1 datamap and nodemap overlap        2 an entry is under the wrong bit
  *   3 a non-root node holds fewer than two keys (not canonical)
  *   4 a collision node has fewer than two entries or differing hashes
  *   5 duplicate keys in a collision node (or a collision tree's keys out
  *     of order)                            6 size mismatch
- *   7 a collision tree's heights, balance or count are wrong (ctree.c)
+ *   7 a collision tree's heights, balance, key copies or count are wrong
+ *     (ctree.c), or a pointer-free block holds a child or belongs to a
+ *     map whose values are not scalars (N6)
  * A collision tree dumps as C{...} too, its keys in order.
  */
 #define _GNU_SOURCE

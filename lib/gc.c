@@ -88,8 +88,10 @@
  * shorter, and more stopped time per update in all.  So they are of a kind
  * the library makes once (GC_new_kind in hamt_init): cleared on sweep like
  * NORMAL objects, with a bitmap descriptor that traces the first word only.
- * That word is the node's bitmaps or a collision node's count, never a
- * pointer, so marking a leaf costs a push and a pop and follows nothing;
+ * That word is the node's bitmaps or a collision node's count (for a root
+ * node in its map block, the header's key-type pointer, which names a
+ * static object), so marking a leaf costs a push and a pop and follows
+ * nothing;
  * and since the descriptor is not 0 the collector counts the leaves as
  * scanned bytes, so a scalar map collects about as often as a plain one.
  * The first word being traced is also what lets these objects sit on the

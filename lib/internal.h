@@ -342,7 +342,7 @@ int hamt__alter_apply(struct hamt **pm, uint64_t owner, const void *key,
                       enum hamt_alter_action act, void *nv);
 /*
  * A fresh owner id for edits (batch.c): never given out before, or 0 once
- * 2^56 have been (hamt_batch_begin() then fails with EOVERFLOW).
+ * 2^56 - 1 have been (hamt_batch_begin() then fails with EOVERFLOW).
  */
 uint64_t hamt__owner_new(void);
 /* The current version of a live batch (NULL once ended), for tests. */

@@ -5,10 +5,12 @@
  * reach keys only through the hamt__key_* functions here.
  *
  * A key type (struct hamt__kt, internal.h) is resolved once, when its
- * empty map is made, and every map derived from it points to it: the four
- * built-in ones are static, a custom one is made by hamt__new_custom() and
- * kept in the registry for the life of the process, so that the same
- * (hash, equal, ctx) always gives the same empty map and maps made from it
+ * empty map is made, and every map derived from it points to it: the five
+ * built-in ones (one per built-in kind, and hamt_new_scalar()'s u64 type)
+ * are static, a custom one is made by hamt__new_custom() and kept in the
+ * registry for the life of the process, so that the same
+ * (hash, equal, compare, ctx) always gives the same empty map and maps made
+ * from it
  * can be compared, merged and diffed.
  *
  * String and byte-string keys are copied on insertion into one
@@ -61,9 +63,10 @@ static struct hamt__kt builtin_kts[] = {
 };
 
 /*
- * Registry of custom key types, so that the same (hash, equal, ctx) always
- * gives the same empty map.  A global, hence scanned by the collector; the
- * list is only appended to, under the mutex (creation is not a hot path).
+ * Registry of custom key types, so that the same (hash, equal, compare,
+ * ctx) always gives the same empty map.  A global, hence scanned by the
+ * collector; the list is only appended to, under the mutex (creation is
+ * not a hot path).
  */
 static pthread_mutex_t kt_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct hamt__kt *kt_registry;

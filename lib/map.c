@@ -186,7 +186,7 @@ hamt__get_custom(const struct hamt *m, const void *key, void **val)
 /*
  * Batched lookup.  A single lookup at 1M keys is bound by dependent cache
  * misses: each level's node address comes from the previous level.  Lookups
- * of different keys are independent, so map_get_many walks a group of keys
+ * of different keys are independent, so map_get_group walks a group of keys
  * level by level: it prefetches the next node of every key in the group,
  * then processes each key one level, by which time its node is (mostly) in
  * cache.  The misses of the group overlap instead of adding up.
@@ -697,7 +697,7 @@ map_remove_cnode(struct del_ctx *dc, struct cnode *c)
             continue;
         }
         if (c->count > 2 && map_owns(dc->ed, cn_tail(c))) {
-            /* A batch's own node: the last entry takes the hole. */
+            /* A batch's own node: the later entries shift down. */
             hamt__cn_remove_in_place(c, i);
             nd_tail_set(cn_tail(c), dc->ed->owner); /* the tail moved */
             dc->node = c;

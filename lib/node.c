@@ -63,8 +63,9 @@
  *       node by node.
  *   N4  a collision node holds two or more entries, with distinct keys.
  *   N5  nodes reachable from a published map are never written again.
- *       Every function here returns a fresh node (owner tail 0); none
- *       writes its input.  Only a live batch writes nodes in place, and
+ *       Every function here but the *_in_place ones returns a fresh node
+ *       (owner tail 0) and writes nothing of its input; the *_in_place
+ *       ones are for batches.  Only a live batch writes nodes in place, and
  *       only those whose tail carries its own id (batch.c).
  *   N6  a pointer-free block (node.h, ND_ATOMIC: a childless node or a
  *       collision node of a map whose values are scalars) never holds a

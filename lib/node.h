@@ -140,7 +140,8 @@ cn_tail(const struct cnode *c)
  * the word (HAMT_KEY_U64).  A node of such a map that has no children then
  * holds nothing the collector must follow, so it is allocated pointer-free
  * (hamt__alloc_leaf: the collector reads only its first word, which holds
- * the bitmaps or a count, never a pointer; gc.c).  Every
+ * the bitmaps or a count - or, for a root node, the map header's key-type
+ * pointer, a static object for these maps; gc.c).  Every
  * constructor below takes the map's `scalar` flag and applies this rule to
  * the node it builds; a node with a child is always scanned.  The one way
  * a child could enter a pointer-free block is an in-place change by a
@@ -155,7 +156,7 @@ cn_tail(const struct cnode *c)
  * in the same block (sizeof(struct hamt) for a root node, 0 otherwise); the
  * returned pointer is the node, `pre` bytes into the block.
  */
-/* An uninitialised node of ne entries and nc children (tail 0). */
+/* A zeroed node of ne entries and nc children (tail 0). */
 struct node *hamt__nd_alloc(size_t pre, unsigned ne, unsigned nc, bool scalar);
 struct node *hamt__nd_copy(size_t pre, const struct node *n, bool scalar);
 /*
@@ -235,8 +236,9 @@ struct cnode *hamt__cn_append_room(const struct cnode *c, const void *key,
 /*
  * Batches only, on a collision node they own: append in place when the
  * block has room (false, having changed nothing, when not), or remove
- * entry i (count > 2) by moving the last entry into its place.  The caller
- * rewrites the owner tail, which moves with the count.
+ * entry i (count > 2) by shifting the later entries down, so that the
+ * order is the one hamt__cn_remove() gives.  The caller rewrites the owner
+ * tail, which moves with the count.
  */
 bool hamt__cn_append_in_place(struct cnode *c, const void *key, void *val);
 void hamt__cn_remove_in_place(struct cnode *c, uint32_t i);

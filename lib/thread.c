@@ -341,7 +341,7 @@ slot_key_destroy(void *value)
         for (unsigned i = 0; i < SLOT_N; i++) {
             /*
              * ORDER: release; pairs with the acquire load in
-             * slot_push_roots() (S5 in cell.c): the thread's reads of a
+             * slot_push_roots() (S6 in cell.c): the thread's reads of a
              * snapshot it never released come before the collector sees
              * its slot empty.
              */
