@@ -762,7 +762,9 @@ HAMT_API struct hamt_combine *hamt_combine_new(struct hamt_cell *c);
  * applied, ETIMEDOUT (`timeout`, relative, passed while the request still waited to
  * be taken: not applied; a taken request always completes), or EDEADLK
  * (called from an alter function this combiner is running).  NULL timeout
- * waits as long as it takes.
+ * waits as long as it takes.  Not a cancellation point: runs with
+ * cancellation disabled, alter functions included.  Not
+ * async-signal-safe.
  * Thread safety: any number of threads at once; blocking (the publisher
  * holds a flag); readers of the cell are not affected.  Not concurrently
  * with hamt_cell_store() on the same cell; hamt_cell_cas() and
@@ -786,8 +788,9 @@ HAMT_API int hamt_combine_remove(struct hamt_combine *cb, const void *key,
  * applied by the publisher thread (fn runs there, once per publication
  * attempt: again only if another thread published to the cell outside the
  * combiner meanwhile).  fn must not wait for other submitters of this
- * combiner.  Returns as hamt_combine_set(); EINVAL also for a NULL fn or an
- * fn result outside hamt_alter_action.
+ * combiner, and must return (no longjmp, pthread_exit or exception: the
+ * combiner would stay busy for ever).  Returns as hamt_combine_set();
+ * EINVAL also for a NULL fn or an fn result outside hamt_alter_action.
  * Thread safety: as hamt_combine_set().
  */
 HAMT_API int hamt_combine_alter(struct hamt_combine *cb, const void *key,

@@ -150,6 +150,7 @@
 
 #include <limits.h>
 #include <linux/futex.h>
+#include <pthread.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -802,7 +803,24 @@ combine_one(struct hamt_combine *cb, enum combine_op op, const void *key,
     r->version = 0;
     /* Unpublished until the push. */
     hamt__atomic_init(&r->state, STATE_PENDING);
-    return combine_submit(cb, r, until, version);
+    /*
+     * No cancellation while the request is in the list or this thread
+     * holds the flag: a waiter cancelled in hamt__nap() (clock_nanosleep,
+     * a cancellation point) would leave its stack request in the list for
+     * a publisher to write into after the frame is gone, and a publisher
+     * cancelled inside an alter function (another submitter's, maybe)
+     * would keep the flag for ever and never complete the requests it
+     * claimed.  A pending cancellation acts at the caller's next
+     * cancellation point after the return.
+     */
+    int cancel_state;
+    int rc;
+
+    (void)pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
+    rc = combine_submit(cb, r, until, version);
+    /* Leaves errno alone: returns its error (none possible here). */
+    (void)pthread_setcancelstate(cancel_state, NULL);
+    return rc;
 }
 
 int

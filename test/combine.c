@@ -6,6 +6,9 @@
  * threads' requests wait in the list (hamt__combine_pending); the round
  * after it then takes all of them at once.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1 /* pthread_timedjoin_np */
+#endif
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <limits.h>
@@ -728,4 +731,96 @@ Test(combine, oom_during_a_batch_fails_only_its_requests_transient)
 Test(combine, oom_during_a_batch_fails_only_its_requests_persistent)
 {
     oom_during_batch(true);
+}
+
+/* ---- cancellation (the calls run with cancellation disabled) ---- */
+
+/* An alter function that cancels the thread running it (the publisher)
+ * and then reaches a cancellation point. */
+static enum hamt_alter_action
+cancel_publisher(void *old, bool present, void **nv, void *ctx)
+{
+    (void)old;
+    (void)present;
+    (void)ctx;
+    cr_assert_eq(pthread_cancel(pthread_self()), 0);
+    pthread_testcancel();
+    *nv = V(7);
+    return HAMT_ALTER_SET;
+}
+
+static void *
+cancel_sub_main(void *arg)
+{
+    struct sub *s = arg;
+
+    s->rc = hamt_combine_alter(comb, K(s->key), cancel_publisher, NULL, NULL,
+                               &s->ver);
+    s->err = s->rc != 0 ? errno : 0;
+    return NULL;
+}
+
+/* Joins t, failing the test instead of hanging when it does not end. */
+static void *
+join_within(pthread_t t, time_t secs)
+{
+    struct timespec dl;
+    void *ret = NULL;
+
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += secs;
+    cr_assert_eq(pthread_timedjoin_np(t, &ret, &dl), 0,
+                 "the thread did not finish");
+    return ret;
+}
+
+/*
+ * The publisher (the holder's thread) is cancelled inside another
+ * submitter's alter function: it used to die there holding the flag, the
+ * other request TAKEN for ever and every later submission stuck.
+ */
+Test(combine, a_publisher_is_not_cancelled_inside_an_alter_function)
+{
+    struct holder h = {0};
+    struct sub hs = {0}, s = {.key = 7, .rc = -2};
+    uint64_t v;
+
+    start_holder(&hs, &h, 1);
+    cr_assert_eq(pthread_create(&s.t, NULL, cancel_sub_main, &s), 0);
+    (void)join_within(s.t, 10);
+    cr_assert_eq(s.rc, 0, "errno %d", s.err);
+    cr_assert_eq(s.ver, 2);
+    (void)join_within(hs.t, 10);
+    cr_assert_eq(hamt_combine_set(comb, K(8), V(8), NULL, &v), 0);
+    cr_assert_eq(v, 3, "the flag was released");
+    cr_assert(hamt_contains(hamt_cell_load(cell, NULL), K(7)));
+}
+
+/*
+ * A submitter whose futex fails naps in clock_nanosleep(), a cancellation
+ * point: cancelled there, it used to leave its stack request in the list
+ * for the next publisher to write into after the thread was gone.
+ */
+Test(combine, a_napping_submitter_is_not_cancelled_inside_its_call)
+{
+    struct holder h = {0};
+    struct sub hs = {0};
+    struct sub s = {.op = 0, .key = 42, .val = V(1), .deny_futex = ENOSYS,
+                    .rc = -2};
+    uint64_t from = hamt__combine_naps();
+
+    start_holder(&hs, &h, 1000); /* keeps the flag until released */
+    start(&s);
+    while (hamt__combine_naps() == from) {
+        nap();
+    }
+    cr_assert_eq(pthread_cancel(s.t), 0);
+    for (int i = 0; i < 100; i++) {
+        nap(); /* time for a cancellation to act, if it can */
+    }
+    atomic_store(&h.release, true);
+    (void)join_within(hs.t, 10);
+    (void)join_within(s.t, 10);
+    cr_assert_eq(s.rc, 0, "the call returned (errno %d)", s.err);
+    cr_assert(hamt_contains(hamt_cell_load(cell, NULL), K(42)));
 }
