@@ -527,7 +527,8 @@ HAMT_API const struct hamt *hamt_cell_update(struct hamt_cell *c,
  * clock_nanosleep() if a nap fails too.  Publishing costs the writer no
  * system call while nobody waits.  Does not register the thread (it reads
  * versions under a hazard slot), except where slots are refused
- * (incremental mode), as hamt_cell_version().
+ * (incremental mode), as hamt_cell_version().  Not a cancellation point:
+ * runs with cancellation disabled.
  * Thread safety: any thread, any time.
  */
 HAMT_API int hamt_cell_wait(struct hamt_cell *c, uint64_t seen,

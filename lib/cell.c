@@ -206,6 +206,7 @@
 
 #include <limits.h>
 #include <linux/futex.h>
+#include <pthread.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -782,6 +783,7 @@ hamt_cell_wait(struct hamt_cell *c, uint64_t seen,
     struct hamt_snapshot *slot;
     uint32_t s;
     int saved_errno = errno;
+    int cancel_state;
     int rc = 0;
     int err = 0;
 
@@ -792,8 +794,18 @@ hamt_cell_wait(struct hamt_cell *c, uint64_t seen,
         errno = EINVAL;
         return -1;
     }
+    /*
+     * Not a cancellation point (hamt_cell(3)): the futex system call is
+     * not one, but hamt__nap()'s clock_nanosleep() is, and a waiter
+     * cancelled there would leave `waiters` raised for good and its slot
+     * held until its exit.  A cancellation acts at the caller's next
+     * cancellation point after the return.  Changes nothing of errno.
+     */
+    (void)pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
     if (cell_reader_begin(&slot) != 0) {
-        return -1;
+        err = errno;
+        rc = -1;
+        goto done;
     }
     /*
      * Fast path; for a registered thread no shared write.  ORDER: seq_cst
@@ -883,6 +895,8 @@ out:
     if (slot != NULL) {
         (void)hamt__slot_put(slot); /* A6: held by this thread. */
     }
+done:
+    (void)pthread_setcancelstate(cancel_state, NULL);
     /* A successful call leaves errno as it found it (the futex sets it). */
     errno = rc != 0 ? err : saved_errno;
     return rc;

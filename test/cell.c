@@ -752,3 +752,44 @@ Test(cell, wait_sleeps_when_the_futex_fails, .timeout = 60)
         cr_assert_eq(w[i].err, ETIMEDOUT, "waiter %d: errno %d", i, w[i].err);
     }
 }
+
+/*
+ * hamt_cell_wait() is not a cancellation point.  A waiter whose futex
+ * fails naps in clock_nanosleep(), which is one: cancelled there, it used
+ * to leave the cell's waiter count raised for good (every publication then
+ * made a needless wake-up system call) and, in an unregistered thread, its
+ * slot held until the thread's exit.  Now a cancellation made during the
+ * wait acts after it returns, so the waiter sees the publication and
+ * returns 0.  The second before the publication is not a timing assertion:
+ * it gives the old code naps in which to act on the cancellation.
+ */
+Test(cell, a_napping_waiter_is_not_cancelled_inside_its_call, .timeout = 60)
+{
+    struct hamt_cell *c = hamt_cell_new(u64_map(1, 1));
+    atomic_int started = 0;
+    struct sleeper w;
+    pthread_t t;
+    void *ret = NULL;
+    const struct timespec tick = {0, 10 * 1000 * 1000};
+    const struct timespec wait = {1, 0};
+    uint64_t version = 0;
+
+    memset(&w, 0, sizeof w);
+    w.c = c;
+    w.started = &started;
+    w.deny_futex = ENOSYS;
+    w.timeout = (struct timespec){LONG_MAX, 0};
+    w.rc = -2;
+    atomic_init(&w.returned, false);
+    cr_assert_eq(pthread_create(&t, NULL, sleeper_main, &w), 0);
+    while (atomic_load(&started) < 1) {
+        nanosleep(&tick, NULL);
+    }
+    cr_assert_eq(pthread_cancel(t), 0);
+    nanosleep(&wait, NULL);
+    cr_assert_eq(hamt_cell_store(c, u64_map(2, 1), &version), 0);
+    cr_assert_eq(pthread_join(t, &ret), 0);
+    cr_assert_eq(w.rc, 0, "the wait returned %d (cancelled inside: %d)", w.rc,
+                 ret == PTHREAD_CANCELED);
+    cr_assert_eq(w.version, 1);
+}
