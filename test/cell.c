@@ -237,6 +237,72 @@ Test(cell, cas_compares_maps_not_publications)
     cr_assert_eq(hamt_cell_load(c, NULL), m1);
 }
 
+/*
+ * The same with the republication landing inside the call, between its
+ * load of the record and its compare-and-swap: the swap fails on the record
+ * alone, and the call must try again rather than report a conflict, since
+ * the map is still `expected`.  Another thread republishes m0 over and over
+ * (it succeeds only while the map is m0); this one switches m0 -> m1 -> m0,
+ * and every switch must succeed.  Correct code passes however the threads
+ * interleave; how often the republication lands inside the window is up to
+ * the scheduler (a cas that gives up after one failed swap failed here
+ * within 50000 rounds in each of ten runs on two cores).
+ */
+struct cas_race {
+    struct hamt_cell *c;
+    const struct hamt *m0;
+    atomic_int stop;
+};
+
+static void *
+cas_republisher(void *p)
+{
+    struct cas_race *r = p;
+
+    while (!atomic_load(&r->stop)) {
+        /* -1 with EAGAIN while the map is m1: nothing to republish. */
+        (void)hamt_cell_cas(r->c, r->m0, r->m0, NULL);
+    }
+    return NULL;
+}
+
+Test(cell, cas_retries_when_the_same_map_is_republished_meanwhile,
+     .timeout = 120)
+{
+    struct cas_race r = {.m0 = u64_map(1, 1)};
+    const struct hamt *m1 = u64_map(2, 1);
+    pthread_t t;
+
+    r.c = hamt_cell_new(r.m0);
+    cr_assert_not_null(r.c);
+    cr_assert_eq(pthread_create(&t, NULL, cas_republisher, &r), 0);
+    for (long i = 0; i < 1000000; i++) {
+        errno = 0;
+        cr_assert_eq(hamt_cell_cas(r.c, r.m0, m1, NULL), 0,
+                     "round %ld: errno %d", i, errno);
+        (void)cas_ok(r.c, m1, r.m0);
+    }
+    atomic_store(&r.stop, 1);
+    cr_assert_eq(pthread_join(t, NULL), 0);
+}
+
+/* hamt__nap(): each nap doubles the next one's length, up to 64 ms. */
+Test(cell, nap_doubles_its_step_up_to_the_cap)
+{
+    const struct timespec zero = {0, 0};
+    struct timespec past;
+    long step = HAMT__NAP_FIRST_NS;
+
+    /* A deadline already reached: every nap below returns at once. */
+    cr_assert(hamt__deadline(&zero, &past));
+    cr_assert_eq(hamt__nap(&past, &step), 0);
+    cr_assert_eq(step, 2 * HAMT__NAP_FIRST_NS);
+    for (int i = 0; i < 20; i++) {
+        cr_assert_eq(hamt__nap(&past, &step), 0);
+    }
+    cr_assert_eq(step, 64L * 1000 * 1000, "step %ld", step);
+}
+
 Test(cell, cas_rejects_null_arguments)
 {
     const struct hamt *m = u64_map(1, 1);
@@ -395,6 +461,27 @@ Test(cell, publishing_a_map_of_another_key_type_is_einval)
     /* The same key type still publishes. */
     cr_assert_eq(hamt_cell_store(c, u64_map(2, 2), &v), 0);
     cr_assert_eq(v, 1);
+}
+
+/*
+ * An `expected` of another key type than the map to publish can never be
+ * the current map: EINVAL, not a conflict (EAGAIN would invite the caller
+ * to retry for ever), even when the map to publish is of the cell's type.
+ */
+Test(cell, cas_with_expected_of_another_key_type_is_einval)
+{
+    const struct hamt *m0 = u64_map(1, 1);
+    struct hamt_cell *c = hamt_cell_new(m0);
+    const struct hamt *s = hamt_set(hamt_new(HAMT_KEY_STRING), "k", NULL);
+    uint64_t v = 99;
+
+    cr_assert_not_null(c);
+    cr_assert_not_null(s);
+    errno = 0;
+    cr_assert_eq(hamt_cell_cas(c, s, u64_map(2, 2), &v), -1);
+    cr_assert_eq(errno, EINVAL);
+    cr_assert_eq(v, 99);
+    cr_assert_eq(hamt_cell_version(c), 0);
 }
 
 Test(cell, update_out_of_memory_publishes_nothing)

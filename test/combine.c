@@ -249,7 +249,8 @@ hold(void *old, bool present, void **nv, void *ctx)
 }
 
 struct sub {
-    int op; /* 0 set, 1 remove, 2 alter incr, 3 alter bad, 4 alter hold */
+    int op; /* 0 set, 1 remove, 2 alter incr, 3 alter bad, 4 alter hold,
+               5 alter whoami */
     uint64_t key;
     bool by_ptr; /* use pkey (a string map's key, maybe NULL), not K(key) */
     const void *pkey;
@@ -260,7 +261,22 @@ struct sub {
     int rc, err;
     uint64_t ver;
     pthread_t t;
+    pthread_t served_by; /* op 5: the thread that ran its alter function */
+    atomic_bool done;    /* the call has returned */
 };
+
+/* Records the thread that serves the request (op 5). */
+static enum hamt_alter_action
+whoami(void *old, bool present, void **nv, void *ctx)
+{
+    struct sub *s = ctx;
+
+    (void)old;
+    (void)present;
+    s->served_by = pthread_self();
+    *nv = V(1);
+    return HAMT_ALTER_SET;
+}
 
 static void *
 sub_main(void *arg)
@@ -286,11 +302,15 @@ sub_main(void *arg)
         s->rc = hamt_combine_alter(comb, key, bad_action, NULL, s->timeout,
                                    &s->ver);
         break;
+    case 5:
+        s->rc = hamt_combine_alter(comb, key, whoami, s, s->timeout, &s->ver);
+        break;
     default:
         s->rc = hamt_combine_alter(comb, key, hold, s->h, s->timeout, &s->ver);
         break;
     }
     s->err = s->rc != 0 ? errno : 0;
+    atomic_store(&s->done, true);
     return NULL;
 }
 
@@ -353,6 +373,123 @@ Test(combine, waiting_requests_publish_as_one_version)
         cr_assert(hamt_get(m, K(i + 1), &val));
         cr_assert_eq(val, V(100 + i));
     }
+}
+
+/*
+ * A round of more sets than one hamt_batch_set_many() group (32): the sets
+ * go in groups, each request with its own key and value, none lost or
+ * mixed up at a group's edge.
+ */
+Test(combine, a_round_of_more_sets_than_a_group_applies_each)
+{
+    enum { N = 40 };
+    struct holder h = {0};
+    struct sub hs = {0}, s[N];
+    const struct hamt *m;
+
+    memset(s, 0, sizeof s);
+    start_holder(&hs, &h, N);
+    for (int i = 0; i < N; i++) {
+        s[i].op = 0;
+        s[i].key = (uint64_t)i + 1;
+        s[i].val = V(100 + i);
+        start(&s[i]);
+    }
+    pthread_join(hs.t, NULL);
+    for (int i = 0; i < N; i++) {
+        pthread_join(s[i].t, NULL);
+    }
+    cr_assert_eq(hs.rc, 0);
+    for (int i = 0; i < N; i++) {
+        cr_assert_eq(s[i].rc, 0, "request %d: errno %d", i, s[i].err);
+        cr_assert_eq(s[i].ver, 2, "request %d: version %llu", i,
+                     (unsigned long long)s[i].ver);
+    }
+    cr_assert_eq(hamt_cell_version(cell), 2, "one publication for all");
+    m = hamt_cell_load(cell, NULL);
+    cr_assert_eq(hamt_size(m), N + 1);
+    for (int i = 0; i < N; i++) {
+        void *val = NULL;
+
+        cr_assert(hamt_get(m, K(i + 1), &val), "key %d", i + 1);
+        cr_assert_eq(val, V(100 + i), "key %d", i + 1);
+    }
+}
+
+/*
+ * Within a round the requests apply in the order their pushes succeeded
+ * (C2), though the pending list holds them newest first: three sets of one
+ * key, pushed one after another while the holder keeps the flag (main
+ * starts each only once the one before is in the list; the list cannot
+ * change under that look but by pushes, since nothing completes while the
+ * holder holds the flag), leave the last one's value.
+ */
+Test(combine, a_round_applies_its_requests_in_push_order)
+{
+    struct holder h = {0};
+    struct sub hs = {0}, s[3] = {{0}};
+    void *val = NULL;
+
+    start_holder(&hs, &h, 3);
+    for (int i = 0; i < 3; i++) {
+        s[i].op = 0;
+        s[i].key = 7;
+        s[i].val = V(100 + i);
+        start(&s[i]);
+        /* The third push ends the holder's wait: the list empties then. */
+        while (i < 2 && hamt__combine_pending(comb) < (size_t)i + 1) {
+            nap();
+        }
+    }
+    pthread_join(hs.t, NULL);
+    for (int i = 0; i < 3; i++) {
+        pthread_join(s[i].t, NULL);
+        cr_assert_eq(s[i].rc, 0);
+        cr_assert_eq(s[i].ver, 2, "request %d: version %llu", i,
+                     (unsigned long long)s[i].ver);
+    }
+    cr_assert(hamt_get(hamt_cell_load(cell, NULL), K(7), &val));
+    cr_assert_eq(val, V(102), "the last push must win, not %p", val);
+}
+
+/*
+ * A publisher serves at most four rounds (COMBINE_ROUNDS), then hands the
+ * flag to a waiting submitter (C5), who serves its own request.  Rounds 1
+ * to 4 here are the holder's own request and three more holders, each
+ * pushed while the round before it waits for it; the fifth request, pushed
+ * during round 4, must be served by its own thread.
+ */
+Test(combine, a_publisher_hands_the_flag_on_after_its_rounds)
+{
+    struct holder h[4];
+    struct sub hs = {0}, a[3], last = {0};
+
+    memset(h, 0, sizeof h);
+    memset(a, 0, sizeof a);
+    start_holder(&hs, &h[0], 1);
+    for (int i = 0; i < 3; i++) {
+        h[i + 1].wait_for = 1;
+        a[i].op = 4;
+        a[i].key = 2000 + (uint64_t)i;
+        a[i].h = &h[i + 1];
+        start(&a[i]);
+        while (!atomic_load(&h[i + 1].entered)) {
+            nap();
+        }
+    }
+    last.op = 5;
+    last.key = 3000;
+    start(&last);
+    pthread_join(hs.t, NULL);
+    for (int i = 0; i < 3; i++) {
+        pthread_join(a[i].t, NULL);
+        cr_assert_eq(a[i].rc, 0);
+    }
+    pthread_join(last.t, NULL);
+    cr_assert_eq(hs.rc, 0);
+    cr_assert_eq(last.rc, 0);
+    cr_assert(pthread_equal(last.served_by, last.t),
+              "the publisher served a fifth round instead of handing on");
 }
 
 Test(combine, a_failing_request_fails_alone)
@@ -471,6 +608,70 @@ Test(combine, timeout_while_pending_means_not_applied)
 }
 
 /*
+ * A timed request that was cancelled stays in the pending list after its
+ * call returned, until a round drops it, so it must not live in the
+ * submitter's frame (C8).  The submitter here overwrites the stack its call
+ * used with zeros (which would read as a PENDING request ending the list)
+ * and waits there while the holder's next round takes the list: that round
+ * must find the request cancelled and drop it, so no round of it is
+ * counted and nothing is published.
+ */
+static atomic_int zs_phase;
+
+static __attribute__((noinline)) void
+zero_stack_and_wait(void)
+{
+    volatile char buf[16384];
+
+    for (size_t i = 0; i < sizeof buf; i++) {
+        buf[i] = 0;
+    }
+    atomic_store(&zs_phase, 1);
+    while (atomic_load(&zs_phase) < 2) {
+        sched_yield();
+    }
+    buf[0] = buf[1];
+}
+
+static void *
+timed_then_zero_stack(void *arg)
+{
+    struct sub *s = arg;
+    const struct timespec tmo = {0, 5000000};
+
+    errno = 0;
+    s->rc = hamt_combine_set(comb, K(42), V(1), &tmo, NULL);
+    s->err = s->rc != 0 ? errno : 0;
+    zero_stack_and_wait();
+    return NULL;
+}
+
+Test(combine, a_cancelled_request_outlives_its_submitters_frame)
+{
+    struct holder h = {0};
+    struct sub hs = {0}, s = {0};
+    uint64_t hist[HAMT__COMBINE_HIST];
+
+    start_holder(&hs, &h, 1000);
+    cr_assert_eq(pthread_create(&s.t, NULL, timed_then_zero_stack, &s), 0);
+    while (atomic_load(&zs_phase) < 1) {
+        nap();
+    }
+    cr_assert_eq(s.rc, -1);
+    cr_assert_eq(s.err, ETIMEDOUT);
+    atomic_store(&h.release, true);
+    pthread_join(hs.t, NULL); /* its next round took the cancelled request */
+    atomic_store(&zs_phase, 2);
+    pthread_join(s.t, NULL);
+    cr_assert_eq(hs.rc, 0);
+    hamt__combine_rounds(comb, hist);
+    cr_assert_eq(hist[0], 1, "rounds of one request: %llu (the holder's only)",
+                 (unsigned long long)hist[0]);
+    cr_assert_eq(hamt_cell_version(cell), 1);
+    cr_assert_not(hamt_contains(hamt_cell_load(cell, NULL), K(42)));
+}
+
+/*
  * A submitter whose futex wait fails (a sandbox that refuses futex) must
  * poll, not spin: it used to retry the failing call at once, for ever if
  * it had no timeout.  The holder keeps the flag until the submitter has
@@ -504,6 +705,32 @@ Test(combine, a_submitter_whose_futex_fails_naps_and_is_served)
 
     served_after_holder(&h, (struct sub){.deny_futex = ENOSYS});
     cr_assert_gt(hamt__combine_naps(), h.naps_from);
+}
+
+/*
+ * Without a timeout such a submitter naps for as long as its request is
+ * pending: the holder keeps the flag until it has napped three times (or
+ * returned, which it must not), and it is served after.
+ */
+Test(combine, a_submitter_whose_futex_fails_naps_until_served)
+{
+    struct holder h = {0};
+    struct sub hs = {0};
+    struct sub s = {.op = 0, .key = 42, .val = V(1), .deny_futex = ENOSYS};
+    uint64_t from = hamt__combine_naps();
+
+    start_holder(&hs, &h, 1000); /* keeps the flag until released */
+    start(&s);
+    /* A call that returned gave up: the assertions below fail then. */
+    while (hamt__combine_naps() < from + 3 && !atomic_load(&s.done)) {
+        nap();
+    }
+    atomic_store(&h.release, true);
+    pthread_join(hs.t, NULL);
+    pthread_join(s.t, NULL);
+    cr_assert_eq(hs.rc, 0);
+    cr_assert_eq(s.rc, 0, "errno %d", s.err);
+    cr_assert(hamt_contains(hamt_cell_load(cell, NULL), K(42)));
 }
 
 /* The same with a timeout: it still expires, and is never applied. */
@@ -823,4 +1050,52 @@ Test(combine, a_napping_submitter_is_not_cancelled_inside_its_call)
     (void)join_within(s.t, 10);
     cr_assert_eq(s.rc, 0, "the call returned (errno %d)", s.err);
     cr_assert(hamt_contains(hamt_cell_load(cell, NULL), K(42)));
+}
+
+/*
+ * One allocation failure (transient) anywhere in the holder's round and
+ * the round of the three waiting requests: a request's own step that fails
+ * fails that request alone, and a shared step that fails (beginning the
+ * batch, the publication's record) is tried once more, which then
+ * succeeds.  So at most one of the four calls fails, whichever allocation
+ * it is; every allocation of the two rounds is made to fail in turn.
+ */
+Test(combine, one_failed_allocation_fails_at_most_one_request)
+{
+    unsigned failed_runs = 0;
+
+    for (unsigned n = 1; n < 60; n++) {
+        struct holder h = {0};
+        struct sub hs = {0}, s[3] = {{0}};
+        unsigned failed;
+
+        cell = hamt_cell_new(hamt_new(HAMT_KEY_U64));
+        comb = hamt_combine_new(cell);
+        cr_assert_not_null(comb);
+        for (uint64_t k = 0; k < 2000; k++) {
+            cr_assert_eq(hamt_combine_set(comb, K(10000 + k), V(k), NULL, NULL),
+                         0);
+        }
+        h.fail = n;
+        start_holder(&hs, &h, 3);
+        s[0] = (struct sub){.op = 0, .key = 1, .val = V(11)};
+        s[1] = (struct sub){.op = 1, .key = 10005};
+        s[2] = (struct sub){.op = 0, .key = 3, .val = V(33)};
+        for (int i = 0; i < 3; i++) {
+            start(&s[i]);
+        }
+        pthread_join(hs.t, NULL);
+        for (int i = 0; i < 3; i++) {
+            pthread_join(s[i].t, NULL);
+        }
+        hamt__fail_after(0, false);
+        failed = (hs.rc != 0) + (s[0].rc != 0) + (s[1].rc != 0)
+                 + (s[2].rc != 0);
+        cr_assert_leq(failed, 1,
+                      "n=%u: rc holder %d, requests %d %d %d (errno %d %d %d)",
+                      n, hs.rc, s[0].rc, s[1].rc, s[2].rc, s[0].err, s[1].err,
+                      s[2].err);
+        failed_runs += failed;
+    }
+    cr_assert_gt(failed_runs, 0, "no failure was injected");
 }

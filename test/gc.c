@@ -194,6 +194,35 @@ Test(gc, default_budget_follows_the_heap, .timeout = 120)
     cr_assert_eq(GC_get_min_bytes_allocd(), grown);
 }
 
+/*
+ * The rule's arithmetic, exactly: after a collection the first slow
+ * allocation (here one above the free lists' sizes, which always goes the
+ * slow way) sets the minimum to the factor times the heap in use.  Nothing
+ * is allocated between that allocation and the look at the heap, so the
+ * heap in use the rule saw is the one read here.  Twice, with the heap
+ * grown in between: the rule follows it at every collection, not once.
+ */
+static void
+budget_is_the_factor_times_the_heap_in_use(void)
+{
+    GC_gcollect();
+    cr_assert_not_null(hamt__alloc(4096));
+    size_t used = GC_get_heap_size() - GC_get_free_bytes();
+    cr_assert_eq(hamt_gc_budget(), DOC_FACTOR * used,
+                 "budget %zu, heap in use %zu", hamt_gc_budget(), used);
+}
+
+Test(gc, default_budget_is_the_factor_times_the_heap_in_use, .timeout = 120)
+{
+    cr_assert_eq(hamt_init(), 0);
+    big_build();
+    budget_is_the_factor_times_the_heap_in_use();
+    const struct hamt *volatile keep = big;
+    big_build(); /* a second map as large: the heap in use grows */
+    budget_is_the_factor_times_the_heap_in_use();
+    cr_assert_not_null(keep);
+}
+
 Test(gc, set_budget_factor_follows_the_heap, .timeout = 120)
 {
     cr_assert_eq(hamt_gc_set_budget_factor(1, 64 * MIB), 0);
@@ -738,3 +767,30 @@ Test(gc, batch_frees_the_nodes_it_replaced)
     cr_assert_eq(hamt_size(hamt_batch_finish(b)), 2000);
 }
 #endif /* HAMT_NO_GC */
+
+/*
+ * The fault injection the out-of-memory tests rest on: hamt__fail_after(n,
+ * false) fails the n-th allocation from now and only that one; with
+ * persistent, that one and every later one until hamt__fail_after(0, ...).
+ */
+Test(gc, fault_injection_fails_one_allocation_or_all_from_then_on)
+{
+    cr_assert_eq(hamt_init(), 0);
+    hamt__fail_after(2, false);
+    cr_assert_not_null(hamt__alloc(16));
+    errno = 0;
+    cr_assert_null(hamt__alloc(16));
+    cr_assert_eq(errno, ENOMEM);
+    for (int i = 0; i < 3; i++) {
+        cr_assert_not_null(hamt__alloc(16), "a transient failure recurred");
+    }
+    hamt__fail_after(2, true);
+    cr_assert_not_null(hamt__alloc(16));
+    for (int i = 0; i < 3; i++) {
+        errno = 0;
+        cr_assert_null(hamt__alloc(16), "a persistent failure stopped");
+        cr_assert_eq(errno, ENOMEM);
+    }
+    hamt__fail_after(0, false);
+    cr_assert_not_null(hamt__alloc(16));
+}

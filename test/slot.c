@@ -112,6 +112,29 @@ Test(slot, a_double_release_after_another_acquire_is_einval)
     }
 }
 
+/*
+ * The same on the steady path, while the thread holds another snapshot:
+ * the slot taken after a release is the next one in turn, not the one just
+ * released, so a second release of the released handle still fails.
+ */
+Test(slot, a_double_release_while_another_is_held_is_einval)
+{
+    struct hamt_cell *c = hamt_cell_new(u64_map(1, 1));
+    struct hamt_snapshot *a, *b, *b2;
+
+    cr_assert_not_null(c);
+    cr_assert_not_null(hamt_cell_acquire(c, NULL, &a));
+    cr_assert_not_null(hamt_cell_acquire(c, NULL, &b));
+    cr_assert_eq(hamt_snapshot_release(b), 0);
+    cr_assert_not_null(hamt_cell_acquire(c, NULL, &b2));
+    cr_assert_neq(b2, b, "the released slot was handed out again at once");
+    errno = 0;
+    cr_assert_eq(hamt_snapshot_release(b), -1);
+    cr_assert_eq(errno, EINVAL);
+    cr_assert_eq(hamt_snapshot_release(b2), 0, "b2 was still held");
+    cr_assert_eq(hamt_snapshot_release(a), 0, "a was still held");
+}
+
 static void *
 release_foreign(void *arg)
 {
@@ -195,6 +218,8 @@ struct reader_arg {
     struct hamt_cell *cell;
     atomic_int phase; /* 0 start, 1 acquired, 2 main collected, 3 done */
     uint64_t nkeys;
+    unsigned skip;        /* snapshots taken and released first */
+    unsigned slot_index;  /* the held snapshot's slot in its chunk */
     int registered_after; /* -1 not checked */
     int ok;
 };
@@ -219,10 +244,17 @@ unregistered_reader(void *p)
     struct reader_arg *a = p;
     struct hamt_snapshot *snap;
     uint64_t v = 1;
-    const struct hamt *m = hamt_cell_acquire(a->cell, &v, &snap);
+    const struct hamt *m;
     struct timespec zero = {0, 0};
 
-    a->ok = m != NULL && v == 0;
+    a->ok = 1;
+    for (unsigned i = 0; a->ok && i < a->skip; i++) {
+        a->ok = hamt_cell_acquire(a->cell, NULL, &snap) != NULL
+                && hamt_snapshot_release(snap) == 0;
+    }
+    m = hamt_cell_acquire(a->cell, &v, &snap);
+    a->ok = a->ok && m != NULL && v == 0;
+    a->slot_index = m != NULL ? snap->index : ~0u;
     atomic_store(&a->phase, 1);
     wait_phase(&a->phase, 2);
     for (uint64_t k = 0; a->ok && k < a->nkeys; k++) {
@@ -239,11 +271,18 @@ unregistered_reader(void *p)
     return NULL;
 }
 
-Test(slot, snapshot_of_unregistered_thread_survives_collections, .timeout = 120)
+/*
+ * The reader holds its snapshot in the slot after `skip` others (taken and
+ * released first); main replaces every payload, collects, and the reader
+ * checks its snapshot.  The slot's index in its chunk is returned.
+ */
+static unsigned
+survives_collections(unsigned skip)
 {
     enum { NKEYS = 2000 };
     const struct hamt *m = hamt_new(HAMT_KEY_U64);
-    struct reader_arg a = {.nkeys = NKEYS, .registered_after = -1};
+    struct reader_arg a = {
+        .nkeys = NKEYS, .skip = skip, .registered_after = -1};
     pthread_t t;
 
     for (uint64_t k = 0; k < NKEYS; k++) {
@@ -274,6 +313,20 @@ Test(slot, snapshot_of_unregistered_thread_survives_collections, .timeout = 120)
     cr_assert(a.ok, "a payload of the held snapshot was reclaimed");
     cr_assert_eq(a.registered_after, 0,
                  "acquire, version and wait must not register the thread");
+    return a.slot_index;
+}
+
+Test(slot, snapshot_of_unregistered_thread_survives_collections, .timeout = 120)
+{
+    cr_assert_eq(survives_collections(0), 0);
+}
+
+/* The same in the last slot of a chunk (32 slots): every slot is a root. */
+Test(slot, snapshot_in_the_last_slot_of_a_chunk_survives_collections,
+     .timeout = 120)
+{
+    cr_assert_eq(survives_collections(31), 31,
+                 "the snapshot is not in the chunk's last slot");
 }
 
 /*
@@ -434,6 +487,41 @@ Test(slot, a_child_of_fork_gives_back_the_other_threads_slots)
                  "not reused: %d",
                  WEXITSTATUS(status));
 }
+
+/*
+ * fork() while the forking thread itself holds a snapshot: the child gives
+ * back only the other threads' chunks.  The forking thread goes on in the
+ * child with its chunks, its snapshot still rooted and its own to release.
+ */
+Test(slot, a_child_of_fork_keeps_the_forking_threads_snapshots)
+{
+    struct hamt_cell *c = hamt_cell_new(u64_map(4, 1));
+    struct hamt_snapshot *s;
+    pid_t pid;
+    int status;
+
+    cr_assert_not_null(c);
+    cr_assert_not_null(hamt_cell_acquire(c, NULL, &s));
+    pid = fork();
+    if (pid == 0) {
+        int bad = 0;
+
+        if (atomic_load(&s->rec) == NULL) {
+            bad |= 1; /* no longer rooted */
+        }
+        if (hamt_snapshot_release(s) != 0) {
+            bad |= 2; /* no longer the thread's own */
+        }
+        _exit(bad);
+    }
+    cr_assert_gt(pid, 0);
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status));
+    cr_assert_eq(WEXITSTATUS(status), 0,
+                 "child: 1 slot emptied, 2 release failed: %d",
+                 WEXITSTATUS(status));
+    cr_assert_eq(hamt_snapshot_release(s), 0);
+}
 #endif /* HAMT_NO_GC */
 
 static void *
@@ -507,6 +595,39 @@ app_reacquire_dtor(void *p)
     }
 }
 
+/* Takes a snapshot in a destructor and releases it there. */
+static void
+app_acquire_dtor(void *p)
+{
+    struct dtor_arg *a = p;
+
+    a->rc = hamt_cell_acquire(a->cell, NULL, &a->again) != NULL ? 0 : -1;
+    if (a->again != NULL) {
+        a->rec_in_dtor = atomic_load(&a->again->rec);
+        errno = 0;
+        a->rc = hamt_snapshot_release(a->again);
+        a->err = errno;
+    }
+}
+
+/* Takes and releases a snapshot, then makes the application's key. */
+static void *
+release_then_make_key(void *p)
+{
+    struct dtor_arg *a = p;
+
+    if (hamt_cell_acquire(a->cell, NULL, &a->snap) == NULL
+        || hamt_snapshot_release(a->snap) != 0) {
+        a->rc = -2;
+        return NULL;
+    }
+    a->rc = pthread_key_create(&a->key, app_acquire_dtor);
+    if (a->rc == 0) {
+        a->rc = pthread_setspecific(a->key, a);
+    }
+    return NULL;
+}
+
 /* Takes a snapshot, then makes the application's key with destructor p. */
 static void *
 hold_into_dtor(void *p)
@@ -552,6 +673,25 @@ Test(slot, a_snapshot_taken_in_a_later_key_destructor_is_its_own)
 }
 
 /*
+ * A destructor that runs after the library's has given the thread's chunks
+ * back (nothing was held, so it did not put itself off): a snapshot taken
+ * there comes from a chunk the thread claims again, not from the chunks it
+ * gave back, so it is rooted and the thread's own to release.
+ */
+Test(slot, a_snapshot_taken_after_the_slots_were_given_back_is_its_own)
+{
+    struct dtor_arg a = {.cell = hamt_cell_new(u64_map(4, 1))};
+
+    cr_assert_not_null(a.cell);
+    run_thread(release_then_make_key, &a);
+    cr_assert_eq(pthread_key_delete(a.key), 0);
+    cr_assert_not_null(a.again, "no snapshot in the destructor");
+    cr_assert_not_null(a.rec_in_dtor, "the new snapshot's slot was empty");
+    cr_assert_eq(a.rc, 0, "release in the destructor: rc %d errno %d", a.rc,
+                 a.err);
+}
+
+/*
  * A handle kept from an exited thread: the thread's chunk goes to the next
  * thread that needs one, whose snapshots the old handle must not end.
  */
@@ -588,6 +728,51 @@ Test(slot, a_handle_of_an_exited_thread_ends_no_other_snapshot)
     cr_assert_not_null(stale_handle);
     run_thread(release_a_stale_handle, &a);
     cr_assert(a.ok, "the exited thread's handle ended the new snapshot");
+}
+
+/*
+ * A thread that exits holding a snapshot: its destructor empties the slot,
+ * so the snapshot is no longer rooted once the thread is gone (the chunk
+ * waits, free, for the next thread that needs one).
+ */
+Test(slot, a_thread_exit_empties_the_slots_it_held)
+{
+    struct hamt_cell *c = hamt_cell_new(u64_map(4, 1));
+
+    cr_assert_not_null(c);
+    run_thread(acquire_and_exit, c);
+    cr_assert_not_null(stale_handle);
+    cr_assert_null(atomic_load(&stale_handle->rec),
+                   "the exited thread's snapshot is still rooted");
+}
+
+/*
+ * hamt_cell_version() in a thread the collector does not know takes a slot
+ * for its look and gives it back: calls without end need no more slots.
+ */
+static void *
+version_many_times(void *p)
+{
+    struct reader_arg *a = p;
+    size_t chunks;
+
+    a->ok = hamt_cell_version(a->cell) == 1; /* the first makes a chunk */
+    chunks = hamt__slot_chunk_count();
+    for (int i = 0; a->ok && i < 100; i++) {
+        a->ok = hamt_cell_version(a->cell) == 1;
+    }
+    a->ok = a->ok && hamt__slot_chunk_count() == chunks;
+    return NULL;
+}
+
+Test(slot, version_gives_its_slot_back)
+{
+    struct reader_arg a = {.cell = hamt_cell_new(u64_map(4, 1))};
+
+    cr_assert_not_null(a.cell);
+    cr_assert_eq(hamt_cell_store(a.cell, u64_map(4, 2), NULL), 0);
+    run_thread(version_many_times, &a);
+    cr_assert(a.ok, "hamt_cell_version kept its slots");
 }
 
 /*
@@ -821,6 +1006,67 @@ Test(slot, a_waiter_goes_on_registered_after_incremental_mode_comes_on)
                  "the waiter used its slot after the switch (%d looks)",
                  atomic_load(&hp.calls));
     cr_assert(iw.registered, "the waiter did not register");
+}
+
+/*
+ * A waiter in a thread the collector does not know empties its slot after
+ * each look (A6), so that while it sleeps it keeps no old version alive.
+ * The waiter waits for a version newer than 1 with the cell at 0: it looks
+ * twice (hook calls 1 and 2; call 0 is its acquire) and sleeps.  Version 1
+ * wakes it without ending the wait, and it stops in the hook at its next
+ * look, before it stores into its slot: the slot must be empty there.  Its
+ * slot is the one after its acquire's (slots are handed out in turn).
+ */
+static struct {
+    struct hamt_cell *c;
+    struct hamt_snapshot *first;
+    atomic_int tid;
+    int rc;
+} ew;
+
+static void *
+ew_waiter(void *p)
+{
+    struct hamt_snapshot *s;
+
+    (void)p;
+    if (hamt_cell_acquire(ew.c, NULL, &s) == NULL
+        || hamt_snapshot_release(s) != 0) {
+        ew.rc = -2;
+        atomic_store(&ew.tid, -1);
+        return NULL;
+    }
+    ew.first = s;
+    atomic_store(&ew.tid, (int)syscall(SYS_gettid));
+    ew.rc = hamt_cell_wait(ew.c, 1, NULL);
+    return NULL;
+}
+
+Test(slot, a_sleeping_waiter_roots_no_version)
+{
+    pthread_t t;
+    int tid;
+
+    ew.c = hamt_cell_new(u64_map(4, 1));
+    cr_assert_not_null(ew.c);
+    hp.at = 3; /* the first look after the wake-up */
+    hamt__slot_hook = pause_hook;
+    cr_assert_eq(pthread_create(&t, NULL, ew_waiter, NULL), 0);
+    while ((tid = atomic_load(&ew.tid)) == 0) {
+        sched_yield();
+    }
+    cr_assert_gt(tid, 0, "the waiter's acquire failed");
+    while (!thread_asleep(tid)) {
+        sched_yield();
+    }
+    cr_assert_eq(hamt_cell_store(ew.c, u64_map(4, 2), NULL), 0);
+    wait_phase(&hp.paused, 1);
+    cr_assert_null(atomic_load(&ew.first[1].rec),
+                   "the sleeping waiter's slot kept version 0 rooted");
+    atomic_store(&hp.go, 1);
+    cr_assert_eq(hamt_cell_store(ew.c, u64_map(4, 3), NULL), 0);
+    cr_assert_eq(pthread_join(t, NULL), 0);
+    cr_assert_eq(ew.rc, 0);
 }
 
 Test(slot, manual_dirty_bits_after_the_first_cell_refuse_publishing)

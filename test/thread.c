@@ -291,6 +291,35 @@ Test(thread, an_update_after_unregistering_registers_again)
                        "the next update registered it again");
 }
 
+/*
+ * The same for one allocation that is certain to be a pop: two allocations
+ * of one size first (the first may refill that size's list, which then
+ * holds the rest of a block), so the one after hamt_thread_unregister()
+ * finds its list non-empty.  It must still go the slow way and register
+ * the thread before it hands the object out.
+ */
+static void *
+unregister_then_pop_main(void *arg)
+{
+    struct alloc_probe *p = arg;
+
+    if (hamt__alloc(32) == NULL || hamt__alloc(32) == NULL) {
+        return NULL;
+    }
+    hamt_thread_unregister();
+    p->before = GC_thread_is_registered();
+    p->after = hamt__alloc(32) != NULL && GC_thread_is_registered();
+    p->size = 1;
+    return NULL;
+}
+
+Test(thread, a_pop_after_unregistering_registers_again)
+{
+    alloc_probe_expect(unregister_then_pop_main, 1,
+                       "hamt_thread_unregister unregistered it",
+                       "the allocation registered it again");
+}
+
 Test(thread, registered_threads_exit_without_harm, .timeout = 120)
 {
     struct hamt_cell *c = hamt_cell_new(hamt_new(HAMT_KEY_U64));
