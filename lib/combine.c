@@ -549,6 +549,10 @@ combine_round(struct hamt_combine *cb, struct combine_req *list)
     }
 }
 
+#ifdef HAMT_TEST_HOOKS
+void (*hamt__combine_depart_hook)(struct hamt_combine *cb);
+#endif
+
 /*
  * The flag's holder leaves: hands the flag to a pending submitter, or
  * releases it and re-checks for requests pushed meanwhile (the proof in
@@ -576,6 +580,11 @@ combine_depart(struct hamt_combine *cb)
             combine_round(cb, hamt__xchg_acq(&cb->pending, NULL));
             continue;
         }
+#ifdef HAMT_TEST_HOOKS
+        if (hamt__combine_depart_hook != NULL) {
+            hamt__combine_depart_hook(cb);
+        }
+#endif
         /*
          * ORDER: seq_cst; D1 of the proof.  Must precede the load below in
          * the total order that also holds the submitter's push and CAS.

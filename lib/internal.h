@@ -388,6 +388,14 @@ size_t hamt__combine_asleep(const struct hamt_combine *cb);
  * the protocol does not expect (tests: none in any of theirs).
  */
 uint64_t hamt__combine_naps(void);
+#ifdef HAMT_TEST_HOOKS
+/*
+ * Called by a departing publisher (combine_depart) after its last look at
+ * the list and before it releases the flag: where a request pushed then
+ * must still be seen (D2 of the proof).  Tests only.
+ */
+extern void (*hamt__combine_depart_hook)(struct hamt_combine *cb);
+#endif
 /*
  * Rounds served so far by requests claimed: hist[i] counts rounds of i + 1
  * requests, hist[HAMT__COMBINE_HIST - 1] those of HAMT__COMBINE_HIST or

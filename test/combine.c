@@ -1099,3 +1099,46 @@ Test(combine, one_failed_allocation_fails_at_most_one_request)
     }
     cr_assert_gt(failed_runs, 0, "no failure was injected");
 }
+
+/*
+ * A request pushed after the departing publisher's last look at the list
+ * and before it releases the flag: its submitter, finding the flag held,
+ * goes to sleep, so the publisher's re-check after the release (D2) is
+ * all that serves it.  The hook holds the publisher there until the other
+ * submitter sleeps; without the re-check that submitter would sleep for
+ * ever (the timed join fails).
+ */
+static struct sub *late_sub;
+static atomic_int late_hook_calls;
+
+static void
+late_push_hook(struct hamt_combine *cb)
+{
+    if (atomic_fetch_add(&late_hook_calls, 1) != 0) {
+        return; /* only the first departure */
+    }
+    start(late_sub);
+    while (hamt__combine_asleep(cb) == 0) {
+        nap();
+    }
+}
+
+Test(combine, a_request_pushed_while_the_publisher_departs_is_served)
+{
+    struct sub first = {.op = 0, .key = 1, .val = V(1)};
+    struct sub late = {.op = 0, .key = 2, .val = V(2)};
+    const struct hamt *m;
+
+    late_sub = &late;
+    hamt__combine_depart_hook = late_push_hook;
+    start(&first);
+    (void)join_within(first.t, 10);
+    (void)join_within(late.t, 10);
+    hamt__combine_depart_hook = NULL;
+    cr_assert_eq(first.rc, 0, "errno %d", first.err);
+    cr_assert_eq(late.rc, 0, "errno %d", late.err);
+    cr_assert_geq(atomic_load(&late_hook_calls), 1);
+    m = hamt_cell_load(cell, NULL);
+    cr_assert(hamt_contains(m, K(1)));
+    cr_assert(hamt_contains(m, K(2)));
+}
