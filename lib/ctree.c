@@ -653,6 +653,38 @@ hamt__ct_diff(const struct hamt__kt *kt, const struct ctree *a,
     }
 }
 
+/*
+ * The in-order successor of l in the tree under `root`, found by pointer
+ * identity with an in-order walk (O(n), no compare): for a compare that is
+ * not the total order it must be, whose search for l's key does not reach
+ * l.  The walk's stack is bounded by the height (T2, which rebalancing
+ * keeps whatever compare answers); NULL if l is the last node.
+ */
+static const struct ctn *
+ct_succ_walk(const struct ctn *root, const struct ctn *l)
+{
+    const struct ctn *st[CT_MAXH];
+    const struct ctn *n = root;
+    bool seen = false;
+    int d = 0;
+
+    for (;;) {
+        while (n != NULL && d < CT_MAXH) {
+            st[d++] = n;
+            n = n->c[0];
+        }
+        if (d == 0) {
+            return NULL;
+        }
+        n = st[--d];
+        if (seen) {
+            return n;
+        }
+        seen = n == l;
+        n = n->c[1];
+    }
+}
+
 bool
 hamt__ct_iter(const struct hamt__kt *kt, const struct ctree *t,
               const void **last, const void **key, void **val)
@@ -675,6 +707,16 @@ hamt__ct_iter(const struct hamt__kt *kt, const struct ctree *t,
             } else {
                 m = m->c[1];
             }
+        }
+        /*
+         * A search that reached l took the one path from the root to it,
+         * so n is right whatever compare said.  One that missed l (compare
+         * is no total order, or not the one the tree was built with) may
+         * have found any node, an earlier one too, and the iteration would
+         * never end: find the successor by pointer instead.
+         */
+        if (m == NULL) {
+            n = ct_succ_walk(t->root, l);
         }
         if (n == NULL) {
             return false;

@@ -632,3 +632,66 @@ Test(ctree, shuffled_builds_and_removals_stay_balanced)
     }
     free(k);
 }
+
+/*
+ * A compare that is no total order (here: every key sorts before every
+ * other) builds a tree whose search cannot find its own keys.  Iteration
+ * found the successor of a node without a right child by such a search,
+ * which could land on an earlier node: hamt_iter_next never returned
+ * false.  It must still give every entry exactly once and end.
+ */
+static uint64_t
+bad_hash(const void *k, void *ctx)
+{
+    (void)k;
+    (void)ctx;
+    return 42;
+}
+
+static bool
+bad_equal(const void *a, const void *b, void *ctx)
+{
+    (void)ctx;
+    return a == b;
+}
+
+static int
+bad_compare(const void *a, const void *b, void *ctx)
+{
+    (void)a;
+    (void)b;
+    (void)ctx;
+    return -1;
+}
+
+Test(ctree, iteration_ends_with_a_compare_that_is_no_order)
+{
+    struct hamt_key_type kt = {.size = sizeof kt,
+                               .hash = bad_hash,
+                               .equal = bad_equal,
+                               .compare = bad_compare};
+    const struct hamt *m = hamt_new_custom(&kt);
+    enum { N = 40 };
+    unsigned seen[N + 1] = {0};
+
+    cr_assert_not_null(m);
+    for (uintptr_t i = 1; i <= N; i++) {
+        m = hamt_set(m, (const void *)i, V(i));
+        cr_assert_not_null(m);
+    }
+    cr_assert_eq(hamt_size(m), N);
+    struct hamt_iter it;
+    const void *key;
+    size_t n = 0;
+    hamt_iter_init(&it, m);
+    while (n <= 4 * N && hamt_iter_next(&it, &key, NULL)) {
+        cr_assert((uintptr_t)key >= 1 && (uintptr_t)key <= N);
+        seen[(uintptr_t)key]++;
+        n++;
+    }
+    cr_assert_eq(n, N, "iterated %zu entries of %d", n, N);
+    for (unsigned i = 1; i <= N; i++) {
+        cr_assert_eq(seen[i], 1, "key %u seen %u times", i, seen[i]);
+    }
+    cr_assert(!hamt_iter_next(&it, &key, NULL), "stays at the end");
+}
