@@ -30,7 +30,8 @@
  *   - Successful calls leave errno alone.
  *   - errno values: ENOMEM (allocation failed), EINVAL (bad argument),
  *     EAGAIN (compare-and-publish lost a race), EBUSY (seed already in use,
- *     or markers chosen too late), ETIMEDOUT (a wait timed out), ENOTSUP
+ *     markers chosen too late, or a key callback changing the batch whose
+ *     operation called it), ETIMEDOUT (a wait timed out), ENOTSUP
  *     (hamt_init(): the library was built for a popcnt instruction this
  *     CPU lacks; the cell calls: a collector mode the library refuses),
  *     EOVERFLOW (hamt_batch_begin()), EDEADLK (a combiner called from its
@@ -117,7 +118,11 @@ struct hamt_bytes {
 /*
  * Callbacks of a custom key type.  Both must be pure and infallible: the same
  * key must always give the same hash, and equal keys equal hashes.  They may
- * be called from any thread that reads a map, at the same time.
+ * be called from any thread that reads a map, at the same time.  They may
+ * read maps and build new ones, but not change or end a batch whose
+ * operation called them (EBUSY there).  Callbacks that break these rules
+ * make the maps of their key type hold or miss keys wrongly, never crash
+ * or touch another map (hamt_new(3)).
  */
 typedef uint64_t (*hamt_key_hash_fn)(const void *key, void *ctx);
 typedef bool (*hamt_key_equal_fn)(const void *a, const void *b, void *ctx);
@@ -670,7 +675,8 @@ HAMT_API struct hamt_batch *hamt_batch_begin(const struct hamt *m);
 /*
  * hamt_batch_set - bind `key` to `val` in the batch (key stored as by
  * hamt_set()).  Returns 0, or -1 with errno EINVAL (NULL, finished or
- * discarded batch, invalid key) or ENOMEM (the batch is unchanged).
+ * discarded batch, invalid key), EBUSY (called from a key callback of an
+ * operation of the same batch) or ENOMEM (the batch is unchanged).
  * Whether the key was added: hamt_batch_size() before and after.
  */
 HAMT_API int hamt_batch_set(struct hamt_batch *b, const void *key, void *val);
@@ -697,12 +703,15 @@ HAMT_API int hamt_batch_remove(struct hamt_batch *b, const void *key);
 
 /*
  * hamt_batch_alter - hamt_alter() inside a batch: fn decides keep, set or
- * remove for `key`.  fn may use the batch: its action
- * then applies to the batch as fn left it, and is refused (EINVAL) when fn
- * finished or discarded the batch.  Returns 0, or -1 with errno EINVAL
- * (as hamt_batch_set(), NULL fn, an fn result outside hamt_alter_action,
- * or the batch ended inside fn) or ENOMEM; on failure the batch is as fn
- * left it, without the call's own action.
+ * remove for `key`.  fn may use the batch: its action then applies to the
+ * batch as fn left it, and is refused (EINVAL) when fn finished or
+ * discarded the batch.  (Key callbacks may not: every batch call that
+ * changes or ends the batch fails with EBUSY when made from a key callback
+ * of one of its own operations; a discard from there ends it when that
+ * operation returns, which fails with EINVAL.)  Returns 0, or -1 with
+ * errno EINVAL (as hamt_batch_set(), NULL fn, an fn result outside
+ * hamt_alter_action, or the batch ended inside fn) or ENOMEM; on failure
+ * the batch is as fn left it, without the call's own action.
  */
 HAMT_API int hamt_batch_alter(struct hamt_batch *b, const void *key,
                               hamt_alter_fn fn, void *ctx);
@@ -724,13 +733,16 @@ HAMT_API size_t hamt_batch_size(const struct hamt_batch *b);
  * hamt_batch_finish - end the batch and return its version as an ordinary
  * map, in O(1): the source itself if nothing changed, the shared empty map
  * if no key is left.  The batch's nodes are immutable from then on.  NULL
- * with errno EINVAL for a NULL, finished or discarded batch.
+ * with errno EINVAL for a NULL, finished or discarded batch, or EBUSY from
+ * a key callback of an operation of the same batch.
  */
 HAMT_API const struct hamt *hamt_batch_finish(struct hamt_batch *b);
 
 /*
  * hamt_batch_discard - end the batch without a map; its changes are
- * dropped.  A NULL, finished or discarded batch is left alone.
+ * dropped.  A NULL, finished or discarded batch is left alone.  From a
+ * key callback of an operation of the same batch it takes effect when that
+ * operation returns (which then fails with EINVAL).
  */
 HAMT_API void hamt_batch_discard(struct hamt_batch *b);
 

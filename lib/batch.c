@@ -45,6 +45,16 @@
 struct hamt_batch {
     struct hamt *m; /* current version: the source until changed */
     uint64_t owner; /* its id; 0 once finished or discarded */
+    /*
+     * Calls of this batch now running key callbacks (hash, equal,
+     * compare): while it is not 0 the batch is between the callbacks and
+     * the in-place writes of one of its operations, which hold its nodes
+     * and its id, so every call that would change or end it is refused
+     * with EBUSY (a discard is put off: `ending`).  Reads are allowed: an
+     * edit calls every callback before its first write (map.c).
+     */
+    unsigned busy;
+    bool ending; /* hamt_batch_discard() from a callback: at the end */
 };
 
 /* The next owner id; accessed only through atomic.h's relaxed wrappers. */
@@ -59,6 +69,48 @@ batch_live(const struct hamt_batch *b)
         return NULL;
     }
     return (struct hamt_batch *)(uintptr_t)b;
+}
+
+/*
+ * The batch if it is live and no operation of it is running a key
+ * callback; else NULL with errno EINVAL or EBUSY (a callback of one of the
+ * batch's own operations tried to change or end it).
+ */
+static struct hamt_batch *
+batch_usable(const struct hamt_batch *b)
+{
+    if (batch_live(b) == NULL) {
+        return NULL;
+    }
+    if (b->busy != 0) {
+        errno = EBUSY;
+        return NULL;
+    }
+    return (struct hamt_batch *)(uintptr_t)b;
+}
+
+/* Around every call into map.c that may run key callbacks on b. */
+static inline void
+batch_enter(struct hamt_batch *b)
+{
+    b->busy++;
+}
+
+/*
+ * Leaves the section; a discard asked for inside it happens now.  Returns
+ * rc, or -1 with errno EINVAL when the batch was discarded meanwhile.
+ */
+static int
+batch_leave(struct hamt_batch *b, int rc)
+{
+    if (--b->busy == 0 && b->ending) {
+        b->ending = false;
+        b->owner = 0;
+        b->m = NULL;
+        errno = EINVAL;
+        return -1;
+    }
+    return rc;
 }
 
 uint64_t
@@ -115,12 +167,17 @@ hamt_batch_begin(const struct hamt *m)
 int
 hamt_batch_set(struct hamt_batch *b, const void *key, void *val)
 {
-    if (batch_live(b) == NULL || !hamt__key_valid(b->m->kt, key)) {
+    if (batch_usable(b) == NULL) {
+        return -1;
+    }
+    if (!hamt__key_valid(b->m->kt, key)) {
         errno = EINVAL;
         return -1;
     }
+    batch_enter(b);
     /* hamt__edit_set() says added (1) or replaced (0); the API does not. */
-    return hamt__edit_set(&b->m, b->owner, key, val) < 0 ? -1 : 0;
+    return batch_leave(b, hamt__edit_set(&b->m, b->owner, key, val) < 0 ? -1
+                                                                       : 0);
 }
 
 int
@@ -133,7 +190,10 @@ hamt_batch_set_many(struct hamt_batch *b, size_t n, const void *const keys[],
     if (done != NULL) {
         *done = 0;
     }
-    if (batch_live(b) == NULL || (n != 0 && (keys == NULL || vals == NULL))) {
+    if (batch_usable(b) == NULL) {
+        return -1;
+    }
+    if (n != 0 && (keys == NULL || vals == NULL)) {
         errno = EINVAL;
         return -1;
     }
@@ -143,6 +203,7 @@ hamt_batch_set_many(struct hamt_batch *b, size_t n, const void *const keys[],
             return -1;
         }
     }
+    batch_enter(b);
     for (size_t i = 0; i < n; i += HAMT_GET_GROUP) {
         size_t g = n - i < HAMT_GET_GROUP ? n - i : HAMT_GET_GROUP;
         /*
@@ -156,37 +217,54 @@ hamt_batch_set_many(struct hamt_batch *b, size_t n, const void *const keys[],
             if (hamt__edit_set_hashed(&b->m, b->owner, keys[j], vals[j],
                                       hashes[j - i])
                 < 0) {
-                return -1; /* errno = ENOMEM; keys[0 .. j-1] are set */
+                /* errno = ENOMEM; keys[0 .. j-1] are set */
+                return batch_leave(b, -1);
             }
             if (done != NULL) {
                 *done = j + 1;
             }
         }
     }
-    return 0;
+    return batch_leave(b, 0);
 }
 
 int
 hamt_batch_remove(struct hamt_batch *b, const void *key)
 {
-    if (batch_live(b) == NULL || !hamt__key_valid(b->m->kt, key)) {
+    if (batch_usable(b) == NULL) {
+        return -1;
+    }
+    if (!hamt__key_valid(b->m->kt, key)) {
         errno = EINVAL;
         return -1;
     }
-    return hamt__edit_remove(&b->m, b->owner, key) < 0 ? -1 : 0;
+    batch_enter(b);
+    return batch_leave(b, hamt__edit_remove(&b->m, b->owner, key) < 0 ? -1
+                                                                      : 0);
 }
 
 int
 hamt_batch_alter(struct hamt_batch *b, const void *key, hamt_alter_fn fn,
                  void *ctx)
 {
-    if (batch_live(b) == NULL || fn == NULL
-        || !hamt__key_valid(b->m->kt, key)) {
+    if (batch_usable(b) == NULL) {
+        return -1;
+    }
+    if (fn == NULL || !hamt__key_valid(b->m->kt, key)) {
         errno = EINVAL;
         return -1;
     }
-    void *nv;
-    enum hamt_alter_action act = hamt__alter_decide(b->m, key, fn, ctx, &nv);
+    void *old = NULL;
+    void *nv = NULL;
+    bool present;
+
+    /* The lookup runs key callbacks; fn runs outside, free to use b. */
+    batch_enter(b);
+    present = hamt__get(b->m, key, &old);
+    if (batch_leave(b, 0) != 0) {
+        return -1; /* a key callback discarded the batch */
+    }
+    enum hamt_alter_action act = fn(present ? old : NULL, present, &nv, ctx);
     /*
      * fn may have used the batch.  If it finished or discarded it, the
      * update is refused (the finished map is frozen); if it changed it, the
@@ -195,17 +273,31 @@ hamt_batch_alter(struct hamt_batch *b, const void *key, hamt_alter_fn fn,
     if (batch_live(b) == NULL) {
         return -1;
     }
-    return hamt__alter_apply(&b->m, b->owner, key, act, nv);
+    batch_enter(b);
+    return batch_leave(b, hamt__alter_apply(&b->m, b->owner, key, act, nv));
 }
 
 bool
 hamt_batch_get(const struct hamt_batch *b, const void *key, void **val)
 {
     /* A query: an ended batch reads as empty, an invalid key as absent. */
+    struct hamt_batch *w = (struct hamt_batch *)(uintptr_t)b;
+    bool found;
+
     if (b == NULL || b->owner == 0 || !hamt__key_valid(b->m->kt, key)) {
         return false;
     }
-    return hamt__get(b->m, key, val);
+    /*
+     * The lookup's key callbacks must not change the batch under it.  A
+     * discard they ask for happens at the end; the answer stands, and
+     * errno is left alone (a query).
+     */
+    int saved_errno = errno;
+    batch_enter(w);
+    found = hamt__get(b->m, key, val);
+    (void)batch_leave(w, 0);
+    errno = saved_errno;
+    return found;
 }
 
 size_t
@@ -222,7 +314,7 @@ hamt_batch_finish(struct hamt_batch *b)
 {
     const struct hamt *m;
 
-    if (batch_live(b) == NULL) {
+    if (batch_usable(b) == NULL) {
         return NULL;
     }
     m = b->m;
@@ -239,6 +331,11 @@ void
 hamt_batch_discard(struct hamt_batch *b)
 {
     if (b == NULL || b->owner == 0) {
+        return;
+    }
+    if (b->busy != 0) {
+        /* From a key callback of b's own operation: when it returns. */
+        b->ending = true;
         return;
     }
     b->owner = 0;

@@ -330,7 +330,9 @@ int hamt__edit_remove(struct hamt **pm, uint64_t owner, const void *key);
 /*
  * hamt_alter() in two steps (ops.c).  decide: fn's action for `key`
  * in m (the value to bind in *nv); fn may do anything, the caller checks
- * afterwards that what it edits is still there.  apply: the action as an
+ * afterwards that what it edits is still there (hamt_batch_alter() does the
+ * lookup and calls fn itself, to keep the key callbacks apart from fn).
+ * apply: the action as an
  * edit of *pm by `owner` (0: persistent, *pm is replaced on a change): 0,
  * or -1 with errno = ENOMEM (nothing changed) or EINVAL (not a
  * hamt_alter_action).

@@ -3,8 +3,9 @@
  * and the set algebra (merge, intersect, subtract).
  *
  * Purpose.  These operations are built on the persistent core (map.c) and
- * the node encoding (node.h); of them, only alter's two steps
- * (hamt__alter_decide/apply) are used back, by batch.c.  Their public
+ * the node encoding (node.h); of them, only alter's second step
+ * (hamt__alter_apply) is used back, by batch.c, which looks the key up
+ * itself so that its key callbacks run apart from fn.  Their public
  * entry points live here, argument checks first, then the algorithm (the
  * rule is in internal.h).
  *

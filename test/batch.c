@@ -845,3 +845,222 @@ Test(batch, a_removal_from_a_collision_node_keeps_the_persistent_order)
     free(shape);
     cr_assert_eq(hamt__validate(mb), 0);
 }
+
+/*
+ * Key callbacks (hash, equal) that use the batch whose operation called
+ * them.  Such a callback runs between the lookup and the in-place writes of
+ * the operation, which hold the batch's nodes and id: a callback that
+ * finished the batch made the set dereference a NULL map (a crash) or the
+ * remove change the map already handed out; one that set a key had its
+ * change lost or the outer call write into a node it had freed.  Now every
+ * call that would change or end the batch fails with EBUSY (a discard is
+ * put off until the operation returns), and reads are allowed.
+ */
+static struct {
+    struct hamt_batch *b;
+    int what;       /* 0 nothing, 1 finish, 2 discard, 3 set, 4 get */
+    bool in_equal;  /* act in equal instead of hash */
+    int rc, err;    /* of the callback's own call */
+    const struct hamt *finished;
+    bool got;
+    void *got_val;
+} cbk;
+
+static void
+cbk_act(void)
+{
+    int what = cbk.what;
+
+    cbk.what = 0; /* once */
+    errno = 0;
+    switch (what) {
+    case 1:
+        cbk.finished = hamt_batch_finish(cbk.b);
+        cbk.rc = cbk.finished != NULL ? 0 : -1;
+        break;
+    case 2:
+        hamt_batch_discard(cbk.b);
+        cbk.rc = 0;
+        break;
+    case 3:
+        cbk.rc = hamt_batch_set(cbk.b, HAMT_U64(1000003), V(7));
+        break;
+    case 4:
+        cbk.got = hamt_batch_get(cbk.b, (const void *)(uintptr_t)7,
+                                 &cbk.got_val);
+        cbk.rc = 0;
+        break;
+    default:
+        return;
+    }
+    cbk.err = errno;
+}
+
+static uint64_t
+cbk_hash(const void *k, void *ctx)
+{
+    (void)ctx;
+    if (!cbk.in_equal) {
+        cbk_act();
+    }
+    return (uint64_t)(uintptr_t)k * UINT64_C(0x9e3779b97f4a7c15);
+}
+
+static bool
+cbk_equal(const void *a, const void *b, void *ctx)
+{
+    (void)ctx;
+    if (cbk.in_equal) {
+        cbk_act();
+    }
+    return a == b;
+}
+
+/* A batch over keys 1..200 of the callback key type, 1..100 rebound. */
+static const struct hamt *
+cbk_batch(bool fresh)
+{
+    struct hamt_key_type kt = {
+        .size = sizeof kt, .hash = cbk_hash, .equal = cbk_equal};
+    const struct hamt *m = hamt_new_custom(&kt);
+
+    cr_assert_not_null(m);
+    cbk.what = 0;
+    for (uintptr_t i = 1; i <= 200; i++) {
+        m = hamt_set(m, (const void *)i, V(i));
+    }
+    cbk.b = hamt_batch_begin(m);
+    for (uintptr_t i = 1; !fresh && i <= 100; i++) {
+        cr_assert_eq(hamt_batch_set(cbk.b, (const void *)i, V(i + 1)), 0);
+    }
+    cbk.finished = NULL;
+    cbk.rc = 99;
+    cbk.err = 0;
+    return m;
+}
+
+static enum hamt_alter_action
+set_999(void *old, bool present, void **nv, void *ctx)
+{
+    (void)old;
+    (void)present;
+    (void)ctx;
+    *nv = V(999);
+    return HAMT_ALTER_SET;
+}
+
+/* op 0: set key 50 to 999; 1: remove key 50; 2: alter; 3: set_many. */
+static int
+cbk_op(int op)
+{
+    static const void *keys[] = {(const void *)(uintptr_t)50};
+    static void *const vals[] = {V(999)};
+
+    switch (op) {
+    case 0:
+        return hamt_batch_set(cbk.b, (const void *)(uintptr_t)50, V(999));
+    case 1:
+        return hamt_batch_remove(cbk.b, (const void *)(uintptr_t)50);
+    case 2:
+        return hamt_batch_alter(cbk.b, (const void *)(uintptr_t)50, set_999,
+                                NULL);
+    default:
+        return hamt_batch_set_many(cbk.b, 1, keys, vals, NULL);
+    }
+}
+
+Test(batch, a_key_callback_cannot_end_its_batch)
+{
+    for (int op = 0; op < 4; op++) {
+        for (int eq = 0; eq < 2; eq++) {
+            void *v = NULL;
+
+            cbk_batch(false);
+            cbk.in_equal = eq;
+            cbk.what = 1;
+            cr_assert_eq(cbk_op(op), 0, "op %d", op);
+            cr_assert_eq(cbk.rc, -1, "op %d: finish from a callback", op);
+            cr_assert_eq(cbk.err, EBUSY);
+            cr_assert_null(cbk.finished);
+            /* The operation took effect; the batch is live and whole. */
+            if (op == 1) {
+                cr_assert_not(hamt_batch_get(cbk.b, (const void *)50, NULL));
+                cr_assert_eq(hamt_batch_size(cbk.b), 199);
+            } else {
+                cr_assert(hamt_batch_get(cbk.b, (const void *)50, &v));
+                cr_assert_eq(v, V(999), "op %d", op);
+                cr_assert_eq(hamt_batch_size(cbk.b), 200);
+            }
+            const struct hamt *out = hamt_batch_finish(cbk.b);
+            cr_assert_not_null(out);
+            cr_assert_eq(hamt__validate(out), 0);
+        }
+    }
+}
+
+Test(batch, a_discard_from_a_key_callback_ends_the_batch_afterwards)
+{
+    for (int op = 0; op < 4; op++) {
+        const struct hamt *m = cbk_batch(false);
+        void *v = NULL;
+
+        cbk.what = 2;
+        errno = 0;
+        cr_assert_eq(cbk_op(op), -1, "op %d", op);
+        cr_assert_eq(errno, EINVAL, "op %d", op);
+        cr_assert_eq(hamt_batch_size(cbk.b), 0);
+        errno = 0;
+        cr_assert_null(hamt_batch_finish(cbk.b));
+        cr_assert_eq(errno, EINVAL);
+        cr_assert(hamt_get(m, (const void *)50, &v));
+        cr_assert_eq(v, V(50), "the source is untouched");
+    }
+}
+
+/* The map a callback finished must not change afterwards (remove). */
+Test(batch, a_map_finished_by_a_key_callback_is_not_written)
+{
+    for (int eq = 0; eq < 2; eq++) {
+        cbk_batch(false);
+        cbk.in_equal = eq;
+        cbk.what = 1;
+        cr_assert_eq(hamt_batch_remove(cbk.b, (const void *)50), 0);
+        cr_assert_null(cbk.finished, "finish refused (EBUSY)");
+        cr_assert_eq(hamt_batch_size(cbk.b), 199);
+        hamt_batch_discard(cbk.b);
+    }
+}
+
+Test(batch, a_set_from_a_key_callback_is_refused_not_lost)
+{
+    for (int fresh = 0; fresh < 2; fresh++) {
+        for (int op = 0; op < 4; op++) {
+            cbk_batch(fresh);
+            cbk.in_equal = true;
+            cbk.what = 3;
+            cr_assert_eq(cbk_op(op), 0);
+            cr_assert_eq(cbk.rc, -1, "fresh %d op %d", fresh, op);
+            cr_assert_eq(cbk.err, EBUSY);
+            cr_assert_not(hamt_batch_get(cbk.b, HAMT_U64(1000003), NULL));
+            /* Outside any callback the same call works. */
+            cr_assert_eq(hamt_batch_set(cbk.b, HAMT_U64(1000003), V(7)), 0);
+            const struct hamt *out = hamt_batch_finish(cbk.b);
+            cr_assert_eq(hamt__validate(out), 0);
+            cr_assert_eq(hamt_size(out), op == 1 ? 200 : 201);
+        }
+    }
+}
+
+Test(batch, a_key_callback_may_read_its_batch)
+{
+    for (int op = 0; op < 4; op++) {
+        cbk_batch(false);
+        cbk.in_equal = true;
+        cbk.what = 4;
+        cbk.got = false;
+        cr_assert_eq(cbk_op(op), 0);
+        cr_assert(cbk.got, "op %d", op);
+        cr_assert_eq(cbk.got_val, V(8));
+        hamt_batch_discard(cbk.b);
+    }
+}
