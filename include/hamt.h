@@ -454,7 +454,9 @@ HAMT_API const struct hamt *hamt_cell_load(const struct hamt_cell *c,
  * slots) or ENOTSUP (the collector runs in incremental mode).
  * Thread safety: any thread, any time, concurrently with anything.  Only
  * read the map (lookups, iteration, comparison); never allocate from a
- * thread the collector does not know.
+ * thread the collector does not know.  Async-signal-safe (with
+ * hamt_snapshot_release() and the map readers) once the thread has slots
+ * to spare: see hamt_cell(3), THREAD SAFETY.
  */
 HAMT_API const struct hamt *hamt_cell_acquire(const struct hamt_cell *c,
                                               uint64_t *version,

@@ -619,6 +619,7 @@ hamt__gc_init(void)
         GC_INIT();
     }
     GC_allow_register_threads();
+    hamt__thread_note_gc_signals();
     /*
      * The kind's set-up allocates, and the calling thread may not be
      * registered yet (an application that initialised the collector itself

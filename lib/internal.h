@@ -231,6 +231,13 @@ bool hamt__fail_injected(void);
  * protocol's retries.  Set it before the readers start; tests only.
  */
 extern void (*hamt__slot_hook)(const void *rec);
+/*
+ * Called in the slow path of a thread's slot allocation (lib/thread.c,
+ * slot_get_slow) between storing the new chunk under the slot key and
+ * making it the thread's, when not NULL.  Lets a test raise a signal there.
+ * Tests only.
+ */
+extern void (*hamt__slot_slow_hook)(void);
 #else
 /* Without the hooks no allocation is ever an injected failure. */
 static inline bool
@@ -390,6 +397,13 @@ size_t hamt__combine_asleep(const struct hamt_combine *cb);
  * the protocol does not expect (tests: none in any of theirs).
  */
 uint64_t hamt__combine_naps(void);
+#ifndef HAMT_NO_GC
+/*
+ * Notes the collector's suspend and restart signals for the slot slow path
+ * (thread.c), which leaves them unblocked; hamt__gc_init() calls it.
+ */
+void hamt__thread_note_gc_signals(void);
+#endif
 #ifdef HAMT_TEST_HOOKS
 /*
  * Called by a departing publisher (combine_depart) after its last look at

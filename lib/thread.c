@@ -105,6 +105,7 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -452,6 +453,10 @@ slot_link(struct slot_chunk *ch)
         &slot_chunks, &head, ch, memory_order_seq_cst, memory_order_relaxed));
 }
 
+#ifdef HAMT_TEST_HOOKS
+void (*hamt__slot_slow_hook)(void);
+#endif
+
 /* The slow path of hamt__slot_get(): one more chunk for this thread. */
 static struct hamt_snapshot *
 slot_get_slow(void)
@@ -493,6 +498,11 @@ slot_get_slow(void)
         errno = ENOMEM;
         return NULL;
     }
+#ifdef HAMT_TEST_HOOKS
+    if (hamt__slot_slow_hook != NULL) {
+        hamt__slot_slow_hook();
+    }
+#endif
     if (fresh) {
         slot_link(ch);
     }
@@ -506,6 +516,76 @@ slot_get_slow(void)
     ch->used = 1u << first;
     ch->turn = (first + 1) % SLOT_N;
     return &ch->slot[first];
+}
+
+#ifndef HAMT_NO_GC
+/*
+ * The collector's suspend and restart signals, which the slow path below
+ * leaves open.  Asked of the collector once, at init (a thread it knows),
+ * so that a slot reader, which never calls the collector, need not ask.
+ */
+static HAMT_ATOMIC(int) slot_sig_suspend;
+static HAMT_ATOMIC(int) slot_sig_restart;
+
+void
+hamt__thread_note_gc_signals(void)
+{
+    /* ORDER: relaxed; see slot_get_slow_blocked(). */
+    hamt__store_rlx(&slot_sig_suspend, GC_get_suspend_signal());
+    /* ORDER: relaxed; as above. */
+    hamt__store_rlx(&slot_sig_restart, GC_get_thr_restart_signal());
+}
+#endif
+
+/*
+ * slot_get_slow() with the thread's signals blocked.  The slow path calls
+ * pthread_once, calloc and pthread_setspecific and sets the thread's chain
+ * and key value in two steps: a signal handler that took a snapshot in
+ * between (its own first slot) used to leave one of the two chunks in
+ * neither, owned by the thread for good (a chunk lost per such exit, and
+ * any snapshot in it rooted for ever), and one that came inside the
+ * pthread_once waited for itself.  Blocked, such a handler runs when the
+ * slow path is done and takes its slot on the steady path.  The
+ * collector's stop and restart signals stay open (their handlers never
+ * enter the library, and the collector waits for a registered thread's
+ * answer).  Costs two system calls, once per chunk a thread takes.
+ */
+static struct hamt_snapshot *
+slot_get_slow_blocked(void)
+{
+    struct hamt_snapshot *s;
+    sigset_t all, old;
+    int e;
+
+    sigfillset(&all);
+#ifndef HAMT_NO_GC
+    /*
+     * ORDER: relaxed; written at init, before any cell (and so any slot
+     * reader) existed, and the reader got its cell through the
+     * application's own synchronisation.  Pairs with nothing.
+     */
+    int sig = hamt__load_rlx(&slot_sig_suspend);
+
+    if (sig > 0) {
+        sigdelset(&all, sig);
+    }
+    /* ORDER: relaxed; as above. */
+    sig = hamt__load_rlx(&slot_sig_restart);
+    if (sig > 0) {
+        sigdelset(&all, sig);
+    }
+#endif
+    if (pthread_sigmask(SIG_SETMASK, &all, &old) != 0) {
+        return slot_get_slow(); /* Cannot fail with valid arguments. */
+    }
+    e = errno;
+    s = slot_get_slow();
+    if (s == NULL) {
+        e = errno;
+    }
+    (void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+    errno = e; /* A handler run at the unmask may have changed it. */
+    return s;
 }
 
 struct hamt_snapshot *
@@ -530,7 +610,7 @@ hamt__slot_get(void)
             return &ch->slot[i];
         }
     }
-    return slot_get_slow();
+    return slot_get_slow_blocked();
 }
 
 int

@@ -19,6 +19,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -551,6 +552,82 @@ Test(slot, slots_are_reused_after_their_thread_exits)
     }
     cr_assert_eq(hamt__slot_chunk_count(), before,
                  "threads that came one after another must reuse one chunk");
+}
+
+/*
+ * A signal handler that takes a snapshot (acquire, lookup, release) on the
+ * thread it interrupts, while that thread is in the slow path of its first
+ * hamt_cell_acquire: between storing its new chunk under the slot key and
+ * recording it as its own.  The handler's own first slot made a second
+ * chunk, and one of the two then stayed owned by the thread after its exit:
+ * a chunk lost per such thread (and any snapshot in it rooted for ever).
+ * The slow path now runs with signals blocked; the handler runs after it.
+ */
+static struct hamt_cell *sig_cell;
+static _Thread_local bool sig_armed;
+static atomic_int sig_handled, sig_read_ok;
+
+static void
+sig_slow_hook(void)
+{
+    if (sig_armed) {
+        sig_armed = false;
+        raise(SIGUSR1);
+    }
+}
+
+static void
+sig_take_snapshot(int sig)
+{
+    struct hamt_snapshot *s;
+    const struct hamt *m = hamt_cell_acquire(sig_cell, NULL, &s);
+    void *v = NULL;
+    int saved = errno;
+
+    (void)sig;
+    atomic_fetch_add(&sig_handled, 1);
+    if (m != NULL && hamt_get(m, HAMT_U64(1), &v) && v == (void *)2
+        && hamt_snapshot_release(s) == 0) {
+        atomic_fetch_add(&sig_read_ok, 1);
+    }
+    errno = saved;
+}
+
+static void *
+acquire_with_signal(void *p)
+{
+    struct reader_arg *a = p;
+    struct hamt_snapshot *snap;
+
+    sig_armed = true;
+    a->ok = hamt_cell_acquire(a->cell, NULL, &snap) != NULL
+            && hamt_snapshot_release(snap) == 0;
+    return NULL;
+}
+
+Test(slot, a_signal_handler_snapshot_inside_the_first_slot_loses_no_chunk)
+{
+    struct reader_arg a = {.cell = hamt_cell_new(u64_map(4, 1))};
+    struct sigaction sa = {.sa_handler = sig_take_snapshot};
+    size_t before;
+
+    sig_cell = a.cell;
+    cr_assert_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+    run_thread(acquire_one, &a);
+    cr_assert(a.ok);
+    before = hamt__slot_chunk_count();
+    hamt__slot_slow_hook = sig_slow_hook;
+    for (int i = 0; i < 5; i++) {
+        a.ok = 0;
+        run_thread(acquire_with_signal, &a);
+        cr_assert(a.ok);
+    }
+    hamt__slot_slow_hook = NULL;
+    cr_assert_eq(atomic_load(&sig_handled), 5);
+    cr_assert_eq(atomic_load(&sig_read_ok), 5);
+    cr_assert_eq(hamt__slot_chunk_count(), before,
+                 "a chunk was lost to the handler: %zu chunks, not %zu",
+                 hamt__slot_chunk_count(), before);
 }
 
 /*
