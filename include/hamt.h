@@ -801,11 +801,13 @@ HAMT_API int hamt_combine_remove(struct hamt_combine *cb, const void *key,
 /*
  * hamt_combine_alter - hamt_batch_alter() of `key` with fn and ctx,
  * applied by the publisher thread (fn runs there, once per publication
- * attempt: again only if another thread published to the cell outside the
- * combiner meanwhile).  fn must not wait for other submitters of this
- * combiner, and must return (no longjmp, pthread_exit or exception: the
- * combiner would stay busy for ever).  Returns as hamt_combine_set();
- * EINVAL also for a NULL fn or an fn result outside hamt_alter_action.
+ * attempt: again only if the cell was published to outside the combiner
+ * meanwhile).  fn must not wait for other submitters of this combiner,
+ * must not publish to its cell (each such publication runs the round
+ * again; one on every run never ends it), and must return (no longjmp,
+ * pthread_exit or exception: the combiner would stay busy for ever).
+ * Returns as hamt_combine_set(); EINVAL also for a NULL fn or an fn result
+ * outside hamt_alter_action.
  * Thread safety: as hamt_combine_set().
  */
 HAMT_API int hamt_combine_alter(struct hamt_combine *cb, const void *key,
