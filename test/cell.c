@@ -10,6 +10,7 @@
 
 #include <criterion/criterion.h>
 #include <limits.h>
+#include <stddef.h>
 #include <linux/filter.h>
 #include <linux/futex.h>
 #include <linux/seccomp.h>
@@ -529,6 +530,56 @@ Test(cell, update_retries_when_another_writer_wins)
     cr_assert_eq(hamt_cell_load(r.c, NULL), m);
 }
 
+/*
+ * On its first call, lets another writer publish and returns a map of its
+ * own; on the second (the retry on the winner's map) returns that map
+ * unchanged, or fails with ERANGE when ctx->calls starts at 100.
+ */
+static const struct hamt *
+raced_then_no_change(const struct hamt *cur, void *ctx)
+{
+    struct racing *r = ctx;
+
+    switch (r->calls++) {
+    case 0:
+    case 100:
+        (void)store_ok(r->c, inc_key0(cur, NULL));
+        return inc_key0(cur, NULL);
+    case 101:
+        errno = ERANGE;
+        return NULL;
+    default:
+        return cur;
+    }
+}
+
+/*
+ * The retry after a lost race follows the no-op and failure rules too: the
+ * record made for the first attempt is dropped, nothing more is published,
+ * and the result is the winner's map (or NULL with fn's errno).
+ */
+Test(cell, update_retry_that_changes_nothing_or_fails_publishes_nothing)
+{
+    const struct hamt *m0 = u64_map(1, 1);
+    struct racing r = {hamt_cell_new(m0), 0};
+    const struct hamt *m, *winner;
+
+    m = hamt_cell_update(r.c, raced_then_no_change, &r);
+    cr_assert_eq(r.calls, 2, "fn runs again on the winner's map");
+    winner = hamt_cell_load(r.c, NULL);
+    cr_assert_eq(m, winner, "the map now current: the winner's");
+    cr_assert_eq(word_of(m, 0), 2, "only the winner's increment");
+    cr_assert_eq(hamt_cell_version(r.c), 1, "the retry published nothing");
+
+    r.calls = 100;
+    errno = 0;
+    cr_assert_null(hamt_cell_update(r.c, raced_then_no_change, &r));
+    cr_assert_eq(errno, ERANGE, "fn's errno is passed on");
+    cr_assert_eq(r.calls, 102);
+    cr_assert_eq(hamt_cell_version(r.c), 2, "only the winner published");
+    cr_assert_eq(word_of(hamt_cell_load(r.c, NULL), 0), 3);
+}
+
 #define UPD_THREADS 4
 #define UPD_EACH 2000
 
@@ -588,6 +639,28 @@ Test(cell, wait_times_out_with_etimedout, .timeout = 60)
     cr_assert_eq(store_ok(c, u64_map(1, 1)), 1);
     cr_assert_eq(hamt_cell_wait(c, 1, &zero), -1, "seen == current waits");
     cr_assert_eq(hamt_cell_wait(c, 0, &zero), 0);
+}
+
+/*
+ * A timeout whose nanoseconds carry into the seconds of the deadline (the
+ * clock's nanoseconds plus 999999999 are 1e9 or more unless the clock reads
+ * a whole second): still a valid deadline, and ETIMEDOUT only once the
+ * timeout has passed (CLOCK_MONOTONIC, hamt_cell(3)).
+ */
+Test(cell, wait_timeout_carrying_into_the_seconds_times_out, .timeout = 60)
+{
+    struct hamt_cell *c = hamt_cell_new(u64_map(1, 1));
+    const struct timespec t = {0, 999999999L};
+    struct timespec t0, t1;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    errno = 0;
+    cr_assert_eq(hamt_cell_wait(c, 0, &t), -1);
+    cr_assert_eq(errno, ETIMEDOUT, "errno %d", errno);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    int64_t ns = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000000
+                 + (t1.tv_nsec - t0.tv_nsec);
+    cr_assert_geq(ns, 999999999, "timed out after %lld ns", (long long)ns);
 }
 
 Test(cell, wait_rejects_null_cell_and_bad_timeouts)
@@ -838,6 +911,110 @@ Test(cell, wait_sleeps_when_the_futex_fails, .timeout = 60)
         cr_assert_eq(w[i].rc, -1, "waiter %d: rc %d", i, w[i].rc);
         cr_assert_eq(w[i].err, ETIMEDOUT, "waiter %d: errno %d", i, w[i].err);
     }
+}
+
+/*
+ * For the calling thread only: the library's futex wait fails with ENOSYS
+ * and clock_nanosleep() with EPERM, as a sandbox that refuses both would.
+ */
+static void
+deny_futex_wait_and_nap(void)
+{
+    enum {
+        ARG1 = offsetof(struct seccomp_data, args[1])
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+               + 4
+#endif
+    };
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clock_nanosleep, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_futex, 0, 3),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG1),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+                 FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {sizeof f / sizeof f[0], f};
+
+    cr_assert_eq(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+    cr_assert_eq(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog), 0);
+}
+
+struct nap_fail {
+    struct hamt_cell *c;
+    int rc[2], err[2];
+};
+
+static void *
+nap_fail_main(void *arg)
+{
+    struct nap_fail *n = arg;
+    const struct timespec hour = {3600, 0};
+
+    deny_futex_wait_and_nap();
+    errno = 0;
+    n->rc[0] = hamt_cell_wait(n->c, 0, NULL);
+    n->err[0] = errno;
+    errno = 0;
+    n->rc[1] = hamt_cell_wait(n->c, 0, &hour);
+    n->err[1] = errno;
+    return NULL;
+}
+
+/*
+ * When the futex fails and the nap after it fails too, hamt_cell_wait()
+ * fails with the error of clock_nanosleep(2) (hamt_cell(3)), with or
+ * without a timeout, instead of spinning or reporting a publication.
+ */
+Test(cell, wait_fails_with_the_naps_error_when_both_futex_and_nap_fail,
+     .timeout = 60)
+{
+    struct nap_fail n = {.c = hamt_cell_new(u64_map(1, 1))};
+    pthread_t t;
+
+    cr_assert_eq(pthread_create(&t, NULL, nap_fail_main, &n), 0);
+    cr_assert_eq(pthread_join(t, NULL), 0);
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(n.rc[i], -1, "wait %d: rc %d", i, n.rc[i]);
+        cr_assert_eq(n.err[i], EPERM, "wait %d: errno %d", i, n.err[i]);
+    }
+    cr_assert_eq(hamt_cell_version(n.c), 0);
+    /* The failed waits left the cell as it was: a publication still
+     * ends a wait, and reads see it. */
+    cr_assert_eq(store_ok(n.c, u64_map(1, 2)), 1);
+    cr_assert_eq(hamt_cell_wait(n.c, 0, NULL), 0);
+}
+
+/* Each failing allocation of an update (fn's own, then the record's). */
+Test(cell, update_out_of_memory_at_each_allocation_publishes_nothing)
+{
+    const struct hamt *m0 = u64_map(1, 1);
+    struct hamt_cell *c = hamt_cell_new(m0);
+    unsigned long before = hamt__alloc_count();
+    unsigned n;
+
+    (void)inc_key0(m0, NULL);
+    unsigned long fn_allocs = hamt__alloc_count() - before;
+    for (n = 1;; n++) {
+        hamt__fail_after(n, false);
+        errno = 0;
+        const struct hamt *m = hamt_cell_update(c, inc_key0, NULL);
+        int err = errno;
+        hamt__fail_after(0, false);
+        if (m != NULL) {
+            cr_assert_eq(hamt_cell_version(c), 1);
+            cr_assert_eq(hamt_cell_load(c, NULL), m);
+            break;
+        }
+        cr_assert_eq(err, ENOMEM, "failure %u: errno %d", n, err);
+        cr_assert_eq(hamt_cell_version(c), 0, "failure %u published", n);
+        cr_assert_eq(hamt_cell_load(c, NULL), m0);
+        cr_assert_lt(n, 100);
+    }
+    cr_assert_eq(n, fn_allocs + 2, "fn's allocations, then the record's");
 }
 
 /*

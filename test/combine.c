@@ -749,6 +749,75 @@ Test(combine, a_timed_request_succeeds_when_served_in_time)
     cr_assert(hamt_contains(hamt_cell_load(cell, NULL), K(3)));
 }
 
+static enum hamt_alter_action
+count_calls(void *old, bool present, void **nv, void *ctx)
+{
+    (void)old;
+    (void)present;
+    ++*(unsigned *)ctx;
+    *nv = V(9);
+    return HAMT_ALTER_SET;
+}
+
+/*
+ * A timed request lives in collector memory (it may outlive the call):
+ * when that allocation fails the request fails with ENOMEM before it is
+ * submitted: not applied, its alter function never run, nothing published.
+ */
+Test(combine, a_timed_request_without_memory_for_itself_is_not_applied)
+{
+    const struct timespec tmo = {5, 0};
+    const struct hamt *m = hamt_cell_load(cell, NULL);
+    unsigned calls = 0;
+    uint64_t v = 77;
+
+    for (int p = 0; p < 2; p++) {
+        hamt__fail_after(1, p);
+        errno = 0;
+        int rc1 = hamt_combine_set(comb, K(4), V(4), &tmo, &v);
+        int err1 = errno;
+        hamt__fail_after(1, p);
+        errno = 0;
+        int rc2 = hamt_combine_alter(comb, K(5), count_calls, &calls, &tmo, &v);
+        int err2 = errno;
+        hamt__fail_after(1, p);
+        errno = 0;
+        int rc3 = hamt_combine_remove(comb, K(6), &tmo, &v);
+        int err3 = errno;
+        hamt__fail_after(0, false);
+        cr_assert_eq(rc1, -1);
+        cr_assert_eq(err1, ENOMEM);
+        cr_assert_eq(rc2, -1);
+        cr_assert_eq(err2, ENOMEM);
+        cr_assert_eq(rc3, -1);
+        cr_assert_eq(err3, ENOMEM);
+        cr_assert_eq(calls, 0, "the alter function ran");
+        cr_assert_eq(hamt_cell_version(cell), 0, "a failure published");
+        cr_assert_eq(hamt_cell_load(cell, NULL), m);
+    }
+    cr_assert_eq(hamt_combine_alter(comb, K(5), count_calls, &calls, &tmo, &v),
+                 0);
+    cr_assert_eq(calls, 1);
+    cr_assert_eq(v, 1);
+}
+
+Test(combine, new_out_of_memory_is_enomem)
+{
+    for (int p = 0; p < 2; p++) {
+        hamt__fail_after(1, p);
+        errno = 0;
+        struct hamt_combine *cb = hamt_combine_new(cell);
+        int err = errno;
+        hamt__fail_after(0, false);
+        cr_assert_null(cb);
+        cr_assert_eq(err, ENOMEM);
+    }
+    struct hamt_combine *cb = hamt_combine_new(cell);
+    cr_assert_not_null(cb);
+    cr_assert_eq(hamt_combine_set(cb, K(1), V(1), NULL, NULL), 0);
+    cr_assert_eq(hamt_cell_version(cell), 1);
+}
+
 /* An alter function that submits `key` to comb from inside a round. */
 struct reentry {
     uint64_t key;

@@ -13,6 +13,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #ifndef HAMT_NO_GC
@@ -765,6 +766,71 @@ Test(gc, batch_frees_the_nodes_it_replaced)
     size_t freed = GC_get_expl_freed_bytes_since_gc() - f0;
     cr_assert_gt(freed, 0, "the batch freed nothing it replaced");
     cr_assert_eq(hamt_size(hamt_batch_finish(b)), 2000);
+}
+
+/*
+ * A heap the collector may not grow (GC_set_max_heap_size): once it is
+ * full, an update fails with NULL and ENOMEM (hamt_set(3)) and its input
+ * stays whole, whether the allocation that failed is a node (the free
+ * lists' refill) or a key's copy (pointer-free memory).
+ */
+static const struct hamt *
+set_until_enomem(const struct hamt *m, const void *(*key)(unsigned i),
+                 unsigned *n)
+{
+    for (;; ++*n) {
+        size_t size = hamt_size(m);
+        errno = 0;
+        const struct hamt *r = hamt_set(m, key(*n), V(*n + 1));
+        if (r == NULL) {
+            cr_assert_eq(errno, ENOMEM, "errno %d after %u keys", errno, *n);
+            cr_assert_eq(hamt_size(m), size);
+            return m;
+        }
+        cr_assert_lt(*n, 10u * 1000 * 1000, "the heap never filled up");
+        m = r;
+    }
+}
+
+static const void *
+int_key(unsigned i)
+{
+    return HAMT_U64(i);
+}
+
+static const void *
+long_string_key(unsigned i)
+{
+    static char buf[4096];
+
+    memset(buf, 'x', sizeof buf - 1);
+    snprintf(buf, 16, "%u", i);
+    buf[strlen(buf)] = '-';
+    return buf;
+}
+
+Test(gc, a_full_heap_fails_updates_with_enomem_and_keeps_their_input,
+     .timeout = 120)
+{
+    cr_assert_eq(hamt_init(), 0);
+    const struct hamt *s = hamt_new(HAMT_KEY_STRING);
+    const struct hamt *m = hamt_new(HAMT_KEY_U64);
+    unsigned ns = 0, nm = 0;
+
+    GC_gcollect();
+    GC_set_max_heap_size(GC_get_heap_size() + 16 * MIB);
+    s = set_until_enomem(s, long_string_key, &ns);
+    m = set_until_enomem(m, int_key, &nm);
+    cr_assert_gt(ns, 0);
+    cr_assert_eq(hamt_size(s), ns);
+    cr_assert_eq(hamt_size(m), nm);
+    cr_assert_eq(hamt__validate(s), 0);
+    cr_assert_eq(hamt__validate(m), 0);
+    for (unsigned i = 0; i < nm; i += 97) {
+        void *v = NULL;
+        cr_assert(hamt_get(m, HAMT_U64(i), &v));
+        cr_assert_eq(v, V(i + 1));
+    }
 }
 #endif /* HAMT_NO_GC */
 

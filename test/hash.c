@@ -220,3 +220,95 @@ Test(hash, malformed_hamt_seed_fails_init_with_einval)
     cr_assert_eq(WEXITSTATUS(st), 0,
                  "1: no EINVAL, 2: hamt_set_seed succeeded, 3: init healed");
 }
+
+static uint64_t
+any_hash(const void *key, void *ctx)
+{
+    (void)ctx;
+    return (uint64_t)(uintptr_t)key;
+}
+
+static bool
+any_equal(const void *a, const void *b, void *ctx)
+{
+    (void)ctx;
+    return a == b;
+}
+
+/*
+ * The failed set-up fails every other call that needs it too, with its
+ * errno (hamt_init(3)): the other constructors and the budget setters;
+ * hamt_gc_budget() returns 0 and, a query, leaves errno alone.
+ */
+Test(hash, malformed_hamt_seed_fails_the_other_constructors_and_budget_calls)
+{
+    pid_t pid = fork();
+
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        const struct hamt_key_type kt = {sizeof kt, any_hash, any_equal, NULL,
+                                         NULL};
+
+        setenv("HAMT_SEED", "0123456789abcdef0123456789ABCDEG", 1);
+        errno = 0;
+        if (hamt_new_scalar(HAMT_KEY_U64) != NULL || errno != EINVAL) {
+            _exit(1);
+        }
+        errno = 0;
+        if (hamt_new_custom(&kt) != NULL || errno != EINVAL) {
+            _exit(2);
+        }
+        errno = 0;
+        if (hamt_gc_set_budget((size_t)1 << 20) != -1 || errno != EINVAL) {
+            _exit(3);
+        }
+        errno = 0;
+        if (hamt_gc_set_budget_factor(2, (size_t)1 << 20) != -1
+            || errno != EINVAL) {
+            _exit(4);
+        }
+        errno = EXDEV;
+        if (hamt_gc_budget() != 0 || errno != EXDEV) {
+            _exit(5);
+        }
+        _exit(0);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    cr_assert(WIFEXITED(st), "the child crashed");
+    cr_assert_eq(WEXITSTATUS(st), 0,
+                 "1: hamt_new_scalar, 2: hamt_new_custom, 3: "
+                 "hamt_gc_set_budget, 4: hamt_gc_set_budget_factor, 5: "
+                 "hamt_gc_budget");
+}
+
+/*
+ * HAMT_SEED is the 16 bytes of the seed, in order, as 32 hexadecimal
+ * digits (hamt_init(3)), of either case: the reference key 00..0f given
+ * that way hashes as the reference vectors say.
+ */
+Test(hash, hamt_seed_from_the_environment_is_the_seed_bytes_in_order)
+{
+    pid_t pid = fork();
+
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        uint8_t msg[8];
+
+        setenv("HAMT_SEED", "000102030405060708090A0b0C0d0E0f", 1);
+        if (hamt_init() != 0) {
+            _exit(1);
+        }
+        for (unsigned i = 0; i < 8; i++) {
+            msg[i] = (uint8_t)i;
+            if (hamt__hash_bytes(msg, i) != ref_vec[i]) {
+                _exit(2);
+            }
+        }
+        _exit(0);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    cr_assert(WIFEXITED(st), "the child crashed");
+    cr_assert_eq(WEXITSTATUS(st), 0, "1: init failed, 2: another seed");
+}

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "ctree.h"
 #include "node.h"
 #include "refmap.h"
 #include "testkeys.h"
@@ -235,4 +236,102 @@ Test(node, collision_node_removal_in_place_clears_the_last_slot)
                   "victim %u: the freed slot or the old tail is not cleared",
                   victim);
     }
+}
+
+/* The collision node at the bottom of a map whose only path is single. */
+static struct cnode *
+bottom_cnode(const struct hamt *m)
+{
+    const void *p = hamt__root(m);
+    unsigned shift = 0;
+
+    while (!nd_is_collision_shift(shift)) {
+        const struct node *n = p;
+        cr_assert_eq(n->datamap, 0);
+        cr_assert_eq(__builtin_popcount(n->nodemap), 1);
+        p = nd_child(n, n->nodemap);
+        shift += HAMT_BITS;
+    }
+    return (struct cnode *)(uintptr_t)p;
+}
+
+/*
+ * hamt__validate() is the oracle of most tests here: it must name each
+ * broken invariant, not only pass sound maps.  Each corruption below is
+ * undone before the next.
+ */
+Test(node, validate_names_each_broken_invariant)
+{
+    const struct hamt *m = tk_map(3, (uint64_t[]){1, 33, 2});
+    struct hamt *w = (struct hamt *)(uintptr_t)m;
+    struct node *root = hamt__root(m);
+
+    cr_assert_str_eq(tk_shape(m), "R{k2,N{k0,k1}}");
+    w->size++;
+    cr_assert_eq(hamt__validate(m), 6, "size does not match");
+    w->size--;
+    root->datamap |= root->nodemap;
+    cr_assert_eq(hamt__validate(m), 1, "bitmaps overlap");
+    root->datamap &= ~root->nodemap;
+    struct tk *k2 = (struct tk *)(uintptr_t)nd_key(root, 0);
+    k2->hash = 3;
+    cr_assert_eq(hamt__validate(m), 2, "entry under another fragment");
+    k2->hash = 2;
+    struct node *child = nd_child(root, root->nodemap);
+    uint32_t dm = child->datamap;
+    /* Drop k1, the higher bit: one key left below the root. */
+    child->datamap &= ~(UINT32_C(1) << (31 - __builtin_clz(dm)));
+    cr_assert_eq(hamt__validate(m), 3, "subtree of one key");
+    child->datamap = dm;
+    cr_assert_eq(hamt__validate(m), 0);
+
+    const struct hamt *c = tk_map(3, (uint64_t[]){0x2a, 0x2a, 0x2a});
+    struct cnode *cn = bottom_cnode(c);
+    cr_assert_eq(cn->count, 3);
+    void *k = cn->slots[2];
+    cn->slots[2] = cn->slots[0];
+    cr_assert_eq(hamt__validate(c), 5, "duplicate key in a collision node");
+    cn->slots[2] = k;
+    struct tk *k0 = (struct tk *)(uintptr_t)cn->slots[0];
+    k0->hash = 0x2b;
+    cr_assert_eq(hamt__validate(c), 4, "key of another hash");
+    k0->hash = 0x2a;
+    const struct hamt *c2 = tk_map(2, (uint64_t[]){0x2a, 0x2a});
+    struct cnode *cn2 = bottom_cnode(c2);
+    cn2->count = 1;
+    ((struct hamt *)(uintptr_t)c2)->size = 1;
+    cr_assert_eq(hamt__validate(c2), 4, "collision node of one key");
+    cn2->count = 2;
+    ((struct hamt *)(uintptr_t)c2)->size = 2;
+    cr_assert_eq(hamt__validate(c), 0);
+    cr_assert_eq(hamt__validate(c2), 0);
+}
+
+/* The same for collision trees (ordered key types, ctree.c). */
+Test(node, validate_names_each_broken_collision_tree_invariant)
+{
+    const struct hamt *m = tk_empty_ordered();
+    struct tk *k[3];
+
+    for (unsigned i = 0; i < 3; i++) {
+        k[i] = (struct tk *)(uintptr_t)tk_key(i, 0x2a);
+        m = hamt_set(m, k[i], NULL);
+    }
+    struct ctree *t = (struct ctree *)bottom_cnode(m);
+    cr_assert_eq(t->count, 3);
+    cr_assert_eq(hamt__validate(m), 0);
+    t->count = 4;
+    cr_assert_eq(hamt__validate(m), 7, "count does not match the nodes (T3)");
+    t->count = 3;
+    k[1]->hash = 0x2b;
+    cr_assert_eq(hamt__validate(m), 4, "key of another hash");
+    k[1]->hash = 0x2a;
+    k[0]->id = 5; /* now ordered after k1 and k2 */
+    cr_assert_eq(hamt__validate(m), 5, "keys out of order (T1)");
+    k[0]->id = 0;
+    unsigned char h = t->root->h;
+    t->root->h = (unsigned char)(h + 1);
+    cr_assert_eq(hamt__validate(m), 7, "wrong height (T2)");
+    t->root->h = h;
+    cr_assert_eq(hamt__validate(m), 0);
 }

@@ -459,3 +459,88 @@ Test(oom, batches_over_collision_nodes_fail_cleanly)
 {
     batch_over_collisions_fails_cleanly(tk_empty(), false);
 }
+
+/*
+ * A fresh key that meets an entry (the old entry moves down into a pair)
+ * copies the key first, on both the update and the batch path, and byte
+ * strings are copied as strings are.  Which fresh keys meet an entry
+ * depends on the keyed hash, so many are tried: with 2000 keys in the map
+ * both the pair and the insert path are taken.
+ */
+#define FRESH_KEYS 64
+
+Test(oom, string_key_meeting_an_entry_fails_cleanly)
+{
+    const struct hamt *m = hamt_new(HAMT_KEY_STRING);
+    static char fresh[FRESH_KEYS][16];
+    char key[16];
+
+    for (unsigned i = 0; i < 2000; i++) {
+        snprintf(key, sizeof key, "s%u", i);
+        m = hamt_set(m, key, V(i));
+    }
+    for (int p = 0; p < 2; p++) {
+        for (unsigned i = 0; i < FRESH_KEYS; i++) {
+            snprintf(fresh[i], sizeof fresh[i], "fresh%u", i);
+            /* The copy of the key and at least one node. */
+            cr_assert_geq(fail_each(m, op_set, fresh[i], p), 2);
+        }
+    }
+}
+
+Test(oom, bytes_key_copy_failure_is_clean)
+{
+    const struct hamt *m = hamt_new(HAMT_KEY_BYTES);
+    static char data[2000 + FRESH_KEYS][16];
+    static struct hamt_bytes keys[2000 + FRESH_KEYS];
+
+    for (unsigned i = 0; i < 2000 + FRESH_KEYS; i++) {
+        keys[i].len = (size_t)snprintf(data[i], sizeof data[i], "b%u", i);
+        keys[i].data = data[i];
+    }
+    for (unsigned i = 0; i < 2000; i++) {
+        m = hamt_set(m, &keys[i], V(i));
+    }
+    for (int p = 0; p < 2; p++) {
+        for (unsigned i = 2000; i < 2000 + FRESH_KEYS; i++) {
+            cr_assert_geq(fail_each(m, op_set, &keys[i], p), 2);
+        }
+        fail_each(m, op_set, &keys[7], p);
+        fail_each(m, op_del, &keys[9], p);
+    }
+}
+
+Test(oom, batch_string_key_copy_failure_leaves_the_batch_as_it_was)
+{
+    const struct hamt *m = hamt_new(HAMT_KEY_STRING);
+    static char fresh[FRESH_KEYS][16];
+    char key[16];
+
+    for (unsigned i = 0; i < 2000; i++) {
+        snprintf(key, sizeof key, "s%u", i);
+        m = hamt_set(m, key, V(i));
+    }
+    for (int p = 0; p < 2; p++) {
+        /* Partly owned: some paths copied by the batch already. */
+        struct hamt_batch *b = hamt_batch_begin(m);
+        for (unsigned i = 0; i < 2000; i += 40) {
+            snprintf(key, sizeof key, "s%u", i);
+            cr_assert_eq(hamt_batch_set(b, key, V(7)), 0);
+        }
+        for (unsigned i = 0; i < FRESH_KEYS; i++) {
+            snprintf(fresh[i], sizeof fresh[i], "fresh%u", i);
+            size_t before = hamt_batch_size(b);
+            /* The first allocation is the key's copy: it must fail. */
+            cr_assert_geq(batch_fail_each(b, bop_set, fresh[i], p), 2);
+            cr_assert_eq(hamt_batch_size(b), before + 1);
+        }
+        const struct hamt *r = hamt_batch_finish(b);
+        cr_assert_eq(hamt__validate(r), 0);
+        cr_assert_eq(hamt_size(r), 2000 + FRESH_KEYS);
+        for (unsigned i = 0; i < FRESH_KEYS; i++) {
+            void *v = NULL;
+            cr_assert(hamt_get(r, fresh[i], &v));
+            cr_assert_eq(v, V(123));
+        }
+    }
+}

@@ -1272,3 +1272,170 @@ Test(ops, diff_stops_at_once_inside_a_subtree_held_by_one_map)
     cr_assert_eq(hamt_diff(x, y, NULL, stop_at_once, &calls), 1);
     cr_assert_eq(calls, 1, "entry against entry: %u calls after a stop", calls);
 }
+
+/*
+ * A stop from inside a full collision (a collision node, or a collision
+ * tree for an ordered key type) ends the walk there, whichever side the
+ * colliding keys are on: changed, added, removed, and removed or added as
+ * a whole subtree against an empty map.
+ */
+static void
+diff_stops_inside_collisions(const struct hamt *empty)
+{
+    const struct hamt *c = empty, *d, *e;
+    const struct tk *k[8];
+    int calls;
+
+    for (unsigned i = 0; i < 8; i++) {
+        k[i] = tk_key(i, 0x55);
+    }
+    for (unsigned i = 0; i < 2; i++) {
+        c = hamt_set(c, k[i], V(i + 1));
+    }
+    e = c;
+    d = c;
+    for (unsigned i = 0; i < 8; i++) {
+        d = hamt_set(d, k[i], V(i + 100));
+        e = hamt_set(e, k[i], V(i + 1));
+    }
+    const struct hamt *pairs[][2] = {
+        {c, d},     /* two changed, six added: the stop is in the loop */
+        {d, c},     /* two changed, six removed */
+        {c, e},     /* six added only */
+        {e, c},     /* six removed only */
+        {e, empty}, /* a whole collision subtree removed */
+        {empty, e}, /* ... and added */
+        {d, e},     /* eight changed */
+    };
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        calls = 0;
+        errno = 12345;
+        cr_assert_eq(
+            hamt_diff(pairs[i][0], pairs[i][1], NULL, diff_stop, &calls), 1,
+            "pair %zu: not stopped", i);
+        cr_assert_eq(calls, 3, "pair %zu: %d calls, stopped at the third", i,
+                     calls);
+        cr_assert_eq(errno, 12345);
+    }
+}
+
+Test(ops, diff_stops_inside_collision_nodes)
+{
+    diff_stops_inside_collisions(tk_empty());
+}
+
+Test(ops, diff_stops_inside_collision_trees)
+{
+    diff_stops_inside_collisions(tk_empty_ordered());
+}
+
+static enum hamt_conflict_action
+bad_conflict(const void *key, void *va, void *vb, void **out, void *ctx)
+{
+    (void)key, (void)va, (void)vb, (void)out;
+    ++*(unsigned *)ctx;
+    return (enum hamt_conflict_action)77;
+}
+
+/*
+ * A conflict function's invalid answer for colliding keys (in a collision
+ * node or a collision tree, or one entry against them) fails the whole
+ * operation with EINVAL and leaves both inputs as they were.
+ */
+static void
+conflict_fails_inside_collisions(const struct hamt *empty)
+{
+    const struct hamt *x = empty, *y = empty;
+    const struct tk *k[9];
+
+    for (unsigned i = 0; i < 9; i++) {
+        k[i] = tk_key(i, 0x77);
+    }
+    for (unsigned i = 0; i < 6; i++) {
+        x = hamt_set(x, k[i], V(i + 1));
+        y = hamt_set(y, k[i + 3], V(i + 10));
+    }
+    const struct hamt *one = hamt_set(empty, k[4], V(3));
+    const struct hamt *sides[][2] = {{x, y}, {y, x}, {x, one}, {one, x}};
+    for (size_t i = 0; i < sizeof sides / sizeof sides[0]; i++) {
+        const struct hamt *a = sides[i][0], *b = sides[i][1];
+        size_t na = hamt_size(a), nb = hamt_size(b);
+        unsigned calls = 0;
+        errno = 0;
+        cr_assert_null(hamt_merge(a, b, bad_conflict, &calls), "pair %zu", i);
+        cr_assert_eq(errno, EINVAL, "pair %zu: errno %d", i, errno);
+        cr_assert_eq(calls, 1, "pair %zu: went on after the failure", i);
+        calls = 0;
+        errno = 0;
+        cr_assert_null(hamt_intersect(a, b, bad_conflict, &calls));
+        cr_assert_eq(errno, EINVAL);
+        cr_assert_eq(calls, 1);
+        cr_assert_eq(hamt_size(a), na);
+        cr_assert_eq(hamt_size(b), nb);
+        cr_assert_eq(hamt__validate(a), 0);
+        cr_assert_eq(hamt__validate(b), 0);
+    }
+    for (unsigned i = 0; i < 6; i++) {
+        void *v = NULL;
+        cr_assert(hamt_get(x, k[i], &v));
+        cr_assert_eq(v, V(i + 1));
+    }
+}
+
+Test(ops, conflict_failure_inside_collision_nodes_is_einval)
+{
+    conflict_fails_inside_collisions(tk_empty());
+}
+
+Test(ops, conflict_failure_inside_collision_trees_is_einval)
+{
+    conflict_fails_inside_collisions(tk_empty_ordered());
+}
+
+/*
+ * Few large subtrees on each side (a's own: whole children of the root that
+ * b lacks; shared: the other children of the root), each too big to count
+ * within the first budgets of sa_shared_keys: the sizes must still come out
+ * exact once a budget is large enough.
+ */
+Test(ops, set_algebra_sizes_when_counting_needs_several_budgets)
+{
+    enum { N = 32 * 32 * 32 };
+    static const unsigned gones[] = {1, 2, 4, 8};
+
+    const struct tk **k = malloc(N * sizeof *k);
+    cr_assert_not_null(k);
+    const struct hamt *a = tk_empty();
+    for (unsigned i = 0; i < N; i++) {
+        k[i] = tk_key(i, i);
+        a = hamt_set(a, k[i], V(i + 1));
+    }
+    for (unsigned g = 0; g < sizeof gones / sizeof gones[0]; g++) {
+        unsigned gone = gones[g];
+        const struct hamt *b = a;
+        size_t lone = 0;
+        for (unsigned i = 0; i < N; i++) {
+            if ((i & 31) < gone) { /* whole children of the root */
+                b = hamt_remove(b, k[i]);
+                lone++;
+            }
+        }
+        const struct tk *extra = tk_key(N, N);
+        b = hamt_set(b, extra, V(N + 1));
+
+        const struct hamt *mg = hamt_merge(a, b, NULL, NULL);
+        const struct hamt *in = hamt_intersect(a, b, NULL, NULL);
+        const struct hamt *sb = hamt_subtract(a, b);
+        const struct hamt *mr = hamt_merge(b, a, NULL, NULL);
+        cr_assert(mg != NULL && in != NULL && sb != NULL && mr != NULL);
+        cr_assert_eq(hamt_size(mg), N + 1, "gone %u", gone);
+        cr_assert_eq(hamt_size(mr), N + 1, "gone %u", gone);
+        cr_assert_eq(hamt_size(in), N - lone, "gone %u", gone);
+        cr_assert_eq(hamt_size(sb), lone, "gone %u", gone);
+        cr_assert_eq(hamt__validate(mg), 0, "gone %u", gone);
+        cr_assert_eq(hamt__validate(mr), 0, "gone %u", gone);
+        cr_assert_eq(hamt__validate(in), 0, "gone %u", gone);
+        cr_assert_eq(hamt__validate(sb), 0, "gone %u", gone);
+    }
+    free(k);
+}

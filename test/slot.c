@@ -898,6 +898,46 @@ Test(slot, acquire_and_version_fail_with_enomem_without_a_slot_chunk)
     cr_assert(a.ok);
 }
 
+/*
+ * hamt_cell_wait() in such a thread: even with a newer version there it
+ * needs a slot to read the version under, so it fails with ENOMEM and does
+ * not report the version as newer; the next call gets its chunk and
+ * returns at once.
+ */
+static void *
+wait_after_a_failed_chunk(void *p)
+{
+    struct reader_arg *a = p;
+    const struct timespec zero = {0, 0};
+    size_t chunks = hamt__slot_chunk_count();
+
+    hamt__fail_after(1, false);
+    errno = 0;
+    int rc = hamt_cell_wait(a->cell, 0, NULL);
+    int err = errno;
+    hamt__fail_after(0, false);
+#ifdef HAMT_NO_GC
+    a->ok = rc == 0 && err == 0;
+#else
+    a->ok = rc == -1 && err == ENOMEM;
+#endif
+    /* No half-made chunk left behind. */
+    a->ok = a->ok && hamt__slot_chunk_count() == chunks;
+    errno = 0;
+    a->ok = a->ok && hamt_cell_wait(a->cell, 0, &zero) == 0 && errno == 0
+            && hamt_cell_wait(a->cell, 1, &zero) == -1 && errno == ETIMEDOUT;
+    return NULL;
+}
+
+Test(slot, wait_fails_with_enomem_without_a_slot_chunk)
+{
+    struct reader_arg a = {.cell = hamt_cell_new(u64_map(4, 1))};
+
+    cr_assert_eq(hamt_cell_store(a.cell, u64_map(4, 1), NULL), 0);
+    run_thread(wait_after_a_failed_chunk, &a);
+    cr_assert(a.ok);
+}
+
 enum { MANY = 48 };
 
 struct many_arg {
@@ -966,6 +1006,41 @@ Test(slot, incremental_mode_refuses_slot_readers)
     cr_assert_eq(errno, ENOTSUP);
     cr_assert_null(snap);
     cr_assert_not_null(hamt_cell_load(c, NULL));
+}
+
+/*
+ * In incremental mode only hamt_cell_acquire() is refused (S1):
+ * hamt_cell_version() and hamt_cell_wait() in a thread the library has not
+ * registered still work, as a registered thread (a slot no longer
+ * protects), and leave errno alone.
+ */
+static void *
+version_and_wait_in_incremental_mode(void *p)
+{
+    struct reader_arg *a = p;
+    int known_before = GC_thread_is_registered();
+
+    errno = EXDEV;
+    uint64_t v = hamt_cell_version(a->cell);
+    int err = errno;
+    int rc = hamt_cell_wait(a->cell, 0, NULL);
+    a->ok = !known_before && v == 1 && err == EXDEV && rc == 0 && errno == EXDEV
+            && GC_thread_is_registered();
+    return NULL;
+}
+
+Test(slot, incremental_mode_lets_version_and_wait_read_as_registered)
+{
+    struct reader_arg a = {0};
+
+    GC_INIT();
+    GC_enable_incremental();
+    cr_assert(GC_is_incremental_mode(), "incremental mode did not start");
+    a.cell = hamt_cell_new(u64_map(4, 1));
+    cr_assert_not_null(a.cell);
+    cr_assert_eq(hamt_cell_store(a.cell, u64_map(4, 1), NULL), 0);
+    run_thread(version_and_wait_in_incremental_mode, &a);
+    cr_assert(a.ok);
 }
 
 Test(slot, manual_dirty_bits_refuse_cells)

@@ -41,6 +41,7 @@
 #include "stress/payload.h"
 
 #include <criterion/criterion.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -123,6 +124,105 @@ Test(thread, first_cell_call_registers_a_plain_thread)
     cr_assert_eq(p.after_unregister, 0);
     cr_assert_neq(p.after_register, 0, "it can register again");
     cr_assert_eq(p.again, 0);
+}
+
+/*
+ * A plain thread that the collector cannot be told about (here: no
+ * thread-specific key is left for the library's registration, as in a
+ * process that has used up PTHREAD_KEYS_MAX): every call that would
+ * register it fails with ENOMEM, publishes nothing and builds nothing
+ * (hamt_cell(3), hamt_thread(3), hamt_combine(3)).
+ */
+struct unknown_probe {
+    struct hamt_cell *c;
+    struct hamt_combine *cb;
+    const struct hamt *m, *s; /* an integer and a string map */
+    int rc[11], err[11];
+    const void *res[11];
+    unsigned fn_calls;
+};
+
+static const struct hamt *
+unknown_update(const struct hamt *cur, void *ctx)
+{
+    ((struct unknown_probe *)ctx)->fn_calls++;
+    return hamt_set(cur, HAMT_U64(99), NULL);
+}
+
+static void *
+unknown_main(void *arg)
+{
+    struct unknown_probe *p = arg;
+    int i = 0;
+
+#define UNKNOWN_CALL(expr)                                                     \
+    do {                                                                       \
+        errno = 0;                                                             \
+        p->res[i] = (expr);                                                    \
+        p->err[i++] = errno;                                                   \
+    } while (0)
+    UNKNOWN_CALL((void *)(intptr_t)hamt_thread_register());
+    UNKNOWN_CALL(hamt_cell_load(p->c, NULL));
+    UNKNOWN_CALL((void *)(intptr_t)hamt_cell_store(p->c, p->m, NULL));
+    UNKNOWN_CALL((void *)(intptr_t)hamt_cell_cas(p->c, p->m, p->m, NULL));
+    UNKNOWN_CALL(hamt_cell_update(p->c, unknown_update, p));
+    UNKNOWN_CALL(hamt_combine_new(p->c));
+    UNKNOWN_CALL(hamt_set(p->m, HAMT_U64(5), NULL));
+    UNKNOWN_CALL(hamt_set(p->s, "a new key", NULL));
+    UNKNOWN_CALL((void *)(uintptr_t)hamt_cell_version(p->c));
+    UNKNOWN_CALL((void *)(intptr_t)hamt_combine_set(p->cb, HAMT_U64(7), NULL,
+                                                    NULL, NULL));
+#undef UNKNOWN_CALL
+    return NULL;
+}
+
+Test(thread, a_thread_the_collector_cannot_record_gets_enomem)
+{
+    static pthread_key_t keys[PTHREAD_KEYS_MAX + 1];
+    struct unknown_probe p = {0};
+    const struct hamt *m0 = hamt_set(hamt_new(HAMT_KEY_U64), HAMT_U64(1), NULL);
+    size_t nkeys = 0;
+    pthread_t t;
+
+    p.c = hamt_cell_new(m0);
+    cr_assert_not_null(p.c);
+    cr_assert_eq(hamt_cell_store(p.c, m0, NULL), 0);
+    p.m = m0;
+    p.s = hamt_set(hamt_new(HAMT_KEY_STRING), "k", NULL);
+    p.cb = hamt_combine_new(p.c);
+    cr_assert_not_null(p.cb);
+    while (nkeys < PTHREAD_KEYS_MAX
+           && pthread_key_create(&keys[nkeys], NULL) == 0) {
+        nkeys++;
+    }
+    spawn(&t, unknown_main, &p);
+    pthread_join(t, NULL);
+    for (size_t i = 0; i < nkeys; i++) {
+        pthread_key_delete(keys[i]);
+    }
+    const char *what[] = {"hamt_thread_register", "hamt_cell_load",
+                          "hamt_cell_store",      "hamt_cell_cas",
+                          "hamt_cell_update",     "hamt_combine_new",
+                          "hamt_set (integer)",   "hamt_set (string)",
+                          "hamt_cell_version",    "hamt_combine_set"};
+    for (int i = 0; i < 10; i++) {
+        cr_assert_eq(p.err[i], ENOMEM, "%s: errno %d", what[i], p.err[i]);
+    }
+    cr_assert_eq((intptr_t)p.res[0], -1);
+    cr_assert_null(p.res[1]);
+    cr_assert_eq((intptr_t)p.res[2], -1);
+    cr_assert_eq((intptr_t)p.res[3], -1);
+    cr_assert_null(p.res[4]);
+    cr_assert_null(p.res[5]);
+    cr_assert_null(p.res[6]);
+    cr_assert_null(p.res[7]);
+    cr_assert_eq((uintptr_t)p.res[8], 0, "hamt_cell_version: 0 on failure");
+    cr_assert_eq((intptr_t)p.res[9], -1);
+    cr_assert_eq(p.fn_calls, 0, "the update function ran");
+    cr_assert_eq(hamt_cell_version(p.c), 1, "a failed call published");
+    cr_assert_eq(hamt_cell_load(p.c, NULL), m0);
+    cr_assert_eq(hamt_size(p.m), 1);
+    cr_assert_eq(hamt_size(p.s), 1);
 }
 
 static void *
