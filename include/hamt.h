@@ -689,9 +689,10 @@ HAMT_API int hamt_batch_set(struct hamt_batch *b, const void *key, void *val);
  * first, prefetching, so that their cache misses overlap: loading a large
  * map this way is much faster than n calls of hamt_batch_set().  Returns 0,
  * or -1 with errno EINVAL (NULL or ended batch, NULL arrays with n > 0, an
- * invalid key: nothing changed) or ENOMEM (the first *done pairs were
- * applied, the rest not).  *done (when done is not NULL) receives the
- * number of pairs applied.
+ * invalid key: nothing changed; or a key callback discarded the batch: it
+ * stops at the next pair, *done is 0), EBUSY or ENOMEM (the first *done
+ * pairs were applied, the rest not).  *done (when done is not NULL)
+ * receives the number of pairs applied.
  */
 HAMT_API int hamt_batch_set_many(struct hamt_batch *b, size_t n,
                                  const void *const keys[], void *const vals[],

@@ -864,6 +864,7 @@ static struct {
     const struct hamt *finished;
     bool got;
     void *got_val;
+    unsigned hashes; /* calls of cbk_hash */
 } cbk;
 
 static void
@@ -900,6 +901,7 @@ static uint64_t
 cbk_hash(const void *k, void *ctx)
 {
     (void)ctx;
+    cbk.hashes++;
     if (!cbk.in_equal) {
         cbk_act();
     }
@@ -1015,6 +1017,53 @@ Test(batch, a_discard_from_a_key_callback_ends_the_batch_afterwards)
         cr_assert(hamt_get(m, (const void *)50, &v));
         cr_assert_eq(v, V(50), "the source is untouched");
     }
+}
+
+/*
+ * A discard from a key callback of hamt_batch_set_many: the call used to
+ * go on hashing and editing every later group of the doomed batch, and
+ * stored the pairs it went through in *done, where hamt_batch(3) says 0.
+ * It now stops within the group it was in.
+ */
+Test(batch, a_set_many_whose_callback_discards_stops_and_reports_none)
+{
+    const void *keys[4 * HAMT_GET_GROUP];
+    void *vals[4 * HAMT_GET_GROUP];
+    const size_t n = sizeof keys / sizeof keys[0];
+    size_t done = 99;
+    const struct hamt *m = cbk_batch(false);
+
+    for (size_t i = 0; i < n; i++) {
+        keys[i] = (const void *)(uintptr_t)(1001 + i);
+        vals[i] = V(i + 1);
+    }
+    cbk.hashes = 0;
+    cbk.what = 2;
+    errno = 0;
+    cr_assert_eq(hamt_batch_set_many(cbk.b, n, keys, vals, &done), -1);
+    cr_assert_eq(errno, EINVAL);
+    cr_assert_eq(done, 0, "done %zu", done);
+    cr_assert_leq(cbk.hashes, HAMT_GET_GROUP, "later groups were hashed");
+    cr_assert_eq(hamt_batch_size(cbk.b), 0);
+    cr_assert_null(hamt_batch_finish(cbk.b));
+    cr_assert_not(hamt_contains(m, keys[0]), "the source is untouched");
+}
+
+/* A query whose callback discards still answers; the batch ends after. */
+Test(batch, a_get_whose_callback_discards_answers_then_ends_the_batch)
+{
+    void *v = NULL;
+
+    cbk_batch(false);
+    cbk.what = 2;
+    errno = 0;
+    cr_assert(hamt_batch_get(cbk.b, (const void *)(uintptr_t)7, &v));
+    cr_assert_eq(v, V(8));
+    cr_assert_eq(errno, 0, "a query leaves errno alone");
+    cr_assert_eq(hamt_batch_size(cbk.b), 0);
+    errno = 0;
+    cr_assert_null(hamt_batch_finish(cbk.b));
+    cr_assert_eq(errno, EINVAL);
 }
 
 /* The map a callback finished must not change afterwards (remove). */
