@@ -913,36 +913,6 @@ Test(cell, wait_sleeps_when_the_futex_fails, .timeout = 60)
     }
 }
 
-/*
- * For the calling thread only: the library's futex wait fails with ENOSYS
- * and clock_nanosleep() with EPERM, as a sandbox that refuses both would.
- */
-static void
-deny_futex_wait_and_nap(void)
-{
-    enum {
-        ARG1 = offsetof(struct seccomp_data, args[1])
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-               + 4
-#endif
-    };
-    struct sock_filter f[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clock_nanosleep, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_futex, 0, 3),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG1),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
-                 FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    };
-    struct sock_fprog prog = {sizeof f / sizeof f[0], f};
-
-    cr_assert_eq(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
-    cr_assert_eq(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog), 0);
-}
-
 struct nap_fail {
     struct hamt_cell *c;
     int rc[2], err[2];
@@ -954,7 +924,8 @@ nap_fail_main(void *arg)
     struct nap_fail *n = arg;
     const struct timespec hour = {3600, 0};
 
-    deny_futex_wait_and_nap();
+    /* As a sandbox that refuses both would. */
+    deny_futex_wait_and_nap(ENOSYS, EPERM);
     errno = 0;
     n->rc[0] = hamt_cell_wait(n->c, 0, NULL);
     n->err[0] = errno;

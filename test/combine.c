@@ -334,6 +334,39 @@ start_holder(struct sub *hs, struct holder *h, size_t wait_for)
     }
 }
 
+/*
+ * A fresh cell and combiner whose map holds keys 10000 .. 11999: a base
+ * big enough that sets copy a few nodes each.
+ */
+static void
+fresh_base_2000(void)
+{
+    cell = hamt_cell_new(hamt_new(HAMT_KEY_U64));
+    comb = hamt_combine_new(cell);
+    cr_assert_not_null(comb);
+    for (uint64_t k = 0; k < 2000; k++) {
+        cr_assert_eq(hamt_combine_set(comb, K(10000 + k), V(k), NULL, NULL),
+                     0);
+    }
+}
+
+/*
+ * Starts a holder round and the three requests of s[], which wait in the
+ * list until it ends and then form the next round, and joins them all.
+ */
+static void
+holder_and_three(struct sub *hs, struct holder *h, struct sub s[3])
+{
+    start_holder(hs, h, 3);
+    for (int i = 0; i < 3; i++) {
+        start(&s[i]);
+    }
+    pthread_join(hs->t, NULL);
+    for (int i = 0; i < 3; i++) {
+        pthread_join(s[i].t, NULL);
+    }
+}
+
 Test(combine, waiting_requests_publish_as_one_version)
 {
     struct holder h = {0};
@@ -967,28 +1000,14 @@ oom_during_batch(bool persistent)
         int ok = 0;
         void *val;
 
-        cell = hamt_cell_new(hamt_new(HAMT_KEY_U64));
-        comb = hamt_combine_new(cell);
-        cr_assert_not_null(comb);
-        /* A base big enough that sets copy a few nodes each. */
-        for (uint64_t k = 0; k < 2000; k++) {
-            cr_assert_eq(hamt_combine_set(comb, K(10000 + k), V(k), NULL, NULL),
-                         0);
-        }
+        fresh_base_2000();
         uint64_t v0 = hamt_cell_version(cell);
         h.fail = n;
         h.persistent = persistent;
-        start_holder(&hs, &h, 3);
         s[0] = (struct sub){.op = 0, .key = 1, .val = V(11)};
         s[1] = (struct sub){.op = 1, .key = 10005};
         s[2] = (struct sub){.op = 2, .key = 3};
-        for (int i = 0; i < 3; i++) {
-            start(&s[i]);
-        }
-        pthread_join(hs.t, NULL);
-        for (int i = 0; i < 3; i++) {
-            pthread_join(s[i].t, NULL);
-        }
+        holder_and_three(&hs, &h, s);
         hamt__fail_after(0, false);
         m = hamt_cell_load(cell, NULL);
         cr_assert_eq(hamt__validate(m), 0);
@@ -1138,25 +1157,12 @@ Test(combine, one_failed_allocation_fails_at_most_one_request)
         struct sub hs = {0}, s[3] = {{0}};
         unsigned failed;
 
-        cell = hamt_cell_new(hamt_new(HAMT_KEY_U64));
-        comb = hamt_combine_new(cell);
-        cr_assert_not_null(comb);
-        for (uint64_t k = 0; k < 2000; k++) {
-            cr_assert_eq(hamt_combine_set(comb, K(10000 + k), V(k), NULL, NULL),
-                         0);
-        }
+        fresh_base_2000();
         h.fail = n;
-        start_holder(&hs, &h, 3);
         s[0] = (struct sub){.op = 0, .key = 1, .val = V(11)};
         s[1] = (struct sub){.op = 1, .key = 10005};
         s[2] = (struct sub){.op = 0, .key = 3, .val = V(33)};
-        for (int i = 0; i < 3; i++) {
-            start(&s[i]);
-        }
-        pthread_join(hs.t, NULL);
-        for (int i = 0; i < 3; i++) {
-            pthread_join(s[i].t, NULL);
-        }
+        holder_and_three(&hs, &h, s);
         hamt__fail_after(0, false);
         failed = (hs.rc != 0) + (s[0].rc != 0) + (s[1].rc != 0)
                  + (s[2].rc != 0);

@@ -469,16 +469,26 @@ Test(oom, batches_over_collision_nodes_fail_cleanly)
  */
 #define FRESH_KEYS 64
 
-Test(oom, string_key_meeting_an_entry_fails_cleanly)
+/* A map of the strings "s0" .. "s1999". */
+static const struct hamt *
+strings_2000(void)
 {
     const struct hamt *m = hamt_new(HAMT_KEY_STRING);
-    static char fresh[FRESH_KEYS][16];
     char key[16];
 
     for (unsigned i = 0; i < 2000; i++) {
         snprintf(key, sizeof key, "s%u", i);
         m = hamt_set(m, key, V(i));
+        cr_assert_not_null(m);
     }
+    return m;
+}
+
+Test(oom, string_key_meeting_an_entry_fails_cleanly)
+{
+    const struct hamt *m = strings_2000();
+    static char fresh[FRESH_KEYS][16];
+
     for (int p = 0; p < 2; p++) {
         for (unsigned i = 0; i < FRESH_KEYS; i++) {
             snprintf(fresh[i], sizeof fresh[i], "fresh%u", i);
@@ -512,14 +522,10 @@ Test(oom, bytes_key_copy_failure_is_clean)
 
 Test(oom, batch_string_key_copy_failure_leaves_the_batch_as_it_was)
 {
-    const struct hamt *m = hamt_new(HAMT_KEY_STRING);
+    const struct hamt *m = strings_2000();
     static char fresh[FRESH_KEYS][16];
     char key[16];
 
-    for (unsigned i = 0; i < 2000; i++) {
-        snprintf(key, sizeof key, "s%u", i);
-        m = hamt_set(m, key, V(i));
-    }
     for (int p = 0; p < 2; p++) {
         /* Partly owned: some paths copied by the batch already. */
         struct hamt_batch *b = hamt_batch_begin(m);

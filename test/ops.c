@@ -916,6 +916,25 @@ Test(ops, set_algebra_of_close_versions_costs_only_the_differences,
 }
 
 /*
+ * A map of the test keys 0 .. n-1 (key i hashed as i), bound to i + 1;
+ * *keys receives the keys (malloc'd, for the caller to free).
+ */
+static const struct hamt *
+tk_map_of_n(unsigned n, const struct tk ***keys)
+{
+    const struct tk **k = malloc(n * sizeof *k);
+    cr_assert_not_null(k);
+    const struct hamt *a = tk_empty();
+    for (unsigned i = 0; i < n; i++) {
+        k[i] = tk_key(i, i);
+        a = hamt_set(a, k[i], V(i + 1));
+        cr_assert_not_null(a);
+    }
+    *keys = k;
+    return a;
+}
+
+/*
  * The size of a set operation's result.  The walk keeps at most
  * SA_LIST_CAP (256) of the subtrees the two maps share and of those only a
  * holds, and counts the keys of the smaller list.  Keys whose hash is their
@@ -930,13 +949,8 @@ Test(ops, set_algebra_sizes_with_many_shared_and_lone_subtrees)
     enum { N = 32 * 32 * 32 };
     static const unsigned gones[] = {16, 28, 4};
 
-    const struct tk **k = malloc(N * sizeof *k);
-    cr_assert_not_null(k);
-    const struct hamt *a = tk_empty();
-    for (unsigned i = 0; i < N; i++) {
-        k[i] = tk_key(i, i);
-        a = hamt_set(a, k[i], V(i + 1));
-    }
+    const struct tk **k;
+    const struct hamt *a = tk_map_of_n(N, &k);
     cr_assert_eq(hamt_size(a), N);
     for (unsigned g = 0; g < sizeof gones / sizeof gones[0]; g++) {
         unsigned gone = gones[g];
@@ -1403,13 +1417,8 @@ Test(ops, set_algebra_sizes_when_counting_needs_several_budgets)
     enum { N = 32 * 32 * 32 };
     static const unsigned gones[] = {1, 2, 4, 8};
 
-    const struct tk **k = malloc(N * sizeof *k);
-    cr_assert_not_null(k);
-    const struct hamt *a = tk_empty();
-    for (unsigned i = 0; i < N; i++) {
-        k[i] = tk_key(i, i);
-        a = hamt_set(a, k[i], V(i + 1));
-    }
+    const struct tk **k;
+    const struct hamt *a = tk_map_of_n(N, &k);
     for (unsigned g = 0; g < sizeof gones / sizeof gones[0]; g++) {
         unsigned gone = gones[g];
         const struct hamt *b = a;

@@ -888,14 +888,23 @@ acquire_after_a_failed_chunk(void *p)
     return NULL;
 }
 
-Test(slot, acquire_and_version_fail_with_enomem_without_a_slot_chunk)
+/*
+ * Runs fn in a thread of its own on a cell at version 1 (so that a failed
+ * hamt_cell_version's 0 means failure) and checks what it found.
+ */
+static void
+run_on_version_1(void *(*fn)(void *))
 {
     struct reader_arg a = {.cell = hamt_cell_new(u64_map(4, 1))};
 
-    /* Version 1, so that the failed hamt_cell_version's 0 means failure. */
     cr_assert_eq(hamt_cell_store(a.cell, u64_map(4, 1), NULL), 0);
-    run_thread(acquire_after_a_failed_chunk, &a);
+    run_thread(fn, &a);
     cr_assert(a.ok);
+}
+
+Test(slot, acquire_and_version_fail_with_enomem_without_a_slot_chunk)
+{
+    run_on_version_1(acquire_after_a_failed_chunk);
 }
 
 /*
@@ -931,11 +940,7 @@ wait_after_a_failed_chunk(void *p)
 
 Test(slot, wait_fails_with_enomem_without_a_slot_chunk)
 {
-    struct reader_arg a = {.cell = hamt_cell_new(u64_map(4, 1))};
-
-    cr_assert_eq(hamt_cell_store(a.cell, u64_map(4, 1), NULL), 0);
-    run_thread(wait_after_a_failed_chunk, &a);
-    cr_assert(a.ok);
+    run_on_version_1(wait_after_a_failed_chunk);
 }
 
 enum { MANY = 48 };

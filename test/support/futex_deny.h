@@ -19,13 +19,14 @@
 /*
  * For the calling thread only: the futex operation that the library's
  * waits sleep in (FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG: hamt_cell_wait(),
- * a combined update's submitter) fails with `err`; every other system
- * call, and every other futex operation (the collector's locks wait with
- * FUTEX_WAIT), is allowed.  The filter does not check the architecture:
- * it is the test's own thread, making native calls only.
+ * a combined update's submitter) fails with `err`, and, when nap_err is
+ * not 0, clock_nanosleep() (the library's naps) with nap_err; every other
+ * system call, and every other futex operation (the collector's locks wait
+ * with FUTEX_WAIT), is allowed.  The filter does not check the
+ * architecture: it is the test's own thread, making native calls only.
  */
 static inline void
-deny_futex_wait(int err)
+deny_futex_wait_and_nap(int err, int nap_err)
 {
     enum {
         ARG1 = offsetof(struct seccomp_data, args[1])
@@ -33,8 +34,14 @@ deny_futex_wait(int err)
                + 4
 #endif
     };
+    const unsigned nap_ret =
+        nap_err != 0
+            ? SECCOMP_RET_ERRNO | ((unsigned)nap_err & SECCOMP_RET_DATA)
+            : SECCOMP_RET_ALLOW;
     struct sock_filter f[] = {
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clock_nanosleep, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, nap_ret),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_futex, 0, 3),
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG1),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
@@ -49,6 +56,13 @@ deny_futex_wait(int err)
                  "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
     cr_assert_eq(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog), 0,
                  "seccomp filter: %s", strerror(errno));
+}
+
+/* The futex wait alone fails with `err`; naps work. */
+static inline void
+deny_futex_wait(int err)
+{
+    deny_futex_wait_and_nap(err, 0);
 }
 
 #endif /* HAMT_TEST_FUTEX_DENY_H */
