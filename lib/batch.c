@@ -203,8 +203,11 @@ hamt_batch_set_many(struct hamt_batch *b, size_t n, const void *const keys[],
             return -1;
         }
     }
+    int rc = 0;
+
     batch_enter(b);
-    for (size_t i = 0; i < n && !b->ending; i += HAMT_GET_GROUP) {
+    /* Until a pair fails, or a key callback discards b (`ending`). */
+    for (size_t i = 0; rc == 0 && i < n && !b->ending; i += HAMT_GET_GROUP) {
         size_t g = n - i < HAMT_GET_GROUP ? n - i : HAMT_GET_GROUP;
         /*
          * Walk the group's paths first with the batched lookup, which
@@ -212,34 +215,24 @@ hamt_batch_set_many(struct hamt_batch *b, size_t n, const void *const keys[],
          * group overlap; the updates then find their paths in cache.
          */
         hamt__get_many(b->m, g, keys + i, NULL, found, true, hashes);
-        for (size_t j = i; j < i + g; j++) {
-            if (b->ending) {
-                break; /* a key callback discarded b: no more pairs */
-            }
+        for (size_t j = i; j < i + g && !b->ending; j++) {
             /* The walk's hashes: a custom hash is not called twice. */
             if (hamt__edit_set_hashed(&b->m, b->owner, keys[j], vals[j],
                                       hashes[j - i])
                 < 0) {
-                /* errno = ENOMEM; keys[0 .. j-1] are set */
-                (void)batch_leave(b, -1);
-                if (b->owner == 0 && done != NULL) {
-                    *done = 0; /* discarded meanwhile (EINVAL) */
-                }
-                return -1;
+                rc = -1; /* errno = ENOMEM; keys[0 .. j-1] are set */
+                break;
             }
             if (done != NULL) {
                 *done = j + 1;
             }
         }
     }
-    if (batch_leave(b, 0) != 0) {
-        /* A key callback discarded b (EINVAL): no pair stays applied. */
-        if (done != NULL) {
-            *done = 0;
-        }
-        return -1;
+    rc = batch_leave(b, rc);
+    if (b->owner == 0 && done != NULL) {
+        *done = 0; /* discarded meanwhile (EINVAL): no pair stays */
     }
-    return 0;
+    return rc;
 }
 
 int
