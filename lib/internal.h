@@ -335,18 +335,13 @@ int hamt__edit_set_hashed(struct hamt **pm, uint64_t owner, const void *key,
                           void *val, uint64_t h);
 int hamt__edit_remove(struct hamt **pm, uint64_t owner, const void *key);
 /*
- * hamt_alter() in two steps (ops.c).  decide: fn's action for `key`
- * in m (the value to bind in *nv); fn may do anything, the caller checks
- * afterwards that what it edits is still there (hamt_batch_alter() does the
- * lookup and calls fn itself, to keep the key callbacks apart from fn).
- * apply: the action as an
- * edit of *pm by `owner` (0: persistent, *pm is replaced on a change): 0,
- * or -1 with errno = ENOMEM (nothing changed) or EINVAL (not a
- * hamt_alter_action).
+ * The second step of hamt_alter() (ops.c), shared with hamt_batch_alter():
+ * the action fn chose for `key`, as an edit of *pm by `owner` (0:
+ * persistent, *pm is replaced on a change): 0, or -1 with errno = ENOMEM
+ * (nothing changed) or EINVAL (not a hamt_alter_action).  The first step,
+ * the lookup and fn, each caller makes itself (the batch keeps its key
+ * callbacks apart from fn).
  */
-enum hamt_alter_action hamt__alter_decide(const struct hamt *m, const void *key,
-                                          hamt_alter_fn fn, void *ctx,
-                                          void **nv);
 int hamt__alter_apply(struct hamt **pm, uint64_t owner, const void *key,
                       enum hamt_alter_action act, void *nv);
 /*

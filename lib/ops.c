@@ -30,7 +30,8 @@
  *
  * Function families:
  *   ops_walk_*    visit every entry of a subtree
- *   hamt__alter_* alter in two steps (decide, apply), shared with batch.c
+ *   alter_decide, hamt__alter_apply  alter in two steps; apply shared with
+ *                 batch.c
  *   ops_diff_*    structural diff, skipping shared subtrees
  *   sa_*          the set algebra: a walk over both maps at once that takes
  *                 every subtree only one map holds, or both share, whole
@@ -105,9 +106,10 @@ ops_walk_sub(const struct hamt__kt *kt, const void *p, unsigned shift,
 
 /* ---- update ---- */
 
-enum hamt_alter_action
-hamt__alter_decide(const struct hamt *m, const void *key, hamt_alter_fn fn,
-                   void *ctx, void **nv)
+/* fn's action for `key` in m, the value to bind in *nv. */
+static enum hamt_alter_action
+alter_decide(const struct hamt *m, const void *key, hamt_alter_fn fn,
+             void *ctx, void **nv)
 {
     void *old = NULL;
     bool present = hamt__get(m, key, &old);
@@ -147,7 +149,7 @@ hamt_alter(const struct hamt *m, const void *key, hamt_alter_fn fn, void *ctx)
         return NULL;
     }
     void *nv;
-    enum hamt_alter_action act = hamt__alter_decide(m, key, fn, ctx, &nv);
+    enum hamt_alter_action act = alter_decide(m, key, fn, ctx, &nv);
 
     return hamt__alter_apply(&r, 0, key, act, nv) < 0 ? NULL : r;
 }
