@@ -182,6 +182,10 @@ debug_validate(const struct hamt__kt *kt, const void *p, unsigned shift,
     for (uint32_t f = 0; f < HAMT_FANOUT; f++) {
         uint32_t bit = UINT32_C(1) << f;
         uint64_t fp = prefix | ((uint64_t)f << shift);
+        if (shift == 60 && f >= 16 && ((n->datamap | n->nodemap) & bit)) {
+            /* No hash has these bits; fp, shifted past bit 63, lost one. */
+            return 2;
+        }
         if (n->datamap & bit) {
             uint64_t h = hamt__key_hash(kt, nd_key(n, i));
             if ((h & (pmask | ((uint64_t)HAMT_MASK << shift))) != fp) {
@@ -190,9 +194,6 @@ debug_validate(const struct hamt__kt *kt, const void *p, unsigned shift,
             i++;
             (*count)++;
         } else if (n->nodemap & bit) {
-            if (shift == 60 && f >= 16) {
-                return 2; /* no hash has these bits */
-            }
             int rc = debug_validate(kt, nd_child(n, bit), shift + HAMT_BITS, fp,
                                     false, count);
             if (rc != 0) {

@@ -307,6 +307,30 @@ Test(node, validate_names_each_broken_invariant)
     cr_assert_eq(hamt__validate(c2), 0);
 }
 
+/*
+ * At shift 60 only fragments 0-15 exist (a hash has 4 bits left there):
+ * an entry under bit 16-31 is misplaced, as a child there is, even when
+ * its hash's top bits equal the bit number modulo 16.
+ */
+Test(node, validate_rejects_an_entry_past_the_last_fragment)
+{
+    const struct hamt *m = tk_map(2, (uint64_t[]){0, UINT64_C(1) << 60});
+    const struct node *p = hamt__root(m);
+
+    for (unsigned shift = 0; shift < 60; shift += HAMT_BITS) {
+        cr_assert_eq(p->datamap, 0);
+        cr_assert_eq(p->nodemap, 1);
+        p = nd_child(p, 1);
+    }
+    struct node *last = (struct node *)(uintptr_t)p;
+    cr_assert_eq(last->datamap, 0x3, "k0 under fragment 0, k1 under 1");
+    cr_assert_eq(hamt__validate(m), 0);
+    last->datamap = 0x1 | UINT32_C(1) << 17; /* k1 under fragment 17 */
+    cr_assert_eq(hamt__validate(m), 2, "entry under a fragment no hash has");
+    last->datamap = 0x3;
+    cr_assert_eq(hamt__validate(m), 0);
+}
+
 /* The same for collision trees (ordered key types, ctree.c). */
 Test(node, validate_names_each_broken_collision_tree_invariant)
 {
