@@ -587,12 +587,14 @@ typedef int (*hamt_diff_fn)(const void *key, void *old_val, void *new_val,
 /*
  * hamt_diff - call fn once per key added (in b only), removed (in a only)
  * or changed (values not the same word and, when veq is not NULL,
- * veq(old, new, ctx) false) between `a` and `b`, in trie order.  Subtrees
- * the two maps share are skipped, so the work grows with the number of
- * differences, not with the size of the maps.  The key passed is b's for
- * added and changed keys, a's for removed ones.  Returns 0 after all
- * differences, 1 when fn stopped the walk, or -1 with errno EINVAL (NULL
- * map or fn, different key types).  Never allocates.
+ * veq(old, new, ctx) false) between `a` and `b`, fragment by fragment in
+ * hash order (not hamt_iter()'s order, which gives a node's entries before
+ * its children's keys).  Subtrees the two maps share are skipped, so the
+ * work grows with the number of differences, not with the size of the
+ * maps.  The key passed is b's for added and changed keys, a's for removed
+ * ones.  Returns 0 after all differences, 1 when fn stopped the walk, or -1
+ * with errno EINVAL (NULL map or fn, different key types).  Never
+ * allocates.
  * Thread safety: any thread, concurrently with anything; fn and veq run
  * in the calling thread.
  */
