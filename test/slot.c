@@ -3,7 +3,8 @@
  * hamt_snapshot_release; lib/slot.h and lib/thread.c): results, errno on
  * every error path, several snapshots held at once, slots reused after a
  * thread exits, growth past one chunk, snapshots surviving forced
- * collections in a thread the collector never heard of, a publication
+ * collections in a thread the collector never heard of (two of them
+ * iterated and diffed against each other there), a publication
  * landing inside the protocol (between A1 and A2), the refused
  * collector modes and the marker count.
  *
@@ -328,6 +329,133 @@ Test(slot, snapshot_in_the_last_slot_of_a_chunk_survives_collections,
 {
     cr_assert_eq(survives_collections(31), 31,
                  "the snapshot is not in the chunk's last slot");
+}
+
+/*
+ * Two snapshots held at once by a thread the collector does not know, read
+ * whole after collections: iterated, diffed against each other both ways,
+ * compared (hamt_cell(3): "two versions to compare with hamt_diff(3)").
+ * The cell's version 1 binds keys 0 .. TWO_NKEYS-1 to payloads of payload
+ * version 0; version 2 rebinds the even keys to payloads of version 1 and
+ * removes key 1; later versions replace every payload, so only the two
+ * slots keep versions 1 and 2 alive.
+ */
+enum { TWO_NKEYS = 600 };
+
+struct two_arg {
+    struct hamt_cell *cell;
+    atomic_int phase; /* 1 first held, 2 second out, 3 held, 4 collected */
+    unsigned changed, removed, other;
+    int ok;
+};
+
+static int
+two_diff(const void *key, void *ov, void *nv, enum hamt_diff_kind kind,
+         void *ctx)
+{
+    struct two_arg *a = ctx;
+    uint64_t k = HAMT_AS_U64(key);
+
+    if (kind == HAMT_DIFF_CHANGED && k % 2 == 0 && payload_ok(ov, k, 0)
+        && payload_ok(nv, k, 1)) {
+        a->changed++;
+    } else if (kind == HAMT_DIFF_REMOVED && k == 1 && payload_ok(ov, 1, 0)
+               && nv == NULL) {
+        a->removed++;
+    } else {
+        a->other++;
+    }
+    return 0;
+}
+
+/* Whether m is whole: the map of payload version v (0 or 1) above. */
+static bool
+two_intact(const struct hamt *m, uint64_t v)
+{
+    struct hamt_iter it;
+    const void *key;
+    void *val;
+    size_t n = 0;
+
+    hamt_iter_init(&it, m);
+    while (hamt_iter_next(&it, &key, &val)) {
+        uint64_t k = HAMT_AS_U64(key);
+
+        if (k >= TWO_NKEYS || (v == 1 && k == 1)
+            || !payload_ok(val, k, v == 1 && k % 2 == 0 ? 1 : 0)) {
+            return false;
+        }
+        n++;
+    }
+    return n == hamt_size(m) && n == TWO_NKEYS - v;
+}
+
+static void *
+two_reader(void *p)
+{
+    struct two_arg *a = p;
+    struct hamt_snapshot *s0, *s1;
+    uint64_t v0 = 9, v1 = 9;
+    const struct hamt *m0 = hamt_cell_acquire(a->cell, &v0, &s0);
+
+    atomic_store(&a->phase, 1);
+    wait_phase(&a->phase, 2);
+    const struct hamt *m1 = hamt_cell_acquire(a->cell, &v1, &s1);
+
+    atomic_store(&a->phase, 3);
+    wait_phase(&a->phase, 4);
+    a->ok = m0 != NULL && m1 != NULL && v0 == 1 && v1 == 2 && two_intact(m0, 0)
+            && two_intact(m1, 1) && hamt_diff(m0, m1, NULL, two_diff, a) == 0
+            && a->changed == TWO_NKEYS / 2 && a->removed == 1 && a->other == 0
+            && !hamt_equal(m0, m1, NULL, NULL) && two_intact(m0, 0);
+    a->changed = a->removed = a->other = 0;
+    /* Reversed: the even keys change back, key 1 comes back (other). */
+    a->ok = a->ok && hamt_diff(m1, m0, NULL, two_diff, a) == 0
+            && a->other == TWO_NKEYS / 2 + 1;
+    a->ok = a->ok && hamt_snapshot_release(s1) == 0
+            && hamt_snapshot_release(s0) == 0;
+    return NULL;
+}
+
+/* Publishes the version `ver` of the test, in a frame of its own so that
+ * the caller's stack keeps no pointer to the map. */
+static __attribute__((noinline)) void
+two_publish(struct hamt_cell *c, const struct hamt *base, unsigned ver)
+{
+    const struct hamt *m = base;
+
+    for (uint64_t k = 0; k < TWO_NKEYS; k++) {
+        if (ver == 1 && k == 1) {
+            m = hamt_remove(m, HAMT_U64(1));
+        } else if (ver != 1 || k % 2 == 0) {
+            m = hamt_set(m, HAMT_U64(k), payload_alloc(k, ver));
+        }
+        cr_assert_not_null(m);
+    }
+    cr_assert_eq(hamt_cell_store(c, m, NULL), 0);
+}
+
+Test(slot, two_held_snapshots_iterate_and_diff_after_collections,
+     .timeout = 120)
+{
+    struct two_arg a = {0};
+    pthread_t t;
+
+    a.cell = hamt_cell_new(hamt_new(HAMT_KEY_U64));
+    cr_assert_not_null(a.cell);
+    two_publish(a.cell, hamt_new(HAMT_KEY_U64), 0);
+    cr_assert_eq(pthread_create(&t, NULL, two_reader, &a), 0);
+    wait_phase(&a.phase, 1);
+    two_publish(a.cell, hamt_cell_load(a.cell, NULL), 1);
+    atomic_store(&a.phase, 2);
+    wait_phase(&a.phase, 3);
+    for (unsigned round = 2; round < 6; round++) {
+        two_publish(a.cell, hamt_new(HAMT_KEY_U64), round);
+        GC_gcollect();
+    }
+    atomic_store(&a.phase, 4);
+    cr_assert_eq(pthread_join(t, NULL), 0);
+    cr_assert(a.ok, "a held snapshot was damaged, or the diff was wrong");
 }
 
 /*
