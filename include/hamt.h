@@ -185,6 +185,8 @@ struct hamt_iter {
  * Returns 0, or -1 with errno EINVAL (malformed HAMT_SEED or
  * HAMT_GC_BUDGET), ENOTSUP (built with -mpopcnt, CPU without popcnt),
  * EPERM (first call off the main thread) or ENOMEM.
+ * Thread safety: any thread, any time, once the first call (from the main
+ * thread) has returned.
  */
 HAMT_API int hamt_init(void);
 
@@ -194,6 +196,9 @@ HAMT_API int hamt_init(void);
  * The environment variable HAMT_SEED (32 hex digits) does the same at init.
  * Returns 0, or -1 with errno EINVAL (NULL seed) or EBUSY, or with the
  * errno of the library's set-up if that has failed (permanently) already.
+ * Thread safety: any thread; only before the first map of a built-in key
+ * type exists, so call it early in main().  A call that races with the
+ * first hamt_new() takes effect for every map or fails with EBUSY.
  */
 HAMT_API int hamt_set_seed(const uint8_t seed[16]);
 
@@ -247,6 +252,7 @@ HAMT_API size_t hamt_gc_budget(void);
  * HAMT_KEY_CUSTOM), or the errno of a failed hamt_init() (EINVAL for a
  * malformed HAMT_SEED, ENOTSUP, ENOMEM, EPERM for a first call off the
  * main thread).
+ * Thread safety: any thread, any time, concurrently with anything.
  */
 HAMT_API const struct hamt *hamt_new(enum hamt_key_kind kind);
 
@@ -278,6 +284,8 @@ HAMT_API const struct hamt *hamt_new_scalar(enum hamt_key_kind kind);
  * sizeof(struct hamt_key_type), or HAMT_KEY_TYPE_SIZE_V1 (no compare).
  * Returns NULL with errno EINVAL (NULL kt, wrong size, NULL hash or equal)
  * or ENOMEM, or the errno of a failed hamt_init().
+ * Thread safety: any thread the collector knows (it takes a lock and
+ * allocates the first time it sees a type), concurrently with anything.
  */
 HAMT_API const struct hamt *hamt_new_custom(const struct hamt_key_type *kt);
 
@@ -286,13 +294,21 @@ HAMT_API const struct hamt *hamt_new_custom(const struct hamt_key_type *kt);
  * built-in kind (the scalar one for a scalar map), or the one
  * hamt_new_custom() gave for m's key type.  NULL
  * with errno EINVAL for a NULL m.
+ * Thread safety: any thread, any time, concurrently with anything; never
+ * locks or allocates.
  */
 HAMT_API const struct hamt *hamt_new_like(const struct hamt *m);
 
-/* hamt_size - number of entries, O(1); 0 for NULL. */
+/*
+ * hamt_size - number of entries, O(1); 0 for NULL.
+ * Thread safety: any thread, any time, concurrently with anything.
+ */
 HAMT_API size_t hamt_size(const struct hamt *m);
 
-/* hamt_key_kind - the key kind of `m`; 0 (no kind) for NULL. */
+/*
+ * hamt_key_kind - the key kind of `m`; 0 (no kind) for NULL.
+ * Thread safety: any thread, any time, concurrently with anything.
+ */
 HAMT_API enum hamt_key_kind hamt_key_kind(const struct hamt *m);
 
 /* ---- lookup (hamt_get(3)) ---- */
@@ -306,6 +322,9 @@ HAMT_API enum hamt_key_kind hamt_key_kind(const struct hamt *m);
  * the path's bits, not necessarily all 64), and among keys with the same
  * full hash equal on each, or O(log n) compare calls when the type has an
  * order.
+ * Thread safety: any thread, any time, concurrently with anything, on any map;
+ * the thread must be known to the collector or hold `m` as a snapshot of
+ * hamt_cell_acquire() (see hamt(3)).
  */
 HAMT_API bool hamt_get(const struct hamt *m, const void *key, void **val);
 
@@ -318,12 +337,16 @@ HAMT_API bool hamt_get(const struct hamt *m, const void *key, void **val);
  * faster than n calls of hamt_get().  Never allocates, never locks, never
  * touches errno.  A NULL map or keys array, or an invalid key among keys,
  * finds nothing (found[] all false, 0 returned); a NULL found returns 0.
+ * Thread safety: as hamt_get().
  */
 HAMT_API size_t hamt_get_many(const struct hamt *m, size_t n,
                               const void *const keys[], void *vals[],
                               bool found[]);
 
-/* hamt_contains - hamt_get() without the value. */
+/*
+ * hamt_contains - hamt_get() without the value.
+ * Thread safety: as hamt_get().
+ */
 HAMT_API bool hamt_contains(const struct hamt *m, const void *key);
 
 /* ---- updates (hamt_set(3)) ---- */
@@ -332,6 +355,8 @@ HAMT_API bool hamt_contains(const struct hamt *m, const void *key);
  * hamt_set - the map `m` with `key` bound to `val`.  Returns `m` itself
  * (allocating nothing) when key is already bound to exactly `val`.
  * NULL with errno EINVAL (NULL map or invalid key) or ENOMEM.
+ * Thread safety: any thread the collector knows (it allocates), concurrently
+ * with anything; takes no lock of its own.
  */
 HAMT_API const struct hamt *hamt_set(const struct hamt *m, const void *key,
                                      void *val);
@@ -339,17 +364,23 @@ HAMT_API const struct hamt *hamt_set(const struct hamt *m, const void *key,
 /*
  * hamt_remove - the map `m` without `key`.  Returns `m` itself (allocating
  * nothing) when key is absent.  NULL with errno EINVAL or ENOMEM.
+ * Thread safety: as hamt_set().
  */
 HAMT_API const struct hamt *hamt_remove(const struct hamt *m, const void *key);
 
 /* ---- iteration (hamt_iter(3)) ---- */
 
-/* hamt_iter_init - start iterating `m` (a NULL map iterates nothing). */
+/*
+ * hamt_iter_init - start iterating `m` (a NULL map iterates nothing).
+ * Thread safety: any thread, any time, concurrently with anything; one
+ * iterator is used by one thread at a time.
+ */
 HAMT_API void hamt_iter_init(struct hamt_iter *it, const struct hamt *m);
 
 /*
  * hamt_iter_next - the next entry: true with *key and *val set (either may
  * be NULL), false when done.  Order is the trie's, stable for one map.
+ * Thread safety: as hamt_iter_init().
  */
 HAMT_API bool hamt_iter_next(struct hamt_iter *it, const void **key,
                              void **val);
@@ -358,6 +389,8 @@ HAMT_API bool hamt_iter_next(struct hamt_iter *it, const void **key,
  * hamt_foreach - call fn(key, val, ctx) for every entry until fn returns
  * non-zero.  Returns 0 after all entries, 1 when fn stopped the walk, or -1
  * with errno EINVAL (NULL map or fn).
+ * Thread safety: any thread, any time, concurrently with anything; fn runs
+ * in the calling thread.
  */
 HAMT_API int hamt_foreach(const struct hamt *m, hamt_foreach_fn fn, void *ctx);
 
@@ -368,6 +401,8 @@ HAMT_API int hamt_foreach(const struct hamt *m, hamt_foreach_fn fn, void *ctx);
  * (veq(va, vb, ctx), or identity when veq is NULL).  Maps of different key
  * types are not equal; a NULL map reads as empty.  Shared subtrees are not
  * descended.  Never touches errno.
+ * Thread safety: any thread, any time, concurrently with anything; veq and
+ * the key type's callbacks run in the calling thread.
  */
 HAMT_API bool hamt_equal(const struct hamt *a, const struct hamt *b,
                          hamt_value_equal_fn veq, void *ctx);
@@ -673,6 +708,8 @@ struct hamt_batch;
 /*
  * hamt_batch_begin - a batch whose first version is `m`, in O(1).  NULL
  * with errno EINVAL (NULL m), ENOMEM, or EOVERFLOW (2^56 - 1 batches begun).
+ * Thread safety: any thread the collector knows (it allocates),
+ * concurrently with anything.
  */
 HAMT_API struct hamt_batch *hamt_batch_begin(const struct hamt *m);
 
@@ -682,6 +719,8 @@ HAMT_API struct hamt_batch *hamt_batch_begin(const struct hamt *m);
  * discarded batch, invalid key), EBUSY (called from a key callback of an
  * operation of the same batch) or ENOMEM (the batch is unchanged).
  * Whether the key was added: hamt_batch_size() before and after.
+ * Thread safety: the batch's thread: one thread at a time per batch
+ * (see above); every map stays readable by any thread meanwhile.
  */
 HAMT_API int hamt_batch_set(struct hamt_batch *b, const void *key, void *val);
 
@@ -695,6 +734,7 @@ HAMT_API int hamt_batch_set(struct hamt_batch *b, const void *key, void *val);
  * stops at the next pair, *done is 0), EBUSY or ENOMEM (the first *done
  * pairs were applied, the rest not).  *done (when done is not NULL)
  * receives the number of pairs applied.
+ * Thread safety: as hamt_batch_set().
  */
 HAMT_API int hamt_batch_set_many(struct hamt_batch *b, size_t n,
                                  const void *const keys[], void *const vals[],
@@ -703,6 +743,7 @@ HAMT_API int hamt_batch_set_many(struct hamt_batch *b, size_t n,
 /*
  * hamt_batch_remove - remove `key` from the batch (nothing to do if it is
  * absent).  Returns 0, or -1 with errno as hamt_batch_set().
+ * Thread safety: as hamt_batch_set().
  */
 HAMT_API int hamt_batch_remove(struct hamt_batch *b, const void *key);
 
@@ -717,6 +758,7 @@ HAMT_API int hamt_batch_remove(struct hamt_batch *b, const void *key);
  * errno EINVAL (as hamt_batch_set(), NULL fn, an fn result outside
  * hamt_alter_action, or the batch ended inside fn) or ENOMEM; on failure
  * the batch is as fn left it, without the call's own action.
+ * Thread safety: as hamt_batch_set(); fn runs in the calling thread.
  */
 HAMT_API int hamt_batch_alter(struct hamt_batch *b, const void *key,
                               hamt_alter_fn fn, void *ctx);
@@ -724,6 +766,7 @@ HAMT_API int hamt_batch_alter(struct hamt_batch *b, const void *key,
 /*
  * hamt_batch_get - hamt_get() on the batch's current version.  A NULL,
  * finished or discarded batch reads as empty; never touches errno.
+ * Thread safety: as hamt_batch_set().
  */
 HAMT_API bool hamt_batch_get(const struct hamt_batch *b, const void *key,
                              void **val);
@@ -731,6 +774,7 @@ HAMT_API bool hamt_batch_get(const struct hamt_batch *b, const void *key,
 /*
  * hamt_batch_size - entries in the batch's current version; 0 for a NULL,
  * finished or discarded batch.
+ * Thread safety: as hamt_batch_set().
  */
 HAMT_API size_t hamt_batch_size(const struct hamt_batch *b);
 
@@ -740,6 +784,7 @@ HAMT_API size_t hamt_batch_size(const struct hamt_batch *b);
  * if no key is left.  The batch's nodes are immutable from then on.  NULL
  * with errno EINVAL for a NULL, finished or discarded batch, or EBUSY from
  * a key callback of an operation of the same batch.
+ * Thread safety: as hamt_batch_set().
  */
 HAMT_API const struct hamt *hamt_batch_finish(struct hamt_batch *b);
 
@@ -748,6 +793,7 @@ HAMT_API const struct hamt *hamt_batch_finish(struct hamt_batch *b);
  * dropped.  A NULL, finished or discarded batch is left alone.  From a
  * key callback of an operation of the same batch it takes effect when that
  * operation returns (which then fails with EINVAL).
+ * Thread safety: as hamt_batch_set().
  */
 HAMT_API void hamt_batch_discard(struct hamt_batch *b);
 
