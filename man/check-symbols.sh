@@ -3,7 +3,7 @@
 #   1. every function exported by lib/.libs/libhamt.so (nm -D, types T, W
 #      and i) is named in the NAME section (.Nm) of some man page, and is
 #      declared HAMT_API in include/hamt.h right below a comment that names
-#      it (one case per exported function);
+#      it and has a "Thread safety:" line (one case per exported function);
 #   2. every HAMT_API function in include/hamt.h is exported;
 #   3. every name in a page's NAME section is an exported function (except
 #      the overview page hamt(3)), so no page outlives its function.
@@ -46,7 +46,8 @@ sh "$srcdir/man/names.sh" $pages |
     awk '$2 != "hamt" { print $2 }' | sort -u >"$tmp/named"
 
 # HAMT_API functions of the header: "name yes" when the line right above
-# the declaration closes a comment that mentions the name, else "name no".
+# the declaration closes a comment that mentions the name, "name nots" when
+# that comment has no "Thread safety:" line (STYLE.md), else "name no".
 awk '
     /\/\*/ { incomment = 1; text = "" }
     incomment { text = text " " $0 }
@@ -55,6 +56,8 @@ awk '
         if (match($0, /[A-Za-z_][A-Za-z0-9_]*\(/)) {
             name = substr($0, RSTART, RLENGTH - 1)
             ok = (end == NR - 1 && index(comment, name) > 0) ? "yes" : "no"
+            if (ok == "yes" && index(comment, "Thread safety:") == 0)
+                ok = "nots"
             print name, ok
         }
     }
@@ -67,13 +70,15 @@ while read -r sym; do
         why="$why; no man page names it (.Nm in a NAME section)"
     if ! grep -q "^$sym " "$tmp/declared"; then
         why="$why; include/hamt.h does not declare it HAMT_API"
+    elif grep -qx "$sym nots" "$tmp/declared"; then
+        why="$why; its comment in include/hamt.h has no \"Thread safety:\" line"
     elif ! grep -qx "$sym yes" "$tmp/declared"; then
         why="$why; no comment naming it right above its declaration in include/hamt.h"
     fi
     if [ -n "$why" ]; then
         fail "$sym is exported by $LIB$why"
     else
-        pass "$sym: man page and header comment"
+        pass "$sym: man page and header comment with its thread safety"
     fi
 done <"$tmp/exported"
 
