@@ -550,3 +550,152 @@ Test(oom, batch_string_key_copy_failure_leaves_the_batch_as_it_was)
         }
     }
 }
+
+/*
+ * hamt_alter() with string and byte-string keys: a fresh key is copied
+ * before the path, as by hamt_set(), so its copy is one more failure point
+ * (the integer-key alter tests above never reach it).
+ */
+Test(oom, alter_of_string_and_bytes_keys_fails_cleanly)
+{
+    const struct hamt *m = strings_2000();
+    static char fresh[FRESH_KEYS][16];
+    static struct hamt_bytes bk[FRESH_KEYS];
+
+    for (int p = 0; p < 2; p++) {
+        oom_remove = false;
+        for (unsigned i = 0; i < FRESH_KEYS; i++) {
+            snprintf(fresh[i], sizeof fresh[i], "fresh%u", i);
+            /* The copy of the key and at least one node. */
+            cr_assert_geq(fail_each(m, op_update, fresh[i], p), 2);
+        }
+        fail_each(m, op_update, "s7", p); /* replace: no key copy */
+        oom_remove = true;
+        fail_each(m, op_update, "s9", p);
+    }
+    const struct hamt *b = hamt_new(HAMT_KEY_BYTES);
+    for (unsigned i = 0; i < FRESH_KEYS; i++) {
+        bk[i].len = (size_t)snprintf(fresh[i], sizeof fresh[i], "b%u", i);
+        bk[i].data = fresh[i];
+        if (i % 2 == 0) {
+            b = hamt_set(b, &bk[i], V(i));
+        }
+    }
+    for (int p = 0; p < 2; p++) {
+        oom_remove = false;
+        for (unsigned i = 1; i < FRESH_KEYS; i += 2) {
+            cr_assert_geq(fail_each(b, op_update, &bk[i], p), 2);
+        }
+        fail_each(b, op_update, &bk[4], p);
+        oom_remove = true;
+        fail_each(b, op_update, &bk[6], p);
+    }
+}
+
+/* Calls of the alter functions below, to check each call ran fn once. */
+static unsigned alter_calls;
+
+static enum hamt_alter_action
+counted_set(void *old, bool present, void **new_val, void *ctx)
+{
+    (void)ctx;
+    alter_calls++;
+    *new_val = V((uintptr_t)old + (present ? 1 : 1000));
+    return HAMT_ALTER_SET;
+}
+
+static enum hamt_alter_action
+counted_remove(void *old, bool present, void **new_val, void *ctx)
+{
+    (void)old;
+    (void)present;
+    (void)new_val;
+    (void)ctx;
+    alter_calls++;
+    return HAMT_ALTER_REMOVE;
+}
+
+static int
+bop_alter_set(struct hamt_batch *b, const void *key)
+{
+    return hamt_batch_alter(b, key, counted_set, NULL);
+}
+
+static int
+bop_alter_remove(struct hamt_batch *b, const void *key)
+{
+    return hamt_batch_alter(b, key, counted_remove, NULL);
+}
+
+/*
+ * batch_fail_each() of a hamt_batch_alter() operation: besides the batch
+ * being as it was after each failure, fn ran exactly once per call.
+ */
+static unsigned
+batch_alter_fail_each(struct hamt_batch *b, batch_op op, const void *key,
+                      bool persistent)
+{
+    alter_calls = 0;
+    unsigned n = batch_fail_each(b, op, key, persistent);
+    cr_assert_eq(alter_calls, n, "fn ran %u times in %u calls", alter_calls,
+                 n);
+    return n;
+}
+
+/*
+ * hamt_batch_alter() failing at its 1st, 2nd, ... allocation: -1 with
+ * ENOMEM, the batch (fresh and partly owned paths alike) and its source
+ * unchanged; then it succeeds.  Insert, replace and remove, integer keys
+ * and string keys (whose copy is one more failure point).
+ */
+static void
+batch_alter_fails_cleanly(const struct hamt *m, const void *const fresh[],
+                          const void *const old[], size_t n)
+{
+    uint64_t fp = fingerprint(m);
+
+    for (int p = 0; p < 2; p++) {
+        struct hamt_batch *b = hamt_batch_begin(m);
+        unsigned tried = 0;
+        cr_assert_not_null(b);
+        /* Owns the paths of old[0], old[2], ... once they are replaced. */
+        for (size_t i = 0; i < n; i++) {
+            tried += batch_alter_fail_each(b, bop_alter_set, fresh[i], p);
+            tried += batch_alter_fail_each(b, bop_alter_set, old[i], p);
+            tried += batch_alter_fail_each(b, bop_alter_remove, old[i], p);
+        }
+        /* Each call allocates on a path the batch does not own yet. */
+        cr_assert_geq(tried, 3 * n + n);
+        const struct hamt *r = hamt_batch_finish(b);
+        cr_assert_eq(hamt__validate(r), 0);
+        cr_assert_eq(hamt_size(r), hamt_size(m));
+        for (size_t i = 0; i < n; i++) {
+            void *v = NULL;
+            cr_assert(hamt_get(r, fresh[i], &v));
+            cr_assert_eq(v, V(1000));
+            cr_assert(!hamt_get(r, old[i], NULL));
+        }
+        cr_assert_eq(fingerprint(m), fp, "the source map changed");
+    }
+}
+
+Test(oom, batch_alter_fails_cleanly_at_every_allocation)
+{
+    enum { N = 8 };
+    const void *fresh[N], *old[N];
+
+    for (unsigned i = 0; i < N; i++) {
+        fresh[i] = HAMT_U64(100000 + i);
+        old[i] = HAMT_U64(i * 311);
+    }
+    batch_alter_fails_cleanly(big_u64(3000), fresh, old, N);
+
+    static char sfresh[N][16], sold[N][16];
+    for (unsigned i = 0; i < N; i++) {
+        snprintf(sfresh[i], sizeof sfresh[i], "fresh%u", i);
+        snprintf(sold[i], sizeof sold[i], "s%u", i * 211);
+        fresh[i] = sfresh[i];
+        old[i] = sold[i];
+    }
+    batch_alter_fails_cleanly(strings_2000(), fresh, old, N);
+}
