@@ -379,7 +379,8 @@ HAMT_API void hamt_iter_init(struct hamt_iter *it, const struct hamt *m);
 
 /*
  * hamt_iter_next - the next entry: true with *key and *val set (either may
- * be NULL), false when done.  Order is the trie's, stable for one map.
+ * be NULL), false when done.  Order is the trie's, stable for one map.  A
+ * NULL or zero-initialised iterator has no entries.
  * Thread safety: as hamt_iter_init().
  */
 HAMT_API bool hamt_iter_next(struct hamt_iter *it, const void **key,

@@ -272,7 +272,11 @@ hamt_iter_init(struct hamt_iter *it, const struct hamt *m)
 bool
 hamt_iter_next(struct hamt_iter *it, const void **key, void **val)
 {
-    if (it == NULL) {
+    /*
+     * A zero-initialised iterator (never given to hamt_iter_init()) reads
+     * as one of a NULL map: its node stack is empty, not a root to walk.
+     */
+    if (it == NULL || it->priv_map == NULL) {
         return false;
     }
     return hamt__iter_next(it, key, val);

@@ -50,6 +50,22 @@ Test(iter, empty_and_null_maps_iterate_nothing)
     cr_assert(!hamt_iter_next(NULL, NULL, NULL));
 }
 
+/*
+ * A zero-initialised iterator, never given to hamt_iter_init() (one in a
+ * zeroed struct, say), has no entries; it used to crash on its NULL node.
+ */
+Test(iter, zeroed_iterator_iterates_nothing)
+{
+    struct hamt_iter it = {0};
+    const void *k = "untouched";
+    void *v = &it;
+
+    cr_assert(!hamt_iter_next(&it, &k, &v));
+    cr_assert(!hamt_iter_next(&it, &k, &v), "and keeps returning false");
+    cr_assert_str_eq(k, "untouched");
+    cr_assert_eq(v, &it);
+}
+
 Test(iter, reaches_collision_nodes_at_maximum_depth)
 {
     const struct hamt *m = tk_empty();
