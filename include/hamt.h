@@ -417,7 +417,9 @@ HAMT_API bool hamt_equal(const struct hamt *a, const struct hamt *b,
  * take snapshots with hamt_cell_load() or publish to a cell are registered
  * by the cell itself; hamt_cell_acquire() readers are never registered.
  * Returns 0, or -1 with errno ENOMEM (the collector could not record it)
- * or the errno of a failed hamt_init().
+ * or the errno of a failed hamt_init().  A full heap is not ENOMEM: the
+ * collector aborts the process when it has no memory to record a thread,
+ * here and wherever a call registers its thread (hamt_thread(3)).
  * Thread safety: acts on the calling thread only; any thread, any time.
  */
 HAMT_API int hamt_thread_register(void);
