@@ -35,8 +35,8 @@
  *     (hamt_init(): the library was built for a popcnt instruction this
  *     CPU lacks; the cell calls: a collector mode the library refuses),
  *     EOVERFLOW (hamt_batch_begin()), EDEADLK (a combiner called from its
- *     own alter function), EPERM (the first call, which initialises the
- *     collector, off the main thread).
+ *     own alter function or key callback), EPERM (the first call, which
+ *     initialises the collector, off the main thread).
  *   - A failed call publishes nothing and leaves every existing map valid.
  *   - Maps are immutable: every map parameter is `const struct hamt *`.
  *     Any number of threads may read any map at the same time.
@@ -828,7 +828,8 @@ HAMT_API struct hamt_combine *hamt_combine_new(struct hamt_cell *c);
  * refused, hamt_cell(3)) or EOVERFLOW (batch ids used up), each not
  * applied, ETIMEDOUT (`timeout`, relative, passed while the request still waited to
  * be taken: not applied; a taken request always completes), or EDEADLK
- * (called from an alter function this combiner is running).  NULL timeout
+ * (called from an alter function or key callback this combiner is
+ * running).  NULL timeout
  * waits as long as it takes.  Not a cancellation point: runs with
  * cancellation disabled, alter functions included.  Not
  * async-signal-safe.

@@ -926,6 +926,53 @@ Test(combine, an_alter_function_two_combiners_deep_gets_edeadlk)
     cr_assert_eq(hamt_combine_set(comb, K(3), V(3), NULL, NULL), 0);
 }
 
+/*
+ * A key callback of a custom key type runs in the publisher too: the hash
+ * of key 42 submits to the combiner whose round is hashing it.  That wait
+ * would be for the calling thread itself, so it fails with EDEADLK (not
+ * only from alter functions, which is all hamt_combine(3) used to say),
+ * and the outer request is applied.
+ */
+static struct hamt_combine *hash_comb;
+static int hash_rc = 1, hash_err;
+
+static uint64_t
+submitting_hash(const void *key, void *ctx)
+{
+    (void)ctx;
+    if ((uintptr_t)key == 42 && hash_rc == 1) {
+        errno = 0;
+        hash_rc = hamt_combine_set(hash_comb, V(7), V(7), NULL, NULL);
+        hash_err = errno;
+    }
+    return (uintptr_t)key;
+}
+
+static bool
+same_word(const void *a, const void *b, void *ctx)
+{
+    (void)ctx;
+    return a == b;
+}
+
+Test(combine, a_key_callback_submitting_to_its_combiner_gets_edeadlk)
+{
+    struct hamt_key_type kt = {
+        .size = sizeof kt, .hash = submitting_hash, .equal = same_word};
+    struct hamt_cell *c = hamt_cell_new(hamt_new_custom(&kt));
+    uint64_t v = 0;
+
+    cr_assert_not_null(c);
+    hash_comb = hamt_combine_new(c);
+    cr_assert_not_null(hash_comb);
+    cr_assert_eq(hamt_combine_set(hash_comb, V(42), V(1), NULL, &v), 0);
+    cr_assert_eq(hash_rc, -1);
+    cr_assert_eq(hash_err, EDEADLK);
+    cr_assert_eq(v, 1);
+    cr_assert(hamt_contains(hamt_cell_load(c, NULL), V(42)));
+    cr_assert_not(hamt_contains(hamt_cell_load(c, NULL), V(7)));
+}
+
 /* The largest time_t (a signed integer type on every target). */
 #define TEST_TIME_MAX                                                          \
     ((time_t)((((uintmax_t)1 << (sizeof(time_t) * CHAR_BIT - 2)) - 1) * 2 + 1))
