@@ -832,7 +832,12 @@ sa_cnode(struct sa_ctx *sc, const struct sa_side *a, const struct sa_side *b,
     uint32_t na = ca ? ca->count : 1, nb = cb ? cb->count : 1;
     void *const *pa = ca ? ca->slots : NULL;
     void *const *pb = cb ? cb->slots : NULL;
-    bool *used = calloc(nb, sizeof *used);
+    /*
+     * malloc memory, freed below; an injected failure as the collector's
+     * allocations are (internal.h), so that the out-of-memory tests reach
+     * the failure of this one too.
+     */
+    bool *used = hamt__fail_injected() ? NULL : calloc(nb, sizeof *used);
     /*
      * From the collector, not malloc: a value a conflict function just
      * made may be referenced from here alone until the cnode is built.

@@ -699,3 +699,31 @@ Test(oom, batch_alter_fails_cleanly_at_every_allocation)
     }
     batch_alter_fails_cleanly(strings_2000(), fresh, old, N);
 }
+
+/*
+ * The set algebra at a collision node takes a scratch array from malloc
+ * (ops.c, sa_cnode) besides its collector allocations.  Its failure is a
+ * failure point too: fail_each() tries one point per counted allocation,
+ * plus that one, plus the success.  It used to be a plain calloc() that no
+ * test could fail.
+ */
+Test(oom, set_algebra_at_a_collision_node_fails_at_its_scratch_array)
+{
+    static const op_fn ops[] = {op_merge, op_merge_fn, op_intersect_fn,
+                                op_difference};
+    const struct hamt *x = tk_empty(), *y = tk_empty();
+
+    for (unsigned i = 0; i < 6; i++) {
+        x = hamt_set(x, tk_key(i, 0x55), V(i + 1));
+        y = hamt_set(y, tk_key(i + 3, 0x55), V(i + 10));
+    }
+    for (unsigned i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+        unsigned long before = hamt__alloc_count();
+        cr_assert_not_null(ops[i](x, y));
+        unsigned long allocs = hamt__alloc_count() - before;
+        for (int p = 0; p < 2; p++) {
+            cr_assert_eq(fail_each(x, ops[i], y, p), allocs + 2,
+                         "op %u: %lu allocations", i, allocs);
+        }
+    }
+}
