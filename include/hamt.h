@@ -94,6 +94,8 @@ enum hamt_key_kind {
  * A byte-string key: pass a pointer to one of these as the key.  On
  * insertion the library stores a private copy (header and bytes in one
  * pointer-free block); keys handed back by iteration point to that copy.
+ * NULL data with a non-zero len, or a len above PTRDIFF_MAX, is an invalid
+ * key (EINVAL for updates, absent for lookups).
  */
 struct hamt_bytes {
     size_t len;

@@ -85,7 +85,14 @@ hamt__key_valid(const struct hamt__kt *kt, const void *key)
     }
     if (kt->kind == HAMT_KEY_BYTES) {
         const struct hamt_bytes *b = key;
-        return b != NULL && (b->len == 0 || b->data != NULL);
+        /*
+         * No object is longer than PTRDIFF_MAX bytes, so a longer len is
+         * a caller's error, refused before the bytes are hashed or copied
+         * (which also keeps sizeof header + len in hamt__key_store() from
+         * wrapping).
+         */
+        return b != NULL && (b->len == 0 || b->data != NULL)
+               && b->len <= (size_t)PTRDIFF_MAX;
     }
     return true;
 }

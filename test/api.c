@@ -79,6 +79,46 @@ Test(api, null_string_and_bytes_keys_set_einval_and_are_never_found)
     EXPECT_EINVAL(hamt_remove(b, &bad), NULL);
 }
 
+static enum hamt_alter_action
+alter_keep(void *old, bool present, void **new_val, void *ctx)
+{
+    (void)old;
+    (void)present;
+    (void)new_val;
+    (void)ctx;
+    return HAMT_ALTER_KEEP;
+}
+
+/*
+ * A byte-string length no object can have (above PTRDIFF_MAX) is an
+ * invalid key, refused before the bytes are read.  Such keys used to be
+ * hashed, reading far past `data`: SIGSEGV (and the copy's size,
+ * sizeof header + len, could wrap).
+ */
+Test(api, a_bytes_key_longer_than_any_object_is_invalid)
+{
+    const struct hamt *b = hamt_new(HAMT_KEY_BYTES);
+    static const struct hamt_bytes huge[] = {
+        {.len = SIZE_MAX, .data = "x"},
+        {.len = (size_t)PTRDIFF_MAX + 1, .data = "x"},
+    };
+    const void *keys[] = {&huge[0]};
+    bool found = true;
+
+    for (unsigned i = 0; i < 2; i++) {
+        EXPECT_EINVAL(hamt_set(b, &huge[i], NULL), NULL);
+        EXPECT_EINVAL(hamt_remove(b, &huge[i]), NULL);
+        EXPECT_EINVAL(hamt_alter(b, &huge[i], alter_keep, NULL), NULL);
+        EXPECT_QUIET(hamt_get(b, &huge[i], NULL), false);
+        struct hamt_batch *bt = hamt_batch_begin(b);
+        EXPECT_EINVAL(hamt_batch_set(bt, &huge[i], NULL), -1);
+        EXPECT_QUIET(hamt_batch_get(bt, &huge[i], NULL), false);
+        cr_assert_eq(hamt_batch_finish(bt), b);
+    }
+    EXPECT_QUIET(hamt_get_many(b, 1, keys, NULL, &found), 0);
+    cr_assert(!found);
+}
+
 Test(api, absent_key_leaves_errno_alone)
 {
     const struct hamt *m = hamt_set(hamt_new(HAMT_KEY_U64), HAMT_U64(1), NULL);
