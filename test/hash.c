@@ -312,3 +312,109 @@ Test(hash, hamt_seed_from_the_environment_is_the_seed_bytes_in_order)
     cr_assert(WIFEXITED(st), "the child crashed");
     cr_assert_eq(WEXITSTATUS(st), 0, "1: init failed, 2: another seed");
 }
+
+/*
+ * The first map of any built-in kind puts the seed in use, a scalar map's
+ * (hamt_new_scalar) as much as a plain one's.
+ */
+Test(hash, seed_cannot_change_once_a_scalar_map_exists)
+{
+    uint8_t s[16] = {1};
+
+    cr_assert_eq(hamt_set_seed(s), 0);
+    cr_assert_not_null(hamt_new_scalar(HAMT_KEY_U64));
+    errno = 0;
+    cr_assert_eq(hamt_set_seed(s), -1);
+    cr_assert_eq(errno, EBUSY);
+}
+
+/*
+ * Every byte of the seed keys the integer hash: two seeds that differ in
+ * one byte only hash some key differently.
+ */
+Test(hash, every_seed_byte_changes_the_integer_hash)
+{
+    uint8_t s[16] = {0};
+
+    for (unsigned i = 0; i < 16; i++) {
+        s[i] = 0;
+        cr_assert_eq(hamt_set_seed(s), 0);
+        uint64_t before = hamt__hash_u64(42);
+        s[i] = 0x5a;
+        cr_assert_eq(hamt_set_seed(s), 0);
+        cr_assert_neq(hamt__hash_u64(42), before, "seed byte %u unused", i);
+    }
+}
+
+/*
+ * In a child with HAMT_SEED=env: hamt_set_seed(ref_key) first when
+ * set_first, then hamt_init().  Exits 1 if hamt_init() failed, 2 if the
+ * hashes then differ from those under the seed `want` (set afterwards:
+ * no map exists yet), 0 otherwise.
+ */
+static int
+seed_child(const char *env, bool set_first, const uint8_t want[16])
+{
+    pid_t pid = fork();
+
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        uint8_t msg[8];
+        uint64_t h[9];
+
+        setenv("HAMT_SEED", env, 1);
+        if (set_first && hamt_set_seed(ref_key) != 0) {
+            _exit(3);
+        }
+        if (hamt_init() != 0) {
+            _exit(1);
+        }
+        for (unsigned i = 0; i < 8; i++) {
+            msg[i] = (uint8_t)(0x11 * i);
+            h[i] = hamt__hash_bytes(msg, i);
+        }
+        h[8] = hamt__hash_u64(42);
+        if (hamt_set_seed(want) != 0) {
+            _exit(3);
+        }
+        for (unsigned i = 0; i < 8; i++) {
+            if (hamt__hash_bytes(msg, i) != h[i]) {
+                _exit(2);
+            }
+        }
+        _exit(hamt__hash_u64(42) == h[8] ? 0 : 2);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    cr_assert(WIFEXITED(st), "the child crashed");
+    return WEXITSTATUS(st);
+}
+
+static const uint8_t every_nibble[16] = {0xf0, 0xe1, 0xd2, 0xc3, 0xb4, 0xa5,
+                                         0x96, 0x87, 0x78, 0x69, 0x5a, 0x4b,
+                                         0x3c, 0x2d, 0x1e, 0x0f};
+
+/*
+ * HAMT_SEED is exactly 32 digits, each pair one byte, high digit first, of
+ * either case: A-F as much as a-f.
+ */
+Test(hash, hamt_seed_reads_each_digit_of_either_case_and_nothing_more)
+{
+    cr_assert_eq(
+        seed_child("f0e1d2c3b4a5968778695a4b3c2d1e0f", false, every_nibble), 0);
+    cr_assert_eq(
+        seed_child("F0E1D2C3B4A5968778695A4B3C2D1E0F", false, every_nibble), 0);
+    cr_assert_eq(
+        seed_child("f0e1d2c3b4a5968778695a4b3c2d1e0f0", false, every_nibble), 1,
+        "a 33rd digit is malformed");
+    cr_assert_eq(
+        seed_child("f0e1d2c3b4a5968778695a4b3c2d1e0f ", false, every_nibble), 1,
+        "a trailing space is malformed");
+}
+
+/* hamt_set_seed() before the first hamt_init() overrides HAMT_SEED. */
+Test(hash, a_seed_set_before_init_overrides_hamt_seed)
+{
+    cr_assert_eq(seed_child("f0e1d2c3b4a5968778695a4b3c2d1e0f", true, ref_key),
+                 0);
+}

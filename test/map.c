@@ -220,6 +220,104 @@ Test(map, byte_string_keys_compare_by_length_and_content)
     cr_assert_eq(n, 3);
 }
 
+/* The root fragment of a byte string's hash: its slot in the root. */
+static uint32_t
+bytes_root_slot(const struct hamt_bytes *b)
+{
+    return (uint32_t)hamt__hash_bytes(b->data, b->len) & HAMT_MASK;
+}
+
+/* Two of the n keys (n > 32) that share a root slot: keys[*i], i < j. */
+static void
+bytes_same_slot(const struct hamt_bytes *keys, unsigned n, unsigned *i,
+                unsigned *j)
+{
+    for (*j = 1; *j < n; (*j)++) {
+        for (*i = 0; *i < *j; (*i)++) {
+            if (bytes_root_slot(&keys[*i]) == bytes_root_slot(&keys[*j])) {
+                return;
+            }
+        }
+    }
+    cr_assert_fail("33 keys in 32 root slots, none shared");
+}
+
+/*
+ * Two byte strings in one root slot are told apart by key equality alone.
+ * Of 33 keys two share a slot: among 33 prefixes of one string (a key
+ * must not find a longer key that starts with it), and among 33 keys that
+ * differ only in their last byte (every byte is compared).
+ */
+Test(map, byte_string_keys_in_one_slot_differ_by_length_and_last_byte)
+{
+    static const char text[33] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    char last[33][3];
+    struct hamt_bytes prefix[33], tail[33];
+    unsigned i, j;
+    /* First, so that the seed the slots below depend on is in use. */
+    const struct hamt *e = hamt_new(HAMT_KEY_BYTES);
+
+    for (unsigned k = 0; k < 33; k++) {
+        prefix[k] = (struct hamt_bytes){.len = k + 1, .data = text};
+        last[k][0] = 'a';
+        last[k][1] = 'b';
+        last[k][2] = (char)('0' + k);
+        tail[k] = (struct hamt_bytes){.len = 3, .data = last[k]};
+    }
+    bytes_same_slot(prefix, 33, &i, &j);
+    const struct hamt *m = hamt_set(e, &prefix[i], V(1));
+    cr_assert(hamt_get(m, &prefix[i], NULL));
+    cr_assert_not(hamt_get(m, &prefix[j], NULL), "%u bytes found %u", j + 1,
+                  i + 1);
+    bytes_same_slot(tail, 33, &i, &j);
+    m = hamt_set(e, &tail[i], V(1));
+    cr_assert(hamt_get(m, &tail[i], NULL));
+    cr_assert_not(hamt_get(m, &tail[j], NULL), "key %u found key %u", j, i);
+}
+
+/* A one-byte key is copied like any other: the caller may reuse its byte. */
+Test(map, a_one_byte_key_is_copied)
+{
+    char byte = 'q';
+    const char q = 'q';
+    struct hamt_bytes k = {.len = 1, .data = &byte};
+    struct hamt_bytes probe = {.len = 1, .data = &q};
+    const struct hamt *m = hamt_set(hamt_new(HAMT_KEY_BYTES), &k, V(1));
+    struct hamt_iter it;
+    const void *key;
+    void *v;
+
+    byte = 'r';
+    cr_assert(hamt_get(m, &probe, &v));
+    cr_assert_eq(v, V(1));
+    hamt_iter_init(&it, m);
+    cr_assert(hamt_iter_next(&it, &key, &v));
+    const struct hamt_bytes *stored = key;
+    cr_assert_eq(stored->len, 1);
+    cr_assert_neq(stored->data, (const void *)&byte);
+    cr_assert_eq(*(const char *)stored->data, 'q');
+}
+
+/*
+ * A key the map handed out (its own copy, from an iterator) finds its
+ * entry: the stored pointer itself is a probe like any other.
+ */
+Test(map, a_stored_string_key_finds_its_own_entry)
+{
+    const struct hamt *m = hamt_set(hamt_new(HAMT_KEY_STRING), "alpha", V(1));
+    struct hamt_iter it;
+    const void *key;
+    void *v;
+
+    hamt_iter_init(&it, m);
+    cr_assert(hamt_iter_next(&it, &key, &v));
+    v = NULL;
+    cr_assert(hamt_get(m, key, &v));
+    cr_assert_eq(v, V(1));
+    cr_assert_eq(hamt_set(m, key, V(1)), m, "the same binding: no change");
+    cr_assert_eq(hamt_size(hamt_remove(m, key)), 0);
+}
+
 Test(map, pointer_keys_use_identity)
 {
     int a = 1, b = 1;
