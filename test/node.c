@@ -47,6 +47,15 @@ Test(node, equal_first_fragment_makes_a_child_node)
     cr_assert_eq(hamt__validate(m), 0);
 }
 
+Test(node, children_without_entries_are_separated_by_commas)
+{
+    /* Fragments 1 and 2 each hold two keys: a root of two children. */
+    const struct hamt *m = tk_map(4, (uint64_t[]){1, 33, 2, 34});
+
+    cr_assert_str_eq(tk_shape(m), "R{N{k0,k1},N{k2,k3}}");
+    cr_assert_eq(hamt__validate(m), 0);
+}
+
 Test(node, equal_hashes_make_a_collision_node_below_the_last_level)
 {
     /* Both hash to 0x2a: 12 single-child levels (shifts 5..60), then C. */
@@ -328,6 +337,67 @@ Test(node, validate_rejects_an_entry_past_the_last_fragment)
     last->datamap = 0x1 | UINT32_C(1) << 17; /* k1 under fragment 17 */
     cr_assert_eq(hamt__validate(m), 2, "entry under a fragment no hash has");
     last->datamap = 0x3;
+    cr_assert_eq(hamt__validate(m), 0);
+}
+
+/* The same for a child under fragment 16 at shift 60. */
+Test(node, validate_rejects_a_child_past_the_last_fragment)
+{
+    /* Both hash to 0x2a: the node at shift 60 has its child under bit 0. */
+    const struct hamt *m = tk_map(2, (uint64_t[]){0x2a, 0x2a});
+    const struct node *p = hamt__root(m);
+
+    for (unsigned shift = 0; shift < 60; shift += HAMT_BITS) {
+        p = nd_child(p, p->nodemap);
+    }
+    struct node *last = (struct node *)(uintptr_t)p;
+    cr_assert_eq(last->datamap, 0);
+    cr_assert_eq(last->nodemap, 0x1);
+    last->nodemap = UINT32_C(1) << 16;
+    cr_assert_eq(hamt__validate(m), 2, "child under a fragment no hash has");
+    last->nodemap = 0x1;
+    cr_assert_eq(hamt__validate(m), 0);
+}
+
+/*
+ * N6: a pointer-free block never holds a child, even in a scalar map, whose
+ * childless nodes are pointer-free.  Checked before the child is visited.
+ */
+Test(node, validate_rejects_a_child_in_a_pointer_free_node)
+{
+    const struct hamt *m = hamt_new_scalar(HAMT_KEY_U64);
+
+    m = hamt_set(m, HAMT_U64(1), NULL);
+    m = hamt_set(m, HAMT_U64(2), NULL);
+    struct node *root = hamt__root(m);
+    uint32_t dm = root->datamap;
+    cr_assert_eq(root->nodemap, 0);
+    cr_assert_eq(__builtin_popcount(dm), 2);
+    cr_assert_eq(hamt__alloc_kind(root), 1, "a childless scalar root");
+    cr_assert_eq(hamt__validate(m), 0);
+    /* The second entry's key word now reads as a child. */
+    uint32_t hi = UINT32_C(1) << (31 - __builtin_clz(dm));
+    root->datamap = dm & ~hi;
+    root->nodemap = hi;
+    cr_assert_eq(hamt__validate(m), 7, "a child in a pointer-free block");
+    root->datamap = dm;
+    root->nodemap = 0;
+    cr_assert_eq(hamt__validate(m), 0);
+}
+
+/* Each collision tree of a dump lists its keys from its own first one. */
+Test(node, two_collision_trees_dump_their_keys_alike)
+{
+    const struct hamt *m = tk_empty_ordered();
+    char a[512], want[1100];
+
+    /* 0x2a and 0x2b differ in fragment 0: two paths of 12 nodes. */
+    for (unsigned i = 0; i < 4; i++) {
+        m = hamt_set(m, tk_key(i, i < 2 ? 0x2a : 0x2b), NULL);
+    }
+    snprintf(a, sizeof a, "%s", nest(12, "C{k0,k1}"));
+    snprintf(want, sizeof want, "R{%s,%s}", a, nest(12, "C{k2,k3}"));
+    cr_assert_str_eq(tk_shape(m), want);
     cr_assert_eq(hamt__validate(m), 0);
 }
 

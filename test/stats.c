@@ -144,3 +144,59 @@ Test(stats, an_update_leaves_the_old_versions_figures_alone)
     cr_assert_eq(sa.root_slots[4], 0);
     cr_assert_eq(sb.root_slots[4], 1);
 }
+
+/* A map of one key: one node, the root, in the map's own block. */
+Test(stats, a_single_entry_counts_the_root_node)
+{
+    const struct hamt *m = tk_map(1, (uint64_t[]){5});
+    struct hamt__stats st;
+
+    cr_assert_eq(hamt__stats(m, &st), 0);
+    cr_assert_eq(st.entries, 1);
+    cr_assert_eq(st.nodes, 1);
+    cr_assert_eq(st.depth, 0);
+    cr_assert_eq(st.root_slots[5], 1);
+    cr_assert_eq(slot_sum(&st), 1);
+    cr_assert_eq(st.node_bytes, hamt__alloc_block_size(m));
+}
+
+/* The blocks of the key copies of m, found through its iterator. */
+static size_t
+copy_bytes(const struct hamt *m)
+{
+    struct hamt_iter it;
+    const void *key;
+    void *v;
+    size_t n = 0;
+
+    hamt_iter_init(&it, m);
+    while (hamt_iter_next(&it, &key, &v)) {
+        n += hamt__alloc_block_size(key);
+    }
+    return n;
+}
+
+/*
+ * key_bytes is exactly the blocks of the copies, of every key in every
+ * node, for string and byte-string maps alike.
+ */
+Test(stats, key_bytes_are_the_blocks_of_every_key_copy)
+{
+    const struct hamt *s = hamt_new(HAMT_KEY_STRING);
+    const struct hamt *b = hamt_new(HAMT_KEY_BYTES);
+    char buf[32];
+
+    for (unsigned i = 0; i < 200; i++) {
+        int len = snprintf(buf, sizeof buf, "key-%u", i);
+        struct hamt_bytes k = {.len = (size_t)len, .data = buf};
+        b = hamt_set(b, &k, NULL);
+        s = hamt_set(s, buf, NULL);
+        cr_assert(s != NULL && b != NULL);
+    }
+    struct hamt__stats ss, bs;
+    cr_assert_eq(hamt__stats(s, &ss), 0);
+    cr_assert_eq(hamt__stats(b, &bs), 0);
+    cr_assert_eq(ss.key_bytes, copy_bytes(s));
+    cr_assert_eq(bs.key_bytes, copy_bytes(b));
+    cr_assert_gt(bs.key_bytes, 0);
+}
