@@ -80,13 +80,25 @@ urcu_free_node(struct rcu_head *rh)
     free(caa_container_of(rh, struct urcu_node, rh));
 }
 
+/*
+ * The table starts with a bucket per expected entry (the hint, a power of
+ * two, at least 1024).  Started at 1024 and left to grow, it did not keep
+ * up: with CDS_LFHT_ACCOUNTING, rculfhash grows only when the count
+ * reaches a power of two at least 8 times the buckets, and the resize runs
+ * later in its own worker thread, so after 1M inserts the table had
+ * 131,072 or 524,288 buckets (7.6 or 1.9 entries each) depending on how
+ * far the worker had got, and the readers walked chains that long.
+ */
 static void *
 urcu_create(enum bkind kind, size_t hint)
 {
-    (void)hint;
+    unsigned long buckets = 1024;
+    while (buckets < hint && buckets < (1UL << 30)) {
+        buckets <<= 1;
+    }
     struct urcu_map *u = bench_xmalloc(sizeof *u);
     u->kind = kind;
-    u->ht = cds_lfht_new(1024, 1024, 0,
+    u->ht = cds_lfht_new(buckets, 1024, 0,
                          CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING, NULL);
     if (u->ht == NULL) {
         abort();
