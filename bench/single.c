@@ -448,8 +448,9 @@ single_report(enum bkind kind, size_t n)
                                  / rec_median("memory", "ghash", kind, n, 0, 0,
                                               0, "bytes_per_entry"));
     }
-    printf("   memory (built first in a fresh process): libhamt and cow-map "
-           "count the collector heap in use after GC_gcollect (heap minus "
+    printf("   memory (built first in a fresh process): the collector's "
+           "maps (libhamt, cow-map, syncmap) count its heap in use after "
+           "GC_gcollect (heap minus "
            "free, whole blocks); libhamt's map is loaded through one batch "
            "(hamt_batch_set_many): %.1f B/entry, its nodes%s alone, by "
            "GC_size, %.1f.  The others count live malloc chunks with their "
