@@ -82,12 +82,12 @@ urcu_free_node(struct rcu_head *rh)
 
 /*
  * The table starts with a bucket per expected entry (the hint, a power of
- * two, at least 1024).  Started at 1024 and left to grow, it did not keep
+ * two, at least 1024).  Started small and left to grow, it did not keep
  * up: with CDS_LFHT_ACCOUNTING, rculfhash grows only when the count
- * reaches a power of two at least 8 times the buckets, and the resize runs
- * later in its own worker thread, so after 1M inserts the table had
- * 131,072 or 524,288 buckets (7.6 or 1.9 entries each) depending on how
- * far the worker had got, and the readers walked chains that long.
+ * reaches a power of two well above the buckets, and the resize runs later
+ * in its own worker thread, so a large build ended with several entries
+ * per bucket, how many depending on how far the worker had got
+ * (bench/FINDINGS.md, "rculfhash's table size").
  */
 static void *
 urcu_create(enum bkind kind, size_t hint)
