@@ -17,6 +17,8 @@
  *   churn    insert a new key and delete the oldest one (a global counter
  *            hands out fresh key numbers; the map keeps N keys, a sliding
  *            window); each insert and each delete counts as one update.
+ *            A delete waits until the insert of its key is done, if
+ *            another writer is still making it (wr_churn_wait()).
  *            Readers probe keys inside the window, away from its ends.
  *   disjoint writer i of W looks up and replaces only keys of its own
  *            range [i N / W, (i + 1) N / W) (sync.Map's other favourable
