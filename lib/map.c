@@ -881,9 +881,11 @@ map_pre(unsigned depth)
 /*
  * The new map of `size` keys: p->n[0 .. depth - 1] copied, each with its
  * slot p->slot[d] pointing to the copy below it, the lowest to `sub`.  With
- * depth 0, sub is the new root itself.  NULL with errno = ENOMEM.
+ * depth 0, sub is the new root itself.  NULL with errno = ENOMEM.  Inline,
+ * with the copy loop of node.h, in each persistent path, which already
+ * holds the registers that loop needs.
  */
-static struct hamt *
+static inline __attribute__((always_inline)) struct hamt *
 map_path_copy(const struct hamt__kt *kt, const struct map_path *p,
               unsigned depth, void *sub, size_t size)
 {
@@ -892,7 +894,7 @@ map_path_copy(const struct hamt__kt *kt, const struct map_path *p,
     if (sub == NULL) {
         return NULL;
     }
-    root = hamt__nd_copy_path(sizeof(struct hamt), p->n, p->slot, depth, sub);
+    root = nd_copy_path(sizeof(struct hamt), p->n, p->slot, depth, sub);
     return root != NULL ? map_finish(root, kt, size) : NULL;
 }
 

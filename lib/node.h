@@ -7,6 +7,8 @@
 
 #include "internal.h"
 
+#include <string.h>
+
 /* The 5-bit fragment of hash h used at `shift` (0, 5, ..., 60). */
 static inline uint32_t
 nd_frag(uint64_t h, unsigned shift)
@@ -149,6 +151,84 @@ cn_tail(const struct cnode *c)
  * a pointer-free block never holds a child (invariant N6 in node.c).
  */
 #define ND_ATOMIC(scalar, nc) ((scalar) && (nc) == 0)
+
+/*
+ * Inline construction.  A persistent update copies one node per level of
+ * its path.  As a call into node.c that copy also pays the call and the
+ * saving and restoring of registers its caller already holds, so map.c's
+ * persistent paths use the inline versions below; the hamt__nd_* functions
+ * of node.c wrap them for every other caller.
+ *
+ * A node of ne entries and nc children with `room` spare bytes after it,
+ * zeroed (so its owner tail is 0).  Pointer-free (ND_ATOMIC above) when
+ * the map's values are scalars and the node has no children (N6).
+ */
+static inline __attribute__((always_inline)) struct node *
+nd_alloc_room(size_t pre, unsigned ne, unsigned nc, size_t room, bool scalar)
+{
+    size_t end = pre + nd_bytes(ne, nc);
+    char *block;
+
+    if (ND_ATOMIC(scalar, nc)) {
+        block = hamt__alloc_leaf(end + HAMT_OWNER_BYTES + room);
+    } else {
+        block = hamt__alloc(end + HAMT_OWNER_BYTES + room);
+    }
+    if (block == NULL) {
+        return NULL;
+    }
+    return (struct node *)(block + pre);
+}
+
+/*
+ * Copies n words.  The count passes through an empty asm so that the
+ * compiler cannot bound it: for a copy whose size it knows to be small (a
+ * node has at most 64 slots) GCC emits an inline `rep movsq`, whose
+ * start-up costs more than a whole short copy by the C library's memcpy,
+ * which moves vectors.  Every node copy goes through here.
+ */
+static inline void
+nd_words(void **dst, void *const *src, size_t n)
+{
+#if defined(__GNUC__)
+    __asm__("" : "+r"(n));
+#endif
+    memcpy(dst, src, n * sizeof(void *));
+}
+
+/* A copy of n with `pre` bytes in front; NULL with ENOMEM. */
+static inline __attribute__((always_inline)) struct node *
+nd_clone(size_t pre, const struct node *n, bool scalar)
+{
+    unsigned ne = nd_nentries(n), nc = nd_nchildren(n);
+    struct node *c = nd_alloc_room(pre, ne, nc, 0, scalar);
+
+    if (c != NULL) {
+        c->datamap = n->datamap;
+        c->nodemap = n->nodemap;
+        nd_words(c->slots, n->slots, 2 * (size_t)ne + nc);
+    }
+    return c;
+}
+
+/* hamt__nd_copy_path (declared below), inline. */
+static inline __attribute__((always_inline)) struct node *
+nd_copy_path(size_t pre, struct node *const *path, const unsigned *slot,
+             unsigned depth, void *sub)
+{
+    while (depth > 0) {
+        depth--;
+        /* path[depth] has a child, so the copy is scanned whatever the
+         * values are. */
+        struct node *c = nd_clone(depth == 0 ? pre : 0, path[depth], false);
+        if (c == NULL) {
+            return NULL;
+        }
+        c->slots[slot[depth]] = sub;
+        sub = c;
+    }
+    return sub;
+}
 
 /*
  * Constructors.  Each returns a new node (never modifying its input), or
