@@ -936,7 +936,9 @@ map_pset_kind(struct hamt **pm, const void *key, void *val, bool ints)
             if (child == NULL) {
                 return -1;
             }
-            sub = hamt__nd_entry_to_child(map_pre(depth), n, bit, child);
+            /* The copy has a child: scanned whatever the values are. */
+            sub = nd_change(map_pre(depth), 0, n, ND_ENTRY_TO_CHILD, bit, NULL,
+                            child, false);
             added = 1;
             break;
         }
@@ -944,8 +946,8 @@ map_pset_kind(struct hamt **pm, const void *key, void *val, bool ints)
             if (!ints && !hamt__key_store(kt, key, &stored)) {
                 return -1;
             }
-            sub = hamt__nd_insert_entry(map_pre(depth), n, bit, stored, val,
-                                        kt->scalar);
+            sub = nd_change(map_pre(depth), 0, n, ND_INSERT_ENTRY, bit, stored,
+                            val, kt->scalar);
             added = 1;
             break;
         }
@@ -1018,7 +1020,8 @@ map_premove_kind(struct hamt **pm, const void *key, bool ints)
                 v1 = nd_val(n, 1 - i);
                 goto single;
             }
-            sub = hamt__nd_remove_entry(map_pre(depth), n, bit, kt->scalar);
+            sub = nd_change(map_pre(depth), 0, n, ND_REMOVE_ENTRY, bit, NULL,
+                            NULL, kt->scalar);
             goto copy;
         }
         if (!(n->nodemap & bit)) {
@@ -1056,9 +1059,8 @@ single:
         depth--;
     }
     depth--;
-    sub = hamt__nd_child_to_entry(map_pre(depth), p.n[depth],
-                                  nd_bit(h, depth * HAMT_BITS), k1, v1,
-                                  kt->scalar);
+    sub = nd_change(map_pre(depth), 0, p.n[depth], ND_CHILD_TO_ENTRY,
+                    nd_bit(h, depth * HAMT_BITS), k1, v1, kt->scalar);
 copy:
     r = map_path_copy(kt, &p, depth, sub, m->size - 1);
     if (r == NULL) {

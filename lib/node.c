@@ -112,117 +112,11 @@ hamt__nd_replace(size_t pre, const struct node *n, unsigned slot, void *word,
 }
 
 struct node *
-hamt__nd_copy_path(size_t pre, struct node *const *path, const unsigned *slot,
-                   unsigned depth, void *sub)
-{
-    return nd_copy_path(pre, path, slot, depth, sub);
-}
-
-struct node *
 hamt__nd_set_value(size_t pre, const struct node *n, uint32_t bit, void *val,
                    bool scalar)
 {
     return hamt__nd_replace(pre, n, 2 * nd_entry_index(n, bit) + 1, val,
                             scalar);
-}
-
-/*
- * Writes into dst the node n with one change of shape at fragment `bit`
- * (see enum nd_change); `val` is the new child for ND_ENTRY_TO_CHILD.
- * dst must not overlap n and must have room for the new shape.
- */
-static inline __attribute__((always_inline)) void
-nd_compose(struct node *dst, const struct node *n, enum nd_change op,
-           uint32_t bit, const void *key, void *val)
-{
-    /*
-     * Entries and children lie in one array, so whatever stays on each
-     * side of the change is one contiguous run in both nodes: each case
-     * is at most three copies (runs may be empty).
-     */
-    size_t ne = nd_nentries(n), nc = nd_nchildren(n);
-    size_t i = nd_popcount(n->datamap & (bit - 1)); /* entry position */
-    size_t j = nd_popcount(n->nodemap & (bit - 1)); /* child position */
-    void *const *s = n->slots;
-    void **d = dst->slots;
-
-    switch (op) {
-    case ND_INSERT_ENTRY:
-        nd_words(d, s, 2 * i);
-        d[2 * i] = (void *)(uintptr_t)key;
-        d[2 * i + 1] = val;
-        nd_words(d + 2 * i + 2, s + 2 * i, 2 * (ne - i) + nc);
-        dst->datamap = n->datamap | bit;
-        dst->nodemap = n->nodemap;
-        return;
-    case ND_REMOVE_ENTRY:
-        nd_words(d, s, 2 * i);
-        nd_words(d + 2 * i, s + 2 * i + 2, 2 * (ne - i - 1) + nc);
-        dst->datamap = n->datamap & ~bit;
-        dst->nodemap = n->nodemap;
-        return;
-    case ND_ENTRY_TO_CHILD:
-        /* Entries without the one that moves down, the children before
-         * fragment position j, the new child, the rest. */
-        nd_words(d, s, 2 * i);
-        nd_words(d + 2 * i, s + 2 * i + 2, 2 * (ne - i - 1) + j);
-        d[2 * (ne - 1) + j] = val;
-        nd_words(d + 2 * (ne - 1) + j + 1, s + 2 * ne + j, nc - j);
-        dst->datamap = n->datamap & ~bit;
-        dst->nodemap = n->nodemap | bit;
-        return;
-    case ND_CHILD_TO_ENTRY:
-        nd_words(d, s, 2 * i);
-        d[2 * i] = (void *)(uintptr_t)key;
-        d[2 * i + 1] = val;
-        nd_words(d + 2 * i + 2, s + 2 * i, 2 * (ne - i) + j);
-        nd_words(d + 2 * (ne + 1) + j, s + 2 * ne + j + 1, nc - j - 1);
-        dst->datamap = n->datamap | bit;
-        dst->nodemap = n->nodemap & ~bit;
-        return;
-    }
-    HAMT_UNREACHABLE(); /* every enum nd_change is a case above */
-}
-
-/* Entries and children after the change. */
-static inline __attribute__((always_inline)) void
-nd_changed_counts(const struct node *n, enum nd_change op, unsigned *ne,
-                  unsigned *nc)
-{
-    *ne = nd_nentries(n);
-    *nc = nd_nchildren(n);
-    switch (op) {
-    case ND_INSERT_ENTRY:
-        ++*ne;
-        break;
-    case ND_REMOVE_ENTRY:
-        --*ne;
-        break;
-    case ND_ENTRY_TO_CHILD:
-        --*ne;
-        ++*nc;
-        break;
-    case ND_CHILD_TO_ENTRY:
-        ++*ne;
-        --*nc;
-        break;
-    }
-}
-
-/* hamt__nd_change, inline where `op` is a constant. */
-static inline __attribute__((always_inline)) struct node *
-nd_change(size_t pre, size_t room, const struct node *n, enum nd_change op,
-          uint32_t bit, const void *key, void *val, bool scalar)
-{
-    unsigned ne, nc;
-    struct node *c;
-
-    nd_changed_counts(n, op, &ne, &nc);
-    c = nd_alloc_room(pre, ne, nc, room, scalar);
-    if (c != NULL) {
-        nd_compose(c, n, op, bit, key, val);
-    }
-    return c;
 }
 
 struct node *
@@ -231,40 +125,6 @@ hamt__nd_change(size_t pre, size_t room, const struct node *n,
                 bool scalar)
 {
     return nd_change(pre, room, n, op, bit, key, val, scalar);
-}
-
-/*
- * The changes a persistent update makes at the bottom of its path, one
- * function per change: the switches on `op` fold away, and every persistent
- * insert or remove takes one of these.
- */
-struct node *
-hamt__nd_insert_entry(size_t pre, const struct node *n, uint32_t bit,
-                      const void *key, void *val, bool scalar)
-{
-    return nd_change(pre, 0, n, ND_INSERT_ENTRY, bit, key, val, scalar);
-}
-
-struct node *
-hamt__nd_remove_entry(size_t pre, const struct node *n, uint32_t bit,
-                      bool scalar)
-{
-    return nd_change(pre, 0, n, ND_REMOVE_ENTRY, bit, NULL, NULL, scalar);
-}
-
-struct node *
-hamt__nd_entry_to_child(size_t pre, const struct node *n, uint32_t bit,
-                        void *child)
-{
-    /* The copy has a child, so it is scanned whatever the values are. */
-    return nd_change(pre, 0, n, ND_ENTRY_TO_CHILD, bit, NULL, child, false);
-}
-
-struct node *
-hamt__nd_child_to_entry(size_t pre, const struct node *n, uint32_t bit,
-                        const void *key, void *val, bool scalar)
-{
-    return nd_change(pre, 0, n, ND_CHILD_TO_ENTRY, bit, key, val, scalar);
 }
 
 bool

@@ -211,7 +211,13 @@ nd_clone(size_t pre, const struct node *n, bool scalar)
     return c;
 }
 
-/* hamt__nd_copy_path (declared below), inline. */
+/*
+ * Path copying: path[0 .. depth - 1], each node the parent of the next,
+ * copied from the bottom up, each with slots[slot[d]] pointing to the copy
+ * below it and the lowest to `sub`; the top copy has `pre` bytes in front.
+ * Returns the top copy (sub itself when depth is 0), or NULL with
+ * errno = ENOMEM: the copies made so far are garbage nothing points to.
+ */
 static inline __attribute__((always_inline)) struct node *
 nd_copy_path(size_t pre, struct node *const *path, const unsigned *slot,
              unsigned depth, void *sub)
@@ -247,16 +253,6 @@ struct node *hamt__nd_replace(size_t pre, const struct node *n, unsigned slot,
                               void *word, bool scalar);
 struct node *hamt__nd_set_value(size_t pre, const struct node *n, uint32_t bit,
                                 void *val, bool scalar);
-/*
- * Path copying: path[0 .. depth - 1], each node the parent of the next,
- * copied from the bottom up, each with slots[slot[d]] pointing to the copy
- * below it and the lowest to `sub`; the top copy has `pre` bytes in front.
- * Returns the top copy (sub itself when depth is 0), or NULL with
- * errno = ENOMEM: the copies made so far are garbage nothing points to.
- */
-struct node *hamt__nd_copy_path(size_t pre, struct node *const *path,
-                                const unsigned *slot, unsigned depth,
-                                void *sub);
 /* The changes of shape: an entry or a child appears or disappears. */
 enum nd_change {
     ND_INSERT_ENTRY,   /* (key, val) becomes the entry for bit */
@@ -265,26 +261,114 @@ enum nd_change {
     ND_CHILD_TO_ENTRY  /* the child for bit becomes the entry (key, val) */
 };
 /*
+ * Writes into dst the node n with one change of shape at fragment `bit`
+ * (see enum nd_change); `val` is the new child for ND_ENTRY_TO_CHILD.
+ * dst must not overlap n and must have room for the new shape.
+ */
+static inline __attribute__((always_inline)) void
+nd_compose(struct node *dst, const struct node *n, enum nd_change op,
+           uint32_t bit, const void *key, void *val)
+{
+    /*
+     * Entries and children lie in one array, so whatever stays on each
+     * side of the change is one contiguous run in both nodes: each case
+     * is at most three copies (runs may be empty).
+     */
+    size_t ne = nd_nentries(n), nc = nd_nchildren(n);
+    size_t i = nd_popcount(n->datamap & (bit - 1)); /* entry position */
+    size_t j = nd_popcount(n->nodemap & (bit - 1)); /* child position */
+    void *const *s = n->slots;
+    void **d = dst->slots;
+
+    switch (op) {
+    case ND_INSERT_ENTRY:
+        nd_words(d, s, 2 * i);
+        d[2 * i] = (void *)(uintptr_t)key;
+        d[2 * i + 1] = val;
+        nd_words(d + 2 * i + 2, s + 2 * i, 2 * (ne - i) + nc);
+        dst->datamap = n->datamap | bit;
+        dst->nodemap = n->nodemap;
+        return;
+    case ND_REMOVE_ENTRY:
+        nd_words(d, s, 2 * i);
+        nd_words(d + 2 * i, s + 2 * i + 2, 2 * (ne - i - 1) + nc);
+        dst->datamap = n->datamap & ~bit;
+        dst->nodemap = n->nodemap;
+        return;
+    case ND_ENTRY_TO_CHILD:
+        /* Entries without the one that moves down, the children before
+         * fragment position j, the new child, the rest. */
+        nd_words(d, s, 2 * i);
+        nd_words(d + 2 * i, s + 2 * i + 2, 2 * (ne - i - 1) + j);
+        d[2 * (ne - 1) + j] = val;
+        nd_words(d + 2 * (ne - 1) + j + 1, s + 2 * ne + j, nc - j);
+        dst->datamap = n->datamap & ~bit;
+        dst->nodemap = n->nodemap | bit;
+        return;
+    case ND_CHILD_TO_ENTRY:
+        nd_words(d, s, 2 * i);
+        d[2 * i] = (void *)(uintptr_t)key;
+        d[2 * i + 1] = val;
+        nd_words(d + 2 * i + 2, s + 2 * i, 2 * (ne - i) + j);
+        nd_words(d + 2 * (ne + 1) + j, s + 2 * ne + j + 1, nc - j - 1);
+        dst->datamap = n->datamap | bit;
+        dst->nodemap = n->nodemap & ~bit;
+        return;
+    }
+    HAMT_UNREACHABLE(); /* every enum nd_change is a case above */
+}
+
+/* Entries and children after the change. */
+static inline __attribute__((always_inline)) void
+nd_changed_counts(const struct node *n, enum nd_change op, unsigned *ne,
+                  unsigned *nc)
+{
+    *ne = nd_nentries(n);
+    *nc = nd_nchildren(n);
+    switch (op) {
+    case ND_INSERT_ENTRY:
+        ++*ne;
+        break;
+    case ND_REMOVE_ENTRY:
+        --*ne;
+        break;
+    case ND_ENTRY_TO_CHILD:
+        --*ne;
+        ++*nc;
+        break;
+    case ND_CHILD_TO_ENTRY:
+        ++*ne;
+        --*nc;
+        break;
+    }
+}
+
+/*
+ * hamt__nd_change (declared below), inline where `op` is a constant: the
+ * bottom node of a persistent update (see "Inline construction" above).
+ */
+static inline __attribute__((always_inline)) struct node *
+nd_change(size_t pre, size_t room, const struct node *n, enum nd_change op,
+          uint32_t bit, const void *key, void *val, bool scalar)
+{
+    unsigned ne, nc;
+    struct node *c;
+
+    nd_changed_counts(n, op, &ne, &nc);
+    c = nd_alloc_room(pre, ne, nc, room, scalar);
+    if (c != NULL) {
+        nd_compose(c, n, op, bit, key, val);
+    }
+    return c;
+}
+
+/*
  * A new node: n with the change, with `room` spare bytes after its owner
  * tail (batches leave room to grow in place; persistent updates 0).
  */
 struct node *hamt__nd_change(size_t pre, size_t room, const struct node *n,
                              enum nd_change op, uint32_t bit, const void *key,
                              void *val, bool scalar);
-/*
- * hamt__nd_change(pre, 0, n, op, ...) for each op, as persistent updates
- * use them (the copy of ND_ENTRY_TO_CHILD has a child: always scanned).
- */
-struct node *hamt__nd_insert_entry(size_t pre, const struct node *n,
-                                   uint32_t bit, const void *key, void *val,
-                                   bool scalar);
-struct node *hamt__nd_remove_entry(size_t pre, const struct node *n,
-                                   uint32_t bit, bool scalar);
-struct node *hamt__nd_entry_to_child(size_t pre, const struct node *n,
-                                     uint32_t bit, void *child);
-struct node *hamt__nd_child_to_entry(size_t pre, const struct node *n,
-                                     uint32_t bit, const void *key, void *val,
-                                     bool scalar);
 /*
  * The same change made in n itself, when its block (starting `pre` bytes
  * before n) has room for the new shape: true, or false having changed
