@@ -904,6 +904,10 @@ map_pset_kind(struct hamt **pm, const void *key, void *val, bool ints)
     const struct hamt *m = *pm;
     const struct hamt__kt *kt = m->kt;
     uint64_t h = map_hash(kt, key, ints);
+    /* The hash's unused fragments: the lowest five bits index this level
+     * (one shift a level, where nd_bit(h, shift) takes two and a multiply
+     * of the depth). */
+    uint64_t frags = h;
     struct node *n = hamt__root(m);
     unsigned depth = 0, shift = 0;
     const void *stored = key;
@@ -913,7 +917,7 @@ map_pset_kind(struct hamt **pm, const void *key, void *val, bool ints)
     int added;
 
     for (;;) {
-        uint32_t bit = nd_bit(h, shift);
+        uint32_t bit = UINT32_C(1) << (frags & HAMT_MASK);
         if (n->datamap & bit) {
             unsigned i = nd_entry_index(n, bit);
             const void *k = nd_key(n, i);
@@ -952,6 +956,7 @@ map_pset_kind(struct hamt **pm, const void *key, void *val, bool ints)
             break;
         }
         n = map_step(&p, &depth, &shift, n, bit);
+        frags >>= HAMT_BITS;
         if (HAMT_UNLIKELY(nd_is_collision_shift(shift))) {
             /* As the general edit does it, with nothing owned. */
             struct edit ed;
@@ -994,6 +999,7 @@ map_premove_kind(struct hamt **pm, const void *key, bool ints)
     const struct hamt *m = *pm;
     const struct hamt__kt *kt = m->kt;
     uint64_t h = map_hash(kt, key, ints);
+    uint64_t frags = h; /* as in map_pset_kind */
     struct node *n = hamt__root(m);
     unsigned depth = 0, shift = 0;
     struct map_path p;
@@ -1002,7 +1008,7 @@ map_premove_kind(struct hamt **pm, const void *key, bool ints)
     void *v1, *sub;
 
     for (;;) {
-        uint32_t bit = nd_bit(h, shift);
+        uint32_t bit = UINT32_C(1) << (frags & HAMT_MASK);
         if (n->datamap & bit) {
             unsigned i = nd_entry_index(n, bit);
             const void *k = nd_key(n, i);
@@ -1028,6 +1034,7 @@ map_premove_kind(struct hamt **pm, const void *key, bool ints)
             return 0;
         }
         n = map_step(&p, &depth, &shift, n, bit);
+        frags >>= HAMT_BITS;
         if (HAMT_UNLIKELY(nd_is_collision_shift(shift))) {
             struct edit ed;
             struct del_ctx dc = {.kt = kt, .key = key, .h = h, .ed = &ed};
