@@ -52,7 +52,7 @@
  * of the collector's own schedule; memory is the price, the heap of a
  * large map growing to about factor + 1 times its heap in use.  The rule
  * needs no hook in the collector: the library's slow allocation path
- * (gc_alloc_slow, once per refill of a thread's list) compares the
+ * (hamt__gc_alloc_slow, once per refill of a thread's list) compares the
  * collector's collection count with the one the rule last saw, and on a
  * change takes the allocation lock and sets the minimum there.  So it runs
  * once per collection, in whichever thread allocates first after it, soon
@@ -148,7 +148,7 @@
  * in the library the tests link (internal.h); the installed one allocates
  * with no check and no count.
  */
-#include "internal.h"
+#include "gc.h"
 
 #include <malloc.h>
 #include <pthread.h>
@@ -167,11 +167,8 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-/*
- * Scanned objects of up to this many granules come from the per-thread
- * lists: the collector's small objects (at most half of a 4 KiB block).
- */
-#define GC_FL_GRANULES 128
+_Static_assert(HAMT__GC_GRANULE == GC_GRANULE_BYTES,
+               "gc.h computes granule counts");
 #endif
 
 #ifdef HAMT_TEST_HOOKS
@@ -581,7 +578,7 @@ gc_leaf_kind_init(void)
     if (GC_generic_malloc(GC_GRANULE_BYTES, (int)kind) == NULL) {
         return;
     }
-    /* ORDER: release; pairs with the acquire in gc_alloc_slow, which
+    /* ORDER: release; pairs with the acquire in hamt__gc_alloc_slow, which
      * may run in a thread that allocates without having called hamt_init
      * itself. */
     hamt__store_rel(&gc_leaf_kind, kind);
@@ -637,14 +634,8 @@ hamt__gc_init(void)
 #ifndef HAMT_NO_GC
 /*
  * Per-thread free lists of scanned objects (see the top comment, "The
- * allocation path").  head[g] lists free objects of g granules, linked
- * through their first word; the rest of each object is zero.
+ * allocation path"): struct hamt__gc_fl, and the pop, are in gc.h.
  */
-struct gc_fl {
-    HAMT_ATOMIC(void *) head[GC_FL_GRANULES + 1];
-    HAMT_ATOMIC(void *) leaf[GC_FL_GRANULES + 1]; /* gc_leaf_kind */
-};
-
 enum gc_fl_state { GC_FL_UNSET = 0, GC_FL_ON = 1, GC_FL_OFF = 2 };
 
 /*
@@ -653,13 +644,15 @@ enum gc_fl_state { GC_FL_UNSET = 0, GC_FL_ON = 1, GC_FL_OFF = 2 };
  * takes the slow path, which tells it apart by its address, so the fast
  * path needs no test of its own for it.
  */
-static struct gc_fl gc_fl_none;
+static struct hamt__gc_fl gc_fl_none;
 
 /*
  * This thread's lists (gc_fl_none until its first scanned allocation, and
- * again once its exit has begun) and whether it may have them.  Private to
- * the thread and never the only reference to the lists (the key below holds
- * it too, and the lists are uncollectable): plain thread-local words.
+ * again once its exit has begun) and whether it may have them.  The lists'
+ * pointer is declared in gc.h, whose inline fast path pops from them; only
+ * this file writes it.  Private to the thread and never the only reference
+ * to the lists (the key below holds it too, and the lists are
+ * uncollectable): plain thread-local words.
  * Initial-exec, as thread.c's state byte: a fixed offset from the thread
  * pointer instead of a __tls_get_addr call on every allocation (the call
  * GC_MALLOC pays).  That model is sound for a library linked at start-up,
@@ -667,12 +660,12 @@ static struct gc_fl gc_fl_none;
  * one too (thread.c).
  */
 #if defined(__GNUC__)
-static _Thread_local struct gc_fl *gc_fl_mine
+_Thread_local struct hamt__gc_fl *hamt__gc_fl_mine
     __attribute__((tls_model("initial-exec"))) = &gc_fl_none;
 static _Thread_local unsigned char gc_fl_state
     __attribute__((tls_model("initial-exec")));
 #else
-static _Thread_local struct gc_fl *gc_fl_mine = &gc_fl_none;
+_Thread_local struct hamt__gc_fl *hamt__gc_fl_mine = &gc_fl_none;
 static _Thread_local unsigned char gc_fl_state;
 #endif
 
@@ -690,7 +683,7 @@ static int gc_fl_key_error;
 static void
 gc_fl_release(void *v)
 {
-    gc_fl_mine = &gc_fl_none;
+    hamt__gc_fl_mine = &gc_fl_none;
     gc_fl_state = GC_FL_OFF;
     GC_FREE(v);
 }
@@ -706,22 +699,22 @@ hamt__gc_thread_detach(void)
 {
     /*
      * The fast path pops without registering the thread: pointing it at the
-     * empty lists sends the next allocation to gc_alloc_slow(), which
+     * empty lists sends the next allocation to hamt__gc_alloc_slow(), which
      * registers the thread again before it hands out anything.  An object
      * popped by an unregistered thread would be held only by a stack the
      * collector does not scan, and could be reclaimed and handed out again.
      */
-    gc_fl_mine = &gc_fl_none;
+    hamt__gc_fl_mine = &gc_fl_none;
 }
 
 /*
  * Makes the calling thread's lists.  On any failure the thread allocates
  * through GC_MALLOC from then on: slower, never wrong.
  */
-static struct gc_fl *
+static struct hamt__gc_fl *
 gc_fl_setup(void)
 {
-    struct gc_fl *fl;
+    struct hamt__gc_fl *fl;
 
     gc_fl_state = GC_FL_OFF;
     if (pthread_once(&gc_fl_once, gc_fl_key_create) != 0
@@ -736,28 +729,9 @@ gc_fl_setup(void)
         GC_FREE(fl);
         return NULL;
     }
-    gc_fl_mine = fl;
+    hamt__gc_fl_mine = fl;
     gc_fl_state = GC_FL_ON;
     return fl;
-}
-
-/*
- * Takes the first object of a list that `first` has just been read from
- * (non-NULL).  The object is zero but for its link word, which is cleared
- * here, so the caller gets zeroed memory as from GC_MALLOC.
- */
-static inline void *
-gc_fl_pop(HAMT_ATOMIC(void *) *head, void *first)
-{
-    /* ORDER: relaxed; only this thread writes the head.  The word is
-     * atomic because the collector's markers read it (scanning the
-     * uncollectable block) and in incremental mode they may do so while
-     * this thread runs: they need an untorn value, old or new, and either
-     * is safe, since `first` stays in a register or on this stack, which
-     * the collector scans too.  Pairs with nothing. */
-    hamt__store_rlx(head, *(void **)first);
-    *(void **)first = NULL;
-    return first;
 }
 
 /*
@@ -776,14 +750,14 @@ gc_fl_refill(HAMT_ATOMIC(void *) *head, size_t g, int kind)
         errno = ENOMEM;
         return NULL;
     }
-    return gc_fl_pop(head, list);
+    return hamt__gc_fl_pop(head, list);
 }
 
 /*
  * Everything but a pop from a non-empty list: this thread's first
  * allocation, sizes beyond the lists, refills; scanned memory, or the leaf
  * kind's if leaf (GC_MALLOC_ATOMIC, zeroed here, if that kind could not be
- * made).  Out of line, so that the fast path (gc_fl_fast) saves no
+ * made).  Out of line, so that the fast path (hamt__gc_fl_fast, gc.h) saves no
  * register and needs no stack frame (every node of a persistent update's
  * path is one such call).
  *
@@ -797,10 +771,10 @@ gc_fl_refill(HAMT_ATOMIC(void *) *head, size_t g, int kind)
  * first allocation and every refill come here, so the fast path of a pop
  * never pays for it.
  */
-static __attribute__((noinline)) void *
-gc_alloc_slow(size_t n, bool leaf)
+__attribute__((noinline)) void *
+hamt__gc_alloc_slow(size_t n, bool leaf)
 {
-    struct gc_fl *fl = gc_fl_mine;
+    struct hamt__gc_fl *fl = hamt__gc_fl_mine;
     /* The collector adds one byte to each request (interior pointers;
      * counting it also when they are off only rounds up). */
     size_t g = (n + GC_GRANULE_BYTES) / GC_GRANULE_BYTES;
@@ -816,10 +790,10 @@ gc_alloc_slow(size_t n, bool leaf)
          * registered again just now, it takes its lists back.  They stayed
          * alive meanwhile (the key holds them, the block is uncollectable).
          */
-        struct gc_fl *own = pthread_getspecific(gc_fl_key);
+        struct hamt__gc_fl *own = pthread_getspecific(gc_fl_key);
 
         if (own != NULL) {
-            fl = gc_fl_mine = own;
+            fl = hamt__gc_fl_mine = own;
         }
     }
     if (leaf) {
@@ -833,13 +807,13 @@ gc_alloc_slow(size_t n, bool leaf)
         }
     } else if ((fl == &gc_fl_none
                 && (gc_fl_state != GC_FL_UNSET || (fl = gc_fl_setup()) == NULL))
-               || g > GC_FL_GRANULES) {
+               || g > HAMT__GC_FL_GRANULES) {
         p = leaf ? GC_generic_malloc(n, kind) : GC_MALLOC(n);
     } else {
         HAMT_ATOMIC(void *) *head = leaf ? &fl->leaf[g] : &fl->head[g];
-        /* ORDER: relaxed; this thread is the only writer (gc_fl_pop). */
+        /* ORDER: relaxed; this thread is the only writer (hamt__gc_fl_pop). */
         p = hamt__load_rlx(head);
-        p = p != NULL ? gc_fl_pop(head, p) : gc_fl_refill(head, g, kind);
+        p = p != NULL ? hamt__gc_fl_pop(head, p) : gc_fl_refill(head, g, kind);
     }
     gc_budget_poll();
     if (HAMT_UNLIKELY(p == NULL)) {
@@ -876,29 +850,7 @@ nogc_zeroed(size_t n)
     return p;
 }
 #else
-/*
- * The fast path of both kinds: a pop from this thread's list of n's
- * granule count (its leaf lists if leaf), else the kind's slow path.
- * Inlined into each caller so that leaf is a constant and the common path
- * still needs no stack frame.
- */
-static inline __attribute__((always_inline)) void *
-gc_fl_fast(size_t n, bool leaf)
-{
-    struct gc_fl *fl = gc_fl_mine;
-    size_t g = (n + GC_GRANULE_BYTES) / GC_GRANULE_BYTES;
-
-    if (HAMT_LIKELY(g <= GC_FL_GRANULES)) {
-        HAMT_ATOMIC(void *) *head = leaf ? &fl->leaf[g] : &fl->head[g];
-        /* ORDER: relaxed; this thread is the only writer (gc_fl_pop). */
-        void *p = hamt__load_rlx(head);
-
-        if (HAMT_LIKELY(p != NULL)) {
-            return gc_fl_pop(head, p);
-        }
-    }
-    return gc_alloc_slow(n, leaf);
-}
+/* The fast path is hamt__gc_fl_fast, in gc.h. */
 #endif
 
 /*
@@ -918,7 +870,7 @@ alloc_zeroed(size_t n, bool leaf)
     (void)leaf;
     return nogc_zeroed(n);
 #else
-    return gc_fl_fast(n, leaf);
+    return hamt__gc_fl_fast(n, leaf);
 #endif
 }
 
@@ -950,7 +902,7 @@ hamt__alloc_atomic(size_t n)
 #ifdef HAMT_NO_GC
     p = malloc(n ? n : 1);
 #else
-    /* Registers an unknown thread first, as gc_alloc_slow() does. */
+    /* Registers an unknown thread first, as hamt__gc_alloc_slow() does. */
     if (HAMT_UNLIKELY(hamt__thread_ensure() != 0)) {
         return NULL;
     }

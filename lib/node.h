@@ -9,6 +9,8 @@
 
 #include <string.h>
 
+#include "gc.h"
+
 /* The 5-bit fragment of hash h used at `shift` (0, 5, ..., 60). */
 static inline uint32_t
 nd_frag(uint64_t h, unsigned shift)
@@ -170,9 +172,9 @@ nd_alloc_room(size_t pre, unsigned ne, unsigned nc, size_t room, bool scalar)
     char *block;
 
     if (ND_ATOMIC(scalar, nc)) {
-        block = hamt__alloc_leaf(end + HAMT_OWNER_BYTES + room);
+        block = hamt__alloc_inline(end + HAMT_OWNER_BYTES + room, true);
     } else {
-        block = hamt__alloc(end + HAMT_OWNER_BYTES + room);
+        block = hamt__alloc_inline(end + HAMT_OWNER_BYTES + room, false);
     }
     if (block == NULL) {
         return NULL;
