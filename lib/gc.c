@@ -148,7 +148,7 @@
  * in the library the tests link (internal.h); the installed one allocates
  * with no check and no count.
  */
-#include "gc.h"
+#include "gc_fast.h"
 
 #include <malloc.h>
 #include <pthread.h>
@@ -168,7 +168,7 @@
 #include <unistd.h>
 
 _Static_assert(HAMT__GC_GRANULE == GC_GRANULE_BYTES,
-               "gc.h computes granule counts");
+               "gc_fast.h computes granule counts");
 #endif
 
 #ifdef HAMT_TEST_HOOKS
@@ -634,7 +634,7 @@ hamt__gc_init(void)
 #ifndef HAMT_NO_GC
 /*
  * Per-thread free lists of scanned objects (see the top comment, "The
- * allocation path"): struct hamt__gc_fl, and the pop, are in gc.h.
+ * allocation path"): struct hamt__gc_fl, and the pop, are in gc_fast.h.
  */
 enum gc_fl_state { GC_FL_UNSET = 0, GC_FL_ON = 1, GC_FL_OFF = 2 };
 
@@ -649,7 +649,7 @@ static struct hamt__gc_fl gc_fl_none;
 /*
  * This thread's lists (gc_fl_none until its first scanned allocation, and
  * again once its exit has begun) and whether it may have them.  The lists'
- * pointer is declared in gc.h, whose inline fast path pops from them; only
+ * pointer is declared in gc_fast.h, whose inline fast path pops from them; only
  * this file writes it.  Private to the thread and never the only reference
  * to the lists (the key below holds it too, and the lists are
  * uncollectable): plain thread-local words.
@@ -757,9 +757,9 @@ gc_fl_refill(HAMT_ATOMIC(void *) *head, size_t g, int kind)
  * Everything but a pop from a non-empty list: this thread's first
  * allocation, sizes beyond the lists, refills; scanned memory, or the leaf
  * kind's if leaf (GC_MALLOC_ATOMIC, zeroed here, if that kind could not be
- * made).  Out of line, so that the fast path (hamt__gc_fl_fast, gc.h) saves no
- * register and needs no stack frame (every node of a persistent update's
- * path is one such call).
+ * made).  Out of line, so that the fast path (hamt__gc_fl_fast,
+ * gc_fast.h) saves no register and needs no stack frame (every node of a
+ * persistent update's path is one such call).
  *
  * It first registers the calling thread if nobody has (thread.c; a
  * thread-local load once the thread is known).  A thread that allocates
@@ -850,7 +850,7 @@ nogc_zeroed(size_t n)
     return p;
 }
 #else
-/* The fast path is hamt__gc_fl_fast, in gc.h. */
+/* The fast path is hamt__gc_fl_fast, in gc_fast.h. */
 #endif
 
 /*

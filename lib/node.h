@@ -9,7 +9,7 @@
 
 #include <string.h>
 
-#include "gc.h"
+#include "gc_fast.h"
 
 /* The 5-bit fragment of hash h used at `shift` (0, 5, ..., 60). */
 static inline uint32_t

@@ -1,5 +1,5 @@
 /*
- * gc.h - the allocation fast path, inline (see gc.c, "The allocation
+ * gc_fast.h - the allocation fast path, inline (see gc.c, "The allocation
  * path", for the per-thread lists and the rules that make them safe).
  *
  * A persistent update allocates one node per level of its path.  Out of
@@ -9,8 +9,8 @@
  * allocation, refills, sizes beyond the lists, the test hooks, builds
  * without the collector) stays in gc.c.
  */
-#ifndef HAMT_GC_H
-#define HAMT_GC_H
+#ifndef HAMT_GC_FAST_H
+#define HAMT_GC_FAST_H
 
 #include "internal.h"
 
@@ -115,4 +115,4 @@ hamt__alloc_inline(size_t n, bool leaf)
 #endif
 }
 
-#endif /* HAMT_GC_H */
+#endif /* HAMT_GC_FAST_H */
