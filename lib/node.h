@@ -171,6 +171,8 @@ nd_alloc_room(size_t pre, unsigned ne, unsigned nc, size_t room, bool scalar)
     size_t end = pre + nd_bytes(ne, nc);
     char *block;
 
+    /* Two calls, not one with ND_ATOMIC() as the argument: each inlined
+     * pop then has its list set as a constant. */
     if (ND_ATOMIC(scalar, nc)) {
         block = hamt__alloc_inline(end + HAMT_OWNER_BYTES + room, true);
     } else {
