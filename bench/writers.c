@@ -196,9 +196,11 @@ wr_churn_wait(struct wr_shared *sh, unsigned self, uint64_t r)
 {
     for (unsigned o = 0; o < sh->nw; o++) {
         uint64_t x;
+        if (o == self) {
+            continue;
+        }
         /* ORDER: seq_cst; see above. */
-        while (o != self
-               && ((x = atomic_load(&sh->claim[o])) == WR_CLAIMING || x == r)) {
+        while ((x = atomic_load(&sh->claim[o])) == WR_CLAIMING || x == r) {
             sched_yield();
         }
     }
